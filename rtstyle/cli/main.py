@@ -1,0 +1,67 @@
+"""Entry point of the `rtstyle` command.
+
+Commands live in their own modules and are imported lazily, so `rtstyle --help` and the torch-free
+commands start fast and never import torch. Errors the user can fix (RtstyleError, bad options) print
+one line and exit with code 2; Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from rtstyle import __version__
+from rtstyle.errors import RtstyleError
+
+# command name -> "module:attribute"; help text is read from the command itself.
+COMMANDS: dict[str, str] = {
+    "image": "rtstyle.cli.image_cmd:image",
+    "styles": "rtstyle.cli.styles_cmd:styles",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rtstyle")
+def cli() -> None:
+    """Real-time video style transfer: webcam, video files, photos, training and export."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = bool(os.environ.get("RTSTYLE_DEBUG"))
+    try:
+        result: Any = cli.main(args=argv, prog_name="rtstyle", standalone_mode=False)
+    except RtstyleError as exc:
+        if debug:
+            raise
+        click.echo(f"rtstyle: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("rtstyle: interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        # Disk full, permission denied and the like: the environment, not a bug.
+        if debug:
+            raise
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        click.echo(f"rtstyle: error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)

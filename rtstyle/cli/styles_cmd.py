@@ -1,0 +1,60 @@
+"""`rtstyle styles`: list built-in and user styles with their credits and training record."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from rtstyle.errors import RtstyleError
+from rtstyle.models.registry import create_spec
+from rtstyle.paths import user_styles_dir
+from rtstyle.styles.catalog import list_styles
+
+
+def describe(meta: dict) -> str:
+    parts = []
+    title = meta.get("title")
+    if title:
+        parts.append(f"{title}" + (f" by {meta['artist']}" if meta.get("artist") else ""))
+    if meta.get("steps"):
+        parts.append(f"{meta['steps']} steps")
+    if meta.get("stopgap"):
+        parts.append("stopgap (reduced CPU recipe)")
+    return "; ".join(parts)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
+def styles(as_json: bool) -> None:
+    """List the available styles (built-in and user-trained) with their metadata."""
+    rows = []
+    for entry in list_styles():
+        try:
+            meta = entry.metadata()
+        except RtstyleError as exc:
+            meta = {"error": str(exc)}
+        rows.append((entry, meta))
+    if as_json:
+        click.echo(json.dumps([{"name": e.name, "source": e.source, "path": str(e.path), **m} for e, m in rows],
+                              indent=2, default=str))
+        return
+    if not rows:
+        click.echo(f"no styles found; user styles go in {user_styles_dir()} (train one with `rtstyle train`)")
+        return
+    width = max(len(e.name) for e, _ in rows)
+    for entry, meta in rows:
+        if "error" in meta:
+            click.echo(f"{entry.name:<{width}}  {entry.source:<8}  unusable: {meta['error']}")
+            continue
+        arch = meta.get("arch", "?")
+        try:
+            cost = create_spec(arch, **meta.get("arch_kwargs", {})).macs_per_pixel() / 1000
+            arch_text = f"{arch} ({cost:.0f}k MAC/px)"
+        except RtstyleError:
+            arch_text = f"{arch} (unknown architecture)"
+        click.echo(f"{entry.name:<{width}}  {entry.source:<8}  {arch_text:<24}  {describe(meta)}")
+        credit = meta.get("licence")
+        if credit:
+            click.echo(f"{'':<{width}}  {'':<8}  {credit}")
+    click.echo(f"\nuser styles: {user_styles_dir()}")

@@ -1,0 +1,52 @@
+"""The interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+
+# Frames larger than this are refused with a clear message rather than exhausting memory
+# (8K UHD is 7680x4320 = 33 Mpx; allow it, refuse anything much bigger).
+MAX_FRAME_PIXELS = 8192 * 8192
+
+
+class Stylizer(abc.ABC):
+    """Stylizes uint8 HxWx3 BGR frames (OpenCV layout) into frames of the same size and layout."""
+
+    #: A short human description of what runs, e.g. "onnxruntime CPUExecutionProvider fp32".
+    description: str = ""
+    style_name: str = ""
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        check_frame(frame)
+        return self._stylize(frame)
+
+    @abc.abstractmethod
+    def _stylize(self, frame: np.ndarray) -> np.ndarray:
+        """Stylize one validated frame."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release device resources."""
+
+    def __enter__(self) -> Stylizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_frame(frame: np.ndarray) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        shape = getattr(frame, "shape", None)
+        dtype = getattr(frame, "dtype", type(frame).__name__)
+        raise RtstyleError(f"expected a uint8 HxWx3 BGR frame, got {dtype} with shape {shape}")
+    height, width = frame.shape[:2]
+    if height == 0 or width == 0:
+        raise RtstyleError("cannot stylize an empty frame")
+    if height * width > MAX_FRAME_PIXELS:
+        raise RtstyleError(
+            f"frame of {width}x{height} is too large (limit {MAX_FRAME_PIXELS // 1_000_000} Mpx): use --max-size to downscale"
+        )

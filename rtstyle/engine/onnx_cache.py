@@ -1,0 +1,33 @@
+"""ONNX models of styles, built once from the style file and cached (keyed by the file's content hash)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from rtstyle.export.onnx_graph import IO, build_onnx
+from rtstyle.io.atomic import atomic_write_bytes
+from rtstyle.models.registry import create_spec
+from rtstyle.paths import cache_dir
+from rtstyle.styles.format import load_style_file
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False) -> Path:
+    """Path of the cached ONNX model for a style file, building it on first use."""
+    style_path = Path(style_path)
+    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-{io}-{'fp16' if fp16 else 'fp32'}.onnx"
+    if not target.is_file():
+        style = load_style_file(style_path)
+        spec = create_spec(style.arch, **style.arch_kwargs)
+        model = build_onnx(spec, style.float32_weights(), io=io, fp16=fp16,
+                           metadata={"rtstyle_style": style.name, "rtstyle_arch": style.arch})
+        atomic_write_bytes(target, model.SerializeToString())
+    return target

@@ -1,0 +1,167 @@
+"""Build an ONNX graph for a style network directly from its NetSpec and numpy weights.
+
+Building the graph ourselves instead of tracing a torch module means: no torch on the inference path,
+no dummy input shape baked into the graph (onnx/models#189: height, width and batch are symbolic from
+the start), the align-to-multiple padding done inside the graph so that odd sizes work (onnxruntime#1706),
+and precise control over which ops run in float16.
+
+Two input/output conventions:
+- "tensor": float32 NCHW RGB 0..255 in and out (unclamped), the convention of the network itself,
+  for other runtimes and tools;
+- "frame": uint8 NHWC BGR in and out (OpenCV's layout), with the conversion, clamping and rounding done
+  inside the graph, so that the runtime does pre- and post-processing on the same device as the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from rtstyle.models.spec import Conv, NetSpec, Residual
+from rtstyle.models.weights import conv_prefixes
+
+# Opset 17: InstanceNormalization, Pad with tensor inputs (>= 11) and Resize with nearest_mode (>= 11) are
+# all stable there, and it is supported by onnxruntime >= 1.12 and TensorRT >= 8.5.
+OPSET = 17
+IO = Literal["tensor", "frame"]
+INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
+
+
+@dataclass
+class _Graph:
+    fp16: bool
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    counter: int = 0
+
+    def name(self, hint: str) -> str:
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def const(self, hint: str, value: np.ndarray) -> str:
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(value, name))
+        return name
+
+    def weight(self, name: str, value: np.ndarray) -> str:
+        dtype = np.float16 if self.fp16 else np.float32
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs: object) -> str:
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+
+def _conv_layer(g: _Graph, x: str, conv: Conv, prefix: str, weights: dict[str, np.ndarray]) -> str:
+    if conv.upsample > 1:
+        scales = g.const("scales", np.array([1, 1, conv.upsample, conv.upsample], dtype=np.float32))
+        # asymmetric + floor is exactly torch's F.interpolate(mode="nearest").
+        x = g.op("Resize", [x, "", scales], "upsample", mode="nearest",
+                 coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    pad = conv.kernel // 2
+    if pad:
+        pads = g.const("pads", np.array([0, 0, pad, pad, 0, 0, pad, pad], dtype=np.int64))
+        x = g.op("Pad", [x, pads], "reflect_pad", mode="reflect")
+    x = g.op("Conv", [x, g.weight(f"{prefix}.conv.weight", weights[f"{prefix}.conv.weight"]),
+                      g.weight(f"{prefix}.conv.bias", weights[f"{prefix}.conv.bias"])],
+             "conv", kernel_shape=[conv.kernel, conv.kernel], strides=[conv.stride, conv.stride], group=conv.groups)
+    if conv.norm:
+        x = _instance_norm(g, x, prefix, weights)
+    if conv.act == "relu":
+        x = g.op("Relu", [x])
+    return x
+
+
+def _instance_norm(g: _Graph, x: str, prefix: str, weights: dict[str, np.ndarray]) -> str:
+    scale = g.const(f"{prefix}.norm.weight", weights[f"{prefix}.norm.weight"].astype(np.float32))
+    bias = g.const(f"{prefix}.norm.bias", weights[f"{prefix}.norm.bias"].astype(np.float32))
+    if g.fp16:
+        # Instance norm in float16 loses the variance of large feature maps (onnxruntime#10079,
+        # torch2trt#776): normalise in float32 and convert back.
+        x = g.op("Cast", [x], "to_fp32", to=TensorProto.FLOAT)
+        x = g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
+        return g.op("Cast", [x], "to_fp16", to=TensorProto.FLOAT16)
+    return g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
+
+
+def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
+    """Edge-pad H and W up to the network's size multiple (and minimum); returns (padded, original shape)."""
+    shape = g.op("Shape", [x], "input_shape")
+    hw = g.op("Slice", [shape, g.const("i2", np.array([2], np.int64)), g.const("i4", np.array([4], np.int64))], "hw")
+    multiple = g.const("multiple", np.array([spec.size_multiple], np.int64))
+    # ceil(hw / m) * m computed in integers as -(-hw // m) * m, via (hw + m - 1) / m.
+    rounded = g.op("Mul", [g.op("Div", [g.op("Add", [hw, g.const("m_minus_1", np.array([spec.size_multiple - 1], np.int64))]), multiple]), multiple])
+    target = g.op("Max", [rounded, g.const("min_size", np.array([spec.min_size], np.int64))])
+    extra = g.op("Sub", [target, hw], "pad_hw")
+    zeros = g.const("zeros", np.zeros(4, np.int64))
+    zeros2 = g.const("zeros2", np.zeros(2, np.int64))
+    pads = g.op("Concat", [zeros, zeros2, extra], "pads", axis=0)  # [n0,c0,h0,w0, n1,c1,h1,w1]
+    return g.op("Pad", [x, pads], "align_pad", mode="edge"), hw
+
+
+def _crop(g: _Graph, x: str, hw: str) -> str:
+    starts = g.const("crop_starts", np.zeros(2, np.int64))
+    axes = g.const("crop_axes", np.array([2, 3], np.int64))
+    return g.op("Slice", [x, starts, hw, axes], "crop")
+
+
+def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
+               metadata: dict[str, str] | None = None) -> onnx.ModelProto:
+    """An ONNX model with symbolic batch, height and width."""
+    g = _Graph(fp16=fp16)
+    if io == "frame":
+        graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", "height", "width", 3])
+        x = g.op("Cast", ["frame"], "frame_float", to=TensorProto.FLOAT)
+        x = g.op("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
+        bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
+        x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
+    else:
+        graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])
+        x = "input"
+    x, hw = _align_pad(g, x, spec)
+    if fp16:
+        x = g.op("Cast", [x], "input_fp16", to=TensorProto.FLOAT16)
+
+    prefixes = dict(conv_prefixes(spec))  # prefix -> conv, in order
+    ordered = iter(prefixes.items())
+    for layer in spec.layers:
+        if isinstance(layer, Residual):
+            skip = x
+            for _ in layer.body:
+                prefix, conv = next(ordered)
+                x = _conv_layer(g, x, conv, prefix, weights)
+            x = g.op("Add", [skip, x], "residual")
+        else:
+            prefix, conv = next(ordered)
+            x = _conv_layer(g, x, conv, prefix, weights)
+
+    if fp16:
+        x = g.op("Cast", [x], "output_fp32", to=TensorProto.FLOAT)
+    x = _crop(g, x, hw)
+    if io == "frame":
+        lo = g.const("lo", np.array(0.0, np.float32))
+        hi = g.const("hi", np.array(255.0, np.float32))
+        x = g.op("Clip", [x, lo, hi], "clip")
+        x = g.op("Round", [x], "round")  # round-half-even, as cv2/numpy rounding
+        x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
+        x = g.op("Transpose", [x], "nhwc", perm=[0, 2, 3, 1])
+        g.nodes.append(helper.make_node("Cast", [x], ["stylized"], name="stylized", to=TensorProto.UINT8))
+        graph_output = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["batch", "height", "width", 3])
+    else:
+        g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
+        graph_output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, "height", "width"])
+
+    graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle")
+    model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    return model

@@ -1,0 +1,1 @@
+"""File input and output shared by every command: atomic writes, images, video."""

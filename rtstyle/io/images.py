@@ -1,0 +1,85 @@
+"""Read and write images as uint8 HxWx3 BGR arrays (OpenCV's layout, which every backend takes).
+
+cv2.imread applies the EXIF orientation, so portrait phone photos come out upright.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import atomic_write_bytes
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def try_read_image(path: Path) -> np.ndarray | None:
+    """The image as uint8 BGR, or None when the file is missing, unreadable or not an image."""
+    try:
+        # np.fromfile + imdecode handles non-ASCII paths that cv2.imread cannot open on Windows.
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return None
+    return image
+
+
+def read_image(path: Path) -> np.ndarray:
+    path = Path(path)
+    if not path.exists():
+        raise RtstyleError(f"image not found: {path}")
+    if path.is_dir():
+        raise RtstyleError(f"expected an image file, got a directory: {path}")
+    image = try_read_image(path)
+    if image is None:
+        raise RtstyleError(f"cannot read image (corrupt or unsupported format): {path}")
+    return image
+
+
+def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
+    """Encode by extension and write atomically (temp file + rename)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise RtstyleError(f"unsupported output image format {suffix or '(none)'!r}: use one of {sorted(IMAGE_SUFFIXES)}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in {".jpg", ".jpeg"} else []
+    ok, encoded = cv2.imencode(suffix, image, params)
+    if not ok:
+        raise RtstyleError(f"cannot encode image as {suffix}: {path}")
+    atomic_write_bytes(path, encoded.tobytes())
+
+
+def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
+    """Files, folders (searched recursively) and glob patterns, in a stable order, without duplicates."""
+    found: dict[Path, None] = {}
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and is_image_path(p):
+                    found[p] = None
+        elif path.exists():
+            found[path] = None
+        elif glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
+            matched_images = [p for p in matches if p.is_file() and is_image_path(p)]
+            if not matched_images:
+                raise RtstyleError(f"no images match {item!r}")
+            for p in matched_images:
+                found[p] = None
+        else:
+            raise RtstyleError(f"input not found: {item}")
+    return list(found)

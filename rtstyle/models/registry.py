@@ -1,0 +1,47 @@
+"""A registry of architectures by name, in the spirit of timm's register_model / create_model."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from rtstyle.errors import RtstyleError
+from rtstyle.models.spec import NetSpec
+
+SpecFactory = Callable[..., NetSpec]
+_REGISTRY: dict[str, SpecFactory] = {}
+
+
+def register_model(factory: SpecFactory) -> SpecFactory:
+    """Register an architecture under its function name (dashes and underscores are equivalent)."""
+    name = factory.__name__.replace("_", "-")
+    if name in _REGISTRY:
+        raise ValueError(f"architecture {name!r} is registered twice")
+    _REGISTRY[name] = factory
+    return factory
+
+
+def available_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_spec(name: str, **kwargs: Any) -> NetSpec:
+    """The spec of a registered architecture; kwargs are its hyperparameters (for example width)."""
+    key = name.replace("_", "-")
+    factory = _REGISTRY.get(key)
+    if factory is None:
+        close = difflib.get_close_matches(key, available_models(), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else f" (available: {', '.join(available_models())})"
+        raise RtstyleError(f"unknown architecture {name!r}{hint}")
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        raise RtstyleError(f"bad parameters for architecture {key!r}: {exc}") from None
+
+
+def create_model(name: str, **kwargs: Any) -> Any:
+    """A freshly initialised torch module for a registered architecture (needs torch)."""
+    from rtstyle.models.torch_net import StyleNet
+
+    return StyleNet(create_spec(name, **kwargs))

@@ -1,0 +1,66 @@
+"""Find styles by name (built-in or in the user styles directory) or by path, and list them."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rtstyle.errors import RtstyleError
+from rtstyle.paths import builtin_styles_dir, user_styles_dir
+from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, load_style_file, read_style_metadata
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    name: str
+    path: Path
+    source: str  # "built-in", "user" or "path"
+
+    def metadata(self) -> dict[str, Any]:
+        return read_style_metadata(self.path)
+
+    def load(self) -> StyleFile:
+        return load_style_file(self.path)
+
+
+def _styles_in(directory: Path, source: str) -> dict[str, StyleEntry]:
+    if not directory.is_dir():
+        return {}
+    return {p.name[: -len(STYLE_SUFFIX)]: StyleEntry(p.name[: -len(STYLE_SUFFIX)], p, source)
+            for p in sorted(directory.glob(f"*{STYLE_SUFFIX}")) if not p.name.startswith(".")}
+
+
+def list_styles() -> list[StyleEntry]:
+    """Built-in styles, then user styles; a user style of the same name replaces the built-in one."""
+    entries = _styles_in(builtin_styles_dir(), "built-in")
+    entries.update(_styles_in(user_styles_dir(), "user"))
+    return sorted(entries.values(), key=lambda e: (e.source != "built-in", e.name))
+
+
+def style_names() -> list[str]:
+    return [e.name for e in list_styles()]
+
+
+def find_style(name_or_path: str) -> StyleEntry:
+    """A style by path (anything that exists or looks like a file) or by name."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix == STYLE_SUFFIX or candidate.exists() or "/" in name_or_path or "\\" in name_or_path:
+        if not candidate.is_file():
+            raise RtstyleError(f"style file not found: {candidate}")
+        return StyleEntry(candidate.stem, candidate, "path")
+    entries = {e.name: e for e in list_styles()}
+    key = name_or_path.strip().lower().replace("_", "-").replace(" ", "-")
+    if key in entries:
+        return entries[key]
+    if name_or_path in entries:
+        return entries[name_or_path]
+    close = difflib.get_close_matches(key, list(entries), n=3, cutoff=0.5)
+    if close:
+        hint = f"did you mean {', '.join(close)}?"
+    elif entries:
+        hint = f"available: {', '.join(sorted(entries))}"
+    else:
+        hint = "no styles are installed; train one with `rtstyle train`"
+    raise RtstyleError(f"unknown style {name_or_path!r} ({hint})")

@@ -1,0 +1,139 @@
+"""The style file format: one `.safetensors` file holding the network weights and, in its header,
+a JSON metadata record under the key "rtstyle".
+
+safetensors is a plain header + raw tensors, so loading a style never unpickles anything; the file is
+read with numpy so that the core install (no torch) can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load as load_safetensors_bytes
+from safetensors.numpy import save as save_safetensors_bytes
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import atomic_write_bytes
+
+FORMAT_VERSION = 1
+METADATA_KEY = "rtstyle"
+STYLE_SUFFIX = ".safetensors"
+
+
+@dataclass
+class StyleFile:
+    """A trained style network: architecture name and kwargs, weights, and free-form metadata.
+
+    Well-known metadata keys: name, title, artist, source_image, licence, hyperparameters, steps,
+    losses, vgg_convention, created, rtstyle_version, stopgap (bool: trained with a reduced recipe).
+    """
+
+    arch: str
+    arch_kwargs: dict[str, Any]
+    weights: dict[str, np.ndarray]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", "unnamed"))
+
+    def float32_weights(self) -> dict[str, np.ndarray]:
+        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.weights.items()}
+
+
+def save_style_file(path: Path, style: StyleFile, *, half: bool = False) -> None:
+    """Write atomically; `half` stores float16 weights (half the size, upcast again when loaded)."""
+    from rtstyle import __version__
+
+    record = {
+        "format_version": FORMAT_VERSION,
+        "arch": style.arch,
+        "arch_kwargs": style.arch_kwargs,
+        "rtstyle_version": __version__,
+        **style.metadata,
+    }
+    dtype = np.float16 if half else np.float32
+    tensors = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in style.weights.items()}
+    payload = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(record, sort_keys=True)})
+    atomic_write_bytes(Path(path), payload)
+
+
+def read_style_metadata(path: Path) -> dict[str, Any]:
+    """Only the metadata record, without reading the tensors (for listing styles quickly)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) != 8:
+                raise RtstyleError(f"not a style file (too short): {path}")
+            (header_len,) = struct.unpack("<Q", head)
+            if header_len > 100_000_000:
+                raise RtstyleError(f"not a style file (bad header): {path}")
+            header = json.loads(fh.read(header_len))
+    except OSError as exc:
+        raise RtstyleError(f"cannot read style file {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RtstyleError(f"not a style file (corrupt header): {path}") from None
+    return _parse_record(path, header.get("__metadata__") if isinstance(header, dict) else None)
+
+
+def _parse_record(path: Path, metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+        raise RtstyleError(f"not an rtstyle style file (no rtstyle metadata): {path}")
+    try:
+        record = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError:
+        raise RtstyleError(f"corrupt style metadata in {path}") from None
+    if not isinstance(record, dict) or "arch" not in record:
+        raise RtstyleError(f"corrupt style metadata in {path}")
+    version = record.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise RtstyleError(f"{path} has style format {version}; this rtstyle reads up to {FORMAT_VERSION}: upgrade rtstyle")
+    return record
+
+
+def load_style_file(path: Path) -> StyleFile:
+    """Read and validate a style file; any problem is a one-line RtstyleError."""
+    path = Path(path)
+    if not path.is_file():
+        raise RtstyleError(f"style file not found: {path}")
+    record = read_style_metadata(path)
+    try:
+        weights = load_safetensors_bytes(path.read_bytes())
+    except OSError as exc:
+        raise RtstyleError(f"cannot read style file {path}: {exc.strerror or exc}") from None
+    except Exception:  # safetensors raises its own error types for truncated or malformed data
+        raise RtstyleError(f"corrupt style file (truncated or malformed tensors): {path}") from None
+    arch = str(record.pop("arch"))
+    arch_kwargs = record.pop("arch_kwargs", {}) or {}
+    record.pop("format_version", None)
+    style = StyleFile(arch=arch, arch_kwargs=dict(arch_kwargs), weights=weights, metadata=record)
+    check_weights_match_arch(style, path)
+    return style
+
+
+def check_weights_match_arch(style: StyleFile, path: Path) -> None:
+    """The tensors must be exactly those the architecture expects, with the right shapes."""
+    from rtstyle.models.registry import create_spec
+    from rtstyle.models.weights import expected_weight_shapes
+
+    expected = expected_weight_shapes(create_spec(style.arch, **style.arch_kwargs))
+    got = {k: tuple(v.shape) for k, v in style.weights.items()}
+    if got != expected:
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        wrong = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])
+        detail = "; ".join(
+            f"{label}: {', '.join(keys[:3])}{'...' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong))
+            if keys
+        )
+        raise RtstyleError(f"style file {path} does not match architecture {style.arch!r} ({detail})")
+    for key, value in style.weights.items():
+        if not np.issubdtype(value.dtype, np.floating) or not np.all(np.isfinite(value)):
+            raise RtstyleError(f"style file {path} has non-finite or non-float weights in {key}")

@@ -1,0 +1,85 @@
+import shutil
+
+import cv2
+import numpy as np
+
+from helpers import assert_one_line_error, run_cli
+
+
+def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo)
+    out = tmp_path / "out.png"
+    result = run_cli(["image", str(src), "--style", str(random_style), "-o", str(out)], capsys)
+    assert result.exit_code == 0, result
+    stylized = cv2.imread(str(out))
+    assert stylized.shape == photo.shape
+    assert np.abs(stylized.astype(int) - photo.astype(int)).mean() > 5
+    assert stylized.std() > 5
+    assert not list(tmp_path.glob(".*part*"))  # no temporary left behind
+
+
+def test_image_backends_agree(tmp_path, random_style, photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:63, :95])
+    for backend in ("onnx", "torch"):
+        assert run_cli(["image", str(src), "-s", str(random_style), "--backend", backend,
+                        "-o", str(tmp_path / f"{backend}.png")], capsys).exit_code == 0
+    a, b = (cv2.imread(str(tmp_path / f"{n}.png")).astype(int) for n in ("onnx", "torch"))
+    assert np.abs(a - b).max() <= 1
+
+
+def test_image_folder_skips_unreadable_files(tmp_path, random_style, photo, capsys):
+    folder = tmp_path / "photos" / "nested"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "a.jpg"), photo[:40, :40])
+    cv2.imwrite(str(tmp_path / "photos" / "b.png"), photo[:30, :50])
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    result = run_cli(["image", str(tmp_path / "photos"), "-s", str(random_style), "-o", str(out)], capsys)
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in out.iterdir()) == ["a_randomstyle.jpg", "b_randomstyle.png"]
+    assert "skipped 1 unreadable" in result.out
+
+
+def test_image_keeps_exif_orientation(tmp_path, random_style, capsys):
+    from PIL import Image
+
+    # A 40x20 landscape pixel array tagged "rotate 90" is a 20x40 portrait photo.
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    img.save(tmp_path / "portrait.jpg", exif=exif)
+    assert run_cli(["image", str(tmp_path / "portrait.jpg"), "-s", str(random_style),
+                    "-o", str(tmp_path / "o.png")], capsys).exit_code == 0
+    assert cv2.imread(str(tmp_path / "o.png")).shape[:2] == (40, 20)
+
+
+def test_bad_inputs_are_one_line_and_exit_2(tmp_path, random_style, photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    assert_one_line_error(run_cli(["image", str(tmp_path / "nope.jpg"), "-s", str(random_style)], capsys), "not found")
+    assert_one_line_error(run_cli(["image", str(src), "-s", "no-such-style"], capsys), "unknown style")
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8garbage")
+    assert_one_line_error(run_cli(["image", str(tmp_path / "bad.jpg"), "-s", str(random_style)], capsys), "cannot read image")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(random_style.read_bytes()[:1000])
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(corrupt)], capsys), "corrupt")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(blocker / "sub" / "o.png")],
+                                  capsys), "cannot create output directory")
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(tmp_path / "o.xyz")],
+                                  capsys), "unsupported output")
+
+
+def test_styles_lists_user_styles(tmp_path, random_style, capsys, monkeypatch):
+    user = tmp_path / "u"
+    user.mkdir()
+    shutil.copy(random_style, user / "noise.safetensors")
+    monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user))
+    result = run_cli(["styles"], capsys)
+    assert result.exit_code == 0
+    line = next(l for l in result.out.splitlines() if l.startswith("noise"))
+    assert "user" in line and "johnson" in line and "Noise by numpy" in line

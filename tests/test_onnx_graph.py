@@ -1,0 +1,58 @@
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from rtstyle.engine.torch_backend import frames_to_tensor, tensor_to_frames
+from rtstyle.export.onnx_graph import build_onnx
+from rtstyle.models.registry import create_spec
+from rtstyle.models.torch_net import StyleNet
+
+from conftest import random_style_weights
+
+
+def torch_net(weights, **kwargs):
+    net = StyleNet(create_spec("johnson", **kwargs))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    return net.eval()
+
+
+def session(model):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 9), (33, 47), (64, 64), (120, 161)])
+def test_tensor_graph_matches_torch(size):
+    weights = random_style_weights(width=16, blocks=2)
+    net = torch_net(weights, width=16, blocks=2)
+    x = torch.rand(2, 3, *size) * 255
+    with torch.no_grad():
+        expected = net(x).numpy()
+    got = session(build_onnx(net.spec, weights, io="tensor")).run(None, {"input": x.numpy()})[0]
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() / 255 < 1e-3
+    assert expected.std() > 1  # the comparison is not between two constants
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_frame_graph_matches_torch_pre_and_post_processing(photo, fp16):
+    weights = random_style_weights(width=16, blocks=2)
+    net = torch_net(weights, width=16, blocks=2)
+    frame = np.ascontiguousarray(photo[:101, :77])
+    with torch.no_grad():
+        expected = tensor_to_frames(net(frames_to_tensor(frame[None], torch.device("cpu"))))
+    got = session(build_onnx(net.spec, weights, io="frame", fp16=fp16)).run(None, {"frame": frame[None]})[0]
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    diff = np.abs(got.astype(int) - expected.astype(int))
+    assert diff.max() <= (4 if fp16 else 1)
+    assert diff.mean() < (0.5 if fp16 else 0.01)
+
+
+def test_graph_has_symbolic_batch_height_width():
+    weights = random_style_weights(width=8, blocks=1)
+    model = build_onnx(create_spec("johnson", width=8, blocks=1), weights, io="frame")
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", "height", "width", 3]
+    s = session(model)
+    for shape in [(1, 10, 10, 3), (3, 17, 29, 3)]:
+        assert s.run(None, {"frame": np.zeros(shape, np.uint8)})[0].shape == shape

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from rtstyle.errors import RtstyleError
+from rtstyle.styles.catalog import find_style, list_styles
+from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+
+from conftest import random_style_weights
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    weights = random_style_weights(width=8, blocks=1)
+    meta = {"name": "x", "title": "T", "losses": {"style": 1.5}, "steps": 12}
+    save_style_file(tmp_path / "x.safetensors", StyleFile("johnson", {"width": 8, "blocks": 1}, weights, meta))
+    loaded = load_style_file(tmp_path / "x.safetensors")
+    assert loaded.arch == "johnson" and loaded.arch_kwargs == {"width": 8, "blocks": 1}
+    assert loaded.metadata["losses"] == {"style": 1.5} and loaded.metadata["steps"] == 12
+    assert loaded.metadata["rtstyle_version"]
+    for k, v in weights.items():
+        np.testing.assert_array_equal(loaded.weights[k], v)
+
+
+def test_half_storage_halves_size_and_upcasts(tmp_path):
+    weights = random_style_weights(width=8, blocks=1)
+    save_style_file(tmp_path / "f.safetensors", StyleFile("johnson", {"width": 8, "blocks": 1}, weights))
+    save_style_file(tmp_path / "h.safetensors", StyleFile("johnson", {"width": 8, "blocks": 1}, weights), half=True)
+    full, half = (tmp_path / "f.safetensors").stat().st_size, (tmp_path / "h.safetensors").stat().st_size
+    assert half < 0.6 * full
+    loaded = load_style_file(tmp_path / "h.safetensors").float32_weights()
+    for k, v in weights.items():
+        np.testing.assert_allclose(loaded[k], v, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("corrupt", ["empty", "truncated", "foreign", "garbage", "wrong_shapes"])
+def test_bad_style_files_are_one_clear_error(tmp_path, random_style, corrupt):
+    path = tmp_path / f"{corrupt}.safetensors"
+    data = random_style.read_bytes()
+    if corrupt == "empty":
+        path.write_bytes(b"")
+    elif corrupt == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif corrupt == "garbage":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    elif corrupt == "foreign":
+        from safetensors.numpy import save_file
+
+        save_file({"w": np.zeros(3, np.float32)}, str(path))
+    else:
+        save_style_file(path, StyleFile("johnson", {"width": 8, "blocks": 1}, random_style_weights()))
+    with pytest.raises(RtstyleError) as info:
+        load_style_file(path)
+    assert "\n" not in str(info.value)
+
+
+def test_find_style_by_name_and_path(tmp_path, random_style, monkeypatch):
+    import os
+    import shutil
+
+    user_dir = tmp_path / "user"
+    monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user_dir))
+    user_dir.mkdir()
+    shutil.copy(random_style, user_dir / "starry.safetensors")
+    assert find_style("starry").path == user_dir / "starry.safetensors"
+    assert find_style(str(random_style)).source == "path"
+    assert "starry" in [e.name for e in list_styles()]
+    with pytest.raises(RtstyleError, match="did you mean starry"):
+        find_style("stary")
+    with pytest.raises(RtstyleError, match="not found"):
+        find_style(os.path.join(str(tmp_path), "missing.safetensors"))
