@@ -68,7 +68,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
     try:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise RtstyleError(f"cannot open video {path}: {exc}") from None
+        raise RtstyleError(f"cannot open video {path}: {getattr(exc, 'strerror', None) or exc}") from None
     with container:
         if not container.streams.video:
             raise RtstyleError(f"no video stream in {path}")
@@ -78,4 +78,4 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
             for frame in container.decode(stream):
                 yield frame.to_ndarray(format="bgr24")
         except av.FFmpegError as exc:
-            raise RtstyleError(f"cannot decode video {path}: {exc}") from None
+            raise RtstyleError(f"cannot decode video {path}: {getattr(exc, 'strerror', None) or exc}") from None
