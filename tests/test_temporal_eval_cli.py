@@ -74,3 +74,12 @@ def test_eval_bad_inputs_are_one_line_errors(tmp_path, small_style, capsys):
     assert_one_line_error(run_cli(["eval", str(clip), "-s", "no-such-style"], capsys), "unknown style")
     result = run_cli(["eval", str(clip), "-s", str(small_style), "--stabilize", "1"], capsys)
     assert result.exit_code == 2 and "Traceback" not in result.err
+
+
+def test_eval_and_stabilizer_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, rtstyle.cli.eval_cmd, rtstyle.metrics.clip_eval, rtstyle.realtime.stabilize; "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

@@ -102,3 +102,15 @@ def test_ghosting_is_the_share_of_change_held_back():
     blind = Ghosting()
     blind.add(np.full((4, 4, 3), 140, np.uint8), current, previous, region)  # 30% of the old frame blended in
     assert blind.value == pytest.approx(0.3)
+
+
+def test_ghost_region_needs_both_a_changed_input_and_no_valid_history():
+    from rtstyle.metrics.temporal import ghost_region
+
+    before = np.full((8, 8, 3), 100, np.uint8)
+    after = before.copy()
+    after[:, 4:] = 160  # the right half changed
+    valid = np.ones((8, 8), bool)
+    valid[:4] = False  # the top half has no history
+    region = ghost_region(before, after, valid)
+    assert region[:4, 4:].all() and region.sum() == 16

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rtstyle.flow import FlowEstimator, pair_motion
-from rtstyle.metrics.temporal import Ghosting, MaskCoverage, VariantScores
+from rtstyle.metrics.temporal import Ghosting, MaskCoverage, VariantScores, ghost_region
 from rtstyle.realtime.stabilize import Stabilizer
 
 Frame = np.ndarray
@@ -83,7 +83,7 @@ def evaluate_clip(frames: Iterable[Frame], stylize: Callable[[Frame], Frame], st
             args = (motion.forward, motion.valid_forward)
             floor.warping.add(previous_content, content, *args)
             per_frame.warping.add(previous_output, output, *args)
-            no_history = ~motion.valid_backward
+            no_history = ghost_region(previous_content, content, motion.valid_backward)
             for scores, before, now in zip(stabilized, previous_outputs, outputs):
                 scores.warping.add(before, now, *args)
                 assert scores.ghosting is not None

@@ -17,8 +17,12 @@ a perfectly consistent video score above zero, so a stylized clip is judged by h
 Ghosting (ours). A run-time stabiliser blends the current stylized frame with history; where the input
 shows content that was not visible in the previous frame (disocclusions, fast motion, motion boundaries,
 content entering the frame) there is no valid history and any blending leaves a ghost: a faded copy of
-what was there before. So we measure, on exactly those pixels R_t (from full-resolution flow on the input,
-computed independently of the stabiliser's own reduced-resolution flow):
+what was there before. A ghost can only show where the content at that pixel actually changed, so R_t is
+the set of pixels of frame t that (a) have no valid correspondence in frame t-1 according to the
+evaluator's own full-resolution flow (computed independently of the stabiliser's reduced-resolution flow)
+and (b) changed in the input (gray |I_t - I_t-1| > 12 of 255). Without (b), every patch of sky or wall where
+two flow methods disagree about an unreliable, near-zero flow would count as ghosting, although blending
+history there is harmless. On R_t:
 
     G = sum_t sum_{i in R_t} |S_t(i) - P_t(i)|  /  sum_t sum_{i in R_t} |P_t-1(i) - P_t(i)|
 
@@ -31,9 +35,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
-from rtstyle.flow import warp_backward
+from rtstyle.flow import to_gray, warp_backward
+
+# Gray-level change (0..255) above which an input pixel counts as changed for the ghosting region.
+GHOST_CHANGE_THRESHOLD = 12
+
+
+def ghost_region(previous_content: np.ndarray, content: np.ndarray, valid_backward: np.ndarray) -> np.ndarray:
+    """Pixels of `content` without valid history (not `valid_backward`) whose input changed since the last frame."""
+
+    changed = cv2.absdiff(to_gray(previous_content), to_gray(content)) > GHOST_CHANGE_THRESHOLD
+    return changed & ~valid_backward
 
 
 def to_unit(frame: np.ndarray) -> np.ndarray:
