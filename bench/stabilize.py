@@ -29,10 +29,10 @@ from rtstyle.metrics.clips import iter_clip  # noqa: E402
 from rtstyle.realtime.stabilize import Stabilizer  # noqa: E402
 
 CONFIGS: dict[str, dict[str, object]] = {
-    "default (DIS medium @320)": {},
-    "DIS ultrafast @320": {"flow_preset": "ultrafast"},
-    "DIS fast @320": {"flow_preset": "fast"},
-    "DIS medium @480": {"flow_size": 480},
+    "default (DIS medium @480)": {},
+    "DIS ultrafast @320": {"flow_preset": "ultrafast", "flow_size": 320},
+    "DIS fast @320": {"flow_preset": "fast", "flow_size": 320},
+    "DIS medium @320": {"flow_size": 320},
     "DIS medium @640 (full size)": {"flow_size": 640},
 }
 

@@ -11,7 +11,8 @@ Blending is only allowed where the input's flow is reliable (Ruder's forward-bac
 out-of-frame pixels, and a photometric check that the warped previous input matches the current one); elsewhere
 the fresh stylized frame is used as is, so moving objects and disoccluded background are not smeared. The
 mask is feathered so the transition leaves no seam. Flow is computed on gray frames downscaled to at most
-`flow_size` pixels on the longer side (DIS medium), which keeps the cost to a few milliseconds per frame.
+`flow_size` pixels on the longer side (DIS medium), which keeps the cost to about 4% of the CPU frame time of
+a johnson network at 640x480 (bench/stabilize.py, docs/temporal.md).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Stabilizer:
         previous input above which a pixel is treated as occluded; catches flow errors the flow checks miss.
     """
 
-    def __init__(self, strength: float = 0.5, flow_size: int = 320, flow_preset: str = "medium",
+    def __init__(self, strength: float = 0.5, flow_size: int = 480, flow_preset: str = "medium",
                  photometric_threshold: float = 20.0, feather: float = 1.5) -> None:
         if not 0.0 <= strength < 1.0:
             raise RtstyleError(f"stabilize strength must be in [0, 1), got {strength:g}")
