@@ -32,6 +32,9 @@ FB_ABSOLUTE = 0.5
 BOUNDARY_RELATIVE = 0.01
 BOUNDARY_ABSOLUTE = 0.002
 
+# Smallest side the flow is computed on (DIS needs at least 12 px); smaller frames are edge-padded.
+MIN_FLOW_SIZE = 16
+
 _DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}  # cv2.DISOPTICAL_FLOW_PRESET_*
 
 
@@ -88,10 +91,17 @@ class FlowEstimator:
 
     def flow_prepared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow between two `prepare`d frames, at their (reduced) resolution."""
+        height, width = a.shape[:2]
+        pad_y, pad_x = max(0, MIN_FLOW_SIZE - height), max(0, MIN_FLOW_SIZE - width)
+        if pad_y or pad_x:  # DIS refuses tiny images: pad with edge pixels and crop the flow back
+            a = cv2.copyMakeBorder(a, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+            b = cv2.copyMakeBorder(b, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
         if self._dis is not None:
-            return self._dis.calc(a, b, None)
-        # Parameters of OpenCV's own Farneback sample (pyr 0.5, 3 levels, window 15, 3 iterations, poly 5 / 1.2).
-        return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+            flow = self._dis.calc(a, b, None)
+        else:
+            # Parameters of OpenCV's own Farneback sample (pyr 0.5, 3 levels, window 15, 3 iterations, poly 5/1.2).
+            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        return flow[:height, :width] if pad_y or pad_x else flow
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow on a's grid with a(x) ~ b(x + flow(x)), at full resolution."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 
+from conftest import SHARED, requires_shared
 from helpers import assert_one_line_error, run_cli
 from temporal_clips import flicker, panning_clip
 
@@ -83,3 +84,15 @@ def test_eval_and_stabilizer_do_not_import_torch():
     code = ("import sys, rtstyle.cli.eval_cmd, rtstyle.metrics.clip_eval, rtstyle.realtime.stabilize; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+@requires_shared
+def test_eval_on_the_shared_sintel_frames(small_style, capsys):
+    folder = SHARED / "data" / "video" / "sintel_frames"
+    result = run_cli(["eval", str(folder), "-s", str(small_style), "--max-frames", "3", "--max-size", "256",
+                      "--stabilize", "0.5", "--json"], capsys)
+    assert result.exit_code == 0, result
+    report = json.loads(result.out)
+    assert (report["frames"], report["width"], report["height"]) == (3, 256, 109)
+    floor, per_frame, stabilized = (row["warping_error"] for row in report["rows"])
+    assert floor < per_frame and stabilized < per_frame

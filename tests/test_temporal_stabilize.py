@@ -102,3 +102,13 @@ def test_evaluation_reports_ghosting_from_the_input_flow(small_style):
     ours = evaluate_clip(clip, stylize, [0.5]).row(stabilized_name(0.5))
     assert blind.ghosting.value > 0.35 and ours.ghosting.value < 0.05
     assert ours.ghosting.pixels > 0.02 * 96 * 128 * 5  # flow-based region: the trail and leading edge of the square
+
+
+def test_tiny_frames_and_drawing_on_the_output_are_safe(photo):
+    stabilizer = Stabilizer(0.5)
+    content = np.ascontiguousarray(photo[:6, :10])  # below DIS's minimum size: padded internally
+    stabilizer(content, np.full_like(content, 100))
+    shown = stabilizer(content, np.full_like(content, 100))
+    assert shown.shape == content.shape
+    shown[:] = 0  # e.g. an FPS overlay drawn by the caller must not leak into the history
+    assert stabilizer(content, np.full_like(content, 100)).min() >= 99

@@ -85,7 +85,7 @@ class Stabilizer:
         warped_previous = warp_backward(previous_output, flow)
         # cv2.blendLinear: (w1 * a + w2 * b) / (w1 + w2) per pixel, on uint8 without float copies of the frames.
         output = cv2.blendLinear(warped_previous, stylized, weight, 1.0 - weight)
-        self._previous_output = output
+        self._previous_output = output.copy()  # the caller may draw on the frame it gets (an FPS overlay)
         return output
 
     def _history_weight(self, estimator: FlowEstimator, small: np.ndarray,
