@@ -29,7 +29,6 @@ from rtstyle.engine import create_stylizer  # noqa: E402
 from rtstyle.flow import FlowEstimator  # noqa: E402
 from rtstyle.metrics.clip_eval import evaluate_clip  # noqa: E402
 from rtstyle.metrics.clips import iter_clip  # noqa: E402
-from rtstyle.realtime.stabilize import Stabilizer  # noqa: E402
 
 STRENGTHS = (0.3, 0.5, 0.8)
 BLIND = 0.5

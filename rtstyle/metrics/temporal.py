@@ -46,7 +46,6 @@ GHOST_CHANGE_THRESHOLD = 12
 
 def ghost_region(previous_content: np.ndarray, content: np.ndarray, valid_backward: np.ndarray) -> np.ndarray:
     """Pixels of `content` without valid history (not `valid_backward`) whose input changed since the last frame."""
-
     changed = cv2.absdiff(to_gray(previous_content), to_gray(content)) > GHOST_CHANGE_THRESHOLD
     return changed & ~valid_backward
 
