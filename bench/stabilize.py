@@ -1,0 +1,93 @@
+"""Cost of the run-time stabiliser against the frame time of the style network, at 640x480 on this machine.
+
+    python bench/stabilize.py [--frames 12] [--style PATH]
+
+Runs a johnson network (random weights unless --style is given: the cost does not depend on the weights) and
+the stabiliser in several configurations on the same frames, and prints one table with milliseconds per
+frame and the stabiliser's cost as a share of the network's frame time (target: at most 15%).
+Frames: rtstyle/assets/cutBunny.mp4 resized to 640x480 (a real clip, so the flow has real work to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from rtstyle.engine import create_stylizer  # noqa: E402
+from rtstyle.metrics.clips import iter_clip  # noqa: E402
+from rtstyle.realtime.stabilize import Stabilizer  # noqa: E402
+
+CONFIGS: dict[str, dict[str, object]] = {
+    "default (DIS medium @480)": {},
+    "DIS ultrafast @320": {"flow_preset": "ultrafast", "flow_size": 320},
+    "DIS fast @320": {"flow_preset": "fast", "flow_size": 320},
+    "DIS medium @320": {"flow_size": 320},
+    "DIS medium @640 (full size)": {"flow_size": 640},
+}
+
+
+def random_johnson_style(path: Path) -> Path:
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import random_style_weights
+
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    save_style_file(path, StyleFile("johnson", {}, random_style_weights(), {"name": "random-johnson"}))
+    return path
+
+
+def median_ms(samples: list[float]) -> float:
+    return 1000 * statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--style", help="style file (default: random-weight johnson)")
+    args = parser.parse_args()
+
+    frames = [cv2.resize(f, (640, 480), interpolation=cv2.INTER_AREA)
+              for f in iter_clip(REPO / "rtstyle" / "assets" / "cutBunny.mp4", max_frames=args.frames)]
+    with tempfile.TemporaryDirectory() as tmp:
+        style = args.style or str(random_johnson_style(Path(tmp) / "random-johnson.safetensors"))
+        stylizer = create_stylizer(style, backend="onnx")
+        stylizer(frames[0])  # warm-up
+        network, outputs = [], []
+        for frame in frames:
+            start = time.perf_counter()
+            outputs.append(stylizer(frame))
+            network.append(time.perf_counter() - start)
+
+    frame_ms = median_ms(network)
+    rows = [("johnson network (onnxruntime CPU)", frame_ms, 100.0)]
+    for name, kwargs in CONFIGS.items():
+        stabilizer = Stabilizer(0.5, **kwargs)  # type: ignore[arg-type]
+        stabilizer(frames[0], outputs[0])
+        times = []
+        for frame, output in zip(frames[1:], outputs[1:]):
+            start = time.perf_counter()
+            stabilizer(frame, output)
+            times.append(time.perf_counter() - start)
+        rows.append((f"stabiliser, {name}", median_ms(times), 100 * median_ms(times) / frame_ms))
+
+    print(f"# stabiliser cost at 640x480, {len(frames)} frames of cutBunny, median ms/frame")
+    print(f"# {platform.node()} {platform.processor() or platform.machine()}, cv2 {cv2.__version__}, "
+          f"numpy {np.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"{'what':<44} {'ms/frame':>9} {'% of frame':>11}")
+    for name, ms, share in rows:
+        print(f"{name:<44} {ms:>9.1f} {share:>10.1f}%")
+
+
+if __name__ == "__main__":
+    main()

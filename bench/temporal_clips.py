@@ -1,0 +1,112 @@
+"""Temporal stability of a style on the real clips: the numbers behind docs/temporal.md.
+
+    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style PATH] [--bunny-frames 48]
+
+For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
+one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the
+stabiliser never uses) scores side by side: the input floor, the per-frame output, the stabiliser at several
+strengths, and a blind blend (previous output mixed in without flow or mask) that calibrates the ghosting
+column: it is what smearing looks like to the measure.
+Without --style the network is the johnson architecture with random weights (no trained style exists yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from rtstyle.engine import create_stylizer  # noqa: E402
+from rtstyle.flow import FlowEstimator  # noqa: E402
+from rtstyle.metrics.clip_eval import evaluate_clip  # noqa: E402
+from rtstyle.metrics.clips import iter_clip  # noqa: E402
+
+STRENGTHS = (0.3, 0.5, 0.8)
+BLIND = 0.5
+
+
+class BlindBlend:
+    """previous output * s + current * (1 - s), no flow, no mask: the ghosting reference."""
+
+    def __init__(self, strength: float) -> None:
+        self.strength, self.previous = strength, None
+
+    def __call__(self, content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        if self.previous is not None:
+            mixed = (1 - self.strength) * stylized.astype(np.float32) + self.strength * self.previous
+            stylized = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        self.previous = stylized
+        return stylized
+
+
+def random_johnson_style(path: Path) -> Path:
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import random_style_weights
+
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    save_style_file(path, StyleFile("johnson", {}, random_style_weights(), {"name": "random-johnson"}))
+    return path
+
+
+def table(name: str, frames: list[np.ndarray], outputs: list[np.ndarray], method: str) -> str:
+    lookup = {id(f): o for f, o in zip(frames, outputs)}
+
+    def stylize(frame: np.ndarray) -> np.ndarray:  # the outputs were computed once, outside the timing
+        return lookup[id(frame)]
+
+    estimator = FlowEstimator(method, preset="medium")  # type: ignore[arg-type]
+    start = time.perf_counter()
+    report = evaluate_clip(frames, stylize, STRENGTHS, estimator=estimator)
+    blind = evaluate_clip(frames, stylize, [BLIND], estimator=estimator, make_stabilizer=BlindBlend)
+    elapsed = time.perf_counter() - start
+    rows = report.as_dict()["rows"]
+    blind_row = dict(blind.as_dict()["rows"][-1], name=f"blind blend {BLIND:g} (reference)")
+    h, w = frames[0].shape[:2]
+    lines = [f"### {name}: {len(frames)} frames {w}x{h}, flow {report.flow}, "
+             f"{report.mask_coverage:.0%} of pixels valid ({elapsed:.0f} s)",
+             "| output | warping error | x per-frame | ghosting |", "|---|---:|---:|---:|"]
+    for row in [*rows, blind_row]:
+        ghost = "-" if row["ghosting"] is None else f"{row['ghosting']:.3f}"
+        lines.append(f"| {row['name']} | {row['warping_error']:.5f} | {row['vs_per_frame']:.2f} | {ghost} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--style", help="style file (default: random-weight johnson)")
+    parser.add_argument("--bunny-frames", type=int, default=48)
+    args = parser.parse_args()
+    shared = Path(os.environ.get("RTSTYLE_SHARED", REPO.parent / "shared"))
+    clips = {
+        "Sintel frames 0016-0025": (shared / "data" / "video" / "sintel_frames", None),
+        f"cutBunny, first {args.bunny_frames} frames": (REPO / "rtstyle" / "assets" / "cutBunny.mp4", args.bunny_frames),
+    }
+    print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        style = args.style or str(random_johnson_style(Path(tmp) / "random-johnson.safetensors"))
+        stylizer = create_stylizer(style, backend="onnx")
+        for name, (path, max_frames) in clips.items():
+            if not path.exists():
+                print(f"skipping {name}: {path} not found")
+                continue
+            frames = list(iter_clip(path, max_frames=max_frames))
+            start = time.perf_counter()
+            outputs = [stylizer(frame) for frame in frames]
+            print(f"# {name}: style {(time.perf_counter() - start) / len(frames):.2f} s/frame")
+            for method in ("dis", "farneback"):
+                print(table(name, frames, outputs, method), "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
