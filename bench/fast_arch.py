@@ -120,6 +120,7 @@ def settings_table(size: tuple[int, int], rounds: int) -> None:
         "BASIC": {"level": level.ORT_ENABLE_BASIC},
         "ALL, 1 thread": {"threads": 1},
         "ALL, 2 threads, no spinning": {"spin": "0"},
+        "ALL, 1 thread, no spinning": {"threads": 1, "spin": "0"},
         "ALL, parallel execution mode": {"parallel": True},
     }
 
