@@ -12,7 +12,7 @@ Measured with onnxruntime on a 2-core CPU (docs/benchmarks-fast.md), three chang
    Xception's separable conv without an intermediate non-linearity. The blocks run at 1/8 resolution, so
    five of them (as in Johnson) cost little and give a receptive field larger than Johnson's.
 3. **A 3x3 output conv** instead of 9x9: a conv with 3 output channels is the least efficient layer on
-   a CPU (measured: the 9x9 one alone took a third of the frame time).
+   a CPU (measured: a 5x5 one took a third of the frame time, a 9x9 one doubled it).
 
 Kept from Johnson et al. / pytorch/examples, because they carry the look: instance norm (Ulyanov et al.
 2016), reflection padding, nearest upsample + conv (no transposed convs), residual blocks with a linear
