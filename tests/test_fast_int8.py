@@ -104,3 +104,26 @@ def test_int8_with_the_torch_backend_is_a_clear_error(fast_style, tmp_path, caps
     result = run_cli(["image", str(DATA / "chelsea.png"), "-s", str(fast_style), "--backend", "torch",
                       "--precision", "int8", "-o", str(tmp_path / "out.png")], capsys)
     assert_one_line_error(result, "int8", "onnx")
+
+
+def test_quantize_command_writes_an_int8_model_calibrated_on_a_folder(fast_style, tmp_path, capsys, photo):
+    out = tmp_path / "quick-int8.onnx"
+    result = run_cli(["quantize", str(fast_style), "-o", str(out), "--calibration", str(DATA)], capsys)
+    assert result.exit_code == 0, result
+    assert "2 calibration frames" in result.err and out.is_file()
+    assert not list(tmp_path.glob(".*.part*"))  # the temp file was renamed, not left behind
+    model = onnx.load(out)
+    assert sum(n.op_type == "DequantizeLinear" for n in model.graph.node) >= len(create_spec("fast").convs())
+    stylized = run(out, photo)
+    assert stylized.dtype == np.uint8 and stylized.shape == photo.shape
+
+
+def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, capsys):
+    result = run_cli(["quantize", str(fast_style), "--calibration", str(tmp_path / "nope")], capsys)
+    assert_one_line_error(result, "calibration", "does not exist")
+    result = run_cli(["quantize", str(fast_style), "-o", str(tmp_path / "out.png")], capsys)
+    assert_one_line_error(result, ".onnx")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli(["quantize", str(fast_style), "--calibration", str(empty)], capsys)
+    assert_one_line_error(result, "no calibration images")

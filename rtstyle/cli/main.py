@@ -21,6 +21,7 @@ from rtstyle.errors import RtstyleError
 COMMANDS: dict[str, str] = {
     "archs": "rtstyle.cli.archs_cmd:archs",
     "image": "rtstyle.cli.image_cmd:image",
+    "quantize": "rtstyle.cli.quantize_cmd:quantize",
     "styles": "rtstyle.cli.styles_cmd:styles",
 }
 
