@@ -50,18 +50,21 @@ def test_only_convs_are_quantised_and_pre_post_processing_stays_float(tmp_path):
     producers = {out: node for node in int8.graph.node for out in node.output}
     convs = [n for n in int8.graph.node if n.op_type == "Conv"]
     assert len(convs) == len(create_spec("fast-tiny").convs())
-    for conv in convs:  # activations and weights both arrive through DequantizeLinear
+    for conv in convs[1:-1]:  # activations and weights both arrive through DequantizeLinear
         assert producers[conv.input[0]].op_type == "DequantizeLinear"
         assert producers[conv.input[1]].op_type == "DequantizeLinear"
+    for conv in (convs[0], convs[-1]):  # the convs that read and write the RGB image stay float
+        assert conv.input[1] not in producers and producers[conv.input[0]].op_type != "DequantizeLinear"
     for node in int8.graph.node:
         if node.op_type in ("InstanceNormalization", "Resize", "Round", "Clip", "Gather"):
             # float ops are fed by float tensors: at most a DequantizeLinear, never a QuantizeLinear
             assert all(producers.get(i) is None or producers[i].op_type != "QuantizeLinear" for i in node.input)
     assert int8.graph.node[0].op_type == "Cast"  # the uint8 frame is converted to float, not quantised
-    # per-channel weight scales: one scale per output channel of the first conv
-    weight_dq = producers[convs[0].input[1]]
-    scale = next(i for i in int8.graph.initializer if i.name == weight_dq.input[1])
-    assert tuple(scale.dims) == (8,)
+    # per-channel weight scales: one per output channel (fast-tiny's second conv has 16, its depthwise 32)
+    for conv, channels in ((convs[1], 16), (convs[3], 32)):
+        weight_dq = producers[conv.input[1]]
+        scale = next(i for i in int8.graph.initializer if i.name == weight_dq.input[1])
+        assert tuple(scale.dims) == (channels,)
 
 
 @pytest.mark.parametrize("arch, kwargs", [("fast", {}), ("fast-tiny", {}), ("johnson", {"width": 16, "blocks": 2})])

@@ -1,6 +1,6 @@
 """Static int8 quantisation (QDQ) of a style network's ONNX graph, calibrated on photos.
 
-Only the convolutions are quantised: onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear
+Only the convolutions are quantised (and not the two that read and write the 3-channel image): onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear
 into a QLinearConv, while instance norm, reflection padding, upsampling and the in-graph pre- and
 post-processing of the "frame" graph stay float32 (instance norm needs the float variance, and the
 pre/post ops are exact in float). Weights are quantised per output channel (one scale per filter), which
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_output
@@ -108,6 +109,10 @@ class QuantSettings:
     activations_uint8: bool = True  # U8S8; False gives S8S8
     reduce_range: bool = True
     per_channel: bool = True
+    # The convs that read or write the 3-channel image stay float: int8 made them slower (3-channel
+    # QLinearConv is inefficient) and they carry the most visible error (measured: johnson 1.16x -> 1.28x
+    # faster than fp32 and mean error 7.6 -> 6.6 when they stay float; docs/benchmarks-fast.md).
+    float_image_convs: bool = True
 
 
 def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarray] | None = None,
@@ -129,8 +134,24 @@ def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarra
     return Path(target)
 
 
+def image_conv_names(model: onnx.ModelProto) -> list[str]:
+    """Conv nodes with at most 3 input or output channels: the ones that read or write the image."""
+    weights = {init.name: tuple(init.dims) for init in model.graph.initializer}
+    names = []
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        out_ch, in_per_group = weights[node.input[1]][:2]
+        if out_ch <= 3 or in_per_group * group <= 3:
+            names.append(node.name)
+    return names
+
+
 def _quantize(float_model: Path, out: Path, frames: list[np.ndarray], settings: QuantSettings) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    excluded = image_conv_names(onnx.load(str(float_model))) if settings.float_image_convs else []
 
     quantize_static(
         str(float_model),
@@ -143,4 +164,5 @@ def _quantize(float_model: Path, out: Path, frames: list[np.ndarray], settings: 
         activation_type=QuantType.QUInt8 if settings.activations_uint8 else QuantType.QInt8,
         weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=excluded,
     )
