@@ -1,10 +1,10 @@
 """Static int8 quantisation (QDQ) of a style network's ONNX graph, calibrated on photos.
 
-Only the convolutions are quantised (and not the two that read and write the 3-channel image): onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear
-into a QLinearConv, while instance norm, reflection padding, upsampling and the in-graph pre- and
-post-processing of the "frame" graph stay float32 (instance norm needs the float variance, and the
-pre/post ops are exact in float). Weights are quantised per output channel (one scale per filter), which
-depthwise convs need: their filters differ in range by orders of magnitude.
+Only the convolutions are quantised (except the two that read and write the 3-channel image):
+onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear into a QLinearConv, while instance norm,
+reflection padding, upsampling and the in-graph pre- and post-processing of the "frame" graph stay float32
+(instance norm needs the float variance, and the pre/post ops are exact in float). Weights are quantised
+per output channel (one scale per filter), which depthwise convs need: their filters differ widely in range.
 
 Data types: uint8 activations with int8 weights (U8S8, onnxruntime's fast path on x86) and `reduce_range`
 (7-bit weights), because on AVX2 CPUs without VNNI the U8S8 kernel (VPMADDUBSW) can saturate its 16-bit
@@ -92,14 +92,15 @@ class _FrameReader:
     """onnxruntime CalibrationDataReader over uint8 BGR frames for the "frame" graph."""
 
     def __init__(self, frames: list[np.ndarray]) -> None:
+        self._all = frames
         self._frames: Iterator[np.ndarray] = iter(frames)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         frame = next(self._frames, None)
         return None if frame is None else {"frame": np.ascontiguousarray(frame)[None]}
 
-    def rewind(self) -> None:  # called by newer onnxruntime versions between passes
-        pass
+    def rewind(self) -> None:  # some calibration methods read the data twice
+        self._frames = iter(self._all)
 
 
 @dataclass(frozen=True)
