@@ -31,6 +31,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 # networks depend on content, not on frame size, and calibration time grows with pixels.
 CALIBRATION_MAX_SIDE = 480
 VIDEO_FRAMES = 6  # frames sampled evenly from the bundled clip
+# Bump when the recipe (settings, calibration set) changes, so that cached int8 models are rebuilt.
+RECIPE_VERSION = 1
 
 
 def _downscale(frame: np.ndarray, max_side: int = CALIBRATION_MAX_SIDE) -> np.ndarray:
