@@ -2,6 +2,7 @@
 
     python bench/fast_arch.py                      # the main table (320x240 and 640x480)
     python bench/fast_arch.py --settings           # onnxruntime CPU settings, one table
+    python bench/fast_arch.py --int8 --sizes 640x480   # int8 quantisation recipes vs fp32
     python bench/fast_arch.py --sizes 320x240 --rounds 30
 
 All configurations run in ONE process and are timed round-robin (one frame each, in turn), so a busy
@@ -165,16 +166,59 @@ def settings_table(size: tuple[int, int], rounds: int) -> None:
             print()
 
 
+def int8_table(size: tuple[int, int], rounds: int) -> None:
+    """int8 recipes (rtstyle.export.quantize.QuantSettings) against fp32: speed and error on a real photo."""
+    import onnxruntime as ort
+
+    from rtstyle.engine.onnx_backend import load_session
+    from rtstyle.engine.onnx_cache import onnx_for_style
+    from rtstyle.export.quantize import QuantSettings, bundled_calibration_frames, quantize_frame_model
+
+    photo = cv2.resize(cv2.imread(str(PHOTO), cv2.IMREAD_COLOR), size, interpolation=cv2.INTER_AREA)[None]
+    recipes = {
+        "int8 (default: image convs float)": QuantSettings(),
+        "int8, all convs": QuantSettings(float_image_convs=False),
+        "int8, no reduce_range": QuantSettings(reduce_range=False),
+        "int8, S8S8": QuantSettings(activations_uint8=False, reduce_range=False),
+        "int8, per-tensor weights": QuantSettings(per_channel=False),
+    }
+    frames = bundled_calibration_frames()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RTSTYLE_CACHE_DIR"] = str(Path(tmp) / "cache")
+        styles = make_styles(Path(tmp))
+        print(f"machine: {machine()}")
+        print(f"int8 recipes at {size[0]}x{size[1]}, frame graph via load_session, {rounds} rounds round-robin; "
+              f"error |int8 - fp32| on {PHOTO.name}, 0..255\n")
+        print(f"{'arch':<10} {'recipe':<36} {'median ms':>9} {'p95 ms':>7} {'vs fp32':>8} {'err mean/p99/max':>17}")
+        for arch in ARCHS:
+            float_model = onnx_for_style(styles[arch], io="frame")
+            sessions: dict[str, ort.InferenceSession] = {"fp32": load_session(float_model, ["CPUExecutionProvider"])}
+            for name, settings in recipes.items():
+                path = quantize_frame_model(float_model, Path(tmp) / f"{arch}-{len(sessions)}.onnx", frames, settings)
+                sessions[name] = load_session(path, ["CPUExecutionProvider"])
+            n = rounds if arch != "johnson" else max(3, rounds // 3)
+            times = round_robin({k: (lambda s=s: s.run(None, {"frame": photo})) for k, s in sessions.items()}, n, 1)
+            reference = sessions["fp32"].run(None, {"frame": photo})[0].astype(int)
+            base = np.median(times["fp32"])
+            for name, t in times.items():
+                d = np.abs(sessions[name].run(None, {"frame": photo})[0].astype(int) - reference)
+                err = f"{d.mean():.1f}/{np.percentile(d, 99):.0f}/{d.max()}" if name != "fp32" else ""
+                print(f"{arch:<10} {name:<36} {np.median(t):>9.1f} {np.percentile(t, 95):>7.1f} "
+                      f"{base / np.median(t):>7.2f}x {err:>17}")
+            print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="320x240,640x480", help="comma-separated WIDTHxHEIGHT")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--settings", action="store_true", help="compare onnxruntime CPU settings instead")
+    parser.add_argument("--int8", action="store_true", help="compare int8 quantisation recipes instead")
     args = parser.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    if args.settings:
+    if args.settings or args.int8:
         for size in sizes:
-            settings_table(size, args.rounds)
+            (settings_table if args.settings else int8_table)(size, args.rounds)
     else:
         main_table(sizes, args.rounds)
 
