@@ -75,6 +75,7 @@ def make_styles(folder: Path) -> dict[str, Path]:
 
 def main_table(sizes: list[tuple[int, int]], rounds: int) -> None:
     from rtstyle.engine import create_stylizer
+    from rtstyle.engine.scaled import with_internal_scale
 
     photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +83,12 @@ def main_table(sizes: list[tuple[int, int]], rounds: int) -> None:
         styles = make_styles(Path(tmp))
         stylizers = {(arch, precision): create_stylizer(str(styles[arch]), backend="onnx", precision=precision)
                      for arch in ARCHS for precision in ("fp32", "int8")}
+        for arch in ("johnson", "fast"):  # the explicit lower-internal-resolution option
+            stylizers[(arch, "fp32@0.5")] = with_internal_scale(create_stylizer(str(styles[arch]), backend="onnx"), 0.5)
         print(f"machine: {machine()}")
-        print(f"{rounds} rounds, round-robin; int8 error: |int8 - fp32| on {PHOTO.name} resized, 0..255\n")
-        header = (f"{'size':<8} {'arch':<10} {'prec':<5} {'MAC/px':>8} {'params':>9} {'median ms':>9} {'p95 ms':>7} "
+        print(f"{rounds} rounds, round-robin; int8 error: |int8 - fp32| on {PHOTO.name} resized, 0..255; "
+              f"fp32@0.5: network at half the frame size, upscaled (rtstyle.engine.scaled)\n")
+        header = (f"{'size':<8} {'arch':<10} {'prec':<8} {'MAC/px':>8} {'params':>9} {'median ms':>9} {'p95 ms':>7} "
                   f"{'fps':>5} {'vs johnson fp32':>15} {'int8 err mean/p99/max':>22}")
         print(header)
         print("-" * len(header))
@@ -101,7 +105,7 @@ def main_table(sizes: list[tuple[int, int]], rounds: int) -> None:
                     d = np.abs(stylizers[(arch, "int8")](frame).astype(int) - stylizers[(arch, "fp32")](frame).astype(int))
                     err = f"{d.mean():.1f}/{np.percentile(d, 99):.0f}/{d.max()}"
                 median = np.median(t)
-                print(f"{width}x{height:<4} {arch:<10} {precision:<5} {spec.macs_per_pixel() / 1000:>7.1f}k "
+                print(f"{width}x{height:<4} {arch:<10} {precision:<8} {spec.macs_per_pixel() / 1000:>7.1f}k "
                       f"{spec.num_params():>9,} {median:>9.1f} {np.percentile(t, 95):>7.1f} {1000 / median:>5.1f} "
                       f"{base / median:>14.1f}x {err:>22}")
             print()
