@@ -10,7 +10,7 @@ Measured with onnxruntime on a 2-core CPU (docs/benchmarks-fast.md), three chang
 2. **Depthwise-separable residual blocks** (MobileNet, Howard et al. 2017; Xception, Chollet 2017): each
    3x3 conv becomes a linear depthwise 3x3 followed by a pointwise 1x1 with instance norm (+ ReLU), like
    Xception's separable conv without an intermediate non-linearity. The blocks run at 1/8 resolution, so
-   five of them (as in Johnson) cost little and give a receptive field larger than Johnson's.
+   five of them (as in Johnson) cost little and give a larger receptive field (195 px vs 109).
 3. **A 3x3 output conv** instead of 9x9: a conv with 3 output channels is the least efficient layer on
    a CPU (measured: a 5x5 one took a third of the frame time, a 9x9 one doubled it).
 
