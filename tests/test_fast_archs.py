@@ -121,6 +121,8 @@ def test_archs_command_lists_fast_archs_with_their_cost(capsys):
     assert "5.0k" in lines["fast"] and "100,163" in lines["fast"]
     assert "1.5k" in lines["fast-tiny"] and "22,563" in lines["fast-tiny"]
     assert "153.8k" in lines["johnson"]
+    # receptive fields: johnson 1 + 8 + 2 + 2*2 + 10*2*4 + 2*2 + 2 + 8 = 109; fast's blocks sit at 1/8
+    assert "109px" in lines["johnson"] and "195px" in lines["fast"] and "131px" in lines["fast-tiny"]
 
 
 def test_styles_command_shows_the_cost_of_a_fast_style(capsys, isolated_dirs):
