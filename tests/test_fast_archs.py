@@ -130,6 +130,9 @@ def test_styles_command_shows_the_cost_of_a_fast_style(capsys, isolated_dirs):
 
     save_style_file(isolated_dirs / "styles" / "quick.safetensors",
                     StyleFile("fast", {"width": 16, "blocks": 5}, random_style_weights("fast"), {"name": "quick"}))
+    save_style_file(isolated_dirs / "styles" / "tiny.safetensors",
+                    StyleFile("fast-tiny", {"width": 8, "blocks": 3}, random_style_weights("fast-tiny"), {"name": "tiny"}))
     result = run_cli(["styles"], capsys)
     assert result.exit_code == 0, result
-    assert "fast (5k MAC/px)" in result.out
+    assert "fast (5.01k MAC/px)" in result.out
+    assert "fast-tiny (1.54k MAC/px)" in result.out or "fast-tiny (1.55k MAC/px)" in result.out
