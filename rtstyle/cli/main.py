@@ -19,8 +19,10 @@ from rtstyle.errors import RtstyleError
 
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
+    "archs": "rtstyle.cli.archs_cmd:archs",
     "eval": "rtstyle.cli.eval_cmd:eval_command",
     "image": "rtstyle.cli.image_cmd:image",
+    "quantize": "rtstyle.cli.quantize_cmd:quantize",
     "styles": "rtstyle.cli.styles_cmd:styles",
 }
 

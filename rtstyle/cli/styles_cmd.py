@@ -50,7 +50,7 @@ def styles(as_json: bool) -> None:
         arch = meta.get("arch", "?")
         try:
             cost = create_spec(arch, **meta.get("arch_kwargs", {})).macs_per_pixel() / 1000
-            arch_text = f"{arch} ({cost:.0f}k MAC/px)"
+            arch_text = f"{arch} ({cost:.3g}k MAC/px)"  # 3 digits: fast-tiny is 1.5k, not "2k"
         except RtstyleError:
             arch_text = f"{arch} (unknown architecture)"
         click.echo(f"{entry.name:<{width}}  {entry.source:<8}  {arch_text:<24}  {describe(meta)}")

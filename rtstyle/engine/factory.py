@@ -10,7 +10,7 @@ from rtstyle.styles.catalog import find_style
 
 BACKENDS = ("auto", "onnx", "torch")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")  # int8: static QDQ, onnx backend only (rtstyle.export.quantize)
 
 
 def torch_available() -> bool:
@@ -40,6 +40,8 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
             if not torch.cuda.is_available():
                 raise RtstyleError("--device cuda: PyTorch cannot use a CUDA GPU on this machine")
         torch_device = device if device != "auto" else ("cuda" if _torch_cuda() else "cpu")
+        if precision == "int8":  # fast (int8)
+            raise RtstyleError("--precision int8 needs the onnx backend (--backend onnx or auto)")
         return TorchStylizer(entry.load(), torch_device)
 
     from rtstyle.engine.onnx_backend import OnnxStylizer
@@ -47,6 +49,10 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
 
     entry.load()  # validate the style file before building anything from it
     model = onnx_for_style(entry.path, io="frame", fp16=precision == "fp16")
+    if precision == "int8":  # fast (int8): quantised from the fp32 graph, calibrated on the bundled photos
+        from rtstyle.engine.onnx_cache import int8_onnx_for_style
+
+        model = int8_onnx_for_style(entry.path)
     return OnnxStylizer(model, ["CPUExecutionProvider"], style_name=entry.name)
 
 

@@ -15,6 +15,10 @@ def load_session(model_path: Path, providers: list[str]) -> ort.InferenceSession
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: no provider chatter on the user's terminal
+    # Idle threads sleep instead of spinning: measured 1.1-2.5x faster per frame and 2-5x less CPU on a busy
+    # 2-core machine, where a spinning thread steals the core its peer (or the capture loop) needs
+    # (bench/fast_arch.py --settings, docs/benchmarks-fast.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises Fail/InvalidGraph/InvalidProtobuf for bad files

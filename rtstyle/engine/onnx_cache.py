@@ -31,3 +31,15 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False) ->
                            metadata={"rtstyle_style": style.name, "rtstyle_arch": style.arch})
         atomic_write_bytes(target, model.SerializeToString())
     return target
+
+
+# --- int8 (fast area) ---------------------------------------------------------------------------------
+def int8_onnx_for_style(style_path: Path) -> Path:
+    """Path of the cached static-int8 "frame" model of a style (calibrated on the bundled photos)."""
+    from rtstyle.export.quantize import RECIPE_VERSION, quantize_frame_model
+
+    style_path = Path(style_path)
+    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-frame-int8r{RECIPE_VERSION}.onnx"
+    if not target.is_file():
+        quantize_frame_model(onnx_for_style(style_path, io="frame"), target)
+    return target

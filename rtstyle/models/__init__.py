@@ -10,5 +10,6 @@ from rtstyle.models.spec import Conv, NetSpec, Residual
 
 # Importing the architecture modules registers them.
 from rtstyle.models import johnson as _johnson  # noqa: E402,F401
+from rtstyle.models import fast as _fast  # noqa: E402,F401
 
 __all__ = ["Conv", "NetSpec", "Residual", "available_models", "create_spec", "register_model"]

@@ -1,0 +1,44 @@
+"""`rtstyle quantize`: export a style as a static int8 ONNX model, calibrated on photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rtstyle.errors import RtstyleError
+
+
+@click.command()
+@click.argument("style")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output .onnx file. Default: STYLE-int8.onnx in the current folder.")
+@click.option("--calibration", multiple=True, type=click.Path(path_type=Path),
+              help="Photo, or folder of photos, to calibrate on (repeatable). Default: the bundled photo and "
+                   "frames of the bundled clip.")
+def quantize(style: str, output: Path | None, calibration: tuple[Path, ...]) -> None:
+    """Export STYLE as an int8 ONNX model for CPUs: uint8 BGR frames (NHWC) in and out.
+
+    Only the convolutions are quantised (static QDQ, per-channel weights); instance norm and the
+    pre/post-processing stay float. `--precision int8` does the same on the fly with the bundled
+    calibration set. On CPUs without VNNI, int8 pays off for `johnson` but not for the fast archs
+    (docs/benchmarks-fast.md).
+
+    \b
+    Examples:
+      rtstyle quantize mosaic
+      rtstyle quantize my-style.safetensors -o my-style-int8.onnx --calibration photos/
+    """
+    from rtstyle.engine.onnx_cache import onnx_for_style
+    from rtstyle.export.quantize import bundled_calibration_frames, calibration_frames_from, quantize_frame_model
+    from rtstyle.styles.catalog import find_style
+
+    entry = find_style(style)
+    entry.load()  # validate the style file before building anything from it
+    output = output if output is not None else Path(f"{entry.name}-int8.onnx")
+    if output.suffix.lower() != ".onnx":
+        raise RtstyleError(f"output must be an .onnx file, got {output}")
+    frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
+    click.echo(f"quantising {entry.name} on {len(frames)} calibration frames ...", err=True)
+    quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames)
+    click.echo(f"wrote {output}")
