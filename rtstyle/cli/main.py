@@ -21,6 +21,8 @@ from rtstyle.errors import RtstyleError
 COMMANDS: dict[str, str] = {
     "image": "rtstyle.cli.image_cmd:image",
     "styles": "rtstyle.cli.styles_cmd:styles",
+    "video": "rtstyle.cli.video_cmd:video",
+    "webcam": "rtstyle.cli.webcam_cmd:webcam",
 }
 
 
