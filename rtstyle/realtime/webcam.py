@@ -51,10 +51,14 @@ class LiveOutcome:
 
 def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], StylizeFn],
              options: LiveOptions, *, recorder: Recorder | None = None, post_filter: PostFilter | None = None,
-             log: Log = lambda _: None) -> LiveOutcome:
+             window: Window | None = None, log: Log = lambda _: None) -> LiveOutcome:
+    """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on."""
     worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
                              post_filter=post_filter, lossless=capture.lossless)
-    window = Window(options.window_title, options.fullscreen) if options.display else None
+    if not options.display:
+        window = None
+    elif window is None:
+        window = Window(options.window_title, options.fullscreen)
     state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen)
     worker.mirror = state.mirror
     stats = LatencyStats()
