@@ -155,3 +155,11 @@ def test_ctrl_c_leaves_no_file_under_the_requested_name(tmp_path, small_style):
     got = video_summary(partial)  # finalised: decodes from start to end
     assert 0 < got["frames"] < 240
     assert got["size"] == (320, 180)
+
+
+@pytest.mark.parametrize("name, fragment", [("o.xyz", "o.xyz"), ("o.webm", "H.264")])
+def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name, fragment):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / name).exists() and not list(tmp_path.glob(".*part*"))

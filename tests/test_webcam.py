@@ -205,5 +205,14 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     snap = cv2.imread(str(outcome.snapshots[0]))
     assert snap.shape == (180, 320, 3) and snap.mean() > 128  # taken after `n` switched to "bright", no overlay
     assert outcome.snapshots[0].name.startswith("rtstyle-bright-")
-    assert window.shown[-1].shape == (180, 640, 3)  # side by side after `b`
+    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size
+    assert last.shape == (180, 320, 3)
+    assert not last[:40, 280:].any() and not last[-40:, 280:].any() and last[60:120].mean() > 20  # bars, right of the text
     assert outcome.summary.frames == len(window.shown) < 40
+
+
+def test_unusable_recording_format_fails_before_starting(tmp_path, small_style, capsys):
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "1",
+                      "--record", str(tmp_path / "rec.webm")], capsys)
+    assert_one_line_error(result, "H.264", "rec.webm")
+    assert not list(tmp_path.glob("*rec*"))

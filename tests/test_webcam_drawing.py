@@ -47,6 +47,10 @@ def test_compose_shows_overlay_and_help_as_toggled(frames):
     overlay = compose(ViewState(), original, stylized, now=HELP_SECONDS + 1, **kw)
     assert np.any(overlay[:30] != stylized[:30]) and np.array_equal(overlay[-20:], stylized[-20:])
     assert np.array_equal(view_image(ViewState(mode=ViewMode.ORIGINAL), original, stylized), original)
+    sbs = ViewState(mode=ViewMode.SIDE_BY_SIDE)
+    assert view_image(sbs, original, stylized).shape == (180, 640, 3)  # snapshots: full size
+    fitted = view_image(sbs, original, stylized, fit=True)  # window: same shape, letterboxed
+    assert fitted.shape == (180, 320, 3) and not fitted[:44].any() and not fitted[-44:].any()
 
 
 def test_actions_change_the_view_state():

@@ -38,8 +38,9 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--realtime", is_flag=True,
-              help="Play a file --source at its own frame rate, dropping frames the model has no time for "
-                   "(like a camera). Without it a file is processed as fast as possible, every frame.")
+              help="Play a file --source at its own frame rate, dropping frames the model has no time for, "
+                   "like a camera (always so in a window). Headless without it, a file is processed as fast "
+                   "as possible, every frame.")
 @click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
 @click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
 @click.option("--snapshot-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -91,8 +92,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     capture, info = cap.open_source(source) if source is not None else cap.open_camera(camera or 0, size)
     try:
         file_source = not info.live
-        grabber = cap.LatestFrameCapture(capture, live=info.live, lossless=file_source and not realtime,
-                                         pace_fps=info.fps if file_source and realtime else None,
+        # A file in a window plays at its own speed, like a player; headless it runs flat out unless --realtime.
+        paced = file_source and (realtime or not no_display)
+        grabber = cap.LatestFrameCapture(capture, live=info.live, lossless=file_source and not paced,
+                                         pace_fps=(info.fps or 30) if paced else None,
                                          resize=size if file_source else None)
         recorder = Recorder(record, fps=info.fps, overwrite=overwrite) if record is not None else None
         stylizers = {}

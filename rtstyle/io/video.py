@@ -195,15 +195,21 @@ class VideoWriter:
 
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = "medium", rotation: int = 0,
-                 audio_templates: Sequence[av.stream.Stream] = ()) -> None:
+                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None) -> None:
+        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file)."""
         self.path = Path(path)
+        self.shown_as = Path(shown_as or path)
         self.width, self.height = even_size(width, height)
         try:
             self.container = av.open(str(self.path), mode="w")
         except (av.error.FFmpegError, ValueError) as exc:
-            raise RtstyleError(f"cannot write video {self.path}: {_short(exc)}") from None
+            raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)} (use .mp4, .mkv or .mov)") from None
         try:
-            self.stream = self.container.add_stream("libx264", rate=rate)
+            try:
+                self.stream = self.container.add_stream("libx264", rate=rate)
+            except ValueError:
+                raise RtstyleError(f"H.264 video cannot be stored in a {self.shown_as.suffix} file: "
+                                   f"use .mp4, .mkv or .mov ({self.shown_as})") from None
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}
@@ -223,7 +229,7 @@ class VideoWriter:
         codec = template.codec_context.name
         supported = self.container.supported_codecs
         if supported and codec not in supported:
-            raise RtstyleError(f"the {codec} audio of the input cannot be stored in a {self.path.suffix or 'this'} file: "
+            raise RtstyleError(f"the {codec} audio of the input cannot be stored in a {self.shown_as.suffix} file: "
                                f"choose an output extension that can hold it (e.g. .mkv), or pass --no-audio")
         return self.container.add_stream_from_template(template)
 

@@ -3,10 +3,10 @@
 Sources and pacing:
 - a camera, URL or device is *live*: it delivers frames at its own pace; frames the model has no time for are
   dropped (never queued), so the picture is always current;
-- a file is read *as fast as the loop can use it*, every frame in order (nothing dropped): that measures the
-  pipeline, and a server can process a file at full speed;
-- a file with `realtime=True` is paced at its own frame rate and stale frames are dropped, exactly like a
-  camera: to try the live loop without one.
+- a file shown in a window, or headless with --realtime, is paced at its own frame rate and stale frames are
+  dropped, exactly like a camera (`pace_fps`): a player, and a way to try the live loop without a camera;
+- a file headless without --realtime is read *as fast as the loop can use it*, every frame in order, nothing
+  dropped (`lossless`): that measures the pipeline, and a server can process a file at full speed.
 """
 
 from __future__ import annotations

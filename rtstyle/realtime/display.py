@@ -23,11 +23,16 @@ class Window:
     def __init__(self, title: str = "rtstyle", fullscreen: bool = False) -> None:
         check_display_available()
         self.title = title
-        cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        # GUI_NORMAL: no Qt toolbar (its zoom/pan buttons would compete with our hotkeys).
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         self._shown = False
         self.set_fullscreen(fullscreen)
 
     def show(self, image: np.ndarray) -> None:
+        if not self._shown:
+            # A resizable window opens small: fit it to the first frame, then leave its size to the user
+            # (other views are letterboxed into it; resizing later would fight fullscreen and manual sizes).
+            cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
         cv2.imshow(self.title, image)
         self._shown = True
 

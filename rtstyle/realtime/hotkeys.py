@@ -61,6 +61,9 @@ def action_for_key(code: int) -> tuple[Action, int] | None:
     return action, (code - ord("0") if action is Action.PICK_STYLE else 0)
 
 
-def help_lines() -> list[str]:
+def help_lines(separator: str | None = None) -> list[str]:
+    """"key  description" lines; with a separator (e.g. a tab) instead of padding, for drawing in columns."""
     width = max(len(k.label) for k in HOTKEYS)
+    if separator is not None:
+        return [f"{k.label}{separator}{k.action.value}" for k in HOTKEYS]
     return [f"{k.label.ljust(width)}  {k.action.value}" for k in HOTKEYS]

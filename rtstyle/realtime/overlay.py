@@ -22,31 +22,50 @@ def side_by_side(left: np.ndarray, right: np.ndarray, max_width: int | None = No
     return both
 
 
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`image` scaled to fit width x height with its aspect ratio kept, centred on black bars."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    w, h = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    fitted = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((height, width, 3), np.uint8)
+    y, x = (height - h) // 2, (width - w) // 2
+    out[y:y + h, x:x + w] = fitted
+    return out
+
+
 def text_scale(image: np.ndarray) -> float:
     """Font scale that stays readable from 320 px to 4K wide frames."""
     return float(np.clip(image.shape[1] / 1280, 0.35, 1.5))
 
 
 def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-left", alpha: float = 0.6) -> np.ndarray:
-    """A copy of `image` with `lines` on a darkened box in a corner ("top-left", "bottom-left", "center")."""
+    """A copy of `image` with `lines` on a darkened box in a corner ("top-left", "bottom-left", "center").
+
+    A tab in a line starts a second column, aligned across lines (the font is proportional, so spaces cannot).
+    """
     out = image.copy()
     if not lines:
         return out
     scale = text_scale(image)
     thickness = 1 if scale < 0.8 else 2
-    sizes = [cv2.getTextSize(line, FONT, scale, thickness)[0] for line in lines]
-    line_h = max(h for _, h in sizes) + int(10 * scale) + 2
+    cells = [line.split("\t", 1) for line in lines]
+    size = lambda text: cv2.getTextSize(text, FONT, scale, thickness)[0]  # noqa: E731
+    gap = size("  ")[0]
+    first_w = max(size(c[0])[0] for c in cells if len(c) == 2) + gap if any(len(c) == 2 for c in cells) else 0
+    widths = [size(c[0])[0] if len(c) == 1 else first_w + size(c[1])[0] for c in cells]
+    line_h = max(size(line.replace("\t", " "))[1] for line in lines) + int(10 * scale) + 2
     pad = int(8 * scale) + 2
-    box_w = min(image.shape[1], max(w for w, _ in sizes) + 2 * pad)
+    box_w = min(image.shape[1], max(widths) + 2 * pad)
     box_h = min(image.shape[0], line_h * len(lines) + pad)
     x0 = {"top-left": pad, "bottom-left": pad, "center": (image.shape[1] - box_w) // 2}[corner]
     y0 = {"top-left": pad, "bottom-left": image.shape[0] - box_h - pad, "center": (image.shape[0] - box_h) // 2}[corner]
     x0, y0 = max(0, x0), max(0, y0)
     region = out[y0:y0 + box_h, x0:x0 + box_w]
     region[:] = (region * (1 - alpha)).astype(np.uint8)
-    for i, line in enumerate(lines):
+    for i, cell in enumerate(cells):
         baseline = y0 + pad // 2 + line_h * (i + 1) - int(5 * scale)
-        cv2.putText(out, line, (x0 + pad, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+        for text, x in zip(cell, (x0 + pad, x0 + pad + first_w)):
+            cv2.putText(out, text, (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return out
 
 

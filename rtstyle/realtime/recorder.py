@@ -33,6 +33,11 @@ class Recorder:
         self.rate = Fraction(fps or 30).limit_denominator(1001)
         self.crf, self.preset = crf, preset
         self.tmp = temp_path_beside(self.target)  # checks the directory is writable before the loop starts
+        try:  # an unusable extension fails now, not after the camera has started
+            VideoWriter(self.tmp, width=16, height=16, rate=self.rate, shown_as=self.target).abandon()
+        except BaseException:
+            self.abandon()
+            raise
         self.writer: VideoWriter | None = None
         self._last_pts = -1
 
@@ -44,7 +49,8 @@ class Recorder:
         if self.writer is None:
             # x264 in veryfast: the encoder shares the CPU with the model, and must not slow the live loop.
             self.writer = VideoWriter(self.tmp, width=image.shape[1], height=image.shape[0], rate=self.rate,
-                                      time_base=TIME_BASE, crf=self.crf, preset=self.preset)
+                                      time_base=TIME_BASE, crf=self.crf, preset=self.preset,
+                                      shown_as=self.target)
         pts = max(round(seconds / TIME_BASE), self._last_pts + 1)
         self.writer.write(image, pts)
         self._last_pts = pts
@@ -59,7 +65,8 @@ class Recorder:
         return self.target
 
     def abandon(self) -> None:
-        if self.writer is not None:
-            self.writer.abandon()
+        writer = getattr(self, "writer", None)  # also called from __init__, before it exists
+        if writer is not None:
+            writer.abandon()
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()

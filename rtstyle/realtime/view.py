@@ -9,7 +9,7 @@ from enum import Enum
 import numpy as np
 
 from rtstyle.realtime.hotkeys import Action, help_lines
-from rtstyle.realtime.overlay import draw_panel, side_by_side, stats_lines
+from rtstyle.realtime.overlay import draw_panel, letterbox, side_by_side, stats_lines
 
 HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
 
@@ -56,22 +56,26 @@ def apply_action(state: ViewState, action: Action, argument: int, *, style_count
     return state
 
 
-def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, max_width: int | None = 1920) -> np.ndarray:
-    """The picture for the current view mode, without any text (this is what a snapshot saves)."""
+def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, fit: bool = False) -> np.ndarray:
+    """The picture for the current view mode, without any text (a snapshot saves it with fit=False).
+
+    `fit`: keep the frame size (side by side is letterboxed), so the window never changes shape.
+    """
     if state.mode is ViewMode.ORIGINAL:
         return original
     if state.mode is ViewMode.SIDE_BY_SIDE:
-        return side_by_side(original, stylized, max_width=max_width)
+        both = side_by_side(original, stylized)
+        return letterbox(both, original.shape[1], original.shape[0]) if fit else both
     return stylized
 
 
 def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
             latency_ms: float, style_names: list[str], status: str = "") -> np.ndarray:
     """The window's frame: the view plus, as enabled, the stats overlay and the key list."""
-    image = view_image(state, original, stylized)
+    image = view_image(state, original, stylized, fit=True)
     if state.overlay:
         image = draw_panel(image, stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
                                               index=state.style_index, count=len(style_names), status=status))
     if state.help_pinned or now < state.help_until:
-        image = draw_panel(image, ["Keys:", *help_lines()], corner="bottom-left")
+        image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left")
     return image
