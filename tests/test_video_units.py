@@ -104,3 +104,13 @@ def test_partial_name_and_times():
     for bad in ("", "abc", "1::2", "-3", "1:2:3:4"):
         with pytest.raises(ValueError):
             parse_time(bad)
+
+
+def test_video_and_webcam_commands_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, rtstyle.cli.video_cmd, rtstyle.cli.webcam_cmd, rtstyle.realtime.webcam, "
+            "rtstyle.realtime.convert; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "False", out.stderr

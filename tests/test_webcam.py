@@ -216,3 +216,13 @@ def test_unusable_recording_format_fails_before_starting(tmp_path, small_style, 
                       "--record", str(tmp_path / "rec.webm")], capsys)
     assert_one_line_error(result, "H.264", "rec.webm")
     assert not list(tmp_path.glob("*rec*"))
+
+
+def test_a_broken_style_leaves_no_recording_behind(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a style")
+    rec = tmp_path / "rec.mp4"
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(bad), "--no-display", "--frames", "1",
+                      "--record", str(rec)], capsys)
+    assert result.exit_code == 2 and "Traceback" not in result.err
+    assert not list(tmp_path.glob("*rec*"))

@@ -48,7 +48,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video phone.mov -o small.mp4 --max-size 720 --quality medium
     """
     from rtstyle.engine import create_stylizer
-    from rtstyle.realtime.convert import ConvertOptions, convert_video
+    from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video
     from rtstyle.realtime.playlist import default_style
     from rtstyle.realtime.processing import FrameProcessor
 
@@ -58,13 +58,14 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     options = ConvertOptions(source=source, target=output, crf=crf if crf is not None else QUALITY_CRF[quality],
                              preset=preset, start=start, duration=duration, scale=scale, max_size=max_size,
                              overwrite=overwrite, audio=not no_audio)
-    from rtstyle.realtime.convert import check_paths
-
     check_paths(source, output, overwrite)  # before the (slow) model load
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
-    result = convert_video(options, FrameProcessor(stylizer), log=log)
+    try:
+        result = convert_video(options, FrameProcessor(stylizer), log=log)
+    finally:
+        stylizer.close()
     audio = f", {result.audio_streams} audio stream(s) copied" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
     log(f"wrote {result.frames} frames {result.width}x{result.height}{audio} in {result.seconds:.1f} s ({fps:.1f} fps)")

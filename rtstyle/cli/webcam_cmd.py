@@ -74,7 +74,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             click.echo(f"camera {index}: {width}x{height} ({backend_name})")
         return 0
 
-    from rtstyle.engine import create_stylizer
+    from rtstyle.engine import Stylizer, create_stylizer
     from rtstyle.realtime.playlist import style_playlist
     from rtstyle.realtime.recorder import Recorder
     from rtstyle.realtime.webcam import LiveOptions, run_live
@@ -90,6 +90,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
         check_display_available()
     capture, info = cap.open_source(source) if source is not None else cap.open_camera(camera or 0, size)
+    stylizers: list[Stylizer] = []  # closed at the end (device memory)
     try:
         file_source = not info.live
         # A file in a window plays at its own speed, like a player; headless it runs flat out unless --realtime.
@@ -98,11 +99,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                                          pace_fps=(info.fps or 30) if paced else None,
                                          resize=size if file_source else None)
         recorder = Recorder(record, fps=info.fps, overwrite=overwrite) if record is not None else None
-        stylizers = {}
 
-        def make_stylizer(name: str):  # noqa: ANN202 - a Stylizer
-            stylizers[name] = create_stylizer(name, backend=backend, device=device, precision=precision)
-            return stylizers[name]
+        def make_stylizer(name: str) -> Stylizer:
+            stylizers.append(create_stylizer(name, backend=backend, device=device, precision=precision))
+            return stylizers[-1]
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
@@ -112,6 +112,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log)
     finally:
         capture.release()
+        for stylizer in stylizers:
+            stylizer.close()
     if outcome.ended == "lost":
         log(f"{info.description} stopped delivering frames (unplugged?) after {grabber.frames_read} frames")
     if outcome.recording is not None:

@@ -53,12 +53,17 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
              options: LiveOptions, *, recorder: Recorder | None = None, post_filter: PostFilter | None = None,
              window: Window | None = None, log: Log = lambda _: None) -> LiveOutcome:
     """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on."""
-    worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
-                             post_filter=post_filter, lossless=capture.lossless)
-    if not options.display:
-        window = None
-    elif window is None:
-        window = Window(options.window_title, options.fullscreen)
+    try:
+        worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
+                                 post_filter=post_filter, lossless=capture.lossless)
+        if not options.display:
+            window = None
+        elif window is None:
+            window = Window(options.window_title, options.fullscreen)
+    except BaseException:
+        if recorder is not None:
+            recorder.abandon()  # nothing was recorded: leave no file behind
+        raise
     state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen)
     worker.mirror = state.mirror
     stats = LatencyStats()
