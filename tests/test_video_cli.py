@@ -130,7 +130,7 @@ def test_ctrl_c_leaves_no_file_under_the_requested_name(tmp_path, small_style):
     out = tmp_path / "out.mp4"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "video", str(BUNNY), "-o", str(out), "--style",
-                             str(small_style), "--scale", "0.5"], cwd=REPO, env=env,
+                             str(small_style), "--scale", "0.5", "--preset", "ultrafast"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait until frames are being written (the temporary file grows), then press Ctrl-C.
     deadline = time.monotonic() + 60
