@@ -18,6 +18,7 @@ import platform
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rtstyle.engine import create_stylizer  # noqa: E402
-from rtstyle.io.video import VideoWriter, iter_media, open_input, probe_video, DecodedFrame  # noqa: E402
+from rtstyle.io.video import DEFAULT_PRESET, DecodedFrame, VideoWriter, iter_media, open_input, probe_video  # noqa: E402
 from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size  # noqa: E402
 from rtstyle.realtime.processing import FrameProcessor  # noqa: E402
 
@@ -82,6 +83,24 @@ def sequential(stylizer, source: Path, out: Path, seconds: float, scale: float |
     return n / (time.perf_counter() - start)
 
 
+def decode_only(source: Path, seconds: float, scale: float | None) -> float:
+    info = probe_video(source)
+    start = time.perf_counter()
+    with open_input(source) as container:
+        n = sum(isinstance(item, DecodedFrame)
+                for item in iter_media(container, duration=seconds, size=frame_size(info, scale, None)))
+    return n / (time.perf_counter() - start)
+
+
+def encode_only(frames: list[np.ndarray], out: Path) -> float:
+    start = time.perf_counter()
+    writer = VideoWriter(out, width=frames[0].shape[1], height=frames[0].shape[0], rate=Fraction(24))
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+    return len(frames) / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--styles", nargs="+", default=["small"], help="presets (small, johnson) or style files")
@@ -101,6 +120,8 @@ def main() -> None:
     print(f"# {platform.node()} | {platform.processor() or platform.machine()} | {os.cpu_count()} logical CPUs | "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC | load avg {os.getloadavg()[0]:.1f}")
     print(f"# {args.source.name}: {len(frames)} frames at {size[0]}x{size[1]}, best of {args.repeat}\n")
+    print(f"# decode only {decode_only(args.source, args.seconds, args.scale):.0f} fps, "
+          f"x264 ({DEFAULT_PRESET}, CRF 18) encode only {encode_only(frames, tmp / 'enc.mp4'):.0f} fps\n")
     print("| style | frames | model-only fps | end-to-end fps | e2e / model | sequential fps | seq / model |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in args.styles:

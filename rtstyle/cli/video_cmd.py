@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rtstyle.cli.options import engine_options
-from rtstyle.io.video import DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
+from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 
 
@@ -19,8 +19,8 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ".")
 @click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
-@click.option("--preset", type=click.Choice(X264_PRESETS), default="medium", show_default=True,
-              help="x264 speed/size trade-off (the model, not the encoder, is usually the slow part).")
+@click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
+              help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
 @click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds or MM:SS).")
 @click.option("--duration", type=TimeType(), help="Convert only this long (seconds or MM:SS).")
 @click.option("--scale", type=click.FloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import temp_path_beside
 from rtstyle.io.video import (
-    DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
+    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
     probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
@@ -36,7 +36,7 @@ class ConvertOptions:
     source: Path
     target: Path
     crf: int = QUALITY_CRF[DEFAULT_QUALITY]
-    preset: str = "medium"
+    preset: str = DEFAULT_PRESET
     start: float = 0.0
     duration: float | None = None
     scale: float | None = None

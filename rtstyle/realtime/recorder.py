@@ -15,14 +15,14 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import temp_path_beside
-from rtstyle.io.video import VideoWriter
+from rtstyle.io.video import DEFAULT_PRESET, VideoWriter
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
 
 
 class Recorder:
     def __init__(self, target: Path, *, fps: float | None, overwrite: bool = False, crf: int = 20,
-                 preset: str = "veryfast") -> None:
+                 preset: str = DEFAULT_PRESET) -> None:
         self.target = Path(target)
         if self.target.is_dir():
             raise RtstyleError(f"--record needs a file name, got a directory: {self.target}")
@@ -47,7 +47,6 @@ class Recorder:
 
     def write(self, image: np.ndarray, seconds: float) -> None:
         if self.writer is None:
-            # x264 in veryfast: the encoder shares the CPU with the model, and must not slow the live loop.
             self.writer = VideoWriter(self.tmp, width=image.shape[1], height=image.shape[0], rate=self.rate,
                                       time_base=TIME_BASE, crf=self.crf, preset=self.preset,
                                       shown_as=self.target)
