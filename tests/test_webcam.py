@@ -137,6 +137,7 @@ def test_bad_options_are_one_line(small_style, capsys, args, fragments):
     assert_one_line_error(run_cli(["webcam", "--style", str(small_style), *args], capsys), *fragments)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="$DISPLAY only decides on Linux")
 def test_window_without_a_display_is_one_line(small_style, capsys, monkeypatch):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)

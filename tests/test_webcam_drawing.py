@@ -81,3 +81,24 @@ def test_key_codes_map_to_actions(code, expected):
 def test_every_action_has_a_key_and_a_help_line():
     assert {k.action for k in HOTKEYS} == set(Action)
     assert len(help_lines()) == len(HOTKEYS)
+
+
+def test_style_playlist_starts_with_the_requested_style(small_style):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.playlist import style_playlist
+
+    styles_dir = Path(os.environ["RTSTYLE_STYLES_DIR"])
+    styles_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("alpha", "beta"):
+        shutil.copy(small_style, styles_dir / f"{name}.safetensors")
+    assert style_playlist("beta") == ["beta", "alpha"]
+    assert style_playlist(str(small_style)) == [str(small_style), "alpha", "beta"]
+    assert style_playlist(None)[0] == "alpha"  # no mosaic installed: the first available style
+    shutil.copy(small_style, styles_dir / "mosaic.safetensors")
+    assert style_playlist(None) == ["mosaic", "alpha", "beta"]
+    with pytest.raises(RtstyleError, match="unknown style"):
+        style_playlist("nosuchstyle")
