@@ -32,6 +32,7 @@ def test_headless_file_source_runs_n_frames_prints_stats_and_records(tmp_path, s
     assert int(dropped) == 0  # a file without --realtime is processed frame by frame
     got = video_summary(rec)
     assert got["frames"] == 6 and got["size"] == (160, 90)
+    assert got["times"][0] == 0 and got["times"] == sorted(got["times"])  # timed by capture, from 0
     assert not list(tmp_path.glob(".*part*"))
 
 

@@ -40,6 +40,7 @@ class Recorder:
             raise
         self.writer: VideoWriter | None = None
         self._last_pts = -1
+        self._origin: float | None = None
 
     @property
     def frames(self) -> int:
@@ -50,7 +51,9 @@ class Recorder:
             self.writer = VideoWriter(self.tmp, width=image.shape[1], height=image.shape[0], rate=self.rate,
                                       time_base=TIME_BASE, crf=self.crf, preset=self.preset,
                                       shown_as=self.target)
-        pts = max(round(seconds / TIME_BASE), self._last_pts + 1)
+        if self._origin is None:
+            self._origin = seconds  # the recording starts at 0 with its first frame
+        pts = max(round((seconds - self._origin) / TIME_BASE), self._last_pts + 1)
         self.writer.write(image, pts)
         self._last_pts = pts
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rtstyle.errors import RtstyleError
 from rtstyle.io.images import write_image
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.display import Window
@@ -101,10 +102,15 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                         break
                     if action is Action.SNAPSHOT and last is not None:
                         path = snapshot_path(options.snapshot_dir, options.styles[last.style_index])
-                        write_image(path, view_image(state, last.original, last.stylized))
-                        snapshots.append(path)
-                        status, status_until = f"saved {path.name}", now + STATUS_SECONDS
-                        log(f"snapshot: {path}")
+                        try:
+                            write_image(path, view_image(state, last.original, last.stylized))
+                        except (RtstyleError, OSError) as exc:  # a full disk must not end the session
+                            status, status_until = f"snapshot failed: {exc}", now + STATUS_SECONDS
+                            log(f"snapshot failed: {exc}")
+                        else:
+                            snapshots.append(path)
+                            status, status_until = f"saved {path.name}", now + STATUS_SECONDS
+                            log(f"snapshot: {path}")
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
                         worker.requested_index = new.style_index
