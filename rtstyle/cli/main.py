@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "image": "rtstyle.cli.image_cmd:image",
     "quantize": "rtstyle.cli.quantize_cmd:quantize",
     "styles": "rtstyle.cli.styles_cmd:styles",
+    "video": "rtstyle.cli.video_cmd:video",
+    "webcam": "rtstyle.cli.webcam_cmd:webcam",
 }
 
 

@@ -1,0 +1,123 @@
+"""`rtstyle webcam`: live style transfer from a camera (or any OpenCV source) in a window, or headless."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from rtstyle.cli.options import engine_options
+from rtstyle.errors import RtstyleError
+from rtstyle.realtime.hotkeys import help_lines
+
+_EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in help_lines())
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
+    if not match or int(match[1]) < 16 or int(match[2]) < 16:
+        raise RtstyleError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
+    return int(match[1]), int(match[2])
+
+
+@click.command(epilog=_EPILOG)
+@click.option("-s", "--style", help="Style to start with (name or path). Default: mosaic. Hotkeys step through "
+                                    "this style and then every installed style.")
+@click.option("--camera", type=click.IntRange(min=0), help="Camera index.  [default: 0]")
+@click.option("--source", help="Instead of a camera: a video file, a URL (rtsp://, http://) or a device (/dev/video2).")
+@click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")
+@click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
+@click.option("--inference-scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
+              help="Run the model at this fraction of the frame size and upscale: faster on slow machines.")
+@click.option("--record", type=click.Path(path_type=Path), help="Also write the stylized stream to this video file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
+@click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
+@click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--realtime", is_flag=True,
+              help="Play a file --source at its own frame rate, dropping frames the model has no time for, "
+                   "like a camera (always so in a window). Headless without it, a file is processed as fast "
+                   "as possible, every frame.")
+@click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
+@click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
+@click.option("--snapshot-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where the s key saves snapshots.")
+@engine_options
+def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
+           inference_scale: float, record: Path | None, overwrite: bool, no_display: bool, frames: int | None,
+           seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
+           backend: str, device: str, precision: str) -> int:
+    """Live style transfer from a webcam, with hotkeys to switch styles and views.
+
+    Capture, the model and display run on separate threads; the capture thread keeps only the newest frame,
+    so a slow model shows fewer frames, never old ones. Exit code 0 when stopped (q, Ctrl-C, --frames,
+    --seconds, end of a file), 1 when the camera stops delivering frames (the recording is still finalised).
+
+    \b
+    Examples:
+      rtstyle webcam --style mosaic
+      rtstyle webcam --camera 1 --size 1280x720 --inference-scale 0.5 --record me.mp4
+      rtstyle webcam --source clip.mp4 --no-display --frames 200
+      rtstyle webcam --list-cameras
+    """
+    from rtstyle.realtime import capture as cap
+
+    if list_cameras:
+        found = cap.list_cameras()
+        if not found:
+            click.echo(f"no cameras found at indices 0..{cap.MAX_CAMERA_INDEX}; "
+                       "a video file, URL or device can be read with --source")
+        for index, width, height, backend_name in found:
+            click.echo(f"camera {index}: {width}x{height} ({backend_name})")
+        return 0
+
+    from rtstyle.engine import Stylizer, create_stylizer
+    from rtstyle.realtime.playlist import style_playlist
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    if camera is not None and source is not None:
+        raise RtstyleError("use either --camera or --source, not both")
+    if realtime and source is None:
+        raise RtstyleError("--realtime paces a file --source; cameras are real time already")
+    size = parse_size(size_text)
+    styles = style_playlist(style)
+    if not no_display:
+        from rtstyle.realtime.display import check_display_available
+
+        check_display_available()
+    capture, info = cap.open_source(source) if source is not None else cap.open_camera(camera or 0, size)
+    stylizers: list[Stylizer] = []  # closed at the end (device memory)
+    try:
+        file_source = not info.live
+        # A file in a window plays at its own speed, like a player; headless it runs flat out unless --realtime.
+        paced = file_source and (realtime or not no_display)
+        grabber = cap.LatestFrameCapture(capture, live=info.live, lossless=file_source and not paced,
+                                         pace_fps=(info.fps or 30) if paced else None,
+                                         resize=size if file_source else None)
+        recorder = Recorder(record, fps=info.fps, overwrite=overwrite) if record is not None else None
+
+        def make_stylizer(name: str) -> Stylizer:
+            stylizers.append(create_stylizer(name, backend=backend, device=device, precision=precision))
+            return stylizers[-1]
+
+        options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
+                              max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
+                              snapshot_dir=snapshot_dir)
+        log = lambda line: click.echo(line, err=True)  # noqa: E731
+        log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
+        outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log)
+    finally:
+        capture.release()
+        for stylizer in stylizers:
+            stylizer.close()
+    if outcome.ended == "lost":
+        log(f"{info.description} stopped delivering frames (unplugged?) after {grabber.frames_read} frames")
+    if outcome.recording is not None:
+        log(f"recording saved: {outcome.recording}")
+    if no_display or outcome.summary.frames:
+        click.echo(outcome.summary.format())
+    return 1 if outcome.ended == "lost" else 0

@@ -1,0 +1,274 @@
+"""Video files through PyAV (the ffmpeg libraries in its wheel): probe, decode to BGR frames, encode H.264.
+
+Frames are uint8 HxWx3 BGR (what every Stylizer takes). Timestamps stay in the input stream's time base, so
+variable frame rate input keeps its timing; audio is demuxed as packets and muxed unchanged (no re-encode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+
+#: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
+QUALITY_CRF: dict[str, int] = {"low": 28, "medium": 23, "high": 18, "best": 14}
+DEFAULT_QUALITY = "high"
+# veryfast by default: ~3x the speed of x264's own default (medium) at a similar size for a given CRF, so the
+# encoder stays far from being the bottleneck of a fast (GPU) model; the CRF sets the quality either way.
+DEFAULT_PRESET = "veryfast"
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    rate: Fraction  # average frame rate (nominal for variable frame rate input)
+    time_base: Fraction
+    frame_count: int | None  # from the container; None when it does not say
+    duration: float | None  # seconds
+    rotation: int  # display rotation in degrees, counter-clockwise (as ffmpeg reports it)
+    codec: str
+    audio_codecs: tuple[str, ...]
+
+
+@dataclass
+class DecodedFrame:
+    image: np.ndarray
+    pts: int  # in the video stream's time base, already shifted by the trim origin
+    index: int
+
+
+@dataclass
+class AudioPacket:
+    packet: av.Packet
+    stream_index: int  # position among the input's audio streams
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.exists():
+        raise RtstyleError(f"video not found: {path}")
+    if path.is_dir():
+        raise RtstyleError(f"expected a video file, got a directory: {path}")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise RtstyleError(f"cannot read video (corrupt or unsupported format): {path} ({_short(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise RtstyleError(f"no video stream in {path}")
+    return container
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """What the conversion needs to know, read from the container and the first decoded frame."""
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+        first = _first_frame(container, stream, path)
+        duration = None
+        if stream.duration is not None and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        frame_count = stream.frames or (round(duration * rate) if duration else None)
+        return VideoInfo(
+            path=Path(path), width=first.width, height=first.height, rate=Fraction(rate),
+            time_base=Fraction(stream.time_base or Fraction(1, 90000)), frame_count=frame_count or None,
+            duration=duration, rotation=int(getattr(first, "rotation", 0) or 0) % 360,
+            codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
+        )
+
+
+def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError as exc:
+        raise RtstyleError(f"cannot decode video: {path} ({_short(exc)})") from None
+    raise RtstyleError(f"video has no frames: {path}")
+
+
+def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
+               size: tuple[int, int] | None = None, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
+    """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
+
+    Items come in demux order, so a consumer that muxes them in order interleaves audio and video naturally.
+    With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0 (audio by the
+    same amount, so they stay in sync); with start 0 the input timestamps are kept exactly.
+    """
+    video = container.streams.video[0]
+    video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
+    audio_streams = list(container.streams.audio) if audio else []
+    end = start + duration if duration is not None else None
+    if start > 0:
+        container.seek(int(start / video.time_base), stream=video, backward=True, any_frame=False)
+    origin: float | None = 0.0 if start <= 0 else None  # seconds subtracted from every timestamp
+    pending_audio: list[AudioPacket] = []  # audio demuxed before the origin is known
+    audio_done = [False] * len(audio_streams)
+    video_done = False
+    index = 0
+    last_pts: int | None = None
+    frame_step = max(1, int(round(1 / ((video.average_rate or 30) * video.time_base)))) if video.time_base else 1
+
+    try:
+        for packet in container.demux(video, *audio_streams):
+            if packet.stream.type == "video":
+                if video_done:
+                    continue
+                for frame in packet.decode():
+                    t = frame.time if frame.pts is not None else index / float(video.average_rate or 30)
+                    if t < start - 1e-6:
+                        continue
+                    if end is not None and t >= end - 1e-6:
+                        video_done = True
+                        break
+                    if origin is None:
+                        origin = t
+                        yield from _release_audio(pending_audio, origin)
+                        pending_audio.clear()
+                    pts = frame.pts - round(origin / video.time_base) if frame.pts is not None else \
+                        (last_pts + frame_step if last_pts is not None else 0)
+                    if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
+                        pts = last_pts + 1
+                    last_pts = pts
+                    image = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
+                                             interpolation="AREA") if size else frame.to_ndarray(format="bgr24")
+                    yield DecodedFrame(image, pts, index)
+                    index += 1
+            elif packet.dts is not None and packet.size:  # audio; empty packets only flush decoders
+                k = audio_streams.index(packet.stream)
+                if audio_done[k]:
+                    continue
+                t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+                if end is not None and t >= end - 1e-6:
+                    audio_done[k] = True
+                elif origin is None:
+                    pending_audio.append(AudioPacket(packet, k))
+                else:
+                    yield from _release_audio([AudioPacket(packet, k)], origin)
+            if video_done and all(audio_done):
+                break
+    except av.error.FFmpegError as exc:
+        if index == 0:
+            raise RtstyleError(f"cannot decode video: {container.name} ({_short(exc)})") from None
+        # A damaged tail: keep what decoded, like ffmpeg does.
+    if index == 0:
+        raise RtstyleError(f"no video frames in the requested range (start {start:g} s) of {container.name}")
+
+
+def _release_audio(items: list[AudioPacket], origin: float) -> Iterator[AudioPacket]:
+    for item in items:
+        packet = item.packet
+        if packet.pts is not None and float(packet.pts * packet.time_base) < origin - 1e-6:
+            continue
+        if origin:
+            shift = round(origin / packet.time_base)
+            packet.pts = packet.pts - shift if packet.pts is not None else None
+            packet.dts = packet.dts - shift if packet.dts is not None else None
+        yield item
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """yuv420p stores chroma per 2x2 block, so H.264 needs even sizes: round odd ones up (see pad_to_even)."""
+    return width + width % 2, height + height % 2
+
+
+def pad_to_even(image: np.ndarray) -> np.ndarray:
+    """Pad an odd-sized frame by one pixel on the right/bottom, repeating the edge (no content is lost)."""
+    height, width = image.shape[:2]
+    bottom, right = height % 2, width % 2
+    if not (bottom or right):
+        return image
+    return cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+
+
+class VideoWriter:
+    """H.264 yuv420p (libx264, constant quality) plus audio streams copied from templates."""
+
+    def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
+                 crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
+                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None) -> None:
+        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file)."""
+        self.path = Path(path)
+        self.shown_as = Path(shown_as or path)
+        self.width, self.height = even_size(width, height)
+        try:
+            self.container = av.open(str(self.path), mode="w")
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)} (use .mp4, .mkv or .mov)") from None
+        try:
+            try:
+                self.stream = self.container.add_stream("libx264", rate=rate)
+            except ValueError:
+                raise RtstyleError(f"H.264 video cannot be stored in a {self.shown_as.suffix} file: "
+                                   f"use .mp4, .mkv or .mov ({self.shown_as})") from None
+            self.stream.width, self.stream.height = self.width, self.height
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.options = {"crf": str(crf), "preset": preset}
+            if time_base is not None:
+                # Encode in the input's time base, so timestamps (and variable frame rates) pass through exactly.
+                self.stream.codec_context.time_base = time_base
+                self.stream.time_base = time_base
+            if rotation:
+                self.stream.set_display_rotation(rotation)
+            self.audio_streams = [self._add_audio(t) for t in audio_templates]
+        except BaseException:
+            self.container.close()
+            raise
+        self.frames_written = 0
+
+    def _add_audio(self, template: av.stream.Stream) -> av.stream.Stream:
+        codec = template.codec_context.name
+        supported = self.container.supported_codecs
+        if supported and codec not in supported:
+            raise RtstyleError(f"the {codec} audio of the input cannot be stored in a {self.shown_as.suffix} file: "
+                               f"choose an output extension that can hold it (e.g. .mkv), or pass --no-audio")
+        return self.container.add_stream_from_template(template)
+
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
+        frame.pts = pts if pts is not None else self.frames_written
+        if self.stream.codec_context.time_base is not None:
+            frame.time_base = self.stream.codec_context.time_base
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames_written += 1
+
+    def write_audio(self, item: AudioPacket) -> None:
+        item.packet.stream = self.audio_streams[item.stream_index]
+        self.container.mux(item.packet)
+
+    def close(self) -> None:
+        """Flush the encoder and write the trailer: the file is playable after this."""
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+
+    def abandon(self) -> None:
+        """Close without caring whether the file is complete (it is about to be deleted)."""
+        with contextlib.suppress(Exception):
+            self.container.close()
+
+
+def count_frames(path: Path) -> int:
+    """Decoded frame count (exact, unlike the container's estimate); for checks and tests."""
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

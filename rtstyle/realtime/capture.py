@@ -1,0 +1,190 @@
+"""Open cameras, files, URLs and devices with OpenCV, and read them on a thread that keeps only the newest frame.
+
+Sources and pacing:
+- a camera, URL or device is *live*: it delivers frames at its own pace; frames the model has no time for are
+  dropped (never queued), so the picture is always current;
+- a file shown in a window, or headless with --realtime, is paced at its own frame rate and stale frames are
+  dropped, exactly like a camera (`pace_fps`): a player, and a way to try the live loop without a camera;
+- a file headless without --realtime is read *as fast as the loop can use it*, every frame in order, nothing
+  dropped (`lossless`): that measures the pipeline, and a server can process a file at full speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+from rtstyle.realtime.slot import LatestSlot
+
+MAX_CAMERA_INDEX = 9
+LIST_HINT = "list cameras with `rtstyle webcam --list-cameras`, or read a video file, URL or device with --source"
+
+
+class FrameSource(Protocol):
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    description: str  # "camera 0", "file clip.mp4", ...
+    live: bool
+    fps: float | None  # nominal rate, when the source says
+
+
+@dataclass
+class CapturedFrame:
+    image: np.ndarray
+    captured_at: float  # time.perf_counter() when the read returned
+    index: int  # count of frames read from the source (gaps = frames dropped)
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV prints multi-line warnings to stderr when a camera index does not exist; we say it in one line."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
+    with quiet_opencv():
+        capture = cv2.VideoCapture(index)
+        ok = capture.isOpened() and capture.read()[0]
+    if not ok:
+        capture.release()
+        raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}")
+    if size is not None:
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+    with contextlib.suppress(cv2.error):
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # drivers that honour it queue fewer stale frames
+    fps = capture.get(cv2.CAP_PROP_FPS) or None
+    return capture, SourceInfo(f"camera {index}", live=True, fps=fps)
+
+
+def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
+    """A file, URL (rtsp://, http://...) or device (/dev/video2); a bare number is a camera index."""
+    if source.isdigit():
+        return open_camera(int(source))
+    path = Path(source).expanduser()
+    is_url = "://" in source
+    is_file = path.is_file()
+    if not is_url and not path.exists():
+        raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
+                           "or a device such as /dev/video0)")
+    with quiet_opencv():
+        capture = cv2.VideoCapture(str(path) if is_file else source)
+        opened = capture.isOpened()
+    if not opened:
+        capture.release()
+        raise RtstyleError(f"--source {source}: OpenCV cannot read it as video ({LIST_HINT})")
+    fps = capture.get(cv2.CAP_PROP_FPS) or None
+    kind = "file" if is_file else ("stream" if is_url else "device")
+    return capture, SourceInfo(f"{kind} {source}", live=not is_file, fps=fps)
+
+
+def list_cameras(max_index: int = MAX_CAMERA_INDEX) -> list[tuple[int, int, int, str]]:
+    """(index, width, height, backend) of every camera index 0..max_index that delivers a frame."""
+    found = []
+    with quiet_opencv():
+        for index in range(max_index + 1):
+            capture = cv2.VideoCapture(index)
+            try:
+                if capture.isOpened():
+                    ok, frame = capture.read()
+                    if ok and frame is not None:
+                        found.append((index, frame.shape[1], frame.shape[0], capture.getBackendName()))
+            finally:
+                capture.release()
+    return found
+
+
+class LatestFrameCapture:
+    """Reads a source on its own thread into a LatestSlot (newest frame only).
+
+    `lossless`: wait for each frame to be taken before reading the next (file sources at full speed).
+    `pace_fps`: sleep so frames come at this rate (a file played like a camera).
+    `lost_after`: a live source that fails reads for this many seconds is considered gone.
+    """
+
+    def __init__(self, source: FrameSource, *, live: bool, lossless: bool = False, pace_fps: float | None = None,
+                 resize: tuple[int, int] | None = None, lost_after: float = 1.0) -> None:
+        self.source = source
+        self.live = live
+        self.lossless = lossless
+        self.pace_fps = pace_fps
+        self.resize = resize
+        self.lost_after = lost_after
+        self.slot: LatestSlot[CapturedFrame] = LatestSlot()
+        self.frames_read = 0
+        self.ended: str | None = None  # "end" (file finished), "lost" (live source stopped), "stopped"
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtstyle-capture", daemon=True)
+
+    def start(self) -> LatestFrameCapture:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.slot.close()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    @property
+    def dropped(self) -> int:
+        return self.slot.dropped
+
+    def _run(self) -> None:
+        next_due = time.perf_counter()
+        failing_since: float | None = None
+        try:
+            while not self._stop.is_set():
+                if self.pace_fps:
+                    delay = next_due - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    next_due = max(next_due + 1 / self.pace_fps, time.perf_counter() - 1 / self.pace_fps)
+                ok, image = self.source.read()
+                now = time.perf_counter()
+                if not ok or image is None:
+                    if not self.live:
+                        self.ended = "end"
+                        return
+                    failing_since = failing_since or now
+                    if now - failing_since >= self.lost_after:
+                        self.ended = "lost"
+                        return
+                    time.sleep(0.01)
+                    continue
+                failing_since = None
+                if self.resize is not None and (image.shape[1], image.shape[0]) != self.resize:
+                    image = cv2.resize(image, self.resize, interpolation=cv2.INTER_AREA)
+                self.slot.put(CapturedFrame(image, now, self.frames_read))
+                self.frames_read += 1
+                if self.lossless:
+                    while not self.slot.wait_until_taken(timeout=0.1):
+                        if self._stop.is_set() or self.slot.closed:
+                            return
+        except BaseException as exc:  # noqa: BLE001 - reported by the main loop
+            self.error = exc
+            self.ended = "error"
+        finally:
+            if self.ended is None:
+                self.ended = "stopped"
+            self.slot.close()

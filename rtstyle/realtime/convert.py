@@ -1,0 +1,191 @@
+"""Convert a video file: decode -> stylize -> encode H.264, audio copied unchanged, written atomically.
+
+Output safety: frames go to a temporary file beside the target, renamed when complete. On Ctrl-C the encoder
+is flushed and the container finalised, and what was converted so far is kept as `NAME.partial.EXT` (a
+playable file, clearly not the finished output); the requested name is never touched. On any other failure
+the temporary file is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.video import (
+    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
+    probe_video,
+)
+from rtstyle.realtime.pipeline import Pipeline
+from rtstyle.realtime.processing import scaled_size
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    source: Path
+    target: Path
+    crf: int = QUALITY_CRF[DEFAULT_QUALITY]
+    preset: str = DEFAULT_PRESET
+    start: float = 0.0
+    duration: float | None = None
+    scale: float | None = None
+    max_size: int | None = None
+    overwrite: bool = False
+    audio: bool = True
+    queue_size: int = 4
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    path: Path
+    frames: int
+    width: int
+    height: int
+    seconds: float
+    audio_streams: int
+
+
+def partial_path_for(target: Path) -> Path:
+    """Where an interrupted conversion keeps its playable part: out.mp4 -> out.partial.mp4."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
+
+
+def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tuple[int, int] | None:
+    """The size frames are decoded at: None keeps the input size; scaled sizes are rounded to even numbers."""
+    width, height = info.width, info.height
+    factor = scale or 1.0
+    if max_size and max(width, height) * factor > max_size:
+        factor = max_size / max(width, height)
+    if factor == 1.0:
+        return None
+    w, h = scaled_size(width, height, factor)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def check_paths(source: Path, target: Path, overwrite: bool) -> None:
+    if target.exists() and target.is_dir():
+        raise RtstyleError(f"output is a directory: {target}")
+    if source.exists() and target.exists() and source.resolve() == target.resolve():
+        raise RtstyleError(f"output would overwrite the input: {target}")
+    if target.exists() and not overwrite:
+        raise RtstyleError(f"output exists: {target} (pass --overwrite to replace it)")
+    if not target.suffix:
+        raise RtstyleError(f"output needs a video extension such as .mp4 or .mkv: {target}")
+
+
+def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+    if info.duration is None:
+        return info.frame_count if not start and duration is None else None
+    span = max(0.0, info.duration - start)
+    if duration is not None:
+        span = min(span, duration)
+    return max(1, round(span * float(info.rate)))
+
+
+def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
+                  log: Log = lambda _: None, progress: bool | None = None) -> ConvertResult:
+    """Convert `options.source` into `options.target`, running `process` on every frame.
+
+    `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only.
+    """
+    source, target = Path(options.source), Path(options.target)
+    check_paths(source, target, options.overwrite)
+    info = probe_video(source)
+    if info.duration is not None and options.start >= info.duration:
+        raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
+    size = frame_size(info, options.scale, options.max_size)
+    out_w, out_h = even_size(*(size or (info.width, info.height)))
+    if size is None and (info.width % 2 or info.height % 2):
+        log(f"odd frame size {info.width}x{info.height}: padded to {out_w}x{out_h} by repeating the last "
+            "column/row (H.264 yuv420p needs even sizes)")
+    total = expected_frames(info, options.start, options.duration)
+
+    def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
+        if isinstance(item, DecodedFrame):
+            return DecodedFrame(process(item.image), item.pts, item.index)
+        return item  # audio packets ride along, so they stay in demux order
+
+    started = time.perf_counter()
+    tmp = temp_path_beside(target)
+    writer: VideoWriter | None = None
+    try:
+        with open_input(source) as container:
+            audio_templates = list(container.streams.audio) if options.audio else []
+            writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
+                                 crf=options.crf, preset=options.preset, rotation=info.rotation,
+                                 audio_templates=audio_templates, shown_as=target)
+            items = iter_media(container, start=options.start, duration=options.duration, size=size,
+                               audio=options.audio)
+            with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
+                      dynamic_ncols=True, leave=False) as bar:
+                def consume(item: DecodedFrame | AudioPacket) -> None:
+                    assert writer is not None
+                    if isinstance(item, DecodedFrame):
+                        writer.write(item.image, item.pts)
+                        bar.update(1)
+                    else:
+                        writer.write_audio(item)
+
+                Pipeline(items, transform, queue_size=options.queue_size).run(consume)
+            with _sigint_deferred():
+                writer.close()
+                os.replace(tmp, target)
+    except KeyboardInterrupt:
+        _keep_partial(writer, tmp, target, total, log)
+        raise
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return ConvertResult(target, writer.frames_written, out_w, out_h, time.perf_counter() - started,
+                         len(writer.audio_streams))
+
+
+def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
+    """Finalise what was written as NAME.partial.EXT (playable), or delete it when there is nothing to keep."""
+    with _sigint_deferred():
+        frames = writer.frames_written if writer is not None else 0
+        if writer is not None and frames > 0:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - a half-flushed file is not worth keeping
+                frames = 0
+        elif writer is not None:
+            writer.abandon()
+        if frames > 0 and tmp.exists():
+            partial = partial_path_for(target)
+            os.replace(tmp, partial)
+            of_total = f" of ~{total}" if total else ""
+            log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable); {target} was not written")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            log(f"interrupted before any frame was written; {target} was not written")
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Let the short finalisation (encoder flush, trailer, rename) finish even if Ctrl-C is pressed again."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,95 @@
+"""The live loop's inference stage: newest captured frame in, newest stylized frame out, on its own thread.
+
+Running the model off the main thread keeps the window responsive (hotkeys, repaint) however slow the model
+is, and lets capture, inference and display overlap. Style switches are loaded here too, so the window never
+freezes while a new style's ONNX model is built.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+from rtstyle.realtime.capture import LatestFrameCapture
+from rtstyle.realtime.processing import FrameProcessor, PostFilter, StylizeFn
+from rtstyle.realtime.slot import LatestSlot
+
+
+@dataclass
+class LiveResult:
+    original: np.ndarray  # the captured frame (mirrored when mirror is on)
+    stylized: np.ndarray
+    captured_at: float
+    index: int
+    style_index: int
+
+
+class InferenceWorker:
+    def __init__(self, capture: LatestFrameCapture, styles: list[str], make_stylizer: Callable[[str], StylizeFn], *,
+                 inference_scale: float = 1.0, post_filter: PostFilter | None = None, lossless: bool = False) -> None:
+        self.capture = capture
+        self.styles = styles
+        self.make_stylizer = make_stylizer
+        self.lossless = lossless
+        self._stylizers: dict[int, StylizeFn] = {0: make_stylizer(styles[0])}  # the first fails loudly, up front
+        self.processor = FrameProcessor(self._stylizers[0], inference_scale=inference_scale, post_filter=post_filter)
+        self.current_index = 0
+        self.requested_index = 0  # set by the main thread (hotkeys)
+        self.mirror = False  # set by the main thread
+        self.status = ""  # e.g. "loading candy...": shown in the overlay
+        self.results: LatestSlot[LiveResult] = LatestSlot()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtstyle-infer", daemon=True)
+
+    def start(self) -> InferenceWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.results.close()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self.capture.slot.get(timeout=0.1)
+                if frame is None:
+                    if self.capture.slot.closed:
+                        break
+                    continue
+                self._switch_style()
+                image = cv2.flip(frame.image, 1) if self.mirror else frame.image
+                stylized = self.processor(image)
+                self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index))
+                if self.lossless:
+                    while not self.results.wait_until_taken(timeout=0.1):
+                        if self._stop.is_set() or self.results.closed:
+                            return
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the main loop
+            self.error = exc
+        finally:
+            self.results.close()
+
+    def _switch_style(self) -> None:
+        wanted = self.requested_index
+        if wanted == self.current_index:
+            return
+        if wanted not in self._stylizers:
+            self.status = f"loading {self.styles[wanted]}..."
+            try:
+                self._stylizers[wanted] = self.make_stylizer(self.styles[wanted])
+            except RtstyleError as exc:
+                self.status = f"cannot use {self.styles[wanted]}: {exc}"
+                self.requested_index = self.current_index
+                return
+        self.processor.stylize = self._stylizers[wanted]
+        self.current_index = wanted
+        self.status = ""

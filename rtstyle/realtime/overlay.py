@@ -1,0 +1,79 @@
+"""Drawing for the webcam window, as pure functions on BGR frames (testable without a screen)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, max_width: int | None = None) -> np.ndarray:
+    """The two frames next to each other (right resized to left's height), shrunk to `max_width` if wider."""
+    if right.shape[0] != left.shape[0]:
+        scale = left.shape[0] / right.shape[0]
+        right = cv2.resize(right, (max(1, round(right.shape[1] * scale)), left.shape[0]))
+    both = np.hstack([left, right])
+    if max_width and both.shape[1] > max_width:
+        scale = max_width / both.shape[1]
+        both = cv2.resize(both, (max_width, max(1, round(both.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    return both
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`image` scaled to fit width x height with its aspect ratio kept, centred on black bars."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    w, h = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    fitted = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((height, width, 3), np.uint8)
+    y, x = (height - h) // 2, (width - w) // 2
+    out[y:y + h, x:x + w] = fitted
+    return out
+
+
+def text_scale(image: np.ndarray) -> float:
+    """Font scale that stays readable from 320 px to 4K wide frames."""
+    return float(np.clip(image.shape[1] / 1280, 0.35, 1.5))
+
+
+def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-left", alpha: float = 0.6) -> np.ndarray:
+    """A copy of `image` with `lines` on a darkened box in a corner ("top-left", "bottom-left", "center").
+
+    A tab in a line starts a second column, aligned across lines (the font is proportional, so spaces cannot).
+    """
+    out = image.copy()
+    if not lines:
+        return out
+    scale = text_scale(image)
+    thickness = 1 if scale < 0.8 else 2
+    cells = [line.split("\t", 1) for line in lines]
+    size = lambda text: cv2.getTextSize(text, FONT, scale, thickness)[0]  # noqa: E731
+    gap = size("  ")[0]
+    first_w = max(size(c[0])[0] for c in cells if len(c) == 2) + gap if any(len(c) == 2 for c in cells) else 0
+    widths = [size(c[0])[0] if len(c) == 1 else first_w + size(c[1])[0] for c in cells]
+    line_h = max(size(line.replace("\t", " "))[1] for line in lines) + int(10 * scale) + 2
+    pad = int(8 * scale) + 2
+    box_w = min(image.shape[1], max(widths) + 2 * pad)
+    box_h = min(image.shape[0], line_h * len(lines) + pad)
+    x0 = {"top-left": pad, "bottom-left": pad, "center": (image.shape[1] - box_w) // 2}[corner]
+    y0 = {"top-left": pad, "bottom-left": image.shape[0] - box_h - pad, "center": (image.shape[0] - box_h) // 2}[corner]
+    x0, y0 = max(0, x0), max(0, y0)
+    region = out[y0:y0 + box_h, x0:x0 + box_w]
+    region[:] = (region * (1 - alpha)).astype(np.uint8)
+    for i, cell in enumerate(cells):
+        baseline = y0 + pad // 2 + line_h * (i + 1) - int(5 * scale)
+        for text, x in zip(cell, (x0 + pad, x0 + pad + first_w)):
+            cv2.putText(out, text, (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+def stats_lines(fps: float, latency_ms: float, style: str, view: str, *, index: int, count: int,
+                status: str = "") -> list[str]:
+    lines = [f"{fps:5.1f} fps   latency {latency_ms:5.0f} ms",
+             f"style {index + 1}/{count}: {style}   view: {view}",
+             "h: keys"]
+    if status:
+        lines.append(status)
+    return lines

@@ -1,0 +1,74 @@
+"""`--record`: the live loop's stylized frames to H.264, timed by when they were captured.
+
+Written to a temporary file beside the target and renamed when the loop ends, whether by q, Ctrl-C, the end
+of a file or a lost camera: stopping is the normal way to end a recording, so it is always finalised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.video import DEFAULT_PRESET, VideoWriter
+
+TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
+
+
+class Recorder:
+    def __init__(self, target: Path, *, fps: float | None, overwrite: bool = False, crf: int = 20,
+                 preset: str = DEFAULT_PRESET) -> None:
+        self.target = Path(target)
+        if self.target.is_dir():
+            raise RtstyleError(f"--record needs a file name, got a directory: {self.target}")
+        if self.target.exists() and not overwrite:
+            raise RtstyleError(f"recording exists: {self.target} (pass --overwrite to replace it)")
+        if not self.target.suffix:
+            raise RtstyleError(f"--record needs a video extension such as .mp4 or .mkv: {self.target}")
+        self.rate = Fraction(fps or 30).limit_denominator(1001)
+        self.crf, self.preset = crf, preset
+        self.tmp = temp_path_beside(self.target)  # checks the directory is writable before the loop starts
+        try:  # an unusable extension fails now, not after the camera has started
+            VideoWriter(self.tmp, width=16, height=16, rate=self.rate, shown_as=self.target).abandon()
+        except BaseException:
+            self.abandon()
+            raise
+        self.writer: VideoWriter | None = None
+        self._last_pts = -1
+        self._origin: float | None = None
+
+    @property
+    def frames(self) -> int:
+        return self.writer.frames_written if self.writer else 0
+
+    def write(self, image: np.ndarray, seconds: float) -> None:
+        if self.writer is None:
+            self.writer = VideoWriter(self.tmp, width=image.shape[1], height=image.shape[0], rate=self.rate,
+                                      time_base=TIME_BASE, crf=self.crf, preset=self.preset,
+                                      shown_as=self.target)
+        if self._origin is None:
+            self._origin = seconds  # the recording starts at 0 with its first frame
+        pts = max(round((seconds - self._origin) / TIME_BASE), self._last_pts + 1)
+        self.writer.write(image, pts)
+        self._last_pts = pts
+
+    def finish(self) -> Path | None:
+        """Finalise and rename; None (and no file) when no frame was recorded."""
+        if self.writer is None:
+            self.abandon()
+            return None
+        self.writer.close()
+        os.replace(self.tmp, self.target)
+        return self.target
+
+    def abandon(self) -> None:
+        writer = getattr(self, "writer", None)  # also called from __init__, before it exists
+        if writer is not None:
+            writer.abandon()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()

@@ -1,0 +1,81 @@
+"""What the webcam window shows: the view state, how hotkeys change it, and composing the frame (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from rtstyle.realtime.hotkeys import Action, help_lines
+from rtstyle.realtime.overlay import draw_panel, letterbox, side_by_side, stats_lines
+
+HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
+
+
+class ViewMode(Enum):
+    STYLIZED = "stylized"
+    ORIGINAL = "original"
+    SIDE_BY_SIDE = "side by side"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    mode: ViewMode = ViewMode.STYLIZED
+    style_index: int = 0
+    mirror: bool = False
+    overlay: bool = True
+    help_until: float = HELP_SECONDS  # seconds since start; `help_pinned` keeps it up
+    help_pinned: bool = False
+    fullscreen: bool = False
+
+
+def apply_action(state: ViewState, action: Action, argument: int, *, style_count: int, now: float) -> ViewState:
+    """The state after a hotkey; snapshot and quit do not change the view (the loop performs them)."""
+    replace = dataclasses.replace
+    if action is Action.NEXT_STYLE:
+        return replace(state, style_index=(state.style_index + 1) % style_count)
+    if action is Action.PREVIOUS_STYLE:
+        return replace(state, style_index=(state.style_index - 1) % style_count)
+    if action is Action.PICK_STYLE:
+        return replace(state, style_index=argument - 1) if 1 <= argument <= style_count else state
+    if action is Action.ORIGINAL:
+        return replace(state, mode=ViewMode.STYLIZED if state.mode is ViewMode.ORIGINAL else ViewMode.ORIGINAL)
+    if action is Action.SIDE_BY_SIDE:
+        return replace(state, mode=ViewMode.STYLIZED if state.mode is ViewMode.SIDE_BY_SIDE else ViewMode.SIDE_BY_SIDE)
+    if action is Action.MIRROR:
+        return replace(state, mirror=not state.mirror)
+    if action is Action.FULLSCREEN:
+        return replace(state, fullscreen=not state.fullscreen)
+    if action is Action.OVERLAY:
+        return replace(state, overlay=not state.overlay)
+    if action is Action.HELP:
+        showing = state.help_pinned or now < state.help_until
+        return replace(state, help_pinned=not showing, help_until=0.0)
+    return state
+
+
+def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, fit: bool = False) -> np.ndarray:
+    """The picture for the current view mode, without any text (a snapshot saves it with fit=False).
+
+    `fit`: keep the frame size (side by side is letterboxed), so the window never changes shape.
+    """
+    if state.mode is ViewMode.ORIGINAL:
+        return original
+    if state.mode is ViewMode.SIDE_BY_SIDE:
+        both = side_by_side(original, stylized)
+        return letterbox(both, original.shape[1], original.shape[0]) if fit else both
+    return stylized
+
+
+def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
+            latency_ms: float, style_names: list[str], status: str = "") -> np.ndarray:
+    """The window's frame: the view plus, as enabled, the stats overlay and the key list."""
+    image = view_image(state, original, stylized, fit=True)
+    if state.overlay:
+        image = draw_panel(image, stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
+                                              index=state.style_index, count=len(style_names), status=status))
+    if state.help_pinned or now < state.help_until:
+        image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left")
+    return image

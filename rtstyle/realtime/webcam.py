@@ -1,0 +1,161 @@
+"""The live loop: capture thread (newest frame only) -> inference thread -> main thread (display or headless).
+
+The main thread owns the window (GUI toolkits require it), the recording and the statistics. Latency is
+measured per frame from the moment the capture read returned to the moment the frame was painted (display)
+or handed to the recorder (headless).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.images import write_image
+from rtstyle.realtime.capture import LatestFrameCapture
+from rtstyle.realtime.display import Window
+from rtstyle.realtime.hotkeys import Action, action_for_key
+from rtstyle.realtime.inference import InferenceWorker, LiveResult
+from rtstyle.realtime.processing import PostFilter, StylizeFn
+from rtstyle.realtime.recorder import Recorder
+from rtstyle.realtime.stats import LatencyStats, LatencySummary
+from rtstyle.realtime.view import ViewState, apply_action, compose, view_image
+
+Log = Callable[[str], None]
+STATUS_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    styles: list[str]
+    inference_scale: float = 1.0
+    display: bool = True
+    max_frames: int | None = None
+    max_seconds: float | None = None
+    mirror: bool = False
+    fullscreen: bool = False
+    snapshot_dir: Path = Path(".")
+    window_title: str = "rtstyle"
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    summary: LatencySummary
+    ended: str  # "frames", "seconds", "quit", "end" (file finished), "lost" (camera gone), "interrupted"
+    recording: Path | None
+    snapshots: list[Path]
+
+
+def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], StylizeFn],
+             options: LiveOptions, *, recorder: Recorder | None = None, post_filter: PostFilter | None = None,
+             window: Window | None = None, log: Log = lambda _: None) -> LiveOutcome:
+    """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on."""
+    try:
+        worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
+                                 post_filter=post_filter, lossless=capture.lossless)
+        if not options.display:
+            window = None
+        elif window is None:
+            window = Window(options.window_title, options.fullscreen)
+    except BaseException:
+        if recorder is not None:
+            recorder.abandon()  # nothing was recorded: leave no file behind
+        raise
+    state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen)
+    worker.mirror = state.mirror
+    stats = LatencyStats()
+    snapshots: list[Path] = []
+    status, status_until = "", 0.0
+    last: LiveResult | None = None
+    ended = "stopped"
+    recording: Path | None = None
+    started = time.perf_counter()
+    capture.start()
+    worker.start()
+    try:
+        while True:
+            result = worker.results.get(timeout=0.01 if window else 0.2)
+            now = time.perf_counter()
+            if result is not None:
+                last = result
+                if recorder is not None:
+                    recorder.write(result.stylized, result.captured_at - started)
+                if window is not None:
+                    fps, latency_ms = stats.recent()
+                    note = worker.status or (status if now < status_until else "")
+                    window.show(compose(dataclasses.replace(state, style_index=result.style_index), result.original,
+                                        result.stylized, now=now - started, fps=fps, latency_ms=latency_ms,
+                                        style_names=options.styles, status=note))
+            key = window.poll_key() if window is not None else -1  # this is also what paints the frame
+            if result is not None:
+                stats.record(result.captured_at)
+            if window is not None:
+                hit = action_for_key(key)
+                if hit is not None:
+                    action, argument = hit
+                    if action is Action.QUIT:
+                        ended = "quit"
+                        break
+                    if action is Action.SNAPSHOT and last is not None:
+                        path = snapshot_path(options.snapshot_dir, options.styles[last.style_index])
+                        try:
+                            write_image(path, view_image(state, last.original, last.stylized))
+                        except (RtstyleError, OSError) as exc:  # a full disk must not end the session
+                            status, status_until = f"snapshot failed: {exc}", now + STATUS_SECONDS
+                            log(f"snapshot failed: {exc}")
+                        else:
+                            snapshots.append(path)
+                            status, status_until = f"saved {path.name}", now + STATUS_SECONDS
+                            log(f"snapshot: {path}")
+                    new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
+                    if new.style_index != state.style_index:
+                        worker.requested_index = new.style_index
+                    if new.fullscreen != state.fullscreen:
+                        window.set_fullscreen(new.fullscreen)
+                    worker.mirror = new.mirror
+                    state = new
+                if window.closed():
+                    ended = "quit"
+                    break
+            if worker.error is not None:
+                raise worker.error
+            if capture.error is not None:
+                raise capture.error
+            if options.max_frames is not None and len(stats.latencies) >= options.max_frames:
+                ended = "frames"
+                break
+            if options.max_seconds is not None and now - started >= options.max_seconds:
+                ended = "seconds"
+                break
+            if result is None and worker.results.closed:
+                ended = capture.ended or "end"
+                break
+    except KeyboardInterrupt:
+        ended = "interrupted"  # Ctrl-C is how a headless run is stopped: finish normally
+    finally:
+        capture.stop()
+        worker.stop()
+        if window is not None:
+            window.close()
+        if recorder is not None:
+            try:
+                recording = recorder.finish()
+            except BaseException:
+                recorder.abandon()
+                raise
+    return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
+
+
+def snapshot_path(directory: Path, style: str, now: datetime | None = None) -> Path:
+    """rtstyle-STYLE-YYYYmmdd-HHMMSS-mmm.png: sortable, and never clobbers an earlier snapshot."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    path = Path(directory) / f"rtstyle-{Path(style).stem}-{stamp}.png"
+    n = 1
+    while path.exists():
+        path = path.with_name(f"rtstyle-{Path(style).stem}-{stamp}-{n}.png")
+        n += 1
+    return path

@@ -1,0 +1,165 @@
+"""`rtstyle video`: real decode -> onnxruntime -> x264 encode, audio copied, atomic output, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from videoclips import BUNNY, audio_packets, make_clip, video_summary
+
+REPO = BUNNY.parent.parent.parent
+
+
+def test_bunny_keeps_frames_rate_and_copies_audio_unchanged(tmp_path, small_style, capsys):
+    out = tmp_path / "bunny.mp4"
+    result = run_cli(["video", str(BUNNY), "-o", str(out), "--style", str(small_style), "--duration", "1",
+                      "--scale", "0.5"], capsys)
+    assert result.exit_code == 0, result
+    assert result.out.strip() == str(out)
+    got = video_summary(out)
+    assert got["frames"] == 24  # 1 s at 24 fps
+    assert got["rate"] == 24
+    assert got["size"] == (320, 180)
+    assert [a["codec"] for a in got["audio"]] == ["aac"]
+    # The audio is the input's packets byte for byte (remuxed, not re-encoded), covering about one second.
+    copied = audio_packets(out)
+    original = audio_packets(BUNNY, end=1.0)
+    assert [p for _, p in copied] == [p for _, p in original]
+    assert copied[-1][0] == pytest.approx(1.0, abs=0.05)
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_start_and_duration_trim_video_and_audio_together(tmp_path, small_style, capsys):
+    out = tmp_path / "trim.mp4"
+    result = run_cli(["video", str(BUNNY), "-o", str(out), "--style", str(small_style), "--start", "0:02",
+                      "--duration", "0.5", "--max-size", "160"], capsys)
+    assert result.exit_code == 0, result
+    got = video_summary(out)
+    assert got["frames"] == 12
+    assert got["size"] == (160, 90)
+    assert got["times"][0] == pytest.approx(0.0, abs=1e-3)
+    copied = audio_packets(out)
+    assert [p for _, p in copied] == [p for _, p in audio_packets(BUNNY, start=2.0, end=2.5)]
+    assert copied[0][0] == pytest.approx(0.0, abs=0.03) and copied[-1][0] < 0.5
+
+
+def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
+    out = tmp_path / "out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+    got, want = video_summary(out), video_summary(src)
+    assert got["frames"] == 8 and got["size"] == (96, 64) and got["rate"] == 30
+    assert got["time_base"] == want["time_base"] and got["times"] == want["times"]
+    assert got["audio"] == []  # no audio in, none out, no error
+
+    import av
+
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        first_in = next(a.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+        first_out = next(b.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+    assert np.abs(first_in - first_out).mean() > 5  # it really went through the style network
+
+
+def test_variable_frame_rate_keeps_input_timestamps(tmp_path, small_style, capsys):
+    pts = [0, 1, 2, 5, 6, 10, 11, 12, 20, 21]  # in 1/30 s: gaps like a phone clip that dropped frames
+    src = make_clip(tmp_path / "vfr.mp4", pts=pts, rate=30, time_base=Fraction(1, 30))
+    out = tmp_path / "vfr_out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+    assert video_summary(out)["times"] == pytest.approx([p / 30 for p in pts], abs=1e-4)
+
+
+def test_odd_size_is_padded_by_one_pixel(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "odd.mp4", width=97, height=65, frames=5)
+    out = tmp_path / "odd_out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "padded to 98x66" in result.err
+    got = video_summary(out)
+    assert got["size"] == (98, 66) and got["frames"] == 5
+
+
+def test_rotation_metadata_is_kept(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "rot.mp4", width=64, height=48, frames=3, rotation=90)
+    out = tmp_path / "rot_out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+    got = video_summary(out)
+    assert got["rotation"] == 90 and got["size"] == (64, 48)
+
+
+def test_existing_output_is_refused_without_overwrite(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, "exists", "--overwrite")
+    assert out.read_bytes() == b"precious"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), "--overwrite"], capsys)
+    assert result.exit_code == 0, result
+    assert video_summary(out)["frames"] == 3
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["missing.mp4"], ("not found",)),
+    (["{bad}"], ("cannot read video",)),
+    (["{clip}", "--start", "30"], ("past the end",)),
+    (["{clip}", "--start", "abc"], ("not a time",)),
+])
+def test_bad_input_is_one_line(tmp_path, small_style, capsys, args, fragments):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 10)
+    clip = make_clip(tmp_path / "clip.mp4", frames=3)
+    args = [a.format(bad=bad, clip=clip) for a in args]
+    result = run_cli(["video", *args, "-o", str(tmp_path / "o.mp4"), "--style", str(small_style)], capsys)
+    if "not a time" in fragments:  # click's own usage error
+        assert result.exit_code == 2 and "not a time" in result.err and "Traceback" not in result.err
+    else:
+        assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "o.mp4").exists()
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_ctrl_c_leaves_no_file_under_the_requested_name(tmp_path, small_style):
+    out = tmp_path / "out.mp4"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "video", str(BUNNY), "-o", str(out), "--style",
+                             str(small_style), "--scale", "0.5", "--preset", "ultrafast"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until frames are being written (the temporary file grows), then press Ctrl-C.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        temps = list(tmp_path.glob(".out.*part.mp4"))
+        if temps and temps[0].stat().st_size > 2000:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("conversion did not start writing in time")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*part*"))  # the temporary file was renamed or removed
+    partial = tmp_path / "out.partial.mp4"
+    assert partial.exists(), err
+    assert "out.partial.mp4" in err
+    got = video_summary(partial)  # finalised: decodes from start to end
+    assert 0 < got["frames"] < 240
+    assert got["size"] == (320, 180)
+
+
+@pytest.mark.parametrize("name, fragment", [("o.xyz", "o.xyz"), ("o.webm", "H.264")])
+def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name, fragment):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / name).exists() and not list(tmp_path.glob(".*part*"))

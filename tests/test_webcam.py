@@ -1,0 +1,230 @@
+"""The live loop: latest-frame capture, inference thread, headless stats, recording, hotkeys through a fake window."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from videoclips import BUNNY, make_clip, video_summary
+
+STATS = re.compile(r"(\d+) frames in ([\d.]+) s: ([\d.]+) fps achieved; capture-to-output latency median "
+                   r"([\d.]+) ms, p95 ([\d.]+) ms; (\d+) stale frames dropped")
+
+
+def test_headless_file_source_runs_n_frames_prints_stats_and_records(tmp_path, small_style, capsys):
+    rec = tmp_path / "rec.mp4"
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display",
+                      "--frames", "6", "--size", "160x90", "--record", str(rec)], capsys)
+    assert result.exit_code == 0, result
+    match = STATS.search(result.out)
+    assert match, result.out
+    frames, _, fps, median, p95, dropped = match.groups()
+    assert int(frames) == 6
+    assert float(fps) > 0 and 0 < float(median) <= float(p95)
+    assert int(dropped) == 0  # a file without --realtime is processed frame by frame
+    got = video_summary(rec)
+    assert got["frames"] == 6 and got["size"] == (160, 90)
+    assert got["times"][0] == 0 and got["times"] == sorted(got["times"])  # timed by capture, from 0
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_realtime_file_source_drops_frames_like_a_camera(tmp_path, capsys):
+    # A deliberately slow "model" (30 ms) on a file paced at 240 fps: most frames must be dropped, not queued.
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    def slow(frame):
+        time.sleep(0.03)
+        return 255 - frame
+
+    capture = cv2.VideoCapture(str(BUNNY))
+    grabber = LatestFrameCapture(capture, live=False, pace_fps=240)
+    outcome = run_live(grabber, lambda name: slow, LiveOptions(styles=["invert"], display=False, max_frames=8))
+    capture.release()
+    assert outcome.summary.frames == 8
+    assert outcome.summary.dropped > 8
+    assert outcome.summary.median_ms < 200  # stale frames never wait in a queue
+
+
+def test_latest_frame_capture_drops_stale_frames(tmp_path):
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    capture = cv2.VideoCapture(str(BUNNY))
+    grabber = LatestFrameCapture(capture, live=True, lost_after=0.2).start()
+    consumed = []
+    try:
+        for _ in range(5):
+            time.sleep(0.05)  # a slow consumer: the file decodes ~20x faster than this
+            read_before = grabber.frames_read
+            frame = grabber.slot.get(timeout=2)
+            assert frame is not None
+            assert frame.index >= read_before - 1  # the newest frame, not the oldest waiting one
+            assert len(grabber.slot) <= 1
+            consumed.append(frame.index)
+    finally:
+        grabber.stop()
+        capture.release()
+    assert consumed == sorted(consumed)
+    assert min(np.diff(consumed)) > 1  # frames in between were skipped
+    assert grabber.dropped > 0
+
+
+def test_lossless_file_capture_delivers_every_frame_in_order(tmp_path):
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    clip = make_clip(tmp_path / "c.mp4", frames=12)
+    capture = cv2.VideoCapture(str(clip))
+    grabber = LatestFrameCapture(capture, live=False, lossless=True).start()
+    indices = []
+    while (frame := grabber.slot.get(timeout=2)) is not None:
+        time.sleep(0.005)
+        indices.append(frame.index)
+    grabber.stop()
+    capture.release()
+    assert indices == list(range(12))
+    assert grabber.dropped == 0 and grabber.ended == "end"
+
+
+def test_lost_camera_finalises_the_recording(tmp_path):
+    # A "live" source that stops delivering frames, as an unplugged camera does.
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    clip = make_clip(tmp_path / "c.mp4", frames=10)
+    capture = cv2.VideoCapture(str(clip))
+    grabber = LatestFrameCapture(capture, live=True, lossless=True, lost_after=0.2)
+    rec = tmp_path / "rec.mp4"
+    outcome = run_live(grabber, lambda name: (lambda f: 255 - f), LiveOptions(styles=["invert"], display=False),
+                       recorder=Recorder(rec, fps=24))
+    capture.release()
+    assert outcome.ended == "lost"
+    assert outcome.recording == rec
+    assert video_summary(rec)["frames"] == 10  # finalised: every frame decodes
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_nonexistent_camera_is_one_line_exit_2(small_style, capsys):
+    result = run_cli(["webcam", "--camera", "9", "--style", str(small_style), "--no-display", "--frames", "1"], capsys)
+    assert_one_line_error(result, "camera 9", "--list-cameras", "--source")
+
+
+def test_nonexistent_camera_prints_nothing_else(small_style):
+    # OpenCV writes multi-line warnings straight to fd 2 for missing cameras; they must be silenced.
+    proc = subprocess.run([sys.executable, "-m", "rtstyle", "webcam", "--camera", "9", "--style", str(small_style),
+                           "--no-display", "--frames", "1"], cwd=BUNNY.parent.parent.parent, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert proc.stderr.startswith("rtstyle: error: cannot open camera 9")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
+    (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
+    (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
+    (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
+])
+def test_bad_options_are_one_line(small_style, capsys, args, fragments):
+    args = [a.format(bunny=BUNNY) for a in args]
+    assert_one_line_error(run_cli(["webcam", "--style", str(small_style), *args], capsys), *fragments)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="$DISPLAY only decides on Linux")
+def test_window_without_a_display_is_one_line(small_style, capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, "no display", "--no-display")
+
+
+def test_existing_recording_is_refused(tmp_path, small_style, capsys):
+    rec = tmp_path / "rec.mp4"
+    rec.write_bytes(b"keep me")
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "1",
+                      "--record", str(rec)], capsys)
+    assert_one_line_error(result, "exists", "--overwrite")
+    assert rec.read_bytes() == b"keep me"
+
+
+def test_help_lists_every_hotkey(capsys):
+    from rtstyle.realtime.hotkeys import HOTKEYS
+
+    result = run_cli(["webcam", "--help"], capsys)
+    assert result.exit_code == 0
+    for key in HOTKEYS:
+        assert f"{key.label}" in result.out and key.action.value in result.out
+
+
+class ScriptedWindow:
+    """Stands in for the HighGUI window: records what is shown, presses keys once frames have been shown."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = [ord(k) if len(k) == 1 else int(k) for k in keys]
+        self.shown: list[np.ndarray] = []
+        self.fullscreen = []
+
+    def show(self, image):
+        self.shown.append(image)
+
+    def poll_key(self, delay_ms=1):
+        if self.shown and self.keys and len(self.shown) % 2 == 0:
+            return self.keys.pop(0)
+        return -1
+
+    def closed(self):
+        return False
+
+    def set_fullscreen(self, on):
+        self.fullscreen.append(on)
+
+    def close(self):
+        pass
+
+
+def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    stylizers = {"dark": lambda f: f // 4, "bright": lambda f: 255 - f // 4}
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    window = ScriptedWindow(["n", "s", "f", "b", "q"])
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), stylizers.__getitem__,
+                       LiveOptions(styles=["dark", "bright"], snapshot_dir=tmp_path), window=window)
+    capture.release()
+    assert outcome.ended == "quit"
+    assert window.fullscreen == [True]
+    assert len(outcome.snapshots) == 1
+    snap = cv2.imread(str(outcome.snapshots[0]))
+    assert snap.shape == (180, 320, 3) and snap.mean() > 128  # taken after `n` switched to "bright", no overlay
+    assert outcome.snapshots[0].name.startswith("rtstyle-bright-")
+    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size
+    assert last.shape == (180, 320, 3)
+    assert not last[:40, 280:].any() and not last[-40:, 280:].any() and last[60:120].mean() > 20  # bars, right of the text
+    assert outcome.summary.frames == len(window.shown) < 40
+
+
+def test_unusable_recording_format_fails_before_starting(tmp_path, small_style, capsys):
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "1",
+                      "--record", str(tmp_path / "rec.webm")], capsys)
+    assert_one_line_error(result, "H.264", "rec.webm")
+    assert not list(tmp_path.glob("*rec*"))
+
+
+def test_a_broken_style_leaves_no_recording_behind(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a style")
+    rec = tmp_path / "rec.mp4"
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(bad), "--no-display", "--frames", "1",
+                      "--record", str(rec)], capsys)
+    assert result.exit_code == 2 and "Traceback" not in result.err
+    assert not list(tmp_path.glob("*rec*"))

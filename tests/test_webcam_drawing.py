@@ -1,0 +1,104 @@
+"""Pure drawing and state of the webcam window (no screen needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rtstyle.realtime.hotkeys import HOTKEYS, Action, action_for_key, help_lines
+from rtstyle.realtime.overlay import draw_panel, side_by_side
+from rtstyle.realtime.view import HELP_SECONDS, ViewMode, ViewState, apply_action, compose, view_image
+
+
+@pytest.fixture
+def frames():
+    rng = np.random.default_rng(0)
+    original = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
+    return original, 255 - original
+
+
+def test_side_by_side_puts_both_frames_next_to_each_other(frames):
+    original, stylized = frames
+    both = side_by_side(original, stylized)
+    assert both.shape == (180, 640, 3)
+    assert np.array_equal(both[:, :320], original) and np.array_equal(both[:, 320:], stylized)
+    assert side_by_side(original, stylized, max_width=320).shape == (90, 320, 3)
+
+
+def test_panel_draws_in_its_corner_and_leaves_the_input_alone(frames):
+    original, _ = frames
+    before = original.copy()
+    top = draw_panel(original, ["12.0 fps   latency 80 ms"])
+    assert np.array_equal(original, before)
+    changed = np.any(top != original, axis=2)
+    assert changed[5:15, 5:100].mean() > 0.9  # darkened box with text at the top left
+    assert not changed[90:, :].any() and not changed[:, 260:].any()
+    bottom = np.any(draw_panel(original, ["x", "y"], corner="bottom-left") != original, axis=2)
+    assert bottom[-30:, :40].any() and not bottom[:100].any()
+
+
+def test_compose_shows_overlay_and_help_as_toggled(frames):
+    original, stylized = frames
+    kw = dict(fps=10.0, latency_ms=50.0, style_names=["a", "b"])
+    plain = compose(ViewState(overlay=False), original, stylized, now=HELP_SECONDS + 1, **kw)
+    assert np.array_equal(plain, stylized)
+    with_help = compose(ViewState(overlay=False), original, stylized, now=0.0, **kw)
+    assert np.any(with_help[-20:] != stylized[-20:])  # the key list at the bottom at start
+    overlay = compose(ViewState(), original, stylized, now=HELP_SECONDS + 1, **kw)
+    assert np.any(overlay[:30] != stylized[:30]) and np.array_equal(overlay[-20:], stylized[-20:])
+    assert np.array_equal(view_image(ViewState(mode=ViewMode.ORIGINAL), original, stylized), original)
+    sbs = ViewState(mode=ViewMode.SIDE_BY_SIDE)
+    assert view_image(sbs, original, stylized).shape == (180, 640, 3)  # snapshots: full size
+    fitted = view_image(sbs, original, stylized, fit=True)  # window: same shape, letterboxed
+    assert fitted.shape == (180, 320, 3) and not fitted[:44].any() and not fitted[-44:].any()
+
+
+def test_actions_change_the_view_state():
+    s = ViewState()
+    step = lambda st, a, arg=0: apply_action(st, a, arg, style_count=3, now=100.0)  # noqa: E731
+    assert step(s, Action.NEXT_STYLE).style_index == 1
+    assert step(s, Action.PREVIOUS_STYLE).style_index == 2  # wraps around
+    assert step(s, Action.PICK_STYLE, 3).style_index == 2
+    assert step(s, Action.PICK_STYLE, 7) == s  # no 7th style: ignored
+    assert step(s, Action.ORIGINAL).mode is ViewMode.ORIGINAL
+    assert step(step(s, Action.ORIGINAL), Action.ORIGINAL).mode is ViewMode.STYLIZED
+    assert step(step(s, Action.ORIGINAL), Action.SIDE_BY_SIDE).mode is ViewMode.SIDE_BY_SIDE
+    assert step(s, Action.MIRROR).mirror and step(s, Action.FULLSCREEN).fullscreen
+    assert not step(s, Action.OVERLAY).overlay
+    assert step(s, Action.HELP).help_pinned  # help had timed out at t=100: h pins it
+    assert not apply_action(s, Action.HELP, 0, style_count=3, now=1.0).help_pinned  # shown at start: h hides
+
+
+@pytest.mark.parametrize("code, expected", [
+    (ord("n"), (Action.NEXT_STYLE, 0)), (ord(" "), (Action.NEXT_STYLE, 0)), (65363, (Action.NEXT_STYLE, 0)),
+    (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),
+    (ord("q"), (Action.QUIT, 0)), (ord("s"), (Action.SNAPSHOT, 0)), (-1, None), (ord("z"), None),
+])
+def test_key_codes_map_to_actions(code, expected):
+    assert action_for_key(code) == expected
+
+
+def test_every_action_has_a_key_and_a_help_line():
+    assert {k.action for k in HOTKEYS} == set(Action)
+    assert len(help_lines()) == len(HOTKEYS)
+
+
+def test_style_playlist_starts_with_the_requested_style(small_style):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.playlist import style_playlist
+
+    styles_dir = Path(os.environ["RTSTYLE_STYLES_DIR"])
+    styles_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("alpha", "beta"):
+        shutil.copy(small_style, styles_dir / f"{name}.safetensors")
+    assert style_playlist("beta") == ["beta", "alpha"]
+    assert style_playlist(str(small_style)) == [str(small_style), "alpha", "beta"]
+    assert style_playlist(None)[0] == "alpha"  # no mosaic installed: the first available style
+    shutil.copy(small_style, styles_dir / "mosaic.safetensors")
+    assert style_playlist(None) == ["mosaic", "alpha", "beta"]
+    with pytest.raises(RtstyleError, match="unknown style"):
+        style_playlist("nosuchstyle")
