@@ -34,6 +34,7 @@ INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 @dataclass
 class _Graph:
     fp16: bool
+    decompose_instance_norm: bool = False
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     counter: int = 0
@@ -79,15 +80,39 @@ def _conv_layer(g: _Graph, x: str, conv: Conv, prefix: str, weights: dict[str, n
 
 
 def _instance_norm(g: _Graph, x: str, prefix: str, weights: dict[str, np.ndarray]) -> str:
-    scale = g.const(f"{prefix}.norm.weight", weights[f"{prefix}.norm.weight"].astype(np.float32))
-    bias = g.const(f"{prefix}.norm.bias", weights[f"{prefix}.norm.bias"].astype(np.float32))
+    scale = weights[f"{prefix}.norm.weight"].astype(np.float32)
+    bias = weights[f"{prefix}.norm.bias"].astype(np.float32)
     if g.fp16:
         # Instance norm in float16 loses the variance of large feature maps (onnxruntime#10079,
         # torch2trt#776): normalise in float32 and convert back.
         x = g.op("Cast", [x], "to_fp32", to=TensorProto.FLOAT)
-        x = g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
-        return g.op("Cast", [x], "to_fp16", to=TensorProto.FLOAT16)
-    return g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
+    if g.decompose_instance_norm:
+        x = _decomposed_instance_norm(g, x, prefix, scale, bias)
+    else:
+        x = g.op("InstanceNormalization", [x, g.const(f"{prefix}.norm.weight", scale),
+                                           g.const(f"{prefix}.norm.bias", bias)],
+                 "instance_norm", epsilon=INSTANCE_NORM_EPS)
+    if g.fp16:
+        x = g.op("Cast", [x], "to_fp16", to=TensorProto.FLOAT16)
+    return x
+
+
+def _decomposed_instance_norm(g: _Graph, x: str, prefix: str, scale: np.ndarray, bias: np.ndarray) -> str:
+    """Instance norm as elementary ops, so that the epsilon is exactly INSTANCE_NORM_EPS everywhere.
+
+    TensorRT's InstanceNormalization plugin clamps epsilon to at least 1e-4 (NVIDIA/TensorRT#260), which
+    changes the output of networks trained with torch's 1e-5 wherever a channel is nearly flat. The
+    variance is the biased one, E[(x - mean)^2], as in torch; (x - mean) squared with Mul, not Pow,
+    because it is exact and every runtime fuses it.
+    """
+    mean = g.op("ReduceMean", [x], "in_mean", axes=[2, 3], keepdims=1)
+    centred = g.op("Sub", [x, mean], "in_centred")
+    variance = g.op("ReduceMean", [g.op("Mul", [centred, centred], "in_square")], "in_var", axes=[2, 3], keepdims=1)
+    eps = g.const("in_eps", np.array(INSTANCE_NORM_EPS, np.float32))
+    std = g.op("Sqrt", [g.op("Add", [variance, eps], "in_var_eps")], "in_std")
+    normalised = g.op("Div", [centred, std], "in_normalised")
+    scaled = g.op("Mul", [normalised, g.const(f"{prefix}.norm.weight", scale.reshape(-1, 1, 1))], "in_scaled")
+    return g.op("Add", [scaled, g.const(f"{prefix}.norm.bias", bias.reshape(-1, 1, 1))], "in_shifted")
 
 
 def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
@@ -112,9 +137,14 @@ def _crop(g: _Graph, x: str, hw: str) -> str:
 
 
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
-               metadata: dict[str, str] | None = None) -> onnx.ModelProto:
-    """An ONNX model with symbolic batch, height and width."""
-    g = _Graph(fp16=fp16)
+               decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None) -> onnx.ModelProto:
+    """An ONNX model with symbolic batch, height and width.
+
+    `decompose_instance_norm` writes instance norm as ReduceMean/Sub/Mul/Sqrt/Div ops with the exact
+    epsilon, for TensorRT (see `_decomposed_instance_norm`); onnxruntime's CPU and CUDA providers run
+    the single InstanceNormalization op faster.
+    """
+    g = _Graph(fp16=fp16, decompose_instance_norm=decompose_instance_norm)
     if io == "frame":
         graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", "height", "width", 3])
         x = g.op("Cast", ["frame"], "frame_float", to=TensorProto.FLOAT)
@@ -160,7 +190,9 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle")
     model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
-    for key, value in (metadata or {}).items():
+    record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
+              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {})}
+    for key, value in record.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)
