@@ -8,6 +8,7 @@ with the conversion done in numpy.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,11 @@ def load_session(model_path: Path, providers: ProviderList | list[str],
     names = [p[0] if isinstance(p, tuple) else p for p in providers]
     options = [p[1] if isinstance(p, tuple) else {} for p in providers]
     try:
-        return ort.InferenceSession(str(model_path), sess_options=session_options(config),
-                                    providers=names, provider_options=options)
+        with warnings.catch_warnings():
+            # "Specified provider is not in available provider names": the caller checks the active providers.
+            warnings.simplefilter("ignore", UserWarning)
+            return ort.InferenceSession(str(model_path), sess_options=session_options(config),
+                                        providers=names, provider_options=options)
     except Exception as exc:  # onnxruntime raises Fail/InvalidGraph/InvalidProtobuf for bad files
         text = str(exc).strip()
         first_line = text.splitlines()[0] if text else type(exc).__name__
