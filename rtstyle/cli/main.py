@@ -19,6 +19,7 @@ from rtstyle.errors import RtstyleError
 
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
+    "bench": "rtstyle.cli.bench_cmd:bench",
     "export": "rtstyle.cli.export_cmd:export",
     "image": "rtstyle.cli.image_cmd:image",
     "styles": "rtstyle.cli.styles_cmd:styles",

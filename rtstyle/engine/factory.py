@@ -28,13 +28,15 @@ def nvidia_gpu_present() -> bool:
 
 def create_stylizer(style: str, backend: str = "auto", device: str = "auto", precision: str = "fp32", *,
                     available_providers: Sequence[str] | None = None,
-                    frame_hw: tuple[int, int] | None = None, compile: bool = True) -> Stylizer:
+                    frame_hw: tuple[int, int] | None = None, compile: bool = True,
+                    cpu_threads: int | None = None) -> Stylizer:
     """A ready Stylizer for a style name, a style file or an exported `.onnx` model.
 
     `auto` prefers onnxruntime: it needs no torch and is the faster CPU path. On a machine whose
     onnxruntime has no GPU provider but whose PyTorch sees a CUDA GPU, `auto` takes torch on the GPU.
     `available_providers` replaces onnxruntime's list (tests); `frame_hw` is the expected frame size
-    (TensorRT tunes its engine for it); `compile=False` keeps the torch backend eager.
+    (TensorRT tunes its engine for it); `compile=False` keeps the torch backend eager; `cpu_threads`
+    sets onnxruntime's intra-op threads, or torch's (process-wide), instead of their defaults.
     """
     if backend not in BACKENDS:
         raise RtstyleError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -48,15 +50,19 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
     if is_onnx_path(style):
         if backend == "torch":
             raise RtstyleError(f"{style} is an ONNX model: run it with --backend onnx (or auto)")
-        return _onnx_model_stylizer(Path(style), device, precision, available_providers, frame_hw)
+        return _onnx_model_stylizer(Path(style), device, precision, available_providers, frame_hw, cpu_threads)
 
     entry = find_style(style)
     if backend == "auto":
         backend = _auto_backend(device, precision, available_providers)
     if backend == "torch":
+        if cpu_threads:
+            import torch
+
+            torch.set_num_threads(cpu_threads)
         return _torch_stylizer(entry, device, precision, compile)
 
-    from rtstyle.engine.onnx_backend import OnnxStylizer
+    from rtstyle.engine.onnx_backend import CpuSessionConfig, OnnxStylizer
     from rtstyle.engine.onnx_cache import onnx_for_style
     from rtstyle.engine.providers import plan_providers
 
@@ -64,7 +70,8 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
     plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw)
     model = onnx_for_style(entry.path, io="frame", fp16=precision == "fp16",
                            decompose_instance_norm=plan.decompose_instance_norm)
-    return OnnxStylizer(model, plan, style_name=entry.name, requested_device=device)
+    return OnnxStylizer(model, plan, style_name=entry.name, requested_device=device,
+                        cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
 
 
 def _auto_backend(device: str, precision: str, available_providers: Sequence[str] | None) -> str:
@@ -92,15 +99,16 @@ def _torch_stylizer(entry, device: str, precision: str, compile: bool) -> Styliz
 
 
 def _onnx_model_stylizer(path: Path, device: str, precision: str, available_providers: Sequence[str] | None,
-                         frame_hw: tuple[int, int] | None) -> Stylizer:
-    from rtstyle.engine.onnx_backend import OnnxStylizer
+                         frame_hw: tuple[int, int] | None, cpu_threads: int | None) -> Stylizer:
+    from rtstyle.engine.onnx_backend import CpuSessionConfig, OnnxStylizer
     from rtstyle.engine.providers import plan_providers
 
     if not path.is_file():
         raise RtstyleError(f"ONNX model not found: {path}")
     # A shipped model is run as it is: its precision is the one it was exported with.
     plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw)
-    return OnnxStylizer(path, plan, style_name=path.stem, requested_device=device)
+    return OnnxStylizer(path, plan, style_name=path.stem, requested_device=device,
+                        cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
 
 
 def _torch_cuda() -> bool:

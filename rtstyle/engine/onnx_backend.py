@@ -34,7 +34,8 @@ class CpuSessionConfig:
 
     intra_op_threads: int = 0
     parallel: bool = False
-    optimization: str = "all"  # "basic", "extended" or "all"
+    optimization: str = "all"  # "disabled", "basic", "extended" or "all"
+    spinning: bool = True  # worker threads spin between ops instead of sleeping
 
 
 _OPT_LEVELS = {
@@ -52,6 +53,7 @@ def session_options(config: CpuSessionConfig | None = None) -> ort.SessionOption
     options.intra_op_num_threads = config.intra_op_threads
     options.execution_mode = ort.ExecutionMode.ORT_PARALLEL if config.parallel else ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: no provider chatter on the user's terminal
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spinning else "0")
     return options
 
 
