@@ -3,8 +3,9 @@
 Pure logic over the list of available providers (injectable, so every branch is tested on a CPU-only
 machine). `--device auto` takes the best one present: TensorRT > CUDA > CPU. `--device cuda` never falls
 back to the CPU silently: no GPU provider is a clear error, and so is a GPU provider that is listed but
-cannot be loaded (onnxruntime-gpu without the CUDA libraries), which `check_active_provider` catches
-after the session is created.
+cannot be loaded (onnxruntime-gpu without matching CUDA/cuDNN libraries: onnxruntime then logs an error
+and runs on the CPU, onnxruntime#23372, #17801), which `check_active_provider` catches after the session
+is created.
 """
 
 from __future__ import annotations

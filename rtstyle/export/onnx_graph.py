@@ -100,8 +100,10 @@ def _instance_norm(g: _Graph, x: str, prefix: str, weights: dict[str, np.ndarray
 def _decomposed_instance_norm(g: _Graph, x: str, prefix: str, scale: np.ndarray, bias: np.ndarray) -> str:
     """Instance norm as elementary ops, so that the epsilon is exactly INSTANCE_NORM_EPS everywhere.
 
-    TensorRT's InstanceNormalization plugin clamps epsilon to at least 1e-4 (NVIDIA/TensorRT#260), which
-    changes the output of networks trained with torch's 1e-5 wherever a channel is nearly flat. The
+    TensorRT's InstanceNormalization importer clamped epsilon to at least 1e-4 (NVIDIA/TensorRT#260; removed
+    in onnx-tensorrt#434, but older TensorRT builds still ship it), which changes the output of networks
+    trained with torch's 1e-5 wherever a channel is nearly flat; the plugin is also a known source of fp16
+    error (NVIDIA/TensorRT#2691). Elementary ops avoid both. The
     variance is the biased one, E[(x - mean)^2], as in torch; (x - mean) squared with Mul, not Pow,
     because it is exact and every runtime fuses it.
     """
