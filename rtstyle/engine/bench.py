@@ -186,8 +186,11 @@ def peak_memory(device: str, backend: str) -> Iterator[dict[str, float | None | 
     """Yields a dict that holds {"mb": peak growth in MB or None, "kind": what was measured} afterwards."""
     out: dict[str, float | None | str] = {"mb": None, "kind": "n/a"}
     if device == "cuda":  # pragma: no cover - needs a GPU
-        import torch
-
+        try:
+            import torch
+        except ImportError:  # onnxruntime-gpu without torch: no portable way to read device memory
+            yield out
+            return
         torch.cuda.synchronize()
         if backend == "torch":
             torch.cuda.reset_peak_memory_stats()
@@ -309,7 +312,8 @@ def format_table(results: Sequence[BenchResult]) -> str:
     headers = ["size", "backend", "engine", "median ms", "p95 ms", "fps", "peak MB", "vs torch eager"]
     rows = []
     for r in results:
-        rows.append([r.size, r.backend, r.engine, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.fps:.1f}",
+        rows.append([r.size, r.backend, r.engine, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
+                     f"{r.fps:.1f}" if r.fps >= 10 else f"{r.fps:.2f}",
                      "n/a" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}",
                      "baseline" if r.baseline else ("n/a" if r.speedup is None else f"{r.speedup:.2f}x")])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
