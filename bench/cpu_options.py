@@ -23,10 +23,12 @@ from rtstyle.engine.onnx_cache import onnx_for_style
 
 DEFAULT = CpuSessionConfig()
 VARIANTS = {
-    "default (threads 0, spin, all, sequential)": DEFAULT,
+    "rtstyle default (threads 0, no spinning, all, sequential)": DEFAULT,
+    "spinning (onnxruntime's default)": replace(DEFAULT, spinning=True),
     "threads 1": replace(DEFAULT, intra_op_threads=1),
+    "threads 1, spinning": replace(DEFAULT, intra_op_threads=1, spinning=True),
     "threads 2": replace(DEFAULT, intra_op_threads=2),
-    "no spinning": replace(DEFAULT, spinning=False),
+    "threads 2, spinning": replace(DEFAULT, intra_op_threads=2, spinning=True),
     "optimization basic": replace(DEFAULT, optimization="basic"),
     "optimization extended": replace(DEFAULT, optimization="extended"),
     "parallel execution": replace(DEFAULT, parallel=True),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import click
 from tqdm import tqdm
 
@@ -9,6 +12,21 @@ from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, f
                                   parse_sizes, plan_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
 from rtstyle.errors import RtstyleError
+
+
+@contextlib.contextmanager
+def torch_threads_restored() -> Iterator[None]:
+    """--threads sets torch's process-wide thread count; put it back afterwards (matters in-process)."""
+    if not torch_available():
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def parse_arch_args(items: tuple[str, ...]) -> dict[str, int | float]:
@@ -77,7 +95,7 @@ def bench(style: str | None, arch: str, arch_args: tuple[str, ...], sizes: str, 
                            (style or "").lower().endswith(".onnx"))
     if not configs:
         raise RtstyleError("nothing to time: choose --backends onnx, or install torch for the torch backend")
-    with style_for_bench(style, arch, parse_arch_args(arch_args)) as style_ref:
+    with style_for_bench(style, arch, parse_arch_args(arch_args)) as style_ref, torch_threads_restored():
         total = len(size_list) * len(configs) * (frames + warmup)
         with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:
             results = run_bench(default_factory(style_ref, threads), size_list, configs, frames=frames, warmup=warmup,

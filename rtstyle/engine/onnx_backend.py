@@ -25,17 +25,22 @@ ONNX_SUFFIX = ".onnx"
 
 @dataclass(frozen=True)
 class CpuSessionConfig:
-    """CPU session settings, chosen by `bench/cpu_options.py` (see docs/benchmarks-engine.md).
+    """CPU session settings, chosen with `bench/cpu_options.py` (numbers in docs/benchmarks-engine.md).
 
-    threads 0 is onnxruntime's default of one thread per physical core, which was as fast as any explicit
-    count; sequential execution, because the network is a chain with no parallel branches; ENABLE_ALL,
-    because its NCHWc layout transform is what makes the x86 convolutions fast.
+    - intra_op_threads 0: onnxruntime's default, one thread per physical core (hyper-threads add
+      nothing to convolutions). On the quiet 2-core machine, 2 threads ran 1.7x faster than 1; under
+      heavy load from other programs 1 thread was 1.17x faster, which `--threads 1` is there for.
+    - spinning off: idle workers sleep instead of spinning between ops. 1.08x faster with a busy
+      machine (and never slower), and it leaves the CPU to the capture, display and encoding threads.
+    - sequential execution: the network is a chain; the parallel executor was 0.72x.
+    - ENABLE_ALL graph optimisation (with the NCHWc layout transform for x86 convolutions): basic and
+      extended were 0.85-0.98x, though within the run-to-run noise (+-10 %).
     """
 
     intra_op_threads: int = 0
     parallel: bool = False
     optimization: str = "all"  # "disabled", "basic", "extended" or "all"
-    spinning: bool = True  # worker threads spin between ops instead of sleeping
+    spinning: bool = False  # worker threads spin between ops instead of sleeping
 
 
 _OPT_LEVELS = {
