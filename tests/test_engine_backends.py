@@ -155,3 +155,14 @@ def test_fixed_size_compiler_compiles_once_a_size_repeats():
     with pytest.warns(UserWarning, match="running eager"):
         assert failing(a).max() == 2
     assert failing(a).max() == 2 and failing.failed
+
+
+def test_cpu_session_options_are_the_measured_defaults():
+    from rtstyle.engine.onnx_backend import CpuSessionConfig, session_options
+
+    options = session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 0 and options.execution_mode.name == "ORT_SEQUENTIAL"
+    assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+    one = session_options(CpuSessionConfig(intra_op_threads=1, spinning=True))
+    assert one.intra_op_num_threads == 1 and one.get_session_config_entry("session.intra_op.allow_spinning") == "1"

@@ -27,11 +27,11 @@ ONNX_SUFFIX = ".onnx"
 class CpuSessionConfig:
     """CPU session settings, chosen with `bench/cpu_options.py` (numbers in docs/benchmarks-engine.md).
 
-    - intra_op_threads 0: onnxruntime's default, one thread per physical core (hyper-threads add
-      nothing to convolutions). On the quiet 2-core machine, 2 threads ran 1.7x faster than 1; under
-      heavy load from other programs 1 thread was 1.17x faster, which `--threads 1` is there for.
+    - intra_op_threads 0: onnxruntime's default, one thread per physical core. On the quiet 2-core
+      machine 2 threads ran 1.7x faster than 1; under heavy load from other programs 1 thread was
+      1.17x faster, which `rtstyle bench --threads 1` measures.
     - spinning off: idle workers sleep instead of spinning between ops. 1.08x faster with a busy
-      machine (and never slower), and it leaves the CPU to the capture, display and encoding threads.
+      machine (equal with one thread), and it leaves the CPU to capture, display and encoding threads.
     - sequential execution: the network is a chain; the parallel executor was 0.72x.
     - ENABLE_ALL graph optimisation (with the NCHWc layout transform for x86 convolutions): basic and
       extended were 0.85-0.98x, though within the run-to-run noise (+-10 %).
