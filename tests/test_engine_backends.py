@@ -166,3 +166,33 @@ def test_cpu_session_options_are_the_measured_defaults():
     assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
     one = session_options(CpuSessionConfig(intra_op_threads=1, spinning=True))
     assert one.intra_op_num_threads == 1 and one.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+
+def test_frames_too_large_for_memory_are_refused_before_running(small_style):
+    from rtstyle.engine.memory import MemoryGuard, estimate_frame_bytes, full_resolution_channels
+    from rtstyle.models.registry import create_spec
+
+    spec = create_spec("johnson", width=32)
+    assert full_resolution_channels(spec) == 64  # the upsampled input of the last 3x3 conv
+    # 8K with the paper's network: ~42 GiB by the estimate (about 27 GiB measured-per-pixel): refused on 24 GiB.
+    assert estimate_frame_bytes(spec, 4320, 7680) > 24 * 2**30
+    assert estimate_frame_bytes(spec, 1080, 1920) < 4 * 2**30
+
+    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+    assert stylizer.memory_guard is not None
+    stylizer.memory_guard.available = 64 * 2**20  # pretend only 64 MiB are free
+    assert stylizer(np.zeros((40, 60, 3), np.uint8)).shape == (40, 60, 3)  # small frames still run
+    with pytest.raises(RtstyleError, match=r"4320x2160 frame needs about .* GiB.*--max-size"):
+        stylizer(np.zeros((2160, 4320, 3), np.uint8))
+    assert MemoryGuard(spec, available=None).available is None  # the real check reads /proc/meminfo
+
+
+def test_runtime_allocation_failure_is_a_clear_error(small_style, monkeypatch):
+    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer")
+
+    monkeypatch.setattr(stylizer, "_run_unchecked", fail)
+    with pytest.raises(RtstyleError, match="not enough memory to stylize a 9x8 frame on the CPU"):
+        stylizer(np.zeros((8, 9, 3), np.uint8))

@@ -62,16 +62,19 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
             torch.set_num_threads(cpu_threads)
         return _torch_stylizer(entry, device, precision, compile)
 
+    from rtstyle.engine.memory import MemoryGuard
     from rtstyle.engine.onnx_backend import CpuSessionConfig, OnnxStylizer
     from rtstyle.engine.onnx_cache import onnx_for_style
     from rtstyle.engine.providers import plan_providers
+    from rtstyle.models.registry import create_spec
 
-    entry.load()  # validate the style file before building anything from it
+    loaded = entry.load()  # validate the style file before building anything from it
     plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw)
     model = onnx_for_style(entry.path, io="frame", fp16=precision == "fp16",
                            decompose_instance_norm=plan.decompose_instance_norm)
+    guard = MemoryGuard(create_spec(loaded.arch, **loaded.arch_kwargs))
     return OnnxStylizer(model, plan, style_name=entry.name, requested_device=device,
-                        cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
+                        cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0), memory_guard=guard)
 
 
 def _auto_backend(device: str, precision: str, available_providers: Sequence[str] | None) -> str:

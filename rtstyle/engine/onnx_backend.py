@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from rtstyle.engine.base import Stylizer, check_batch
+from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.errors import RtstyleError
 
@@ -125,7 +126,7 @@ class DeviceBuffers:
 class OnnxStylizer(Stylizer):
     def __init__(self, model_path: Path, providers: ProviderPlan | ProviderList | list[str], style_name: str = "",
                  requested_device: str = "auto", io_binding: bool | None = None,
-                 cpu_config: CpuSessionConfig | None = None) -> None:
+                 cpu_config: CpuSessionConfig | None = None, memory_guard: MemoryGuard | None = None) -> None:
         plan = providers if isinstance(providers, ProviderPlan) else None
         provider_list = plan.providers if plan else providers
         self.session = load_session(Path(model_path), provider_list, cpu_config)
@@ -149,10 +150,24 @@ class OnnxStylizer(Stylizer):
         use_binding = on_gpu if io_binding is None else io_binding
         self.buffers = (DeviceBuffers(self.session, "cuda" if on_gpu else "cpu", self.input_name, self.output_name)
                         if use_binding and self.io == "frame" else None)
+        # The CPU check: a frame too large for RAM is refused before onnxruntime allocates (and the OS kills us).
+        self.memory_guard = memory_guard if not on_gpu else None
         precision = "fp16" if _has_fp16(self.session) else "fp32"
         self.description = f"onnxruntime {self.provider} {precision}" + (" io-binding" if self.buffers else "")
 
     def _run(self, frames: np.ndarray) -> np.ndarray:
+        height, width = frames.shape[1:3]
+        if self.memory_guard is not None:
+            self.memory_guard.check(height * len(frames), width)
+        try:
+            return self._run_unchecked(frames)
+        except Exception as exc:  # onnxruntime's allocation failures become one clear line
+            error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
+            if error is None:
+                raise
+            raise error from None
+
+    def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
         if self.io == "tensor":
             x = np.ascontiguousarray(frames[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
             y = self.session.run([self.output_name], {self.input_name: x})[0]
