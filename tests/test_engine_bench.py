@@ -89,3 +89,17 @@ def test_format_table_aligns_columns():
     table = format_table(rows).splitlines()
     assert len({len(line) for line in table}) == 1
     assert "2.00x" in table[2] and "800.0" in table[2]
+
+
+def test_bench_an_exported_onnx_model_and_cuda_without_gpu(tmp_path, small_style, capsys):
+    from rtstyle.export.exporter import export_style
+
+    model = tmp_path / "m.onnx"
+    export_style(str(small_style), model, sizes=((8, 8),))
+    result = run_cli(["bench", "-s", str(model), "--sizes", "24x16", "--frames", "2", "--warmup", "0", "--json"],
+                     capsys)
+    assert result.exit_code == 0, result
+    rows = json.loads(result.out)["results"]
+    assert [r["backend"] for r in rows] == ["onnx"] and rows[0]["speedup"] is None  # no torch row for a .onnx
+    assert_one_line_error(run_cli(["bench", "--device", "cuda", "--sizes", "8x8", "--frames", "1"], capsys),
+                          "--device cuda")

@@ -191,6 +191,9 @@ def peak_memory(device: str, backend: str) -> Iterator[dict[str, float | None | 
         except ImportError:  # onnxruntime-gpu without torch: no portable way to read device memory
             yield out
             return
+        if not torch.cuda.is_available():  # the stylizer itself reports the missing GPU clearly
+            yield out
+            return
         torch.cuda.synchronize()
         if backend == "torch":
             torch.cuda.reset_peak_memory_stats()

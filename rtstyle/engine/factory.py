@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rtstyle.engine.base import Stylizer
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import find_style
+from rtstyle.styles.catalog import StyleEntry, find_style
 
 BACKENDS = ("auto", "onnx", "torch")
 DEVICES = ("auto", "cpu", "cuda")
@@ -88,7 +88,7 @@ def _auto_backend(device: str, precision: str, available_providers: Sequence[str
     return "onnx"  # CPU, or the clear "no CUDA provider" error for --device cuda
 
 
-def _torch_stylizer(entry, device: str, precision: str, compile: bool) -> Stylizer:  # noqa: ANN001
+def _torch_stylizer(entry: StyleEntry, device: str, precision: str, compile: bool) -> Stylizer:
     if not torch_available():
         raise RtstyleError("the torch backend needs PyTorch: pip install 'rtstyle[train]', or use --backend onnx")
     from rtstyle.engine.torch_backend import TorchStylizer
