@@ -72,3 +72,23 @@ def test_cuda_device_cli_error_is_one_line(tmp_path, small_style, photo, capsys)
     cv2.imwrite(str(src), photo[:16, :16])
     result = run_cli(["image", str(src), "-s", str(small_style), "--backend", "onnx", "--device", "cuda"], capsys)
     assert_one_line_error(result, "--device cuda")
+
+
+def test_shipped_tensor_model_skips_tensorrt_whose_profile_is_for_frames(tmp_path, small_style, monkeypatch):
+    from rtstyle.engine import factory, providers
+    from rtstyle.export.exporter import export_style
+
+    real_plan = providers.plan_providers
+    seen = []
+
+    def spy(device, precision, available=None, **kwargs):
+        seen.append(kwargs.get("use_tensorrt", True))
+        plan = real_plan(device, precision, available, **kwargs)
+        assert [n for n, _ in plan.providers][0] == (TENSORRT if seen[-1] else CUDA)
+        return real_plan("cpu", precision)  # run it on this machine's CPU
+
+    monkeypatch.setattr(providers, "plan_providers", spy)  # the factory imports it lazily: it gets the spy
+    for io in ("frame", "tensor"):
+        export_style(str(small_style), tmp_path / f"{io}.onnx", io=io, sizes=((8, 8),))
+        factory.create_stylizer(str(tmp_path / f"{io}.onnx"), available_providers=ALL)
+    assert seen == [True, False]

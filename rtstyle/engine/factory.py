@@ -108,10 +108,22 @@ def _onnx_model_stylizer(path: Path, device: str, precision: str, available_prov
 
     if not path.is_file():
         raise RtstyleError(f"ONNX model not found: {path}")
-    # A shipped model is run as it is: its precision is the one it was exported with.
-    plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw)
+    # A shipped model is run as it is: its precision is the one it was exported with. TensorRT's shape
+    # profile is written for the "frame" input; a "tensor" model runs on CUDA (or the CPU) instead.
+    plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw,
+                          use_tensorrt=_onnx_input_name(path) == "frame")
     return OnnxStylizer(path, plan, style_name=path.stem, requested_device=device,
                         cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
+
+
+def _onnx_input_name(path: Path) -> str | None:
+    """The model's first input name, or None when the file cannot be parsed (OnnxStylizer then says why)."""
+    try:
+        import onnx
+
+        return onnx.load(str(path), load_external_data=False).graph.input[0].name
+    except Exception:  # noqa: BLE001 - corrupt or foreign files are reported by the session loader
+        return None
 
 
 def _torch_cuda() -> bool:
