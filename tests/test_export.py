@@ -157,3 +157,16 @@ def test_parity_reference_without_torch_is_the_fp32_graph(monkeypatch):
     name, fn = exporter.reference_fn(spec, random_style_weights(width=8, blocks=1))
     assert name.startswith("onnx fp32 graph")
     assert fn(np.zeros((1, 3, 5, 7), np.float32)).shape == (1, 3, 5, 7)
+
+
+def test_frame_graph_folds_the_channel_swap_into_the_weights(photo):
+    spec = create_spec("johnson", width=8, blocks=1)
+    weights = random_style_weights(width=8, blocks=1)
+    folded = build_onnx(spec, weights, io="frame")
+    gathered = build_onnx(spec, weights, io="frame", fold_channel_order=False)
+    assert "Gather" not in ops(folded) and "Gather" in ops(gathered)
+    frame = np.ascontiguousarray(photo[None, :57, :83])
+    run = lambda m: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"frame": frame})[0]  # noqa: E731
+    a, b = run(folded).astype(int), run(gathered).astype(int)
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01
+    assert weights["layers.0.conv.weight"][0, 0, 0, 0] == random_style_weights(width=8, blocks=1)["layers.0.conv.weight"][0, 0, 0, 0]  # caller's dict untouched

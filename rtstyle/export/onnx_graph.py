@@ -132,6 +132,24 @@ def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
     return g.op("Pad", [x, pads], "align_pad", mode="edge"), hw
 
 
+def _fold_bgr_into_weights(spec: NetSpec, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """Weights whose first conv reads BGR and whose last conv writes BGR; None when the network does
+    not start and end with a plain 3-channel conv (then the graph swaps channels with Gather ops)."""
+    first, last = spec.layers[0], spec.layers[-1]
+    if not (isinstance(first, Conv) and isinstance(last, Conv) and first.in_ch == 3 and last.out_ch == 3
+            and first.groups == 1 and last.groups == 1):
+        return None
+    prefixes = [prefix for prefix, _ in conv_prefixes(spec)]
+    out = dict(weights)
+    key = f"{prefixes[0]}.conv.weight"
+    out[key] = out[key][:, ::-1]  # input channels: B, G, R instead of R, G, B
+    for name in ("conv.weight", "conv.bias", "norm.weight", "norm.bias"):
+        key = f"{prefixes[-1]}.{name}"
+        if key in out:
+            out[key] = out[key][::-1]  # output channels (and their norm parameters)
+    return out
+
+
 def _crop(g: _Graph, x: str, hw: str) -> str:
     starts = g.const("crop_starts", np.zeros(2, np.int64))
     axes = g.const("crop_axes", np.array([2, 3], np.int64))
@@ -139,7 +157,8 @@ def _crop(g: _Graph, x: str, hw: str) -> str:
 
 
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
-               decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None) -> onnx.ModelProto:
+               decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None,
+               fold_channel_order: bool = True) -> onnx.ModelProto:
     """An ONNX model with symbolic batch, height and width.
 
     `decompose_instance_norm` writes instance norm as ReduceMean/Sub/Mul/Sqrt/Div ops with the exact
@@ -147,12 +166,18 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     the single InstanceNormalization op faster.
     """
     g = _Graph(fp16=fp16, decompose_instance_norm=decompose_instance_norm)
+    # In the frame graph the BGR <-> RGB swaps are folded into the first and last convolutions' weights
+    # when the network starts and ends with a plain conv: two full-frame copies fewer per frame.
+    folded = _fold_bgr_into_weights(spec, weights) if io == "frame" and fold_channel_order else None
+    if folded is not None:
+        weights = folded
     if io == "frame":
         graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", "height", "width", 3])
         x = g.op("Cast", ["frame"], "frame_float", to=TensorProto.FLOAT)
         x = g.op("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
-        bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
-        x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
+        if folded is None:
+            bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
+            x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
     else:
         graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])
         x = "input"
@@ -181,7 +206,8 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
         hi = g.const("hi", np.array(255.0, np.float32))
         x = g.op("Clip", [x, lo, hi], "clip")
         x = g.op("Round", [x], "round")  # round-half-even, as cv2/numpy rounding
-        x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
+        if folded is None:
+            x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
         x = g.op("Transpose", [x], "nhwc", perm=[0, 2, 3, 1])
         g.nodes.append(helper.make_node("Cast", [x], ["stylized"], name="stylized", to=TensorProto.UINT8))
         graph_output = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["batch", "height", "width", 3])
