@@ -2,9 +2,10 @@
 
 A style network's peak memory grows with the frame's area times the most channels it holds at full
 resolution (for johnson: 2 x width, the upsampled input of the last 3x3 conv). Measured with onnxruntime
-on the CPU (peak RSS growth, docs/benchmarks-engine.md): johnson width 32 (64 channels): 810-830 bytes
-per pixel at 1280x720 and 1920x1080, i.e. 3.2 float32 copies per channel; width 8 (16 channels) at
-7680x4320: 8.3 GB, 250 bytes per pixel, 3.9 copies. The estimate uses 5 copies.
+on the CPU (peak RSS growth, docs/benchmarks-engine.md): johnson width 32 (64 channels) at 1280x720:
+824 to 1420 bytes per pixel depending on how far the allocator's arena had grown, i.e. up to 5.5 float32
+copies per channel; width 8 (16 channels) at 7680x4320: 8.3 GB, 250 bytes per pixel, 3.9 copies. The
+estimate uses 8 copies.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 from rtstyle.models.spec import NetSpec
 
-BYTES_PER_CHANNEL_FLOAT = 5 * 4  # 5 full-resolution float32 copies per channel
+BYTES_PER_CHANNEL_FLOAT = 8 * 4  # 8 full-resolution float32 copies per channel
 HEADROOM = 0.9  # leave 10 % of the available memory to everything else
 
 
