@@ -56,7 +56,7 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
     if backend == "auto":
         backend = _auto_backend(device, precision, available_providers)
     if backend == "torch":
-        if cpu_threads:
+        if cpu_threads and torch_available():
             import torch
 
             torch.set_num_threads(cpu_threads)
