@@ -20,7 +20,9 @@ from rtstyle.errors import RtstyleError
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
     "archs": "rtstyle.cli.archs_cmd:archs",
+    "bench": "rtstyle.cli.bench_cmd:bench",
     "eval": "rtstyle.cli.eval_cmd:eval_command",
+    "export": "rtstyle.cli.export_cmd:export",
     "image": "rtstyle.cli.image_cmd:image",
     "quantize": "rtstyle.cli.quantize_cmd:quantize",
     "styles": "rtstyle.cli.styles_cmd:styles",

@@ -28,6 +28,10 @@ class Stylizer(abc.ABC):
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         """Stylize one validated frame."""
 
+    def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
+        """N frames of one size (N x H x W x 3); backends that can run a batch at once override this."""
+        return np.stack([self(frame) for frame in frames])
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release device resources."""
 
@@ -50,3 +54,17 @@ def check_frame(frame: np.ndarray) -> None:
         raise RtstyleError(
             f"frame of {width}x{height} is too large (limit {MAX_FRAME_PIXELS // 1_000_000} Mpx): use --max-size to downscale"
         )
+
+
+def check_batch(frames: np.ndarray) -> np.ndarray:
+    if isinstance(frames, (list, tuple)):
+        if not frames:
+            raise RtstyleError("cannot stylize an empty batch")
+        if len({f.shape for f in frames}) != 1:
+            raise RtstyleError("all frames of a batch must have the same size")
+        frames = np.stack(frames)
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4:
+        raise RtstyleError("expected a batch of frames: a uint8 N x H x W x 3 array")
+    for frame in frames[:1]:
+        check_frame(frame)
+    return frames

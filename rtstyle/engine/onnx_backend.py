@@ -1,41 +1,207 @@
-"""The onnxruntime backend: runs the "frame" graph, so pre- and post-processing happen inside onnxruntime."""
+"""The onnxruntime backend: runs the "frame" graph, so pre- and post-processing happen inside onnxruntime.
+
+On a GPU provider the frame goes through I/O binding into a device buffer allocated once per frame size,
+and the stylized frame comes back from another; nothing is allocated on the GPU per frame. Models with
+the "tensor" convention (float NCHW RGB, e.g. exported with `--io tensor` or by another tool) also run,
+with the conversion done in numpy.
+"""
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from rtstyle.engine.base import Stylizer
+from rtstyle.engine.base import Stylizer, check_batch
+from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
+from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.errors import RtstyleError
 
+ONNX_SUFFIX = ".onnx"
 
-def load_session(model_path: Path, providers: list[str]) -> ort.InferenceSession:
+
+@dataclass(frozen=True)
+class CpuSessionConfig:
+    """CPU session settings, chosen with `bench/cpu_options.py` (numbers in docs/benchmarks-engine.md).
+
+    - intra_op_threads 0: onnxruntime's default, one thread per physical core. On the quiet 2-core
+      machine 2 threads ran 1.7x faster than 1; under heavy load from other programs 1 thread was
+      1.17x faster, which `rtstyle bench --threads 1` measures.
+    - spinning off: idle workers sleep instead of spinning between ops. 1.08x faster with a busy
+      machine (equal with one thread), and it leaves the CPU to capture, display and encoding threads.
+    - sequential execution: the network is a chain; the parallel executor was 0.72x.
+    - ENABLE_ALL graph optimisation (with the NCHWc layout transform for x86 convolutions): basic and
+      extended were 0.85-0.98x, though within the run-to-run noise (+-10 %).
+    """
+
+    intra_op_threads: int = 0
+    parallel: bool = False
+    optimization: str = "all"  # "disabled", "basic", "extended" or "all"
+    spinning: bool = False  # worker threads spin between ops instead of sleeping
+
+
+_OPT_LEVELS = {
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def session_options(config: CpuSessionConfig | None = None) -> ort.SessionOptions:
+    config = config or CpuSessionConfig()
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = _OPT_LEVELS[config.optimization]
+    options.intra_op_num_threads = config.intra_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_PARALLEL if config.parallel else ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: no provider chatter on the user's terminal
-    # Idle threads sleep instead of spinning: measured 1.1-2.5x faster per frame and 2-5x less CPU on a busy
-    # 2-core machine, where a spinning thread steals the core its peer (or the capture loop) needs
-    # (bench/fast_arch.py --settings, docs/benchmarks-fast.md).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spinning else "0")
+    return options
+
+
+def check_onnx_file(model_path: Path) -> None:
+    """Fail early and clearly on files that cannot be an ONNX model (before onnxruntime's long messages)."""
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise RtstyleError(f"ONNX model not found: {model_path}")
+    if model_path.stat().st_size == 0:
+        raise RtstyleError(f"cannot load ONNX model {model_path}: the file is empty")
+
+
+def load_session(model_path: Path, providers: ProviderList | list[str],
+                 config: CpuSessionConfig | None = None) -> ort.InferenceSession:
+    check_onnx_file(model_path)
+    names = [p[0] if isinstance(p, tuple) else p for p in providers]
+    options = [p[1] if isinstance(p, tuple) else {} for p in providers]
     try:
-        return ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+        with warnings.catch_warnings():
+            # "Specified provider is not in available provider names": the caller checks the active providers.
+            warnings.simplefilter("ignore", UserWarning)
+            return ort.InferenceSession(str(model_path), sess_options=session_options(config),
+                                        providers=names, provider_options=options)
     except Exception as exc:  # onnxruntime raises Fail/InvalidGraph/InvalidProtobuf for bad files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RtstyleError(f"cannot load ONNX model {model_path}: {first_line}") from None
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
+        raise RtstyleError(f"cannot load ONNX model {model_path} (corrupt, truncated or not ONNX): "
+                           f"{first_line[:200]}") from None
+
+
+class DeviceBuffers:
+    """I/O binding with input and output buffers allocated on the device once per frame shape.
+
+    Works for any onnxruntime device ("cuda", and "cpu", where the tests exercise it).
+    """
+
+    def __init__(self, session: ort.InferenceSession, device_type: str, input_name: str, output_name: str) -> None:
+        self.session = session
+        self.device_type = device_type
+        self.input_name, self.output_name = input_name, output_name
+        self.binding = session.io_binding()
+        self.shape: tuple[int, ...] | None = None
+        self.allocations = 0  # how many times buffers were (re)allocated: tests check it
+
+    def _allocate(self, shape: tuple[int, ...]) -> None:
+        self._input = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.uint8, self.device_type, 0)
+        self._output = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.uint8, self.device_type, 0)
+        self.binding.clear_binding_inputs()
+        self.binding.clear_binding_outputs()
+        self.binding.bind_ortvalue_input(self.input_name, self._input)
+        self.binding.bind_ortvalue_output(self.output_name, self._output)
+        self.shape = shape
+        self.allocations += 1
+
+    def run(self, frames: np.ndarray) -> np.ndarray:
+        if frames.shape != self.shape:
+            self._allocate(frames.shape)
+        self._input.update_inplace(frames)  # one host-to-device copy
+        self.session.run_with_iobinding(self.binding)
+        result = self._output.numpy()  # a device-to-host copy on a GPU, a view of the buffer on the CPU
+        return result.copy() if self.device_type == "cpu" else result
 
 
 class OnnxStylizer(Stylizer):
-    def __init__(self, model_path: Path, providers: list[str], style_name: str = "") -> None:
-        self.session = load_session(model_path, providers)
-        self.style_name = style_name
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1 or inputs[0].name != "frame" or inputs[0].type != "tensor(uint8)":
-            raise RtstyleError(f"{model_path} is not an rtstyle frame model (expects one uint8 input named 'frame')")
-        active = self.session.get_providers()[0]
-        self.description = f"onnxruntime {active}"
+    def __init__(self, model_path: Path, providers: ProviderPlan | ProviderList | list[str], style_name: str = "",
+                 requested_device: str = "auto", io_binding: bool | None = None,
+                 cpu_config: CpuSessionConfig | None = None, memory_guard: MemoryGuard | None = None,
+                 precision: str | None = None) -> None:
+        plan = providers if isinstance(providers, ProviderPlan) else None
+        provider_list = plan.providers if plan else providers
+        self.session = load_session(Path(model_path), provider_list, cpu_config)
+        active = self.session.get_providers()
+        if plan is not None:
+            check_active_provider(plan, active, requested_device)
+        self.style_name = style_name or Path(model_path).stem
+        self.provider = active[0]
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise RtstyleError(f"{model_path} is not a style model (expects one input and one output)")
+        self.input_name, self.output_name = inputs[0].name, outputs[0].name
+        if inputs[0].type == "tensor(uint8)" and _rank(inputs[0]) == 4:
+            self.io = "frame"
+        elif inputs[0].type == "tensor(float)" and _rank(inputs[0]) == 4:
+            self.io = "tensor"
+        else:
+            raise RtstyleError(f"{model_path} is not a style model: expects a uint8 NHWC frame or a float NCHW "
+                               f"image input, got {inputs[0].type} with shape {inputs[0].shape}")
+        on_gpu = self.provider != "CPUExecutionProvider"
+        use_binding = on_gpu if io_binding is None else io_binding
+        self.buffers = (DeviceBuffers(self.session, "cuda" if on_gpu else "cpu", self.input_name, self.output_name)
+                        if use_binding and self.io == "frame" else None)
+        # The CPU check: a frame too large for RAM is refused before onnxruntime allocates (and the OS kills us).
+        self.memory_guard = memory_guard if not on_gpu else None
+        # int8 graphs compute in float between their QDQ pairs, so the caller names that precision.
+        precision = precision or ("fp16" if _has_fp16(self.session) else "fp32")
+        self.description = f"onnxruntime {self.provider} {precision}" + (" io-binding" if self.buffers else "")
+
+    def _run(self, frames: np.ndarray) -> np.ndarray:
+        height, width = frames.shape[1:3]
+        if self.memory_guard is not None:
+            self.memory_guard.check(height * len(frames), width)
+        try:
+            return self._run_unchecked(frames)
+        except Exception as exc:  # onnxruntime's allocation failures become one clear line
+            error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
+            if error is None:
+                raise
+            raise error from None
+
+    def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
+        if self.io == "tensor":
+            x = np.ascontiguousarray(frames[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
+            y = self.session.run([self.output_name], {self.input_name: x})[0]
+            y = np.clip(y, 0, 255).round().astype(np.uint8)
+            return np.ascontiguousarray(y[:, ::-1].transpose(0, 2, 3, 1))
+        frames = np.ascontiguousarray(frames)
+        if self.buffers is not None:
+            return self.buffers.run(frames)
+        return self.session.run([self.output_name], {self.input_name: frames})[0]
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
-        batch = np.ascontiguousarray(frame)[None]
-        return self.session.run(None, {"frame": batch})[0][0]
+        return self._run(frame[None])[0]
+
+    def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
+        """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""
+        frames = check_batch(frames)
+        return self._run(frames)
+
+    def close(self) -> None:
+        self.buffers = None
+        self.session = None  # type: ignore[assignment]
+
+
+def _rank(arg: Any) -> int:
+    return len(arg.shape) if arg.shape is not None else -1
+
+
+def _has_fp16(session: ort.InferenceSession) -> bool:
+    meta = session.get_modelmeta().custom_metadata_map
+    return meta.get("rtstyle_precision") == "fp16"
+
+
+def is_onnx_path(name: str) -> bool:
+    """`--style x.onnx` runs an exported model directly (no style file, no torch)."""
+    return name.lower().endswith(ONNX_SUFFIX)

@@ -20,15 +20,20 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False) -> Path:
-    """Path of the cached ONNX model for a style file, building it on first use."""
+def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
+                   decompose_instance_norm: bool = False) -> Path:
+    """Path of the cached ONNX model for a style file, building it on first use.
+
+    `decompose_instance_norm` is for the TensorRT provider (see rtstyle.export.onnx_graph).
+    """
     style_path = Path(style_path)
-    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-{io}-{'fp16' if fp16 else 'fp32'}.onnx"
+    variant = f"{io}-{'fp16' if fp16 else 'fp32'}{'-decomposed' if decompose_instance_norm else ''}"
+    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-{variant}.onnx"
     if not target.is_file():
         style = load_style_file(style_path)
         spec = create_spec(style.arch, **style.arch_kwargs)
         model = build_onnx(spec, style.float32_weights(), io=io, fp16=fp16,
-                           metadata={"rtstyle_style": style.name, "rtstyle_arch": style.arch})
+                           decompose_instance_norm=decompose_instance_norm, metadata={"rtstyle_style": style.name, "rtstyle_arch": style.arch})
         atomic_write_bytes(target, model.SerializeToString())
     return target
 

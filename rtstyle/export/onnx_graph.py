@@ -34,6 +34,7 @@ INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 @dataclass
 class _Graph:
     fp16: bool
+    decompose_instance_norm: bool = False
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     counter: int = 0
@@ -79,15 +80,41 @@ def _conv_layer(g: _Graph, x: str, conv: Conv, prefix: str, weights: dict[str, n
 
 
 def _instance_norm(g: _Graph, x: str, prefix: str, weights: dict[str, np.ndarray]) -> str:
-    scale = g.const(f"{prefix}.norm.weight", weights[f"{prefix}.norm.weight"].astype(np.float32))
-    bias = g.const(f"{prefix}.norm.bias", weights[f"{prefix}.norm.bias"].astype(np.float32))
+    scale = weights[f"{prefix}.norm.weight"].astype(np.float32)
+    bias = weights[f"{prefix}.norm.bias"].astype(np.float32)
     if g.fp16:
         # Instance norm in float16 loses the variance of large feature maps (onnxruntime#10079,
         # torch2trt#776): normalise in float32 and convert back.
         x = g.op("Cast", [x], "to_fp32", to=TensorProto.FLOAT)
-        x = g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
-        return g.op("Cast", [x], "to_fp16", to=TensorProto.FLOAT16)
-    return g.op("InstanceNormalization", [x, scale, bias], "instance_norm", epsilon=INSTANCE_NORM_EPS)
+    if g.decompose_instance_norm:
+        x = _decomposed_instance_norm(g, x, prefix, scale, bias)
+    else:
+        x = g.op("InstanceNormalization", [x, g.const(f"{prefix}.norm.weight", scale),
+                                           g.const(f"{prefix}.norm.bias", bias)],
+                 "instance_norm", epsilon=INSTANCE_NORM_EPS)
+    if g.fp16:
+        x = g.op("Cast", [x], "to_fp16", to=TensorProto.FLOAT16)
+    return x
+
+
+def _decomposed_instance_norm(g: _Graph, x: str, prefix: str, scale: np.ndarray, bias: np.ndarray) -> str:
+    """Instance norm as elementary ops, so that the epsilon is exactly INSTANCE_NORM_EPS everywhere.
+
+    TensorRT's InstanceNormalization importer clamped epsilon to at least 1e-4 (NVIDIA/TensorRT#260; removed
+    in onnx-tensorrt#434, but older TensorRT builds still ship it), which changes the output of networks
+    trained with torch's 1e-5 wherever a channel is nearly flat; the plugin is also a known source of fp16
+    error (NVIDIA/TensorRT#2691). Elementary ops avoid both. The
+    variance is the biased one, E[(x - mean)^2], as in torch; (x - mean) squared with Mul, not Pow,
+    because it is exact and every runtime fuses it.
+    """
+    mean = g.op("ReduceMean", [x], "in_mean", axes=[2, 3], keepdims=1)
+    centred = g.op("Sub", [x, mean], "in_centred")
+    variance = g.op("ReduceMean", [g.op("Mul", [centred, centred], "in_square")], "in_var", axes=[2, 3], keepdims=1)
+    eps = g.const("in_eps", np.array(INSTANCE_NORM_EPS, np.float32))
+    std = g.op("Sqrt", [g.op("Add", [variance, eps], "in_var_eps")], "in_std")
+    normalised = g.op("Div", [centred, std], "in_normalised")
+    scaled = g.op("Mul", [normalised, g.const(f"{prefix}.norm.weight", scale.reshape(-1, 1, 1))], "in_scaled")
+    return g.op("Add", [scaled, g.const(f"{prefix}.norm.bias", bias.reshape(-1, 1, 1))], "in_shifted")
 
 
 def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
@@ -105,6 +132,24 @@ def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
     return g.op("Pad", [x, pads], "align_pad", mode="edge"), hw
 
 
+def _fold_bgr_into_weights(spec: NetSpec, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """Weights whose first conv reads BGR and whose last conv writes BGR; None when the network does
+    not start and end with a plain 3-channel conv (then the graph swaps channels with Gather ops)."""
+    first, last = spec.layers[0], spec.layers[-1]
+    if not (isinstance(first, Conv) and isinstance(last, Conv) and first.in_ch == 3 and last.out_ch == 3
+            and first.groups == 1 and last.groups == 1):
+        return None
+    prefixes = [prefix for prefix, _ in conv_prefixes(spec)]
+    out = dict(weights)
+    key = f"{prefixes[0]}.conv.weight"
+    out[key] = out[key][:, ::-1]  # input channels: B, G, R instead of R, G, B
+    for name in ("conv.weight", "conv.bias", "norm.weight", "norm.bias"):
+        key = f"{prefixes[-1]}.{name}"
+        if key in out:
+            out[key] = out[key][::-1]  # output channels (and their norm parameters)
+    return out
+
+
 def _crop(g: _Graph, x: str, hw: str) -> str:
     starts = g.const("crop_starts", np.zeros(2, np.int64))
     axes = g.const("crop_axes", np.array([2, 3], np.int64))
@@ -112,15 +157,27 @@ def _crop(g: _Graph, x: str, hw: str) -> str:
 
 
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
-               metadata: dict[str, str] | None = None) -> onnx.ModelProto:
-    """An ONNX model with symbolic batch, height and width."""
-    g = _Graph(fp16=fp16)
+               decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None,
+               fold_channel_order: bool = True) -> onnx.ModelProto:
+    """An ONNX model with symbolic batch, height and width.
+
+    `decompose_instance_norm` writes instance norm as ReduceMean/Sub/Mul/Sqrt/Div ops with the exact
+    epsilon, for TensorRT (see `_decomposed_instance_norm`); onnxruntime's CPU and CUDA providers run
+    the single InstanceNormalization op faster.
+    """
+    g = _Graph(fp16=fp16, decompose_instance_norm=decompose_instance_norm)
+    # In the frame graph the BGR <-> RGB swaps are folded into the first and last convolutions' weights
+    # when the network starts and ends with a plain conv: two full-frame copies fewer per frame.
+    folded = _fold_bgr_into_weights(spec, weights) if io == "frame" and fold_channel_order else None
+    if folded is not None:
+        weights = folded
     if io == "frame":
         graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", "height", "width", 3])
         x = g.op("Cast", ["frame"], "frame_float", to=TensorProto.FLOAT)
         x = g.op("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
-        bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
-        x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
+        if folded is None:
+            bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
+            x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
     else:
         graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])
         x = "input"
@@ -149,7 +206,8 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
         hi = g.const("hi", np.array(255.0, np.float32))
         x = g.op("Clip", [x, lo, hi], "clip")
         x = g.op("Round", [x], "round")  # round-half-even, as cv2/numpy rounding
-        x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
+        if folded is None:
+            x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
         x = g.op("Transpose", [x], "nhwc", perm=[0, 2, 3, 1])
         g.nodes.append(helper.make_node("Cast", [x], ["stylized"], name="stylized", to=TensorProto.UINT8))
         graph_output = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["batch", "height", "width", 3])
@@ -160,7 +218,9 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle")
     model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
-    for key, value in (metadata or {}).items():
+    record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
+              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {})}
+    for key, value in record.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)

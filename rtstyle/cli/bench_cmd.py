@@ -1,0 +1,113 @@
+"""`rtstyle bench`: time the backends on this machine, side by side."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import click
+from tqdm import tqdm
+
+from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
+                                  parse_sizes, plan_configs, resolve_devices, run_bench, style_for_bench)
+from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
+from rtstyle.errors import RtstyleError
+
+
+@contextlib.contextmanager
+def torch_threads_restored() -> Iterator[None]:
+    """--threads sets torch's process-wide thread count; put it back afterwards (matters in-process)."""
+    if not torch_available():
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def parse_arch_args(items: tuple[str, ...]) -> dict[str, int | float]:
+    out: dict[str, int | float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value) if "." in value else int(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise RtstyleError(f"bad --arch-arg {item!r}: use KEY=NUMBER, e.g. width=16")
+    return out
+
+
+def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    for item in items:
+        if item not in allowed:
+            raise RtstyleError(f"unknown {what} {item!r} (choose from {', '.join(allowed)})")
+    if not items:
+        raise RtstyleError(f"no {what} given")
+    return items
+
+
+@click.command()
+@click.option("-s", "--style", help="Style name or file, or an exported .onnx model. "
+                                    "Default: random weights of --arch (timing does not depend on the weights).")
+@click.option("--arch", default="johnson", show_default=True, help="Architecture to time without --style.")
+@click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
+              help="Architecture hyperparameter without --style, e.g. --arch-arg width=16 (repeatable).")
+@click.option("--sizes", default=DEFAULT_SIZES, show_default=True, help="Frame sizes WIDTHxHEIGHT, comma-separated.")
+@click.option("--backends", default="onnx,torch", show_default=True,
+              help="Comma-separated: onnx, torch. Torch eager fp32 is always timed as the baseline when installed.")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="auto: the GPU when one can be used, else the CPU.")
+@click.option("--precisions", default=None, help="Comma-separated fp32, fp16. Default: fp32 on the CPU, both on a GPU.")
+@click.option("--frames", type=click.IntRange(min=1), default=20, show_default=True, help="Timed frames per row.")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed frames first.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for onnxruntime and torch alike (default: each library's own default).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (machine info and one record per row).")
+def bench(style: str | None, arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,
+          precisions: str | None, frames: int, warmup: int, threads: int | None, as_json: bool) -> None:
+    """Time backends x devices x precisions x frame sizes: median and p95 ms/frame, fps, peak memory.
+
+    Rows of one size are timed in the same run, one frame each in turn, and compared with torch eager
+    fp32 on the same device (the "vs torch eager" column: higher is faster).
+
+    \b
+    Examples:
+      rtstyle bench
+      rtstyle bench --style starry --sizes 320x240,640x480,1280x720,1920x1080
+      rtstyle bench --backends onnx --sizes 640x480 --frames 50 --json
+    """
+    size_list = parse_sizes(sizes)
+    backend_list = split_list(backends, ("onnx", "torch"), "backend")
+    devices = resolve_devices(device)
+    default_precisions = "fp32,fp16" if devices == ["cuda"] else "fp32"
+    precision_list = split_list(precisions or default_precisions, PRECISIONS, "precision")
+    if style is not None and style.lower().endswith(".onnx"):
+        if "torch" in backend_list:
+            backend_list.remove("torch")
+        precision_list = precision_list[:1]  # a shipped model has one precision
+    configs = plan_configs(backend_list, devices, precision_list, torch_available() and not
+                           (style or "").lower().endswith(".onnx"))
+    if not configs:
+        raise RtstyleError("nothing to time: choose --backends onnx, or install torch for the torch backend")
+    with style_for_bench(style, arch, parse_arch_args(arch_args)) as style_ref, torch_threads_restored():
+        total = len(size_list) * len(configs) * (frames + warmup)
+        with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:
+            results = run_bench(default_factory(style_ref, threads), size_list, configs, frames=frames, warmup=warmup,
+                                progress=bar.update)
+    report = BenchReport({**machine_info(), "threads": str(threads or "default")}, results)
+    if as_json:
+        click.echo(report.to_json())
+        return
+    info = report.machine
+    click.echo(f"{info['cpu']} ({info['cpu_cores']} cores){', ' + info['gpu'] if 'gpu' in info else ''}; "
+               f"onnxruntime {info['onnxruntime']}"
+               + (f", torch {info['torch']} ({info['torch_threads']} threads)" if "torch" in info else "")
+               + f"; {info['date']}; {frames} frames after {warmup} warm-up"
+               + (f"; {threads} CPU thread(s) each" if threads else ""))
+    click.echo(format_table(results))

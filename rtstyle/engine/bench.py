@@ -1,0 +1,340 @@
+"""Benchmark backends side by side: median and p95 ms per frame, fps, peak memory, speed-up over torch eager.
+
+Every configuration of a frame size is timed in the same run, round-robin one frame at a time, so that
+a machine shared with other work slows them all alike and the ratios stay meaningful. Warm-up frames
+(session creation, cuDNN/TensorRT tuning, torch.compile) are excluded from the timings.
+
+Peak memory: on the CPU, the growth of the process's peak resident set (Linux VmHWM, reset through
+/proc/self/clear_refs) from just before the stylizer is created to the end of its warm-up; on CUDA, torch's
+max allocated memory for torch, and the drop in free device memory for onnxruntime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rtstyle.engine.base import Stylizer
+from rtstyle.errors import RtstyleError
+
+DEFAULT_SIZES = "320x240,640x480,1280x720"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    backend: str  # "onnx" or "torch"
+    device: str  # "cpu" or "cuda"
+    precision: str
+    compile: bool = True  # torch only: False is plain eager
+    baseline: bool = False  # torch eager fp32: the reference of the speed-up column
+
+    @property
+    def key(self) -> str:
+        mode = "" if self.backend == "onnx" else (" compiled" if self.compile and self.device == "cuda" else " eager")
+        return f"{self.backend}{mode} {self.device} {self.precision}"
+
+
+@dataclass
+class BenchResult:
+    backend: str
+    engine: str  # the stylizer's own description: which provider or mode really ran
+    device: str
+    precision: str
+    size: str
+    width: int
+    height: int
+    frames: int
+    median_ms: float
+    p95_ms: float
+    fps: float
+    peak_mem_mb: float | None
+    mem_kind: str
+    speedup: float | None = None  # baseline median / this median, same device and size
+    baseline: bool = False
+
+
+@dataclass
+class BenchReport:
+    machine: dict[str, str]
+    results: list[BenchResult] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"machine": self.machine, "results": [asdict(r) for r in self.results]}, indent=2)
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """"320x240,640x480" -> [(320, 240), (640, 480)] as (width, height)."""
+    sizes = []
+    for item in text.replace(" ", "").split(","):
+        if not item:
+            continue
+        parts = item.lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise RtstyleError(f"bad frame size {item!r}: use WIDTHxHEIGHT, e.g. 640x480")
+        sizes.append((int(parts[0]), int(parts[1])))
+    if not sizes:
+        raise RtstyleError("no frame sizes given")
+    return sizes
+
+
+def plan_configs(backends: Sequence[str], devices: Sequence[str], precisions: Sequence[str],
+                 torch_installed: bool) -> list[BenchConfig]:
+    """The configurations to time, with torch eager fp32 added per device as the baseline when torch is there."""
+    configs: list[BenchConfig] = []
+    for backend in backends:
+        if backend not in ("onnx", "torch"):
+            raise RtstyleError(f"unknown backend {backend!r} (choose from onnx, torch)")
+        if backend == "torch" and not torch_installed:
+            raise RtstyleError("--backends torch needs PyTorch: pip install 'rtstyle[train]'")
+    for device in devices:
+        if torch_installed:
+            configs.append(BenchConfig("torch", device, "fp32", compile=False, baseline=True))
+        for backend in backends:
+            for precision in precisions:
+                if backend == "onnx":
+                    configs.append(BenchConfig("onnx", device, precision))
+                elif device == "cuda":  # on the CPU the torch backend is eager fp32: the baseline row
+                    configs.append(BenchConfig("torch", device, precision, compile=True))
+    return configs
+
+
+def resolve_devices(device: str, available_providers: Sequence[str] | None = None) -> list[str]:
+    if device != "auto":
+        return [device]
+    from rtstyle.engine.factory import nvidia_gpu_present, torch_available
+    from rtstyle.engine.providers import GPU_PROVIDERS, available_providers as ort_providers
+
+    present = list(available_providers) if available_providers is not None else ort_providers()
+    if any(p in present for p in GPU_PROVIDERS):
+        return ["cuda"]
+    if torch_available() and nvidia_gpu_present():
+        import torch
+
+        if torch.cuda.is_available():
+            return ["cuda"]
+    return ["cpu"]
+
+
+def random_style_file(directory: Path, arch: str, arch_kwargs: dict[str, int | float], seed: int = 0) -> Path:
+    """A style file with random weights of an architecture: benchmarks need no trained style."""
+    from rtstyle.models.registry import create_spec
+    from rtstyle.models.weights import expected_weight_shapes
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    spec = create_spec(arch, **arch_kwargs)
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, shape in expected_weight_shapes(spec).items():
+        if name.endswith("norm.weight"):
+            weights[name] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+        elif name.endswith("bias"):
+            weights[name] = rng.normal(0, 0.1, shape).astype(np.float32)
+        else:
+            weights[name] = rng.normal(0, 1 / np.sqrt(np.prod(shape[1:])), shape).astype(np.float32)
+    path = directory / f"random-{arch}.safetensors"
+    save_style_file(path, StyleFile(arch, dict(spec.kwargs), weights, {"name": f"random {arch}"}))
+    return path
+
+
+def bench_frame(width: int, height: int) -> np.ndarray:
+    import cv2
+
+    photo = cv2.imread(str(Path(__file__).resolve().parent.parent / "assets" / "astronaut.png"), cv2.IMREAD_COLOR)
+    if photo is None:
+        return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return np.ascontiguousarray(cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA))
+
+
+# -- memory -------------------------------------------------------------------------------------------
+
+
+def _proc_status_kb(field_name: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap back to the OS (glibc), so that the next configuration's RSS growth is its own."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+@contextlib.contextmanager
+def peak_memory(device: str, backend: str) -> Iterator[dict[str, float | None | str]]:
+    """Yields a dict that holds {"mb": peak growth in MB or None, "kind": what was measured} afterwards."""
+    out: dict[str, float | None | str] = {"mb": None, "kind": "n/a"}
+    if device == "cuda":  # pragma: no cover - needs a GPU
+        try:
+            import torch
+        except ImportError:  # onnxruntime-gpu without torch: no portable way to read device memory
+            yield out
+            return
+        if not torch.cuda.is_available():  # the stylizer itself reports the missing GPU clearly
+            yield out
+            return
+        torch.cuda.synchronize()
+        if backend == "torch":
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+            yield out
+            torch.cuda.synchronize()
+            out.update(mb=(torch.cuda.max_memory_allocated() - before) / 2**20, kind="cuda max allocated")
+        else:
+            free_before = torch.cuda.mem_get_info()[0]
+            yield out
+            out.update(mb=(free_before - torch.cuda.mem_get_info()[0]) / 2**20, kind="cuda device used")
+        return
+    release_freed_memory()
+    before = _proc_status_kb("VmRSS")
+    can_reset = _reset_peak_rss()
+    yield out
+    peak = _proc_status_kb("VmHWM")
+    if before is not None and peak is not None and can_reset:
+        out.update(mb=max(peak - before, 0) / 1024, kind="rss growth")
+
+
+# -- running --------------------------------------------------------------------------------------------
+
+
+StylizerFactory = Callable[[BenchConfig, tuple[int, int]], Stylizer]
+
+
+def default_factory(style: str, cpu_threads: int | None = None) -> StylizerFactory:
+    from rtstyle.engine.factory import create_stylizer
+
+    def make(config: BenchConfig, hw: tuple[int, int]) -> Stylizer:
+        return create_stylizer(style, backend=config.backend, device=config.device, precision=config.precision,
+                               frame_hw=hw, compile=config.compile, cpu_threads=cpu_threads)
+
+    return make
+
+
+def run_bench(factory: StylizerFactory, sizes: Sequence[tuple[int, int]], configs: Sequence[BenchConfig],
+              frames: int = 20, warmup: int = 3, progress: Callable[[int], None] | None = None) -> list[BenchResult]:
+    if frames < 1 or warmup < 0:
+        raise RtstyleError("--frames must be at least 1 and --warmup at least 0")
+    results: list[BenchResult] = []
+    if any(c.backend == "torch" for c in configs):
+        import torch  # noqa: F401 - imported before the first memory window, so it is not counted there
+    for width, height in sizes:
+        frame = bench_frame(width, height)
+        stylizers: list[tuple[BenchConfig, Stylizer, dict]] = []
+        for config in configs:
+            with peak_memory(config.device, config.backend) as memory:
+                stylizer = factory(config, (height, width))
+                for _ in range(warmup):
+                    stylizer(frame)
+                    if progress:
+                        progress(1)
+            stylizers.append((config, stylizer, memory))
+        times: dict[BenchConfig, list[float]] = {c: [] for c in configs}
+        for _ in range(frames):  # round-robin: background load hits every configuration alike
+            for config, stylizer, _memory in stylizers:
+                start = time.perf_counter()
+                stylizer(frame)
+                times[config].append(time.perf_counter() - start)
+                if progress:
+                    progress(1)
+        size_results = []
+        for config, stylizer, memory in stylizers:
+            ms = np.array(times[config]) * 1000
+            median = float(np.median(ms))
+            size_results.append(BenchResult(
+                backend=config.backend, engine=stylizer.description, device=config.device,
+                precision=config.precision, size=f"{width}x{height}", width=width, height=height, frames=frames,
+                median_ms=round(median, 3), p95_ms=round(float(np.percentile(ms, 95)), 3),
+                fps=round(1000 / median, 2), peak_mem_mb=None if memory["mb"] is None else round(float(memory["mb"]), 1),
+                mem_kind=str(memory["kind"]), baseline=config.baseline))
+            stylizer.close()
+        stylizers.clear()
+        release_freed_memory()
+        for result in size_results:
+            base = next((r for r in size_results if r.baseline and r.device == result.device), None)
+            if base is not None:
+                result.speedup = round(base.median_ms / result.median_ms, 2)
+        results.extend(size_results)
+    return results
+
+
+def machine_info() -> dict[str, str]:
+    import os
+
+    import onnxruntime
+
+    info = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "cpu_cores": str(os.cpu_count()),
+        "onnxruntime": onnxruntime.__version__,
+        "python": platform.python_version(),
+    }
+    from rtstyle.engine.factory import torch_available
+
+    if torch_available():
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = str(torch.get_num_threads())
+        if torch.cuda.is_available():  # pragma: no cover - needs a GPU
+            info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def format_table(results: Sequence[BenchResult]) -> str:
+    headers = ["size", "backend", "engine", "median ms", "p95 ms", "fps", "peak MB", "vs torch eager"]
+    rows = []
+    for r in results:
+        rows.append([r.size, r.backend, r.engine, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
+                     f"{r.fps:.1f}" if r.fps >= 10 else f"{r.fps:.2f}",
+                     "n/a" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}",
+                     "baseline" if r.baseline else ("n/a" if r.speedup is None else f"{r.speedup:.2f}x")])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    numeric = {3, 4, 5, 6, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in numeric else ("-" * (w + 2)) for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+@contextlib.contextmanager
+def style_for_bench(style: str | None, arch: str, arch_kwargs: dict[str, int | float]) -> Iterator[str]:
+    """The style to benchmark: the given one, or random weights of `arch` in a temporary file."""
+    if style is not None:
+        yield style
+        return
+    with tempfile.TemporaryDirectory(prefix="rtstyle-bench-") as tmp:
+        yield str(random_style_file(Path(tmp), arch, arch_kwargs))

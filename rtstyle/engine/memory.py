@@ -1,0 +1,77 @@
+"""Refuse frames that would not fit in memory with a clear message, instead of being killed by the OS.
+
+A style network's peak memory grows with the frame's area times the most channels it holds at full
+resolution (for johnson: 2 x width, the upsampled input of the last 3x3 conv). Measured with onnxruntime
+on the CPU (peak RSS growth, docs/benchmarks-engine.md): johnson width 32 (64 channels) at 1280x720:
+824 to 1420 bytes per pixel depending on how far the allocator's arena had grown, i.e. up to 5.5 float32
+copies per channel; width 8 (16 channels) at 7680x4320: 8.3 GB, 250 bytes per pixel, 3.9 copies. The
+estimate uses 8 copies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rtstyle.errors import RtstyleError
+from rtstyle.models.spec import NetSpec
+
+BYTES_PER_CHANNEL_FLOAT = 8 * 4  # 8 full-resolution float32 copies per channel
+HEADROOM = 0.9  # leave 10 % of the available memory to everything else
+
+
+def full_resolution_channels(spec: NetSpec) -> int:
+    """The most channels any layer holds at the input's resolution (before downsampling / after upsampling)."""
+    scale = 1.0
+    widest = 3
+    for conv in spec.convs():
+        scale *= conv.upsample
+        if scale >= 1:
+            widest = max(widest, conv.in_ch)
+        scale /= conv.stride
+        if scale >= 1:
+            widest = max(widest, conv.out_ch)
+    return widest
+
+
+def estimate_frame_bytes(spec: NetSpec, height: int, width: int) -> int:
+    return int(height * width * full_resolution_channels(spec) * BYTES_PER_CHANNEL_FLOAT)
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), else None (then no check is made)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+class MemoryGuard:
+    """Checks each new frame size once against the memory available at that moment."""
+
+    def __init__(self, spec: NetSpec, available: int | None = None) -> None:
+        self.spec = spec
+        self.available = available  # fixed value for tests; None: read /proc/meminfo
+        self.checked: set[tuple[int, int]] = set()
+
+    def check(self, height: int, width: int) -> None:
+        if (height, width) in self.checked:
+            return
+        available = self.available if self.available is not None else available_memory_bytes()
+        need = estimate_frame_bytes(self.spec, height, width)
+        if available is not None and need > available * HEADROOM:
+            raise RtstyleError(
+                f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
+                f"and {available / 2**30:.1f} GiB is available: use --max-size to downscale")
+        self.checked.add((height, width))
+
+
+def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:
+    """An RtstyleError for a runtime's allocation failure, or None if `exc` is something else."""
+    text = str(exc).lower()
+    if any(s in text for s in ("failed to allocate", "out of memory", "bad_alloc", "cudaerrormemoryallocation")):
+        return RtstyleError(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
+                            "use --max-size to downscale")
+    return None

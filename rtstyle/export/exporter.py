@@ -1,0 +1,194 @@
+"""`rtstyle export`: a style as a standalone ONNX model, written atomically and parity-checked.
+
+The model is written to a temporary file beside the target, loaded back with onnxruntime and compared
+with a reference on random and real images at several sizes, odd ones included; only when every case
+is within tolerance is it renamed to the target, so a failed export never replaces a file the user had.
+
+Reference: the PyTorch StyleNet when torch is installed, otherwise the fp32 ONNX "tensor" graph built
+by the same code (then an fp32 export checks that the file round-trips, and an fp16 or decomposed one
+is checked against the plain fp32 graph).
+
+Tolerances, on the 0..1 scale (0..255 / 255): max and mean abs difference per parity case.
+- fp32 "tensor" model: max 1e-3 (measured: < 1e-5).
+- fp32 "frame" model: its output is uint8, rounded, and a value within a hair of .5 may round either way,
+  so max 1 level (1/255) and mean 1e-4 (measured: 1 level, mean < 2e-6).
+- fp16 (either io): max FP16_TOLERANCE = 0.01 and mean FP16_MEAN_TOLERANCE = 1e-3. fp16 has an 11-bit
+  significand; the per-layer rounding adds up through the convolutions and residual sums (instance norm
+  runs in fp32). Measured with random-weight johnson networks (width 16 and 32, two seeds each, harsher
+  than trained weights): max 0.0022, mean 0.00015 for "tensor"; 1 level, mean 0.00015 for "frame" (see
+  docs/benchmarks-engine.md). The tolerances keep 4-7x margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from rtstyle.errors import RtstyleError
+from rtstyle.export.onnx_graph import IO, OPSET, build_onnx
+from rtstyle.io.atomic import atomic_output
+from rtstyle.models.registry import create_spec
+from rtstyle.models.spec import NetSpec
+from rtstyle.styles.catalog import find_style
+from rtstyle.styles.format import StyleFile
+
+FP32_TOLERANCE = 1e-3
+FP32_FRAME_TOLERANCE = 1.5 / 255  # one uint8 level passes, two fail (no float-equality edge)
+FP32_FRAME_MEAN_TOLERANCE = 1e-4
+FP16_TOLERANCE = 0.01
+FP16_MEAN_TOLERANCE = 1e-3
+
+
+def tolerances(io: IO, fp16: bool) -> tuple[float, float]:
+    """(max, mean) abs difference allowed on the 0..1 scale."""
+    if fp16:
+        return FP16_TOLERANCE, FP16_MEAN_TOLERANCE
+    if io == "frame":
+        return FP32_FRAME_TOLERANCE, FP32_FRAME_MEAN_TOLERANCE
+    return FP32_TOLERANCE, FP32_TOLERANCE
+# (height, width): tiny, odd, not a multiple of 4, a multiple of 4, and landscape/portrait.
+PARITY_SIZES = ((1, 1), (37, 53), (64, 64), (101, 77), (150, 243))
+
+
+@dataclass
+class ParityCase:
+    source: str  # "random" or "real"
+    height: int
+    width: int
+    max_diff: float
+    mean_diff: float
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    io: IO
+    fp16: bool
+    decompose_instance_norm: bool
+    reference: str
+    tolerance: float
+    mean_tolerance: float
+    cases: list[ParityCase] = field(default_factory=list)
+
+    @property
+    def max_diff(self) -> float:
+        return max(c.max_diff for c in self.cases)
+
+    @property
+    def mean_diff(self) -> float:
+        return float(np.mean([c.mean_diff for c in self.cases]))
+
+
+def parity_images(sizes: tuple[tuple[int, int], ...] = PARITY_SIZES, seed: int = 0) -> list[tuple[str, np.ndarray]]:
+    """(source, uint8 HxWx3 BGR) pairs: uniform noise and crops of a real photo at every size."""
+    rng = np.random.default_rng(seed)
+    photo = _real_photo()
+    images = []
+    for h, w in sizes:
+        images.append(("random", rng.integers(0, 256, (h, w, 3), dtype=np.uint8)))
+        top = int(rng.integers(0, photo.shape[0] - h + 1))
+        left = int(rng.integers(0, photo.shape[1] - w + 1))
+        images.append(("real", np.ascontiguousarray(photo[top:top + h, left:left + w])))
+    return images
+
+
+def _real_photo() -> np.ndarray:
+    import cv2
+
+    path = Path(__file__).resolve().parent.parent / "assets" / "astronaut.png"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    if image is None:  # a stripped install: a smooth synthetic picture still has real-image statistics
+        yy, xx = np.mgrid[0:512, 0:512].astype(np.float32)
+        image = np.stack([128 + 100 * np.sin(xx / 40), 128 + 100 * np.cos(yy / 55), (xx + yy) / 4], -1)
+        image = image.clip(0, 255).astype(np.uint8)
+    return image
+
+
+def reference_fn(spec: NetSpec, weights: dict[str, np.ndarray]) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """(name, float NCHW RGB 0..255 -> float NCHW) for the reference network."""
+    try:
+        import torch
+    except ImportError:
+        session = _session(build_onnx(spec, weights, io="tensor"))
+        return "onnx fp32 graph (torch not installed)", lambda x: session.run(None, {"input": x})[0]
+    from rtstyle.models.torch_net import StyleNet
+
+    net = StyleNet(spec)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    net.eval()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        # One thread: the parity images are small, and on a busy machine torch's spinning OpenMP threads
+        # made each of these calls 50x slower (0.5 s instead of 0.01 s) than a single thread.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                return net(torch.from_numpy(x)).numpy()
+        finally:
+            torch.set_num_threads(threads)
+
+    return "torch StyleNet fp32", run
+
+
+def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
+    data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO, fp16: bool,
+                 report: ExportReport, sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> None:
+    """Fill report.cases; raise RtstyleError at the first case over tolerance."""
+    report.reference, reference = reference_fn(spec, weights)
+    session = _session(model_path)
+    for source, image in parity_images(sizes):
+        x = np.ascontiguousarray(image[None, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
+        expected = reference(x)
+        if io == "frame":
+            got = session.run(None, {"frame": image[None]})[0].astype(np.float32)
+            expected = np.clip(expected, 0, 255).round()[:, ::-1].transpose(0, 2, 3, 1)
+        else:
+            got = session.run(None, {"input": x})[0]
+        if got.shape != expected.shape:
+            raise RtstyleError(f"parity check failed: output shape {got.shape} != {expected.shape} at "
+                               f"{image.shape[1]}x{image.shape[0]}; the model was not written")
+        diff = np.abs(got - expected) / 255
+        case = ParityCase(source, image.shape[0], image.shape[1], float(diff.max()), float(diff.mean()))
+        report.cases.append(case)
+        if case.max_diff > report.tolerance or case.mean_diff > report.mean_tolerance:
+            raise RtstyleError(
+                f"parity check failed at {case.width}x{case.height} ({source} image): abs diff on the 0..1 scale "
+                f"max {case.max_diff:.4g} / mean {case.mean_diff:.3g}, {'fp16' if fp16 else 'fp32'} tolerance "
+                f"{report.tolerance:.4g} / {report.mean_tolerance:.3g}; the model was not written")
+
+
+def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16: bool = False,
+                 decompose_instance_norm: bool = False,
+                 sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> ExportReport:
+    """Write `style` as an ONNX model at `output` (atomically), after its parity check passed."""
+    output = Path(output)
+    if output.suffix.lower() != ".onnx":
+        raise RtstyleError(f"the output must be a .onnx file, got {output}")
+    if output.is_dir():
+        raise RtstyleError(f"the output is a directory: {output}")
+    if isinstance(style, StyleFile):
+        loaded = style
+    else:
+        loaded = find_style(style).load()
+    spec = create_spec(loaded.arch, **loaded.arch_kwargs)
+    weights = loaded.float32_weights()
+    model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
+                       metadata={"rtstyle_style": loaded.name, "rtstyle_arch": loaded.arch,
+                                 "rtstyle_arch_kwargs": repr(loaded.arch_kwargs), "rtstyle_opset": str(OPSET),
+                                 **{f"style_{k}": str(v) for k, v in loaded.metadata.items()
+                                    if k in ("title", "artist", "licence", "source_image")}})
+    report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16))
+    with atomic_output(output) as tmp:
+        tmp.write_bytes(model.SerializeToString())
+        check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes)
+    return report

@@ -1,0 +1,172 @@
+"""`rtstyle export`: atomic, parity-checked, fp16 and TensorRT-safe graphs."""
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from conftest import random_style_weights
+from helpers import assert_one_line_error, run_cli
+from rtstyle.export import exporter
+from rtstyle.export.onnx_graph import INSTANCE_NORM_EPS, build_onnx
+from rtstyle.models.registry import create_spec
+from rtstyle.models.torch_net import StyleNet
+from rtstyle.models.weights import conv_prefixes
+
+FAST_SIZES = ((1, 1), (13, 21), (32, 32), (45, 31))
+
+
+def ops(model):
+    return {node.op_type for node in model.graph.node}
+
+
+def test_export_writes_a_dynamic_model_and_reports_parity(tmp_path, small_style, capsys):
+    out = tmp_path / "s.onnx"
+    result = run_cli(["export", str(small_style), "-o", str(out)], capsys)
+    assert result.exit_code == 0, result
+    assert "parity vs torch StyleNet fp32" in result.err and "77x101" in result.err
+    model = onnx.load(out)
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", "height", "width", 3]  # no baked dummy shape (onnx/models#189)
+    assert model.opset_import[0].version == 17
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["rtstyle_style"] == "smallstyle" and meta["rtstyle_precision"] == "fp32"
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for shape in [(1, 7, 9, 3), (2, 33, 18, 3)]:
+        assert session.run(None, {"frame": np.zeros(shape, np.uint8)})[0].shape == shape
+    assert not list(tmp_path.glob(".*part*"))
+
+
+@pytest.mark.parametrize("io", ["tensor", "frame"])
+@pytest.mark.parametrize("fp16", [False, True])
+def test_parity_within_documented_tolerances(tmp_path, small_style, io, fp16):
+    report = exporter.export_style(str(small_style), tmp_path / "m.onnx", io=io, fp16=fp16, sizes=FAST_SIZES)
+    assert len(report.cases) == 2 * len(FAST_SIZES)
+    assert {c.source for c in report.cases} == {"random", "real"}
+    assert report.max_diff <= report.tolerance
+    if fp16:
+        assert report.tolerance == exporter.FP16_TOLERANCE
+        assert report.max_diff > 0  # fp16 really ran in fp16
+    elif io == "tensor":
+        assert report.tolerance == 1e-3 and report.max_diff < 1e-4
+
+
+def test_failed_parity_keeps_the_users_file_and_is_one_line(tmp_path, small_style, capsys, monkeypatch):
+    out = tmp_path / "keep.onnx"
+    out.write_bytes(b"the user's earlier model")
+    real_build = exporter.build_onnx
+
+    def off_by_a_little(spec, weights, **kwargs):
+        broken = dict(weights)
+        last = list(conv_prefixes(spec))[-1][0] + ".conv.bias"  # the output layer: no norm after it
+        broken[last] = broken[last] + 0.5  # half a level on 0..255: 2e-3 on the 0..1 scale
+        return real_build(spec, broken, **kwargs)
+
+    monkeypatch.setattr(exporter, "build_onnx", off_by_a_little)
+    result = run_cli(["export", str(small_style), "-o", str(out), "--io", "tensor"], capsys)
+    assert_one_line_error(result, "parity check failed", "not written")
+    assert out.read_bytes() == b"the user's earlier model"
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_export_bad_inputs(tmp_path, small_style, capsys):
+    assert_one_line_error(run_cli(["export", "no-such-style", "-o", str(tmp_path / "a.onnx")], capsys), "unknown style")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(tmp_path / "a.txt")], capsys), ".onnx")
+    corrupt = tmp_path / "c.safetensors"
+    corrupt.write_bytes(small_style.read_bytes()[:500])
+    assert_one_line_error(run_cli(["export", str(corrupt), "-o", str(tmp_path / "a.onnx")], capsys), "corrupt")
+
+
+def test_export_reuses_a_corrupt_target(tmp_path, small_style, capsys):
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"\x00garbage from an interrupted copy")
+    assert run_cli(["export", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    onnx.checker.check_model(onnx.load(out))
+
+
+def test_fp16_graph_keeps_instance_norm_in_fp32():
+    spec = create_spec("johnson", width=8, blocks=1)
+    model = build_onnx(spec, random_style_weights(width=8, blocks=1), fp16=True)
+    types = {init.name: init.data_type for init in model.graph.initializer}
+    conv_weights = [n for n in types if n.endswith("conv.weight")]
+    assert conv_weights and all(types[n] == onnx.TensorProto.FLOAT16 for n in conv_weights)
+    producers = {out: node for node in model.graph.node for out in node.output}
+    for node in model.graph.node:
+        if node.op_type == "InstanceNormalization":
+            cast = producers[node.input[0]]
+            assert cast.op_type == "Cast" and cast.attribute[0].i == onnx.TensorProto.FLOAT
+            assert types[node.input[1]] == onnx.TensorProto.FLOAT
+
+
+def test_fp16_instance_norm_survives_large_activations():
+    # Activations of a few thousand: their squares overflow float16 (max 65504), so a norm computed in
+    # float16 returns inf/nan (onnxruntime#10079); ours is computed in float32.
+    spec = create_spec("johnson", width=8, blocks=1)
+    weights = random_style_weights(width=8, blocks=1)
+    weights["layers.0.conv.weight"] = weights["layers.0.conv.weight"] * 300
+    x = (np.random.default_rng(0).random((1, 3, 40, 40)) * 255).astype(np.float32)
+    net = StyleNet(spec)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    with torch.no_grad():
+        expected = net.eval()(torch.from_numpy(x)).numpy()
+    session = ort.InferenceSession(build_onnx(spec, weights, fp16=True).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x})[0]
+    assert np.isfinite(got).all()
+    assert np.abs(got - expected).max() / 255 < exporter.FP16_TOLERANCE
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_decomposed_instance_norm_has_exact_eps_and_matches(fp16):
+    """The TensorRT graph: no InstanceNormalization op (NVIDIA/TensorRT#260), epsilon exactly 1e-5."""
+    spec = create_spec("johnson", width=8, blocks=1)
+    weights = random_style_weights(width=8, blocks=1)
+    plain = build_onnx(spec, weights, io="tensor", fp16=fp16)
+    decomposed = build_onnx(spec, weights, io="tensor", fp16=fp16, decompose_instance_norm=True)
+    assert "InstanceNormalization" in ops(plain)
+    assert "InstanceNormalization" not in ops(decomposed)
+    assert {"ReduceMean", "Sqrt", "Div"} <= ops(decomposed)
+    eps = [onnx.numpy_helper.to_array(i) for i in decomposed.graph.initializer if i.name.startswith("in_eps")]
+    assert len(eps) == sum(c.norm for c in spec.convs()) and all(e.dtype == np.float32 and e == np.float32(INSTANCE_NORM_EPS) for e in eps)
+    # A nearly flat channel is where eps 1e-4 and 1e-5 differ: include a flat image.
+    x = np.concatenate([np.full((1, 3, 24, 40), 90.0, np.float32),
+                        (np.random.default_rng(1).random((1, 3, 24, 40)) * 255).astype(np.float32)])
+    run = lambda m: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]  # noqa: E731
+    net = StyleNet(spec)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    with torch.no_grad():
+        expected = net.eval()(torch.from_numpy(x)).numpy()
+    tolerance = exporter.FP16_TOLERANCE if fp16 else 1e-3
+    assert np.abs(run(decomposed) - expected).max() / 255 < tolerance
+    assert np.abs(run(decomposed) - run(plain)).max() / 255 < tolerance
+
+
+def test_parity_reference_without_torch_is_the_fp32_graph(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("blocked")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    spec = create_spec("johnson", width=8, blocks=1)
+    name, fn = exporter.reference_fn(spec, random_style_weights(width=8, blocks=1))
+    assert name.startswith("onnx fp32 graph")
+    assert fn(np.zeros((1, 3, 5, 7), np.float32)).shape == (1, 3, 5, 7)
+
+
+def test_frame_graph_folds_the_channel_swap_into_the_weights(photo):
+    spec = create_spec("johnson", width=8, blocks=1)
+    weights = random_style_weights(width=8, blocks=1)
+    folded = build_onnx(spec, weights, io="frame")
+    gathered = build_onnx(spec, weights, io="frame", fold_channel_order=False)
+    assert "Gather" not in ops(folded) and "Gather" in ops(gathered)
+    frame = np.ascontiguousarray(photo[None, :57, :83])
+    run = lambda m: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"frame": frame})[0]  # noqa: E731
+    a, b = run(folded).astype(int), run(gathered).astype(int)
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01
+    assert weights["layers.0.conv.weight"][0, 0, 0, 0] == random_style_weights(width=8, blocks=1)["layers.0.conv.weight"][0, 0, 0, 0]  # caller's dict untouched
