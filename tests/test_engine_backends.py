@@ -93,7 +93,7 @@ def test_corrupt_truncated_and_foreign_onnx_files_are_one_line_errors(tmp_path, 
 
 def test_unknown_backend_device_and_precision_are_errors(small_style):
     for kwargs, fragment in [({"backend": "tensorflow"}, "unknown backend"), ({"device": "tpu"}, "unknown device"),
-                             ({"precision": "int8"}, "unknown precision")]:
+                             ({"precision": "int4"}, "unknown precision")]:
         with pytest.raises(RtstyleError, match=fragment):
             create_stylizer(str(small_style), **kwargs)
 

@@ -50,7 +50,7 @@ def test_bench_table_output(small_style, capsys):
 def test_bench_bad_options_are_one_line(capsys):
     assert_one_line_error(run_cli(["bench", "--sizes", "640by480"], capsys), "bad frame size")
     assert_one_line_error(run_cli(["bench", "--backends", "tensorflow"], capsys), "unknown backend")
-    assert_one_line_error(run_cli(["bench", "--precisions", "int8"], capsys), "unknown precision")
+    assert_one_line_error(run_cli(["bench", "--precisions", "int4"], capsys), "unknown precision")
     assert_one_line_error(run_cli(["bench", "--arch-arg", "width"], capsys), "bad --arch-arg")
     assert_one_line_error(run_cli(["bench", "--arch", "nope", "--sizes", "8x8", "--frames", "1"], capsys),
                           "unknown architecture")
