@@ -75,7 +75,7 @@ def make_styles(folder: Path) -> dict[str, Path]:
 
 def main_table(sizes: list[tuple[int, int]], rounds: int) -> None:
     from rtstyle.engine import create_stylizer
-    from rtstyle.engine.scaled import with_internal_scale
+    from rtstyle.realtime.processing import FrameProcessor
 
     photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,10 +84,11 @@ def main_table(sizes: list[tuple[int, int]], rounds: int) -> None:
         stylizers = {(arch, precision): create_stylizer(str(styles[arch]), backend="onnx", precision=precision)
                      for arch in ARCHS for precision in ("fp32", "int8")}
         for arch in ("johnson", "fast"):  # the explicit lower-internal-resolution option
-            stylizers[(arch, "fp32@0.5")] = with_internal_scale(create_stylizer(str(styles[arch]), backend="onnx"), 0.5)
+            stylizers[(arch, "fp32@0.5")] = FrameProcessor(create_stylizer(str(styles[arch]), backend="onnx"),
+                                                            inference_scale=0.5)
         print(f"machine: {machine()}")
         print(f"{rounds} rounds, round-robin; int8 error: |int8 - fp32| on {PHOTO.name} resized, 0..255; "
-              f"fp32@0.5: network at half the frame size, upscaled (rtstyle.engine.scaled)\n")
+              f"fp32@0.5: network at half the frame size, upscaled (--inference-scale)\n")
         header = (f"{'size':<8} {'arch':<10} {'prec':<8} {'MAC/px':>8} {'params':>9} {'median ms':>9} {'p95 ms':>7} "
                   f"{'fps':>5} {'vs johnson fp32':>15} {'int8 err mean/p99/max':>22}")
         print(header)

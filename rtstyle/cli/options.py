@@ -21,3 +21,21 @@ def engine_options(func: F) -> F:
     func = click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
                         help="onnx needs no torch; torch needs `rtstyle[train]`.")(func)
     return func
+
+
+def stabilize_option(func: F) -> F:
+    """--stabilize [STRENGTH]: the run-time temporal stabiliser (rtstyle.realtime.stabilize)."""
+    return click.option(
+        "--stabilize", type=click.FloatRange(0.0, 1.0, max_open=True), is_flag=False, flag_value=0.5, default=None,
+        metavar="[STRENGTH]",
+        help="Reduce flicker: blend with the previous output warped by optical flow where it is valid "
+             "(strength 0..1, 0.5 when given without a value).")(func)
+
+
+def make_stabilizer(strength: float | None) -> Any:
+    """A Stabilizer, or None when off (imported lazily: only commands that use it pay for it)."""
+    if strength is None or strength == 0:
+        return None
+    from rtstyle.realtime.stabilize import Stabilizer
+
+    return Stabilizer(strength)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options
+from rtstyle.cli.options import engine_options, make_stabilizer, stabilize_option
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 
@@ -27,10 +27,11 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--no-audio", is_flag=True, help="Drop the audio instead of copying it.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@stabilize_option
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, backend: str, device: str, precision: str) -> None:
+          overwrite: bool, stabilize: float | None, backend: str, device: str, precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out; frame rate, timestamps, size and rotation are kept, and the
     audio is copied packet for packet (no re-encoding).
 
@@ -63,7 +64,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        result = convert_video(options, FrameProcessor(stylizer), log=log)
+        result = convert_video(options, FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize)), log=log)
     finally:
         stylizer.close()
     audio = f", {result.audio_streams} audio stream(s) copied" if result.audio_streams else ", no audio"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options
+from rtstyle.cli.options import engine_options, make_stabilizer, stabilize_option
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
 
@@ -34,6 +34,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               help="Run the model at this fraction of the frame size and upscale: faster on slow machines.")
 @click.option("--record", type=click.Path(path_type=Path), help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
+@stabilize_option
 @click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
@@ -47,7 +48,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
-           inference_scale: float, record: Path | None, overwrite: bool, no_display: bool, frames: int | None,
+           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
@@ -109,7 +110,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                               snapshot_dir=snapshot_dir)
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
-        outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log)
+        outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
+                           post_filter=make_stabilizer(stabilize))
     finally:
         capture.release()
         for stylizer in stylizers:

@@ -91,5 +91,8 @@ class InferenceWorker:
                 self.requested_index = self.current_index
                 return
         self.processor.stylize = self._stylizers[wanted]
+        reset = getattr(self.processor.post_filter, "reset", None)
+        if reset is not None:  # a stabiliser must not blend the old style into the new one
+            reset()
         self.current_index = wanted
         self.status = ""
