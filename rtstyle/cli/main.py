@@ -21,6 +21,7 @@ from rtstyle.errors import RtstyleError
 COMMANDS: dict[str, str] = {
     "archs": "rtstyle.cli.archs_cmd:archs",
     "bench": "rtstyle.cli.bench_cmd:bench",
+    "demo": "rtstyle.cli.demo_cmd:demo",
     "eval": "rtstyle.cli.eval_cmd:eval_command",
     "export": "rtstyle.cli.export_cmd:export",
     "image": "rtstyle.cli.image_cmd:image",

@@ -1,0 +1,111 @@
+"""`rtstyle demo`: the first thing a new user runs. Offline, no camera, no torch: stylizes the bundled
+clip and photo with a few built-in styles, writes the results and a contact sheet, and says how fast it ran."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from rtstyle.cli.options import engine_options
+from rtstyle.errors import RtstyleError
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_CLIP = ASSETS / "cutBunny.mp4"  # "Big Buck Bunny" (c) Blender Foundation, CC-BY-3.0
+DEMO_PHOTO = ASSETS / "astronaut.png"  # NASA, public domain
+PREFERRED = ("mosaic", "candy", "udnie", "starry-night", "rain-princess", "wave")
+
+
+def pick_demo_styles(requested: str | None, count: int) -> list[str]:
+    from rtstyle.styles.catalog import find_style, list_styles
+
+    if requested:
+        names = [n.strip() for n in requested.split(",") if n.strip()]
+        for name in names:
+            find_style(name)  # a misspelt name fails here, with suggestions
+        return names
+    builtin = [e.name for e in list_styles() if e.source == "built-in"]
+    if not builtin:
+        raise RtstyleError("no built-in styles are installed: reinstall rtstyle, or pass --styles PATH.safetensors")
+    ordered = [n for n in PREFERRED if n in builtin] + [n for n in builtin if n not in PREFERRED]
+    return ordered[:count]
+
+
+@click.command()
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
+              show_default=True, help="Where the results go.")
+@click.option("--styles", "styles_text", metavar="A,B,...", help="Styles to show (default: up to --count built-ins).")
+@click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many built-in styles.")
+@click.option("--seconds", type=click.FloatRange(0.5, 10), default=3.0, show_default=True,
+              help="How much of the bundled 10 s clip to convert.")
+@click.option("--max-size", type=click.IntRange(min=64), default=360, show_default=True,
+              help="Longer side of the demo video (the clip is 640x360).")
+@engine_options
+def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, max_size: int,
+         backend: str, device: str, precision: str) -> None:
+    """Stylize the bundled clip and photo with built-in styles; write videos, photos and a contact sheet.
+
+    Runs offline and needs no camera. The clip is an excerpt of "Big Buck Bunny" (c) Blender Foundation,
+    CC-BY-3.0; the photo is NASA's (public domain).
+    """
+    import cv2
+
+    from rtstyle.engine import create_stylizer
+    from rtstyle.io.atomic import ensure_writable_dir
+    from rtstyle.io.contact_sheet import contact_sheet
+    from rtstyle.io.images import read_image, write_image
+    from rtstyle.realtime.convert import ConvertOptions, convert_video
+    from rtstyle.realtime.processing import FrameProcessor
+
+    if not DEMO_CLIP.is_file() or not DEMO_PHOTO.is_file():
+        raise RtstyleError(f"the bundled demo media are missing from {ASSETS}: reinstall rtstyle")
+    names = pick_demo_styles(styles_text, count)
+    ensure_writable_dir(output_dir)
+    photo = read_image(DEMO_PHOTO)
+    photo = cv2.resize(photo, None, fx=384 / max(photo.shape[:2]), fy=384 / max(photo.shape[:2]),
+                       interpolation=cv2.INTER_AREA)
+    clip_frame = _frame_at(DEMO_CLIP, seconds / 2, max_size)
+    rows: list[list] = [[photo], [clip_frame]]
+    summary = []
+    for name in names:
+        stylizer = create_stylizer(name, backend=backend, device=device, precision=precision)
+        try:
+            click.echo(f"{name}: {stylizer.description}", err=True)
+            start = time.perf_counter()
+            stylized_photo = stylizer(photo)
+            photo_ms = (time.perf_counter() - start) * 1000
+            write_image(output_dir / f"astronaut_{stylizer.style_name}.jpg", stylized_photo)
+            result = convert_video(
+                ConvertOptions(source=DEMO_CLIP, target=output_dir / f"bunny_{stylizer.style_name}.mp4",
+                               duration=seconds, max_size=max_size, overwrite=True),
+                FrameProcessor(stylizer))
+            rows[0].append(stylized_photo)
+            rows[1].append(stylizer(clip_frame))
+            summary.append((stylizer.style_name, result.frames / result.seconds, photo_ms, result.path))
+        finally:
+            stylizer.close()
+    sheet_path = output_dir / "contact_sheet.jpg"
+    write_image(sheet_path, contact_sheet(rows, col_labels=["original", *[s[0] for s in summary]]))
+    click.echo(f"\n{'style':<16} {'video fps':>9} {'photo ms':>9}  output")
+    for name, fps, photo_ms, path in summary:
+        click.echo(f"{name:<16} {fps:>9.1f} {photo_ms:>9.0f}  {path}")
+    click.echo(f"contact sheet: {sheet_path}")
+    click.echo("next: `rtstyle webcam --style mosaic`, `rtstyle video IN.mp4 -o OUT.mp4 --style candy`, "
+               "`rtstyle styles`")
+
+
+def _frame_at(path: Path, seconds: float, max_size: int):
+    import av
+    import cv2
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= seconds:
+                image = frame.to_ndarray(format="bgr24")
+                break
+        else:
+            raise RtstyleError(f"cannot read a frame from {path}")
+    scale = min(1.0, max_size / max(image.shape[:2]))
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
