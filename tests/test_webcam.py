@@ -228,3 +228,25 @@ def test_a_broken_style_leaves_no_recording_behind(tmp_path, capsys):
                       "--record", str(rec)], capsys)
     assert result.exit_code == 2 and "Traceback" not in result.err
     assert not list(tmp_path.glob("*rec*"))
+
+
+def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, capsys, monkeypatch):
+    import shutil
+
+    from rtstyle.realtime.playlist import with_fast_variants
+
+    user = tmp_path / "user_styles"
+    user.mkdir()
+    for name in ("aaa", "aaa-fast", "bbb"):
+        shutil.copy(small_style, user / f"{name}.safetensors")
+    monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user))
+    styles, notes = with_fast_variants(["aaa", "bbb", "aaa-fast"], on_gpu=False)
+    assert styles == ["aaa-fast", "bbb"] and len(notes) == 1 and "aaa-fast" in notes[0]
+    assert with_fast_variants(["aaa-fast", "bbb", "aaa"], on_gpu=True)[0] == ["aaa", "bbb"]
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "2",
+                      "--size", "96x54", "--device", "cpu"], capsys)
+    assert result.exit_code == 0, result
+    assert "using aaa-fast" in result.err
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "2",
+                      "--size", "96x54", "--device", "cpu", "--no-fast"], capsys)
+    assert result.exit_code == 0 and "aaa-fast" not in result.err

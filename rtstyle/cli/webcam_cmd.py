@@ -35,6 +35,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--record", type=click.Path(path_type=Path), help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 @stabilize_option
+@click.option("--no-fast", is_flag=True, help="On a CPU, use the full network even when a fast variant (NAME-fast) is installed.")
 @click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
@@ -48,7 +49,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
-           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, no_display: bool, frames: int | None,
+           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, no_fast: bool, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
@@ -76,7 +77,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         return 0
 
     from rtstyle.engine import Stylizer, create_stylizer
-    from rtstyle.realtime.playlist import style_playlist
+    from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
     from rtstyle.realtime.webcam import LiveOptions, run_live
 
@@ -86,6 +87,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         raise RtstyleError("--realtime paces a file --source; cameras are real time already")
     size = parse_size(size_text)
     styles = style_playlist(style)
+    if not no_fast:
+        styles, notes = with_fast_variants(styles, on_gpu=gpu_expected(backend, device))
+        for note in notes[:1]:  # the first is the style the session starts with; the others follow the same rule
+            click.echo(note, err=True)
     if not no_display:
         from rtstyle.realtime.display import check_display_available
 
@@ -123,3 +128,21 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     if no_display or outcome.summary.frames:
         click.echo(outcome.summary.format())
     return 1 if outcome.ended == "lost" else 0
+
+
+def gpu_expected(backend: str, device: str) -> bool:
+    """Whether the style networks will run on a GPU (then the full networks are real time)."""
+    if device == "cpu":
+        return False
+    if device == "cuda":
+        return True
+    from rtstyle.engine.factory import nvidia_gpu_present, torch_available
+    from rtstyle.engine.providers import GPU_PROVIDERS, available_providers
+
+    if backend != "torch" and any(p in available_providers() for p in GPU_PROVIDERS):
+        return True
+    if backend != "onnx" and torch_available() and nvidia_gpu_present():  # no slow torch import without a GPU
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False

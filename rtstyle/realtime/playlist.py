@@ -27,3 +27,30 @@ def style_playlist(requested: str | None) -> list[str]:
         if name != entry.name and name != first:
             playlist.append(name)
     return playlist
+
+
+FAST_SUFFIX = "-fast"
+
+
+def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], list[str]]:
+    """On a CPU, use each style's fast variant (`NAME-fast`, a distilled cheap network) when it is installed.
+
+    On a GPU the full networks are real time, so the variants are dropped where the full style exists.
+    Returns the new playlist and one note per substitution, to tell the user.
+    """
+    installed = set(style_names())
+    result: list[str] = []
+    notes: list[str] = []
+    for name in playlist:
+        fast = f"{name}{FAST_SUFFIX}"
+        if on_gpu:
+            full = name[: -len(FAST_SUFFIX)] if name.endswith(FAST_SUFFIX) else None
+            chosen = name if full is None or full not in installed or full == name else full
+        elif not name.endswith(FAST_SUFFIX) and fast in installed:
+            chosen = fast
+            notes.append(f"no GPU: using {fast} (the fast network of {name}; --no-fast for the full one)")
+        else:
+            chosen = name
+        if chosen not in result:
+            result.append(chosen)
+    return result, notes
