@@ -21,6 +21,7 @@ from rtstyle.errors import RtstyleError
 COMMANDS: dict[str, str] = {
     "image": "rtstyle.cli.image_cmd:image",
     "styles": "rtstyle.cli.styles_cmd:styles",
+    "train": "rtstyle.cli.train_cmd:train",
 }
 
 
