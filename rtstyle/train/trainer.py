@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -249,7 +250,7 @@ class Trainer:
         truncate_log(log_path, self.step)
         bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
                    mininterval=1.0, desc=config.name)
-        tqdm.write(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
+        say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
                    f"{len(self.content)} {self.content.kind} from {self.content_path}; VGG16 {self.vgg_source}; "
                    f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
@@ -273,7 +274,7 @@ class Trainer:
         except KeyboardInterrupt:
             bar.close()
             self.save_checkpoint()
-            tqdm.write(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
+            say(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
                        "continue with the same command and --resume")
             raise
         bar.close()
@@ -333,8 +334,13 @@ class Trainer:
         metadata.update(self.config.metadata)
         save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
         if self.content.skipped:
-            tqdm.write(f"skipped {len(self.content.skipped)} unreadable content file(s)")
+            say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
+
+
+def say(message: str) -> None:
+    """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
+    tqdm.write(message, file=sys.stderr)
 
 
 def truncate_log(log_path: Path, step: int) -> None:
