@@ -128,4 +128,6 @@ def test_resume_continues_to_more_steps(paths: dict[str, Path], capsys: pytest.C
                       "--vgg-weights", str(VGG_FILE), "-o", str(paths["tmp"] / "b.safetensors")], capsys)
     assert result.exit_code == 0, result.err
     assert "resuming at step 1" in result.err
-    assert load_style_file(paths["tmp"] / "b.safetensors").metadata["steps"] == 2
+    metadata = load_style_file(paths["tmp"] / "b.safetensors").metadata
+    assert metadata["steps"] == 2
+    assert metadata["losses"]["averaged_over_last_steps"] == 2  # the killed run's logged step counts too

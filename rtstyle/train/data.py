@@ -39,6 +39,7 @@ class ContentSource:
         self.skipped: set[Path] = set()
         self._frames: list[np.ndarray] | None = None
         self._paths: list[Path] = []
+        self._order_epoch, self._order = -1, np.arange(0)
         if not self.path.exists():
             raise RtstyleError(f"content not found: {self.path}")
         if self.path.is_dir():
@@ -84,9 +85,14 @@ class ContentSource:
         out = []
         for k in range(step * batch_size, (step + 1) * batch_size):
             epoch, position = divmod(k, n)
-            order = np.random.default_rng([self.seed, epoch]).permutation(n)
-            out.append(int(order[position]))
+            out.append(int(self._epoch_order(epoch)[position]))
         return out
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        if self._order_epoch != epoch:
+            self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self))
+            self._order_epoch = epoch
+        return self._order
 
     def batch(self, step: int, batch_size: int) -> np.ndarray:
         """uint8 (N, crop, crop, 3) RGB for training step `step`."""

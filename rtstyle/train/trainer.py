@@ -248,6 +248,7 @@ class Trainer:
         config, hp = self.config, self.hparams
         log_path = self.run_dir / LOG_NAME
         truncate_log(log_path, self.step)
+        self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))  # a resumed run's final losses stay true
         bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
                    mininterval=1.0, desc=config.name)
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
@@ -341,6 +342,13 @@ class Trainer:
 def say(message: str) -> None:
     """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
+    if not log_path.exists():
+        return []
+    rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{k: v for k, v in row.items() if k not in ("step", "seconds")} for row in rows[-count:]]
 
 
 def truncate_log(log_path: Path, step: int) -> None:
