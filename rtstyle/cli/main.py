@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "image": "rtstyle.cli.image_cmd:image",
     "quantize": "rtstyle.cli.quantize_cmd:quantize",
     "styles": "rtstyle.cli.styles_cmd:styles",
+    "train": "rtstyle.cli.train_cmd:train",
     "video": "rtstyle.cli.video_cmd:video",
     "webcam": "rtstyle.cli.webcam_cmd:webcam",
 }

@@ -1,0 +1,145 @@
+"""`rtstyle train`: train a style network from one painting (needs `rtstyle[train]`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rtstyle.errors import RtstyleError, require_torch
+from rtstyle.paths import VGG_WEIGHTS_ENV
+
+# Defaults are shown from the HyperParams dataclass (the one place they live); options default to None so
+# that only what the user gave overrides them.
+_HP_DEFAULTS = {"crop_size": 256, "batch_size": 4, "lr": 1e-3, "tv_weight": 1e-6, "steps": 40_000, "seed": 42}
+_WEIGHT_NOTE = "[default: {} for torchvision's VGG (0..1 input), {} for a Caffe 0..255 file]"
+
+
+def _default(name: str) -> str:
+    return f"[default: {_HP_DEFAULTS[name]:g}]"
+
+
+def parse_key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    """KEY=VALUE pairs; VALUE is read as JSON when it parses (numbers, true/false), else as text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise RtstyleError(f"{option} expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (a scheduler's kill, `kill PID`) both stop with a checkpoint.
+
+    SIGINT is re-armed because shells start background jobs with it ignored.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@click.command()
+@click.option("--style-image", type=click.Path(path_type=Path), help="The painting to learn (required unless --resume).")
+@click.option("--content", type=click.Path(path_type=Path),
+              help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
+@click.option("--name", required=True, help="Name of the new style (lower case, digits, '-', '_').")
+@click.option("--steps", type=click.IntRange(min=1), help=f"Optimizer steps. {_default('steps')}")
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True),
+              help="Passes over the content instead of --steps (steps = epochs * images / batch size).")
+@click.option("--batch-size", type=click.IntRange(min=1), help=f"Content crops per step. {_default('batch_size')}")
+@click.option("--crop-size", type=click.IntRange(min=16), help=f"Crop side in pixels. {_default('crop_size')}")
+@click.option("--style-size", type=click.IntRange(min=16), help="Scale the style image's longest side to this. "
+              "[default: its own size]")
+@click.option("--content-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e5", "1"))
+@click.option("--style-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e10", "5"))
+@click.option("--tv-weight", type=click.FloatRange(min=0), help=f"Total variation (0 disables). {_default('tv_weight')}")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
+@click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto trains on a CUDA GPU when there is one (with mixed precision).")
+@click.option("--vgg-weights", type=click.Path(path_type=Path),
+              help=f"VGG16 safetensors file for the loss network (or set {VGG_WEIGHTS_ENV}). "
+                   "[default: torchvision's IMAGENET1K_V1, downloaded once]")
+@click.option("--init", "init_style", help="Start from this style (name or path) instead of random weights.")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--arch", help="Network architecture from the registry. [default: johnson]")
+@click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")
+@click.option("--blocks", type=click.IntRange(min=0), help="Residual blocks (johnson: 5).")
+@click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
+              help="Any other architecture parameter (repeatable).")
+@click.option("--preview-every", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Write a preview (content | stylized) every N steps (0: only at the end).")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Checkpoint every N steps (0: only at the end and on Ctrl-C).")
+@click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Append the losses to the run's losses.jsonl every N steps.")
+@click.option("--run-dir", type=click.Path(path_type=Path), help="Checkpoints, previews and the loss log. "
+              "[default: runs/NAME]")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Where to write the style. [default: the user styles folder, NAME.safetensors]")
+@click.option("--overwrite", is_flag=True, help="Replace an existing style of that name.")
+@click.option("--licence", help="Licence note of the style image, stored with the style.")
+@click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Extra metadata for the style (e.g. title=, artist=).")
+@click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. [default: torch's choice]")
+def train(style_image: Path | None, content: Path | None, name: str, steps: int | None, epochs: float | None,
+          batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
+          style_weight: float | None, tv_weight: float | None, lr: float | None, seed: int | None, device: str,
+          vgg_weights: Path | None, init_style: str | None, resume: bool, arch: str | None, width: int | None,
+          blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
+          run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
+          half: bool, threads: int | None) -> None:
+    """Train a feed-forward style network from one painting (Johnson et al. 2016 perceptual losses).
+
+    \b
+    Example:
+      rtstyle train --style-image starry_night.jpg --content photos/ --name starry --steps 2000
+      rtstyle image photo.jpg --style starry
+    Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    """
+    require_torch("rtstyle train")
+    if steps and epochs:
+        raise RtstyleError("give --steps or --epochs, not both")
+    if resume and epochs:
+        raise RtstyleError("--resume continues to --steps (or the checkpoint's step count); --epochs is not used")
+    import torch
+
+    from rtstyle.train.hparams import HyperParams
+    from rtstyle.train.trainer import Trainer, TrainConfig
+
+    if threads:
+        torch.set_num_threads(threads)
+    given = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
+             "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
+             "seed": seed}
+    hparams = HyperParams(**{k: v for k, v in given.items() if v is not None})
+    arch_kwargs = parse_key_values(arch_args, "--arch-arg")
+    arch_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None})
+    config = TrainConfig(
+        name=name, style_image=style_image, content=content, hparams=hparams, resume_steps=steps, arch=arch,
+        arch_kwargs=arch_kwargs, run_dir=run_dir, output=output, overwrite=overwrite, device=device,
+        vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, resume=resume,
+        preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
+        metadata=parse_key_values(meta, "--meta"), half=half,
+    )
+    trainer = Trainer(config)
+    stop_on_signals()
+    if epochs:
+        trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
+    result = trainer.run()
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
+    click.echo(f"wrote style {name!r} to {result.style_path} after {result.steps} steps "
+               f"({result.seconds / 60:.1f} min; final losses: {losses})", err=True)
+    click.echo(str(result.style_path))

@@ -1,0 +1,173 @@
+"""Content images for training: an image folder (recursive) or frames sampled evenly from a video.
+
+Batches are a pure function of (seed, step): the image order is a seeded permutation per epoch and the
+crop offsets are seeded per step, so a resumed run sees exactly the batches the killed run would have.
+Following pytorch/examples, each image is resized so its short side is the crop size, then cropped
+(randomly here, along the long side).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.images import is_image_path, try_read_image
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
+# Enough distinct frames to cover a clip without holding a whole film in memory.
+MAX_VIDEO_FRAMES = 1000
+
+
+def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = size / min(height, width)
+    new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, new_size, interpolation=interpolation)
+
+
+class ContentSource:
+    """Random crops of `crop_size` from a folder of images or a video; unreadable files are skipped."""
+
+    def __init__(self, path: Path, crop_size: int, seed: int, max_video_frames: int = MAX_VIDEO_FRAMES) -> None:
+        self.path = Path(path)
+        self.crop_size = crop_size
+        self.seed = seed
+        self.skipped: set[Path] = set()
+        self._frames: list[np.ndarray] | None = None
+        self._paths: list[Path] = []
+        self._order_epoch, self._order = -1, np.arange(0)
+        if not self.path.exists():
+            raise RtstyleError(f"content not found: {self.path}")
+        if self.path.is_dir():
+            self._paths = sorted(p for p in self.path.rglob("*") if p.is_file() and is_image_path(p))
+            if not self._paths:
+                raise RtstyleError(f"no images in the content folder {self.path}")
+            self._first_readable()  # fail now, not at step 1000, when nothing can be read
+        elif self.path.suffix.lower() in VIDEO_SUFFIXES:
+            self._frames = read_video_frames(self.path, crop_size, max_video_frames)
+        else:
+            raise RtstyleError(f"content must be a folder of images or a video file ({', '.join(sorted(VIDEO_SUFFIXES))}): "
+                               f"{self.path}")
+
+    def __len__(self) -> int:
+        return len(self._frames) if self._frames is not None else len(self._paths)
+
+    @property
+    def kind(self) -> str:
+        return "video frames" if self._frames is not None else "images"
+
+    def _first_readable(self) -> None:
+        for index in range(len(self._paths)):
+            if self._load(index) is not None:
+                return
+        raise RtstyleError(f"none of the {len(self._paths)} images in {self.path} could be read")
+
+    def _load(self, index: int) -> np.ndarray | None:
+        """uint8 BGR with short side == crop size, or None (and counted) when unreadable."""
+        if self._frames is not None:
+            return self._frames[index]
+        path = self._paths[index]
+        if path in self.skipped:
+            return None
+        image = try_read_image(path)
+        if image is None:
+            self.skipped.add(path)
+            return None
+        return resize_short_side(image, self.crop_size)
+
+    def image_indices(self, step: int, batch_size: int) -> list[int]:
+        """Which images batch `step` (0-based) uses: a seeded permutation per epoch, in order."""
+        n = len(self)
+        out = []
+        for k in range(step * batch_size, (step + 1) * batch_size):
+            epoch, position = divmod(k, n)
+            out.append(int(self._epoch_order(epoch)[position]))
+        return out
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        if self._order_epoch != epoch:
+            self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self))
+            self._order_epoch = epoch
+        return self._order
+
+    def batch(self, step: int, batch_size: int) -> np.ndarray:
+        """uint8 (N, crop, crop, 3) RGB for training step `step`."""
+        rng = np.random.default_rng([self.seed, 1_000_003, step])
+        crops = []
+        for index in self.image_indices(step, batch_size):
+            image = None
+            for attempt in range(len(self)):  # an unreadable file is replaced by the next readable one
+                image = self._load((index + attempt) % len(self))
+                if image is not None:
+                    break
+            if image is None:
+                raise RtstyleError(f"none of the content images in {self.path} could be read")
+            crops.append(self._random_crop(image, rng))
+        return np.stack(crops)[..., ::-1].copy()  # BGR -> RGB
+
+    def _random_crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        size = self.crop_size
+        height, width = image.shape[:2]
+        top = int(rng.integers(0, height - size + 1))
+        left = int(rng.integers(0, width - size + 1))
+        return image[top:top + size, left:left + size]
+
+    def preview_image(self) -> np.ndarray:
+        """A fixed centre crop (RGB) of the first readable image, for preview strips."""
+        for index in range(len(self)):
+            image = self._load(index)
+            if image is not None:
+                height, width = image.shape[:2]
+                top, left = (height - self.crop_size) // 2, (width - self.crop_size) // 2
+                return image[top:top + self.crop_size, left:left + self.crop_size, ::-1].copy()
+        raise RtstyleError(f"none of the content images in {self.path} could be read")
+
+
+def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.ndarray]:
+    """Up to `max_frames` frames sampled evenly across the video, resized (short side = crop size), BGR."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise RtstyleError(f"no video stream in {path}")
+            stream = container.streams.video[0]
+            total = stream.frames or 0
+            if total <= 0 and stream.duration and stream.average_rate:
+                total = int(stream.duration * stream.time_base * stream.average_rate)
+            # Decode sequentially and keep every k-th frame: robust where seeking is not.
+            every = max(1, -(-total // max_frames)) if total > 0 else 1
+            frames = []
+            for i, frame in enumerate(container.decode(stream)):
+                if i % every == 0:
+                    frames.append(resize_short_side(frame.to_ndarray(format="bgr24"), crop_size))
+                    if len(frames) >= max_frames:
+                        break
+    except RtstyleError:
+        raise
+    except (av.error.FFmpegError, OSError) as exc:
+        raise RtstyleError(f"cannot read video {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if not frames:
+        raise RtstyleError(f"no frames could be decoded from {path}")
+    return frames
+
+
+def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
+    """The style image as uint8 RGB, its longest side scaled to `style_size` when given."""
+    path = Path(path)
+    if not path.exists():
+        raise RtstyleError(f"style image not found: {path}")
+    if path.is_dir():
+        raise RtstyleError(f"style image is a directory, not an image: {path}")
+    image = try_read_image(path)
+    if image is None:
+        raise RtstyleError(f"cannot read style image (corrupt or unsupported format): {path}")
+    if style_size:
+        scale = style_size / max(image.shape[:2])
+        image = cv2.resize(image, None, fx=scale, fy=scale,
+                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return image[..., ::-1].copy()

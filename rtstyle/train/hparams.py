@@ -1,0 +1,89 @@
+"""The hyperparameters of a training run, in one typed object.
+
+Each default says where it comes from. "pytorch/examples" is
+https://github.com/pytorch/examples/tree/main/fast_neural_style (neural_style/neural_style.py);
+"Johnson" is Johnson, Alahi & Fei-Fei (2016), "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution", and its reference code jcjohnson/fast-neural-style (train.lua).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from rtstyle.errors import RtstyleError
+
+# VGG16 ReLU outputs the losses read (names as in Johnson's paper).
+VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+@dataclass
+class HyperParams:
+    # pytorch/examples --image-size 256 (Johnson: 256x256 COCO crops).
+    crop_size: int = 256
+    # pytorch/examples --batch-size 4 (Johnson: 4).
+    batch_size: int = 4
+    # pytorch/examples --lr 1e-3 with Adam (Johnson: Adam, 1e-3).
+    lr: float = 1e-3
+    # Content = MSE of relu2_2 features; style = sum over layers of the MSE of Gram / (C*H*W). Their weights
+    # depend on the VGG weights' input range (features of 0..255 inputs are far larger), so None means
+    # "the published value for this convention", see `default_loss_weights`.
+    content_weight: float | None = None
+    style_weight: float | None = None
+    # Johnson train.lua -tv_strength 1e-6 (sum of squared neighbour differences on 0..255 pixels, per image);
+    # pytorch/examples has no TV term (0 disables it).
+    tv_weight: float = 1e-6
+    # pytorch/examples --style-size None: the style image at its own size. Here: longest side, pixels.
+    style_size: int | None = None
+    # pytorch/examples: 2 epochs of COCO 2014 train (82,783 images) at batch 4 = 41,392 steps
+    # (Johnson: 40,000 iterations).
+    steps: int = 40_000
+    # pytorch/examples --seed 42.
+    seed: int = 42
+    # Johnson / pytorch/examples: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
+    content_layer: str = "relu2_2"
+    style_layers: tuple[str, ...] = field(default_factory=lambda: VGG_LAYERS)
+
+    def __post_init__(self) -> None:
+        self.style_layers = tuple(self.style_layers)
+        for name in ("crop_size", "batch_size", "steps"):
+            if getattr(self, name) < 1:
+                raise RtstyleError(f"{name.replace('_', '-')} must be at least 1")
+        if self.crop_size < 16:
+            raise RtstyleError("crop-size must be at least 16 pixels")
+        if self.lr <= 0:
+            raise RtstyleError("lr must be positive")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            if (getattr(self, name) or 0) < 0:
+                raise RtstyleError(f"{name.replace('_', '-')} must not be negative")
+        if self.style_size is not None and self.style_size < 16:
+            raise RtstyleError("style-size must be at least 16 pixels")
+        unknown = [n for n in (self.content_layer, *self.style_layers) if n not in VGG_LAYERS]
+        if unknown:
+            raise RtstyleError(f"unknown VGG layer(s) {', '.join(unknown)} (choose from {', '.join(VGG_LAYERS)})")
+
+    def with_loss_weights_for(self, input_scale: float) -> "HyperParams":
+        """A copy with unset content/style weights filled in for a loss network fed 0..`input_scale`."""
+        content, style = default_loss_weights(input_scale)
+        return replace(self, content_weight=content if self.content_weight is None else self.content_weight,
+                       style_weight=style if self.style_weight is None else self.style_weight)
+
+    def to_dict(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["style_layers"] = list(self.style_layers)
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "HyperParams":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
+
+
+def default_loss_weights(input_scale: float) -> tuple[float, float]:
+    """(content weight, style weight) published for VGG16 fed 0..1 or 0..255 inputs.
+
+    0..1 (torchvision IMAGENET1K_V1, mean/std normalised): pytorch/examples --content-weight 1e5,
+    --style-weight 1e10. 0..255 (Caffe VGG16, BGR minus mean): Johnson train.lua -content_weights 1.0,
+    -style_weights 5.0, with the same loss definitions (MSE of features; Gram / (C*H*W), MSE).
+    """
+    return (1e5, 1e10) if input_scale <= 1.0 else (1.0, 5.0)

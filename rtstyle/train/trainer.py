@@ -1,0 +1,369 @@
+"""The training loop: perceptual-loss training of a style network on content crops.
+
+One `TrainConfig` describes a run; `train(config)` validates every input before any heavy work, then
+trains with a progress bar, JSONL loss log, preview strips and atomic checkpoints, and finally writes
+the style file. Ctrl-C saves a checkpoint; `resume=True` continues it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import ensure_writable_dir
+from rtstyle.io.images import write_image
+from rtstyle.models.registry import create_spec
+from rtstyle.models.torch_net import StyleNet
+from rtstyle.paths import user_styles_dir
+from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
+from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from rtstyle.train.data import ContentSource, read_style_image
+from rtstyle.train.hparams import HyperParams
+from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
+from rtstyle.train.vgg import LossNetwork, load_loss_network
+
+LOG_NAME = "losses.jsonl"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# The style file's final losses are averaged over this many last steps (one batch is noisy).
+FINAL_LOSS_WINDOW = 50
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    style_image: Path | None
+    content: Path | None
+    hparams: HyperParams = field(default_factory=HyperParams)  # ignored on resume (the checkpoint's are used)
+    resume_steps: int | None = None  # on resume: train on to this many steps instead of the checkpoint's
+    arch: str | None = None  # None: johnson, or the --init style's architecture
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None  # default runs/NAME
+    output: Path | None = None  # default: the user styles directory, NAME.safetensors
+    overwrite: bool = False
+    device: str = "auto"
+    vgg_weights: str | None = None
+    init: str | None = None
+    resume: bool = False
+    preview_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 10
+    licence: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # extra style metadata (title, artist, ...)
+    half: bool = False  # store the style's weights as float16
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    style_path: Path
+    steps: int
+    losses: dict[str, float]
+    seconds: float
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RtstyleError("--device cuda: PyTorch cannot use a CUDA GPU on this machine")
+    if device not in ("auto", "cpu", "cuda"):
+        raise RtstyleError(f"unknown device {device!r} (choose from auto, cpu, cuda)")
+    return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed precision on CUDA: bf16 where supported (no loss scaling needed), else fp16."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def to_tensor(images_rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 NHWC RGB -> float NCHW 0..255."""
+    return torch.from_numpy(np.ascontiguousarray(images_rgb)).to(device).permute(0, 3, 1, 2).float()
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, loss_network: LossNetwork | None = None) -> None:
+        """`loss_network` is for tests only; the CLI always loads real weights."""
+        self.config = config
+        self._validate_name()
+        self.run_dir = Path(config.run_dir) if config.run_dir else Path("runs") / config.name
+        self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
+        self.output = Path(config.output) if config.output else user_styles_dir() / f"{config.name}{STYLE_SUFFIX}"
+        self.device = resolve_device(config.device)
+
+        resumed = self._read_resume_checkpoint()
+        record = resumed.record if resumed else {}
+        if resumed:
+            steps = {"steps": config.resume_steps} if config.resume_steps else {}
+            self.hparams = HyperParams.from_dict({**record["hparams"], **steps})
+        else:
+            self.hparams = config.hparams
+        self.style_image_path = Path(config.style_image or record.get("style_image_path") or "")
+        self.content_path = Path(config.content or record.get("content_path") or "")
+        if not config.style_image and not resumed:
+            raise RtstyleError("--style-image is required")
+        if not config.content and not resumed:
+            raise RtstyleError("--content is required")
+        self._check_output()
+
+        # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
+        self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
+        self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
+        ensure_writable_dir(self.run_dir)
+
+        torch.manual_seed(self.hparams.seed)
+        self.arch, self.arch_kwargs, init_weights = self._architecture(record)
+        self.model = StyleNet(create_spec(self.arch, **self.arch_kwargs))
+        if init_weights is not None:
+            self.model.load_state_dict(init_weights)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
+        self.step = 0
+        self.train_seconds = 0.0
+        if resumed:
+            self._restore(resumed)
+
+        if loss_network is None:
+            loss_network, self.vgg_source = load_loss_network(config.vgg_weights)
+        else:
+            self.vgg_source = "test network"
+        self.vgg = loss_network.to(self.device)
+        self.hparams = self.hparams.with_loss_weights_for(self.vgg.convention.scale)
+        self.amp = amp_dtype(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+            self.vgg.to(memory_format=torch.channels_last)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
+        self.style_grams = self._style_targets()
+        self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
+
+    # ----------------------------------------------------------------------------------------- setup
+    def _validate_name(self) -> None:
+        if not NAME_PATTERN.match(self.config.name):
+            raise RtstyleError(f"bad style name {self.config.name!r}: use lower-case letters, digits, '-', '_' or '.'")
+
+    def _check_output(self) -> None:
+        if self.output.exists() and not self.config.overwrite:
+            raise RtstyleError(f"{self.output} already exists (pass --overwrite to replace it, or choose another --name)")
+        ensure_writable_dir(self.output.parent)
+
+    def _read_resume_checkpoint(self) -> Checkpoint | None:
+        if self.config.resume:
+            return load_checkpoint(self.checkpoint_path)
+        if self.checkpoint_path.exists():
+            raise RtstyleError(f"{self.run_dir} already holds a checkpoint: pass --resume to continue that run, "
+                               "or choose another --run-dir")
+        return None
+
+    def _architecture(self, record: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, torch.Tensor] | None]:
+        config = self.config
+        if record:
+            return record["arch"], record["arch_kwargs"], None  # weights come with the checkpoint
+        if config.init:
+            from rtstyle.styles.catalog import find_style
+
+            style = find_style(config.init).load()
+            if config.arch and config.arch.replace("_", "-") != style.arch:
+                raise RtstyleError(f"--init style is a {style.arch!r} network, not {config.arch!r}")
+            if config.arch_kwargs and {**style.arch_kwargs, **config.arch_kwargs} != style.arch_kwargs:
+                raise RtstyleError(f"--init style has architecture parameters {style.arch_kwargs}; "
+                                   "drop the conflicting options")
+            weights = {k: torch.from_numpy(v) for k, v in style.float32_weights().items()}
+            return style.arch, dict(style.arch_kwargs), weights
+        arch = config.arch or "johnson"
+        spec = create_spec(arch, **config.arch_kwargs)
+        return spec.name, dict(spec.kwargs), None
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        if set(checkpoint.model) != set(self.model.state_dict()):
+            raise RtstyleError(f"checkpoint {self.checkpoint_path} does not match architecture {self.arch!r}")
+        self.model.load_state_dict(checkpoint.model)
+        self.optimizer.load_state_dict(checkpoint.optimizer)
+        restore_rng(checkpoint.rng, self.device)
+        self.step = checkpoint.step
+        self.train_seconds = float(checkpoint.record.get("train_seconds", 0.0))
+        if self.step > self.hparams.steps:
+            raise RtstyleError(f"the checkpoint is already at step {self.step}, past --steps {self.hparams.steps}")
+
+    @torch.no_grad()
+    def _style_targets(self) -> list[torch.Tensor]:
+        """The style image's Gram matrices, computed once (batch 1, broadcast against each batch)."""
+        style = to_tensor(self.style_rgb[None], self.device)
+        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            features = self.vgg(style, self.hparams.style_layers)
+        return [gram_matrix(features[name]) for name in self.hparams.style_layers]
+
+    # -------------------------------------------------------------------------------------- training
+    def losses(self, content_batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted loss terms and their sum for one batch (float NCHW RGB 0..255)."""
+        hp = self.hparams
+        layers = tuple(dict.fromkeys((hp.content_layer, *hp.style_layers)))
+        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            output = self.model(content_batch)
+            out_features = self.vgg(output, layers)
+            with torch.no_grad():
+                target = self.vgg(content_batch, (hp.content_layer,))[hp.content_layer]
+        terms = {
+            "content": hp.content_weight * content_loss(out_features[hp.content_layer], target),
+            "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
+            "tv": hp.tv_weight * total_variation(output) if hp.tv_weight else output.new_zeros((), dtype=torch.float32),
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+    def train_step(self) -> dict[str, float]:
+        batch = self.content.batch(self.step, self.hparams.batch_size)
+        x = to_tensor(batch, self.device)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms = self.losses(x)
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        if not math.isfinite(values["total"]):
+            # Stop before the update: the weights and the last checkpoint stay good.
+            raise RtstyleError(
+                f"the loss became {values['total']} at step {self.step + 1}; training stopped. "
+                f"Last good checkpoint: {self.checkpoint_path if self.checkpoint_path.exists() else 'none yet'}. "
+                "Try a lower --lr or --style-weight")
+        self.scaler.scale(terms["total"]).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.step += 1
+        return values
+
+    def run(self) -> TrainResult:
+        config, hp = self.config, self.hparams
+        log_path = self.run_dir / LOG_NAME
+        truncate_log(log_path, self.step)
+        self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))  # a resumed run's final losses stay true
+        bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
+                   mininterval=1.0, desc=config.name)
+        say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
+                   f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
+                   f"{len(self.content)} {self.content.kind} from {self.content_path}; VGG16 {self.vgg_source}; "
+                   f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
+        started = time.perf_counter()
+        base_seconds = self.train_seconds
+        try:
+            with open(log_path, "a", encoding="utf-8") as log:
+                while self.step < hp.steps:
+                    values = self.train_step()
+                    self.train_seconds = base_seconds + time.perf_counter() - started
+                    self.recent.append(values)
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+                    if self.step % config.log_every == 0 or self.step == hp.steps:
+                        log.write(json.dumps({"step": self.step, **values, "seconds": round(self.train_seconds, 2)}) + "\n")
+                        log.flush()
+                    if config.preview_every and self.step % config.preview_every == 0:
+                        self.write_preview()
+                    if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                        self.save_checkpoint()
+        except KeyboardInterrupt:
+            bar.close()
+            self.save_checkpoint()
+            say(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
+                       "continue with the same command and --resume")
+            raise
+        bar.close()
+        self.save_checkpoint()
+        self.write_preview()
+        return self.write_style()
+
+    # ---------------------------------------------------------------------------------------- output
+    def save_checkpoint(self) -> None:
+        record = {
+            "hparams": self.hparams.to_dict(),
+            "arch": self.arch,
+            "arch_kwargs": self.arch_kwargs,
+            "style_image_path": str(self.style_image_path.resolve()),
+            "content_path": str(self.content_path.resolve()),
+            "train_seconds": self.train_seconds,
+        }
+        save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
+                                                         self.optimizer.state_dict(), capture_rng(self.device), record))
+
+    @torch.no_grad()
+    def write_preview(self) -> Path:
+        """previews/step_NNNNNN.jpg: the fixed content crop | its stylization."""
+        content = self.content.preview_image()
+        stylized = self.model(to_tensor(content[None], self.device)).float().clamp(0, 255).round()
+        stylized_rgb = stylized.to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
+        strip = np.concatenate([content, stylized_rgb], axis=1)[..., ::-1]
+        path = self.run_dir / "previews" / f"step_{self.step:06d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_image(path, np.ascontiguousarray(strip), jpeg_quality=90)
+        return path
+
+    def final_losses(self) -> dict[str, float]:
+        if not self.recent:
+            return {}
+        return {k: float(np.mean([r[k] for r in self.recent])) for k in self.recent[0]}
+
+    def write_style(self) -> TrainResult:
+        weights = {k: v.detach().float().cpu().numpy() for k, v in self.model.state_dict().items()}
+        losses = self.final_losses()
+        metadata: dict[str, Any] = {
+            "name": self.config.name,
+            "source_image": self.style_image_path.name,
+            "hyperparameters": self.hparams.to_dict(),
+            "steps": self.step,
+            "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
+            "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}",
+            "content": f"{self.content_path.name} ({len(self.content)} {self.content.kind})",
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "training_seconds": round(self.train_seconds, 1),
+            "device": self.device.type,
+        }
+        if self.config.init:
+            metadata["init"] = self.config.init
+        if self.config.licence:
+            metadata["licence"] = self.config.licence
+        metadata.update(self.config.metadata)
+        save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
+        if self.content.skipped:
+            say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
+        return TrainResult(self.output, self.step, losses, self.train_seconds)
+
+
+def say(message: str) -> None:
+    """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
+    tqdm.write(message, file=sys.stderr)
+
+
+def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
+    if not log_path.exists():
+        return []
+    rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{k: v for k, v in row.items() if k not in ("step", "seconds")} for row in rows[-count:]]
+
+
+def truncate_log(log_path: Path, step: int) -> None:
+    """Drop log lines past `step` (written by a killed run after its last checkpoint) before appending."""
+    if not log_path.exists():
+        return
+    kept = []
+    for line in log_path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a line cut short by the kill
+    log_path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+
+
+def train(config: TrainConfig, loss_network: LossNetwork | None = None) -> TrainResult:
+    return Trainer(config, loss_network).run()

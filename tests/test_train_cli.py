@@ -1,0 +1,133 @@
+"""`rtstyle train` from the command line: every bad input is one line and exit 2; a real run works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from conftest import VGG_FILE, requires_vgg  # noqa: E402
+from helpers import assert_one_line_error, run_cli  # noqa: E402
+from train_utils import make_content_folder, write_style_image  # noqa: E402
+
+from rtstyle.styles.format import load_style_file  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> dict[str, Path]:
+    return {"style": write_style_image(tmp_path / "style.png"), "content": make_content_folder(tmp_path / "photos", 2),
+            "run": tmp_path / "run", "tmp": tmp_path}
+
+
+def args_for(paths: dict[str, Path], **changes: str | None) -> list[str]:
+    options = {"--style-image": str(paths["style"]), "--content": str(paths["content"]), "--name": "tiny",
+               "--steps": "2", "--crop-size": "32", "--batch-size": "2", "--width": "8", "--blocks": "1",
+               "--run-dir": str(paths["run"]), "--vgg-weights": str(VGG_FILE), "--preview-every": "1",
+               "--log-every": "1"}
+    options.update(changes)
+    out = ["train"]
+    for key, value in options.items():
+        if value is not None:
+            out += [key] if value == "" else [key, value]
+    return out
+
+
+@pytest.mark.parametrize("case, fragments", [
+    ("missing_style", ("style image not found",)),
+    ("corrupt_style", ("cannot read style image",)),
+    ("missing_content", ("content not found",)),
+    ("empty_content", ("no images",)),
+    ("unreadable_content", ("none of the 2 images",)),
+    ("not_a_video", ("folder of images or a video",)),
+    ("bad_name", ("bad style name",)),
+    ("steps_and_epochs", ("--steps or --epochs",)),
+    ("unknown_arch", ("unknown architecture",)),
+    ("bad_arch_arg", ("--arch-arg expects KEY=VALUE",)),
+    ("missing_vgg", ("vgg weights file not found",)),
+    ("resume_without_checkpoint", ("no checkpoint to resume from",)),
+    ("unknown_init", ("unknown style",)),
+])
+def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dict[str, Path],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    tmp = paths["tmp"]
+    changes: dict[str, str | None] = {}
+    if case == "missing_style":
+        changes["--style-image"] = str(tmp / "nope.jpg")
+    elif case == "corrupt_style":
+        (tmp / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+        changes["--style-image"] = str(tmp / "broken.jpg")
+    elif case == "missing_content":
+        changes["--content"] = str(tmp / "nowhere")
+    elif case == "empty_content":
+        (tmp / "empty").mkdir()
+        (tmp / "empty" / "notes.txt").write_text("no images here")
+        changes["--content"] = str(tmp / "empty")
+    elif case == "unreadable_content":
+        (tmp / "bad").mkdir()
+        (tmp / "bad" / "a.jpg").write_bytes(b"not a jpeg")
+        (tmp / "bad" / "b.png").write_bytes(b"")
+        changes["--content"] = str(tmp / "bad")
+    elif case == "not_a_video":
+        (tmp / "list.txt").write_text("x")
+        changes["--content"] = str(tmp / "list.txt")
+    elif case == "bad_name":
+        changes["--name"] = "My Style!"
+    elif case == "steps_and_epochs":
+        changes["--epochs"] = "1"
+    elif case == "unknown_arch":
+        changes["--arch"] = "jonson"
+    elif case == "bad_arch_arg":
+        changes["--arch-arg"] = "width"
+    elif case == "missing_vgg":
+        changes["--vgg-weights"] = str(tmp / "vgg.safetensors")
+    elif case == "resume_without_checkpoint":
+        changes["--resume"] = ""
+    elif case == "unknown_init":
+        changes["--init"] = "no-such-style"
+    result = run_cli(args_for(paths, **changes), capsys)
+    assert_one_line_error(result, *fragments)
+
+
+def test_existing_output_is_not_replaced(paths: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    target = paths["tmp"] / "mine.safetensors"
+    target.write_bytes(b"precious")
+    result = run_cli(args_for(paths, **{"--output": str(target)}), capsys)
+    assert_one_line_error(result, "already exists", "--overwrite")
+    assert target.read_bytes() == b"precious"
+
+
+@requires_vgg
+def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's user story, tiny: train with the real VGG file, then `rtstyle image` and `rtstyle styles`."""
+    result = run_cli(args_for(paths, **{"--licence": "test licence", "--meta": "title=Stripes"}), capsys)
+    assert result.exit_code == 0, result.err
+    style_path = Path(result.out.strip().splitlines()[-1])
+    assert style_path.name == "tiny.safetensors" and style_path.is_file()
+    style = load_style_file(style_path)
+    assert style.metadata["steps"] == 2 and style.metadata["title"] == "Stripes"
+    assert style.metadata["hyperparameters"]["content_weight"] == 1.0  # Caffe-convention default
+    assert (paths["run"] / "losses.jsonl").read_text().count("\n") == 2
+    assert sorted(p.name for p in (paths["run"] / "previews").iterdir()) == ["step_000001.jpg", "step_000002.jpg"]
+
+    out_image = paths["tmp"] / "out.png"
+    result = run_cli(["image", str(REPO / "tests" / "data" / "chelsea.png"), "--style", "tiny", "-o", str(out_image)],
+                     capsys)
+    assert result.exit_code == 0, result.err
+    assert out_image.is_file()
+    assert "tiny" in run_cli(["styles"], capsys).out
+
+
+@requires_vgg
+def test_resume_continues_to_more_steps(paths: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(args_for(paths, **{"--steps": "1", "-o": str(paths["tmp"] / "a.safetensors")}), capsys).exit_code == 0
+    result = run_cli(["train", "--name", "tiny", "--resume", "--steps", "2", "--run-dir", str(paths["run"]),
+                      "--vgg-weights", str(VGG_FILE), "-o", str(paths["tmp"] / "b.safetensors")], capsys)
+    assert result.exit_code == 0, result.err
+    assert "resuming at step 1" in result.err
+    metadata = load_style_file(paths["tmp"] / "b.safetensors").metadata
+    assert metadata["steps"] == 2
+    assert metadata["losses"]["averaged_over_last_steps"] == 2  # the killed run's logged step counts too

@@ -1,0 +1,56 @@
+"""Content data: folders (recursive) and videos, deterministic crops, unreadable files skipped and counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train_utils import make_content_folder  # noqa: E402
+
+from rtstyle.errors import RtstyleError
+from rtstyle.train.data import ContentSource, read_style_image
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_folder_is_searched_recursively_and_batches_are_seeded(tmp_path: Path) -> None:
+    folder = make_content_folder(tmp_path / "photos", count=6)
+    source = ContentSource(folder, crop_size=32, seed=7)
+    assert len(source) == 6  # three of them are in a sub-folder
+    batch = source.batch(5, 4)
+    assert batch.shape == (4, 32, 32, 3) and batch.dtype == np.uint8
+    assert np.array_equal(batch, ContentSource(folder, 32, seed=7).batch(5, 4))
+    assert not np.array_equal(batch, ContentSource(folder, 32, seed=8).batch(5, 4))
+
+
+def test_each_epoch_visits_every_image_once(tmp_path: Path) -> None:
+    source = ContentSource(make_content_folder(tmp_path / "photos", count=6), crop_size=32, seed=1)
+    first_epoch = source.image_indices(0, 3) + source.image_indices(1, 3)
+    assert sorted(first_epoch) == list(range(6))
+
+
+def test_unreadable_files_are_skipped_and_counted(tmp_path: Path) -> None:
+    folder = make_content_folder(tmp_path / "photos", count=2)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    source = ContentSource(folder, crop_size=32, seed=0)
+    for step in range(4):
+        assert source.batch(step, 3).shape == (3, 32, 32, 3)
+    assert source.skipped == {folder / "broken.jpg"}
+
+
+def test_video_frames_are_sampled_across_the_clip() -> None:
+    source = ContentSource(REPO / "rtstyle" / "assets" / "cutBunny.mp4", crop_size=32, seed=0, max_video_frames=12)
+    assert len(source) == 12 and source.kind == "video frames"
+    frames = [source._load(i) for i in range(12)]
+    assert all(f.shape[0] == 32 for f in frames)  # short side resized to the crop size
+    assert not np.array_equal(frames[0], frames[-1])  # start and end of the clip differ
+    assert source.batch(0, 2).shape == (2, 32, 32, 3)
+
+
+def test_style_size_scales_the_longest_side(tmp_path: Path) -> None:
+    image = read_style_image(REPO / "tests" / "data" / "chelsea.png", 100)
+    assert max(image.shape[:2]) == 100
+    with pytest.raises(RtstyleError, match="not found"):
+        read_style_image(tmp_path / "none.png", None)

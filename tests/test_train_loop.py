@@ -1,0 +1,147 @@
+"""The training loop: it learns, resumes exactly, stops on NaN, and writes a complete style file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from train_utils import make_content_folder, random_loss_network, write_style_image  # noqa: E402
+
+from rtstyle.errors import RtstyleError  # noqa: E402
+from rtstyle.styles.format import StyleFile, load_style_file, save_style_file  # noqa: E402
+from rtstyle.train.checkpoint import load_checkpoint  # noqa: E402
+from rtstyle.train.hparams import HyperParams  # noqa: E402
+from rtstyle.train.trainer import Trainer, TrainConfig  # noqa: E402
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    return write_style_image(tmp_path / "painting.png"), make_content_folder(tmp_path / "photos")
+
+
+def config_for(inputs: tuple[Path, Path], tmp_path: Path, steps: int, **overrides: object) -> TrainConfig:
+    style, content = inputs
+    hparams = HyperParams(crop_size=32, batch_size=2, steps=steps, lr=overrides.pop("lr", 1e-3),  # type: ignore[arg-type]
+                          style_size=48, seed=3)
+    defaults: dict[str, object] = dict(name="tiny", style_image=style, content=content, hparams=hparams,
+                                       arch_kwargs={"width": 8, "blocks": 1}, run_dir=tmp_path / "run",
+                                       preview_every=0, checkpoint_every=0, log_every=1, progress=False)
+    defaults.update(overrides)
+    return TrainConfig(**defaults)  # type: ignore[arg-type]
+
+
+def test_a_few_steps_lower_the_loss(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    trainer = Trainer(config_for(inputs, tmp_path, steps=25, lr=1e-2), random_loss_network())
+    fixed = torch.from_numpy(trainer.content.batch(0, 4)).permute(0, 3, 1, 2).float()
+    with torch.no_grad():
+        before = trainer.losses(fixed)["total"].item()
+    trainer.run()
+    with torch.no_grad():
+        after = trainer.losses(fixed)["total"].item()
+    assert after < 0.7 * before, (before, after)
+
+
+def test_killed_run_resumes_exactly(inputs: tuple[Path, Path], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    straight = Trainer(config_for(inputs, tmp_path / "a", steps=4, output=tmp_path / "a.safetensors"),
+                       random_loss_network())
+    straight.run()
+
+    killed = Trainer(config_for(inputs, tmp_path / "b", steps=4, output=tmp_path / "b.safetensors",
+                                checkpoint_every=100), random_loss_network())
+    original_step = Trainer.train_step
+
+    def crash_after_two(self: Trainer) -> dict[str, float]:
+        if self.step == 2:
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM) in the middle of the run
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        killed.run()
+    monkeypatch.setattr(Trainer, "train_step", original_step)
+    assert not (tmp_path / "b.safetensors").exists()
+
+    saved = load_checkpoint(tmp_path / "b" / "run" / "checkpoint.safetensors")
+    assert saved.step == 2
+    live_state = killed.optimizer.state_dict()["state"]
+    for param_id, state in live_state.items():
+        for key, value in state.items():
+            assert torch.equal(saved.optimizer["state"][param_id][key], value), (param_id, key)
+
+    resumed = Trainer(config_for(inputs, tmp_path / "b", steps=4, output=tmp_path / "b.safetensors", resume=True),
+                      random_loss_network())
+    assert resumed.step == 2
+    for param_id, state in resumed.optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            assert torch.equal(live_state[param_id][key], value)
+    resumed.run()
+    for key, value in straight.model.state_dict().items():
+        assert torch.allclose(resumed.model.state_dict()[key], value, atol=1e-6), key
+    steps_logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "run" / "losses.jsonl").read_text().splitlines()]
+    assert steps_logged == [1, 2, 3, 4]
+
+
+def test_existing_checkpoint_needs_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    Trainer(config_for(inputs, tmp_path, steps=1), random_loss_network()).run()
+    with pytest.raises(RtstyleError, match="--resume"):
+        Trainer(config_for(inputs, tmp_path, steps=2, overwrite=True), random_loss_network())
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(inputs: tuple[Path, Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = Trainer(config_for(inputs, tmp_path, steps=5, checkpoint_every=1), random_loss_network())
+    original = Trainer.losses
+
+    def poisoned(self: Trainer, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = original(self, batch)
+        if self.step == 3:
+            terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(Trainer, "losses", poisoned)
+    with pytest.raises(RtstyleError, match="loss became nan at step 4"):
+        trainer.run()
+    saved = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
+    assert saved.step == 3
+    assert all(torch.isfinite(v).all() for v in saved.model.values())
+    for key, value in trainer.model.state_dict().items():  # the bad step was not applied
+        assert torch.equal(saved.model[key], value)
+
+
+def test_style_file_loads_with_its_metadata(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "tiny.safetensors"
+    config = config_for(inputs, tmp_path, steps=3, output=out, licence="public domain", preview_every=2,
+                        metadata={"title": "Stripes"})
+    result = Trainer(config, random_loss_network()).run()
+    assert result.style_path == out
+    style = load_style_file(out)
+    assert (style.arch, style.arch_kwargs) == ("johnson", {"width": 8, "blocks": 1})
+    meta = style.metadata
+    assert meta["name"] == "tiny" and meta["title"] == "Stripes" and meta["licence"] == "public domain"
+    assert meta["steps"] == 3 and meta["source_image"] == "painting.png"
+    assert meta["hyperparameters"]["crop_size"] == 32 and meta["hyperparameters"]["style_weight"] == 5.0
+    assert set(meta["losses"]) >= {"content", "style", "tv", "total"}
+    assert "BGR, 0..255" in meta["vgg_convention"]
+    assert meta["created"].endswith("Z") and meta["rtstyle_version"]
+    previews = sorted(p.name for p in (tmp_path / "run" / "previews").iterdir())
+    assert previews == ["step_000002.jpg", "step_000003.jpg"]
+    strip = __import__("cv2").imread(str(tmp_path / "run" / "previews" / "step_000003.jpg"))
+    assert strip.shape == (32, 64, 3)  # content | stylized
+
+
+def test_init_starts_from_an_existing_style(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    from conftest import random_style_weights
+
+    base = tmp_path / "base.safetensors"
+    weights = random_style_weights(width=8, blocks=1)
+    save_style_file(base, StyleFile("johnson", {"width": 8, "blocks": 1}, weights, {"name": "base"}))
+    trainer = Trainer(config_for(inputs, tmp_path, steps=1, init=str(base), arch_kwargs={}), random_loss_network())
+    assert trainer.arch_kwargs == {"width": 8, "blocks": 1}
+    for key, value in trainer.model.state_dict().items():
+        assert np.array_equal(value.numpy(), weights[key]), key
