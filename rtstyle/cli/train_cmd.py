@@ -65,6 +65,9 @@ def stop_on_signals() -> None:
 @click.option("--content-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e5", "1"))
 @click.option("--style-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e10", "5"))
 @click.option("--tv-weight", type=click.FloatRange(min=0), help=f"Total variation (0 disables). {_default('tv_weight')}")
+@click.option("--temporal", is_flag=True, help="Add the temporal loss (steadier video; weight 1e7, see --temporal-weight).")
+@click.option("--temporal-weight", type=click.FloatRange(min=0),
+              help="Weight of the temporal loss on synthetic frame pairs (ReCoNet output term). [default: 0, off]")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
 @click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -96,7 +99,8 @@ def stop_on_signals() -> None:
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. [default: torch's choice]")
 def train(style_image: Path | None, content: Path | None, name: str, steps: int | None, epochs: float | None,
           batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
-          style_weight: float | None, tv_weight: float | None, lr: float | None, seed: int | None, device: str,
+          style_weight: float | None, tv_weight: float | None, temporal: bool, temporal_weight: float | None,
+          lr: float | None, seed: int | None, device: str,
           vgg_weights: Path | None, init_style: str | None, resume: bool, arch: str | None, width: int | None,
           blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
           run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
@@ -116,14 +120,15 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         raise RtstyleError("--resume continues to --steps (or the checkpoint's step count); --epochs is not used")
     import torch
 
-    from rtstyle.train.hparams import HyperParams
+    from rtstyle.train.hparams import TEMPORAL_WEIGHT, HyperParams
     from rtstyle.train.trainer import Trainer, TrainConfig
 
     if threads:
         torch.set_num_threads(threads)
     given = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
              "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
-             "seed": seed}
+             "seed": seed, "temporal_weight": temporal_weight if temporal_weight is not None
+             else (TEMPORAL_WEIGHT if temporal else None)}
     hparams = HyperParams(**{k: v for k, v in given.items() if v is not None})
     arch_kwargs = parse_key_values(arch_args, "--arch-arg")
     arch_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None})

@@ -13,6 +13,9 @@ from typing import Any
 
 from rtstyle.errors import RtstyleError
 
+# `rtstyle train --temporal`: see HyperParams.temporal_weight.
+TEMPORAL_WEIGHT = 1e7
+
 # VGG16 ReLU outputs the losses read (names as in Johnson's paper).
 VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
@@ -38,6 +41,11 @@ class HyperParams:
     # pytorch/examples: 2 epochs of COCO 2014 train (82,783 images) at batch 4 = 41,392 steps
     # (Johnson: 40,000 iterations).
     steps: int = 40_000
+    # Weight of the ReCoNet output-level temporal loss (Gao et al. 2018) on synthetic frame pairs; 0 disables it.
+    # `--temporal` uses TEMPORAL_WEIGHT: not yet tuned by a full run. It was chosen so the term is of the order of the
+    # weighted content loss (about 4e5 for the stopgap mosaic) when the loss is about 0.04, which we measured for
+    # that style on train256 pairs.
+    temporal_weight: float = 0.0
     # pytorch/examples --seed 42.
     seed: int = 42
     # Johnson / pytorch/examples: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
@@ -53,7 +61,7 @@ class HyperParams:
             raise RtstyleError("crop-size must be at least 16 pixels")
         if self.lr <= 0:
             raise RtstyleError("lr must be positive")
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "temporal_weight"):
             if (getattr(self, name) or 0) < 0:
                 raise RtstyleError(f"{name.replace('_', '-')} must not be negative")
         if self.style_size is not None and self.style_size < 16:

@@ -33,6 +33,7 @@ from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, l
 from rtstyle.train.data import ContentSource, read_style_image
 from rtstyle.train.hparams import HyperParams
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
+from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
 
 LOG_NAME = "losses.jsonl"
@@ -221,8 +222,21 @@ class Trainer:
             "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
             "tv": hp.tv_weight * total_variation(output) if hp.tv_weight else output.new_zeros((), dtype=torch.float32),
         }
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if hp.temporal_weight:
+            terms["temporal"] = hp.temporal_weight * self._temporal_term(content_batch, output)
+        terms["total"] = sum(terms.values(), output.new_zeros((), dtype=torch.float32))
         return terms
+
+    def _temporal_term(self, content_batch: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """ReCoNet's output temporal loss on a synthetic second frame with exact flow (rtstyle.train.temporal).
+
+        The motion depends only on the seed and the step, so a resumed run draws the same pairs.
+        """
+        generator = torch.Generator(device=content_batch.device).manual_seed(self.hparams.seed * 1_000_003 + self.step)
+        frame1, frame2, flow, mask = make_synthetic_pair(content_batch, generator)
+        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            output2 = self.model(frame2)
+        return temporal_loss(output.float(), output2.float(), frame1, frame2, flow, mask)
 
     def train_step(self) -> dict[str, float]:
         batch = self.content.batch(self.step, self.hparams.batch_size)
