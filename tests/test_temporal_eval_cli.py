@@ -5,7 +5,7 @@ from pathlib import Path
 
 import cv2
 
-from conftest import SHARED, requires_shared
+from conftest import SHARED, requires_shared, requires_vgg
 from helpers import assert_one_line_error, run_cli
 from temporal_clips import flicker, panning_clip
 
@@ -96,3 +96,31 @@ def test_eval_on_the_shared_sintel_frames(small_style, capsys):
     assert (report["frames"], report["width"], report["height"]) == (3, 256, 109)
     floor, per_frame, stabilized = (row["warping_error"] for row in report["rows"])
     assert floor < per_frame and stabilized < per_frame
+
+
+@requires_vgg
+@requires_shared
+def test_eval_photos_style_loss_prefers_the_styles_own_painting(capsys):
+    import json
+
+    from conftest import DATA, SHARED, VGG_FILE
+
+    paintings = SHARED / "data" / "style" / "pytorch_examples_fast_neural_style"
+    losses = {}
+    for painting in ("mosaic", "candy"):
+        result = run_cli(["eval", "--style", "mosaic", "--photos", str(DATA), "--style-image",
+                          str(paintings / f"{painting}.jpg"), "--vgg-weights", str(VGG_FILE), "--max-size", "192",
+                          "--json"], capsys)
+        assert result.exit_code == 0, result
+        report = json.loads(result.out)
+        assert report["photos"] == 2 and report["content_loss"] > 0
+        losses[painting] = report["style_loss"]
+    assert losses["mosaic"] < 0.5 * losses["candy"], losses
+
+
+def test_eval_photos_needs_the_painting(capsys, small_style):
+    from conftest import DATA
+
+    assert_one_line_error(run_cli(["eval", "--style", str(small_style), "--photos", str(DATA)], capsys),
+                          "--style-image")
+    assert_one_line_error(run_cli(["eval", "--style", str(small_style)], capsys), "give a clip")

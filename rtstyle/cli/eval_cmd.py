@@ -21,7 +21,6 @@ def _number(value: float | None, digits: str = ".5f") -> str:
 
 
 def format_table(report: dict) -> str:
-    # Columns are per row; content/style loss columns on photos slot in here once the trainer's losses are merged.
     header = ("output", "warping error", "x per-frame", "ghosting")
     rows = [(r["name"], _number(r["warping_error"]), _number(r["vs_per_frame"], ".2f"), _number(r["ghosting"], ".3f"))
             for r in report["rows"]]
@@ -32,8 +31,13 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def format_photo_losses(result: dict) -> str:
+    return (f"photos: {result['photos']} ({result['photo_source']}); content loss {result['content_loss']:.4g}, "
+            f"style loss {result['style_loss']:.4g} (weighted as in training, VGG16 {result['vgg']})")
+
+
 @click.command(name="eval")
-@click.argument("clip", type=click.Path(path_type=Path))
+@click.argument("clip", type=click.Path(path_type=Path), required=False)
 @click.option("-s", "--style", required=True, help="Style name (see `rtstyle styles`) or path to a style file.")
 @click.option("--stabilize", "strengths", type=click.FloatRange(0, 1, max_open=True), multiple=True,
               help="Also score the run-time stabiliser at this strength (repeat to compare several).")
@@ -41,10 +45,17 @@ def format_table(report: dict) -> str:
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--flow", "flow_method", type=click.Choice(FLOW_METHODS), default="dis", show_default=True,
               help="Optical flow on the input frames (DIS medium preset, or Farneback).")
+@click.option("--photos", type=click.Path(path_type=Path),
+              help="Also measure content and style loss on these photos (folder or file; needs torch and VGG16).")
+@click.option("--style-image", type=click.Path(path_type=Path), help="The painting, for the style loss (with --photos).")
+@click.option("--style-size", type=click.IntRange(min=16), default=256, show_default=True,
+              help="Longest side of the painting for the style loss (as in training).")
+@click.option("--vgg-weights", type=click.Path(path_type=Path), help="VGG16 safetensors file (or RTSTYLE_VGG_WEIGHTS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
 @engine_options
 def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
-                 flow_method: str, as_json: bool, backend: str, device: str, precision: str) -> None:
+                 flow_method: str, photos: Path | None, style_image: Path | None, style_size: int,
+                 vgg_weights: Path | None, as_json: bool, backend: str, device: str, precision: str) -> None:
     """Measure how much a style flickers on a clip (a video file or a folder of frames).
 
     Prints the warping error of Lai et al. 2018 (flow and occlusion mask from the input frames, images in
@@ -53,10 +64,68 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
     scores about s). Lower is steadier. See docs/temporal.md.
 
     \b
+    With --photos and --style-image it also measures the training objective on photos: content and style
+    loss of the outputs, weighted as in training (the style loss against the painting).
+
+    \b
     Examples:
       rtstyle eval clip.mp4 --style mosaic --stabilize 0.5
+      rtstyle eval --style mosaic --photos eval_photos/ --style-image mosaic.jpg --vgg-weights vgg16.safetensors
       rtstyle eval frames/ --style candy --stabilize 0.3 --stabilize 0.6 --json
     """
+    from rtstyle.engine import create_stylizer
+
+    if clip is None and photos is None:
+        raise RtstyleError("give a CLIP (video or folder of frames) and/or --photos")
+    if (photos is None) != (style_image is None):
+        raise RtstyleError("--photos and --style-image go together (the style loss compares with the painting)")
+    result: dict = {"style": style}
+    if photos is not None:
+        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
+        result.update(_photo_losses(stylizer, photos, style_image, style_size, max_size or 512, vgg_weights))
+        result["style"] = stylizer.style_name
+    if clip is not None:
+        result.update(_clip_report(clip, style, strengths, max_frames, max_size, flow_method, as_json,
+                                   backend, device, precision))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    if photos is not None:
+        click.echo(format_photo_losses(result))
+    if clip is not None:
+        click.echo(f"{clip}: {result['frames']} frames, {result['width']}x{result['height']}; style {result['style']}; "
+                   f"flow {result['flow']}, {result['mask_coverage']:.0%} of pixels valid")
+        click.echo(format_table(result))
+
+
+def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int, max_size: int,
+                  vgg_weights: Path | None) -> dict:
+    import cv2
+
+    from rtstyle.errors import require_torch
+    from rtstyle.io.images import expand_image_inputs, try_read_image
+
+    require_torch("content and style loss (--photos)")
+    from rtstyle.metrics.perceptual import photo_losses
+    from rtstyle.train.data import read_style_image
+    from rtstyle.train.vgg import load_loss_network
+
+    images = []
+    for path in expand_image_inputs([str(photos)]):
+        image = try_read_image(path)
+        if image is not None:
+            scale = min(1.0, max_size / max(image.shape[:2]))
+            images.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image)
+    if not images:
+        raise RtstyleError(f"no readable photos in {photos}")
+    style_rgb = read_style_image(style_image, style_size)
+    network, vgg_source = load_loss_network(str(vgg_weights) if vgg_weights else None)
+    losses = photo_losses(stylizer, images, style_rgb, network)
+    return {**losses.as_dict(), "photo_source": str(photos), "vgg": vgg_source}
+
+
+def _clip_report(clip: Path, style: str, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
+                 flow_method: str, as_json: bool, backend: str, device: str, precision: str) -> dict:
     from rtstyle.engine import create_stylizer
     from rtstyle.flow import FlowEstimator
     from rtstyle.metrics.clip_eval import evaluate_clip
@@ -79,10 +148,4 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
                                on_frame=bar.update)
     if report.frames < 2:
         raise RtstyleError(f"{clip} has only one frame: the warping error needs at least two")
-    result = {"clip": str(clip), "style": stylizer.style_name, **report.as_dict()}
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    click.echo(f"{clip}: {report.frames} frames, {report.width}x{report.height}; style {stylizer.style_name}; "
-               f"flow {report.flow}, {report.mask_coverage:.0%} of pixels valid")
-    click.echo(format_table(result))
+    return {"clip": str(clip), "style": stylizer.style_name, **report.as_dict()}
