@@ -77,3 +77,11 @@ def photo() -> np.ndarray:
     import cv2
 
     return cv2.imread(str(DATA / "chelsea.png"), cv2.IMREAD_COLOR)
+
+
+@pytest.fixture
+def no_builtin_styles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the shipped styles, for tests about what happens with only user styles (or none)."""
+    import rtstyle.styles.catalog as catalog
+
+    monkeypatch.setattr(catalog, "builtin_styles_dir", lambda: tmp_path / "no_builtin_styles")

@@ -22,13 +22,7 @@ def test_demo_writes_videos_photos_and_contact_sheet(tmp_path, small_style, caps
     assert "video fps" in result.out and "contact sheet" in result.out
 
 
-def test_demo_without_styles_is_one_line(tmp_path, capsys, monkeypatch):
-    import rtstyle.paths
-
-    monkeypatch.setattr(rtstyle.paths, "builtin_styles_dir", lambda: tmp_path / "none")
-    import rtstyle.styles.catalog as catalog
-
-    monkeypatch.setattr(catalog, "builtin_styles_dir", lambda: tmp_path / "none")
+def test_demo_without_styles_is_one_line(tmp_path, capsys, no_builtin_styles):
     assert_one_line_error(run_cli(["demo", "-o", str(tmp_path / "d")], capsys), "no built-in styles")
     assert_one_line_error(run_cli(["demo", "--styles", "nosuchstyle", "-o", str(tmp_path / "d")], capsys),
                           "unknown style")

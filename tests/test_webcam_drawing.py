@@ -83,7 +83,7 @@ def test_every_action_has_a_key_and_a_help_line():
     assert len(help_lines()) == len(HOTKEYS)
 
 
-def test_style_playlist_starts_with_the_requested_style(small_style):
+def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_styles):
     import os
     import shutil
     from pathlib import Path
