@@ -123,11 +123,13 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
 
 @requires_vgg
 def test_resume_continues_to_more_steps(paths: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(args_for(paths, **{"--steps": "1", "-o": str(paths["tmp"] / "a.safetensors")}), capsys).exit_code == 0
+    first = args_for(paths, **{"--steps": "1", "-o": str(paths["tmp"] / "a.safetensors"), "--licence": "CC0"})
+    assert run_cli(first, capsys).exit_code == 0
     result = run_cli(["train", "--name", "tiny", "--resume", "--steps", "2", "--run-dir", str(paths["run"]),
                       "--vgg-weights", str(VGG_FILE), "-o", str(paths["tmp"] / "b.safetensors")], capsys)
     assert result.exit_code == 0, result.err
     assert "resuming at step 1" in result.err
     metadata = load_style_file(paths["tmp"] / "b.safetensors").metadata
     assert metadata["steps"] == 2
+    assert metadata["licence"] == "CC0"  # given when the run started, kept through --resume
     assert metadata["losses"]["averaged_over_last_steps"] == 2  # the killed run's logged step counts too

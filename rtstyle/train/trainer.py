@@ -119,6 +119,12 @@ class Trainer:
         if not config.content and not resumed:
             raise RtstyleError("--content is required")
         self._check_output()
+        # --licence, --meta and --init given when the run started stay with it through --resume.
+        self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
+        if config.licence:
+            self.style_metadata["licence"] = config.licence
+        if config.init:
+            self.style_metadata["init"] = config.init
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
@@ -306,6 +312,7 @@ class Trainer:
             "style_image_path": str(self.style_image_path.resolve()),
             "content_path": str(self.content_path.resolve()),
             "train_seconds": self.train_seconds,
+            "style_metadata": self.style_metadata,
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
@@ -342,11 +349,7 @@ class Trainer:
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
         }
-        if self.config.init:
-            metadata["init"] = self.config.init
-        if self.config.licence:
-            metadata["licence"] = self.config.licence
-        metadata.update(self.config.metadata)
+        metadata.update(self.style_metadata)
         save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
