@@ -67,3 +67,15 @@ def test_find_style_by_name_and_path(tmp_path, random_style, monkeypatch):
         find_style("stary")
     with pytest.raises(RtstyleError, match="not found"):
         find_style(os.path.join(str(tmp_path), "missing.safetensors"))
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from rtstyle.io.atomic import atomic_write_bytes, current_umask
+
+    atomic_write_bytes(tmp_path / "f.bin", b"x")
+    mode = stat.S_IMODE(os.stat(tmp_path / "f.bin").st_mode)
+    assert mode == 0o666 & ~current_umask()
+    assert mode & 0o044  # readable by others under the usual umask, not 0600 like mkstemp's files

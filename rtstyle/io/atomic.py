@@ -23,6 +23,8 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
         prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}", dir=directory
     )
     os.close(fd)
+    # mkstemp creates the file private (0600); give it the mode a plain open() would, as it becomes the output.
+    os.chmod(name, 0o666 & ~current_umask())
     return Path(name)
 
 
@@ -48,6 +50,12 @@ def atomic_output(target: Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
