@@ -37,15 +37,16 @@ def try_read_image(path: Path) -> np.ndarray | None:
     return image
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: Path, what: str = "image") -> np.ndarray:
+    """The image as uint8 BGR; `what` names it in the error ("style image", ...)."""
     path = Path(path)
     if not path.exists():
-        raise RtstyleError(f"image not found: {path}")
+        raise RtstyleError(f"{what} not found: {path}")
     if path.is_dir():
-        raise RtstyleError(f"expected an image file, got a directory: {path}")
+        raise RtstyleError(f"{what} is a directory, not an image: {path}")
     image = try_read_image(path)
     if image is None:
-        raise RtstyleError(f"cannot read image (corrupt or unsupported format): {path}")
+        raise RtstyleError(f"cannot read {what} (corrupt or unsupported format): {path}")
     return image
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, try_read_image
+from rtstyle.io.images import is_image_path, read_image, try_read_image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Enough distinct frames to cover a clip without holding a whole film in memory.
@@ -158,14 +158,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.nd
 
 def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
     """The style image as uint8 RGB, its longest side scaled to `style_size` when given."""
-    path = Path(path)
-    if not path.exists():
-        raise RtstyleError(f"style image not found: {path}")
-    if path.is_dir():
-        raise RtstyleError(f"style image is a directory, not an image: {path}")
-    image = try_read_image(path)
-    if image is None:
-        raise RtstyleError(f"cannot read style image (corrupt or unsupported format): {path}")
+    image = read_image(Path(path), "style image")
     if style_size:
         scale = style_size / max(image.shape[:2])
         image = cv2.resize(image, None, fx=scale, fy=scale,
