@@ -76,6 +76,9 @@ def stop_on_signals() -> None:
               help=f"VGG16 safetensors file for the loss network (or set {VGG_WEIGHTS_ENV}). "
                    "[default: torchvision's IMAGENET1K_V1, downloaded once]")
 @click.option("--init", "init_style", help="Start from this style (name or path) instead of random weights.")
+@click.option("--teacher", help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
+              "fast network (--arch fast) from a johnson style.")
+@click.option("--distill-weight", type=click.FloatRange(min=0), help="Weight of the teacher term. [default: 1]")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 @click.option("--arch", help="Network architecture from the registry. [default: johnson]")
 @click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")
@@ -101,7 +104,8 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
           batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
           style_weight: float | None, tv_weight: float | None, temporal: bool, temporal_weight: float | None,
           lr: float | None, seed: int | None, device: str,
-          vgg_weights: Path | None, init_style: str | None, resume: bool, arch: str | None, width: int | None,
+          vgg_weights: Path | None, init_style: str | None, teacher: str | None, distill_weight: float | None,
+          resume: bool, arch: str | None, width: int | None,
           blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
           run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
           half: bool, threads: int | None) -> None:
@@ -127,7 +131,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         torch.set_num_threads(threads)
     given = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
              "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
-             "seed": seed, "temporal_weight": temporal_weight if temporal_weight is not None
+             "seed": seed, "distill_weight": distill_weight, "temporal_weight": temporal_weight if temporal_weight is not None
              else (TEMPORAL_WEIGHT if temporal else None)}
     hparams = HyperParams(**{k: v for k, v in given.items() if v is not None})
     arch_kwargs = parse_key_values(arch_args, "--arch-arg")
@@ -135,7 +139,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     config = TrainConfig(
         name=name, style_image=style_image, content=content, hparams=hparams, resume_steps=steps, arch=arch,
         arch_kwargs=arch_kwargs, run_dir=run_dir, output=output, overwrite=overwrite, device=device,
-        vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, resume=resume,
+        vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, teacher=teacher, resume=resume,
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
         metadata=parse_key_values(meta, "--meta"), half=half,
     )

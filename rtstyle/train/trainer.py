@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
@@ -57,6 +58,7 @@ class TrainConfig:
     device: str = "auto"
     vgg_weights: str | None = None
     init: str | None = None
+    teacher: str | None = None  # a trained style network whose outputs the new network learns to match
     resume: bool = False
     preview_every: int = 500
     checkpoint_every: int = 1000
@@ -125,6 +127,8 @@ class Trainer:
             self.style_metadata["licence"] = config.licence
         if config.init:
             self.style_metadata["init"] = config.init
+        if config.teacher:
+            self.style_metadata["teacher"] = config.teacher
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
@@ -137,6 +141,8 @@ class Trainer:
         if init_weights is not None:
             self.model.load_state_dict(init_weights)
         self.model.to(self.device)
+        self.teacher_name = config.teacher or record.get("teacher")
+        self.teacher = self._load_teacher(self.teacher_name) if self.teacher_name else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
         self.train_seconds = 0.0
@@ -194,6 +200,14 @@ class Trainer:
         spec = create_spec(arch, **config.arch_kwargs)
         return spec.name, dict(spec.kwargs), None
 
+    def _load_teacher(self, name: str) -> StyleNet:
+        from rtstyle.engine.torch_backend import style_to_module
+        from rtstyle.styles.catalog import find_style
+
+        teacher = style_to_module(find_style(name).load()).to(self.device)
+        teacher.requires_grad_(False)
+        return teacher
+
     def _restore(self, checkpoint: Checkpoint) -> None:
         if set(checkpoint.model) != set(self.model.state_dict()):
             raise RtstyleError(f"checkpoint {self.checkpoint_path} does not match architecture {self.arch!r}")
@@ -228,6 +242,11 @@ class Trainer:
             "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
             "tv": hp.tv_weight * total_variation(output) if hp.tv_weight else output.new_zeros((), dtype=torch.float32),
         }
+        if self.teacher is not None:
+            with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp or torch.float32,
+                                                 enabled=self.amp is not None):
+                taught = self.teacher(content_batch)
+            terms["distill"] = hp.distill_weight * F.mse_loss(output.float(), taught.float())
         if hp.temporal_weight:
             terms["temporal"] = hp.temporal_weight * self._temporal_term(content_batch, output)
         terms["total"] = sum(terms.values(), output.new_zeros((), dtype=torch.float32))
@@ -311,6 +330,7 @@ class Trainer:
             "arch_kwargs": self.arch_kwargs,
             "style_image_path": str(self.style_image_path.resolve()),
             "content_path": str(self.content_path.resolve()),
+            "teacher": self.teacher_name,
             "train_seconds": self.train_seconds,
             "style_metadata": self.style_metadata,
         }
