@@ -8,7 +8,7 @@
 All configurations run in ONE process and are timed round-robin (one frame each, in turn), so a busy
 machine slows all of them alike and the ratios stay meaningful even when absolute times drift.
 Weights are random (tests/conftest.py random_style_weights): speed does not depend on them, but the
-int8 error column does (trained styles will differ; see docs/benchmarks-fast.md).
+int8 error column does (trained styles will differ; see docs/benchmarks.md).
 """
 
 from __future__ import annotations

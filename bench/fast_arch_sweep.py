@@ -1,4 +1,4 @@
-"""The design sweep behind the fast architectures (docs/benchmarks-fast.md, "Design by measurement").
+"""The design sweep behind the fast architectures (docs/benchmarks.md, "Design by measurement").
 
     python bench/fast_arch_sweep.py [--rounds 10]
 

@@ -2,7 +2,7 @@
 
 Tolerance caveat: these weights are random (conftest.random_style_weights: random filters and instance-norm
 affines), not a trained style; trained networks have smoother activation ranges, so their int8 error is
-expected to be lower. The bounds are ~2x the errors measured with these weights (docs/benchmarks-fast.md),
+expected to be lower. The bounds are ~2x the errors measured with these weights (docs/benchmarks.md),
 and far below the difference between the fp32 output and the photo itself.
 """
 

@@ -1,4 +1,4 @@
-"""The onnxruntime CPU settings chosen by measurement (docs/benchmarks-fast.md) are the ones sessions get."""
+"""The onnxruntime CPU settings chosen by measurement (docs/benchmarks.md) are the ones sessions get."""
 
 import onnx
 

@@ -22,7 +22,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...]) -> 
     Only the convolutions are quantised (static QDQ, per-channel weights); instance norm and the
     pre/post-processing stay float. `--precision int8` does the same on the fly with the bundled
     calibration set. On CPUs without VNNI, int8 pays off for `johnson` but not for the fast archs
-    (docs/benchmarks-fast.md).
+    (docs/benchmarks.md).
 
     \b
     Examples:

@@ -2,7 +2,7 @@
 
 A style network's peak memory grows with the frame's area times the most channels it holds at full
 resolution (for johnson: 2 x width, the upsampled input of the last 3x3 conv). Measured with onnxruntime
-on the CPU (peak RSS growth, docs/benchmarks-engine.md): johnson width 32 (64 channels) at 1280x720:
+on the CPU (peak RSS growth, docs/benchmarks.md): johnson width 32 (64 channels) at 1280x720:
 824 to 1420 bytes per pixel depending on how far the allocator's arena had grown, i.e. up to 5.5 float32
 copies per channel; width 8 (16 channels) at 7680x4320: 8.3 GB, 250 bytes per pixel, 3.9 copies. The
 estimate uses 8 copies.

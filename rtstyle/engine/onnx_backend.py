@@ -26,7 +26,7 @@ ONNX_SUFFIX = ".onnx"
 
 @dataclass(frozen=True)
 class CpuSessionConfig:
-    """CPU session settings, chosen with `bench/cpu_options.py` (numbers in docs/benchmarks-engine.md).
+    """CPU session settings, chosen with `bench/cpu_options.py` (numbers in docs/benchmarks.md).
 
     - intra_op_threads 0: onnxruntime's default, one thread per physical core. On the quiet 2-core
       machine 2 threads ran 1.7x faster than 1; under heavy load from other programs 1 thread was

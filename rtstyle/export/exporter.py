@@ -16,7 +16,7 @@ Tolerances, on the 0..1 scale (0..255 / 255): max and mean abs difference per pa
   significand; the per-layer rounding adds up through the convolutions and residual sums (instance norm
   runs in fp32). Measured with random-weight johnson networks (width 16 and 32, two seeds each, harsher
   than trained weights): max 0.0022, mean 0.00015 for "tensor"; 1 level, mean 0.00015 for "frame" (see
-  docs/benchmarks-engine.md). The tolerances keep 4-7x margin.
+  docs/benchmarks.md). The tolerances keep 4-7x margin.
 """
 
 from __future__ import annotations

@@ -107,14 +107,14 @@ class _FrameReader:
 
 @dataclass(frozen=True)
 class QuantSettings:
-    """The onnxruntime.quantization choices (defaults: see the module docstring and docs/benchmarks-fast.md)."""
+    """The onnxruntime.quantization choices (defaults: see the module docstring and docs/benchmarks.md)."""
 
     activations_uint8: bool = True  # U8S8; False gives S8S8
     reduce_range: bool = True
     per_channel: bool = True
     # The convs that read or write the 3-channel image stay float: int8 made them slower (3-channel
     # QLinearConv is inefficient) and they carry the most visible error (measured: johnson 1.16x -> 1.28x
-    # faster than fp32 and mean error 7.6 -> 6.6 when they stay float; docs/benchmarks-fast.md).
+    # faster than fp32 and mean error 7.6 -> 6.6 when they stay float; docs/benchmarks.md).
     float_image_convs: bool = True
 
 

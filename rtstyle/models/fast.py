@@ -2,7 +2,7 @@
 
 The `johnson` net spends ~154k multiply-adds per pixel, and most of its run time on a CPU goes to
 full-resolution feature maps (32 channels at the input size: padding, instance norm, memory traffic).
-Measured with onnxruntime on a 2-core CPU (docs/benchmarks-fast.md), three changes buy the most:
+Measured with onnxruntime on a 2-core CPU (docs/benchmarks.md), three changes buy the most:
 
 1. **Stride-2 stem** (an extra downsampling stage): the 9x9 stem keeps Johnson's large first receptive
    field but runs at stride 2, so no wide feature map ever exists at full resolution; the decoder gets a
