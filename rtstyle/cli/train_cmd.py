@@ -78,7 +78,7 @@ def stop_on_signals() -> None:
 @click.option("--init", "init_style", help="Start from this style (name or path) instead of random weights.")
 @click.option("--teacher", help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
               "fast network (--arch fast) from a johnson style.")
-@click.option("--distill-weight", type=click.FloatRange(min=0), help="Weight of the teacher term. [default: 1]")
+@click.option("--distill-weight", type=click.FloatRange(min=0), help="Weight of the teacher term. [default: 10]")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 @click.option("--arch", help="Network architecture from the registry. [default: johnson]")
 @click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")

@@ -46,11 +46,11 @@ class HyperParams:
     # weighted content loss (about 4e5 for the stopgap mosaic) when the loss is about 0.04, which we measured for
     # that style on train256 pairs.
     temporal_weight: float = 0.0
-    # Weight of the distillation term, the mean squared difference (0..255 pixels) between the network's output
+    # Weight of the distillation term: the mean squared difference (0..255 pixels) between the network's output
     # and a teacher style network's (`rtstyle train --teacher`), as in knowledge distillation for style transfer
-    # (Wang et al. 2020, "Collaborative Distillation"). Ours: 1.0 puts it at about the content term's size
-    # (a 0..255 MSE of a few 1e5 at the start, as we measured for a fast student of the stopgap mosaic).
-    distill_weight: float = 1.0
+    # (Wang et al. 2020, "Collaborative Distillation"). Ours, measured: a fresh `fast` student of the stopgap
+    # mosaic starts at an MSE of about 3e4, so 10 puts the term at the content term's size (about 3e5).
+    distill_weight: float = 10.0
     # pytorch/examples --seed 42.
     seed: int = 42
     # Johnson / pytorch/examples: content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
