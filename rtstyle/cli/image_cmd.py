@@ -27,7 +27,7 @@ def output_path_for(source: Path, output: Path | None, style: str, many: bool) -
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-s", "--style", required=True, help="Style name (see `rtstyle styles`) , a style file or an exported .onnx model.")
+@click.option("-s", "--style", required=True, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file (one input) or folder. Default: beside each input, named INPUT_STYLE.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")

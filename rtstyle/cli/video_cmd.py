@@ -15,7 +15,7 @@ from rtstyle.realtime.timeparse import TimeType
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output video (.mp4, .mkv, .mov). Default: SOURCE_STYLE.mp4 beside the input.")
-@click.option("-s", "--style", help="Style name (see `rtstyle styles`) , a style file or an exported .onnx model. Default: mosaic.")
+@click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ".")
 @click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
