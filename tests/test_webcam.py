@@ -62,7 +62,9 @@ def test_latest_frame_capture_drops_stale_frames(tmp_path):
     consumed = []
     try:
         for _ in range(5):
-            time.sleep(0.05)  # a slow consumer: the file decodes ~20x faster than this
+            # A slow consumer: the file decodes at ~350-1000 fps here, so frames pile up between reads, while
+            # 5 reads of 20 ms stay well inside the clip (240 frames): it must not end before the test does.
+            time.sleep(0.02)
             read_before = grabber.frames_read
             frame = grabber.slot.get(timeout=2)
             assert frame is not None
