@@ -31,7 +31,7 @@ PHOTOS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=REPO / "docs/styles.png")
-    parser.add_argument("--tile", type=int, default=256, help="tile width in pixels")
+    parser.add_argument("--tile", type=int, default=192, help="tile width in pixels")
     parser.add_argument("--work-size", type=int, default=512, help="longer side the photos are stylized at")
     args = parser.parse_args()
 
