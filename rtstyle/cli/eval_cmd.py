@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import numpy as np
 from tqdm import tqdm
 
 from rtstyle.cli.options import engine_options
@@ -79,14 +82,14 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
         raise RtstyleError("give a CLIP (video or folder of frames) and/or --photos")
     if (photos is None) != (style_image is None):
         raise RtstyleError("--photos and --style-image go together (the style loss compares with the painting)")
-    result: dict = {"style": style}
+    frames = _open_clip(clip, max_frames, max_size) if clip is not None else None  # fails before the model loads
+    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
+    click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
+    result: dict = {"style": stylizer.style_name}
     if photos is not None:
-        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
         result.update(_photo_losses(stylizer, photos, style_image, style_size, max_size or 512, vgg_weights))
-        result["style"] = stylizer.style_name
-    if clip is not None:
-        result.update(_clip_report(clip, style, strengths, max_frames, max_size, flow_method, as_json,
-                                   backend, device, precision))
+    if clip is not None and frames is not None:
+        result.update(_clip_report(frames, clip, stylizer, strengths, max_frames, flow_method, as_json))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -124,28 +127,26 @@ def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int, ma
     return {**losses.as_dict(), "photo_source": str(photos), "vgg": vgg_source}
 
 
-def _clip_report(clip: Path, style: str, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
-                 flow_method: str, as_json: bool, backend: str, device: str, precision: str) -> dict:
-    from rtstyle.engine import create_stylizer
-    from rtstyle.flow import FlowEstimator
-    from rtstyle.metrics.clip_eval import evaluate_clip
+def _open_clip(clip: Path, max_frames: int | None, max_size: int | None) -> Iterator[np.ndarray]:
+    """The clip's frames; an unreadable or empty clip fails here, on its first frame."""
     from rtstyle.metrics.clips import iter_clip
 
     frames = iter_clip(clip, max_frames=max_frames, max_size=max_size)
-    first = next(frames, None)  # fail on an unreadable clip before building the network
+    first = next(frames, None)
     if first is None:
         raise RtstyleError(f"no frames in {clip}")
-    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
+    return itertools.chain([first], frames)
+
+
+def _clip_report(frames: Iterator[np.ndarray], clip: Path, stylizer, strengths: tuple[float, ...],
+                 max_frames: int | None, flow_method: str, as_json: bool) -> dict:
+    from rtstyle.flow import FlowEstimator
+    from rtstyle.metrics.clip_eval import evaluate_clip
+
     estimator = FlowEstimator(flow_method, preset="medium")  # type: ignore[arg-type]
-    click.echo(f"style {stylizer.style_name} on {stylizer.description}; flow {estimator.description}", err=True)
-
-    def all_frames():
-        yield first
-        yield from frames
-
+    click.echo(f"flow {estimator.description}", err=True)
     with tqdm(unit="frame", total=max_frames, leave=False, disable=as_json) as bar:
-        report = evaluate_clip(all_frames(), stylizer, sorted(set(strengths)), estimator=estimator,
-                               on_frame=bar.update)
+        report = evaluate_clip(frames, stylizer, sorted(set(strengths)), estimator=estimator, on_frame=bar.update)
     if report.frames < 2:
         raise RtstyleError(f"{clip} has only one frame: the warping error needs at least two")
     return {"clip": str(clip), "style": stylizer.style_name, **report.as_dict()}
