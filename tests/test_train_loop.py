@@ -98,8 +98,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(inputs: tuple[Path, P
     trainer = Trainer(config_for(inputs, tmp_path, steps=5, checkpoint_every=1), random_loss_network())
     original = Trainer.losses
 
-    def poisoned(self: Trainer, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms = original(self, batch)
+    def poisoned(self: Trainer, batch: torch.Tensor, boxes: object = None) -> dict[str, torch.Tensor]:
+        terms = original(self, batch, boxes)  # type: ignore[arg-type]
         if self.step == 3:
             terms["total"] = terms["total"] * float("nan")
         return terms
@@ -172,7 +172,8 @@ def test_distillation_pulls_the_student_towards_the_teacher(inputs: tuple[Path, 
     trainer = Trainer(config_for(inputs, tmp_path, steps=12, teacher=str(small_style), arch="fast",
                                  arch_kwargs={"width": 8, "blocks": 1}, hparams=HyperParams(
         crop_size=32, batch_size=2, steps=12, lr=3e-2, style_size=48, seed=3, content_weight=0, style_weight=0,
-        tv_weight=0)), random_loss_network())
+        tv_weight=0)))  # no loss network given: pure distillation must not need (or load) VGG
+    assert trainer.vgg is None
     fixed = torch.from_numpy(trainer.content.batch(0, 4)).permute(0, 3, 1, 2).float()
 
     def gap() -> float:
@@ -186,3 +187,23 @@ def test_distillation_pulls_the_student_towards_the_teacher(inputs: tuple[Path, 
     assert gap() < 0.9 * before, (before, gap())
     style = load_style_file(result.style_path)
     assert style.arch == "fast" and style.metadata["teacher"] == str(small_style)
+
+
+def test_teacher_targets_are_the_teacher_on_the_whole_image_cut_like_the_crops(
+        inputs: tuple[Path, Path], tmp_path: Path, small_style: Path) -> None:
+    trainer = Trainer(config_for(inputs, tmp_path, steps=1, teacher=str(small_style), hparams=HyperParams(
+        crop_size=32, batch_size=3, steps=1, style_size=48, content_weight=0, style_weight=0)))
+    assert trainer.teacher is not None and trainer.teacher_targets is not None
+    batch, boxes = trainer.content.batch_and_boxes(5, 3)
+    assert np.array_equal(batch, trainer.content.batch(5, 3))  # the same crops as plain training
+    for crop, box in zip(batch, boxes, strict=True):
+        assert np.array_equal(crop, box.cut(trainer.content.image_rgb(box.index)))
+    targets = trainer.teacher_targets.batch(boxes)
+    whole = trainer.content.image_rgb(boxes[0].index)
+    with torch.no_grad():
+        expected = trainer.teacher(torch.from_numpy(whole).permute(2, 0, 1)[None].float()).clamp(0, 255).round()
+    b = boxes[0]
+    assert torch.equal(targets[0], expected[0, :, b.top:b.top + b.size, b.left:b.left + b.size])
+    cached = len(trainer.teacher_targets)
+    trainer.teacher_targets.batch(boxes)
+    assert len(trainer.teacher_targets) == cached == len({box.index for box in boxes})  # each image stylized once

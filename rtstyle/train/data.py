@@ -8,6 +8,7 @@ Following pytorch/examples, each image is resized so its short side is the crop 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,19 @@ def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
     new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(image, new_size, interpolation=interpolation)
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """Where a training crop was cut: image `index` (as resized for training), top-left corner, side."""
+
+    index: int
+    top: int
+    left: int
+    size: int
+
+    def cut(self, image: np.ndarray) -> np.ndarray:
+        return image[self.top:self.top + self.size, self.left:self.left + self.size]
 
 
 class ContentSource:
@@ -96,25 +110,38 @@ class ContentSource:
 
     def batch(self, step: int, batch_size: int) -> np.ndarray:
         """uint8 (N, crop, crop, 3) RGB for training step `step`."""
-        rng = np.random.default_rng([self.seed, 1_000_003, step])
-        crops = []
-        for index in self.image_indices(step, batch_size):
-            image = None
-            for attempt in range(len(self)):  # an unreadable file is replaced by the next readable one
-                image = self._load((index + attempt) % len(self))
-                if image is not None:
-                    break
-            if image is None:
-                raise RtstyleError(f"none of the content images in {self.path} could be read")
-            crops.append(self._random_crop(image, rng))
-        return np.stack(crops)[..., ::-1].copy()  # BGR -> RGB
+        return self.batch_and_boxes(step, batch_size)[0]
 
-    def _random_crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def batch_and_boxes(self, step: int, batch_size: int) -> tuple[np.ndarray, list[CropBox]]:
+        """The batch of step `step` and where each crop was cut from (see `image_rgb`)."""
+        rng = np.random.default_rng([self.seed, 1_000_003, step])
+        crops, boxes = [], []
+        for index in self.image_indices(step, batch_size):
+            index, image = self._readable(index)
+            box = self._random_box(index, image, rng)
+            crops.append(box.cut(image))
+            boxes.append(box)
+        return np.stack(crops)[..., ::-1].copy(), boxes  # BGR -> RGB
+
+    def image_rgb(self, index: int) -> np.ndarray:
+        """The whole image `index` as the crops see it (short side = crop size), RGB."""
+        return self._readable(index)[1][..., ::-1].copy()
+
+    def _readable(self, index: int) -> tuple[int, np.ndarray]:
+        """Image `index`, or the next readable one when it cannot be read."""
+        for attempt in range(len(self)):
+            candidate = (index + attempt) % len(self)
+            image = self._load(candidate)
+            if image is not None:
+                return candidate, image
+        raise RtstyleError(f"none of the content images in {self.path} could be read")
+
+    def _random_box(self, index: int, image: np.ndarray, rng: np.random.Generator) -> CropBox:
         size = self.crop_size
         height, width = image.shape[:2]
         top = int(rng.integers(0, height - size + 1))
         left = int(rng.integers(0, width - size + 1))
-        return image[top:top + size, left:left + size]
+        return CropBox(index, top, left, size)
 
     def preview_image(self) -> np.ndarray:
         """A fixed centre crop (RGB) of the first readable image, for preview strips."""

@@ -31,7 +31,8 @@ from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
 from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from rtstyle.train.data import ContentSource, read_style_image
+from rtstyle.train.data import ContentSource, CropBox, read_style_image
+from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
@@ -143,22 +144,29 @@ class Trainer:
         self.model.to(self.device)
         self.teacher_name = config.teacher or record.get("teacher")
         self.teacher = self._load_teacher(self.teacher_name) if self.teacher_name else None
+        self.teacher_targets = TeacherTargets(self.teacher, self.content, self.device) if self.teacher else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
         self.train_seconds = 0.0
         if resumed:
             self._restore(resumed)
 
-        if loss_network is None:
-            loss_network, self.vgg_source = load_loss_network(config.vgg_weights)
-        else:
-            self.vgg_source = "test network"
-        self.vgg = loss_network.to(self.device)
-        self.hparams = self.hparams.with_loss_weights_for(self.vgg.convention.scale)
+        # Pure distillation (content and style weights 0) needs no loss network: VGG would cost more than the
+        # student itself, so it is not even loaded.
+        self.vgg: LossNetwork | None = None
+        self.vgg_source = "not used (content and style weights 0)"
+        if not (self.hparams.content_weight == 0 and self.hparams.style_weight == 0):
+            if loss_network is None:
+                loss_network, self.vgg_source = load_loss_network(config.vgg_weights)
+            else:
+                self.vgg_source = "test network"
+            self.vgg = loss_network.to(self.device)
+            self.hparams = self.hparams.with_loss_weights_for(self.vgg.convention.scale)
         self.amp = amp_dtype(self.device)
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
-            self.vgg.to(memory_format=torch.channels_last)
+            if self.vgg is not None:
+                self.vgg.to(memory_format=torch.channels_last)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.style_grams = self._style_targets()
         self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
@@ -222,35 +230,53 @@ class Trainer:
     @torch.no_grad()
     def _style_targets(self) -> list[torch.Tensor]:
         """The style image's Gram matrices, computed once (batch 1, broadcast against each batch)."""
+        if self.vgg is None:
+            return []
         style = to_tensor(self.style_rgb[None], self.device)
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
             features = self.vgg(style, self.hparams.style_layers)
         return [gram_matrix(features[name]) for name in self.hparams.style_layers]
 
     # -------------------------------------------------------------------------------------- training
-    def losses(self, content_batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The weighted loss terms and their sum for one batch (float NCHW RGB 0..255)."""
+    def losses(self, content_batch: torch.Tensor, boxes: list[CropBox] | None = None) -> dict[str, torch.Tensor]:
+        """The weighted loss terms and their sum for one batch (float NCHW RGB 0..255).
+
+        `boxes` (where the crops were cut) lets the teacher's targets come from its cache; without them the
+        teacher runs on the batch itself.
+        """
+        hp = self.hparams
+        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            output = self.model(content_batch)
+        zero = output.new_zeros((), dtype=torch.float32)
+        terms = self._perceptual_terms(content_batch, output) if self.vgg is not None else {}
+        terms["tv"] = hp.tv_weight * total_variation(output) if hp.tv_weight else zero
+        if self.teacher is not None:
+            terms["distill"] = hp.distill_weight * F.mse_loss(output.float(), self._teacher_batch(content_batch, boxes))
+        if hp.temporal_weight:
+            terms["temporal"] = hp.temporal_weight * self._temporal_term(content_batch, output)
+        terms["total"] = sum(terms.values(), zero)
+        return terms
+
+    def _perceptual_terms(self, content_batch: torch.Tensor, output: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert self.vgg is not None
         hp = self.hparams
         layers = tuple(dict.fromkeys((hp.content_layer, *hp.style_layers)))
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            output = self.model(content_batch)
             out_features = self.vgg(output, layers)
             with torch.no_grad():
                 target = self.vgg(content_batch, (hp.content_layer,))[hp.content_layer]
-        terms = {
+        return {
             "content": hp.content_weight * content_loss(out_features[hp.content_layer], target),
             "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
-            "tv": hp.tv_weight * total_variation(output) if hp.tv_weight else output.new_zeros((), dtype=torch.float32),
         }
-        if self.teacher is not None:
-            with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp or torch.float32,
-                                                 enabled=self.amp is not None):
-                taught = self.teacher(content_batch)
-            terms["distill"] = hp.distill_weight * F.mse_loss(output.float(), taught.float())
-        if hp.temporal_weight:
-            terms["temporal"] = hp.temporal_weight * self._temporal_term(content_batch, output)
-        terms["total"] = sum(terms.values(), output.new_zeros((), dtype=torch.float32))
-        return terms
+
+    @torch.no_grad()
+    def _teacher_batch(self, content_batch: torch.Tensor, boxes: list[CropBox] | None) -> torch.Tensor:
+        assert self.teacher is not None and self.teacher_targets is not None
+        if boxes is not None:
+            return self.teacher_targets.batch(boxes)
+        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            return self.teacher(content_batch).float()
 
     def _temporal_term(self, content_batch: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """ReCoNet's output temporal loss on a synthetic second frame with exact flow (rtstyle.train.temporal).
@@ -264,12 +290,12 @@ class Trainer:
         return temporal_loss(output.float(), output2.float(), frame1, frame2, flow, mask)
 
     def train_step(self) -> dict[str, float]:
-        batch = self.content.batch(self.step, self.hparams.batch_size)
+        batch, boxes = self.content.batch_and_boxes(self.step, self.hparams.batch_size)
         x = to_tensor(batch, self.device)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
-        terms = self.losses(x)
+        terms = self.losses(x, boxes)
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
             # Stop before the update: the weights and the last checkpoint stay good.
@@ -363,7 +389,7 @@ class Trainer:
             "hyperparameters": self.hparams.to_dict(),
             "steps": self.step,
             "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
-            "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}",
+            "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}" if self.vgg else self.vgg_source,
             "content": f"{self.content_path.name} ({len(self.content)} {self.content.kind})",
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "training_seconds": round(self.train_seconds, 1),
