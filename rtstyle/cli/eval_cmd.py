@@ -103,24 +103,14 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
 
 def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int, max_size: int,
                   vgg_weights: Path | None) -> dict:
-    import cv2
-
     from rtstyle.errors import require_torch
-    from rtstyle.io.images import expand_image_inputs, try_read_image
 
     require_torch("content and style loss (--photos)")
-    from rtstyle.metrics.perceptual import photo_losses
+    from rtstyle.metrics.perceptual import photo_losses, read_photos
     from rtstyle.train.data import read_style_image
     from rtstyle.train.vgg import load_loss_network
 
-    images = []
-    for path in expand_image_inputs([str(photos)]):
-        image = try_read_image(path)
-        if image is not None:
-            scale = min(1.0, max_size / max(image.shape[:2]))
-            images.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image)
-    if not images:
-        raise RtstyleError(f"no readable photos in {photos}")
+    images = read_photos(photos, max_size)
     style_rgb = read_style_image(style_image, style_size)
     network, vgg_source = load_loss_network(str(vgg_weights) if vgg_weights else None)
     losses = photo_losses(stylizer, images, style_rgb, network)

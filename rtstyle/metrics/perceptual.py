@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from rtstyle.errors import RtstyleError
+from rtstyle.io.images import expand_image_inputs, try_read_image
 from rtstyle.train.hparams import HyperParams
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss
 from rtstyle.train.vgg import LossNetwork
@@ -25,6 +29,19 @@ class PhotoLosses:
 
     def as_dict(self) -> dict[str, float]:
         return {"photos": self.photos, "content_loss": self.content, "style_loss": self.style}
+
+
+def read_photos(photos: Path, max_size: int) -> list[np.ndarray]:
+    """The readable photos in a folder (or one file), BGR, downscaled so the longer side is at most `max_size`."""
+    images = []
+    for path in expand_image_inputs([str(photos)]):
+        image = try_read_image(path)
+        if image is not None:
+            scale = min(1.0, max_size / max(image.shape[:2]))
+            images.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image)
+    if not images:
+        raise RtstyleError(f"no readable photos in {photos}")
+    return images
 
 
 def _rgb_tensor(image_bgr: np.ndarray) -> torch.Tensor:
