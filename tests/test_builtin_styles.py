@@ -13,7 +13,7 @@ from rtstyle.paths import builtin_styles_dir
 from test_engine_no_torch import run_without_torch
 
 BUILTINS = sorted(p.stem for p in builtin_styles_dir().glob("*.safetensors"))
-MAX_TOTAL_BYTES = 30 * 1024 * 1024  # issue 5: all built-ins together at most 30 MB
+MAX_TOTAL_BYTES = 30_000_000  # issue 5: all built-ins together at most 30 MB
 
 
 def test_the_package_ships_built_in_styles_within_budget():

@@ -31,6 +31,24 @@ def test_half_storage_halves_size_and_upcasts(tmp_path):
         np.testing.assert_allclose(loaded[k], v, rtol=1e-3, atol=1e-3)
 
 
+def test_int8_storage_quarters_size_and_each_weight_stays_within_half_a_step(tmp_path):
+    weights = random_style_weights(width=8, blocks=1)
+    style = StyleFile("johnson", {"width": 8, "blocks": 1}, weights)
+    save_style_file(tmp_path / "f.safetensors", style)
+    save_style_file(tmp_path / "q.safetensors", style, int8=True)
+    full, quantized = (tmp_path / "f.safetensors").stat().st_size, (tmp_path / "q.safetensors").stat().st_size
+    assert quantized < 0.3 * full
+    loaded = load_style_file(tmp_path / "q.safetensors").float32_weights()
+    assert set(loaded) == set(weights)  # the scales are not weights
+    for k, v in weights.items():
+        if v.ndim >= 2:  # conv kernels: int8 with one scale per output channel
+            step = np.abs(v).reshape(v.shape[0], -1).max(axis=1) / 127
+            assert np.all(np.abs(loaded[k] - v) <= 0.51 * step.reshape(-1, *[1] * (v.ndim - 1)) + 1e-3)
+            assert len(np.unique(loaded[k][0])) > 2  # not collapsed to a few levels
+        else:
+            np.testing.assert_allclose(loaded[k], v, rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.parametrize("corrupt", ["empty", "truncated", "foreign", "garbage", "wrong_shapes"])
 def test_bad_style_files_are_one_clear_error(tmp_path, random_style, corrupt):
     path = tmp_path / f"{corrupt}.safetensors"

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Pack a trained style into the package as a built-in: int8 conv kernels, float16 elsewhere.
+
+The packed network must stylize the committed test photos like the trained one (mean difference at most
+1 on 0..255), else nothing is written. Usage:
+    python scripts/pack_builtin_style.py runs/out/shipwreck.safetensors [--name shipwreck]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rtstyle.engine import create_stylizer
+from rtstyle.io.atomic import atomic_write_bytes
+from rtstyle.io.images import read_image
+from rtstyle.paths import builtin_styles_dir
+from rtstyle.styles.format import load_style_file, save_style_file
+
+REPO = Path(__file__).resolve().parent.parent
+PHOTOS = [REPO / "tests/data/chelsea.png", REPO / "tests/data/grace_hopper.jpg", REPO / "rtstyle/assets/astronaut.png"]
+MAX_MEAN_DIFFERENCE = 1.0
+
+
+def output_difference(reference: Path, packed: Path) -> tuple[float, float]:
+    """(mean, 99th percentile) of |reference - packed| over the test photos, 0..255."""
+    a = create_stylizer(str(reference), backend="onnx", device="cpu")
+    b = create_stylizer(str(packed), backend="onnx", device="cpu")
+    diffs = np.concatenate([np.abs(a(p).astype(np.int16) - b(p).astype(np.int16)).ravel()
+                            for p in (read_image(path) for path in PHOTOS)])
+    return float(diffs.mean()), float(np.percentile(diffs, 99))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("style", type=Path)
+    parser.add_argument("--name", help="built-in name (default: the style's own)")
+    args = parser.parse_args()
+    style = load_style_file(args.style)
+    name = args.name or style.name
+    style.metadata["name"] = name
+    style.metadata["weight_storage"] = "int8 conv kernels (one float16 scale per output channel), float16 otherwise"
+    with tempfile.TemporaryDirectory() as tmp:
+        packed = Path(tmp) / f"{name}.safetensors"
+        save_style_file(packed, style, int8=True)
+        mean, p99 = output_difference(args.style, packed)
+        print(f"{name}: int8 packing moves the output by {mean:.3f} on average (p99 {p99:.0f}) on 0..255")
+        if mean > MAX_MEAN_DIFFERENCE:
+            print(f"refused: more than {MAX_MEAN_DIFFERENCE}", file=sys.stderr)
+            return 1
+        target = builtin_styles_dir() / f"{name}.safetensors"
+        atomic_write_bytes(target, packed.read_bytes())
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
