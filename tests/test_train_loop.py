@@ -169,6 +169,9 @@ def test_temporal_term_is_logged_and_trained(inputs: tuple[Path, Path], tmp_path
 
 def test_distillation_pulls_the_student_towards_the_teacher(inputs: tuple[Path, Path], tmp_path: Path,
                                                             small_style: Path) -> None:
+    credited = load_style_file(small_style)
+    credited.metadata.update(title="Stripes", licence="public domain")
+    save_style_file(small_style, credited)
     trainer = Trainer(config_for(inputs, tmp_path, steps=12, teacher=str(small_style), arch="fast",
                                  arch_kwargs={"width": 8, "blocks": 1}, hparams=HyperParams(
         crop_size=32, batch_size=2, steps=12, lr=3e-2, style_size=48, seed=3, content_weight=0, style_weight=0,
@@ -187,6 +190,7 @@ def test_distillation_pulls_the_student_towards_the_teacher(inputs: tuple[Path, 
     assert gap() < 0.9 * before, (before, gap())
     style = load_style_file(result.style_path)
     assert style.arch == "fast" and style.metadata["teacher"] == str(small_style)
+    assert (style.metadata["title"], style.metadata["licence"]) == ("Stripes", "public domain")  # as its teacher
 
 
 def test_teacher_targets_are_the_teacher_on_the_whole_image_cut_like_the_crops(

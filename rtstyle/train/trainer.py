@@ -40,6 +40,8 @@ from rtstyle.train.vgg import LossNetwork, load_loss_network
 
 LOG_NAME = "losses.jsonl"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# What a distilled network takes over from its teacher's metadata.
+TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
 
@@ -128,8 +130,6 @@ class Trainer:
             self.style_metadata["licence"] = config.licence
         if config.init:
             self.style_metadata["init"] = config.init
-        if config.teacher:
-            self.style_metadata["teacher"] = config.teacher
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
@@ -144,6 +144,9 @@ class Trainer:
         self.model.to(self.device)
         self.teacher_name = config.teacher or record.get("teacher")
         self.teacher = self._load_teacher(self.teacher_name) if self.teacher_name else None
+        if config.teacher and self.teacher is not None:
+            # A student is the teacher's painting: it inherits the credits, unless given others.
+            self.style_metadata = {**self.teacher_credits, **self.style_metadata, "teacher": config.teacher}
         self.teacher_targets = TeacherTargets(self.teacher, self.content, self.device) if self.teacher else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
@@ -212,7 +215,9 @@ class Trainer:
         from rtstyle.engine.torch_backend import style_to_module
         from rtstyle.styles.catalog import find_style
 
-        teacher = style_to_module(find_style(name).load()).to(self.device)
+        style = find_style(name).load()
+        self.teacher_credits = {k: style.metadata[k] for k in TEACHER_CREDIT_KEYS if k in style.metadata}
+        teacher = style_to_module(style).to(self.device)
         teacher.requires_grad_(False)
         return teacher
 
