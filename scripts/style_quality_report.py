@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Content and style loss of styles on the evaluation photos, against Gatys-style optimisation.
+
+For each style: the training objective's content and style loss (weighted as in training, Caffe VGG16)
+averaged over ../shared/data/content/eval, and on two public-domain photos both for the network and for an
+L-BFGS optimisation of the same objective (rtstyle.train.optimize): the reference for how low the style
+loss can go (Johnson et al. 2016, Sec. 4.1). Writes JSON (one record per style, saved after each) and,
+with --sheet, the two photos through each network and each optimisation. Usage:
+    python scripts/style_quality_report.py --shared ../shared --json docs/quality.json --sheet docs/styles_vs_gatys.jpg
+    python scripts/style_quality_report.py --shared ../shared --styles mosaic,mosaic-fast --iterations 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rtstyle.engine import create_stylizer
+from rtstyle.io.contact_sheet import contact_sheet
+from rtstyle.io.images import write_image
+from rtstyle.metrics.perceptual import photo_losses, read_photos
+from rtstyle.styles.catalog import find_style, list_styles
+from rtstyle.train.data import read_style_image
+from rtstyle.train.optimize import optimize_image
+from rtstyle.train.vgg import load_vgg_file
+
+VGG_FILE = "weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors"
+# Public domain (COMMITTABLE.tsv), so the optimised images may be shown in the docs; a face and fur.
+REFERENCE_PHOTOS = ("data/content/eval/pypi_samples/matplotlib/grace_hopper.jpg",
+                    "data/content/eval/pypi_samples/scikit_image/chelsea.png")
+
+
+def style_image_path(shared: Path, metadata: dict) -> Path:
+    """The painting a style was trained on; metadata names it relative to the folder holding `shared`."""
+    source = Path(str(metadata.get("source_image", "")))
+    parts = source.parts[1:] if source.parts[:1] == ("shared",) else source.parts
+    return shared.joinpath(*parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, required=True)
+    parser.add_argument("--styles", help="comma-separated names (default: every built-in)")
+    parser.add_argument("--eval-size", type=int, default=384, help="longer side of the evaluation photos")
+    parser.add_argument("--gatys-size", type=int, default=256, help="longer side of the two reference photos")
+    parser.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations (0: no optimisation)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--sheet", type=Path, help="write network vs optimisation on the reference photos here")
+    args = parser.parse_args()
+
+    names = args.styles.split(",") if args.styles else [e.name for e in list_styles() if e.source == "built-in"]
+    network = load_vgg_file(args.shared / VGG_FILE)
+    eval_photos = read_photos(args.shared / "data/content/eval", args.eval_size)
+    references = [read_photos(args.shared / p, args.gatys_size)[0] for p in REFERENCE_PHOTOS]
+    results, rows, labels = [], [], []
+    for name in names:
+        started = time.perf_counter()
+        style = find_style(name)
+        painting = read_style_image(style_image_path(args.shared, style.metadata()), 256)
+        stylizer = create_stylizer(name, backend="onnx", device="cpu")
+        record = {"style": name, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
+                  "eval": photo_losses(stylizer, eval_photos, painting, network).as_dict(),
+                  "reference": photo_losses(stylizer, references, painting, network).as_dict()}
+        networked = [stylizer(photo) for photo in references]
+        if args.iterations:
+            optimised = [optimize_image(np.ascontiguousarray(photo[..., ::-1]), painting, network, args.iterations)
+                         for photo in references]
+            record["gatys"] = {"photos": len(optimised), "iterations": args.iterations,
+                               "content_loss": float(np.mean([o.content for o in optimised])),
+                               "style_loss": float(np.mean([o.style for o in optimised]))}
+            rows.append([img for pair in zip(networked, [o.image_rgb[..., ::-1] for o in optimised]) for img in pair])
+            labels.append(name)
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        results.append(record)
+        print(json.dumps(record))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(markdown_table(results))
+    if args.sheet and rows:
+        header = [img for photo in references for img in (photo, photo)]
+        sheet = contact_sheet([header, *rows], row_labels=["photo", *labels], tile_w=args.gatys_size,
+                              tile_h=args.gatys_size * 3 // 4)
+        write_image(args.sheet, sheet, jpeg_quality=88)
+        print(f"wrote {args.sheet}: per photo, the network | the optimisation")
+
+
+def markdown_table(results: list[dict]) -> str:
+    lines = ["| style | content (eval) | style (eval) | content (2 photos) | style (2 photos) | "
+             "Gatys content | Gatys style | style / Gatys |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        gatys = r.get("gatys")
+        ratio = f"{r['reference']['style_loss'] / gatys['style_loss']:.1f}x" if gatys else "-"
+        lines.append(f"| {r['style']} | {r['eval']['content_loss']:.3g} | {r['eval']['style_loss']:.3g} | "
+                     f"{r['reference']['content_loss']:.3g} | {r['reference']['style_loss']:.3g} | "
+                     + (f"{gatys['content_loss']:.3g} | {gatys['style_loss']:.3g} | " if gatys else "- | - | ")
+                     + f"{ratio} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
