@@ -45,3 +45,12 @@ def test_unknown_architecture_suggests_close_names():
         create_spec("jonson")
     with pytest.raises(RtstyleError, match="bad parameters"):
         create_spec("johnson", depth=3)
+
+
+@pytest.mark.parametrize("arch", ["johnson", "fast"])
+def test_a_fresh_network_starts_near_mid_grey_not_black(arch):
+    torch.manual_seed(0)
+    model = create_model(arch)
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 64, 48) * 255)
+    assert abs(out.mean().item() - 127.5) < 30  # a zero output bias would put it near 0
