@@ -1,6 +1,6 @@
 """Temporal stability of a style on the real clips: the numbers behind docs/temporal.md.
 
-    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style PATH] [--bunny-frames 48]
+    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style S [--style S2 ...]] [--bunny-frames 48]
 
 For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
 one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from rtstyle.engine import create_stylizer  # noqa: E402
 from rtstyle.flow import FlowEstimator  # noqa: E402
-from rtstyle.metrics.clip_eval import evaluate_clip  # noqa: E402
+from rtstyle.metrics.clip_eval import ClipReport, evaluate_clip  # noqa: E402
 from rtstyle.metrics.clips import iter_clip  # noqa: E402
 
 STRENGTHS = (0.3, 0.5, 0.8)
@@ -58,24 +58,31 @@ def random_johnson_style(path: Path) -> Path:
     return path
 
 
-def table(name: str, frames: list[np.ndarray], outputs: list[np.ndarray], method: str) -> str:
-    lookup = {id(f): o for f, o in zip(frames, outputs)}
-
-    def stylize(frame: np.ndarray) -> np.ndarray:  # the outputs were computed once, outside the timing
-        return lookup[id(frame)]
-
+def table(name: str, frames: list[np.ndarray], outputs: list[list[np.ndarray]], labels: list[str], method: str) -> str:
+    """One table: the first style's rows (floor, per-frame, stabilised, blind blend), then per-frame and
+    stabilised 0.5 rows of each other style, all relative to the first style's per-frame output."""
     estimator = FlowEstimator(method, preset="medium")  # type: ignore[arg-type]
     start = time.perf_counter()
-    report = evaluate_clip(frames, stylize, STRENGTHS, estimator=estimator)
-    blind = evaluate_clip(frames, stylize, [BLIND], estimator=estimator, make_stabilizer=BlindBlend)
+
+    def rows_of(index: int, strengths: tuple[float, ...], **kwargs: object) -> tuple[list[dict], ClipReport]:
+        lookup = {id(f): o for f, o in zip(frames, outputs[index])}
+        report = evaluate_clip(frames, lambda frame: lookup[id(frame)], strengths, estimator=estimator, **kwargs)
+        return report.as_dict()["rows"], report
+
+    rows, report = rows_of(0, STRENGTHS)
+    blind_rows, _ = rows_of(0, (BLIND,), make_stabilizer=BlindBlend)
+    rows = [*rows, dict(blind_rows[-1], name=f"blind blend {BLIND:g} (reference)")]
+    baseline = rows[1]["warping_error"]  # rows[0] is the input floor, rows[1] the per-frame output
+    for index, label in enumerate(labels[1:], start=1):
+        extra, _ = rows_of(index, (0.5,))
+        rows += [dict(row, name=f"{label}: {row['name']}", vs_per_frame=row["warping_error"] / baseline)
+                 for row in extra[1:]]
     elapsed = time.perf_counter() - start
-    rows = report.as_dict()["rows"]
-    blind_row = dict(blind.as_dict()["rows"][-1], name=f"blind blend {BLIND:g} (reference)")
     h, w = frames[0].shape[:2]
     lines = [f"### {name}: {len(frames)} frames {w}x{h}, flow {report.flow}, "
-             f"{report.mask_coverage:.0%} of pixels valid ({elapsed:.0f} s)",
+             f"{report.mask_coverage:.0%} of pixels valid ({elapsed:.0f} s); style {labels[0]} unless named",
              "| output | warping error | x per-frame | ghosting |", "|---|---:|---:|---:|"]
-    for row in [*rows, blind_row]:
+    for row in rows:
         ghost = "-" if row["ghosting"] is None else f"{row['ghosting']:.3f}"
         lines.append(f"| {row['name']} | {row['warping_error']:.5f} | {row['vs_per_frame']:.2f} | {ghost} |")
     return "\n".join(lines)
@@ -83,7 +90,8 @@ def table(name: str, frames: list[np.ndarray], outputs: list[np.ndarray], method
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--style", help="style file (default: random-weight johnson)")
+    parser.add_argument("--style", action="append", help="style name or file; repeat to compare styles "
+                        "(e.g. a temporally trained one) against the first (default: random-weight johnson)")
     parser.add_argument("--bunny-frames", type=int, default=48)
     args = parser.parse_args()
     shared = Path(os.environ.get("RTSTYLE_SHARED", REPO.parent / "shared"))
@@ -94,18 +102,19 @@ def main() -> None:
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     with tempfile.TemporaryDirectory() as tmp:
-        style = args.style or str(random_johnson_style(Path(tmp) / "random-johnson.safetensors"))
-        stylizer = create_stylizer(style, backend="onnx")
+        styles = args.style or [str(random_johnson_style(Path(tmp) / "random-johnson.safetensors"))]
+        stylizers = [create_stylizer(style, backend="onnx") for style in styles]
+        labels = [Path(style).stem for style in styles]
         for name, (path, max_frames) in clips.items():
             if not path.exists():
                 print(f"skipping {name}: {path} not found")
                 continue
             frames = list(iter_clip(path, max_frames=max_frames))
             start = time.perf_counter()
-            outputs = [stylizer(frame) for frame in frames]
-            print(f"# {name}: style {(time.perf_counter() - start) / len(frames):.2f} s/frame")
+            outputs = [[stylizer(frame) for frame in frames] for stylizer in stylizers]
+            print(f"# {name}: {(time.perf_counter() - start) / len(frames) / len(stylizers):.2f} s/frame per style")
             for method in ("dis", "farneback"):
-                print(table(name, frames, outputs, method), "\n", flush=True)
+                print(table(name, frames, outputs, labels, method), "\n", flush=True)
 
 
 if __name__ == "__main__":

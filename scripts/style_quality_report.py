@@ -7,7 +7,7 @@ L-BFGS optimisation of the same objective (rtstyle.train.optimize): the referenc
 loss can go (Johnson et al. 2016, Sec. 4.1). Writes JSON (one record per style, saved after each) and,
 with --sheet, the two photos through each network and each optimisation. Usage:
     python scripts/style_quality_report.py --shared ../shared --json docs/quality.json --sheet docs/styles_vs_gatys.jpg
-    python scripts/style_quality_report.py --shared ../shared --styles mosaic,mosaic-fast --iterations 0
+    python scripts/style_quality_report.py --shared ../shared --styles mosaic,mosaic-fast,mosaic-fast@int8 --iterations 0
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from rtstyle.engine import create_stylizer
 from rtstyle.io.contact_sheet import contact_sheet
 from rtstyle.io.images import write_image
 from rtstyle.metrics.perceptual import photo_losses, read_photos
-from rtstyle.styles.catalog import find_style, list_styles
+from rtstyle.styles.catalog import find_style, list_styles, without_fast_variants
 from rtstyle.train.data import read_style_image
 from rtstyle.train.optimize import optimize_image
 from rtstyle.train.vgg import load_vgg_file
@@ -45,7 +44,8 @@ def style_image_path(shared: Path, metadata: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, required=True)
-    parser.add_argument("--styles", help="comma-separated names (default: every built-in)")
+    parser.add_argument("--styles", help="comma-separated NAME or NAME@int8 (default: every built-in style, "
+                        "without the fast variants)")
     parser.add_argument("--eval-size", type=int, default=384, help="longer side of the evaluation photos")
     parser.add_argument("--gatys-size", type=int, default=256, help="longer side of the two reference photos")
     parser.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations (0: no optimisation)")
@@ -53,17 +53,19 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, help="write network vs optimisation on the reference photos here")
     args = parser.parse_args()
 
-    names = args.styles.split(",") if args.styles else [e.name for e in list_styles() if e.source == "built-in"]
+    names = (args.styles.split(",") if args.styles
+             else without_fast_variants([e.name for e in list_styles() if e.source == "built-in"]))
     network = load_vgg_file(args.shared / VGG_FILE)
     eval_photos = read_photos(args.shared / "data/content/eval", args.eval_size)
     references = [read_photos(args.shared / p, args.gatys_size)[0] for p in REFERENCE_PHOTOS]
     results, rows, labels = [], [], []
-    for name in names:
+    for label in names:
         started = time.perf_counter()
+        name, _, precision = label.partition("@")
         style = find_style(name)
         painting = read_style_image(style_image_path(args.shared, style.metadata()), 256)
-        stylizer = create_stylizer(name, backend="onnx", device="cpu")
-        record = {"style": name, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
+        stylizer = create_stylizer(name, backend="onnx", device="cpu", precision=precision or "fp32")
+        record = {"style": label, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
                   "eval": photo_losses(stylizer, eval_photos, painting, network).as_dict(),
                   "reference": photo_losses(stylizer, references, painting, network).as_dict()}
         networked = [stylizer(photo) for photo in references]
@@ -74,7 +76,7 @@ def main() -> None:
                                "content_loss": float(np.mean([o.content for o in optimised])),
                                "style_loss": float(np.mean([o.style for o in optimised]))}
             rows.append([img for pair in zip(networked, [o.image_rgb[..., ::-1] for o in optimised]) for img in pair])
-            labels.append(name)
+            labels.append(label)
         record["seconds"] = round(time.perf_counter() - started, 1)
         results.append(record)
         print(json.dumps(record))

@@ -100,5 +100,9 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
     assert style_playlist(None)[0] == "alpha"  # no mosaic installed: the first available style
     shutil.copy(small_style, styles_dir / "mosaic.safetensors")
     assert style_playlist(None) == ["mosaic", "alpha", "beta"]
+    shutil.copy(small_style, styles_dir / "alpha-fast.safetensors")  # an alternate of alpha, not another style
+    shutil.copy(small_style, styles_dir / "gamma-fast.safetensors")  # no gamma: a style of its own
+    assert style_playlist(None) == ["mosaic", "alpha", "beta", "gamma-fast"]
+    assert style_playlist("alpha-fast") == ["alpha-fast", "alpha", "beta", "gamma-fast", "mosaic"]
     with pytest.raises(RtstyleError, match="unknown style"):
         style_playlist("nosuchstyle")

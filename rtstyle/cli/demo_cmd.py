@@ -18,14 +18,14 @@ PREFERRED = ("mosaic", "candy", "udnie", "starry-night", "rain-princess", "wave"
 
 
 def pick_demo_styles(requested: str | None, count: int) -> list[str]:
-    from rtstyle.styles.catalog import find_style, list_styles
+    from rtstyle.styles.catalog import find_style, list_styles, without_fast_variants
 
     if requested:
         names = [n.strip() for n in requested.split(",") if n.strip()]
         for name in names:
             find_style(name)  # a misspelt name fails here, with suggestions
         return names
-    builtin = [e.name for e in list_styles() if e.source == "built-in"]
+    builtin = without_fast_variants([e.name for e in list_styles() if e.source == "built-in"])
     if not builtin:
         raise RtstyleError("no built-in styles are installed: reinstall rtstyle, or pass --styles PATH.safetensors")
     ordered = [n for n in PREFERRED if n in builtin] + [n for n in builtin if n not in PREFERRED]

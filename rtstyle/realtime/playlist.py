@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import find_style, style_names
+from rtstyle.styles.catalog import FAST_SUFFIX, find_style, style_names, without_fast_variants
 
 DEFAULT_STYLE = "mosaic"
 
@@ -19,17 +19,17 @@ def default_style() -> str:
 
 
 def style_playlist(requested: str | None) -> list[str]:
-    """The requested style first, then every available style (built-in, then user), without duplicates."""
+    """The requested style first, then every available style (built-in, then user), without duplicates.
+
+    Fast variants are not separate entries: `with_fast_variants` swaps them in on a CPU.
+    """
     first = requested if requested is not None else default_style()
     entry = find_style(first)  # fails early, with suggestions, for a misspelt name
     playlist = [first]
-    for name in style_names():
+    for name in without_fast_variants(style_names()):
         if name != entry.name and name != first:
             playlist.append(name)
     return playlist
-
-
-FAST_SUFFIX = "-fast"
 
 
 def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], list[str]]:

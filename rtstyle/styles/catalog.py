@@ -43,6 +43,16 @@ def style_names() -> list[str]:
     return [e.name for e in list_styles()]
 
 
+# `NAME-fast`: the distilled cheap network of style NAME (issue 6), chosen instead of NAME on a CPU.
+FAST_SUFFIX = "-fast"
+
+
+def without_fast_variants(names: list[str]) -> list[str]:
+    """The names less each `NAME-fast` whose NAME is among them: a variant is an alternate, not another look."""
+    present = set(names)
+    return [n for n in names if not (n.endswith(FAST_SUFFIX) and n[: -len(FAST_SUFFIX)] in present)]
+
+
 def find_style(name_or_path: str) -> StyleEntry:
     """A style by path (anything that exists or looks like a file) or by name."""
     candidate = Path(name_or_path).expanduser()
