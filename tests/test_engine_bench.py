@@ -5,11 +5,12 @@ import json
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from rtstyle.engine.bench import BenchConfig, format_table, parse_sizes, plan_configs, resolve_devices
+from rtstyle.engine.bench import (BenchConfig, format_table, parse_sizes, plan_configs, plan_style_configs,
+                                  resolve_devices)
 from rtstyle.errors import RtstyleError
 
 COLUMNS = {"backend", "engine", "device", "precision", "size", "width", "height", "frames", "median_ms", "p95_ms",
-           "fps", "peak_mem_mb", "mem_kind", "speedup", "baseline"}
+           "fps", "peak_mem_mb", "mem_kind", "speedup", "baseline", "style"}
 
 
 def test_bench_json_has_the_columns_and_sane_numbers(capsys):
@@ -74,6 +75,46 @@ def test_plan_configs_adds_the_torch_eager_baseline_per_device():
     assert no_torch == [BenchConfig("onnx", "cpu", "fp32")]
     with pytest.raises(RtstyleError, match="needs PyTorch"):
         plan_configs(["torch"], ["cpu"], ["fp32"], torch_installed=False)
+
+
+def test_plan_style_configs_one_baseline_for_all_styles():
+    configs = plan_style_configs(["a", "b", "m.onnx"], ["onnx", "torch"], ["cpu"], ["fp32", "int8"],
+                                 torch_installed=True)
+    assert [c.key for c in configs] == ["a: torch eager cpu fp32", "a: onnx cpu fp32", "a: onnx cpu int8",
+                                        "b: torch eager cpu fp32", "b: onnx cpu fp32", "b: onnx cpu int8",
+                                        "m.onnx: onnx cpu fp32"]  # an exported model: one precision, no torch
+    assert [c.key for c in configs if c.baseline] == ["a: torch eager cpu fp32"]
+    gpu = plan_style_configs(["a"], ["onnx", "torch"], ["cuda"], ["fp16", "int8"], torch_installed=True)
+    assert "a: torch compiled cuda int8" not in [c.key for c in gpu]  # int8 is onnx only
+
+
+def test_bench_compares_styles_in_one_run_against_the_first(small_style, tmp_path, capsys):
+    from conftest import random_style_weights
+    from rtstyle.models.registry import create_spec
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    fast = tmp_path / "quick-fast.safetensors"
+    save_style_file(fast, StyleFile("fast", {"width": 8, "blocks": 1}, random_style_weights("fast", width=8, blocks=1),
+                                    {"name": "quick-fast"}))
+    result = run_cli(["bench", "-s", str(small_style), "-s", str(fast), "--precisions", "fp32,int8", "--sizes",
+                      "40x32", "--frames", "2", "--warmup", "1", "--threads", "1", "--json"], capsys)
+    assert result.exit_code == 0, result
+    rows = json.loads(result.out)["results"]
+    small = f"smallstyle: johnson ({create_spec('johnson', width=8, blocks=1).macs_per_pixel() / 1000:.3g}k MAC/px)"
+    quick = f"quick-fast: fast ({create_spec('fast', width=8, blocks=1).macs_per_pixel() / 1000:.3g}k MAC/px)"
+    assert [(r["style"], r["backend"], r["precision"]) for r in rows] == [
+        (small, "torch", "fp32"), (small, "onnx", "fp32"), (small, "onnx", "int8"),
+        (quick, "torch", "fp32"), (quick, "onnx", "fp32"), (quick, "onnx", "int8")]
+    base = rows[0]
+    assert base["baseline"] and not any(r["baseline"] for r in rows[1:])
+    for row in rows[1:]:  # every style is compared with the first style's torch eager fp32
+        assert row["speedup"] == pytest.approx(base["median_ms"] / row["median_ms"], rel=0.02)
+    assert "int8" in rows[2]["engine"]
+    table = run_cli(["bench", "-s", str(small_style), "-s", str(fast), "--backends", "onnx", "--sizes", "16x16",
+                     "--frames", "1", "--warmup", "0"], capsys)
+    assert table.exit_code == 0 and "| style" in table.out and "quick-fast: fast" in table.out
+    assert_one_line_error(run_cli(["bench", "-s", str(small_style), "-s", "no-such-style", "--sizes", "8x8"], capsys),
+                          "no-such-style")
 
 
 def test_resolve_devices_prefers_a_gpu_provider():

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
-                                  parse_sizes, plan_configs, resolve_devices, run_bench, style_for_bench)
+                                  parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
 from rtstyle.errors import RtstyleError
+from rtstyle.styles.catalog import arch_summary, find_style
 
 
 @contextlib.contextmanager
@@ -42,6 +44,14 @@ def parse_arch_args(items: tuple[str, ...]) -> dict[str, int | float]:
     return out
 
 
+def style_label(style: str) -> str:
+    """"mosaic-fast: fast (5k MAC/px)", or the file name of an exported .onnx model."""
+    if style.lower().endswith(".onnx"):
+        return Path(style).name
+    entry = find_style(style)
+    return f"{entry.name}: {arch_summary(entry.metadata())}"
+
+
 def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
     items = [x.strip() for x in text.split(",") if x.strip()]
     for item in items:
@@ -53,8 +63,10 @@ def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 
 @click.command()
-@click.option("-s", "--style", help="Style name or file, or an exported .onnx model. "
-                                    "Default: random weights of --arch (timing does not depend on the weights).")
+@click.option("-s", "--style", "styles", multiple=True,
+              help="Style name or file, or an exported .onnx model; repeat to compare styles in one run (the first "
+                   "one's torch eager fp32 is the baseline). Default: random weights of --arch (timing does not "
+                   "depend on the weights).")
 @click.option("--arch", default="johnson", show_default=True, help="Architecture to time without --style.")
 @click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
               help="Architecture hyperparameter without --style, e.g. --arch-arg width=16 (repeatable).")
@@ -63,13 +75,15 @@ def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
               help="Comma-separated: onnx, torch. Torch eager fp32 is always timed as the baseline when installed.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto: the GPU when one can be used, else the CPU.")
-@click.option("--precisions", default=None, help="Comma-separated fp32, fp16. Default: fp32 on the CPU, both on a GPU.")
+@click.option("--precisions", default=None,
+              help="Comma-separated fp32, fp16, int8 (int8: static QDQ, onnx only). Default: fp32 on the CPU, "
+                   "fp32 and fp16 on a GPU.")
 @click.option("--frames", type=click.IntRange(min=1), default=20, show_default=True, help="Timed frames per row.")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed frames first.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for onnxruntime and torch alike (default: each library's own default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (machine info and one record per row).")
-def bench(style: str | None, arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,
+def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,
           precisions: str | None, frames: int, warmup: int, threads: int | None, as_json: bool) -> None:
     """Time backends x devices x precisions x frame sizes: median and p95 ms/frame, fps, peak memory.
 
@@ -81,25 +95,26 @@ def bench(style: str | None, arch: str, arch_args: tuple[str, ...], sizes: str, 
       rtstyle bench
       rtstyle bench --style starry --sizes 320x240,640x480,1280x720,1920x1080
       rtstyle bench --backends onnx --sizes 640x480 --frames 50 --json
+      rtstyle bench -s mosaic -s mosaic-fast --precisions fp32,int8 --sizes 320x240,640x480
     """
     size_list = parse_sizes(sizes)
     backend_list = split_list(backends, ("onnx", "torch"), "backend")
     devices = resolve_devices(device)
     default_precisions = "fp32,fp16" if devices == ["cuda"] else "fp32"
     precision_list = split_list(precisions or default_precisions, PRECISIONS, "precision")
-    if style is not None and style.lower().endswith(".onnx"):
-        if "torch" in backend_list:
-            backend_list.remove("torch")
-        precision_list = precision_list[:1]  # a shipped model has one precision
-    configs = plan_configs(backend_list, devices, precision_list, torch_available() and not
-                           (style or "").lower().endswith(".onnx"))
-    if not configs:
-        raise RtstyleError("nothing to time: choose --backends onnx, or install torch for the torch backend")
-    with style_for_bench(style, arch, parse_arch_args(arch_args)) as style_ref, torch_threads_restored():
+    with style_for_bench(styles[0] if styles else None, arch, parse_arch_args(arch_args)) as default_style, \
+            torch_threads_restored():
+        style_refs = list(styles) or [default_style]
+        labels = {ref: style_label(ref) for ref in styles} or {default_style: f"random {arch}"}
+        configs = plan_style_configs(style_refs, backend_list, devices, precision_list, torch_available())
+        if not configs:
+            raise RtstyleError("nothing to time: choose --backends onnx, or install torch for the torch backend")
         total = len(size_list) * len(configs) * (frames + warmup)
         with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:
-            results = run_bench(default_factory(style_ref, threads), size_list, configs, frames=frames, warmup=warmup,
-                                progress=bar.update)
+            results = run_bench(default_factory(default_style, threads), size_list, configs, frames=frames,
+                                warmup=warmup, progress=bar.update)
+    for result in results:
+        result.style = labels[result.style]
     report = BenchReport({**machine_info(), "threads": str(threads or "default")}, results)
     if as_json:
         click.echo(report.to_json())

@@ -7,9 +7,8 @@ import json
 import click
 
 from rtstyle.errors import RtstyleError
-from rtstyle.models.registry import create_spec
 from rtstyle.paths import user_styles_dir
-from rtstyle.styles.catalog import list_styles
+from rtstyle.styles.catalog import arch_summary, list_styles
 
 
 def describe(meta: dict) -> str:
@@ -47,12 +46,7 @@ def styles(as_json: bool) -> None:
         if "error" in meta:
             click.echo(f"{entry.name:<{width}}  {entry.source:<8}  unusable: {meta['error']}")
             continue
-        arch = meta.get("arch", "?")
-        try:
-            cost = create_spec(arch, **meta.get("arch_kwargs", {})).macs_per_pixel() / 1000
-            arch_text = f"{arch} ({cost:.3g}k MAC/px)"  # 3 digits: fast-tiny is 1.5k, not "2k"
-        except RtstyleError:
-            arch_text = f"{arch} (unknown architecture)"
+        arch_text = arch_summary(meta)
         click.echo(f"{entry.name:<{width}}  {entry.source:<8}  {arch_text:<24}  {describe(meta)}")
         credit = meta.get("licence")
         if credit:

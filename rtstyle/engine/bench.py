@@ -18,7 +18,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +35,13 @@ class BenchConfig:
     device: str  # "cpu" or "cuda"
     precision: str
     compile: bool = True  # torch only: False is plain eager
-    baseline: bool = False  # torch eager fp32: the reference of the speed-up column
+    baseline: bool = False  # torch eager fp32 of the first style: the reference of the speed-up column
+    style: str = ""  # what the factory loads; "" = the factory's own default
 
     @property
     def key(self) -> str:
         mode = "" if self.backend == "onnx" else (" compiled" if self.compile and self.device == "cuda" else " eager")
-        return f"{self.backend}{mode} {self.device} {self.precision}"
+        return f"{self.style + ': ' if self.style else ''}{self.backend}{mode} {self.device} {self.precision}"
 
 
 @dataclass
@@ -60,6 +61,7 @@ class BenchResult:
     mem_kind: str
     speedup: float | None = None  # baseline median / this median, same device and size
     baseline: bool = False
+    style: str = ""  # the style's label (name, architecture, cost) when several styles are compared
 
 
 @dataclass
@@ -102,8 +104,24 @@ def plan_configs(backends: Sequence[str], devices: Sequence[str], precisions: Se
             for precision in precisions:
                 if backend == "onnx":
                     configs.append(BenchConfig("onnx", device, precision))
-                elif device == "cuda":  # on the CPU the torch backend is eager fp32: the baseline row
+                elif device == "cuda" and precision != "int8":  # on the CPU torch is the eager fp32 baseline
                     configs.append(BenchConfig("torch", device, precision, compile=True))
+    return configs
+
+
+def plan_style_configs(styles: Sequence[str], backends: Sequence[str], devices: Sequence[str],
+                       precisions: Sequence[str], torch_installed: bool) -> list[BenchConfig]:
+    """`plan_configs` for each style in turn, all in one run: only the first style's torch eager fp32 is the
+    baseline, so the speed-up column compares every style with it (johnson vs its fast variant, say).
+    An exported .onnx model has one precision and no torch rows."""
+    configs: list[BenchConfig] = []
+    for style in styles:
+        shipped = style.lower().endswith(".onnx")
+        style_backends = [b for b in backends if not (shipped and b == "torch")]
+        for config in plan_configs(style_backends, devices, precisions[:1] if shipped else precisions,
+                                   torch_installed and not shipped):
+            first = not any(c.baseline and c.device == config.device for c in configs)
+            configs.append(replace(config, style=style, baseline=config.baseline and first))
     return configs
 
 
@@ -222,10 +240,11 @@ StylizerFactory = Callable[[BenchConfig, tuple[int, int]], Stylizer]
 
 
 def default_factory(style: str, cpu_threads: int | None = None) -> StylizerFactory:
+    """Stylizers of `style`, or of the config's own style when it names one."""
     from rtstyle.engine.factory import create_stylizer
 
     def make(config: BenchConfig, hw: tuple[int, int]) -> Stylizer:
-        return create_stylizer(style, backend=config.backend, device=config.device, precision=config.precision,
+        return create_stylizer(config.style or style, backend=config.backend, device=config.device, precision=config.precision,
                                frame_hw=hw, compile=config.compile, cpu_threads=cpu_threads)
 
     return make
@@ -266,7 +285,7 @@ def run_bench(factory: StylizerFactory, sizes: Sequence[tuple[int, int]], config
                 precision=config.precision, size=f"{width}x{height}", width=width, height=height, frames=frames,
                 median_ms=round(median, 3), p95_ms=round(float(np.percentile(ms, 95)), 3),
                 fps=round(1000 / median, 2), peak_mem_mb=None if memory["mb"] is None else round(float(memory["mb"]), 1),
-                mem_kind=str(memory["kind"]), baseline=config.baseline))
+                mem_kind=str(memory["kind"]), baseline=config.baseline, style=config.style))
             stylizer.close()
         stylizers.clear()
         release_freed_memory()
@@ -312,15 +331,18 @@ def _cpu_name() -> str:
 
 
 def format_table(results: Sequence[BenchResult]) -> str:
-    headers = ["size", "backend", "engine", "median ms", "p95 ms", "fps", "peak MB", "vs torch eager"]
+    """A markdown table; a style column when the rows compare more than one style."""
+    with_style = len({r.style for r in results}) > 1
+    headers = ["size", *(["style"] if with_style else []), "backend", "engine", "median ms", "p95 ms", "fps",
+               "peak MB", "vs torch eager"]
     rows = []
     for r in results:
-        rows.append([r.size, r.backend, r.engine, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
-                     f"{r.fps:.1f}" if r.fps >= 10 else f"{r.fps:.2f}",
+        rows.append([r.size, *([r.style] if with_style else []), r.backend, r.engine, f"{r.median_ms:.1f}",
+                     f"{r.p95_ms:.1f}", f"{r.fps:.1f}" if r.fps >= 10 else f"{r.fps:.2f}",
                      "n/a" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}",
                      "baseline" if r.baseline else ("n/a" if r.speedup is None else f"{r.speedup:.2f}x")])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    numeric = {3, 4, 5, 6, 7}
+    numeric = set(range(len(headers) - 5, len(headers)))
 
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)

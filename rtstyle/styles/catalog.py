@@ -74,3 +74,15 @@ def find_style(name_or_path: str) -> StyleEntry:
     else:
         hint = "no styles are installed; train one with `rtstyle train`"
     raise RtstyleError(f"unknown style {name_or_path!r} ({hint})")
+
+
+def arch_summary(metadata: dict[str, Any]) -> str:
+    """"fast (5k MAC/px)": a style's network and its cost, from the style file's metadata."""
+    from rtstyle.models.registry import create_spec
+
+    arch = str(metadata.get("arch", "?"))
+    try:
+        cost = create_spec(arch, **metadata.get("arch_kwargs", {})).macs_per_pixel() / 1000
+    except RtstyleError:
+        return f"{arch} (unknown architecture)"
+    return f"{arch} ({cost:.3g}k MAC/px)"  # 3 digits: fast-tiny is 1.5k, not "2k"
