@@ -4,6 +4,11 @@
 The packed network must stylize the committed test photos like the trained one (mean difference at most
 1 on 0..255), else nothing is written. Usage:
     python scripts/pack_builtin_style.py runs/out/shipwreck.safetensors [--name shipwreck]
+    python scripts/pack_builtin_style.py runs/out/mosaic-temporal.safetensors --name mosaic \
+        --fine-tuned-from runs/orig/mosaic.safetensors
+--fine-tuned-from names the style the network was fine-tuned from (`rtstyle train --init`): its painting
+credits are copied (--init does not carry them, as the painting may differ), and its recipe, steps and
+training time come first in the packed style's own, so the metadata tells the whole training history.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from rtstyle.engine import create_stylizer
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.images import read_image
 from rtstyle.paths import builtin_styles_dir
-from rtstyle.styles.format import load_style_file, save_style_file
+from rtstyle.styles.catalog import find_style
+from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+from rtstyle.train.trainer import TEACHER_CREDIT_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = [REPO / "tests/data/chelsea.png", REPO / "tests/data/grace_hopper.jpg", REPO / "rtstyle/assets/astronaut.png"]
@@ -35,12 +42,26 @@ def output_difference(reference: Path, packed: Path) -> tuple[float, float]:
     return float(diffs.mean()), float(np.percentile(diffs, 99))
 
 
+def add_parent_history(style: StyleFile, parent_name: str) -> None:
+    """Credits from the parent; its recipe, steps and training time before this network's own."""
+    parent = find_style(parent_name).metadata()
+    meta = style.metadata
+    meta.update({k: parent[k] for k in TEACHER_CREDIT_KEYS if k in parent})
+    meta["init"] = f"the earlier built-in {parent['name']} (its recipe first in 'recipe')"
+    meta["recipe"] = f"{parent.get('recipe', 'unrecorded')} Then fine-tuned: {meta.get('recipe', 'unrecorded')}"
+    meta["steps"] = parent.get("steps", 0) + meta.get("steps", 0)
+    meta["training_seconds"] = round(parent.get("training_seconds", 0) + meta.get("training_seconds", 0), 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("style", type=Path)
     parser.add_argument("--name", help="built-in name (default: the style's own)")
+    parser.add_argument("--fine-tuned-from", help="style (name or path) this network was fine-tuned from")
     args = parser.parse_args()
     style = load_style_file(args.style)
+    if args.fine_tuned_from:
+        add_parent_history(style, args.fine_tuned_from)
     name = args.name or style.name
     style.metadata["name"] = name
     style.metadata["weight_storage"] = "int8 conv kernels (one float16 scale per output channel), float16 otherwise"
