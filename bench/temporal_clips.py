@@ -7,7 +7,7 @@ one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farne
 stabiliser never uses) scores side by side: the input floor, the per-frame output, the stabiliser at several
 strengths, and a blind blend (previous output mixed in without flow or mask) that calibrates the ghosting
 column: it is what smearing looks like to the measure.
-Without --style the network is the johnson architecture with random weights (no trained style exists yet).
+Without --style the style is the built-in mosaic.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,16 +45,6 @@ class BlindBlend:
             stylized = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
         self.previous = stylized
         return stylized
-
-
-def random_johnson_style(path: Path) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import random_style_weights
-
-    from rtstyle.styles.format import StyleFile, save_style_file
-
-    save_style_file(path, StyleFile("johnson", {}, random_style_weights(), {"name": "random-johnson"}))
-    return path
 
 
 def table(name: str, frames: list[np.ndarray], outputs: list[list[np.ndarray]], labels: list[str], method: str) -> str:
@@ -91,7 +80,7 @@ def table(name: str, frames: list[np.ndarray], outputs: list[list[np.ndarray]], 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--style", action="append", help="style name or file; repeat to compare styles "
-                        "(e.g. a temporally trained one) against the first (default: random-weight johnson)")
+                        "(e.g. a temporally trained one) against the first (default: mosaic)")
     parser.add_argument("--bunny-frames", type=int, default=48)
     args = parser.parse_args()
     shared = Path(os.environ.get("RTSTYLE_SHARED", REPO.parent / "shared"))
@@ -101,20 +90,19 @@ def main() -> None:
     }
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    with tempfile.TemporaryDirectory() as tmp:
-        styles = args.style or [str(random_johnson_style(Path(tmp) / "random-johnson.safetensors"))]
-        stylizers = [create_stylizer(style, backend="onnx") for style in styles]
-        labels = [Path(style).stem for style in styles]
-        for name, (path, max_frames) in clips.items():
-            if not path.exists():
-                print(f"skipping {name}: {path} not found")
-                continue
-            frames = list(iter_clip(path, max_frames=max_frames))
-            start = time.perf_counter()
-            outputs = [[stylizer(frame) for frame in frames] for stylizer in stylizers]
-            print(f"# {name}: {(time.perf_counter() - start) / len(frames) / len(stylizers):.2f} s/frame per style")
-            for method in ("dis", "farneback"):
-                print(table(name, frames, outputs, labels, method), "\n", flush=True)
+    styles = args.style or ["mosaic"]
+    stylizers = [create_stylizer(style, backend="onnx") for style in styles]
+    labels = [Path(style).stem for style in styles]
+    for name, (path, max_frames) in clips.items():
+        if not path.exists():
+            print(f"skipping {name}: {path} not found")
+            continue
+        frames = list(iter_clip(path, max_frames=max_frames))
+        start = time.perf_counter()
+        outputs = [[stylizer(frame) for frame in frames] for stylizer in stylizers]
+        print(f"# {name}: {(time.perf_counter() - start) / len(frames) / len(stylizers):.2f} s/frame per style")
+        for method in ("dis", "farneback"):
+            print(table(name, frames, outputs, labels, method), "\n", flush=True)
 
 
 if __name__ == "__main__":
