@@ -42,9 +42,10 @@ class HyperParams:
     # (Johnson: 40,000 iterations).
     steps: int = 40_000
     # Weight of the ReCoNet output-level temporal loss (Gao et al. 2018) on synthetic frame pairs; 0 disables it.
-    # `--temporal` uses TEMPORAL_WEIGHT: not yet tuned by a full run. It was chosen so the term is of the order of the
-    # weighted content loss (about 4e5 for the stopgap mosaic) when the loss is about 0.04, which we measured for
-    # that style on train256 pairs.
+    # `--temporal` uses TEMPORAL_WEIGHT, chosen so the term is of the order of the weighted content loss (about 4e5
+    # for the stopgap mosaic) when the loss is about 0.04, which we measured for that style on train256 pairs.
+    # Checked: 300 steps at this weight from the stopgap mosaic gave 0.31-0.50x its warping error on real clips with
+    # a style loss 8% lower (docs/temporal.md); not yet tuned by a full GPU run.
     temporal_weight: float = 0.0
     # Weight of the distillation term: the mean squared difference (0..255 pixels) between the network's output
     # and a teacher style network's (`rtstyle train --teacher`), as in knowledge distillation for style transfer
