@@ -1,6 +1,6 @@
 """Temporal stability of a style on the real clips: the numbers behind docs/temporal.md.
 
-    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style S [--style S2 ...]] [--bunny-frames 48]
+    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style S [--style S2 ...]] [--bunny-frames 48] [--flows dis]
 
 For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
 one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--style", action="append", help="style name or file; repeat to compare styles "
                         "(e.g. a temporally trained one) against the first (default: mosaic)")
     parser.add_argument("--bunny-frames", type=int, default=48)
+    parser.add_argument("--flows", default="dis,farneback", help="comma-separated flow methods to score with")
     args = parser.parse_args()
     shared = Path(os.environ.get("RTSTYLE_SHARED", REPO.parent / "shared"))
     clips = {
@@ -101,7 +102,7 @@ def main() -> None:
         start = time.perf_counter()
         outputs = [[stylizer(frame) for frame in frames] for stylizer in stylizers]
         print(f"# {name}: {(time.perf_counter() - start) / len(frames) / len(stylizers):.2f} s/frame per style")
-        for method in ("dis", "farneback"):
+        for method in args.flows.split(","):
             print(table(name, frames, outputs, labels, method), "\n", flush=True)
 
 
