@@ -76,7 +76,7 @@ def main() -> None:
                                "content_loss": float(np.mean([o.content for o in optimised])),
                                "style_loss": float(np.mean([o.style for o in optimised]))}
             rows.append([img for pair in zip(networked, [o.image_rgb[..., ::-1] for o in optimised]) for img in pair])
-            labels.append(label)
+            labels.append(style.name + (f"@{precision}" if precision else ""))  # a file's stem, not its path
         record["seconds"] = round(time.perf_counter() - started, 1)
         results.append(record)
         print(json.dumps(record))
