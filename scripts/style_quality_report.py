@@ -66,6 +66,7 @@ def main() -> None:
         painting = read_style_image(style_image_path(args.shared, style.metadata()), 256)
         stylizer = create_stylizer(name, backend="onnx", device="cpu", precision=precision or "fp32")
         record = {"style": label, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
+                  "reference_size": args.gatys_size,
                   "eval": photo_losses(stylizer, eval_photos, painting, network).as_dict(),
                   "reference": photo_losses(stylizer, references, painting, network).as_dict()}
         networked = [stylizer(photo) for photo in references]
