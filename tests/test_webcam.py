@@ -252,3 +252,6 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "2",
                       "--size", "96x54", "--device", "cpu", "--no-fast"], capsys)
     assert result.exit_code == 0 and "aaa-fast" not in result.err
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", "bbb", "--no-display", "--frames", "2",
+                      "--size", "96x54", "--device", "cpu"], capsys)
+    assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business

@@ -87,15 +87,19 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         raise RtstyleError("--realtime paces a file --source; cameras are real time already")
     size = parse_size(size_text)
     styles = style_playlist(style)
+    fast_note = None
     if not no_fast:
+        starting_style = styles[0]
         styles, notes = with_fast_variants(styles, on_gpu=gpu_expected(backend, device))
-        for note in notes[:1]:  # the first is the style the session starts with; the others follow the same rule
-            click.echo(note, err=True)
+        # Told for the style the session starts with; the others in the hotkey cycle follow the same rule.
+        fast_note = notes[0] if styles[0] != starting_style else None
     if not no_display:
         from rtstyle.realtime.display import check_display_available
 
         check_display_available()
     capture, info = cap.open_source(source) if source is not None else cap.open_camera(camera or 0, size)
+    if fast_note:  # after the source opened: a missing camera's error stays the only line
+        click.echo(fast_note, err=True)
     stylizers: list[Stylizer] = []  # closed at the end (device memory)
     try:
         file_source = not info.live
