@@ -38,7 +38,13 @@ def style_image_path(shared: Path, metadata: dict) -> Path:
     """The painting a style was trained on; metadata names it relative to the folder holding `shared`."""
     source = Path(str(metadata.get("source_image", "")))
     parts = source.parts[1:] if source.parts[:1] == ("shared",) else source.parts
-    return shared.joinpath(*parts)
+    path = shared.joinpath(*parts)
+    if not path.is_file() and len(parts) == 1:  # a fresh training run records the file name only
+        found = list((shared / "data" / "style").rglob(parts[0]))
+        if len(found) > 1:  # e.g. three different udnie.jpg: guessing would score against the wrong painting
+            raise SystemExit(f"{parts[0]} is ambiguous in {shared / 'data/style'}; set the style's source_image")
+        path = found[0] if found else path
+    return path
 
 
 def main() -> None:
