@@ -27,7 +27,8 @@ artist, source file and licence note, the recipe, its steps and time, and the fi
 
 **All built-ins are stopgaps** (`stopgap: true` in their metadata): trained on a 2-core CPU with a reduced
 recipe (96 px crops, 300-1,300 steps, most fine-tuned from the stopgap mosaic) instead of the full one (256 px
-crops, 40k steps at batch 4), which needs a GPU session. See `docs/train/README.md` for each run.
+crops, 40k steps at batch 4), which needs a GPU session. See `docs/train/README.md` for each run. Steps and
+CPU time count a style's own runs (including its temporal fine-tune), not those of the mosaic it started from.
 """
 
 QUALITY_INTRO = """## Quality check
