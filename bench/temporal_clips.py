@@ -1,6 +1,7 @@
 """Temporal stability of a style on the real clips: the numbers behind docs/temporal.md.
 
-    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style S [--style S2 ...]] [--bunny-frames 48] [--flows dis]
+    RTSTYLE_SHARED=../shared python bench/temporal_clips.py [--style S [--style S2 ...]] [--bunny-frames 48]
+        [--flows dis]
 
 For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
 one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the

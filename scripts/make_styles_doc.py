@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rtstyle.styles.catalog import arch_summary, list_styles
+from rtstyle.styles.catalog import arch_summary, list_styles, without_fast_variants
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -91,7 +91,7 @@ def main() -> None:
     parts = [INTRO, "## Credits and training\n", credits_table(styles), "",
              QUALITY_INTRO.format(photos=first["eval_photos"], size=first["eval_size"], gatys_size=first.get("reference_size", 256),
                                   iterations=gatys["iterations"]),
-             quality_table(records, [e.name for e in styles]), ""]
+             quality_table(records, without_fast_variants([e.name for e in styles])), ""]  # fast: own page
     if args.notes:
         parts += [args.notes.read_text(encoding="utf-8").rstrip(), ""]
     args.output.write_text("\n".join(parts), encoding="utf-8")
