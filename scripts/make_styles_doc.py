@@ -4,7 +4,7 @@
 The quality numbers come from `scripts/style_quality_report.py --json` run on the built-ins by name (records
 whose `style` is not a built-in's name are ignored). Usage:
     python scripts/style_quality_report.py --shared ../shared --json docs/quality.json --sheet docs/styles_vs_gatys.jpg
-    python scripts/make_styles_doc.py --quality docs/quality.json [-o docs/styles.md]
+    python scripts/make_styles_doc.py --quality docs/quality.json --notes docs/train/styles_reading.md
 """
 
 from __future__ import annotations
