@@ -13,6 +13,7 @@ with --sheet, the two photos through each network and each optimisation. Usage:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -35,16 +36,19 @@ REFERENCE_PHOTOS = ("data/content/eval/pypi_samples/matplotlib/grace_hopper.jpg"
 
 
 def style_image_path(shared: Path, metadata: dict) -> Path:
-    """The painting a style was trained on; metadata names it relative to the folder holding `shared`."""
+    """The painting a style was trained on: the path its metadata names relative to the folder holding
+    `shared`, or else the file under shared/data/style whose content matches `source_image_sha256` (a fresh
+    training run records only the file name, which datasets reuse for different paintings)."""
     source = Path(str(metadata.get("source_image", "")))
     parts = source.parts[1:] if source.parts[:1] == ("shared",) else source.parts
     path = shared.joinpath(*parts)
-    if not path.is_file() and len(parts) == 1:  # a fresh training run records the file name only
-        found = list((shared / "data" / "style").rglob(parts[0]))
-        if len(found) > 1:  # e.g. three different udnie.jpg: guessing would score against the wrong painting
-            raise SystemExit(f"{parts[0]} is ambiguous in {shared / 'data/style'}; set the style's source_image")
-        path = found[0] if found else path
-    return path
+    digest = metadata.get("source_image_sha256")
+    if path.is_file() or not digest:
+        return path
+    for candidate in sorted((shared / "data" / "style").rglob(source.name or "*")):
+        if hashlib.sha256(candidate.read_bytes()).hexdigest() == digest:
+            return candidate
+    raise SystemExit(f"the painting of this style ({source.name}, sha256 {digest[:12]}...) is not in {shared}")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ the style file. Ctrl-C saves a checkpoint; `resume=True` continues it exactly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -391,6 +392,9 @@ class Trainer:
         metadata: dict[str, Any] = {
             "name": self.config.name,
             "source_image": self.style_image_path.name,
+            # The name alone is ambiguous (datasets ship different files called udnie.jpg); the hash finds the
+            # exact painting again, e.g. for the quality report, without storing a local path.
+            "source_image_sha256": hashlib.sha256(self.style_image_path.read_bytes()).hexdigest(),
             "hyperparameters": self.hparams.to_dict(),
             "steps": self.step,
             "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
