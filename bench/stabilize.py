@@ -3,8 +3,8 @@
     python bench/stabilize.py [--frames 12] [--style PATH]
 
 Runs a style network (johnson with random weights unless --style is given: the cost does not depend on the
-weights) and the stabiliser in several configurations on the same frames, and prints one table with milliseconds per
-frame and the stabiliser's cost as a share of the network's frame time (target: at most 15%).
+weights) and the stabiliser in several configurations on the same frames, and prints one table with
+milliseconds per frame and the stabiliser's cost as a share of the network's frame time (target: at most 15%).
 Frames: rtstyle/assets/cutBunny.mp4 resized to 640x480 (a real clip, so the flow has real work to do).
 """
 
@@ -70,7 +70,8 @@ def main() -> None:
             network.append(time.perf_counter() - start)
 
     frame_ms = median_ms(network)
-    rows = [(f"{Path(args.style).stem if args.style else 'random johnson'} network (onnxruntime CPU)", frame_ms, 100.0)]
+    network_name = Path(args.style).stem if args.style else "random johnson"
+    rows = [(f"{network_name} network (onnxruntime CPU)", frame_ms, 100.0)]
     for name, kwargs in CONFIGS.items():
         stabilizer = Stabilizer(0.5, **kwargs)  # type: ignore[arg-type]
         stabilizer(frames[0], outputs[0])

@@ -89,8 +89,8 @@ def main() -> None:
     first = next(iter(records.values()))
     gatys = next((r["gatys"] for r in records.values() if "gatys" in r), {"iterations": 0})
     parts = [INTRO, "## Credits and training\n", credits_table(styles), "",
-             QUALITY_INTRO.format(photos=first["eval_photos"], size=first["eval_size"], gatys_size=first.get("reference_size", 256),
-                                  iterations=gatys["iterations"]),
+             QUALITY_INTRO.format(photos=first["eval_photos"], size=first["eval_size"],
+                                  gatys_size=first.get("reference_size", 256), iterations=gatys["iterations"]),
              quality_table(records, without_fast_variants([e.name for e in styles])), ""]  # fast: own page
     if args.notes:
         parts += [args.notes.read_text(encoding="utf-8").rstrip(), ""]
