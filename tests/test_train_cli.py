@@ -50,6 +50,7 @@ def args_for(paths: dict[str, Path], **changes: str | None) -> list[str]:
     ("missing_vgg", ("vgg weights file not found",)),
     ("resume_without_checkpoint", ("no checkpoint to resume from",)),
     ("unknown_init", ("unknown style",)),
+    ("bad_time_limit", ("--time-limit", "not a duration")),
 ])
 def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dict[str, Path],
                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,8 +89,17 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
         changes["--resume"] = ""
     elif case == "unknown_init":
         changes["--init"] = "no-such-style"
+    elif case == "bad_time_limit":
+        changes["--time-limit"] = "5 parsecs"
     result = run_cli(args_for(paths, **changes), capsys)
     assert_one_line_error(result, *fragments)
+
+
+def test_time_limit_reads_units() -> None:
+    from rtstyle.cli.train_cmd import parse_duration
+
+    assert [parse_duration(t) for t in ("90", "90s", "45m", "1.5h")] == [90, 90, 2700, 5400]
+    assert parse_duration(None) is None
 
 
 def test_existing_output_is_not_replaced(paths: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

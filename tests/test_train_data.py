@@ -40,6 +40,17 @@ def test_unreadable_files_are_skipped_and_counted(tmp_path: Path) -> None:
     assert source.skipped == {folder / "broken.jpg"}
 
 
+def test_photos_are_decoded_once_then_served_from_memory(tmp_path: Path) -> None:
+    folder = make_content_folder(tmp_path / "photos", count=3)
+    source = ContentSource(folder, crop_size=32, seed=0)
+    first = source.batch(0, 3)
+    for photo in folder.rglob("img*"):
+        photo.unlink()  # a second epoch must not need the files any more
+    assert source.batch(1, 3).shape == (3, 32, 32, 3)
+    assert np.array_equal(source.batch(0, 3), first)
+    assert not source.skipped
+
+
 def test_video_frames_are_sampled_across_the_clip() -> None:
     source = ContentSource(REPO / "rtstyle" / "assets" / "cutBunny.mp4", crop_size=32, seed=0, max_video_frames=12)
     assert len(source) == 12 and source.kind == "video frames"

@@ -88,6 +88,21 @@ def test_killed_run_resumes_exactly(inputs: tuple[Path, Path], tmp_path: Path,
     assert steps_logged == [1, 2, 3, 4]
 
 
+def test_time_limit_writes_the_style_and_resume_continues(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "timed.safetensors"
+    stopped = Trainer(config_for(inputs, tmp_path, steps=5, output=output, time_limit=1e-9), random_loss_network())
+    result = stopped.run()
+    assert result.steps == 1  # one step per launch, however short the limit
+    style = load_style_file(output)
+    assert style.metadata["steps"] == 1
+    assert style.metadata["stopped_early"] == "--time-limit reached at step 1 of 5"
+    resumed = Trainer(config_for(inputs, tmp_path, steps=5, output=output, overwrite=True, resume=True),
+                      random_loss_network())
+    assert resumed.step == 1
+    assert resumed.run().steps == 5
+    assert "stopped_early" not in load_style_file(output).metadata
+
+
 def test_existing_checkpoint_needs_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     Trainer(config_for(inputs, tmp_path, steps=1), random_loss_network()).run()
     with pytest.raises(RtstyleError, match="--resume"):

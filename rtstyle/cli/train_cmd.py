@@ -37,6 +37,24 @@ def parse_key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90', '90s', '45m', '1.5h' -> seconds."""
+    if text is None:
+        return None
+    number = text.strip().lower().rstrip("smhin")
+    unit = text.strip().lower()[len(number):]
+    try:
+        seconds = float(number) * DURATION_UNITS[unit]
+    except (ValueError, KeyError):
+        raise RtstyleError(f"--time-limit {text!r} is not a duration (e.g. 90s, 45m, 2h)") from None
+    if not seconds > 0:
+        raise RtstyleError(f"--time-limit {text!r} must be longer than zero")
+    return seconds
+
+
 def stop_on_signals() -> None:
     """Ctrl-C and SIGTERM (a scheduler's kill, `kill PID`) both stop with a checkpoint.
 
@@ -100,6 +118,9 @@ def stop_on_signals() -> None:
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Extra metadata for the style (e.g. title=, artist=).")
 @click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. [default: torch's choice]")
+@click.option("--time-limit", metavar="DURATION", callback=lambda ctx, param, value: parse_duration(value),
+              help="Stop after this long (e.g. 90s, 45m, 2h), write the style and keep the checkpoint, so that "
+                   "--resume can continue. [default: none]")
 def train(style_image: Path | None, content: Path | None, name: str, steps: int | None, epochs: float | None,
           batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
           style_weight: float | None, tv_weight: float | None, temporal: bool, temporal_weight: float | None,
@@ -108,7 +129,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
           resume: bool, arch: str | None, width: int | None,
           blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
           run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
-          half: bool, threads: int | None) -> None:
+          half: bool, threads: int | None, time_limit: float | None) -> None:
     """Train a feed-forward style network from one painting (Johnson et al. 2016 perceptual losses).
 
     \b
@@ -141,7 +162,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         arch_kwargs=arch_kwargs, run_dir=run_dir, output=output, overwrite=overwrite, device=device,
         vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, teacher=teacher, resume=resume,
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
-        metadata=parse_key_values(meta, "--meta"), half=half,
+        metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit,
     )
     trainer = Trainer(config)
     stop_on_signals()

@@ -71,6 +71,7 @@ class TrainConfig:
     metadata: dict[str, Any] = field(default_factory=dict)  # extra style metadata (title, artist, ...)
     half: bool = False  # store the style's weights as float16
     progress: bool = True
+    time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
 
 
 @dataclass
@@ -168,6 +169,7 @@ class Trainer:
             self.hparams = self.hparams.with_loss_weights_for(self.vgg.convention.scale)
         self.amp = amp_dtype(self.device)
         if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # every step has the same shapes: pick the fastest kernels once
             self.model.to(memory_format=torch.channels_last)
             if self.vgg is not None:
                 self.vgg.to(memory_format=torch.channels_last)
@@ -343,6 +345,8 @@ class Trainer:
                         self.write_preview()
                     if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                         self.save_checkpoint()
+                    if self._out_of_time(started):  # checked after a step, so every launch makes progress
+                        break
         except KeyboardInterrupt:
             bar.close()
             self.save_checkpoint()
@@ -350,9 +354,16 @@ class Trainer:
                        "continue with the same command and --resume")
             raise
         bar.close()
+        if self.step < hp.steps:
+            say(f"time limit reached at step {self.step} of {hp.steps}: writing the style; "
+                "--resume continues the run to --steps")
         self.save_checkpoint()
         self.write_preview()
         return self.write_style()
+
+    def _out_of_time(self, started: float) -> bool:
+        limit = self.config.time_limit
+        return limit is not None and time.perf_counter() - started >= limit
 
     # ---------------------------------------------------------------------------------------- output
     def save_checkpoint(self) -> None:
@@ -404,6 +415,8 @@ class Trainer:
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
         }
+        if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
+            metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
         metadata.update(self.style_metadata)
         save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
         if self.content.skipped:
