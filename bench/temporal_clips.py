@@ -6,7 +6,7 @@
 For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
 one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the
 stabiliser never uses) scores side by side: the input floor, the per-frame output, the stabiliser at several
-strengths, and a blind blend (previous output mixed in without flow or mask) that calibrates the ghosting
+strengths, the light stabiliser (the webcam's with fast networks), and a blind blend (previous output mixed in without flow or mask) that calibrates the ghosting
 column: it is what smearing looks like to the measure.
 Without --style the style is the built-in mosaic.
 """
@@ -29,6 +29,7 @@ from rtstyle.engine import create_stylizer  # noqa: E402
 from rtstyle.flow import FlowEstimator  # noqa: E402
 from rtstyle.metrics.clip_eval import ClipReport, evaluate_clip  # noqa: E402
 from rtstyle.metrics.clips import iter_clip  # noqa: E402
+from rtstyle.realtime.stabilize import Stabilizer  # noqa: E402
 
 STRENGTHS = (0.3, 0.5, 0.8)
 BLIND = 0.5
@@ -61,7 +62,9 @@ def table(name: str, frames: list[np.ndarray], outputs: list[list[np.ndarray]], 
 
     rows, report = rows_of(0, STRENGTHS)
     blind_rows, _ = rows_of(0, (BLIND,), make_stabilizer=BlindBlend)
-    rows = [*rows, dict(blind_rows[-1], name=f"blind blend {BLIND:g} (reference)")]
+    light_rows, _ = rows_of(0, (0.5,), make_stabilizer=Stabilizer.light)
+    rows = [*rows, dict(light_rows[-1], name=f"{light_rows[-1]['name']}, light (fast networks)"),
+            dict(blind_rows[-1], name=f"blind blend {BLIND:g} (reference)")]
     baseline = rows[1]["warping_error"]  # rows[0] is the input floor, rows[1] the per-frame output
     for index, label in enumerate(labels[1:], start=1):
         extra, _ = rows_of(index, (0.5,))

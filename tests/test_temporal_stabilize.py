@@ -69,9 +69,10 @@ def test_a_new_frame_size_starts_over(photo):
     assert np.array_equal(stabilizer(content, stylized), stylized)
 
 
-def test_stabilizer_halves_the_warping_error_of_a_flickering_clip(small_style):
+@pytest.mark.parametrize("make", [Stabilizer, Stabilizer.light], ids=["default", "light"])
+def test_stabilizer_halves_the_warping_error_of_a_flickering_clip(small_style, make):
     clip, _ = panning_clip(8, step=(2, 1))
-    report = evaluate_clip(clip, flickering_style(small_style, clip), [0.5])
+    report = evaluate_clip(clip, flickering_style(small_style, clip), [0.5], make_stabilizer=make)
     per_frame = report.row("per-frame").warping.value
     stabilized = report.row(stabilized_name(0.5)).warping.value
     assert stabilized < 0.5 * per_frame, (stabilized, per_frame)
@@ -93,6 +94,23 @@ def test_stabilizer_does_not_ghost_on_fast_motion(small_style):
     assert ghosting_on(clip, disoccluded, outputs, BlindBlend(0.5)) > 0.35  # the measure sees a blind blend's smear
     assert ghosting_on(clip, disoccluded, outputs, Stabilizer(0.5)) < 0.05  # the stabiliser leaves (almost) none
     assert ghosting_on(clip, disoccluded, outputs, Stabilizer(0.8)) < 0.08
+    assert ghosting_on(clip, disoccluded, outputs, Stabilizer.light(0.5)) < 0.05  # one flow, same guarantee
+
+
+def test_light_stabilizer_computes_one_flow_per_frame(photo, monkeypatch):
+    from rtstyle.flow import FlowEstimator
+
+    calls = []
+    original = FlowEstimator.flow_prepared
+    monkeypatch.setattr(FlowEstimator, "flow_prepared", lambda self, a, b: calls.append(1) or original(self, a, b))
+    for make, flows_per_frame in ((Stabilizer, 2), (Stabilizer.light, 1)):
+        calls.clear()
+        stabilizer = make(0.5)
+        for _ in range(4):
+            stabilizer(photo, photo)
+        assert len(calls) == 3 * flows_per_frame  # none on the first frame
+    with pytest.raises(RtstyleError, match="unknown stabiliser check"):
+        Stabilizer(0.5, check="psychic")
 
 
 def test_evaluation_reports_ghosting_from_the_input_flow(small_style):

@@ -255,3 +255,16 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", "bbb", "--no-display", "--frames", "2",
                       "--size", "96x54", "--device", "cpu"], capsys)
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
+
+    # The stabiliser follows the network: the light one with a fast variant, the full one otherwise.
+    import rtstyle.cli.webcam_cmd as webcam_cmd
+
+    chosen: list[tuple[float, bool]] = []
+    real = webcam_cmd.make_stabilizer
+    monkeypatch.setattr(webcam_cmd, "make_stabilizer",
+                        lambda strength, light=False: chosen.append((strength, light)) or real(strength, light))
+    for extra in ([], ["--no-fast"]):
+        result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "3",
+                          "--size", "96x54", "--device", "cpu", "--stabilize", *extra], capsys)
+        assert result.exit_code == 0, result
+    assert chosen == [(0.5, True), (0.5, False)]

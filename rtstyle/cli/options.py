@@ -32,10 +32,13 @@ def stabilize_option(func: F) -> F:
              "(strength 0..1, 0.5 when given without a value).")(func)
 
 
-def make_stabilizer(strength: float | None) -> Any:
-    """A Stabilizer, or None when off (imported lazily: only commands that use it pay for it)."""
+def make_stabilizer(strength: float | None, light: bool = False) -> Any:
+    """A Stabilizer (`light`: the cheap one for fast networks), or None when off.
+
+    Imported lazily: only commands that use it pay for it.
+    """
     if strength is None or strength == 0:
         return None
     from rtstyle.realtime.stabilize import Stabilizer
 
-    return Stabilizer(strength)
+    return Stabilizer.light(strength) if light else Stabilizer(strength)

@@ -80,6 +80,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
     from rtstyle.realtime.webcam import LiveOptions, run_live
+    from rtstyle.styles.catalog import FAST_SUFFIX
 
     if camera is not None and source is not None:
         raise RtstyleError("use either --camera or --source, not both")
@@ -119,8 +120,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                               snapshot_dir=snapshot_dir)
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
+        # A fast network's frame time is a tenth of johnson's: the default stabiliser would nearly double it.
+        light = any(name.endswith(FAST_SUFFIX) for name in styles)
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
-                           post_filter=make_stabilizer(stabilize))
+                           post_filter=make_stabilizer(stabilize, light=light))
     finally:
         capture.release()
         for stylizer in stylizers:

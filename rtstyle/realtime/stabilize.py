@@ -13,6 +13,11 @@ the fresh stylized frame is used as is, so moving objects and disoccluded backgr
 mask is feathered so the transition leaves no seam. Flow is computed on gray frames downscaled to at most
 `flow_size` pixels on the longer side (DIS medium), which keeps the cost to about 4% of the CPU frame time of
 a johnson network at 640x480 (bench/stabilize.py, docs/temporal.md).
+
+`Stabilizer.light()` is for networks ten times cheaper than johnson (`--arch fast`), whose frame time the
+default would nearly double: one DIS ultrafast flow on 256 px frames instead of two medium ones on 480 px,
+with the photometric check, motion boundaries and out-of-frame pixels deciding validity instead of the
+forward-backward check (which needs the second flow).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.flow import FlowEstimator, occlusion_mask, resize_flow, warp_backward
+from rtstyle.flow import FlowEstimator, motion_boundaries, occlusion_mask, out_of_frame, resize_flow, warp_backward
+
+# What decides where the warped history is trusted (besides the photometric check, which always applies).
+CHECKS = ("forward-backward", "single-flow")
 
 
 class Stabilizer:
@@ -32,14 +40,19 @@ class Stabilizer:
     flow_size: longer side, in pixels, of the frames the flow is computed on.
     photometric_threshold: mean absolute difference (0..255 gray) between the current input and the warped
         previous input above which a pixel is treated as occluded; catches flow errors the flow checks miss.
+    check: "forward-backward" (Ruder et al.'s check, two flows per frame) or "single-flow" (one flow: motion
+        boundaries, out-of-frame and the photometric check only; half the flow cost).
     """
 
     def __init__(self, strength: float = 0.5, flow_size: int = 480, flow_preset: str = "medium",
-                 photometric_threshold: float = 20.0, feather: float = 1.5) -> None:
+                 photometric_threshold: float = 20.0, feather: float = 1.5, check: str = "forward-backward") -> None:
         if not 0.0 <= strength < 1.0:
             raise RtstyleError(f"stabilize strength must be in [0, 1), got {strength:g}")
         if flow_size < 16:
             raise RtstyleError(f"flow size must be at least 16 pixels, got {flow_size}")
+        if check not in CHECKS:
+            raise RtstyleError(f"unknown stabiliser check {check!r} (choose from {', '.join(CHECKS)})")
+        self.check = check
         self.strength = float(strength)
         self.flow_size = int(flow_size)
         self.flow_preset = flow_preset
@@ -47,6 +60,11 @@ class Stabilizer:
         self.feather = float(feather)
         self._estimator: FlowEstimator | None = None
         self.reset()
+
+    @classmethod
+    def light(cls, strength: float = 0.5) -> "Stabilizer":
+        """The cheap configuration for fast networks (see the module docstring; measured in docs/temporal.md)."""
+        return cls(strength, flow_size=256, flow_preset="ultrafast", check="single-flow")
 
     def reset(self) -> None:
         """Forget the history (call at a scene cut, a seek, or the start of another clip)."""
@@ -92,8 +110,10 @@ class Stabilizer:
                         previous_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel weight of the warped history (strength where valid, 0 where not), at flow resolution."""
         to_previous = estimator.flow_prepared(small, previous_small)  # on the current grid
-        to_current = estimator.flow_prepared(previous_small, small)
-        occluded = occlusion_mask(to_previous, to_current)
+        if self.check == "forward-backward":
+            occluded = occlusion_mask(to_previous, estimator.flow_prepared(previous_small, small))
+        else:
+            occluded = out_of_frame(to_previous) | motion_boundaries(to_previous)
         warped_input = warp_backward(previous_small, to_previous)
         occluded |= cv2.absdiff(warped_input, small) > self.photometric_threshold
         # Grow the occluded region by a pixel (flow edges are soft at reduced resolution), then feather it.
