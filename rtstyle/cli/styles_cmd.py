@@ -19,7 +19,7 @@ def describe(meta: dict) -> str:
     if meta.get("steps"):
         parts.append(f"{meta['steps']} steps")
     if meta.get("stopgap"):
-        parts.append("stopgap (reduced CPU recipe)")
+        parts.append("stopgap (reduced recipe)")
     return "; ".join(parts)
 
 
