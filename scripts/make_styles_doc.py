@@ -25,22 +25,26 @@ INTRO = """# Built-in styles
 Each style is one `.safetensors` file in `rtstyle/styles/builtin/` whose metadata holds the painting's title,
 artist, source file and licence note, the recipe, its steps and time, and the final losses.
 
-**All built-ins are stopgaps** (`stopgap: true` in their metadata): trained on a 2-core CPU with a reduced
-recipe (96 px crops, 300-1,300 steps, most fine-tuned from the stopgap mosaic) instead of the full one (256 px
-crops, 40k steps at batch 4), which needs a GPU session. See `docs/train/README.md` for each run. Steps and
-CPU time count a style's own runs (including its temporal fine-tune), not those of the mosaic it started from.
+**All built-ins are still stopgaps** (`stopgap: true`, with the reason in `stopgap_reason`). The nine johnson
+networks were trained from random weights on one H100 with the full recipe's settings (256 px crops, Adam 1e-3,
+content 1, style 5, temporal loss from the start), but the session's 30 minutes of GPU allowed 1,367-2,294 steps
+at batch 16, 22k-37k crops instead of the recipe's 80k (20,000 steps at batch 4). `mosaic-fast` is distilled
+from `mosaic` on the CPU (`docs/fast_vs_johnson.md`). See `docs/train/README.md` for each run. The time column
+is wall time: on the GPU, 4 to 9 styles trained side by side and shared it.
 """
 
 QUALITY_INTRO = """## Quality check
 
 Content and style loss are the training objective's terms with the default weights for the Caffe VGG16
 (content relu2_2 weight 1, style relu1_2..relu4_3 weight 5, Johnson's `train.lua`; `rtstyle/metrics/perceptual.py`),
-the same for every style, so the numbers compare across styles' recipes. "eval": the mean over the {photos} evaluation
-photos of `../shared/data/content/eval` at {size} px. "2 photos": Grace Hopper and Chelsea the cat (public
-domain) at {gatys_size} px, through the network and through a Gatys-style optimisation of the same objective
-(L-BFGS, {iterations} iterations from the photo; `rtstyle/train/optimize.py`), the reference for how low the
-style loss can go on those photos (Johnson et al. 2016, Sec. 4.1). Lower is better for both; a feed-forward
-network trades some of the optimum for speed, and a short stopgap recipe more so.
+with the painting at the size each style was trained with (its own objective: 512 px, mosaic 470 px). "eval": the
+mean over the {photos} evaluation photos of `../shared/data/content/eval` at {size} px. "2 photos": Grace Hopper
+and Chelsea the cat (public domain) at {gatys_size} px, through the network and through a Gatys-style
+optimisation of the same objective (L-BFGS, {iterations} iterations from the photo; `rtstyle/train/optimize.py`),
+the reference Johnson et al. 2016 (Sec. 4.1) compare feed-forward networks with. Lower is better for both; the
+optimisation keeps more of the photo, so read the style ratio next to the content losses. Losses of
+different styles are not comparable with each other (each painting has its own scale); the ratio to the
+optimum is.
 """
 
 
@@ -48,16 +52,21 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
+def steps_text(meta: dict) -> str:
+    seen = meta.get("images_seen")
+    return f"{meta.get('steps', '?'):,}" + (f" ({seen:,} crops)" if seen else "")
+
+
 def credits_table(styles: list) -> str:
-    lines = ["| style | painting | licence note | network | steps | CPU time | final content / style / tv |",
-             "|---|---|---|---|---:|---:|---|"]
+    lines = ["| style | painting | licence note | network | steps | trained on | time | final content / style / tv |",
+             "|---|---|---|---|---:|---|---:|---|"]
     for entry in styles:
         meta = entry.metadata()
         losses = meta.get("losses", {})
         loss_text = " / ".join(f"{losses[k]:.2g}" for k in ("content", "style", "tv") if k in losses)
         lines.append(f"| `{entry.name}` | *{meta.get('title', '?')}*, {meta.get('artist', '?')} | "
-                     f"{meta.get('licence', '?')} | {arch_summary(meta)} | {meta.get('steps', '?')} | "
-                     f"{format_seconds(meta.get('training_seconds', 0))} | {loss_text} |")
+                     f"{meta.get('licence', '?')} | {arch_summary(meta)} | {steps_text(meta)} | "
+                     f"{'GPU' if meta.get('device') == 'cuda' else 'CPU'} | {format_seconds(meta.get('training_seconds', 0))} | {loss_text} |")
     return "\n".join(lines)
 
 

@@ -35,6 +35,11 @@ REFERENCE_PHOTOS = ("data/content/eval/pypi_samples/matplotlib/grace_hopper.jpg"
                     "data/content/eval/pypi_samples/scikit_image/chelsea.png")
 
 
+def trained_painting_size(metadata: dict) -> int | None:
+    """The painting's longest side in the style's training run (None: its own size)."""
+    return metadata.get("hyperparameters", {}).get("style_size")
+
+
 def style_image_path(shared: Path, metadata: dict) -> Path:
     """The painting a style was trained on: the path its metadata names relative to the folder holding
     `shared`, or else the file under shared/data/style whose content matches `source_image_sha256` (a fresh
@@ -58,6 +63,9 @@ def main() -> None:
                         "without the fast variants)")
     parser.add_argument("--eval-size", type=int, default=384, help="longer side of the evaluation photos")
     parser.add_argument("--gatys-size", type=int, default=256, help="longer side of the two reference photos")
+    parser.add_argument("--painting-size", default="trained",
+                        help="longest side of the painting for the style loss: 'trained' (the size each style was "
+                             "trained with, its own objective) or pixels, the same for every style")
     parser.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations (0: no optimisation)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--sheet", type=Path, help="write network vs optimisation on the reference photos here")
@@ -73,10 +81,12 @@ def main() -> None:
         started = time.perf_counter()
         name, _, precision = label.partition("@")
         style = find_style(name)
-        painting = read_style_image(style_image_path(args.shared, style.metadata()), 256)
+        painting_size = trained_painting_size(style.metadata()) if args.painting_size == "trained" \
+            else int(args.painting_size)
+        painting = read_style_image(style_image_path(args.shared, style.metadata()), painting_size)
         stylizer = create_stylizer(name, backend="onnx", device="cpu", precision=precision or "fp32")
         record = {"style": label, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
-                  "reference_size": args.gatys_size,
+                  "reference_size": args.gatys_size, "painting_size": max(painting.shape[:2]),
                   "eval": photo_losses(stylizer, eval_photos, painting, network).as_dict(),
                   "reference": photo_losses(stylizer, references, painting, network).as_dict()}
         networked = [stylizer(photo) for photo in references]
