@@ -34,8 +34,8 @@ CONFIGS: dict[str, dict[str, object]] = {
     "DIS fast @320": {"flow_preset": "fast", "flow_size": 320},
     "DIS medium @320": {"flow_size": 320},
     "DIS medium @640 (full size)": {"flow_size": 640},
-    "light: one DIS ultrafast flow @256": {"flow_preset": "ultrafast", "flow_size": 256, "check": "single-flow"},
-    "one DIS ultrafast flow @320": {"flow_preset": "ultrafast", "flow_size": 320, "check": "single-flow"},
+    "light: one DIS ultrafast flow @192": {"flow_preset": "ultrafast", "flow_size": 192, "check": "single-flow"},
+    "one DIS ultrafast flow @256": {"flow_preset": "ultrafast", "flow_size": 256, "check": "single-flow"},
 }
 
 

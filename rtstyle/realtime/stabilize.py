@@ -15,7 +15,7 @@ mask is feathered so the transition leaves no seam. Flow is computed on gray fra
 a johnson network at 640x480 (bench/stabilize.py, docs/temporal.md).
 
 `Stabilizer.light()` is for networks ten times cheaper than johnson (`--arch fast`), whose frame time the
-default would nearly double: one DIS ultrafast flow on 256 px frames instead of two medium ones on 480 px,
+default would nearly double: one DIS ultrafast flow on 192 px frames instead of two medium ones on 480 px,
 with the photometric check, motion boundaries and out-of-frame pixels deciding validity instead of the
 forward-backward check (which needs the second flow).
 """
@@ -64,7 +64,7 @@ class Stabilizer:
     @classmethod
     def light(cls, strength: float = 0.5) -> "Stabilizer":
         """The cheap configuration for fast networks (see the module docstring; measured in docs/temporal.md)."""
-        return cls(strength, flow_size=256, flow_preset="ultrafast", check="single-flow")
+        return cls(strength, flow_size=192, flow_preset="ultrafast", check="single-flow")
 
     def reset(self) -> None:
         """Forget the history (call at a scene cut, a seek, or the start of another clip)."""
