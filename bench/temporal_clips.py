@@ -6,7 +6,8 @@
 For each clip (Sintel frames at full size, the first seconds of cutBunny) the style runs once per frame, then
 one table per optical-flow method (DIS, the default of `rtstyle eval`, and Farneback, an independent flow the
 stabiliser never uses) scores side by side: the input floor, the per-frame output, the stabiliser at several
-strengths, the light stabiliser (the webcam's with fast networks), and a blind blend (previous output mixed in without flow or mask) that calibrates the ghosting
+strengths, the light stabiliser (the webcam's with fast networks), and a blind blend (previous output mixed in
+without flow or mask) that calibrates the ghosting
 column: it is what smearing looks like to the measure.
 Without --style the style is the built-in mosaic.
 """

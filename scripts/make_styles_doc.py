@@ -66,7 +66,8 @@ def credits_table(styles: list) -> str:
         loss_text = " / ".join(f"{losses[k]:.2g}" for k in ("content", "style", "tv") if k in losses)
         lines.append(f"| `{entry.name}` | *{meta.get('title', '?')}*, {meta.get('artist', '?')} | "
                      f"{meta.get('licence', '?')} | {arch_summary(meta)} | {steps_text(meta)} | "
-                     f"{'GPU' if meta.get('device') == 'cuda' else 'CPU'} | {format_seconds(meta.get('training_seconds', 0))} | {loss_text} |")
+                     f"{'GPU' if meta.get('device') == 'cuda' else 'CPU'} | "
+                     f"{format_seconds(meta.get('training_seconds', 0))} | {loss_text} |")
     return "\n".join(lines)
 
 

@@ -33,6 +33,8 @@ prepare() {
 
 train() {
   local limit=$1; shift
+  [ $# -ge 1 ] && [ $# -le 8 ] || { echo "name 1 to 8 styles: a call returns at most 8 files" >&2; exit 2; }
+  for name in "$@"; do [ -n "${JOBS[$name]:-}" ] || { echo "unknown style: $name" >&2; exit 2; }; done
   python3 -m pip install -q --no-index --no-deps --target /tmp/site "$BUNDLE"/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
   local work=/tmp/work pids=() lr=${LR:-1e-3} init_dir=${INIT_DIR:-}
@@ -47,7 +49,8 @@ train() {
     [ "$ss" != 0 ] && extra+=(--style-size "$ss") && sdesc="style image at $ss px"
     [ -n "$init_dir" ] && extra+=(--init "$init_dir/$name.safetensors") && start="continued from earlier weights"
     python3 -m rtstyle train --name "$name" --style-image "$BUNDLE/style/$(basename "$painting")" \
-      --content "$BUNDLE/train256" --device "${DEVICE:-cuda}" --steps "${STEPS:-5000}" --batch-size 16 --crop-size 256 --lr "$lr" \
+      --content "$BUNDLE/train256" --device "${DEVICE:-cuda}" --steps "${STEPS:-5000}" --batch-size 16 \
+      --crop-size 256 --lr "$lr" \
       --content-weight 1 --style-weight "$sw" --tv-weight 1e-6 "${extra[@]}" --time-limit "$limit" \
       --vgg-weights "$BUNDLE/vgg16_imagenet_caffe_conv1_1-conv4_3.fp16.safetensors" \
       --preview-every 1000 --checkpoint-every 1000 --run-dir "$work/runs/$name" -o "$work/out/$name.safetensors" \
@@ -59,7 +62,8 @@ train() {
   wait "${pids[@]}"
   for name in "$@"; do
     tail -c 400 "$work/$name.log" | tr '\r' '\n' | tail -2
-    (cd $work && tar cf "$OUT/$name.tar" "out/$name.safetensors" "runs/$name/losses.jsonl" "runs/$name/previews" "$name.log")
+    (cd $work && tar cf "$OUT/$name.tar" "out/$name.safetensors" "runs/$name/losses.jsonl" "runs/$name/previews" \
+      "$name.log")
   done
 }
 
