@@ -98,7 +98,7 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
 def test_time_limit_reads_units() -> None:
     from rtstyle.cli.train_cmd import parse_duration
 
-    assert [parse_duration(t) for t in ("90", "90s", "45m", "1.5h")] == [90, 90, 2700, 5400]
+    assert [parse_duration(t) for t in ("90", "90s", "45m", "1.5h", "1:30:00")] == [90, 90, 2700, 5400, 5400]
     assert parse_duration(None) is None
 
 

@@ -101,7 +101,8 @@ def test_frame_sizes():
 def test_partial_name_and_times():
     assert partial_path_for(Path("/v/out.mp4")) == Path("/v/out.partial.mp4")
     assert parse_time("12.5") == 12.5 and parse_time("1:30") == 90 and parse_time("1:00:01.5") == 3601.5
-    for bad in ("", "abc", "1::2", "-3", "1:2:3:4"):
+    assert parse_time("90s") == 90 and parse_time("2m") == parse_time("2 min") == 120 and parse_time("1.5h") == 5400
+    for bad in ("", "abc", "1::2", "-3", "1:2:3:4", "5 parsecs", "2hm", "-2m"):
         with pytest.raises(ValueError):
             parse_time(bad)
 

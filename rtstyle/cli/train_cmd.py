@@ -12,6 +12,7 @@ import click
 
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
+from rtstyle.realtime.timeparse import parse_time
 
 # Defaults are shown from the HyperParams dataclass (the one place they live); options default to None so
 # that only what the user gave overrides them.
@@ -37,19 +38,14 @@ def parse_key_values(items: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
-DURATION_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600}
-
-
 def parse_duration(text: str | None) -> float | None:
-    """'90', '90s', '45m', '1.5h' -> seconds."""
+    """--time-limit: seconds, with a unit (90s, 45m, 2h) or as HH:MM:SS (rtstyle.realtime.timeparse)."""
     if text is None:
         return None
-    number = text.strip().lower().rstrip("smhin")
-    unit = text.strip().lower()[len(number):]
     try:
-        seconds = float(number) * DURATION_UNITS[unit]
-    except (ValueError, KeyError):
-        raise RtstyleError(f"--time-limit {text!r} is not a duration (e.g. 90s, 45m, 2h)") from None
+        seconds = parse_time(text)
+    except ValueError:
+        raise RtstyleError(f"--time-limit {text!r} is not a duration (e.g. 90s, 45m, 2h or 1:30:00)") from None
     if not seconds > 0:
         raise RtstyleError(f"--time-limit {text!r} must be longer than zero")
     return seconds

@@ -21,8 +21,8 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
               help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
-@click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds or MM:SS).")
-@click.option("--duration", type=TimeType(), help="Convert only this long (seconds or MM:SS).")
+@click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds, 2m or MM:SS).")
+@click.option("--duration", type=TimeType(), help="Convert only this long (seconds, 2m or MM:SS).")
 @click.option("--scale", type=click.FloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--no-audio", is_flag=True, help="Drop the audio instead of copying it.")

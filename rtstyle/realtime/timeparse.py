@@ -1,12 +1,22 @@
-"""Times on the command line: seconds (`12.5`) or clock notation (`1:30`, `0:01:30.5`)."""
+"""Times on the command line: seconds (`12.5`), with a unit (`90s`, `45m`, `1.5h`) or clock notation (`1:30`,
+`0:01:30.5`)."""
 
 from __future__ import annotations
+
+import re
 
 import click
 
 
+UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+WITH_UNIT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(s|min|m|h)")
+
+
 def parse_time(text: str) -> float:
-    """Seconds from "SS[.f]", "MM:SS[.f]" or "HH:MM:SS[.f]"; ValueError when malformed or negative."""
+    """Seconds from "SS[.f]", "N(s|m|min|h)", "MM:SS[.f]" or "HH:MM:SS[.f]"; ValueError when malformed or negative."""
+    with_unit = WITH_UNIT.fullmatch(text.strip().lower())
+    if with_unit:
+        return float(with_unit.group(1)) * UNITS[with_unit.group(2)]
     parts = text.strip().split(":")
     if not 1 <= len(parts) <= 3 or any(p.strip() == "" for p in parts):
         raise ValueError(text)
@@ -28,4 +38,4 @@ class TimeType(click.ParamType):
         try:
             return parse_time(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a time: use seconds (12.5) or MM:SS / HH:MM:SS", param, ctx)
+            self.fail(f"{value!r} is not a time: use seconds (12.5, 90s, 2m) or MM:SS / HH:MM:SS", param, ctx)
