@@ -256,15 +256,36 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
                       "--size", "96x54", "--device", "cpu"], capsys)
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
 
-    # The stabiliser follows the network: the light one with a fast variant, the full one otherwise.
-    import rtstyle.cli.webcam_cmd as webcam_cmd
 
+
+def test_webcam_stabiliser_follows_the_network_cost(tmp_path, capsys, monkeypatch):
+    """The light stabiliser with a cheap starting network (the fast variant on a CPU), the default with johnson."""
+    import rtstyle.cli.webcam_cmd as webcam_cmd
+    from conftest import random_style_weights
+
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    user = tmp_path / "user_styles"
+    user.mkdir()
+    save_style_file(user / "aaa.safetensors", StyleFile("johnson", {}, random_style_weights(), {"name": "aaa"}))
+    for name in ("aaa-fast", "mine"):  # a cheap network under any name
+        save_style_file(user / f"{name}.safetensors", StyleFile("fast", {}, random_style_weights("fast"), {"name": name}))
+    monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user))
     chosen: list[tuple[float, bool]] = []
     real = webcam_cmd.make_stabilizer
     monkeypatch.setattr(webcam_cmd, "make_stabilizer",
                         lambda strength, light=False: chosen.append((strength, light)) or real(strength, light))
-    for extra in ([], ["--no-fast"]):
-        result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "3",
+    for style, extra in (("aaa", []), ("aaa", ["--no-fast"]), ("mine", [])):
+        result = run_cli(["webcam", "--source", str(BUNNY), "--style", style, "--no-display", "--frames", "2",
                           "--size", "96x54", "--device", "cpu", "--stabilize", *extra], capsys)
         assert result.exit_code == 0, result
-    assert chosen == [(0.5, True), (0.5, False)]
+    assert chosen == [(0.5, True), (0.5, False), (0.5, True)]
+
+
+def test_light_stabiliser_rule():
+    from rtstyle.realtime.stabilize import wants_light_stabilizer
+
+    assert wants_light_stabilizer(5_000, on_gpu=False)  # fast
+    assert not wants_light_stabilizer(154_000, on_gpu=False)  # johnson on a CPU: the default is 6% of its frame
+    assert wants_light_stabilizer(154_000, on_gpu=True)  # on a GPU every network is a few ms a frame
+    assert not wants_light_stabilizer(None, on_gpu=False)  # unknown cost (an .onnx file): the default

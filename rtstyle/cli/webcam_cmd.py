@@ -79,8 +79,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     from rtstyle.engine import Stylizer, create_stylizer
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.stabilize import wants_light_stabilizer
     from rtstyle.realtime.webcam import LiveOptions, run_live
-    from rtstyle.styles.catalog import FAST_SUFFIX
+    from rtstyle.styles.catalog import style_cost
 
     if camera is not None and source is not None:
         raise RtstyleError("use either --camera or --source, not both")
@@ -120,8 +121,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                               snapshot_dir=snapshot_dir)
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
-        # A fast network's frame time is a tenth of johnson's: the default stabiliser would nearly double it.
-        light = any(name.endswith(FAST_SUFFIX) for name in styles)
+        # The stabiliser must stay small next to the frame time of the network the session starts with.
+        light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
+                                                                 on_gpu=gpu_expected(backend, device))
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
                            post_filter=make_stabilizer(stabilize, light=light))
     finally:

@@ -14,8 +14,8 @@ mask is feathered so the transition leaves no seam. Flow is computed on gray fra
 `flow_size` pixels on the longer side (DIS medium), which keeps the cost to about 4% of the CPU frame time of
 a johnson network at 640x480 (bench/stabilize.py, docs/temporal.md).
 
-`Stabilizer.light()` is for networks ten times cheaper than johnson (`--arch fast`), whose frame time the
-default would nearly double: one DIS ultrafast flow on 192 px frames instead of two medium ones on 480 px,
+`Stabilizer.light()` is for short network frame times (`--arch fast` on a CPU, anything on a GPU; see
+`wants_light_stabilizer`), which the default would nearly double: one DIS ultrafast flow on 192 px frames instead of two medium ones on 480 px,
 with the photometric check, motion boundaries and out-of-frame pixels deciding validity instead of the
 forward-backward check (which needs the second flow).
 """
@@ -30,6 +30,15 @@ from rtstyle.flow import FlowEstimator, motion_boundaries, occlusion_mask, out_o
 
 # What decides where the warped history is trusted (besides the photometric check, which always applies).
 CHECKS = ("forward-backward", "single-flow")
+# Networks below this cost get the light stabiliser: at 640x480 on a CPU the default (~50 ms) costs about what a
+# 10k MAC/px network does, so it would take a third or more of their frame time (johnson: 154k, fast: 5k).
+LIGHT_BELOW_MACS_PER_PIXEL = 20_000
+
+
+def wants_light_stabilizer(macs_per_pixel: float | None, on_gpu: bool) -> bool:
+    """The light stabiliser when the network's frame time is small next to the default's CPU flow: a cheap
+    network, or any network on a GPU (a few ms a frame)."""
+    return on_gpu or (macs_per_pixel is not None and macs_per_pixel < LIGHT_BELOW_MACS_PER_PIXEL)
 
 
 class Stabilizer:

@@ -76,13 +76,28 @@ def find_style(name_or_path: str) -> StyleEntry:
     raise RtstyleError(f"unknown style {name_or_path!r} ({hint})")
 
 
-def arch_summary(metadata: dict[str, Any]) -> str:
-    """"fast (5k MAC/px)": a style's network and its cost, from the style file's metadata."""
+def macs_per_pixel(metadata: dict[str, Any]) -> float | None:
+    """Multiply-adds per output pixel of a style's network, from its metadata; None when unknown."""
     from rtstyle.models.registry import create_spec
 
-    arch = str(metadata.get("arch", "?"))
     try:
-        cost = create_spec(arch, **metadata.get("arch_kwargs", {})).macs_per_pixel() / 1000
+        return float(create_spec(str(metadata.get("arch", "?")), **metadata.get("arch_kwargs", {})).macs_per_pixel())
+    except (RtstyleError, TypeError):
+        return None
+
+
+def style_cost(name_or_path: str) -> float | None:
+    """MAC/px of a style by name or path; None when it cannot be told (an .onnx file, a broken style)."""
+    try:
+        return macs_per_pixel(find_style(name_or_path).metadata())
     except RtstyleError:
+        return None
+
+
+def arch_summary(metadata: dict[str, Any]) -> str:
+    """"fast (5k MAC/px)": a style's network and its cost, from the style file's metadata."""
+    arch = str(metadata.get("arch", "?"))
+    cost = macs_per_pixel(metadata)
+    if cost is None:
         return f"{arch} (unknown architecture)"
-    return f"{arch} ({cost:.3g}k MAC/px)"  # 3 digits: fast-tiny is 1.5k, not "2k"
+    return f"{arch} ({cost / 1000:.3g}k MAC/px)"  # 3 digits: fast-tiny is 1.5k, not "2k"
