@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Time one training step of `rtstyle train` in a few variants (memory format, temporal loss) and print a table.
 
-Rows are timed one after another in one process on the same trainer, so their ratios compare. On CUDA the
-trainer uses bf16 autocast and channels_last; the "contiguous" rows undo the latter. Usage:
+Rows time `Trainer.train_step` itself, one after another in one process on the same trainer, so their ratios
+compare. On CUDA the trainer uses bf16 autocast and channels_last; the "contiguous" rows switch the latter off. Usage:
     python bench/train_step.py --vgg-weights VGG.safetensors --content ../shared/data/train256 \
         --style-image ../shared/data/style/jcjohnson_fast_neural_style/wave.jpg [--profile]
 Defaults: batch 16 at 256 px on CUDA (the GPU recipe), batch 2 at 128 px on the CPU.
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from rtstyle.train.hparams import TEMPORAL_WEIGHT, HyperParams
-from rtstyle.train.trainer import Trainer, TrainConfig, to_tensor
+from rtstyle.train.trainer import Trainer, TrainConfig
 
 
 def sync(trainer: Trainer) -> None:
@@ -26,31 +26,17 @@ def sync(trainer: Trainer) -> None:
         torch.cuda.synchronize()
 
 
-def step(trainer: Trainer, channels_last: bool) -> None:
-    """Trainer.train_step without the loss bookkeeping, with the memory format chosen here."""
-    batch, boxes = trainer.content.batch_and_boxes(trainer.step, trainer.hparams.batch_size)
-    x = to_tensor(batch, trainer.device)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    trainer.optimizer.zero_grad(set_to_none=True)
-    trainer.losses(x, boxes)["total"].backward()
-    trainer.optimizer.step()
-    trainer.step += 1
-
-
 def time_variant(trainer: Trainer, channels_last: bool, temporal: bool, steps: int) -> float:
-    """Mean ms per step after 4 warm-up steps (cudnn.benchmark picks kernels during warm-up)."""
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    trainer.model.to(memory_format=memory_format)
-    assert trainer.vgg is not None
-    trainer.vgg.to(memory_format=memory_format)
+    """Mean ms per step of the trainer's own `train_step` after 4 warm-up steps (cudnn.benchmark picks kernels
+    during warm-up)."""
+    trainer.use_memory_format(torch.channels_last if channels_last else torch.contiguous_format)
     trainer.hparams.temporal_weight = TEMPORAL_WEIGHT if temporal else 0.0
     for _ in range(4):
-        step(trainer, channels_last)
+        trainer.train_step()
     sync(trainer)
     started = time.perf_counter()
     for _ in range(steps):
-        step(trainer, channels_last)
+        trainer.train_step()
     sync(trainer)
     return (time.perf_counter() - started) / steps * 1000
 
@@ -86,9 +72,10 @@ def main() -> None:
         if args.profile:
             activity = torch.profiler.ProfilerActivity.CUDA if cuda else torch.profiler.ProfilerActivity.CPU
             trainer.hparams.temporal_weight = TEMPORAL_WEIGHT
+            trainer.use_memory_format(torch.channels_last if cuda else torch.contiguous_format)
             with torch.profiler.profile(activities=[activity]) as profile:
                 for _ in range(3):
-                    step(trainer, cuda)
+                    trainer.train_step()
                 sync(trainer)
             print(profile.key_averages().table(sort_by="cuda_time_total" if cuda else "cpu_time_total", row_limit=20,
                                                max_name_column_width=70))

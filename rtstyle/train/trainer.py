@@ -170,9 +170,7 @@ class Trainer:
         self.amp = amp_dtype(self.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # every step has the same shapes: pick the fastest kernels once
-            self.model.to(memory_format=torch.channels_last)
-            if self.vgg is not None:
-                self.vgg.to(memory_format=torch.channels_last)
+        self.use_memory_format(torch.channels_last if self.device.type == "cuda" else torch.contiguous_format)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.style_grams = self._style_targets()
         self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
@@ -297,11 +295,16 @@ class Trainer:
             output2 = self.model(frame2)
         return temporal_loss(output.float(), output2.float(), frame1, frame2, flow, mask)
 
+    def use_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Networks and batches in this layout (channels_last on CUDA; bench/train_step.py compares)."""
+        self.memory_format = memory_format
+        self.model.to(memory_format=memory_format)
+        if self.vgg is not None:
+            self.vgg.to(memory_format=memory_format)
+
     def train_step(self) -> dict[str, float]:
         batch, boxes = self.content.batch_and_boxes(self.step, self.hparams.batch_size)
-        x = to_tensor(batch, self.device)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = to_tensor(batch, self.device).contiguous(memory_format=self.memory_format)
         self.optimizer.zero_grad(set_to_none=True)
         terms = self.losses(x, boxes)
         values = {k: float(v.detach()) for k, v in terms.items()}
