@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"rtstyle: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # a bad option or value: one line, like every other input error
+        command = exc.ctx.command_path if exc.ctx else "rtstyle"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"rtstyle: error: {message} (see `{command} --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
