@@ -4,11 +4,16 @@
 # Here (prepares .gpu/, git-ignored, about 42 MiB: the machine receives at most 64 MiB per call):
 #   python ../shared/tools/pack_gpu_bundle.py .gpu        # 256 px photos + float16 VGG16
 #   bash scripts/train_builtins_gpu.sh prepare ../shared  # the paintings + wheels the machine lacks
+# The tree (about 23 MiB, the built-ins included) and .gpu (about 45 MiB) exceed the 64 MiB a call carries: move
+# docs' images (docs/*.png, *.jpg, *.mp4, 6 MiB) out of the tree for the call and back after it.
 # On the machine (device tool: carry [".gpu"]), e.g. within one 10-minute call:
-#   bash scripts/train_builtins_gpu.sh train 480s mosaic candy udnie
-#   LR=5e-4 INIT_DIR=.gpu/init bash scripts/train_builtins_gpu.sh train 480s mosaic   # continue from earlier weights
-# Each style's run stops at --steps or at the time limit (writing the style either way) and is tarred into $OUT
-# (at most 8 files come back: 8 styles per call). Then, here: scripts/pack_builtin_style.py.
+#   bash scripts/train_builtins_gpu.sh train 480s mosaic candy udnie      # from random weights
+#   bash scripts/train_builtins_gpu.sh finish 540s udnie wave             # continue the shipped built-ins
+# `finish` starts from the built-in in the tree and trains the steps it lacks for the full recipe (FULL_CROPS
+# crops at batch 16, from its images_seen), at lr 5e-4 with a fresh Adam state; call it again until none lack any.
+# Each style's run stops at its steps or at the time limit (writing the style either way); all come back in one
+# $OUT/results.tar (a call returns at most 8 files). Then, here:
+#   python scripts/collect_gpu_styles.py /work/.device/.../results.tar   # packs each into the package
 set -u
 # name:painting:style weight:style size (0: the painting's own size)
 declare -A JOBS=(
@@ -23,6 +28,8 @@ declare -A JOBS=(
   [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:5:512
 )
 BUNDLE=${BUNDLE:-.gpu}
+FULL_CROPS=${FULL_CROPS:-80000}  # the issue's recipe: 20,000 steps at batch 4 (set lower only for a smoke test)
+BATCH=16
 
 prepare() {
   mkdir -p "$BUNDLE/style" "$BUNDLE/whl"
@@ -31,25 +38,41 @@ prepare() {
   du -sh "$BUNDLE"
 }
 
+# The steps the shipped built-in NAME lacks for the full recipe (0 when it has them).
+missing_steps() {
+  python3 -c "import math, sys; from rtstyle.styles.catalog import find_style
+seen = find_style(sys.argv[1]).metadata().get('images_seen', 0)
+print(max(0, math.ceil(($FULL_CROPS - seen) / $BATCH)))" "$1"
+}
+
 train() {
-  local limit=$1; shift
-  [ $# -ge 1 ] && [ $# -le 8 ] || { echo "name 1 to 8 styles: a call returns at most 8 files" >&2; exit 2; }
+  local mode=$1 limit=$2; shift 2
+  [ $# -ge 1 ] || { echo "name at least one style" >&2; exit 2; }
   for name in "$@"; do [ -n "${JOBS[$name]:-}" ] || { echo "unknown style: $name" >&2; exit 2; }; done
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site "$BUNDLE"/whl/*.whl || exit 1
+  python3 -m pip install -q --no-index --no-deps --upgrade --target /tmp/site "$BUNDLE"/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-  local work=/tmp/work pids=() lr=${LR:-1e-3} init_dir=${INIT_DIR:-}
+  local work=/tmp/work pids=() lr=${LR:-1e-3} init_dir=${INIT_DIR:-} names=()
+  [ "$mode" = finish ] && lr=${LR:-5e-4}
   mkdir -p $work
   local gpu torch
   gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo "no GPU")
   torch=$(python3 -c "import torch; print(torch.__version__)")
+  gpu=${gpu:-no GPU}
   echo "$gpu, torch $torch"
   for name in "$@"; do
     IFS=: read -r painting sw ss <<< "${JOBS[$name]}"
-    local extra=(--temporal) sdesc="style image at its own size" start="random init"
+    local extra=(--temporal) sdesc="style image at its own size" start="random init" steps=${STEPS:-5000}
     [ "$ss" != 0 ] && extra+=(--style-size "$ss") && sdesc="style image at $ss px"
     [ -n "$init_dir" ] && extra+=(--init "$init_dir/$name.safetensors") && start="continued from earlier weights"
+    if [ "$mode" = finish ]; then
+      steps=$(missing_steps "$name") || exit 1
+      [ "$steps" -gt 0 ] || { echo "$name: has the full recipe already"; continue; }
+      extra+=(--init "$name") && start="continued from the shipped built-in $name (fresh Adam state)"
+    fi
+    echo "$name: $steps steps"
+    names+=("$name")
     python3 -m rtstyle train --name "$name" --style-image "$BUNDLE/style/$(basename "$painting")" \
-      --content "$BUNDLE/train256" --device "${DEVICE:-cuda}" --steps "${STEPS:-5000}" --batch-size 16 \
+      --content "$BUNDLE/train256" --device "${DEVICE:-cuda}" --steps "$steps" --batch-size $BATCH \
       --crop-size 256 --lr "$lr" \
       --content-weight 1 --style-weight "$sw" --tv-weight 1e-6 "${extra[@]}" --time-limit "$limit" \
       --vgg-weights "$BUNDLE/vgg16_imagenet_caffe_conv1_1-conv4_3.fp16.safetensors" \
@@ -59,16 +82,21 @@ train() {
       > "$work/$name.log" 2>&1 &
     pids+=($!)
   done
+  [ ${#names[@]} -gt 0 ] || return 0
   wait "${pids[@]}"
-  for name in "$@"; do
+  local files=()
+  for name in "${names[@]}"; do
     tail -c 400 "$work/$name.log" | tr '\r' '\n' | tail -2
-    (cd $work && tar cf "$OUT/$name.tar" "out/$name.safetensors" "runs/$name/losses.jsonl" "runs/$name/previews" \
-      "$name.log")
+    for f in "out/$name.safetensors" "runs/$name/losses.jsonl" "runs/$name/previews" "$name.log"; do
+      [ -e "$work/$f" ] && files+=("$f")
+    done
   done
+  tar cf "$OUT/results.tar" -C $work "${files[@]}"
 }
 
 case "${1:-}" in
   prepare) prepare "${2:?the shared folder}" ;;
-  train) shift; train "$@" ;;
-  *) echo "usage: $0 prepare SHARED | train TIME_LIMIT NAME..." >&2; exit 2 ;;
+  train|finish) train "$@" ;;
+  *) echo "usage: $0 prepare SHARED | train TIME_LIMIT NAME... | finish TIME_LIMIT NAME..." >&2
+     exit 2 ;;
 esac

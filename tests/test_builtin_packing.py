@@ -1,0 +1,76 @@
+"""The maintainer scripts that pack GPU-trained styles into the package keep each style's history honest."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from rtstyle.styles.catalog import find_style
+from rtstyle.styles.format import StyleFile
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pack = load_script("pack_builtin_style")
+collect = load_script("collect_gpu_styles")
+
+
+def run_metadata(steps: int, batch_size: int, **extra) -> dict:
+    return {"steps": steps, "hyperparameters": {"batch_size": batch_size}, "recipe": "a stage", **extra}
+
+
+def test_a_style_short_of_the_full_recipe_is_a_stopgap_with_its_reason():
+    meta = run_metadata(steps=2000, batch_size=16)
+    pack.mark_recipe(meta)
+    assert meta["images_seen"] == 32_000
+    assert meta["stopgap"] is True
+    assert "32,000" in meta["stopgap_reason"] and "80,000" in meta["stopgap_reason"]
+
+
+def test_a_style_with_the_full_recipe_is_no_longer_a_stopgap():
+    meta = run_metadata(steps=500, batch_size=16, images_seen=80_000, stopgap=True, stopgap_reason="old")
+    pack.mark_recipe(meta)
+    assert meta["stopgap"] is False
+    assert "stopgap_reason" not in meta
+
+
+def test_a_distilled_network_is_a_stopgap_only_when_its_teacher_is():
+    student = run_metadata(steps=400, batch_size=4, teacher="candy", stopgap=True)
+    pack.mark_recipe(student)
+    assert student["stopgap"] is True and "candy" in student["stopgap_reason"]
+    student = run_metadata(steps=400, batch_size=4, teacher="candy")
+    pack.mark_recipe(student)
+    assert not student.get("stopgap")
+
+
+def test_continuing_a_built_in_adds_its_steps_and_crops_to_the_parents():
+    parent = find_style("udnie").metadata()
+    style = StyleFile("johnson", {}, {"w": np.zeros((1, 1), np.float32)}, run_metadata(steps=100, batch_size=16))
+    pack.add_parent_history(style, "udnie")
+    pack.mark_recipe(style.metadata)
+    assert style.metadata["steps"] == parent["steps"] + 100
+    assert style.metadata["images_seen"] == parent["images_seen"] + 1_600
+    assert style.metadata["recipe"].startswith(parent["recipe"])
+    assert style.metadata["title"] == parent["title"]
+
+
+def test_a_new_stage_of_losses_is_appended_after_the_last(tmp_path):
+    target = tmp_path / "udnie_losses.jsonl"
+    target.write_text("".join(json.dumps({"stage": s, "step": 10, "total": 1.0}) + "\n" for s in (1, 2)))
+    run_log = tmp_path / "losses.jsonl"
+    run_log.write_text(json.dumps({"step": 10, "total": 0.5}) + "\n" + json.dumps({"step": 20, "total": 0.4}) + "\n")
+    assert collect.append_stage(run_log, target) == 3
+    records = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["stage"] for r in records] == [1, 2, 3, 3]
+    assert records[-1] == {"stage": 3, "step": 20, "total": 0.4}
