@@ -9,6 +9,7 @@
 # On the machine (device tool: carry [".gpu"]), e.g. within one 10-minute call:
 #   bash scripts/train_builtins_gpu.sh train 480s mosaic candy udnie      # from random weights
 #   bash scripts/train_builtins_gpu.sh finish 540s udnie wave             # continue the shipped built-ins
+# COMPILE=1 adds `--compile` (torch.compile): time it first, `python3 bench/train_step.py --compile` (1-2 minutes).
 # `finish` starts from the built-in in the tree and trains the steps it lacks for the full recipe (FULL_CROPS
 # crops at batch 16, from its images_seen), at lr 5e-4 with a fresh Adam state; call it again until none lack any.
 # Each style's run stops at its steps or at the time limit (writing the style either way); all come back in one
@@ -63,6 +64,7 @@ train() {
     IFS=: read -r painting sw ss <<< "${JOBS[$name]}"
     local extra=(--temporal) sdesc="style image at its own size" start="random init" steps=${STEPS:-5000}
     [ "$ss" != 0 ] && extra+=(--style-size "$ss") && sdesc="style image at $ss px"
+    [ "${COMPILE:-0}" = 1 ] && extra+=(--compile)
     [ -n "$init_dir" ] && extra+=(--init "$init_dir/$name.safetensors") && start="continued from earlier weights"
     if [ "$mode" = finish ]; then
       steps=$(missing_steps "$name") || exit 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 from pathlib import Path
 
@@ -228,3 +229,20 @@ def test_teacher_targets_are_the_teacher_on_the_whole_image_cut_like_the_crops(
     cached = len(trainer.teacher_targets)
     trainer.teacher_targets.batch(boxes)
     assert len(trainer.teacher_targets) == cached == len({box.index for box in boxes})  # each image stylized once
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                    reason="torch.compile on the CPU needs a C compiler")
+def test_compiled_training_matches_the_plain_one(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    losses = {}
+    for compiled in (False, True):
+        trainer = Trainer(config_for(inputs, tmp_path / str(compiled), steps=2, compile=compiled,
+                                     output=tmp_path / f"{compiled}.safetensors"), random_loss_network())
+        assert hasattr(trainer.model_forward, "_orig_mod") == compiled  # the step really runs the compiled one
+        losses[compiled] = [trainer.train_step() for _ in range(2)]
+        weights = load_style_file(trainer.write_style().style_path).weights
+        assert not any("_orig_mod" in key for key in weights)  # the style file holds the plain network's names
+    # The second step's losses also show that the first update was the same.
+    for step in range(2):
+        for term in ("content", "style", "total"):
+            assert losses[True][step][term] == pytest.approx(losses[False][step][term], rel=1e-3), (step, term)

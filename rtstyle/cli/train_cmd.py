@@ -117,6 +117,8 @@ def stop_on_signals() -> None:
 @click.option("--time-limit", metavar="DURATION", callback=lambda ctx, param, value: parse_duration(value),
               help="Stop after this long (e.g. 90s, 45m, 2h), write the style and keep the checkpoint, so that "
                    "--resume can continue. [default: none]")
+@click.option("--compile", "compile_networks", is_flag=True,
+              help="torch.compile the networks: fuses the elementwise work on a GPU; the first steps are slow.")
 def train(style_image: Path | None, content: Path | None, name: str, steps: int | None, epochs: float | None,
           batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
           style_weight: float | None, tv_weight: float | None, temporal: bool, temporal_weight: float | None,
@@ -125,7 +127,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
           resume: bool, arch: str | None, width: int | None,
           blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
           run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
-          half: bool, threads: int | None, time_limit: float | None) -> None:
+          half: bool, threads: int | None, time_limit: float | None, compile_networks: bool) -> None:
     """Train a feed-forward style network from one painting (Johnson et al. 2016 perceptual losses).
 
     \b
@@ -158,7 +160,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         arch_kwargs=arch_kwargs, run_dir=run_dir, output=output, overwrite=overwrite, device=device,
         vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, teacher=teacher, resume=resume,
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
-        metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit,
+        metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit, compile=compile_networks,
     )
     trainer = Trainer(config)
     stop_on_signals()

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,6 +73,7 @@ class TrainConfig:
     half: bool = False  # store the style's weights as float16
     progress: bool = True
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
+    compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
 
 
 @dataclass
@@ -170,9 +172,17 @@ class Trainer:
         self.amp = amp_dtype(self.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # every step has the same shapes: pick the fastest kernels once
-        self.use_memory_format(torch.channels_last if self.device.type == "cuda" else torch.contiguous_format)
+        # Contiguous (NCHW) also on CUDA: channels_last measured 3-11% slower on an H100 (docs/benchmarks.md).
+        self.use_memory_format(torch.contiguous_format)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.style_grams = self._style_targets()
+        # The training step's forward passes go through these; the modules themselves (and their state dicts,
+        # which become the style file) stay the plain ones.
+        self.model_forward: Callable[[torch.Tensor], torch.Tensor] = self.model
+        self.vgg_forward: Callable[..., dict[str, torch.Tensor]] | None = self.vgg
+        if config.compile:
+            self.model_forward = torch.compile(self.model)
+            self.vgg_forward = torch.compile(self.vgg) if self.vgg is not None else None
         self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
 
     # ----------------------------------------------------------------------------------------- setup
@@ -252,7 +262,7 @@ class Trainer:
         """
         hp = self.hparams
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            output = self.model(content_batch)
+            output = self.model_forward(content_batch)
         zero = output.new_zeros((), dtype=torch.float32)
         terms = self._perceptual_terms(content_batch, output) if self.vgg is not None else {}
         terms["tv"] = hp.tv_weight * total_variation(output) if hp.tv_weight else zero
@@ -264,13 +274,13 @@ class Trainer:
         return terms
 
     def _perceptual_terms(self, content_batch: torch.Tensor, output: torch.Tensor) -> dict[str, torch.Tensor]:
-        assert self.vgg is not None
+        assert self.vgg_forward is not None
         hp = self.hparams
         layers = tuple(dict.fromkeys((hp.content_layer, *hp.style_layers)))
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            out_features = self.vgg(output, layers)
+            out_features = self.vgg_forward(output, layers)
             with torch.no_grad():
-                target = self.vgg(content_batch, (hp.content_layer,))[hp.content_layer]
+                target = self.vgg_forward(content_batch, (hp.content_layer,))[hp.content_layer]
         return {
             "content": hp.content_weight * content_loss(out_features[hp.content_layer], target),
             "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
@@ -292,11 +302,11 @@ class Trainer:
         generator = torch.Generator(device=content_batch.device).manual_seed(self.hparams.seed * 1_000_003 + self.step)
         frame1, frame2, flow, mask = make_synthetic_pair(content_batch, generator)
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            output2 = self.model(frame2)
+            output2 = self.model_forward(frame2)
         return temporal_loss(output.float(), output2.float(), frame1, frame2, flow, mask)
 
     def use_memory_format(self, memory_format: torch.memory_format) -> None:
-        """Networks and batches in this layout (channels_last on CUDA; bench/train_step.py compares)."""
+        """Networks and batches in this layout (bench/train_step.py compares them)."""
         self.memory_format = memory_format
         self.model.to(memory_format=memory_format)
         if self.vgg is not None:
