@@ -38,8 +38,12 @@ def main() -> int:
     parser.add_argument("results", type=Path, help="results.tar from the GPU call")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(args.results) as tar:
-            tar.extractall(tmp, filter="data")  # our own archive, but never trust paths in one
+        try:
+            with tarfile.open(args.results) as tar:
+                tar.extractall(tmp, filter="data")  # our own archive, but never trust paths in one
+        except (OSError, tarfile.TarError) as exc:
+            print(f"collect_gpu_styles: error: cannot read {args.results}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
         for style_path in sorted(Path(tmp, "out").glob("*.safetensors")):
             name = style_path.stem
             parent = ["--fine-tuned-from", name] if load_style_file(style_path).metadata.get("init") == name else []
