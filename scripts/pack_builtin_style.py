@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from rtstyle.engine import create_stylizer
+from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.images import read_image
 from rtstyle.paths import builtin_styles_dir
 from rtstyle.styles.catalog import find_style
 from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+from rtstyle.train.hparams import BUILTIN_RECIPE_IMAGES
 from rtstyle.train.trainer import TEACHER_CREDIT_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,8 +35,6 @@ PHOTOS = [REPO / "tests/data/chelsea.png", REPO / "tests/data/grace_hopper.jpg",
 MAX_MEAN_DIFFERENCE = 1.0
 STORAGE_NOTES = {"int8": "int8 conv kernels (one float16 scale per output channel), float16 otherwise",
                  "float16": "float16"}
-# The built-ins' full recipe (issue 5): 20,000 steps at batch 4, or as many crops at a larger batch.
-FULL_RECIPE_CROPS = 80_000
 
 
 def output_difference(reference: Path, packed: Path) -> tuple[float, float]:
@@ -72,10 +72,10 @@ def mark_recipe(meta: dict) -> None:
         if meta.get("stopgap"):
             meta["stopgap_reason"] = f"distilled from {meta['teacher']}, itself a stopgap"
         return
-    meta["stopgap"] = seen < FULL_RECIPE_CROPS
+    meta["stopgap"] = seen < BUILTIN_RECIPE_IMAGES
     if meta["stopgap"]:
-        meta["stopgap_reason"] = (f"{seen:,} training crops instead of the full recipe's {FULL_RECIPE_CROPS:,} "
-                                  "(20,000 steps at batch 4)")
+        meta["stopgap_reason"] = (f"{seen:,} training crops instead of the full recipe's "
+                                  f"{BUILTIN_RECIPE_IMAGES:,} (20,000 steps at batch 4)")
     else:
         meta.pop("stopgap_reason", None)
 
@@ -116,4 +116,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RtstyleError as exc:  # a missing or broken style file: one line, like the CLI
+        print(f"pack_builtin_style: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -29,7 +29,7 @@ declare -A JOBS=(
   [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:5:512
 )
 BUNDLE=${BUNDLE:-.gpu}
-FULL_CROPS=${FULL_CROPS:-80000}  # the issue's recipe: 20,000 steps at batch 4 (set lower only for a smoke test)
+FULL_CROPS=${FULL_CROPS:-}  # default: rtstyle.train.hparams.BUILTIN_RECIPE_IMAGES (set only for a smoke test)
 BATCH=16
 
 prepare() {
@@ -42,8 +42,10 @@ prepare() {
 # The steps the shipped built-in NAME lacks for the full recipe (0 when it has them).
 missing_steps() {
   python3 -c "import math, sys; from rtstyle.styles.catalog import find_style
+from rtstyle.train.hparams import BUILTIN_RECIPE_IMAGES
+full = int(sys.argv[2] or BUILTIN_RECIPE_IMAGES)
 seen = find_style(sys.argv[1]).metadata().get('images_seen', 0)
-print(max(0, math.ceil(($FULL_CROPS - seen) / $BATCH)))" "$1"
+print(max(0, math.ceil((full - seen) / $BATCH)))" "$1" "$FULL_CROPS"
 }
 
 train() {

@@ -142,6 +142,7 @@ def test_style_file_loads_with_its_metadata(inputs: tuple[Path, Path], tmp_path:
     meta = style.metadata
     assert meta["name"] == "tiny" and meta["title"] == "Stripes" and meta["licence"] == "public domain"
     assert meta["steps"] == 3 and meta["source_image"] == "painting.png"
+    assert meta["images_seen"] == 3 * 2  # steps x batch size
     assert meta["source_image_sha256"] == hashlib.sha256(inputs[0].read_bytes()).hexdigest()  # the exact painting
     assert meta["hyperparameters"]["crop_size"] == 32 and meta["hyperparameters"]["style_weight"] == 5.0
     assert set(meta["losses"]) >= {"content", "style", "tv", "total"}

@@ -16,6 +16,10 @@ from rtstyle.errors import RtstyleError
 # `rtstyle train --temporal`: see HyperParams.temporal_weight.
 TEMPORAL_WEIGHT = 1e7
 
+# The built-in styles' full recipe (issue 5): 20,000 steps at batch 4, or as many training images at a larger
+# batch. scripts/pack_builtin_style.py marks a built-in with fewer a stopgap; the GPU script trains up to it.
+BUILTIN_RECIPE_IMAGES = 80_000
+
 # VGG16 ReLU outputs the losses read (names as in Johnson's paper).
 VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 

@@ -421,6 +421,7 @@ class Trainer:
             "source_image_sha256": hashlib.sha256(self.style_image_path.read_bytes()).hexdigest(),
             "hyperparameters": self.hparams.to_dict(),
             "steps": self.step,
+            "images_seen": self.step * self.hparams.batch_size,  # this run's; a packed built-in adds its parent's
             "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
             "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}" if self.vgg else self.vgg_source,
             "content": f"{self.content_path.name} ({len(self.content)} {self.content.kind})",
