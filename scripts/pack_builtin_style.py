@@ -48,10 +48,12 @@ def output_difference(reference: Path, packed: Path) -> tuple[float, float]:
 
 def add_parent_history(style: StyleFile, parent_name: str) -> None:
     """Credits from the parent; its recipe, steps and training time before this network's own."""
-    parent = find_style(parent_name).metadata()
+    entry = find_style(parent_name)
+    parent = entry.metadata()
     meta = style.metadata
     meta.update({k: parent[k] for k in TEACHER_CREDIT_KEYS if k in parent})
-    meta["init"] = f"the earlier built-in {parent['name']} (its recipe first in 'recipe')"
+    earlier = f"built-in {parent['name']}" if entry.source == "built-in" else f"stage {entry.path.name}"
+    meta["init"] = f"the earlier {earlier} (its recipe first in 'recipe')"
     meta["recipe"] = f"{parent.get('recipe', 'unrecorded')} Then fine-tuned: {meta.get('recipe', 'unrecorded')}"
     meta["images_seen"] = images_seen(parent) + images_seen(meta)  # before steps become the sum
     meta["steps"] = parent.get("steps", 0) + meta.get("steps", 0)

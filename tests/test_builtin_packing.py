@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import pytest
 
 from rtstyle.styles.catalog import find_style
 from rtstyle.styles.format import StyleFile
@@ -74,3 +78,17 @@ def test_a_new_stage_of_losses_is_appended_after_the_last(tmp_path):
     records = [json.loads(line) for line in target.read_text().splitlines()]
     assert [r["stage"] for r in records] == [1, 2, 3, 3]
     assert records[-1] == {"stage": 3, "step": 20, "total": 0.4}
+
+
+@pytest.mark.parametrize("style, message", [("no-such-style", "no-such-style"), ("wave", "painting is missing")])
+def test_the_distillation_script_stops_on_bad_input_with_one_line(tmp_path, style, message):
+    """An unknown teacher, or a shared folder without its painting: one error line, exit 2, nothing trained."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors").write_bytes(b"")
+    run = subprocess.run(["bash", str(SCRIPTS / "distill_fast_variant.sh"), style, str(tmp_path)],
+                         env={**os.environ, "PYTHON": sys.executable, "RUN": str(tmp_path / "runs")},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

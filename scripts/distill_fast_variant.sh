@@ -1,0 +1,57 @@
+#!/bin/bash
+# Distil a built-in johnson style into its real-time `fast` network (NAME-fast) and pack it into the package:
+# the recipe of docs/fast_vs_johnson.md, as run for every shipped NAME-fast on the 2-core CPU (about 25 min).
+#
+#   bash scripts/distill_fast_variant.sh NAME [SHARED]     # SHARED: ../shared (photos, paintings, VGG16)
+#
+# 1. Distillation: D_STEPS (1200) steps of output MSE against the teacher's cached outputs, starting from the
+#    shipped mosaic-fast (a trained starting point for the architecture), whole 256 px train256 photos, batch 8,
+#    Adam lr 2e-3, no VGG.
+# 2. Perceptual fine-tune: P_STEPS (400) steps with the teacher's content and style weights and painting size,
+#    plus the teacher term (100) and the temporal loss, crop 128, batch 4, lr 1e-3.
+# Then scripts/pack_builtin_style.py writes rtstyle/styles/builtin/NAME-fast.safetensors (float16) with both
+# stages' history. DEVICE=cuda runs it on a GPU; RUN (runs/fast) holds the stages' outputs and checkpoints;
+# PYTHON (python3) the interpreter rtstyle is installed for.
+set -eu
+NAME=${1:?usage: distill_fast_variant.sh NAME [SHARED]}
+SHARED=${2:-../shared}
+RUN=${RUN:-runs/fast}
+D_STEPS=${D_STEPS:-1200}
+P_STEPS=${P_STEPS:-400}
+DEVICE=${DEVICE:-cpu}
+PY=${PYTHON:-python3}  # the environment rtstyle is installed in
+VGG=$SHARED/weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors
+[ -f "$VGG" ] || { echo "distill_fast_variant: error: no VGG16 weights at $VGG" >&2; exit 2; }
+
+# The teacher's painting and its training size, from its metadata (source_image is relative to the repo's parent).
+read -r PAINTING STYLE_SIZE < <("$PY" -c "import sys
+from rtstyle.errors import RtstyleError
+from rtstyle.styles.catalog import find_style
+try:
+    meta = find_style(sys.argv[1]).metadata()
+except RtstyleError as exc:
+    sys.exit(f'distill_fast_variant: error: {exc}')
+print(meta['source_image'].removeprefix('shared/'), meta['hyperparameters'].get('style_size') or 0)" "$NAME") || exit 2
+PAINTING=$SHARED/$PAINTING
+[ -f "$PAINTING" ] || { echo "distill_fast_variant: error: the painting is missing: $PAINTING" >&2; exit 2; }
+SIZE_ARGS=()
+[ "$STYLE_SIZE" != 0 ] && SIZE_ARGS=(--style-size "$STYLE_SIZE")
+MACHINE="machine=$("$PY" -c 'import platform; print(platform.processor() or platform.machine())'), $DEVICE"
+mkdir -p "$RUN"
+
+"$PY" -m rtstyle train --name "$NAME-fast" --arch fast --init mosaic-fast --teacher "$NAME" --device "$DEVICE" \
+  --style-image "$PAINTING" --content "$SHARED/data/train256" \
+  --steps "$D_STEPS" --crop-size 256 --batch-size 8 --lr 2e-3 --content-weight 0 --style-weight 0 --tv-weight 0 \
+  --half --preview-every 0 --checkpoint-every 250 --run-dir "$RUN/$NAME-fast-distill" \
+  -o "$RUN/$NAME-fast-distill.safetensors" --overwrite --meta "$MACHINE" \
+  --meta "recipe=distilled from the built-in $NAME, starting from mosaic-fast: $D_STEPS steps of output MSE against the teacher's cached outputs (whole 256 px train256 photos, batch 8, Adam lr 2e-3, no VGG)."
+
+"$PY" -m rtstyle train --name "$NAME-fast" --arch fast --init "$RUN/$NAME-fast-distill.safetensors" --teacher "$NAME" \
+  --device "$DEVICE" --temporal --style-image "$PAINTING" "${SIZE_ARGS[@]}" --content "$SHARED/data/train256" \
+  --steps "$P_STEPS" --crop-size 128 --batch-size 4 --lr 1e-3 --content-weight 1 --style-weight 5 \
+  --distill-weight 100 --vgg-weights "$VGG" --half --preview-every 0 --checkpoint-every 100 \
+  --run-dir "$RUN/$NAME-fast-perceptual" -o "$RUN/$NAME-fast.safetensors" --overwrite --meta "$MACHINE" \
+  --meta "recipe=$P_STEPS steps with the perceptual losses plus the teacher term and the temporal loss (crop 128, batch 4, Adam lr 1e-3, content 1, style 5, tv 1e-6, distill 100, temporal 1e7, the painting at the teacher's size, Caffe VGG16)."
+
+"$PY" scripts/pack_builtin_style.py "$RUN/$NAME-fast.safetensors" --name "$NAME-fast" \
+  --fine-tuned-from "$RUN/$NAME-fast-distill.safetensors" --storage float16
