@@ -28,9 +28,9 @@ artist, source file and licence note, the recipe, its steps and time, and the fi
 **All built-ins are still stopgaps** (`stopgap: true`, with the reason in `stopgap_reason`). The nine johnson
 networks were trained from random weights on one H100 with the full recipe's settings (256 px crops, Adam 1e-3,
 content 1, style 5, temporal loss from the start), but the session's 30 minutes of GPU allowed 1,367-2,294 steps
-at batch 16, 22k-37k crops instead of the recipe's 80k (20,000 steps at batch 4). The `NAME-fast` networks
-(mosaic, candy, rain-princess, udnie, starry-night) are distilled from their johnson network on the CPU
-(`docs/fast_vs_johnson.md`). See `docs/train/README.md` for each run. The time column
+at batch 16, 22k-37k crops instead of the recipe's 80k (20,000 steps at batch 4). Every style also has a
+`NAME-fast` network, distilled from its johnson network on the CPU (`docs/fast_vs_johnson.md`), which the
+webcam picks when there is no GPU. See `docs/train/README.md` for each run. The time column
 is wall time: on the GPU, 4 to 9 styles trained side by side and shared it.
 """
 
