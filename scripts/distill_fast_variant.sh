@@ -7,13 +7,14 @@
 # 1. Distillation: D_STEPS (1200) steps of output MSE against the teacher's cached outputs, starting from the
 #    shipped mosaic-fast (a trained starting point for the architecture), whole 256 px train256 photos, batch 8,
 #    Adam lr 2e-3, no VGG.
-# 2. Perceptual fine-tune: P_STEPS (400) steps with the teacher's content and style weights and painting size,
-#    plus the teacher term (100) and the temporal loss, crop 128, batch 4, lr 1e-3.
+# 2. Perceptual fine-tune: P_STEPS (400) steps with content 1 and style 5 (the teachers' weights), the painting at
+#    the teacher's training size, plus the teacher term (100) and the temporal loss, crop 128, batch 4, lr 1e-3.
 # Then scripts/pack_builtin_style.py writes rtstyle/styles/builtin/NAME-fast.safetensors (float16) with both
 # stages' history. DEVICE=cuda runs it on a GPU; RUN (runs/fast) holds the stages' outputs and checkpoints;
 # PYTHON (python3) the interpreter rtstyle is installed for.
 set -eu
-NAME=${1:?usage: distill_fast_variant.sh NAME [SHARED]}
+[ $# -ge 1 ] || { echo "usage: distill_fast_variant.sh NAME [SHARED]" >&2; exit 2; }
+NAME=$1
 SHARED=${2:-../shared}
 RUN=${RUN:-runs/fast}
 D_STEPS=${D_STEPS:-1200}
