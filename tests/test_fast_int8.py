@@ -134,7 +134,7 @@ def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, c
 
 
 # The shipped fast variants are trained networks: their int8 error, measured on the test photos at 240x180
-# (2026-11-25: mean 2.1-4.2, p99 8-23 on 0..255, against 35-100 between fp32 output and photo), is held
+# (2026-11-25: mean 1.6-4.2, p99 6-23 on 0..255, against 35-100 between fp32 output and photo), is held
 # to these bounds: a broken calibration or quantised pre/post-processing would exceed them.
 TRAINED_MEAN_ABS_TOLERANCE = 6.0
 TRAINED_P99_TOLERANCE = 30
@@ -147,7 +147,7 @@ def test_every_built_in_style_has_a_shipped_fast_variant():
     """The webcam on a CPU swaps in NAME-fast; without one a style runs at about one frame per second."""
     full = sorted(p.stem for p in builtin_styles_dir().glob("*.safetensors") if not p.stem.endswith("-fast"))
     assert len(full) >= 8 and "mosaic" in full  # the webcam's default style
-    assert [f"{name}-fast" for name in full] == SHIPPED_FAST
+    assert {f"{name}-fast" for name in full} == set(SHIPPED_FAST)
 
 
 @pytest.mark.parametrize("name", SHIPPED_FAST)
@@ -155,10 +155,10 @@ def test_shipped_fast_style_int8_stays_close_to_fp32_on_real_photos(isolated_dir
     """Issue 6: the int8 model of each shipped fast variant, calibrated on the bundled photos, on held-out ones."""
     fp32 = create_stylizer(name, backend="onnx", device="cpu", precision="fp32")
     int8 = create_stylizer(name, backend="onnx", device="cpu", precision="int8")
-    for name in ("chelsea.png", "grace_hopper.jpg"):
-        photo = cv2.resize(cv2.imread(str(DATA / name)), (240, 180), interpolation=cv2.INTER_AREA)
+    for photo_name in ("chelsea.png", "grace_hopper.jpg"):
+        photo = cv2.resize(cv2.imread(str(DATA / photo_name)), (240, 180), interpolation=cv2.INTER_AREA)
         reference = fp32(photo).astype(int)
         diff = np.abs(int8(photo).astype(int) - reference)
-        assert diff.max() > 0, name  # it really ran quantised
-        assert diff.mean() < TRAINED_MEAN_ABS_TOLERANCE, (name, diff.mean())
-        assert np.percentile(diff, 99) < TRAINED_P99_TOLERANCE, (name, np.percentile(diff, 99))
+        assert diff.max() > 0, (name, photo_name)  # it really ran quantised
+        assert diff.mean() < TRAINED_MEAN_ABS_TOLERANCE, (name, photo_name, diff.mean())
+        assert np.percentile(diff, 99) < TRAINED_P99_TOLERANCE, (name, photo_name, np.percentile(diff, 99))
