@@ -123,13 +123,20 @@ def test_bad_input_is_one_line(tmp_path, small_style, capsys, args, fragments):
     assert not list(tmp_path.glob(".*part*"))
 
 
-def test_ctrl_c_leaves_no_file_under_the_requested_name(tmp_path, small_style):
+def _start_like_a_background_job() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a script's `cmd &` does: rtstyle must re-arm it
+
+
+@pytest.mark.parametrize("stop_signal, exit_code, said", [(signal.SIGINT, 130, "interrupted"),
+                                                          (signal.SIGTERM, 143, "terminated")], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_style, stop_signal, exit_code, said):
     out = tmp_path / "out.mp4"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "video", str(BUNNY), "-o", str(out), "--style",
                              str(small_style), "--scale", "0.5", "--preset", "ultrafast"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait until frames are being written (the temporary file grows), then press Ctrl-C.
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_start_like_a_background_job)
+    # Wait until frames are being written (the temporary file grows), then press Ctrl-C (or `kill PID`).
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         temps = list(tmp_path.glob(".out.*part.mp4"))
@@ -140,10 +147,11 @@ def test_ctrl_c_leaves_no_file_under_the_requested_name(tmp_path, small_style):
     else:
         proc.kill()
         pytest.fail("conversion did not start writing in time")
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop_signal)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == exit_code, err
     assert "Traceback" not in err
+    assert err.rstrip().endswith(f"rtstyle: {said}"), err
     assert not out.exists()
     assert not list(tmp_path.glob(".*part*"))  # the temporary file was renamed or removed
     partial = tmp_path / "out.partial.mp4"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -111,6 +112,32 @@ def test_lost_camera_finalises_the_recording(tmp_path):
     assert outcome.ended == "lost"
     assert outcome.recording == rec
     assert video_summary(rec)["frames"] == 10  # finalised: every frame decodes
+    assert not list(tmp_path.glob(".*part*"))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_kill_ends_a_headless_session_and_keeps_the_recording(tmp_path, small_style, stop_signal):
+    rec = tmp_path / "rec.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "webcam", "--source", str(BUNNY), "--style",
+                             str(small_style), "--no-display", "--realtime", "--size", "160x90", "--record", str(rec)],
+                            cwd=BUNNY.parent.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the 10 s clip plays at its own rate: stop it a little way in
+        temps = list(tmp_path.glob(".rec.*part.mp4"))
+        if temps and temps[0].stat().st_size > 0:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("recording did not start in time")
+    time.sleep(0.5)
+    proc.send_signal(stop_signal)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err  # stopping is how a live session ends
+    assert STATS.search(out), out
+    assert f"recording saved: {rec}" in err
+    assert 0 < video_summary(rec)["frames"] < 240
     assert not list(tmp_path.glob(".*part*"))
 
 

@@ -2,7 +2,8 @@
 
 Commands live in their own modules and are imported lazily, so `rtstyle --help` and the torch-free
 commands start fast and never import torch. Errors the user can fix (RtstyleError, bad options) print
-one line and exit with code 2; Ctrl-C exits with 130.
+one line and exit with code 2; Ctrl-C exits with 130 and SIGTERM with 143, after the command has finalised
+or removed its outputs (rtstyle.interrupts).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 
 from rtstyle import __version__
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import Terminated, stop_on_signals
 
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
@@ -54,7 +56,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("RTSTYLE_DEBUG"))
     try:
-        result: Any = cli.main(args=argv, prog_name="rtstyle", standalone_mode=False)
+        with stop_on_signals():
+            result: Any = cli.main(args=argv, prog_name="rtstyle", standalone_mode=False)
     except RtstyleError as exc:
         if debug:
             raise
@@ -68,7 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, click.Abort) as exc:
+        # click turns a KeyboardInterrupt inside a command into Abort, keeping the original as the cause.
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+            click.echo("rtstyle: terminated", err=True)
+            sys.exit(143)
         click.echo("rtstyle: interrupted", err=True)
         sys.exit(130)
     except OSError as exc:

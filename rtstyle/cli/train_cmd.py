@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +48,6 @@ def parse_duration(text: str | None) -> float | None:
     if not seconds > 0:
         raise RtstyleError(f"--time-limit {text!r} must be longer than zero")
     return seconds
-
-
-def stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM (a scheduler's kill, `kill PID`) both stop with a checkpoint.
-
-    SIGINT is re-armed because shells start background jobs with it ignored.
-    """
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 @click.command()
@@ -134,7 +120,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     Example:
       rtstyle train --style-image starry_night.jpg --content photos/ --name starry --steps 2000
       rtstyle image photo.jpg --style starry
-    Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    Ctrl-C (or `kill PID`) saves a checkpoint; run the same command with --resume to continue.
     """
     require_torch("rtstyle train")
     if steps and epochs:
@@ -162,8 +148,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
         metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit, compile=compile_networks,
     )
-    trainer = Trainer(config)
-    stop_on_signals()
+    trainer = Trainer(config)  # Ctrl-C and SIGTERM stop it with a checkpoint (rtstyle.interrupts)
     if epochs:
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
     result = trainer.run()

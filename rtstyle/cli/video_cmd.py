@@ -38,8 +38,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     \b
     Decoding, the model and encoding run at the same time in three threads.
     The output is written to a hidden temporary file and renamed when complete.
-    Ctrl-C keeps what was converted as OUTPUT.partial.mp4 (playable) and never
-    leaves a file under the requested name. Odd frame sizes are padded by one
+    Ctrl-C (exit 130) or `kill PID` (exit 143) keeps what was converted as
+    OUTPUT.partial.mp4 (playable) and never leaves a file under the requested
+    name. Odd frame sizes are padded by one
     pixel (edge repeated), because yuv420p needs even sizes.
 
     \b

@@ -55,7 +55,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
 
     Capture, the model and display run on separate threads; the capture thread keeps only the newest frame,
-    so a slow model shows fewer frames, never old ones. Exit code 0 when stopped (q, Ctrl-C, --frames,
+    so a slow model shows fewer frames, never old ones. Exit code 0 when stopped (q, Ctrl-C, kill, --frames,
     --seconds, end of a file), 1 when the camera stops delivering frames (the recording is still finalised).
 
     \b

@@ -1,6 +1,7 @@
 """Convert a video file: decode -> stylize -> encode H.264, audio copied unchanged, written atomically.
 
-Output safety: frames go to a temporary file beside the target, renamed when complete. On Ctrl-C the encoder
+Output safety: frames go to a temporary file beside the target, renamed when complete. On Ctrl-C (or SIGTERM,
+see rtstyle.interrupts) the encoder
 is flushed and the container finalised, and what was converted so far is kept as `NAME.partial.EXT` (a
 playable file, clearly not the finished output); the requested name is never touched. On any other failure
 the temporary file is deleted.
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import temp_path_beside
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
@@ -138,7 +139,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                         writer.write_audio(item)
 
                 Pipeline(items, transform, queue_size=options.queue_size).run(consume)
-            with _sigint_deferred():
+            with uninterruptible():
                 writer.close()
                 os.replace(tmp, target)
     except KeyboardInterrupt:
@@ -156,7 +157,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
 
 def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
     """Finalise what was written as NAME.partial.EXT (playable), or delete it when there is nothing to keep."""
-    with _sigint_deferred():
+    with uninterruptible():
         frames = writer.frames_written if writer is not None else 0
         if writer is not None and frames > 0:
             try:
@@ -174,18 +175,3 @@ def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: in
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             log(f"interrupted before any frame was written; {target} was not written")
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Let the short finalisation (encoder flush, trailer, rename) finish even if Ctrl-C is pressed again."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import uninterruptible
 from rtstyle.io.images import write_image
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.display import Window
@@ -143,7 +144,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             window.close()
         if recorder is not None:
             try:
-                recording = recorder.finish()
+                with uninterruptible():  # stopping is how a recording ends; a second Ctrl-C must not lose it
+                    recording = recorder.finish()
             except BaseException:
                 recorder.abandon()
                 raise

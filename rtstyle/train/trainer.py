@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import ensure_writable_dir
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
@@ -362,7 +363,8 @@ class Trainer:
                         break
         except KeyboardInterrupt:
             bar.close()
-            self.save_checkpoint()
+            with uninterruptible():  # a second Ctrl-C must not cost the progress being saved
+                self.save_checkpoint()
             say(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
                        "continue with the same command and --resume")
             raise

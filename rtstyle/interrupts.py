@@ -1,0 +1,66 @@
+"""Ctrl-C and SIGTERM stop every command the same way: outputs are finalised or removed, never left half-written.
+
+Both arrive as a KeyboardInterrupt on the main thread, so one `except KeyboardInterrupt` (keep the partial
+video, write the training checkpoint, finish the recording) covers a user's Ctrl-C, `kill PID`, `timeout` and
+a scheduler's stop alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: handled like Ctrl-C, but the command exits with 143 (128 + 15) as a killed process would."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()  # signal.signal() works only there
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While a command runs, SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated.
+
+    SIGINT is re-armed because shells start background jobs (`cmd &` in a script) with it ignored, and a
+    process that ignores it cannot be stopped cleanly by `kill -INT`. The previous handlers come back after.
+    """
+    if not _on_main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+@contextlib.contextmanager
+def uninterruptible() -> Iterator[None]:
+    """Let a short finalisation (encoder flush, trailer, rename) finish even if Ctrl-C or SIGTERM comes again."""
+    if not _on_main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+def _restore(previous: dict[signal.Signals, object]) -> None:
+    for sig, handler in previous.items():
+        if handler is not None:  # None: installed outside Python, cannot be put back from here
+            signal.signal(sig, handler)  # type: ignore[arg-type]

@@ -1,0 +1,67 @@
+"""Ctrl-C and SIGTERM reach every command as KeyboardInterrupt; short finalisations are shielded from both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import click
+import pytest
+
+from rtstyle.interrupts import Terminated, stop_on_signals, uninterruptible
+
+
+def _deliver(sig: signal.Signals) -> None:
+    os.kill(os.getpid(), sig)
+    time.sleep(0.2)  # the Python-level handler runs at the next bytecode; give delivery a moment
+
+
+@pytest.fixture
+def sigint_ignored():
+    """Start as a shell starts a background job: SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_sigint_is_re_armed_even_when_the_shell_ignored_it(sigint_ignored):
+    with pytest.raises(KeyboardInterrupt) as raised, stop_on_signals():
+        _deliver(signal.SIGINT)
+    assert not isinstance(raised.value, Terminated)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # put back as it was
+
+
+def test_sigterm_raises_terminated_and_the_old_handler_comes_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated), stop_on_signals():
+        _deliver(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_uninterruptible_lets_the_block_finish_then_restores_the_handlers():
+    finished = False
+    with stop_on_signals():
+        with uninterruptible():
+            _deliver(signal.SIGINT)
+            _deliver(signal.SIGTERM)
+            finished = True
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with pytest.raises(KeyboardInterrupt):
+            _deliver(signal.SIGINT)  # interruptible again after the block
+    assert finished
+
+
+@pytest.mark.parametrize("raised, code, said", [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")])
+def test_the_cli_exits_130_on_ctrl_c_and_143_on_sigterm(monkeypatch, capsys, raised, code, said):
+    from rtstyle.cli import main as cli_main
+
+    @click.command()
+    def stops() -> None:
+        raise raised
+
+    monkeypatch.setattr(cli_main.LazyGroup, "get_command", lambda self, ctx, name: stops if name == "stops" else None)
+    with pytest.raises(SystemExit) as exited:
+        cli_main.main(["stops"])
+    assert exited.value.code == code
+    assert capsys.readouterr().err.strip().endswith(f"rtstyle: {said}")
