@@ -121,24 +121,35 @@ def test_ctrl_c_or_kill_ends_a_headless_session_and_keeps_the_recording(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "webcam", "--source", str(BUNNY), "--style",
                              str(small_style), "--no-display", "--realtime", "--size", "160x90", "--record", str(rec)],
                             cwd=BUNNY.parent.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the 10 s clip plays at its own rate: stop it a little way in
-        temps = list(tmp_path.glob(".rec.*part.mp4"))
-        if temps and temps[0].stat().st_size > 0:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("recording did not start in time")
-    time.sleep(0.5)
+    # The command logs "SOURCE -> STYLE" just before the loop starts; the 10 s clip then plays at its own rate.
+    started = ""
+    while " -> " not in started:
+        line = proc.stderr.readline()
+        assert line, started + proc.communicate()[1]  # ended before the loop started
+        started += line
+    time.sleep(1.0)  # about 24 frames in
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(stop_signal)
     out, err = proc.communicate(timeout=60)
+    err = started + err
     assert proc.returncode == 0, err  # stopping is how a live session ends
     assert STATS.search(out), out
     assert f"recording saved: {rec}" in err
     assert 0 < video_summary(rec)["frames"] < 240
     assert not list(tmp_path.glob(".*part*"))
+
+
+def test_ctrl_c_before_the_loop_starts_leaves_no_recording_behind(tmp_path, small_style, capsys, monkeypatch):
+    import rtstyle.realtime.webcam as webcam
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C after --record's file was prepared, before the loop owns it
+
+    monkeypatch.setattr(webcam, "run_live", interrupted)
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display",
+                      "--record", str(tmp_path / "rec.mp4")], capsys)
+    assert result.exit_code == 130, result
+    assert list(tmp_path.iterdir()) == [small_style]
 
 
 def test_nonexistent_camera_is_one_line_exit_2(small_style, capsys):

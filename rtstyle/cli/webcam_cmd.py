@@ -103,6 +103,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     if fast_note:  # after the source opened: a missing camera's error stays the only line
         click.echo(fast_note, err=True)
     stylizers: list[Stylizer] = []  # closed at the end (device memory)
+    recorder: Recorder | None = None
     try:
         file_source = not info.live
         # A file in a window plays at its own speed, like a player; headless it runs flat out unless --realtime.
@@ -126,6 +127,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                                                                  on_gpu=gpu_expected(backend, device))
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
                            post_filter=make_stabilizer(stabilize, light=light))
+    except BaseException:
+        if recorder is not None:  # stopped before run_live took the recording over: leave no temporary file
+            recorder.abandon()
+        raise
     finally:
         capture.release()
         for stylizer in stylizers:
