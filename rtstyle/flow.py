@@ -72,7 +72,7 @@ class FlowEstimator:
         if method == "dis":
             if preset not in _DIS_PRESETS:
                 raise RtstyleError(f"unknown DIS preset {preset!r} (choose from {', '.join(_DIS_PRESETS)})")
-            self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+            self._dis = cv2.DISOpticalFlow.create(_DIS_PRESETS[preset])
         self.preset = preset
 
     @property
@@ -97,10 +97,10 @@ class FlowEstimator:
             a = cv2.copyMakeBorder(a, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
             b = cv2.copyMakeBorder(b, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
         if self._dis is not None:
-            flow = self._dis.calc(a, b, None)
+            flow = self._dis.calc(a, b, None)  # type: ignore[call-overload]  # None: allocate
         else:
             # Parameters of OpenCV's own Farneback sample (pyr 0.5, 3 levels, window 15, 3 iterations, poly 5/1.2).
-            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)  # type: ignore[call-overload]  # None: allocate
         return flow[:height, :width] if pad_y or pad_x else flow
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

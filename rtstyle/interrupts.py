@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any, Union
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Handler = Union[Callable[[int, FrameType | None], Any], int, signal.Handlers, None]  # what signal.getsignal returns
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,7 +62,7 @@ def uninterruptible() -> Iterator[None]:
         _restore(previous)
 
 
-def _restore(previous: dict[signal.Signals, object]) -> None:
+def _restore(previous: dict[signal.Signals, Handler]) -> None:
     for sig, handler in previous.items():
         if handler is not None:  # None: installed outside Python, cannot be put back from here
-            signal.signal(sig, handler)  # type: ignore[arg-type]
+            signal.signal(sig, handler)

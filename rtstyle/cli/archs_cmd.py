@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -20,7 +21,7 @@ def receptive_field(spec: NetSpec) -> int:
     return round(field)
 
 
-def architecture_rows() -> list[dict[str, object]]:
+def architecture_rows() -> list[dict[str, Any]]:
     """One row per registered architecture at its default hyperparameters."""
     johnson_cost = create_spec("johnson").macs_per_pixel() if "johnson" in available_models() else None
     rows = []
@@ -49,7 +50,7 @@ def archs(as_json: bool) -> None:
     width = max(len(str(r["name"])) for r in rows)
     click.echo(f"{'arch':<{width}}  {'MAC/px':>8}  {'params':>9}  {'cheaper':>7}  {'field':>6}  defaults")
     for r in rows:
-        kwargs = ", ".join(f"{k}={v}" for k, v in r["kwargs"].items())  # type: ignore[union-attr]
+        kwargs = ", ".join(f"{k}={v}" for k, v in r["kwargs"].items())
         ratio = f"{r['vs_johnson']:.0f}x" if r["vs_johnson"] else "-"
         click.echo(f"{r['name']:<{width}}  {r['macs_per_pixel'] / 1000:>7.1f}k  {r['params']:>9,}  {ratio:>7}  "
                    f"{r['receptive_field']:>4}px  {kwargs}")

@@ -86,7 +86,7 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     result: dict = {"style": stylizer.style_name}
-    if photos is not None:
+    if photos is not None and style_image is not None:  # given together (checked above)
         result.update(_photo_losses(stylizer, photos, style_image, style_size, max_size or 512, vgg_weights))
     if clip is not None and frames is not None:
         result.update(_clip_report(frames, clip, stylizer, strengths, max_frames, flow_method, as_json))

@@ -134,7 +134,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
 
     if threads:
         torch.set_num_threads(threads)
-    given = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
+    given: dict[str, Any] = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
              "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
              "seed": seed, "distill_weight": distill_weight, "temporal_weight": temporal_weight if temporal_weight is not None
              else (TEMPORAL_WEIGHT if temporal else None)}

@@ -225,12 +225,12 @@ def peak_memory(device: str, backend: str) -> Iterator[dict[str, float | None | 
             out.update(mb=(free_before - torch.cuda.mem_get_info()[0]) / 2**20, kind="cuda device used")
         return
     release_freed_memory()
-    before = _proc_status_kb("VmRSS")
+    rss_before = _proc_status_kb("VmRSS")
     can_reset = _reset_peak_rss()
     yield out
     peak = _proc_status_kb("VmHWM")
-    if before is not None and peak is not None and can_reset:
-        out.update(mb=max(peak - before, 0) / 1024, kind="rss growth")
+    if rss_before is not None and peak is not None and can_reset:
+        out.update(mb=max(peak - rss_before, 0) / 1024, kind="rss growth")
 
 
 # -- running --------------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ class OnnxStylizer(Stylizer):
                  cpu_config: CpuSessionConfig | None = None, memory_guard: MemoryGuard | None = None,
                  precision: str | None = None) -> None:
         plan = providers if isinstance(providers, ProviderPlan) else None
-        provider_list = plan.providers if plan else providers
+        provider_list = providers.providers if isinstance(providers, ProviderPlan) else providers
         self.session = load_session(Path(model_path), provider_list, cpu_config)
         active = self.session.get_providers()
         if plan is not None:

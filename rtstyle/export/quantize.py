@@ -60,10 +60,10 @@ def _video_frames(path: Path, count: int) -> list[np.ndarray]:
 
 def bundled_calibration_frames() -> list[np.ndarray]:
     """The default calibration set: the bundled photo and frames of the bundled clip (BGR uint8)."""
-    frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in sorted(PACKAGE_ASSETS.glob("*.png"))]
+    read = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in sorted(PACKAGE_ASSETS.glob("*.png"))]
     for clip in sorted(PACKAGE_ASSETS.glob("*.mp4")):
-        frames.extend(_video_frames(clip, VIDEO_FRAMES))
-    frames = [_downscale(f) for f in frames if f is not None]
+        read.extend(_video_frames(clip, VIDEO_FRAMES))
+    frames = [_downscale(f) for f in read if f is not None]
     if not frames:
         raise RtstyleError(f"no calibration images found in {PACKAGE_ASSETS}")
     return frames

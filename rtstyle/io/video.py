@@ -109,17 +109,18 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     """
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
+    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
     audio_streams = list(container.streams.audio) if audio else []
     end = start + duration if duration is not None else None
     if start > 0:
-        container.seek(int(start / video.time_base), stream=video, backward=True, any_frame=False)
+        container.seek(int(start / time_base), stream=video, backward=True, any_frame=False)
     origin: float | None = 0.0 if start <= 0 else None  # seconds subtracted from every timestamp
     pending_audio: list[AudioPacket] = []  # audio demuxed before the origin is known
     audio_done = [False] * len(audio_streams)
     video_done = False
     index = 0
     last_pts: int | None = None
-    frame_step = max(1, int(round(1 / ((video.average_rate or 30) * video.time_base)))) if video.time_base else 1
+    frame_step = max(1, int(round(1 / ((video.average_rate or 30) * time_base))))
 
     try:
         for packet in container.demux(video, *audio_streams):
@@ -127,7 +128,8 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                 if video_done:
                     continue
                 for frame in packet.decode():
-                    t = frame.time if frame.pts is not None else index / float(video.average_rate or 30)
+                    assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
+                    t = float(frame.time) if frame.time is not None else index / float(video.average_rate or 30)
                     if t < start - 1e-6:
                         continue
                     if end is not None and t >= end - 1e-6:
@@ -137,7 +139,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                         origin = t
                         yield from _release_audio(pending_audio, origin)
                         pending_audio.clear()
-                    pts = frame.pts - round(origin / video.time_base) if frame.pts is not None else \
+                    pts = frame.pts - round(origin / time_base) if frame.pts is not None else \
                         (last_pts + frame_step if last_pts is not None else 0)
                     if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
                         pts = last_pts + 1
@@ -147,7 +149,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                     yield DecodedFrame(image, pts, index)
                     index += 1
             elif packet.dts is not None and packet.size:  # audio; empty packets only flush decoders
-                k = audio_streams.index(packet.stream)
+                k = audio_streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
                 if audio_done[k]:
                     continue
                 t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0

@@ -44,7 +44,7 @@ def fast_spec(name: str, width: int, blocks: int) -> NetSpec:
     if width < 1 or blocks < 0:
         raise RtstyleError(f"{name}: width must be >= 1 and blocks >= 0 (got width={width}, blocks={blocks})")
     w1, w2, w3 = width, 2 * width, 4 * width
-    layers = (
+    layers: tuple[Conv | Residual, ...] = (
         Conv(3, w1, kernel=9, stride=2),  # 1/2: Johnson's 9x9 stem, at stride 2
         Conv(w1, w2, kernel=3, stride=2),  # 1/4
         Conv(w2, w3, kernel=3, stride=2),  # 1/8: the extra downsampling stage

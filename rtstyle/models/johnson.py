@@ -26,7 +26,7 @@ def johnson(width: int = 32, blocks: int = 5) -> NetSpec:
     `width` scales every layer (32 in the paper); `blocks` is the number of residual blocks (5).
     """
     w1, w2, w3 = width, 2 * width, 4 * width
-    layers = (
+    layers: tuple[Conv | Residual, ...] = (
         Conv(3, w1, kernel=9),
         Conv(w1, w2, kernel=3, stride=2),
         Conv(w2, w3, kernel=3, stride=2),

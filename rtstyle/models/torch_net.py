@@ -19,7 +19,7 @@ class ConvLayer(nn.Module):
         self.upsample = conv.upsample
         self.pad = conv.kernel // 2
         self.conv = nn.Conv2d(conv.in_ch, conv.out_ch, conv.kernel, stride=conv.stride, groups=conv.groups)
-        self.norm = nn.InstanceNorm2d(conv.out_ch, affine=True) if conv.norm else None
+        self.norm: nn.Module | None = nn.InstanceNorm2d(conv.out_ch, affine=True) if conv.norm else None
         self.act = conv.act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -127,7 +127,7 @@ class Stabilizer:
         occluded |= cv2.absdiff(warped_input, small) > self.photometric_threshold
         # Grow the occluded region by a pixel (flow edges are soft at reduced resolution), then feather it.
         occluded = cv2.dilate(occluded.astype(np.uint8), np.ones((3, 3), np.uint8))
-        valid = 1.0 - occluded.astype(np.float32)
+        valid: np.ndarray = 1.0 - occluded.astype(np.float32)
         if self.feather > 0:
             valid = cv2.GaussianBlur(valid, (0, 0), self.feather)
             valid = np.minimum(valid, 1.0 - occluded)  # feather only inward: occluded pixels stay at zero

@@ -175,7 +175,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.nd
                 raise RtstyleError(f"no video stream in {path}")
             stream = container.streams.video[0]
             total = stream.frames or 0
-            if total <= 0 and stream.duration and stream.average_rate:
+            if total <= 0 and stream.duration and stream.time_base and stream.average_rate:
                 total = int(stream.duration * stream.time_base * stream.average_rate)
             # Decode sequentially and keep every k-th frame: robust where seeking is not.
             every = max(1, -(-total // max_frames)) if total > 0 else 1

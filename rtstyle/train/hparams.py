@@ -86,6 +86,12 @@ class HyperParams:
         return replace(self, content_weight=content if self.content_weight is None else self.content_weight,
                        style_weight=style if self.style_weight is None else self.style_weight)
 
+    def loss_weights(self) -> tuple[float, float]:
+        """(content, style) weights; set, or filled in by `with_loss_weights_for`, before training uses them."""
+        if self.content_weight is None or self.style_weight is None:
+            raise RuntimeError("loss weights are unset: call with_loss_weights_for(input_scale) first")
+        return self.content_weight, self.style_weight
+
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
         record["style_layers"] = list(self.style_layers)

@@ -43,10 +43,12 @@ def optimize_image(content_rgb: np.ndarray, style_rgb: np.ndarray, network: Loss
         style_features = network(_tensor(style_rgb), hp.style_layers)
         grams = [gram_matrix(style_features[name]) for name in hp.style_layers]
 
+    content_weight, style_weight = hp.loss_weights()
+
     def weighted_terms(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = network(image, layers)
-        return (hp.content_weight * content_loss(features[hp.content_layer], target),
-                hp.style_weight * style_loss([features[n] for n in hp.style_layers], grams))
+        return (content_weight * content_loss(features[hp.content_layer], target),
+                style_weight * style_loss([features[n] for n in hp.style_layers], grams))
 
     pixels = content.clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS flattens it
     optimizer = torch.optim.LBFGS([pixels], max_iter=iterations, history_size=50, tolerance_grad=0,

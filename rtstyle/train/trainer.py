@@ -282,9 +282,10 @@ class Trainer:
             out_features = self.vgg_forward(output, layers)
             with torch.no_grad():
                 target = self.vgg_forward(content_batch, (hp.content_layer,))[hp.content_layer]
+        content_weight, style_weight = hp.loss_weights()
         return {
-            "content": hp.content_weight * content_loss(out_features[hp.content_layer], target),
-            "style": hp.style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
+            "content": content_weight * content_loss(out_features[hp.content_layer], target),
+            "style": style_weight * style_loss([out_features[n] for n in hp.style_layers], self.style_grams),
         }
 
     @torch.no_grad()
