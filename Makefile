@@ -19,4 +19,5 @@ demo: setup
 	$(BIN)/rtstyle demo
 
 test: setup-dev
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
