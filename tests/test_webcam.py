@@ -152,6 +152,36 @@ def test_ctrl_c_before_the_loop_starts_leaves_no_recording_behind(tmp_path, smal
     assert list(tmp_path.iterdir()) == [small_style]
 
 
+def test_a_second_ctrl_c_during_shutdown_still_saves_the_recording(tmp_path):
+    from rtstyle.interrupts import stop_on_signals
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    capture = cv2.VideoCapture(str(make_clip(tmp_path / "c.mp4", frames=10)))
+    grabber = LatestFrameCapture(capture, live=False, lossless=True)
+    stop = grabber.stop
+
+    def stop_with_a_second_ctrl_c() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        stop()
+
+    grabber.stop = stop_with_a_second_ctrl_c  # type: ignore[method-assign]
+    rec = tmp_path / "rec.mp4"
+    try:
+        with stop_on_signals():
+            outcome = run_live(grabber, lambda name: (lambda f: 255 - f),
+                               LiveOptions(styles=["invert"], display=False, max_frames=5), recorder=Recorder(rec, fps=24))
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C cut the shutdown short")
+    finally:
+        capture.release()
+    assert outcome.recording == rec
+    assert video_summary(rec)["frames"] == 5
+    assert not list(tmp_path.glob(".*part*"))
+
+
 def test_nonexistent_camera_is_one_line_exit_2(small_style, capsys):
     result = run_cli(["webcam", "--camera", "9", "--style", str(small_style), "--no-display", "--frames", "1"], capsys)
     assert_one_line_error(result, "camera 9", "--list-cameras", "--source")

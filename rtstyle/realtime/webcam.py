@@ -138,17 +138,19 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     except KeyboardInterrupt:
         ended = "interrupted"  # Ctrl-C is how a headless run is stopped: finish normally
     finally:
-        capture.stop()
-        worker.stop()
-        if window is not None:
-            window.close()
-        if recorder is not None:
-            try:
-                with uninterruptible():  # stopping is how a recording ends; a second Ctrl-C must not lose it
+        # Stopping is how a session and its recording end: a second Ctrl-C must not cut the shutdown short and
+        # lose the recording (the thread joins are bounded, so this cannot hang).
+        with uninterruptible():
+            capture.stop()
+            worker.stop()
+            if window is not None:
+                window.close()
+            if recorder is not None:
+                try:
                     recording = recorder.finish()
-            except BaseException:
-                recorder.abandon()
-                raise
+                except BaseException:
+                    recorder.abandon()
+                    raise
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
 
 
