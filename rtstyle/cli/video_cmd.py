@@ -50,6 +50,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video phone.mov -o small.mp4 --max-size 720 --quality medium
     """
     from rtstyle.engine import create_stylizer
+    from rtstyle.io.video import probe_video
     from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video
     from rtstyle.realtime.playlist import default_style
     from rtstyle.realtime.processing import FrameProcessor
@@ -61,6 +62,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
                              preset=preset, start=start, duration=duration, scale=scale, max_size=max_size,
                              overwrite=overwrite, audio=not no_audio)
     check_paths(source, output, overwrite)  # before the (slow) model load
+    probe_video(source)  # a missing or unreadable input is the only line, before the model load too
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
