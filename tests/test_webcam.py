@@ -63,9 +63,11 @@ def test_latest_frame_capture_drops_stale_frames(tmp_path):
     consumed = []
     try:
         for _ in range(5):
-            # A slow consumer: the file decodes at ~350-1000 fps here, so frames pile up between reads, while
-            # 5 reads of 20 ms stay well inside the clip (240 frames): it must not end before the test does.
-            time.sleep(0.02)
+            # A slow consumer: it reads only after the capture thread has read three more frames (waiting on the
+            # count, not a fixed sleep, which a busy machine can outlast); 5 x 3 frames stay inside the clip (240).
+            wanted, deadline = grabber.frames_read + 3, time.monotonic() + 5
+            while grabber.frames_read < wanted and time.monotonic() < deadline:
+                time.sleep(0.002)
             read_before = grabber.frames_read
             frame = grabber.slot.get(timeout=2)
             assert frame is not None
