@@ -285,6 +285,26 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     assert outcome.summary.frames == len(window.shown) < 40
 
 
+def test_strength_keys_reach_the_model_thread(tmp_path):
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture, frames = cv2.VideoCapture(str(clip)), []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    capture.release()
+    snapshots = []
+    for keys in (["s", "q"], ["-"] * 10 + ["s", "q"]):  # ten presses: strength 0, the camera's own frame
+        capture = cv2.VideoCapture(str(clip))
+        outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 4,
+                           LiveOptions(styles=["dark"], snapshot_dir=tmp_path), window=ScriptedWindow(keys))
+        capture.release()
+        snapshots.append(cv2.imread(str(outcome.snapshots[0])))
+    assert any(np.array_equal(snapshots[0], frame // 4) for frame in frames)
+    assert any(np.array_equal(snapshots[1], frame) for frame in frames)
+
+
 def test_unusable_recording_format_fails_before_starting(tmp_path, small_style, capsys):
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "1",
                       "--record", str(tmp_path / "rec.webm")], capsys)

@@ -67,12 +67,31 @@ def test_actions_change_the_view_state():
     assert not step(s, Action.OVERLAY).overlay
     assert step(s, Action.HELP).help_pinned  # help had timed out at t=100: h pins it
     assert not apply_action(s, Action.HELP, 0, style_count=3, now=1.0).help_pinned  # shown at start: h hides
+    assert step(step(s, Action.LESS_STYLE), Action.LESS_STYLE).look.strength == 0.8
+    assert step(s, Action.MORE_STYLE).look.strength == 1.0  # already full
+    assert step(s, Action.KEEP_COLORS).look.keep_colors and not step(step(s, Action.KEEP_COLORS), Action.KEEP_COLORS).look.keep_colors
+
+
+def test_overlay_shows_the_look_only_when_it_is_not_plain(frames):
+    from rtstyle.realtime.look import Look
+    from rtstyle.realtime.overlay import stats_lines
+
+    assert not any("strength" in line for line in stats_lines(9.0, 50.0, "a", "stylized", index=0, count=1))
+    lines = stats_lines(9.0, 50.0, "a", "stylized", index=0, count=1, look=Look(0.6, True).describe())
+    assert "strength 60%, original colours" in lines
+    original, stylized = frames
+    kw = dict(now=HELP_SECONDS + 1, fps=10.0, latency_ms=50.0, style_names=["a"])
+    taller = np.any(compose(ViewState(look=Look(0.6)), original, stylized, **kw) != stylized, axis=2)
+    plain = np.any(compose(ViewState(), original, stylized, **kw) != stylized, axis=2)
+    assert taller.any(axis=1).sum() > plain.any(axis=1).sum()  # one more line in the panel
 
 
 @pytest.mark.parametrize("code, expected", [
     (ord("n"), (Action.NEXT_STYLE, 0)), (ord(" "), (Action.NEXT_STYLE, 0)), (65363, (Action.NEXT_STYLE, 0)),
     (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),
     (ord("q"), (Action.QUIT, 0)), (ord("s"), (Action.SNAPSHOT, 0)), (-1, None), (ord("z"), None),
+    (ord("-"), (Action.LESS_STYLE, 0)), (ord("]"), (Action.MORE_STYLE, 0)), (ord("="), (Action.MORE_STYLE, 0)),
+    (ord("c"), (Action.KEEP_COLORS, 0)),
 ])
 def test_key_codes_map_to_actions(code, expected):
     assert action_for_key(code) == expected
@@ -106,3 +125,16 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
     assert style_playlist("alpha-fast") == ["alpha-fast", "alpha", "beta", "gamma-fast", "mosaic"]
     with pytest.raises(RtstyleError, match="unknown style"):
         style_playlist("nosuchstyle")
+
+
+def test_the_key_list_fits_below_the_stats_at_start():
+    from rtstyle.realtime.look import Look
+
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    shown = compose(ViewState(look=Look(0.7, True)), frame, frame, now=0.0, fps=10.0, latency_ms=50.0,
+                    style_names=["a"])
+    rows = np.any(shown[:, :60] != frame[:, :60], axis=(1, 2))  # the left edge, where both panels are
+    first, last = np.flatnonzero(rows)[[0, -1]]
+    assert first < 20 and last > 340  # the stats at the top, the keys down to the bottom
+    assert not rows[first:last].all()  # with untouched rows between them: the panels do not overlap

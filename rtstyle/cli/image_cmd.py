@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from rtstyle.cli.options import engine_options
+from rtstyle.cli.options import engine_options, look_options
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import expand_image_inputs, is_image_path, read_image, try_read_image, write_image
+from rtstyle.realtime.look import Look
+from rtstyle.realtime.processing import FrameProcessor
 
 
 def output_path_for(source: Path, output: Path | None, style: str, many: bool) -> Path:
@@ -31,9 +33,10 @@ def output_path_for(source: Path, output: Path | None, style: str, many: bool) -
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file (one input) or folder. Default: beside each input, named INPUT_STYLE.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
+@look_options
 @engine_options
-def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: int | None,
-          backend: str, device: str, precision: str) -> None:
+def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: int | None, strength: float,
+          keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
     \b
@@ -41,6 +44,7 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
       rtstyle image photo.jpg --style mosaic
       rtstyle image photos/ --style candy -o stylized/
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
+      rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
     """
     import cv2
 
@@ -52,6 +56,7 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
         raise RtstyleError(f"{len(paths)} inputs need an output folder, not the file {output}")
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
+    process = FrameProcessor(stylizer, look=Look(strength, keep_colors))
     skipped = 0
     start = time.perf_counter()
     for path in tqdm(paths, unit="img", disable=not many, leave=False):
@@ -64,7 +69,7 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
             scale = max_size / max(frame.shape[:2])
             frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         target = output_path_for(path, output, style, many)
-        write_image(target, stylizer(frame))
+        write_image(target, process(frame))
         if not many:
             click.echo(str(target))
     done = len(paths) - skipped

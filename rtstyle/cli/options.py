@@ -32,6 +32,16 @@ def stabilize_option(func: F) -> F:
              "(strength 0..1, 0.5 when given without a value).")(func)
 
 
+def look_options(func: F) -> F:
+    """--strength / --keep-colors: how the stylized frame is finished (rtstyle.realtime.look)."""
+    func = click.option("--keep-colors", is_flag=True,
+                        help="Keep the photo's colours: only the style's light and dark (its strokes and texture) "
+                             "are used (luminance-only transfer, Gatys et al. 2016).")(func)
+    func = click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+                        help="How much style: 1 is the network's output, 0.5 half-way back to the original.")(func)
+    return func
+
+
 def make_stabilizer(strength: float | None, light: bool = False) -> Any:
     """A Stabilizer (`light`: the cheap one for fast networks), or None when off.
 

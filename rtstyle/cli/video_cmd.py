@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options, make_stabilizer, stabilize_option
+from rtstyle.cli.options import engine_options, look_options, make_stabilizer, stabilize_option
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 
@@ -28,10 +28,12 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--no-audio", is_flag=True, help="Drop the audio instead of copying it.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @stabilize_option
+@look_options
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, stabilize: float | None, backend: str, device: str, precision: str) -> None:
+          overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
+          precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out; frame rate, timestamps, size and rotation are kept, and the
     audio is copied packet for packet (no re-encoding).
 
@@ -48,10 +50,12 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video clip.mp4 -o clip_mosaic.mp4 --style mosaic
       rtstyle video talk.mkv -o talk_candy.mkv --style candy --start 1:00 --duration 30
       rtstyle video phone.mov -o small.mp4 --max-size 720 --quality medium
+      rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
     """
     from rtstyle.engine import create_stylizer
     from rtstyle.io.video import probe_video
     from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video
+    from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import default_style
     from rtstyle.realtime.processing import FrameProcessor
 
@@ -67,7 +71,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        result = convert_video(options, FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize)), log=log)
+        process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=Look(strength, keep_colors))
+        result = convert_video(options, process, log=log)
     finally:
         stylizer.close()
     audio = f", {result.audio_streams} audio stream(s) copied" if result.audio_streams else ", no audio"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options, make_stabilizer, stabilize_option
+from rtstyle.cli.options import engine_options, look_options, make_stabilizer, stabilize_option
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
 
@@ -35,6 +35,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--record", type=click.Path(path_type=Path), help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 @stabilize_option
+@look_options
 @click.option("--no-fast", is_flag=True, help="On a CPU, use the full network even when a fast variant (NAME-fast) is installed.")
 @click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
@@ -49,7 +50,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
-           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, no_fast: bool, no_display: bool, frames: int | None,
+           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, strength: float,
+           keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
@@ -77,6 +79,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         return 0
 
     from rtstyle.engine import Stylizer, create_stylizer
+    from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
     from rtstyle.realtime.stabilize import wants_light_stabilizer
@@ -119,7 +122,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
-                              snapshot_dir=snapshot_dir)
+                              snapshot_dir=snapshot_dir, look=Look(strength, keep_colors))
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
         # The stabiliser must stay small next to the frame time of the network the session starts with.

@@ -10,6 +10,9 @@ class Action(Enum):
     NEXT_STYLE = "next style"
     PREVIOUS_STYLE = "previous style"
     PICK_STYLE = "pick style 1..9"
+    LESS_STYLE = "less style (strength -10%)"
+    MORE_STYLE = "more style (strength +10%)"
+    KEEP_COLORS = "keep the camera's colours (toggle)"
     ORIGINAL = "show the original (toggle)"
     SIDE_BY_SIDE = "original and stylized side by side (toggle)"
     SNAPSHOT = "save a snapshot (PNG)"
@@ -35,6 +38,9 @@ HOTKEYS: tuple[Hotkey, ...] = (
     Hotkey("n, space, Right", Action.NEXT_STYLE, (ord("n"), ord(" "), *_RIGHT)),
     Hotkey("p, Left", Action.PREVIOUS_STYLE, (ord("p"), *_LEFT)),
     Hotkey("1..9", Action.PICK_STYLE, tuple(ord(str(d)) for d in range(1, 10))),
+    Hotkey("-, [", Action.LESS_STYLE, (ord("-"), ord("["))),
+    Hotkey("+, ]", Action.MORE_STYLE, (ord("+"), ord("="), ord("]"))),  # = is + without shift
+    Hotkey("c", Action.KEEP_COLORS, (ord("c"),)),
     Hotkey("o", Action.ORIGINAL, (ord("o"),)),
     Hotkey("b", Action.SIDE_BY_SIDE, (ord("b"),)),
     Hotkey("s", Action.SNAPSHOT, (ord("s"),)),

@@ -16,6 +16,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
+from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor, PostFilter, StylizeFn
 from rtstyle.realtime.slot import LatestSlot
 
@@ -31,13 +32,15 @@ class LiveResult:
 
 class InferenceWorker:
     def __init__(self, capture: LatestFrameCapture, styles: list[str], make_stylizer: Callable[[str], StylizeFn], *,
-                 inference_scale: float = 1.0, post_filter: PostFilter | None = None, lossless: bool = False) -> None:
+                 inference_scale: float = 1.0, post_filter: PostFilter | None = None, look: Look = Look(),
+                 lossless: bool = False) -> None:
         self.capture = capture
         self.styles = styles
         self.make_stylizer = make_stylizer
         self.lossless = lossless
         self._stylizers: dict[int, StylizeFn] = {0: make_stylizer(styles[0])}  # the first fails loudly, up front
-        self.processor = FrameProcessor(self._stylizers[0], inference_scale=inference_scale, post_filter=post_filter)
+        self.processor = FrameProcessor(self._stylizers[0], inference_scale=inference_scale, post_filter=post_filter,
+                                        look=look)  # its look is set by the main thread (hotkeys)
         self.current_index = 0
         self.requested_index = 0  # set by the main thread (hotkeys)
         self.mirror = False  # set by the main thread

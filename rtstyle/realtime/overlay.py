@@ -33,20 +33,16 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
+MIN_TEXT_SCALE = 0.3  # FONT_HERSHEY_SIMPLEX stays legible down to about this
+
+
 def text_scale(image: np.ndarray) -> float:
     """Font scale that stays readable from 320 px to 4K wide frames."""
     return float(np.clip(image.shape[1] / 1280, 0.35, 1.5))
 
 
-def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-left", alpha: float = 0.6) -> np.ndarray:
-    """A copy of `image` with `lines` on a darkened box in a corner ("top-left", "bottom-left", "center").
-
-    A tab in a line starts a second column, aligned across lines (the font is proportional, so spaces cannot).
-    """
-    out = image.copy()
-    if not lines:
-        return out
-    scale = text_scale(image)
+def _panel_layout(lines: Sequence[str], scale: float) -> tuple[int, int, int, int, int]:
+    """(thickness, line height, padding, first column width, box width) for `lines` at `scale`."""
     thickness = 1 if scale < 0.8 else 2
     cells = [line.split("\t", 1) for line in lines]
     size = lambda text: cv2.getTextSize(text, FONT, scale, thickness)[0]  # noqa: E731
@@ -55,14 +51,40 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
     widths = [size(c[0])[0] if len(c) == 1 else first_w + size(c[1])[0] for c in cells]
     line_h = max(size(line.replace("\t", " "))[1] for line in lines) + int(10 * scale) + 2
     pad = int(8 * scale) + 2
-    box_w = min(image.shape[1], max(widths) + 2 * pad)
+    return thickness, line_h, pad, first_w, max(widths) + 2 * pad
+
+
+def panel_bottom(image: np.ndarray, lines: Sequence[str]) -> int:
+    """The row below a top-left panel of `lines` (with its margin), to fit another panel under it."""
+    if not lines:
+        return 0
+    _, line_h, pad, _, _ = _panel_layout(lines, text_scale(image))
+    return min(image.shape[0], line_h * len(lines) + pad) + 2 * pad
+
+
+def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-left", alpha: float = 0.6,
+               max_height: int | None = None) -> np.ndarray:
+    """A copy of `image` with `lines` on a darkened box in a corner ("top-left", "bottom-left", "center").
+
+    A tab in a line starts a second column, aligned across lines (the font is proportional, so spaces cannot).
+    `max_height`: shrink the text (down to a readable minimum) until the box and its margin fit in this many rows.
+    """
+    out = image.copy()
+    if not lines:
+        return out
+    scale = text_scale(image)
+    thickness, line_h, pad, first_w, box_w = _panel_layout(lines, scale)
+    while max_height is not None and line_h * len(lines) + 2 * pad > max_height and scale > MIN_TEXT_SCALE:
+        scale = max(MIN_TEXT_SCALE, scale * 0.9)
+        thickness, line_h, pad, first_w, box_w = _panel_layout(lines, scale)
+    box_w = min(image.shape[1], box_w)
     box_h = min(image.shape[0], line_h * len(lines) + pad)
     x0 = {"top-left": pad, "bottom-left": pad, "center": (image.shape[1] - box_w) // 2}[corner]
     y0 = {"top-left": pad, "bottom-left": image.shape[0] - box_h - pad, "center": (image.shape[0] - box_h) // 2}[corner]
     x0, y0 = max(0, x0), max(0, y0)
     region = out[y0:y0 + box_h, x0:x0 + box_w]
     region[:] = (region * (1 - alpha)).astype(np.uint8)
-    for i, cell in enumerate(cells):
+    for i, cell in enumerate(line.split("\t", 1) for line in lines):
         baseline = y0 + pad // 2 + line_h * (i + 1) - int(5 * scale)
         for text, x in zip(cell, (x0 + pad, x0 + pad + first_w)):
             cv2.putText(out, text, (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
@@ -70,9 +92,10 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
 
 
 def stats_lines(fps: float, latency_ms: float, style: str, view: str, *, index: int, count: int,
-                status: str = "") -> list[str]:
+                status: str = "", look: str = "") -> list[str]:
     lines = [f"{fps:5.1f} fps   latency {latency_ms:5.0f} ms",
              f"style {index + 1}/{count}: {style}   view: {view}",
+             *([look] if look else []),
              "h: keys"]
     if status:
         lines.append(status)

@@ -1,4 +1,5 @@
-"""The per-frame path shared by the webcam loop and video conversion: scale, stylize, post-filter, scale back.
+"""The per-frame path shared by the image, video and webcam commands: scale, stylize, post-filter, scale back,
+finish (`rtstyle.realtime.look`: strength and colours, at full size against the original frame).
 
 A post-filter takes `(content, stylized)` at model resolution and returns the frame to use (e.g. the temporal
 stabiliser in `rtstyle.realtime.stabilize`); it runs on the inference thread, once per frame, in order.
@@ -10,6 +11,8 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+
+from rtstyle.realtime.look import Look, apply_look
 
 PostFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 StylizeFn = Callable[[np.ndarray], np.ndarray]
@@ -23,15 +26,17 @@ class FrameProcessor:
     """frame (uint8 HxWx3 BGR) -> stylized frame of the same size.
 
     `inference_scale` < 1 runs the model on a smaller copy and upscales the result: for slow machines, the
-    cost of the model falls with the square of the scale.
+    cost of the model falls with the square of the scale. `look` may be replaced between frames (webcam hotkeys).
     """
 
-    def __init__(self, stylize: StylizeFn, *, inference_scale: float = 1.0, post_filter: PostFilter | None = None) -> None:
+    def __init__(self, stylize: StylizeFn, *, inference_scale: float = 1.0, post_filter: PostFilter | None = None,
+                 look: Look = Look()) -> None:
         if not 0 < inference_scale <= 4:
             raise ValueError(f"inference_scale must be in (0, 4], got {inference_scale}")
         self.stylize = stylize
         self.inference_scale = inference_scale
         self.post_filter = post_filter
+        self.look = look
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
@@ -44,4 +49,4 @@ class FrameProcessor:
             stylized = self.post_filter(content, stylized)
         if stylized.shape[:2] != (height, width):
             stylized = cv2.resize(stylized, (width, height), interpolation=cv2.INTER_LINEAR)
-        return stylized
+        return apply_look(frame, stylized, self.look)

@@ -9,7 +9,8 @@ from enum import Enum
 import numpy as np
 
 from rtstyle.realtime.hotkeys import Action, help_lines
-from rtstyle.realtime.overlay import draw_panel, letterbox, side_by_side, stats_lines
+from rtstyle.realtime.look import Look
+from rtstyle.realtime.overlay import draw_panel, letterbox, panel_bottom, side_by_side, stats_lines
 
 HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
 
@@ -29,6 +30,7 @@ class ViewState:
     help_until: float = HELP_SECONDS  # seconds since start; `help_pinned` keeps it up
     help_pinned: bool = False
     fullscreen: bool = False
+    look: Look = Look()
 
 
 def apply_action(state: ViewState, action: Action, argument: int, *, style_count: int, now: float) -> ViewState:
@@ -40,6 +42,12 @@ def apply_action(state: ViewState, action: Action, argument: int, *, style_count
         return replace(state, style_index=(state.style_index - 1) % style_count)
     if action is Action.PICK_STYLE:
         return replace(state, style_index=argument - 1) if 1 <= argument <= style_count else state
+    if action is Action.LESS_STYLE:
+        return replace(state, look=state.look.stepped(-1))
+    if action is Action.MORE_STYLE:
+        return replace(state, look=state.look.stepped(+1))
+    if action is Action.KEEP_COLORS:
+        return replace(state, look=state.look.toggled_colors())
     if action is Action.ORIGINAL:
         return replace(state, mode=ViewMode.STYLIZED if state.mode is ViewMode.ORIGINAL else ViewMode.ORIGINAL)
     if action is Action.SIDE_BY_SIDE:
@@ -73,9 +81,13 @@ def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now
             latency_ms: float, style_names: list[str], status: str = "") -> np.ndarray:
     """The window's frame: the view plus, as enabled, the stats overlay and the key list."""
     image = view_image(state, original, stylized, fit=True)
+    stats: list[str] = []
     if state.overlay:
-        image = draw_panel(image, stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
-                                              index=state.style_index, count=len(style_names), status=status))
-    if state.help_pinned or now < state.help_until:
-        image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left")
+        stats = stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
+                            index=state.style_index, count=len(style_names), status=status,
+                            look="" if state.look.is_plain else state.look.describe())
+        image = draw_panel(image, stats)
+    if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
+        image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",
+                           max_height=image.shape[0] - panel_bottom(image, stats))
     return image

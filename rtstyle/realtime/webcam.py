@@ -21,6 +21,7 @@ from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.display import Window
 from rtstyle.realtime.hotkeys import Action, action_for_key
 from rtstyle.realtime.inference import InferenceWorker, LiveResult
+from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import PostFilter, StylizeFn
 from rtstyle.realtime.recorder import Recorder
 from rtstyle.realtime.stats import LatencyStats, LatencySummary
@@ -41,6 +42,7 @@ class LiveOptions:
     fullscreen: bool = False
     snapshot_dir: Path = Path(".")
     window_title: str = "rtstyle"
+    look: Look = Look()  # the starting strength and colours; hotkeys change them
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on."""
     try:
         worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
-                                 post_filter=post_filter, lossless=capture.lossless)
+                                 post_filter=post_filter, look=options.look, lossless=capture.lossless)
         if not options.display:
             window = None
         elif window is None:
@@ -66,7 +68,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         if recorder is not None:
             recorder.abandon()  # nothing was recorded: leave no file behind
         raise
-    state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen)
+    state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen, look=options.look)
     worker.mirror = state.mirror
     stats = LatencyStats()
     snapshots: list[Path] = []
@@ -118,6 +120,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     if new.fullscreen != state.fullscreen:
                         window.set_fullscreen(new.fullscreen)
                     worker.mirror = new.mirror
+                    worker.processor.look = new.look  # the overlay shows it
                     state = new
                 if window.closed():
                     ended = "quit"

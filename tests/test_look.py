@@ -1,0 +1,99 @@
+"""Strength and keep-colours (rtstyle.realtime.look), on their own, in the frame path and through the commands."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from rtstyle.realtime.look import Look, apply_look
+from rtstyle.realtime.processing import FrameProcessor
+
+
+@pytest.fixture
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    """A colourful photo-like frame and a grey "stylized" one with strong stripes of its own."""
+    ys, xs = np.mgrid[0:64, 0:96]
+    original = np.stack([60 + xs, 80 + ys, 180 - xs], -1).astype(np.uint8)  # smooth, saturated, in gamut
+    stripes = np.where((xs // 4) % 2, 200, 40).astype(np.uint8)
+    return original, np.repeat(stripes[..., None], 3, axis=2)
+
+
+def ycrcb(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb).astype(float)
+
+
+def test_plain_look_is_the_network_output_unchanged(pair):
+    original, stylized = pair
+    assert apply_look(original, stylized, Look()) is stylized
+
+
+def test_strength_mixes_the_output_with_the_original(pair):
+    original, stylized = pair
+    assert np.array_equal(apply_look(original, stylized, Look(strength=0.0)), original)
+    quarter = apply_look(original, stylized, Look(strength=0.25)).astype(float)
+    assert np.abs(quarter - (0.25 * stylized + 0.75 * original)).max() <= 1
+
+
+def test_keep_colors_takes_the_strokes_from_the_style_and_the_colours_from_the_photo(pair):
+    original, stylized = pair
+    kept = ycrcb(apply_look(original, stylized, Look(keep_colors=True)))
+    want = ycrcb(original)
+    assert np.abs(kept[..., 1:] - want[..., 1:]).mean() < 2  # the photo's chroma
+    assert np.corrcoef(kept[..., 0].ravel(), ycrcb(stylized)[..., 0].ravel())[0, 1] > 0.99  # the style's strokes
+    assert abs(kept[..., 0].mean() - want[..., 0].mean()) < 2  # at the photo's brightness
+    assert abs(kept[..., 0].std() - want[..., 0].std()) < 2
+    flat = np.full_like(stylized, 128)  # no strokes at all: the photo's own luminance is not stretched
+    assert np.isfinite(ycrcb(apply_look(original, flat, Look(keep_colors=True)))).all()
+
+
+def test_look_steps_are_clamped_and_described():
+    assert Look().stepped(-3).strength == 0.7
+    assert Look(0.95).stepped(+1).strength == 1.0 and Look(0.05).stepped(-1).strength == 0.0
+    assert Look(0.7).toggled_colors().describe() == "strength 70%, original colours"
+    assert Look().is_plain and not Look(keep_colors=True).is_plain and not Look(0.9).is_plain
+    with pytest.raises(ValueError):
+        Look(1.5)
+
+
+def test_the_look_uses_the_full_size_original_when_the_model_runs_smaller(photo):
+    process = FrameProcessor(lambda f: 255 - f, inference_scale=0.5, look=Look(strength=0.0))
+    assert np.array_equal(process(photo), photo)  # not the downscaled-and-upscaled copy
+    process.look = Look()
+    assert np.abs(process(photo).astype(int) - photo).mean() > 50
+
+
+def test_image_command_strength_and_colours(tmp_path, random_style, photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo)
+    outputs = {}
+    for name, extra in {"full": [], "none": ["--strength", "0"], "colours": ["--keep-colors"]}.items():
+        out = tmp_path / f"{name}.png"
+        assert run_cli(["image", str(src), "-s", str(random_style), "-o", str(out), *extra], capsys).exit_code == 0
+        outputs[name] = cv2.imread(str(out))
+    assert np.array_equal(outputs["none"], photo)
+    want = ycrcb(photo)[..., 1:]
+    assert np.abs(ycrcb(outputs["colours"])[..., 1:] - want).mean() < 3
+    assert np.abs(ycrcb(outputs["full"])[..., 1:] - want).mean() > 3 * np.abs(ycrcb(outputs["colours"])[..., 1:] - want).mean()
+
+
+@pytest.mark.parametrize("command", ["image", "video", "webcam"])
+def test_strength_out_of_range_is_one_line(tmp_path, random_style, command, capsys):
+    result = run_cli([command, *(["x.png"] if command != "webcam" else []), "-s", str(random_style),
+                      "--strength", "1.5"], capsys)
+    assert_one_line_error(result, "--strength", "1.5")
+
+
+def test_video_command_strength(tmp_path, small_style, capsys):
+    import av
+
+    from videoclips import make_clip
+
+    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=4)
+    out = tmp_path / "out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "-s", str(small_style), "--strength", "0"], capsys).exit_code == 0
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        first_in = next(a.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+        first_out = next(b.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+    assert np.abs(first_in - first_out).mean() < 3  # only the encoder's loss: no style left
