@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
         raise RtstyleError(f"{len(paths)} inputs need an output folder, not the file {output}")
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
+    stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
     process = FrameProcessor(stylizer, look=Look(strength, keep_colors))
     skipped = 0
     start = time.perf_counter()

@@ -70,6 +70,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
+    stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
     try:
         process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=Look(strength, keep_colors))
         result = convert_video(options, process, log=log)

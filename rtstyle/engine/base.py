@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,6 +20,8 @@ class Stylizer(abc.ABC):
     #: A short human description of what runs, e.g. "onnxruntime CPUExecutionProvider fp32".
     description: str = ""
     style_name: str = ""
+    #: Where a backend tells the user about a choice it made (e.g. tiling a large photo); commands set it.
+    notify: Callable[[str], None] = staticmethod(lambda line: None)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)

@@ -6,10 +6,14 @@ on the CPU (peak RSS growth, docs/benchmarks.md): johnson width 32 (64 channels)
 824 to 1420 bytes per pixel depending on how far the allocator's arena had grown, i.e. up to 5.5 float32
 copies per channel; width 8 (16 channels) at 7680x4320: 8.3 GB, 250 bytes per pixel, 3.9 copies. The
 estimate uses 8 copies.
+
+A single frame (a photo) that does not fit is stylized in tiles instead (`rtstyle.engine.tiling`), as large as
+fit, when that is at least `MIN_TILE` px; below that the tiles' own instance-norm statistics would show.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
@@ -17,6 +21,8 @@ from rtstyle.models.spec import NetSpec
 
 BYTES_PER_CHANNEL_FLOAT = 8 * 4  # 8 full-resolution float32 copies per channel
 HEADROOM = 0.9  # leave 10 % of the available memory to everything else
+MIN_TILE = 1024  # smaller tiles normalise too differently from the whole frame (docs/benchmarks.md)
+TILE_ALIGN = 64  # tile sides are multiples of this (the networks downsample by 4)
 
 
 def full_resolution_channels(spec: NetSpec) -> int:
@@ -51,21 +57,45 @@ def available_memory_bytes() -> int | None:
 class MemoryGuard:
     """Checks each new frame size once against the memory available at that moment."""
 
-    def __init__(self, spec: NetSpec, available: int | None = None) -> None:
+    def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:
         self.spec = spec
         self.available = available  # fixed value for tests; None: read /proc/meminfo
+        self.min_tile = min_tile or MIN_TILE
         self.checked: set[tuple[int, int]] = set()
+
+    def budget(self) -> int | None:
+        available = self.available if self.available is not None else available_memory_bytes()
+        return None if available is None else int(available * HEADROOM)
 
     def check(self, height: int, width: int) -> None:
         if (height, width) in self.checked:
             return
-        available = self.available if self.available is not None else available_memory_bytes()
+        budget = self.budget()
         need = estimate_frame_bytes(self.spec, height, width)
-        if available is not None and need > available * HEADROOM:
+        if budget is not None and need > budget:
             raise RtstyleError(
                 f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
-                f"and {available / 2**30:.1f} GiB is available: use --max-size to downscale")
+                f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
+                f"{self.largest_side(height, width, budget)} or less to downscale")
         self.checked.add((height, width))
+
+    def tile_for(self, height: int, width: int) -> int | None:
+        """None when the frame fits whole; else the side of the largest square tile that fits.
+
+        Raises the `check` error when even a `min_tile` tile would not fit.
+        """
+        budget = self.budget()
+        if budget is None or estimate_frame_bytes(self.spec, height, width) <= budget:
+            return None
+        side = math.isqrt(budget // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
+        if side < self.min_tile:
+            self.check(height, width)  # raises, with the --max-size that would fit
+        return side
+
+    def largest_side(self, height: int, width: int, budget: int) -> int:
+        """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes."""
+        per_pixel = estimate_frame_bytes(self.spec, 1, 1)
+        return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)))
 
 
 def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:

@@ -1,0 +1,65 @@
+"""Stylize a frame too large for memory in overlapping tiles, blended so that no seam shows.
+
+A style network's memory grows with the frame's area (`rtstyle.engine.memory`): a 12-megapixel phone photo needs
+about 23 GiB with johnson on the CPU. Tiles bound that. Each tile is stylized with a margin of `overlap` pixels
+of real context shared with its neighbours, and neighbours are cross-faded over it with linear weights, so the
+result has no hard edges.
+
+What tiling cannot keep exactly: instance norm normalises each tile with its own statistics, so a tile of sky
+and a tile of faces are normalised differently, which shifts the tone of some regions (never a seam). Large tiles
+(the most that fits in memory, at least 1024 px) keep that small; `docs/benchmarks.md` measures it against the
+whole-frame result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+StylizeFn = Callable[[np.ndarray], np.ndarray]
+TILE_OVERLAP = 128  # px of shared context; 256 measured no better at 1024 px tiles (docs/benchmarks.md)
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of `tile` px along `length`, neighbours sharing at least `overlap` px."""
+    if tile >= length:
+        return [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    step = (length - tile) / (count - 1)
+    return [round(i * step) for i in range(count)]
+
+
+def _edge_weights(start: int, end: int, total: int, overlap: int) -> np.ndarray:
+    """Weights along one axis for a tile covering [start, end): rising from the tile's inner edges over `overlap`
+    px, 1 at the frame's own border (nothing to blend with there)."""
+    position = np.arange(start, end, dtype=np.float32)
+    weights = np.ones(end - start, np.float32)
+    if start > 0:
+        weights = np.minimum(weights, (position - start + 0.5) / overlap)
+    if end < total:
+        weights = np.minimum(weights, (end - position - 0.5) / overlap)
+    return weights
+
+
+def stylize_tiled(stylize: StylizeFn, frame: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """`stylize` applied to `frame` (uint8 HxWx3) in tiles of at most `tile` x `tile` px, cross-faded over `overlap`.
+
+    Each pixel is the weighted mean of the tiles that cover it, so any number of overlapping tiles blends evenly.
+    """
+    if not 0 < overlap < tile:
+        raise ValueError(f"overlap must be in (0, tile), got overlap={overlap}, tile={tile}")
+    height, width = frame.shape[:2]
+    total = np.zeros((height, width, 3), np.float32)
+    weight_sum = np.zeros((height, width, 1), np.float32)
+    for y in tile_starts(height, tile, overlap):
+        y_end = min(height, y + tile)
+        wy = _edge_weights(y, y_end, height, overlap)
+        for x in tile_starts(width, tile, overlap):
+            x_end = min(width, x + tile)
+            weights = (wy[:, None] * _edge_weights(x, x_end, width, overlap)[None, :])[..., None]
+            out = stylize(np.ascontiguousarray(frame[y:y_end, x:x_end]))
+            total[y:y_end, x:x_end] += out.astype(np.float32) * weights
+            weight_sum[y:y_end, x:x_end] += weights
+    return np.clip(np.rint(total / weight_sum), 0, 255).astype(np.uint8)
