@@ -40,10 +40,11 @@ def test_tiles_that_disagree_are_cross_faded_without_a_seam():
     assert len(np.unique(out)) > 6  # blended, not six flat tiles
 
 
-def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkeypatch):
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkeypatch, backend):
     from rtstyle.engine import create_stylizer
 
-    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+    stylizer = create_stylizer(str(small_style), backend=backend, device="cpu")
     frame = cv2.resize(cv2.imread("tests/data/chelsea.png"), (600, 400))
     whole = stylizer(frame)
     stylizer.memory_guard.available = 200 * 200 * 512 * 2  # 16 channels x 32 bytes a pixel: about 280x280 fits

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rtstyle.engine.memory import MemoryGuard
+from rtstyle.engine.tiling import TILE_OVERLAP, stylize_tiled, tile_starts
 from rtstyle.errors import RtstyleError
 
 # Frames larger than this are refused with a clear message rather than exhausting memory
@@ -20,12 +22,24 @@ class Stylizer(abc.ABC):
     #: A short human description of what runs, e.g. "onnxruntime CPUExecutionProvider fp32".
     description: str = ""
     style_name: str = ""
-    #: Where a backend tells the user about a choice it made (e.g. tiling a large photo); commands set it.
+    #: Set by backends running on the CPU: frames too large for memory are stylized in tiles, or refused.
+    memory_guard: MemoryGuard | None = None
+    #: Where the stylizer tells the user about a choice it made (tiling a large photo); commands set it.
     notify: Callable[[str], None] = staticmethod(lambda line: None)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)
-        return self._stylize(frame)
+        height, width = frame.shape[:2]
+        guard = self.memory_guard
+        tile = guard.tile_for(height, width) if guard is not None else None
+        if guard is None or tile is None:
+            return self._stylize(frame)
+        if guard.first_time_tiled(height, width):  # once per size, not once per frame of a video
+            count = len(tile_starts(height, tile, TILE_OVERLAP)) * len(tile_starts(width, tile, TILE_OVERLAP))
+            whole = guard.largest_side(height, width, guard.budget() or 0)
+            self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
+                        f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
+        return stylize_tiled(self._stylize, frame, tile, TILE_OVERLAP)
 
     @abc.abstractmethod
     def _stylize(self, frame: np.ndarray) -> np.ndarray:

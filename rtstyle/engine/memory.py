@@ -62,6 +62,7 @@ class MemoryGuard:
         self.available = available  # fixed value for tests; None: read /proc/meminfo
         self.min_tile = min_tile or MIN_TILE
         self.checked: set[tuple[int, int]] = set()
+        self.tiled: set[tuple[int, int]] = set()
 
     def budget(self) -> int | None:
         available = self.available if self.available is not None else available_memory_bytes()
@@ -91,6 +92,12 @@ class MemoryGuard:
         if side < self.min_tile:
             self.check(height, width)  # raises, with the --max-size that would fit
         return side
+
+    def first_time_tiled(self, height: int, width: int) -> bool:
+        """True the first time a frame of this size is tiled (to say so once)."""
+        new = (height, width) not in self.tiled
+        self.tiled.add((height, width))
+        return new
 
     def largest_side(self, height: int, width: int, budget: int) -> int:
         """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes."""

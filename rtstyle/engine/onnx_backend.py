@@ -19,7 +19,6 @@ import onnxruntime as ort
 from rtstyle.engine.base import Stylizer, check_batch
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
-from rtstyle.engine.tiling import TILE_OVERLAP, stylize_tiled, tile_starts
 from rtstyle.errors import RtstyleError
 
 ONNX_SUFFIX = ".onnx"
@@ -154,7 +153,6 @@ class OnnxStylizer(Stylizer):
                         if use_binding and self.io == "frame" else None)
         # The CPU check: a frame too large for RAM is refused before onnxruntime allocates (and the OS kills us).
         self.memory_guard = memory_guard if not on_gpu else None
-        self._tiled_sizes: set[tuple[int, int]] = set()
         # int8 graphs compute in float between their QDQ pairs, so the caller names that precision.
         precision = precision or ("fp16" if _has_fp16(self.session) else "fp32")
         self.description = f"onnxruntime {self.provider} {precision}" + (" io-binding" if self.buffers else "")
@@ -183,18 +181,7 @@ class OnnxStylizer(Stylizer):
         return self.session.run([self.output_name], {self.input_name: frames})[0]
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
-        height, width = frame.shape[:2]
-        guard = self.memory_guard
-        tile = guard.tile_for(height, width) if guard is not None else None
-        if guard is None or tile is None:
-            return self._run(frame[None])[0]
-        count = len(tile_starts(height, tile, TILE_OVERLAP)) * len(tile_starts(width, tile, TILE_OVERLAP))
-        if (height, width) not in self._tiled_sizes:  # once per size, not once per frame of a video
-            self._tiled_sizes.add((height, width))
-            whole = guard.largest_side(height, width, guard.budget() or 0)
-            self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
-                        f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
-        return stylize_tiled(lambda part: self._run(part[None])[0], frame, tile, TILE_OVERLAP)
+        return self._run(frame[None])[0]
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from rtstyle.engine.base import Stylizer, check_batch
+from rtstyle.engine.memory import MemoryGuard
 from rtstyle.errors import RtstyleError
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import ConvLayer, StyleNet
@@ -156,6 +157,8 @@ class TorchStylizer(Stylizer):
             net = net.to(memory_format=torch.channels_last)
         self.net = net.to(self.device)
         self.style_name = style.name
+        if self.device.type == "cpu":  # the GPU reports its own out-of-memory errors
+            self.memory_guard = MemoryGuard(create_spec(style.arch, **style.arch_kwargs))
         eager = make_pipeline(self.net, self.plan)
         if self.plan.compile_fixed_size:  # pragma: no cover - needs a GPU
             torch.backends.cudnn.benchmark = True  # fixed sizes: let cuDNN pick the fastest algorithm once
