@@ -38,8 +38,55 @@ def test_image_folder_skips_unreadable_files(tmp_path, random_style, photo, caps
     out = tmp_path / "out"
     result = run_cli(["image", str(tmp_path / "photos"), "-s", str(random_style), "-o", str(out)], capsys)
     assert result.exit_code == 0, result
-    assert sorted(p.name for p in out.iterdir()) == ["a_randomstyle.jpg", "b_randomstyle.png"]
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["b_randomstyle.png", "nested/a_randomstyle.jpg"]  # the subfolder is kept
     assert "skipped 1 unreadable" in result.out
+
+
+def test_image_never_overwrites_an_input_or_an_existing_output(tmp_path, random_style, photo, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:40, :60])
+    original = src.read_bytes()
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(src)], capsys),
+                          "would replace an input")
+    assert src.read_bytes() == original
+    out = tmp_path / "out.png"
+    out.write_bytes(b"the user's file")
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(out)], capsys),
+                          "exists", "--overwrite")
+    assert out.read_bytes() == b"the user's file"
+    assert run_cli(["image", str(src), "-s", str(random_style), "-o", str(out), "--overwrite"], capsys).exit_code == 0
+    assert cv2.imread(str(out)).shape == (40, 60, 3)
+
+
+def test_running_a_folder_again_finishes_it_without_restyling_results(tmp_path, random_style, photo, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg", "c.png"):
+        cv2.imwrite(str(folder / name), photo[:32, :48])
+    (folder / "b_randomstyle.jpg").write_bytes(b"kept")  # as if an interrupted run had written it
+    result = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_randomstyle.png", "b.jpg", "b_randomstyle.jpg",
+                                                        "c.png", "c_randomstyle.png"]
+    assert (folder / "b_randomstyle.jpg").read_bytes() == b"kept"
+    assert "wrote 2 image(s)" in result.out and "skipped 1 already stylized" in result.out
+    again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
+    assert again.exit_code == 0 and "nothing to do" in again.out
+    assert len(list(folder.iterdir())) == 6  # no a_randomstyle_randomstyle.png
+
+
+def test_same_names_in_different_subfolders_do_not_collide(tmp_path, random_style, photo, capsys):
+    for sub in ("x", "y"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "in" / sub / "p.png"), photo[:24, :24])
+    out = tmp_path / "out"
+    assert run_cli(["image", str(tmp_path / "in"), "-s", str(random_style), "-o", str(out)], capsys).exit_code == 0
+    assert (out / "x" / "p_randomstyle.png").is_file() and (out / "y" / "p_randomstyle.png").is_file()
+    glob_out = tmp_path / "g"
+    assert run_cli(["image", str(tmp_path / "in" / "*" / "p.png"), "-s", str(random_style), "-o", str(glob_out)],
+                   capsys).exit_code == 0
+    assert (glob_out / "x" / "p_randomstyle.png").is_file() and (glob_out / "y" / "p_randomstyle.png").is_file()
 
 
 def test_image_keeps_exif_orientation(tmp_path, random_style, capsys):

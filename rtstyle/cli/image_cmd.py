@@ -12,20 +12,10 @@ from tqdm import tqdm
 from rtstyle.cli.options import engine_options, look_options
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import expand_image_inputs, is_image_path, read_image, try_read_image, write_image
+from rtstyle.io.image_jobs import plan_image_jobs
+from rtstyle.io.images import read_image, try_read_image, write_image
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
-
-
-def output_path_for(source: Path, output: Path | None, style: str, many: bool) -> Path:
-    """Where one input's result goes: next to it by default, into OUTPUT when that is a folder."""
-    default_name = f"{source.stem}_{Path(style).stem}.jpg" if source.suffix.lower() in {".jpg", ".jpeg"} \
-        else f"{source.stem}_{Path(style).stem}.png"
-    if output is None:
-        return source.with_name(default_name)
-    if many or output.is_dir() or not output.suffix:
-        return output / default_name
-    return output
 
 
 @click.command()
@@ -34,11 +24,20 @@ def output_path_for(source: Path, output: Path | None, style: str, many: bool) -
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file (one input) or folder. Default: beside each input, named INPUT_STYLE.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
+                                                "an error, and many inputs' are skipped).")
 @look_options
 @engine_options
-def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: int | None, strength: float,
-          keep_colors: bool, backend: str, device: str, precision: str) -> None:
+def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: int | None, overwrite: bool,
+          strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
+
+    \b
+    Nothing is overwritten: an input never, an existing output only with
+    --overwrite. With many inputs, existing outputs are skipped (so running
+    the same command again finishes an interrupted folder), earlier results
+    found among the inputs (x_mosaic.jpg beside x.jpg) are left alone, and a
+    folder's subfolders are kept under -o.
 
     \b
     Examples:
@@ -49,34 +48,34 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
     """
     import cv2
 
-    paths = expand_image_inputs(inputs)
-    if not paths:
-        raise RtstyleError("no images found in the given inputs")
-    many = len(paths) > 1
-    if output is not None and many and output.suffix and is_image_path(output):
-        raise RtstyleError(f"{len(paths)} inputs need an output folder, not the file {output}")
+    plan = plan_image_jobs(inputs, output, style, overwrite)  # every refusal before the (slow) model load
+    many = len(plan.jobs) + plan.existing + plan.earlier_results > 1
+    notes = ([f"skipped {plan.existing} already stylized (--overwrite to redo them)"] if plan.existing else []) + \
+        ([f"left alone {plan.earlier_results} earlier result(s) of this style"] if plan.earlier_results else [])
+    if not plan.jobs:
+        click.echo("nothing to do: " + "; ".join(notes))
+        return
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
     process = FrameProcessor(stylizer, look=Look(strength, keep_colors))
-    skipped = 0
+    unreadable = 0
     start = time.perf_counter()
-    for path in tqdm(paths, unit="img", disable=not many, leave=False):
-        frame = try_read_image(path) if many else read_image(path)
+    for job in tqdm(plan.jobs, unit="img", disable=not many, leave=False):
+        frame = try_read_image(job.source) if many else read_image(job.source)
         if frame is None:
-            skipped += 1
-            tqdm.write(f"skipped unreadable image: {path}")
+            unreadable += 1
+            tqdm.write(f"skipped unreadable image: {job.source}")
             continue
         if max_size and max(frame.shape[:2]) > max_size:
             scale = max_size / max(frame.shape[:2])
             frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        target = output_path_for(path, output, style, many)
-        write_image(target, process(frame))
+        write_image(job.target, process(frame))
         if not many:
-            click.echo(str(target))
-    done = len(paths) - skipped
+            click.echo(str(job.target))
+    done = len(plan.jobs) - unreadable
     if many:
-        click.echo(f"wrote {done} image(s) in {time.perf_counter() - start:.1f} s"
-                   + (f"; skipped {skipped} unreadable" if skipped else ""))
+        notes += [f"skipped {unreadable} unreadable"] if unreadable else []
+        click.echo(f"wrote {done} image(s) in {time.perf_counter() - start:.1f} s" + "".join(f"; {n}" for n in notes))
     if done == 0:
         raise RtstyleError("none of the inputs could be read as an image")

@@ -65,22 +65,39 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
 
 def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
     """Files, folders (searched recursively) and glob patterns, in a stable order, without duplicates."""
-    found: dict[Path, None] = {}
+    return [path for path, _ in expand_image_inputs_with_roots(inputs)]
+
+
+def expand_image_inputs_with_roots(inputs: Iterable[str]) -> list[tuple[Path, Path]]:
+    """Like `expand_image_inputs`, each with the folder it was found under: the folder given, the fixed part of
+    a glob pattern, or a file's own folder (so that outputs can mirror the inputs' subfolders)."""
+    found: dict[Path, Path] = {}
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             for p in sorted(path.rglob("*")):
                 if p.is_file() and is_image_path(p):
-                    found[p] = None
+                    found.setdefault(p, path)
         elif path.exists():
-            found[path] = None
+            found.setdefault(path, path.parent)
         elif glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             matched_images = [p for p in matches if p.is_file() and is_image_path(p)]
             if not matched_images:
                 raise RtstyleError(f"no images match {item!r}")
+            fixed = Path(*_until_magic(path.parts))
             for p in matched_images:
-                found[p] = None
+                found.setdefault(p, fixed)
         else:
             raise RtstyleError(f"input not found: {item}")
-    return list(found)
+    return list(found.items())
+
+
+def _until_magic(parts: tuple[str, ...]) -> list[str]:
+    """The leading path parts without glob characters."""
+    fixed: list[str] = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return fixed
