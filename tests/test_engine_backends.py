@@ -184,7 +184,14 @@ def test_frames_too_large_for_memory_are_refused_before_running(small_style):
     assert stylizer(np.zeros((40, 60, 3), np.uint8)).shape == (40, 60, 3)  # small frames still run
     with pytest.raises(RtstyleError, match=r"4320x2160 frame needs about .* GiB.*--max-size"):
         stylizer(np.zeros((2160, 4320, 3), np.uint8))
-    assert MemoryGuard(spec, available=None).available is None  # the real check reads /proc/meminfo
+    import types
+
+    import psutil
+
+    real = MemoryGuard(spec, available=None)  # the real check asks the OS, through psutil
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psutil, "virtual_memory", lambda: types.SimpleNamespace(available=10 * 2**30))
+        assert real.budget() == int(9 * 2**30)
 
 
 def test_runtime_allocation_failure_is_a_clear_error(small_style, monkeypatch):

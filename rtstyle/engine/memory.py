@@ -14,7 +14,8 @@ fit, when that is at least `MIN_TILE` px; below that the tiles' own instance-nor
 from __future__ import annotations
 
 import math
-from pathlib import Path
+
+import psutil
 
 from rtstyle.errors import RtstyleError
 from rtstyle.models.spec import NetSpec
@@ -44,14 +45,12 @@ def estimate_frame_bytes(spec: NetSpec, height: int, width: int) -> int:
 
 
 def available_memory_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (Linux), else None (then no check is made)."""
+    """Memory that can be used without swapping (psutil: MemAvailable on Linux, free + inactive on macOS, the
+    available physical memory on Windows), or None when it cannot be read (then no check is made)."""
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError, AttributeError):  # e.g. a sandbox without /proc
         return None
-    return None
 
 
 class MemoryGuard:
