@@ -58,7 +58,7 @@ class MemoryGuard:
 
     def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:
         self.spec = spec
-        self.available = available  # fixed value for tests; None: read /proc/meminfo
+        self.available = available  # fixed value for tests; None: ask the OS (psutil)
         self.min_tile = min_tile or MIN_TILE
         self.checked: set[tuple[int, int]] = set()
         self.tiled: set[tuple[int, int]] = set()
