@@ -64,7 +64,7 @@ def test_failed_parity_keeps_the_users_file_and_is_one_line(tmp_path, small_styl
         return real_build(spec, broken, **kwargs)
 
     monkeypatch.setattr(exporter, "build_onnx", off_by_a_little)
-    result = run_cli(["export", str(small_style), "-o", str(out), "--io", "tensor"], capsys)
+    result = run_cli(["export", str(small_style), "-o", str(out), "--io", "tensor", "--overwrite"], capsys)
     assert_one_line_error(result, "parity check failed", "not written")
     assert out.read_bytes() == b"the user's earlier model"
     assert not list(tmp_path.glob(".*part*"))
@@ -78,10 +78,12 @@ def test_export_bad_inputs(tmp_path, small_style, capsys):
     assert_one_line_error(run_cli(["export", str(corrupt), "-o", str(tmp_path / "a.onnx")], capsys), "corrupt")
 
 
-def test_export_reuses_a_corrupt_target(tmp_path, small_style, capsys):
+def test_export_replaces_an_existing_file_only_with_overwrite(tmp_path, small_style, capsys):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"\x00garbage from an interrupted copy")
-    assert run_cli(["export", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out)], capsys), "exists", "--overwrite")
+    assert out.read_bytes() == b"\x00garbage from an interrupted copy"
+    assert run_cli(["export", str(small_style), "-o", str(out), "--overwrite"], capsys).exit_code == 0
     onnx.checker.check_model(onnx.load(out))
 
 

@@ -131,6 +131,10 @@ def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, c
     empty.mkdir()
     result = run_cli(["quantize", str(fast_style), "--calibration", str(empty)], capsys)
     assert_one_line_error(result, "no calibration images")
+    kept = tmp_path / "kept.onnx"
+    kept.write_bytes(b"the user's model")
+    assert_one_line_error(run_cli(["quantize", str(fast_style), "-o", str(kept)], capsys), "exists", "--overwrite")
+    assert kept.read_bytes() == b"the user's model"
 
 
 # The shipped fast variants are trained networks: their int8 error, measured on the test photos at 240x180

@@ -106,7 +106,7 @@ def test_existing_output_is_not_replaced(paths: dict[str, Path], capsys: pytest.
     target = paths["tmp"] / "mine.safetensors"
     target.write_bytes(b"precious")
     result = run_cli(args_for(paths, **{"--output": str(target)}), capsys)
-    assert_one_line_error(result, "already exists", "--overwrite")
+    assert_one_line_error(result, "exists", "--overwrite", "--name")
     assert target.read_bytes() == b"precious"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rtstyle.export.exporter import export_style
+from rtstyle.io.atomic import refuse_to_replace
 
 
 @click.command()
@@ -20,7 +21,8 @@ from rtstyle.export.exporter import export_style
 @click.option("--decompose-instance-norm", is_flag=True,
               help="Write instance norm as elementary ops with the exact epsilon, for TensorRT "
                    "(whose InstanceNormalization clamps epsilon to 1e-4).")
-def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
+def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, overwrite: bool) -> None:
     """Export a style to ONNX (opset 17, dynamic batch, height and width).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
@@ -32,6 +34,7 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
       rtstyle export starry -o starry_fp16.onnx --fp16
       rtstyle export my.safetensors -o my_trt.onnx --fp16 --decompose-instance-norm
     """
+    refuse_to_replace(output, overwrite)  # before the export's work
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]
                           decompose_instance_norm=decompose_instance_norm)

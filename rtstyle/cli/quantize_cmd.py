@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import refuse_to_replace
 
 
 @click.command()
@@ -16,7 +17,8 @@ from rtstyle.errors import RtstyleError
 @click.option("--calibration", multiple=True, type=click.Path(path_type=Path),
               help="Photo, or folder of photos, to calibrate on (repeatable). Default: the bundled photo and "
                    "frames of the bundled clip.")
-def quantize(style: str, output: Path | None, calibration: tuple[Path, ...]) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], overwrite: bool) -> None:
     """Export STYLE as an int8 ONNX model for CPUs: uint8 BGR frames (NHWC) in and out.
 
     Only the convolutions are quantised (static QDQ, per-channel weights); instance norm and the
@@ -38,6 +40,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...]) -> 
     output = output if output is not None else Path(f"{entry.name}-int8.onnx")
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be an .onnx file, got {output}")
+    refuse_to_replace(output, overwrite)
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
     click.echo(f"quantising {entry.name} on {len(frames)} calibration frames ...", err=True)
     quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames)

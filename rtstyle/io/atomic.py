@@ -11,6 +11,12 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 
 
+def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: str = "") -> None:
+    """The one rule every command follows: an existing file is replaced only when the user said --overwrite."""
+    if Path(path).exists() and not overwrite:
+        raise RtstyleError(f"{what} exists: {path} (pass --overwrite to replace it{hint})")
+
+
 def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     """A fresh, unused path in the target's directory (same filesystem, so os.replace is atomic).
 

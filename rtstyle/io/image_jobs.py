@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import refuse_to_replace
 from rtstyle.io.images import IMAGE_SUFFIXES, expand_image_inputs_with_roots, is_image_path
 
 
@@ -61,7 +62,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
         writers[target.resolve()] = source
         if target.exists() and not overwrite:
             if not many:
-                raise RtstyleError(f"{target} exists: use --overwrite to replace it")
+                refuse_to_replace(target, overwrite)
             plan.existing += 1
             continue
         plan.jobs.append(ImageJob(source, target))

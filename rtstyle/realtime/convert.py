@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
     probe_video,
@@ -79,8 +79,7 @@ def check_paths(source: Path, target: Path, overwrite: bool) -> None:
         raise RtstyleError(f"output is a directory: {target}")
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
-    if target.exists() and not overwrite:
-        raise RtstyleError(f"output exists: {target} (pass --overwrite to replace it)")
+    refuse_to_replace(target, overwrite)
     if not target.suffix:
         raise RtstyleError(f"output needs a video extension such as .mp4 or .mkv: {target}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.video import DEFAULT_PRESET, VideoWriter
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
@@ -26,8 +26,7 @@ class Recorder:
         self.target = Path(target)
         if self.target.is_dir():
             raise RtstyleError(f"--record needs a file name, got a directory: {self.target}")
-        if self.target.exists() and not overwrite:
-            raise RtstyleError(f"recording exists: {self.target} (pass --overwrite to replace it)")
+        refuse_to_replace(self.target, overwrite, "recording")
         if not self.target.suffix:
             raise RtstyleError(f"--record needs a video extension such as .mp4 or .mkv: {self.target}")
         self.rate = Fraction(fps or 30).limit_denominator(1001)

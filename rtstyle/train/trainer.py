@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import ensure_writable_dir
+from rtstyle.io.atomic import ensure_writable_dir, refuse_to_replace
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
@@ -192,8 +192,7 @@ class Trainer:
             raise RtstyleError(f"bad style name {self.config.name!r}: use lower-case letters, digits, '-', '_' or '.'")
 
     def _check_output(self) -> None:
-        if self.output.exists() and not self.config.overwrite:
-            raise RtstyleError(f"{self.output} already exists (pass --overwrite to replace it, or choose another --name)")
+        refuse_to_replace(self.output, self.config.overwrite, "style", hint=", or choose another --name")
         ensure_writable_dir(self.output.parent)
 
     def _read_resume_checkpoint(self) -> Checkpoint | None:
