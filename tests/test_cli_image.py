@@ -89,6 +89,43 @@ def test_same_names_in_different_subfolders_do_not_collide(tmp_path, random_styl
     assert (glob_out / "x" / "p_randomstyle.png").is_file() and (glob_out / "y" / "p_randomstyle.png").is_file()
 
 
+def test_a_named_photo_is_never_taken_for_an_earlier_result(tmp_path, random_style, photo, capsys):
+    a, b = tmp_path / "tile.png", tmp_path / "tile_randomstyle.png"  # two real photos, one named like a result
+    cv2.imwrite(str(a), photo[:20, :20])
+    cv2.imwrite(str(b), photo[20:40, :20])
+    kept = b.read_bytes()
+    result = run_cli(["image", str(a), str(b), "-s", str(random_style), "--overwrite"], capsys)
+    assert_one_line_error(result, "would replace an input")
+    assert b.read_bytes() == kept
+    link = tmp_path / "link.png"  # another name for the same file
+    link.symlink_to(a)
+    assert_one_line_error(run_cli(["image", str(a), "-s", str(random_style), "-o", str(link), "--overwrite"], capsys),
+                          "would replace an input")
+
+
+def test_batches_of_one_clashing_names_and_rereads(tmp_path, random_style, photo, capsys):
+    folder = tmp_path / "r"
+    (folder / "sub").mkdir(parents=True)
+    cv2.imwrite(str(folder / "x.png"), photo[:20, :20])
+    cv2.imwrite(str(folder / "x.tif"), photo[:20, :20])  # the same result name as x.png
+    (folder / "sub" / "bad.png").write_bytes(b"not a png")
+    first = run_cli(["image", str(folder / "sub"), str(folder), "-s", str(random_style), "-o", str(tmp_path / "o")],
+                    capsys)
+    assert first.exit_code == 0, first
+    assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.png")) == \
+        ["x_randomstyle.png", "x_tif_randomstyle.png"]  # the outermost folder given is the root
+    beside = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
+    assert beside.exit_code == 0 and (folder / "x_tif_randomstyle.png").is_file()
+    again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)  # done, apart from the broken file
+    assert again.exit_code == 0, again
+    assert not list(folder.glob("*_randomstyle_randomstyle*")) and not list(folder.glob("*tif_randomstyle_*"))
+    one = tmp_path / "one"
+    one.mkdir()
+    cv2.imwrite(str(one / "p.png"), photo[:20, :20])
+    for _ in range(2):  # a folder of one photo is a batch too: the second run skips, it does not fail
+        assert run_cli(["image", str(one), "-s", str(random_style)], capsys).exit_code == 0
+
+
 def test_image_keeps_exif_orientation(tmp_path, random_style, capsys):
     from PIL import Image
 

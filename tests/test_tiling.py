@@ -7,17 +7,26 @@ import numpy as np
 import pytest
 
 from helpers import run_cli
-from rtstyle.engine.tiling import stylize_tiled, tile_starts
+from rtstyle.errors import RtstyleError
+from rtstyle.engine.tiling import stylize_tiled, tile_spans
 
 
 @pytest.mark.parametrize("length, tile, overlap", [(100, 100, 10), (101, 100, 10), (1000, 256, 32), (2000, 1024, 128),
-                                                   (4000, 3264, 128), (37, 64, 8)])
+                                                   (4000, 3264, 128), (3300, 3264, 128), (37, 64, 8)])
 def test_tiles_cover_the_frame_and_overlap_enough(length, tile, overlap):
-    starts = tile_starts(length, tile, overlap)
-    assert starts[0] == 0 and min(length, starts[-1] + tile) == length
-    ends = [min(length, s + tile) for s in starts]
-    assert all(ends[i] - starts[i + 1] >= overlap for i in range(len(starts) - 1))
-    assert starts == sorted(set(starts))
+    spans = tile_spans(length, tile, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(end - start <= tile for start, end in spans)
+    assert all(spans[i][1] - spans[i + 1][0] >= overlap for i in range(len(spans) - 1))
+    assert [s for s, _ in spans] == sorted({s for s, _ in spans})
+    if length > tile:  # full-size tiles (their statistics are closest to the whole frame's), and no more of them
+        assert all(end - start == tile for start, end in spans)
+        assert len(spans) == 1 + -(-(length - tile) // (tile - overlap))
+
+
+def test_a_tile_must_be_larger_than_its_overlap():
+    with pytest.raises(ValueError):
+        tile_spans(1000, 128, 128)
 
 
 def test_a_pointwise_network_gives_exactly_the_whole_frame_result():
@@ -43,26 +52,40 @@ def test_tiles_that_disagree_are_cross_faded_without_a_seam():
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
 def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkeypatch, backend):
     from rtstyle.engine import create_stylizer
+    from rtstyle.engine.memory import MemoryGuard
 
     stylizer = create_stylizer(str(small_style), backend=backend, device="cpu")
     frame = cv2.resize(cv2.imread("tests/data/chelsea.png"), (600, 400))
     whole = stylizer(frame)
-    stylizer.memory_guard.available = 200 * 200 * 512 * 2  # 16 channels x 32 bytes a pixel: about 280x280 fits
-    stylizer.memory_guard.min_tile = 128
+    # 16 channels x 32 bytes a pixel: about 390x390 fits next to the cross-fade's sums; tiles of 384 at least 256
+    guard = stylizer.memory_guard = MemoryGuard(stylizer.memory_guard.spec, available=300 * 300 * 512 * 2, min_tile=256)
     notes: list[str] = []
     stylizer.notify = notes.append
     runs: list[tuple[int, int]] = []
     run = stylizer._run
     monkeypatch.setattr(stylizer, "_run", lambda frames: (runs.append(frames.shape[1:3]), run(frames))[1])
     tiled = stylizer(frame)
-    assert tiled.shape == frame.shape and max(max(r) for r in runs) <= 256 and len(runs) == 12  # 4 x 3, 128 px overlaps
+    assert tiled.shape == frame.shape and len(runs) == 4 and max(max(r) for r in runs) <= 384
     assert np.abs(tiled.astype(int) - whole).mean() < 20  # the same picture, up to per-tile normalisation
-    assert len(notes) == 1 and "600x400" in notes[0] and "12 overlapping tiles" in notes[0] and "--max-size" in notes[0]
+    assert len(notes) == 1 and "600x400" in notes[0] and "4 overlapping tiles" in notes[0] and "--max-size" in notes[0]
+    guard.available = 10 * 2**30  # memory freed later: the size is still tiled, a video never switches mid-way
     stylizer(frame)
-    assert len(notes) == 1  # once per size, not per frame
-    stylizer.memory_guard.min_tile = 1024
-    with pytest.raises(Exception, match=r"--max-size \d+ or less"):
-        stylizer(np.zeros((800, 1200, 3), np.uint8))  # tiles this small would show: refused as before
+    assert len(runs) == 8 and len(notes) == 1  # and it is said once per size, not per frame
+    guard.available = 200 * 200 * 512  # too little even for a 256 px tile: refused in one line
+    with pytest.raises(RtstyleError, match=r"--max-size \d+ or less"):
+        stylizer(np.zeros((800, 1200, 3), np.uint8))
+
+
+def test_a_size_that_ran_whole_is_refused_cleanly_when_memory_runs_short(small_style):
+    from rtstyle.engine import create_stylizer
+
+    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+    frame = np.zeros((300, 400, 3), np.uint8)
+    stylizer(frame)  # fits: whole
+    stylizer.memory_guard.available = 64 * 2**10
+    assert stylizer(frame).shape == frame.shape  # decided once for this size: still whole, no crash
+    with pytest.raises(RtstyleError, match="--max-size"):
+        stylizer(np.zeros((301, 400, 3), np.uint8))  # a new size is decided anew: refused, not a traceback
 
 
 def test_image_command_tiles_a_large_photo(tmp_path, small_style, photo, capsys, monkeypatch):

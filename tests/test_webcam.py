@@ -243,12 +243,14 @@ class ScriptedWindow:
         self.keys = [ord(k) if len(k) == 1 else int(k) for k in keys]
         self.shown: list[np.ndarray] = []
         self.fullscreen = []
+        self.pressed_at = 0  # a key per two new frames, however often the loop polls while the model works
 
     def show(self, image):
         self.shown.append(image)
 
     def poll_key(self, delay_ms=1):
-        if self.shown and self.keys and len(self.shown) % 2 == 0:
+        if self.keys and len(self.shown) >= self.pressed_at + 2:
+            self.pressed_at = len(self.shown)
             return self.keys.pop(0)
         return -1
 

@@ -91,7 +91,8 @@ def test_overlay_shows_the_look_only_when_it_is_not_plain(frames):
     (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),
     (ord("q"), (Action.QUIT, 0)), (ord("s"), (Action.SNAPSHOT, 0)), (-1, None), (ord("z"), None),
     (ord("-"), (Action.LESS_STYLE, 0)), (ord("]"), (Action.MORE_STYLE, 0)), (ord("="), (Action.MORE_STYLE, 0)),
-    (ord("c"), (Action.KEEP_COLORS, 0)),
+    (ord("c"), (Action.KEEP_COLORS, 0)), (0x100 | ord("c"), (Action.KEEP_COLORS, 0)),
+    (0xFF63, None), (0xF72D, None),  # X11 Insert and macOS PageDown: not 'c' and '-' by their low byte
 ])
 def test_key_codes_map_to_actions(code, expected):
     assert action_for_key(code) == expected

@@ -34,10 +34,10 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
 
     \b
     Nothing is overwritten: an input never, an existing output only with
-    --overwrite. With many inputs, existing outputs are skipped (so running
-    the same command again finishes an interrupted folder), earlier results
-    found among the inputs (x_mosaic.jpg beside x.jpg) are left alone, and a
-    folder's subfolders are kept under -o.
+    --overwrite. For a folder, a pattern or several photos, existing outputs
+    are skipped (so running the same command again finishes an interrupted
+    batch), earlier results in a folder (x_mosaic.jpg beside x.jpg) are left
+    alone, and the folder's subfolders are kept under -o.
 
     \b
     Examples:
@@ -49,7 +49,7 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
     import cv2
 
     plan = plan_image_jobs(inputs, output, style, overwrite)  # every refusal before the (slow) model load
-    many = len(plan.jobs) + plan.existing + plan.earlier_results > 1
+    many = plan.many
     notes = ([f"skipped {plan.existing} already stylized (--overwrite to redo them)"] if plan.existing else []) + \
         ([f"left alone {plan.earlier_results} earlier result(s) of this style"] if plan.earlier_results else [])
     if not plan.jobs:
@@ -77,5 +77,5 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
     if many:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         click.echo(f"wrote {done} image(s) in {time.perf_counter() - start:.1f} s" + "".join(f"; {n}" for n in notes))
-    if done == 0:
+    if done == 0 and not plan.existing:
         raise RtstyleError("none of the inputs could be read as an image")

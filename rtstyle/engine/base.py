@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rtstyle.engine.memory import MemoryGuard
-from rtstyle.engine.tiling import TILE_OVERLAP, stylize_tiled, tile_starts
+from rtstyle.engine.tiling import TILE_OVERLAP, stylize_tiled, tile_count
 from rtstyle.errors import RtstyleError
 
 # Frames larger than this are refused with a clear message rather than exhausting memory
@@ -31,14 +31,17 @@ class Stylizer(abc.ABC):
         check_frame(frame)
         height, width = frame.shape[:2]
         guard = self.memory_guard
-        tile = guard.tile_for(height, width) if guard is not None else None
-        if guard is None or tile is None:
+        if guard is None:
             return self._stylize(frame)
-        if guard.first_time_tiled(height, width):  # once per size, not once per frame of a video
-            count = len(tile_starts(height, tile, TILE_OVERLAP)) * len(tile_starts(width, tile, TILE_OVERLAP))
+        first_of_its_size = (height, width) not in guard.tiles
+        tile = guard.tile_for(height, width)
+        if tile is None:
+            return self._stylize(frame)
+        if first_of_its_size:  # said once per size, not once per frame of a video
             whole = guard.largest_side(height, width, guard.budget() or 0)
-            self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
-                        f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
+            self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in "
+                        f"{tile_count(height, width, tile, TILE_OVERLAP)} overlapping tiles of up to {tile} px "
+                        f"(--max-size {whole} would stylize it whole)")
         return stylize_tiled(self._stylize, frame, tile, TILE_OVERLAP)
 
     @abc.abstractmethod

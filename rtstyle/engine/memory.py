@@ -17,6 +17,7 @@ import math
 
 import psutil
 
+from rtstyle.engine.tiling import TILE_OVERLAP
 from rtstyle.errors import RtstyleError
 from rtstyle.models.spec import NetSpec
 
@@ -24,6 +25,7 @@ BYTES_PER_CHANNEL_FLOAT = 8 * 4  # 8 full-resolution float32 copies per channel
 HEADROOM = 0.9  # leave 10 % of the available memory to everything else
 MIN_TILE = 1024  # smaller tiles normalise too differently from the whole frame (docs/benchmarks.md)
 TILE_ALIGN = 64  # tile sides are multiples of this (the networks downsample by 4)
+TILING_BYTES_PER_PIXEL = 16  # the cross-fade's float32 sums (3 channels) and weights (1) over the whole frame
 
 
 def full_resolution_channels(spec: NetSpec) -> int:
@@ -59,9 +61,9 @@ class MemoryGuard:
     def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:
         self.spec = spec
         self.available = available  # fixed value for tests; None: ask the OS (psutil)
-        self.min_tile = min_tile or MIN_TILE
+        self.min_tile = max(min_tile or MIN_TILE, 2 * TILE_OVERLAP)  # a tile must be more than its overlaps
         self.checked: set[tuple[int, int]] = set()
-        self.tiled: set[tuple[int, int]] = set()
+        self.tiles: dict[tuple[int, int], int | None] = {}  # per frame size: None (whole) or the tile side
 
     def budget(self) -> int | None:
         available = self.available if self.available is not None else available_memory_bytes()
@@ -73,35 +75,41 @@ class MemoryGuard:
         budget = self.budget()
         need = estimate_frame_bytes(self.spec, height, width)
         if budget is not None and need > budget:
-            raise RtstyleError(
-                f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
-                f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
-                f"{self.largest_side(height, width, budget)} or less to downscale")
+            raise self._refusal(height, width, need, budget)
         self.checked.add((height, width))
 
     def tile_for(self, height: int, width: int) -> int | None:
-        """None when the frame fits whole; else the side of the largest square tile that fits.
+        """None to stylize a frame of this size whole, else the side of the largest square tile that fits.
 
-        Raises the `check` error when even a `min_tile` tile would not fit.
+        Decided once per size, so that a video or a folder of photos never switches between whole and tiled
+        frames as the free memory moves. Raises when even a `min_tile` tile would not fit.
         """
+        size = (height, width)
+        if size in self.tiles:
+            return self.tiles[size]
         budget = self.budget()
-        if budget is None or estimate_frame_bytes(self.spec, height, width) <= budget:
+        need = estimate_frame_bytes(self.spec, height, width)
+        if budget is None or need <= budget:
+            self.checked.add(size)  # it fits now: `check` need not ask again
+            self.tiles[size] = None
             return None
-        side = math.isqrt(budget // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
+        for_tiles = budget - TILING_BYTES_PER_PIXEL * height * width
+        side = math.isqrt(max(0, for_tiles) // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
         if side < self.min_tile:
-            self.check(height, width)  # raises, with the --max-size that would fit
+            raise self._refusal(height, width, need, budget)
+        self.tiles[size] = side
         return side
-
-    def first_time_tiled(self, height: int, width: int) -> bool:
-        """True the first time a frame of this size is tiled (to say so once)."""
-        new = (height, width) not in self.tiled
-        self.tiled.add((height, width))
-        return new
 
     def largest_side(self, height: int, width: int, budget: int) -> int:
         """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes."""
         per_pixel = estimate_frame_bytes(self.spec, 1, 1)
         return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)))
+
+    def _refusal(self, height: int, width: int, need: int, budget: int) -> RtstyleError:
+        return RtstyleError(
+            f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
+            f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
+            f"{self.largest_side(height, width, budget)} or less to downscale")
 
 
 def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:

@@ -22,13 +22,20 @@ StylizeFn = Callable[[np.ndarray], np.ndarray]
 TILE_OVERLAP = 128  # px of shared context; 256 measured no better at 1024 px tiles (docs/benchmarks.md)
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of `tile` px along `length`, neighbours sharing at least `overlap` px."""
+def tile_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, end) of the fewest `tile`-px tiles covering `length`, neighbours sharing at least `overlap` px.
+
+    Every tile is full size even when that overlaps more than needed (a 3300 px side in 3264 px tiles: two
+    that share 3228 px): a larger tile's instance-norm statistics are closer to the whole frame's, and that is
+    worth the extra work (`docs/benchmarks.md`, "Large photos in tiles").
+    """
+    if tile <= overlap:
+        raise ValueError(f"a tile ({tile} px) must be larger than its overlap ({overlap} px)")
     if tile >= length:
-        return [0]
+        return [(0, length)]
     count = math.ceil((length - overlap) / (tile - overlap))
     step = (length - tile) / (count - 1)
-    return [round(i * step) for i in range(count)]
+    return [(round(i * step), round(i * step) + tile) for i in range(count)]
 
 
 def _edge_weights(start: int, end: int, total: int, overlap: int) -> np.ndarray:
@@ -48,18 +55,20 @@ def stylize_tiled(stylize: StylizeFn, frame: np.ndarray, tile: int, overlap: int
 
     Each pixel is the weighted mean of the tiles that cover it, so any number of overlapping tiles blends evenly.
     """
-    if not 0 < overlap < tile:
-        raise ValueError(f"overlap must be in (0, tile), got overlap={overlap}, tile={tile}")
+    if overlap <= 0:
+        raise ValueError(f"overlap must be positive, got {overlap}")
     height, width = frame.shape[:2]
     total = np.zeros((height, width, 3), np.float32)
     weight_sum = np.zeros((height, width, 1), np.float32)
-    for y in tile_starts(height, tile, overlap):
-        y_end = min(height, y + tile)
+    for y, y_end in tile_spans(height, tile, overlap):
         wy = _edge_weights(y, y_end, height, overlap)
-        for x in tile_starts(width, tile, overlap):
-            x_end = min(width, x + tile)
+        for x, x_end in tile_spans(width, tile, overlap):
             weights = (wy[:, None] * _edge_weights(x, x_end, width, overlap)[None, :])[..., None]
             out = stylize(np.ascontiguousarray(frame[y:y_end, x:x_end]))
             total[y:y_end, x:x_end] += out.astype(np.float32) * weights
             weight_sum[y:y_end, x:x_end] += weights
     return np.clip(np.rint(total / weight_sum), 0, 255).astype(np.uint8)
+
+
+def tile_count(height: int, width: int, tile: int, overlap: int) -> int:
+    return len(tile_spans(height, tile, overlap)) * len(tile_spans(width, tile, overlap))

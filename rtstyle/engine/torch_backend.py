@@ -176,4 +176,7 @@ class TorchStylizer(Stylizer):
         return self._run(frame[None])[0]
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
-        return self._run(check_batch(frames))
+        frames = check_batch(frames)
+        if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
+            self.memory_guard.check(frames.shape[1] * len(frames), frames.shape[2])
+        return self._run(frames)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -63,34 +64,51 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
     atomic_write_bytes(path, encoded.tobytes())
 
 
+@dataclass(frozen=True)
+class FoundImage:
+    path: Path
+    root: Path  # the folder given, the fixed part of a glob pattern, or a named file's own folder
+    named: bool  # given by name on the command line (not found in a folder or by a pattern)
+
+
 def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
     """Files, folders (searched recursively) and glob patterns, in a stable order, without duplicates."""
-    return [path for path, _ in expand_image_inputs_with_roots(inputs)]
+    return [found.path for found in find_images(inputs)]
 
 
-def expand_image_inputs_with_roots(inputs: Iterable[str]) -> list[tuple[Path, Path]]:
-    """Like `expand_image_inputs`, each with the folder it was found under: the folder given, the fixed part of
-    a glob pattern, or a file's own folder (so that outputs can mirror the inputs' subfolders)."""
-    found: dict[Path, Path] = {}
+def find_images(inputs: Iterable[str]) -> list[FoundImage]:
+    """Like `expand_image_inputs`, with where each image was found (so outputs can mirror the subfolders).
+
+    An image reached twice keeps the outermost root (`r/sub r` and `r r/sub` agree) and counts as named if it
+    was named once.
+    """
+    found: dict[Path, FoundImage] = {}
+
+    def add(path: Path, root: Path, named: bool) -> None:
+        earlier = found.get(path)
+        if earlier is not None:
+            root = min(root, earlier.root, key=lambda r: len(r.parts))
+            named = named or earlier.named
+        found[path] = FoundImage(path, root, named)
+
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             for p in sorted(path.rglob("*")):
                 if p.is_file() and is_image_path(p):
-                    found.setdefault(p, path)
+                    add(p, path, False)
         elif path.exists():
-            found.setdefault(path, path.parent)
+            add(path, path.parent, True)
         elif glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             matched_images = [p for p in matches if p.is_file() and is_image_path(p)]
             if not matched_images:
                 raise RtstyleError(f"no images match {item!r}")
-            fixed = Path(*_until_magic(path.parts))
             for p in matched_images:
-                found.setdefault(p, fixed)
+                add(p, Path(*_until_magic(path.parts)), False)
         else:
             raise RtstyleError(f"input not found: {item}")
-    return list(found.items())
+    return list(found.values())
 
 
 def _until_magic(parts: tuple[str, ...]) -> list[str]:

@@ -59,12 +59,18 @@ def action_for_key(code: int) -> tuple[Action, int] | None:
     if code < 0:
         return None
     action = _BY_CODE.get(code)
-    if action is None and code <= 0xFFFF:
+    if action is None and code <= 0xFFFF and not _is_special_key(code):
         action = _BY_CODE.get(code & 0xFF)  # some backends set modifier bits above the ASCII code
         code &= 0xFF
     if action is None:
         return None
     return action, (code - ord("0") if action is Action.PICK_STYLE else 0)
+
+
+def _is_special_key(code: int) -> bool:
+    """X11 keysyms of function and editing keys (0xFF00..0xFFFF) and macOS function keys (0xF700..0xF8FF):
+    their low byte is not a character (X11 Insert 0xFF63 would read as 'c')."""
+    return code >= 0xFF00 or 0xF700 <= code <= 0xF8FF
 
 
 def help_lines(separator: str | None = None) -> list[str]:

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 STRENGTH_STEP = 0.1  # one webcam key press
+MAX_LUMA_GAIN = 4.0  # the most the luminance matching stretches the stylized contrast
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def keep_original_colors(original: np.ndarray, stylized: np.ndarray) -> np.ndarr
     result = cv2.cvtColor(original, cv2.COLOR_BGR2YCrCb)
     (mean,), (spread,) = (v.ravel() for v in cv2.meanStdDev(luma))
     (target_mean,), (target_spread,) = (v.ravel() for v in cv2.meanStdDev(cv2.extractChannel(result, 0)))
-    gain = target_spread / spread if spread > 1e-3 else 1.0  # a flat stylized frame has no strokes to stretch
+    # A nearly flat stylized frame has no strokes to stretch: cap the gain rather than amplify its noise.
+    gain = min(MAX_LUMA_GAIN, target_spread / spread) if spread > 1e-3 else 1.0
     levels = np.arange(256, dtype=np.float64)
     table = np.clip(np.rint((levels - mean) * gain + target_mean), 0, 255).astype(np.uint8)
     cv2.insertChannel(cv2.LUT(luma, table), result, 0)  # a 256-entry table: cheaper than float maths per pixel
