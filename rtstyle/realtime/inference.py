@@ -28,6 +28,7 @@ class LiveResult:
     captured_at: float
     index: int
     style_index: int
+    look: Look  # the strength and colours this frame was finished with (the overlay shows them)
 
 
 class InferenceWorker:
@@ -70,8 +71,9 @@ class InferenceWorker:
                     continue
                 self._switch_style()
                 image = cv2.flip(frame.image, 1) if self.mirror else frame.image
-                stylized = self.processor(image)
-                self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index))
+                look = self.processor.look  # read once: the main thread may change it while this frame runs
+                stylized = self.processor(image, look)
+                self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look))
                 if self.lossless:
                     while not self.results.wait_until_taken(timeout=0.1):
                         if self._stop.is_set() or self.results.closed:

@@ -38,7 +38,8 @@ class FrameProcessor:
         self.post_filter = post_filter
         self.look = look
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, look: Look | None = None) -> np.ndarray:
+        """`look` overrides `self.look` for this frame."""
         height, width = frame.shape[:2]
         content = frame
         if self.inference_scale != 1.0:
@@ -49,4 +50,4 @@ class FrameProcessor:
             stylized = self.post_filter(content, stylized)
         if stylized.shape[:2] != (height, width):
             stylized = cv2.resize(stylized, (width, height), interpolation=cv2.INTER_LINEAR)
-        return apply_look(frame, stylized, self.look)
+        return apply_look(frame, stylized, self.look if look is None else look)

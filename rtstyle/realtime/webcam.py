@@ -90,7 +90,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 if window is not None:
                     fps, latency_ms = stats.recent()
                     note = worker.status or (status if now < status_until else "")
-                    window.show(compose(dataclasses.replace(state, style_index=result.style_index), result.original,
+                    shown = dataclasses.replace(state, style_index=result.style_index, look=result.look)
+                    window.show(compose(shown, result.original,
                                         result.stylized, now=now - started, fps=fps, latency_ms=latency_ms,
                                         style_names=options.styles, status=note))
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
