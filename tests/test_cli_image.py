@@ -167,3 +167,25 @@ def test_styles_lists_user_styles(tmp_path, random_style, capsys, monkeypatch):
     assert result.exit_code == 0
     line = next(l for l in result.out.splitlines() if l.startswith("noise"))
     assert "user" in line and "johnson" in line and "Noise by numpy" in line
+
+
+def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeypatch, no_builtin_styles, isolated_dirs):
+    styles = isolated_dirs / "styles"
+    styles.mkdir(parents=True, exist_ok=True)
+    for name in ("aa", "bb"):
+        shutil.copy(small_style, styles / f"{name}.safetensors")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "x.png"), photo[:24, :32])
+    cv2.imwrite(str(folder / "x_bb.png"), photo[:24, :32])  # a result of another style from an earlier run
+    result = run_cli(["image", str(folder), "-s", "all"], capsys)
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in folder.iterdir()) == ["x.png", "x_aa.png", "x_bb.png"]  # bb's result was there
+    single = tmp_path / "one.png"
+    cv2.imwrite(str(single), photo[:24, :32])
+    result = run_cli(["image", str(single), "-s", "aa,bb"], capsys)
+    assert result.exit_code == 0 and result.out.split() == [str(tmp_path / "one_aa.png"), str(tmp_path / "one_bb.png")]
+    assert_one_line_error(run_cli(["image", str(single), "-s", "aa", "-s", "bb", "-o", str(tmp_path / "o.png")], capsys),
+                          "2 styles need an output folder")
+    assert_one_line_error(run_cli(["image", str(tmp_path / "one.png"), "-s", "aa,nosuch", "--overwrite"], capsys),
+                          "nosuch")

@@ -12,24 +12,27 @@ from tqdm import tqdm
 from rtstyle.cli.options import engine_options, look_options
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
-from rtstyle.io.image_jobs import plan_image_jobs
-from rtstyle.io.images import read_image, try_read_image, write_image
+from rtstyle.io.image_jobs import ImagePlan, plan_image_jobs
+from rtstyle.io.images import is_image_path, read_image, try_read_image, write_image
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
+from rtstyle.styles.catalog import find_style, style_names, without_fast_variants
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-s", "--style", required=True, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model.")
+@click.option("-s", "--style", "style_args", required=True, multiple=True,
+              help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
+                   "or separate them with commas; `all` for every installed style.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output file (one input) or folder. Default: beside each input, named INPUT_STYLE.")
+              help="Output file (one input and one style) or folder. Default: beside each input, named INPUT_STYLE.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
                                                 "an error, and many inputs' are skipped).")
 @look_options
 @engine_options
-def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: int | None, overwrite: bool,
-          strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
+def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | None, max_size: int | None,
+          overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
     \b
@@ -42,40 +45,78 @@ def image(inputs: tuple[str, ...], style: str, output: Path | None, max_size: in
     \b
     Examples:
       rtstyle image photo.jpg --style mosaic
-      rtstyle image photos/ --style candy -o stylized/
+      rtstyle image photo.jpg --style all          # one result per style
+      rtstyle image photos/ --style candy,udnie -o stylized/
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
     """
+    styles = requested_styles(style_args)
+    if len(styles) > 1 and output is not None and output.suffix and is_image_path(output):
+        raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
+    installed = style_names()
+    # Every refusal before the first (slow) model load.
+    plans = {style: plan_image_jobs(inputs, output, style, overwrite, other_styles=[*installed, *styles])
+             for style in styles}
+    look = Look(strength, keep_colors)
+    failed = [style for style, plan in plans.items()
+              if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision)]
+    if failed:
+        raise RtstyleError("none of the inputs could be read as an image")
+
+
+def requested_styles(values: tuple[str, ...]) -> list[str]:
+    """`-s a -s b,c` or `-s all` as a list of styles, each checked to exist (with suggestions for a typo)."""
+    names: list[str] = []
+    for value in values:
+        for item in (part.strip() for part in value.split(",")):
+            if item == "all":
+                names += without_fast_variants(style_names())
+            elif item:
+                names.append(item)
+    if not names:
+        raise RtstyleError("no style given: --style NAME (see `rtstyle styles`)")
+    for name in names:
+        if name.lower().endswith(".onnx"):
+            if not Path(name).is_file():
+                raise RtstyleError(f"ONNX model not found: {name}")
+        else:
+            find_style(name)
+    return list(dict.fromkeys(names))
+
+
+def stylize_images(plan: ImagePlan, style: str, look: Look, max_size: int | None, *, backend: str, device: str,
+                   precision: str) -> bool:
+    """Run one style's plan; False when none of its inputs could be read (nor had been done before)."""
     import cv2
 
-    plan = plan_image_jobs(inputs, output, style, overwrite)  # every refusal before the (slow) model load
-    many = plan.many
     notes = ([f"skipped {plan.existing} already stylized (--overwrite to redo them)"] if plan.existing else []) + \
-        ([f"left alone {plan.earlier_results} earlier result(s) of this style"] if plan.earlier_results else [])
+        ([f"left alone {plan.earlier_results} earlier result(s)"] if plan.earlier_results else [])
     if not plan.jobs:
-        click.echo("nothing to do: " + "; ".join(notes))
-        return
+        click.echo(f"{Path(style).stem}: nothing to do: " + "; ".join(notes))
+        return True
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
-    process = FrameProcessor(stylizer, look=Look(strength, keep_colors))
+    process = FrameProcessor(stylizer, look=look)
     unreadable = 0
     start = time.perf_counter()
-    for job in tqdm(plan.jobs, unit="img", disable=not many, leave=False):
-        frame = try_read_image(job.source) if many else read_image(job.source)
-        if frame is None:
-            unreadable += 1
-            tqdm.write(f"skipped unreadable image: {job.source}")
-            continue
-        if max_size and max(frame.shape[:2]) > max_size:
-            scale = max_size / max(frame.shape[:2])
-            frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        write_image(job.target, process(frame))
-        if not many:
-            click.echo(str(job.target))
+    try:
+        for job in tqdm(plan.jobs, unit="img", disable=not plan.many, leave=False):
+            frame = try_read_image(job.source) if plan.many else read_image(job.source)
+            if frame is None:
+                unreadable += 1
+                tqdm.write(f"skipped unreadable image: {job.source}")
+                continue
+            if max_size and max(frame.shape[:2]) > max_size:
+                scale = max_size / max(frame.shape[:2])
+                frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            write_image(job.target, process(frame))
+            if not plan.many:
+                click.echo(str(job.target))
+    finally:
+        stylizer.close()
     done = len(plan.jobs) - unreadable
-    if many:
+    if plan.many:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         click.echo(f"wrote {done} image(s) in {time.perf_counter() - start:.1f} s" + "".join(f"; {n}" for n in notes))
-    if done == 0 and not plan.existing:
-        raise RtstyleError("none of the inputs could be read as an image")
+    return done > 0 or plan.existing > 0

@@ -3,9 +3,9 @@
 The rules protect what the user has: an input is never overwritten (compared as files on disk, so a different
 spelling or letter case of the same file counts); an existing output is kept unless --overwrite (one named photo:
 an error; a folder, a pattern or several photos: skipped, so running the same command again finishes an
-interrupted batch); results of an earlier run found among a folder's photos (x_mosaic.jpg beside x.jpg) are not
-stylized again; a folder tree written to an output folder keeps its subfolders; and two inputs that would get the
-same result name (x.png and x.tif) get distinct ones.
+interrupted batch); results of earlier runs found among a folder's photos (x_mosaic.jpg or x_candy.jpg beside
+x.jpg) are not stylized again; a folder tree written to an output folder keeps its subfolders; and two inputs that
+would get the same result name (x.png and x.tif) get distinct ones.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def result_name(source: Path, style: str, tag: str = "") -> str:
     return f"{source.stem}{tag}_{Path(style).stem}{suffix}"
 
 
-def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, overwrite: bool) -> ImagePlan:
+def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, overwrite: bool,
+                    other_styles: Sequence[str] = ()) -> ImagePlan:
+    """`other_styles`: styles whose results in a folder are earlier results too (x_candy.jpg is not a photo to
+    stylize with mosaic), normally every installed style."""
     found = find_images(inputs)
     if not found:
         raise RtstyleError("no images found in the given inputs")
@@ -51,6 +54,8 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     if output is not None and not many and not is_image_path(targets[found[0].path]):
         raise RtstyleError(f"unsupported output image format {output.suffix!r}: use one of {sorted(IMAGE_SUFFIXES)}")
     planned = {_name_key(target) for target in targets.values()}
+    for other in other_styles:
+        planned |= {_name_key(target) for target in _distinct_targets(found, output, other, many).values()}
     # x_mosaic.jpg found in a folder is what x.jpg becomes: an earlier result, not a photo of its own. A file
     # named on the command line is always a photo (and so never overwritten).
     earlier = {image.path for image in found if not image.named and _name_key(image.path) in planned}
