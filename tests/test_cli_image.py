@@ -65,15 +65,16 @@ def test_running_a_folder_again_finishes_it_without_restyling_results(tmp_path, 
     for name in ("a.png", "b.jpg", "c.png"):
         cv2.imwrite(str(folder / name), photo[:32, :48])
     (folder / "b_randomstyle.jpg").write_bytes(b"kept")  # as if an interrupted run had written it
+    cv2.imwrite(str(folder / ".c_randomstyle.x1.part.png"), photo[:8, :8])  # what a killed run can leave
     result = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
     assert result.exit_code == 0, result
-    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_randomstyle.png", "b.jpg", "b_randomstyle.jpg",
-                                                        "c.png", "c_randomstyle.png"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == \
+        ["a.png", "a_randomstyle.png", "b.jpg", "b_randomstyle.jpg", "c.png", "c_randomstyle.png"]  # hidden: skipped
     assert (folder / "b_randomstyle.jpg").read_bytes() == b"kept"
     assert "wrote 2 image(s)" in result.out and "skipped 1 already stylized" in result.out
     again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
     assert again.exit_code == 0 and "nothing to do" in again.out
-    assert len(list(folder.iterdir())) == 6  # no a_randomstyle_randomstyle.png
+    assert len(list(folder.iterdir())) == 7  # no a_randomstyle_randomstyle.png
 
 
 def test_same_names_in_different_subfolders_do_not_collide(tmp_path, random_style, photo, capsys):

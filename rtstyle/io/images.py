@@ -95,7 +95,9 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         path = Path(item)
         if path.is_dir():
             for p in sorted(path.rglob("*")):
-                if p.is_file() and is_image_path(p):
+                # Hidden files and folders are skipped, as `*` skips them in a shell: a temporary
+                # ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/".
+                if p.is_file() and is_image_path(p) and not _hidden(p.relative_to(path)):
                     add(p, path, False)
         elif path.exists():
             add(path, path.parent, True)
@@ -109,6 +111,10 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         else:
             raise RtstyleError(f"input not found: {item}")
     return list(found.values())
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _until_magic(parts: tuple[str, ...]) -> list[str]:
