@@ -90,18 +90,29 @@ def test_same_names_in_different_subfolders_do_not_collide(tmp_path, random_styl
     assert (glob_out / "x" / "p_randomstyle.png").is_file() and (glob_out / "y" / "p_randomstyle.png").is_file()
 
 
-def test_a_named_photo_is_never_taken_for_an_earlier_result(tmp_path, random_style, photo, capsys):
+def test_a_named_photo_is_never_replaced_even_when_named_like_a_result(tmp_path, random_style, photo, capsys):
     a, b = tmp_path / "tile.png", tmp_path / "tile_randomstyle.png"  # two real photos, one named like a result
     cv2.imwrite(str(a), photo[:20, :20])
     cv2.imwrite(str(b), photo[20:40, :20])
     kept = b.read_bytes()
     result = run_cli(["image", str(a), str(b), "-s", str(random_style), "--overwrite"], capsys)
-    assert_one_line_error(result, "would replace an input")
+    assert result.exit_code == 0 and "would replace a file you named" in result.out and "earlier result" in result.out
     assert b.read_bytes() == kept
     link = tmp_path / "link.png"  # another name for the same file
     link.symlink_to(a)
     assert_one_line_error(run_cli(["image", str(a), "-s", str(random_style), "-o", str(link), "--overwrite"], capsys),
                           "would replace an input")
+
+
+def test_a_shell_expanded_batch_can_be_run_again(tmp_path, random_style, photo, capsys):
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(tmp_path / name), photo[:20, :20])
+    photos = [str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")]
+    assert run_cli(["image", *photos, "-s", str(random_style)], capsys).exit_code == 0
+    everything = sorted(str(p) for p in tmp_path.glob("*.jpg"))  # what `*.jpg` expands to the second time
+    again = run_cli(["image", *everything, "-s", str(random_style)], capsys)
+    assert again.exit_code == 0 and "nothing to do" in again.out
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == ["a.jpg", "a_randomstyle.jpg", "b.jpg", "b_randomstyle.jpg"]
 
 
 def test_batches_of_one_clashing_names_and_rereads(tmp_path, random_style, photo, capsys):
@@ -113,13 +124,13 @@ def test_batches_of_one_clashing_names_and_rereads(tmp_path, random_style, photo
     first = run_cli(["image", str(folder / "sub"), str(folder), "-s", str(random_style), "-o", str(tmp_path / "o")],
                     capsys)
     assert first.exit_code == 0, first
-    assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.png")) == \
-        ["x_randomstyle.png", "x_tif_randomstyle.png"]  # the outermost folder given is the root
+    assert sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("x*")) == \
+        ["x_randomstyle.png", "x_randomstyle.tif"]  # each in its photo's format; the outermost folder is the root
     beside = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
-    assert beside.exit_code == 0 and (folder / "x_tif_randomstyle.png").is_file()
+    assert beside.exit_code == 0 and (folder / "x_randomstyle.tif").is_file()
     again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)  # done, apart from the broken file
     assert again.exit_code == 0, again
-    assert not list(folder.glob("*_randomstyle_randomstyle*")) and not list(folder.glob("*tif_randomstyle_*"))
+    assert not list(folder.glob("*_randomstyle_randomstyle*"))
     one = tmp_path / "one"
     one.mkdir()
     cv2.imwrite(str(one / "p.png"), photo[:20, :20])
@@ -190,3 +201,48 @@ def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeyp
                           "2 styles need an output folder")
     assert_one_line_error(run_cli(["image", str(tmp_path / "one.png"), "-s", "aa,nosuch", "--overwrite"], capsys),
                           "nosuch")
+
+
+def test_styles_are_checked_and_told_apart_before_any_runs(tmp_path, small_style, photo, capsys, no_builtin_styles,
+                                                           isolated_dirs):
+    styles = isolated_dirs / "styles"
+    styles.mkdir(parents=True, exist_ok=True)
+    shutil.copy(small_style, styles / "aa.safetensors")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    shutil.copy(small_style, other / "aa.safetensors")  # another style with the same name
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:24, :32])
+    assert_one_line_error(run_cli(["image", str(src), "-s", "aa", "-s", str(other / "aa.safetensors")], capsys),
+                          "would both name their results _aa")
+    (styles / "broken.safetensors").write_bytes(b"not a style")
+    assert_one_line_error(run_cli(["image", str(src), "-s", "aa,broken"], capsys), "broken")
+    assert not (tmp_path / "p_aa.png").exists()  # nothing ran before the broken style was found
+    result = run_cli(["image", str(src), "-s", "aa", "-s", str(styles / "aa.safetensors")], capsys)  # one style
+    assert result.exit_code == 0 and result.out.split() == [str(tmp_path / "p_aa.png")]
+
+
+def test_earlier_results_are_recognised_wherever_the_new_results_go(tmp_path, small_style, photo, capsys,
+                                                                    no_builtin_styles, isolated_dirs):
+    styles = isolated_dirs / "styles"
+    styles.mkdir(parents=True, exist_ok=True)
+    for name in ("aa", "bb"):
+        shutil.copy(small_style, styles / f"{name}.safetensors")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "x.jpg"), photo[:24, :32])
+    assert run_cli(["image", str(folder), "-s", "aa"], capsys).exit_code == 0  # x_aa.jpg beside x.jpg
+    assert run_cli(["image", str(folder), str(tmp_path / ".." / tmp_path.name / "photos"), "-s", "bb", "-o",
+                    str(tmp_path / "out")], capsys).exit_code == 0  # the same folder spelled twice
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x_bb.jpg"]  # not x_aa_bb.jpg, nor twice
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"an exported model")
+    result = run_cli(["image", str(folder), "-s", "all", "-s", str(model), "--backend", "torch"], capsys)
+    assert_one_line_error(result, "is an ONNX model", "--backend onnx")  # refused before aa and bb run
+    assert "wrote" not in result.out
+
+
+def test_all_with_no_styles_installed_says_so(tmp_path, photo, capsys, no_builtin_styles):
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:24, :32])
+    assert_one_line_error(run_cli(["image", str(src), "-s", "all"], capsys), "no styles are installed")

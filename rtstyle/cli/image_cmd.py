@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -25,7 +27,7 @@ from rtstyle.styles.catalog import find_style, style_names, without_fast_variant
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
                    "or separate them with commas; `all` for every installed style.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output file (one input and one style) or folder. Default: beside each input, named INPUT_STYLE.")
+              help="Output file (one input and one style) or folder. Default: beside each input, named INPUT_STYLE.EXT.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
                                                 "an error, and many inputs' are skipped).")
@@ -36,11 +38,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     """Stylize images: files, folders (recursive) and glob patterns.
 
     \b
-    Nothing is overwritten: an input never, an existing output only with
-    --overwrite. For a folder, a pattern or several photos, existing outputs
-    are skipped (so running the same command again finishes an interrupted
-    batch), earlier results in a folder (x_mosaic.jpg beside x.jpg) are left
-    alone, and the folder's subfolders are kept under -o.
+    Results keep the photo's format. Nothing is overwritten: an input never,
+    an existing output only with --overwrite. In a batch (a folder, a
+    pattern, several photos or several styles), existing outputs are skipped
+    (so running the same command again finishes an interrupted batch),
+    earlier results (x_mosaic.jpg beside x.jpg) are left alone, and a
+    folder's subfolders are kept under -o.
 
     \b
     Examples:
@@ -50,13 +53,13 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
     """
-    styles = requested_styles(style_args)
+    styles = requested_styles(style_args, backend)
     if len(styles) > 1 and output is not None and output.suffix and is_image_path(output):
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
     installed = style_names()
     # Every refusal before the first (slow) model load.
-    plans = {style: plan_image_jobs(inputs, output, style, overwrite, other_styles=[*installed, *styles])
-             for style in styles}
+    plans = {style: plan_image_jobs(inputs, output, style.name, overwrite, batch=len(styles) > 1,
+                                    known_styles=installed) for style in styles}
     look = Look(strength, keep_colors)
     failed = [style for style, plan in plans.items()
               if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision)]
@@ -64,45 +67,68 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
         raise RtstyleError("none of the inputs could be read as an image")
 
 
-def requested_styles(values: tuple[str, ...]) -> list[str]:
-    """`-s a -s b,c` or `-s all` as a list of styles, each checked to exist (with suggestions for a typo)."""
-    names: list[str] = []
+@dataclass(frozen=True)
+class RequestedStyle:
+    name: str  # what results are called after: the style's own name, or a file's stem
+    spec: str  # what create_stylizer is given
+    file: str  # the style or model file, resolved: two spellings of one style are one style
+
+
+def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedStyle]:
+    """`-s a -s b,c` or `-s all` as styles, each checked (exists, loads, runs on the backend) before any runs."""
+    from rtstyle.engine.onnx_backend import is_onnx_path
+
+    specs: list[str] = []
     for value in values:
         for item in (part.strip() for part in value.split(",")):
             if item == "all":
-                names += without_fast_variants(style_names())
+                everything = without_fast_variants(style_names())
+                if not everything:
+                    raise RtstyleError("--style all: no styles are installed (train one with `rtstyle train`)")
+                specs += everything
             elif item:
-                names.append(item)
-    if not names:
+                specs.append(item)
+    if not specs:
         raise RtstyleError("no style given: --style NAME (see `rtstyle styles`)")
-    for name in names:
-        if name.lower().endswith(".onnx"):
-            if not Path(name).is_file():
-                raise RtstyleError(f"ONNX model not found: {name}")
+    styles: dict[str, RequestedStyle] = {}
+    for spec in specs:
+        if is_onnx_path(spec):
+            if not Path(spec).is_file():
+                raise RtstyleError(f"ONNX model not found: {spec}")
+            if backend == "torch":
+                raise RtstyleError(f"{spec} is an ONNX model: run it with --backend onnx (or auto)")
+            style = RequestedStyle(Path(spec).stem, spec, os.path.realpath(spec))
         else:
-            find_style(name)
-    return list(dict.fromkeys(names))
+            entry = find_style(spec)  # an unknown name fails here, with suggestions
+            entry.load()  # and a corrupt file here, not after the styles before it have run
+            style = RequestedStyle(entry.name, str(entry.path) if entry.source == "path" else entry.name,
+                                   os.path.realpath(entry.path))
+        same = styles.get(style.name.casefold())
+        if same is not None and same.file != style.file:
+            raise RtstyleError(f"{same.spec} and {style.spec} would both name their results _{style.name}: "
+                               "run them separately with different -o folders")
+        styles.setdefault(style.name.casefold(), style)
+    return list(styles.values())
 
 
-def stylize_images(plan: ImagePlan, style: str, look: Look, max_size: int | None, *, backend: str, device: str,
-                   precision: str) -> bool:
+def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size: int | None, *, backend: str,
+                   device: str, precision: str) -> bool:
     """Run one style's plan; False when none of its inputs could be read (nor had been done before)."""
     import cv2
 
-    notes = ([f"skipped {plan.existing} already stylized (--overwrite to redo them)"] if plan.existing else []) + \
-        ([f"left alone {plan.earlier_results} earlier result(s)"] if plan.earlier_results else [])
+    notes = plan.notes()
     if not plan.jobs:
-        click.echo(f"{Path(style).stem}: nothing to do: " + "; ".join(notes))
+        click.echo(f"{style.name}: nothing to do: " + "; ".join(notes))
         return True
-    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
+    stylizer = create_stylizer(style.spec, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
     process = FrameProcessor(stylizer, look=look)
     unreadable = 0
     start = time.perf_counter()
     try:
-        for job in tqdm(plan.jobs, unit="img", disable=not plan.many, leave=False):
-            frame = try_read_image(job.source) if plan.many else read_image(job.source)
+        for job in tqdm(plan.jobs, unit="img", disable=plan.photos == 1, leave=False):
+            frame = try_read_image(job.source) if plan.photos > 1 else read_image(job.source)
             if frame is None:
                 unreadable += 1
                 tqdm.write(f"skipped unreadable image: {job.source}")
@@ -111,12 +137,13 @@ def stylize_images(plan: ImagePlan, style: str, look: Look, max_size: int | None
                 scale = max_size / max(frame.shape[:2])
                 frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             write_image(job.target, process(frame))
-            if not plan.many:
+            if plan.photos == 1:
                 click.echo(str(job.target))
     finally:
         stylizer.close()
     done = len(plan.jobs) - unreadable
-    if plan.many:
+    if plan.photos > 1:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
-        click.echo(f"wrote {done} image(s) in {time.perf_counter() - start:.1f} s" + "".join(f"; {n}" for n in notes))
+        click.echo(f"{style.name}: wrote {done} image(s) in {time.perf_counter() - start:.1f} s"
+                   + "".join(f"; {n}" for n in notes))
     return done > 0 or plan.existing > 0

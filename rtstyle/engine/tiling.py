@@ -67,7 +67,10 @@ def stylize_tiled(stylize: StylizeFn, frame: np.ndarray, tile: int, overlap: int
             out = stylize(np.ascontiguousarray(frame[y:y_end, x:x_end]))
             total[y:y_end, x:x_end] += out.astype(np.float32) * weights
             weight_sum[y:y_end, x:x_end] += weights
-    return np.clip(np.rint(total / weight_sum), 0, 255).astype(np.uint8)
+    np.divide(total, weight_sum, out=total)  # in place: no more full-frame float arrays than the budget allows
+    np.rint(total, out=total)
+    np.clip(total, 0, 255, out=total)
+    return total.astype(np.uint8)
 
 
 def tile_count(height: int, width: int, tile: int, overlap: int) -> int:

@@ -6,6 +6,7 @@ cv2.imread applies the EXIF orientation, so portrait phone photos come out uprig
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,17 +80,19 @@ def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
 def find_images(inputs: Iterable[str]) -> list[FoundImage]:
     """Like `expand_image_inputs`, with where each image was found (so outputs can mirror the subfolders).
 
-    An image reached twice keeps the outermost root (`r/sub r` and `r r/sub` agree) and counts as named if it
-    was named once.
+    An image is one input however it is spelled (`q` and `$PWD/q`, a link): reached twice, it keeps the outermost
+    root (`r/sub r` and `r r/sub` agree), with that root's spelling, and counts as named if it was named once.
     """
-    found: dict[Path, FoundImage] = {}
+    found: dict[str, FoundImage] = {}
 
     def add(path: Path, root: Path, named: bool) -> None:
-        earlier = found.get(path)
+        key = os.path.realpath(path)
+        earlier = found.get(key)
+        image = FoundImage(path, root, named)
         if earlier is not None:
-            root = min(root, earlier.root, key=lambda r: len(r.parts))
-            named = named or earlier.named
-        found[path] = FoundImage(path, root, named)
+            outer = min(earlier, image, key=lambda i: len(Path(os.path.realpath(i.root)).parts))
+            image = FoundImage(outer.path, outer.root, named or earlier.named)
+        found[key] = image
 
     for item in inputs:
         path = Path(item)
