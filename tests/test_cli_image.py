@@ -96,8 +96,15 @@ def test_a_named_photo_is_never_replaced_even_when_named_like_a_result(tmp_path,
     cv2.imwrite(str(b), photo[20:40, :20])
     kept = b.read_bytes()
     result = run_cli(["image", str(a), str(b), "-s", str(random_style), "--overwrite"], capsys)
-    assert result.exit_code == 0 and "would replace a file you named" in result.out and "earlier result" in result.out
+    assert result.exit_code == 0 and "inputs are never replaced" in result.out
     assert b.read_bytes() == kept
+    folder = tmp_path / "f"  # the same in a folder: beach_wave.jpg beside beach.jpg may be a real photo
+    folder.mkdir()
+    cv2.imwrite(str(folder / "tile.png"), photo[:20, :20])
+    cv2.imwrite(str(folder / "tile_randomstyle.png"), photo[20:40, :20])
+    kept = (folder / "tile_randomstyle.png").read_bytes()
+    assert run_cli(["image", str(folder), "-s", str(random_style), "--overwrite"], capsys).exit_code == 0
+    assert (folder / "tile_randomstyle.png").read_bytes() == kept
     link = tmp_path / "link.png"  # another name for the same file
     link.symlink_to(a)
     assert_one_line_error(run_cli(["image", str(a), "-s", str(random_style), "-o", str(link), "--overwrite"], capsys),
@@ -246,3 +253,42 @@ def test_all_with_no_styles_installed_says_so(tmp_path, photo, capsys, no_builti
     src = tmp_path / "p.png"
     cv2.imwrite(str(src), photo[:24, :32])
     assert_one_line_error(run_cli(["image", str(src), "-s", "all"], capsys), "no styles are installed")
+
+
+def test_named_photos_keep_their_folders_and_file_styles_know_their_results(tmp_path, small_style, photo, capsys):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        cv2.imwrite(str(tmp_path / sub / "p.jpg"), photo[:20, :20])
+    out = tmp_path / "out"
+    named = [str(tmp_path / "a" / "p.jpg"), str(tmp_path / "b" / "p.jpg")]
+    assert run_cli(["image", *named, "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == \
+        ["a/p_smallstyle.jpg", "b/p_smallstyle.jpg"]  # not p and p_2: names that do not depend on the others
+    v12 = tmp_path / "v1.2.safetensors"
+    shutil.copy(small_style, v12)
+    folder = tmp_path / "a"
+    for _ in range(2):  # two styles given as files, twice: neither stylizes the other's results
+        result = run_cli(["image", str(folder), "-s", f"{small_style},{v12}"], capsys)
+        assert result.exit_code == 0, result
+    assert sorted(p.name for p in folder.iterdir()) == ["p.jpg", "p_smallstyle.jpg", "p_v1.2.jpg"]
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")  # a shell-expanded batch with an unreadable photo, again
+    again = run_cli(["image", *sorted(str(p) for p in folder.glob("*.jpg")), "-s", str(small_style)], capsys)
+    assert again.exit_code == 0, again
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x01garbage")
+    result = run_cli(["image", str(tmp_path / "b" / "p.jpg"), "-s", f"{small_style},{bad}", "--overwrite"], capsys)
+    assert_one_line_error(result, "bad.onnx")
+    assert not (tmp_path / "b" / "p_smallstyle.jpg").exists()  # refused before the first style ran
+
+
+def test_two_styles_writing_one_file_are_refused(tmp_path, small_style, photo, capsys):
+    for name in ("my_style", "style"):
+        shutil.copy(small_style, tmp_path / f"{name}.safetensors")
+    folder = tmp_path / "f"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "x.png"), photo[:20, :20])
+    cv2.imwrite(str(folder / "x_my.png"), photo[:20, :20])  # style `style` makes x_my_style.png of it
+    result = run_cli(["image", str(folder), "-s", f"{tmp_path / 'my_style.safetensors'},{tmp_path / 'style.safetensors'}"],
+                     capsys)
+    assert_one_line_error(result, "x_my_style.png", "both")
+    assert sorted(p.name for p in folder.iterdir()) == ["x.png", "x_my.png"]

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from rtstyle.cli.options import engine_options, look_options
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
-from rtstyle.io.image_jobs import ImagePlan, plan_image_jobs
+from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
 from rtstyle.io.images import is_image_path, read_image, try_read_image, write_image
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
@@ -58,8 +58,10 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
     installed = style_names()
     # Every refusal before the first (slow) model load.
+    known = [*installed, *(style.name for style in styles)]
     plans = {style: plan_image_jobs(inputs, output, style.name, overwrite, batch=len(styles) > 1,
-                                    known_styles=installed) for style in styles}
+                                    known_styles=known) for style in styles}
+    refuse_shared_targets(plans)
     look = Look(strength, keep_colors)
     failed = [style for style, plan in plans.items()
               if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision)]
@@ -76,7 +78,7 @@ class RequestedStyle:
 
 def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedStyle]:
     """`-s a -s b,c` or `-s all` as styles, each checked (exists, loads, runs on the backend) before any runs."""
-    from rtstyle.engine.onnx_backend import is_onnx_path
+    from rtstyle.engine.onnx_backend import check_onnx_model, is_onnx_path
 
     specs: list[str] = []
     for value in values:
@@ -97,6 +99,7 @@ def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedSty
                 raise RtstyleError(f"ONNX model not found: {spec}")
             if backend == "torch":
                 raise RtstyleError(f"{spec} is an ONNX model: run it with --backend onnx (or auto)")
+            check_onnx_model(Path(spec))
             style = RequestedStyle(Path(spec).stem, spec, os.path.realpath(spec))
         else:
             entry = find_style(spec)  # an unknown name fails here, with suggestions
@@ -146,4 +149,16 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         click.echo(f"{style.name}: wrote {done} image(s) in {time.perf_counter() - start:.1f} s"
                    + "".join(f"; {n}" for n in notes))
-    return done > 0 or plan.existing > 0
+    return done > 0 or plan.existing + plan.existing_inputs + plan.earlier_results > 0
+
+
+def refuse_shared_targets(plans: dict[RequestedStyle, ImagePlan]) -> None:
+    """Two styles writing one file (style `my_style` on x.jpg, style `style` on x_my.jpg) would lose a result."""
+    writers: dict[str, str] = {}
+    for style, plan in plans.items():
+        for job in plan.jobs:
+            key = name_key(job.target)
+            if key in writers:
+                raise RtstyleError(f"{job.target} would be written by both {writers[key]} and {style.name}: "
+                                   "run them separately")
+            writers[key] = style.name

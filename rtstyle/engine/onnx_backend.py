@@ -72,6 +72,21 @@ def check_onnx_file(model_path: Path) -> None:
         raise RtstyleError(f"cannot load ONNX model {model_path}: the file is empty")
 
 
+def check_onnx_model(model_path: Path) -> None:
+    """A quick look before any model runs (no session): the file parses as ONNX and has one image in and out."""
+    import onnx
+
+    check_onnx_file(model_path)
+    try:
+        graph = onnx.load(str(model_path), load_external_data=False).graph
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise RtstyleError(f"cannot load ONNX model {model_path} (corrupt, truncated or not ONNX): "
+                           f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]}") from None
+    weights = {init.name for init in graph.initializer}
+    if len([i for i in graph.input if i.name not in weights]) != 1 or len(graph.output) != 1:
+        raise RtstyleError(f"{model_path} is not a style model (expects one input and one output)")
+
+
 def load_session(model_path: Path, providers: ProviderList | list[str],
                  config: CpuSessionConfig | None = None) -> ort.InferenceSession:
     check_onnx_file(model_path)

@@ -1,21 +1,22 @@
 """Which file each input image of `rtstyle image` is written to, decided before any model loads.
 
 The rules protect what the user has:
-- an input is never overwritten (inputs are compared as files on disk, so another spelling, letter case or link
-  to the same file counts);
-- an existing output is kept unless --overwrite: for one named photo that is an error; in a batch (a folder, a
+- no input is ever overwritten, --overwrite or not (inputs are compared as files on disk, so another spelling,
+  letter case or link to the same file counts); --overwrite replaces results that are not among the inputs;
+- an existing result is kept unless --overwrite: for one named photo that is an error; in a batch (a folder, a
   pattern, several photos or several styles) it is skipped, so running the same command again finishes an
   interrupted batch;
-- in a batch, a photo named like the result of another (x_candy.jpg beside x.jpg, for any installed style) is an
-  earlier result and is not stylized again; found in a folder, --overwrite may replace it; named on the command
-  line, never;
-- a folder tree written to an output folder keeps its subfolders;
-- a result keeps its photo's format (x.tif -> x_candy.tif), so the name depends only on the photo and the style.
+- in a batch, a photo named like the result of another photo in its folder (x_candy.jpg beside x.jpg, for any
+  installed or requested style) is taken for an earlier result: not stylized, and (as an input) never replaced;
+- results keep the photo's format (x.tif -> x_candy.tif; an unknown format -> .png), and under -o the photos'
+  subfolders, so a result's name depends only on its photo and style;
+- two results that would be one file (names differing only in letter case on macOS or Windows) are refused.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
 from rtstyle.io.images import IMAGE_SUFFIXES, FoundImage, find_images, is_image_path
+
+CASE_INSENSITIVE_FILES = sys.platform in ("darwin", "win32")  # their default file systems
 
 
 @dataclass(frozen=True)
@@ -35,47 +38,55 @@ class ImageJob:
 class ImagePlan:
     many: bool  # a batch (several photos, or several styles): existing outputs are skipped
     photos: int  # how many were found
+    overwrite: bool = False
     jobs: list[ImageJob] = field(default_factory=list)
-    existing: int = 0  # outputs already there, kept (no --overwrite)
-    earlier_results: int = 0  # photos named like a result of another photo, left alone
-    kept_inputs: int = 0  # photos whose result name is a file named as an input: not replaced
+    existing: int = 0  # results already there, kept (no --overwrite)
+    existing_inputs: int = 0  # results already there that are inputs too (beside their photos): never replaced
+    earlier_results: int = 0  # other photos named like a result of a photo in their folder, left alone
 
     def notes(self) -> list[str]:
-        return ([f"skipped {self.existing} already stylized (--overwrite to redo them)"] if self.existing else []) + \
-            ([f"left alone {self.earlier_results} earlier result(s)"] if self.earlier_results else []) + \
-            ([f"skipped {self.kept_inputs} whose result would replace a file you named"] if self.kept_inputs else [])
+        notes = [f"skipped {self.existing} already stylized (--overwrite to redo them)"] if self.existing else []
+        if self.existing_inputs:
+            notes.append(f"skipped {self.existing_inputs} already stylized beside their photos"
+                         + (" (inputs are never replaced: delete them to redo them)" if self.overwrite else ""))
+        if self.earlier_results:
+            notes.append(f"left alone {self.earlier_results} earlier result(s)")
+        return notes
 
 
-def result_name(source: Path, style: str, tag: str = "") -> str:
-    """photo.jpg -> photo_STYLE.jpg, in the photo's own format; `tag` tells apart names that clash anyway."""
-    return f"{source.stem}{tag}_{style}{source.suffix}"
+def result_name(source: Path, style: str) -> str:
+    """photo.jpg -> photo_STYLE.jpg, in the photo's own format (.png for one that cannot be written)."""
+    return f"{source.stem}_{style}{source.suffix if is_image_path(source) else '.png'}"
 
 
 def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, overwrite: bool, *,
                     batch: bool = False, known_styles: Sequence[str] = ()) -> ImagePlan:
     """`style`: the name results are given (a style's canonical name); `batch`: treat even one named photo as a
-    batch (several styles); `known_styles`: the styles whose results count as earlier results (all installed)."""
+    batch (several styles); `known_styles`: the styles whose results count as earlier results."""
     found = find_images(inputs)
     if not found:
         raise RtstyleError("no images found in the given inputs")
     many = batch or len(found) > 1 or not found[0].named
     if output is not None and many and output.suffix and is_image_path(output):
         raise RtstyleError(f"{len(found)} inputs need an output folder, not the file {output}")
-    targets = _distinct_targets(found, output, style, many)
+    targets = {image.path: _target(image, output, style, many) for image in found}
     if output is not None and not many and not is_image_path(targets[found[0].path]):
         raise RtstyleError(f"unsupported output image format {output.suffix!r}: use one of {sorted(IMAGE_SUFFIXES)}")
+    _refuse_clashes(targets)
     earlier = _earlier_results(found, [style, *known_styles]) if many else set()
-    protected = {_file_key(image.path) for image in found if image.named or image.path not in earlier}
-    plan = ImagePlan(many=many, photos=len(found), earlier_results=len(earlier))
+    inputs_on_disk = {_file_key(image.path) for image in found}
+    plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite)
+    kept: set[Path] = set()
     for image in found:
         if image.path in earlier:
             continue
         target = targets[image.path]
         if target.exists():
-            if _file_key(target) in protected:
+            if _file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                 if not many:
                     raise RtstyleError(f"the output {target} would replace an input: choose another -o")
-                plan.kept_inputs += 1
+                plan.existing_inputs += 1
+                kept.add(Path(os.path.realpath(target)))
                 continue
             if not overwrite:
                 if not many:
@@ -83,54 +94,51 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
                 plan.existing += 1
                 continue
         plan.jobs.append(ImageJob(image.path, target))
+    plan.earlier_results = sum(Path(os.path.realpath(path)) not in kept for path in earlier)  # not counted twice
     return plan
 
 
 def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
-    """Inputs named STEM_STYLE where another input is named STEM (letter case ignored), wherever they lie."""
-    stems = {image.path.stem.casefold() for image in found}
-    endings = {f"_{Path(style).stem}".casefold() for style in styles}
+    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored)."""
+    stems = {(_folder_key(image.path), image.path.stem.casefold()) for image in found}
+    endings = {f"_{style}".casefold() for style in styles}
     earlier = set()
     for image in found:
-        stem = image.path.stem.casefold()
-        if any(stem.endswith(ending) and stem[: -len(ending)] in stems for ending in endings):
+        folder, stem = _folder_key(image.path), image.path.stem.casefold()
+        if any(stem.endswith(ending) and (folder, stem[: -len(ending)]) in stems for ending in endings):
             earlier.add(image.path)
     return earlier
 
 
-def _distinct_targets(found: list[FoundImage], output: Path | None, style: str, many: bool) -> dict[Path, Path]:
-    """Each input's output; should two still clash (names differing only in letter case), the later one is
-    numbered."""
-    targets: dict[Path, Path] = {}
-    taken: set[str] = set()
-    for image in found:
-        target = _target(image, output, style, many, "")
-        number = 2
-        while _name_key(target) in taken:
-            target = _target(image, output, style, many, f"_{number}")
-            number += 1
-        taken.add(_name_key(target))
-        targets[image.path] = target
-    return targets
+def _refuse_clashes(targets: dict[Path, Path]) -> None:
+    writers: dict[str, Path] = {}
+    for source, target in targets.items():
+        key = name_key(target)
+        if key in writers:
+            raise RtstyleError(f"{writers[key]} and {source} would both be written to {target} "
+                               "(rename one, or stylize them separately)")
+        writers[key] = source
 
 
-def _target(image: FoundImage, output: Path | None, style: str, many: bool, tag: str) -> Path:
-    name = result_name(image.path, style, tag)
+def _target(image: FoundImage, output: Path | None, style: str, many: bool) -> Path:
+    name = result_name(image.path, style)
     if output is None:
         return image.path.with_name(name)
     if many or output.is_dir() or not output.suffix:
-        try:
-            subfolder = image.path.parent.relative_to(image.root)
-        except ValueError:  # not under its root (cannot happen for what find_images returns; kept flat to be safe)
-            subfolder = Path()
+        relative = os.path.relpath(os.path.abspath(image.path.parent), os.path.abspath(image.root))
+        subfolder = Path() if relative == "." or relative.startswith("..") else Path(relative)
         return output / subfolder / name
     return output
 
 
-def _name_key(path: Path) -> str:
-    """A path compared as a name, letter case ignored: two outputs that differ only in case would be one file
-    on macOS and Windows."""
-    return os.path.normcase(os.path.abspath(path)).casefold()
+def name_key(path: Path) -> str:
+    """A path as the file system compares names: letter case ignored where the file system ignores it."""
+    key = os.path.normcase(os.path.abspath(path))
+    return key.casefold() if CASE_INSENSITIVE_FILES else key
+
+
+def _folder_key(path: Path) -> str:
+    return name_key(path.parent)
 
 
 def _file_key(path: Path) -> tuple[int, int]:

@@ -58,7 +58,8 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise RtstyleError(f"unsupported output image format {suffix or '(none)'!r}: use one of {sorted(IMAGE_SUFFIXES)}")
-    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in {".jpg", ".jpeg"} else []
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in {".jpg", ".jpeg"} else \
+        [cv2.IMWRITE_WEBP_QUALITY, jpeg_quality] if suffix == ".webp" else []  # OpenCV's WebP default is lossless
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise RtstyleError(f"cannot encode image as {suffix}: {path}")
@@ -113,6 +114,16 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
                 add(p, Path(*_until_magic(path.parts)), False)
         else:
             raise RtstyleError(f"input not found: {item}")
+    # Photos named one by one (or by a shell's *) share one root, their folders' common parent: under -o they
+    # keep their subfolders like a folder's photos, so a/p.jpg and b/p.jpg never meet.
+    alone = [key for key, image in found.items() if image.named and image.root == image.path.parent]
+    if len(alone) > 1:
+        try:
+            common = Path(os.path.commonpath([os.path.abspath(found[key].path.parent) for key in alone]))
+        except ValueError:  # on different drives (Windows): each keeps its own folder
+            alone = []
+        for key in alone:
+            found[key] = FoundImage(found[key].path, common, True)
     return list(found.values())
 
 
