@@ -227,6 +227,8 @@ def test_styles_are_checked_and_told_apart_before_any_runs(tmp_path, small_style
     assert not (tmp_path / "p_aa.png").exists()  # nothing ran before the broken style was found
     result = run_cli(["image", str(src), "-s", "aa", "-s", str(styles / "aa.safetensors")], capsys)  # one style
     assert result.exit_code == 0 and result.out.split() == [str(tmp_path / "p_aa.png")]
+    every = run_cli(["image", str(src), "-s", "all", "-o", str(tmp_path / "all")], capsys)  # every *usable* style
+    assert every.exit_code == 0 and "skipping broken" in every.err and (tmp_path / "all" / "p_aa.png").is_file()
 
 
 def test_earlier_results_are_recognised_wherever_the_new_results_go(tmp_path, small_style, photo, capsys,

@@ -97,7 +97,7 @@ def test_time_limit_writes_the_style_and_resume_continues(inputs: tuple[Path, Pa
     style = load_style_file(output)
     assert style.metadata["steps"] == 1
     assert style.metadata["stopped_early"] == "--time-limit reached at step 1 of 5"
-    resumed = Trainer(config_for(inputs, tmp_path, steps=5, output=output, overwrite=True, resume=True),
+    resumed = Trainer(config_for(inputs, tmp_path, steps=5, output=output, resume=True),  # the same command
                       random_loss_network())
     assert resumed.step == 1
     assert resumed.run().steps == 5

@@ -347,6 +347,8 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", "bbb", "--no-display", "--frames", "2",
                       "--size", "96x54", "--device", "cpu"], capsys)
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
+    shutil.copy(small_style, user / "mosaic.safetensors")  # the user's own mosaic replaces the built-in
+    assert with_fast_variants(["mosaic"], on_gpu=False) == (["mosaic"], [])  # not the built-in's mosaic-fast
 
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options
+from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -37,7 +37,7 @@ def pick_demo_styles(requested: str | None, count: int) -> list[str]:
               show_default=True, help="Where the results go.")
 @click.option("--styles", "styles_text", metavar="A,B,...", help="Styles to show (default: up to --count built-ins).")
 @click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many built-in styles.")
-@click.option("--seconds", type=click.FloatRange(0.5, 10), default=3.0, show_default=True,
+@click.option("--seconds", type=FiniteFloatRange(0.5, 10), default=3.0, show_default=True,
               help="How much of the bundled 10 s clip to convert.")
 @click.option("--max-size", type=click.IntRange(min=64), default=360, show_default=True,
               help="Longer side of the demo video (the clip is 640x360).")

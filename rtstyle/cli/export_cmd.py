@@ -7,13 +7,16 @@ from pathlib import Path
 
 import click
 
+from rtstyle.cli.options import output_path
+
 from rtstyle.export.exporter import export_style
 from rtstyle.io.atomic import refuse_to_replace
 
 
 @click.command()
 @click.argument("style")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The .onnx file to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
+              help="The .onnx file to write.")
 @click.option("--fp16", is_flag=True, help="float16 weights and activations (instance norm stays float32): for GPUs.")
 @click.option("--io", "io", type=click.Choice(["frame", "tensor"]), default="frame", show_default=True,
               help="frame: uint8 NHWC BGR in and out (OpenCV frames, pre/post-processing in the graph); "

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from rtstyle.cli.options import engine_options, look_options
+from rtstyle.cli.options import engine_options, look_options, output_path
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
@@ -25,9 +25,10 @@ from rtstyle.styles.catalog import find_style, style_names, without_fast_variant
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-s", "--style", "style_args", required=True, multiple=True,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
-                   "or separate them with commas; `all` for every installed style.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output file (one input and one style) or folder. Default: beside each input, named INPUT_STYLE.EXT.")
+                   "or separate them with commas; `all` for every usable installed style (fast variants aside).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
+              help="Output file (one input and one style) or folder. Default: beside each input, named "
+                   "INPUT_STYLE.EXT.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
                                                 "an error, and many inputs' are skipped).")
@@ -80,20 +81,20 @@ def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedSty
     """`-s a -s b,c` or `-s all` as styles, each checked (exists, loads, runs on the backend) before any runs."""
     from rtstyle.engine.onnx_backend import check_onnx_model, is_onnx_path
 
-    specs: list[str] = []
+    specs: list[tuple[str, bool]] = []  # (style, whether `all` brought it in)
     for value in values:
         for item in (part.strip() for part in value.split(",")):
             if item == "all":
                 everything = without_fast_variants(style_names())
                 if not everything:
                     raise RtstyleError("--style all: no styles are installed (train one with `rtstyle train`)")
-                specs += everything
+                specs += [(name, True) for name in everything]
             elif item:
-                specs.append(item)
+                specs.append((item, False))
     if not specs:
         raise RtstyleError("no style given: --style NAME (see `rtstyle styles`)")
     styles: dict[str, RequestedStyle] = {}
-    for spec in specs:
+    for spec, from_all in specs:
         if is_onnx_path(spec):
             if not Path(spec).is_file():
                 raise RtstyleError(f"ONNX model not found: {spec}")
@@ -103,7 +104,13 @@ def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedSty
             style = RequestedStyle(Path(spec).stem, spec, os.path.realpath(spec))
         else:
             entry = find_style(spec)  # an unknown name fails here, with suggestions
-            entry.load()  # and a corrupt file here, not after the styles before it have run
+            try:
+                entry.load()  # and a corrupt file here, not after the styles before it have run
+            except RtstyleError as exc:
+                if not from_all:
+                    raise
+                click.echo(f"skipping {spec}: {exc}", err=True)  # `all` means every usable style
+                continue
             style = RequestedStyle(entry.name, str(entry.path) if entry.source == "path" else entry.name,
                                    os.path.realpath(entry.path))
         same = styles.get(style.name.casefold())

@@ -55,6 +55,9 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("RTSTYLE_DEBUG"))
+    if not (sys.argv[1:] if argv is None else argv):  # plain `rtstyle`: the help, as a help (not an error line)
+        click.echo(cli.get_help(click.Context(cli, info_name="rtstyle")))
+        sys.exit(0)
     try:
         with stop_on_signals():
             result: Any = cli.main(args=argv, prog_name="rtstyle", standalone_mode=False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +13,22 @@ import click
 from rtstyle.engine.factory import BACKENDS, DEVICES, PRECISIONS
 
 F = Callable[..., Any]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (nan passes every range comparison)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An output path with `..` and `.` resolved by name (`new/../photo.jpg` is `photo.jpg`): otherwise a folder
+    that does not exist yet would hide the existing file behind it from every "exists" and "is the input" check."""
+    return None if value is None else Path(os.path.normpath(value))
 
 
 def engine_options(func: F) -> F:
@@ -26,7 +45,7 @@ def engine_options(func: F) -> F:
 def stabilize_option(func: F) -> F:
     """--stabilize [STRENGTH]: the run-time temporal stabiliser (rtstyle.realtime.stabilize)."""
     return click.option(
-        "--stabilize", type=click.FloatRange(0.0, 1.0, max_open=True), is_flag=False, flag_value=0.5, default=None,
+        "--stabilize", type=FiniteFloatRange(0.0, 1.0, max_open=True), is_flag=False, flag_value=0.5, default=None,
         metavar="[STRENGTH]",
         help="Reduce flicker: blend with the previous output warped by optical flow where it is valid "
              "(strength 0..1, 0.5 when given without a value).")(func)
@@ -37,7 +56,7 @@ def look_options(func: F) -> F:
     func = click.option("--keep-colors", is_flag=True,
                         help="Keep the photo's colours: only the style's light and dark (its strokes and texture) "
                              "are used (luminance-only transfer, Gatys et al. 2016).")(func)
-    func = click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+    func = click.option("--strength", type=FiniteFloatRange(0.0, 1.0), default=1.0, show_default=True,
                         help="How much style: 1 is the network's output, 0.5 half-way back to the original.")(func)
     return func
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from rtstyle.cli.options import output_path
+
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
 
 
 @click.command()
 @click.argument("style")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output .onnx file. Default: STYLE-int8.onnx in the current folder.")
 @click.option("--calibration", multiple=True, type=click.Path(path_type=Path),
               help="Photo, or folder of photos, to calibrate on (repeatable). Default: the bundled photo and "

@@ -35,7 +35,7 @@ def styles(as_json: bool) -> None:
             meta = {"error": str(exc)}
         rows.append((entry, meta))
     if as_json:
-        click.echo(json.dumps([{"name": e.name, "source": e.source, "path": str(e.path), **m} for e, m in rows],
+        click.echo(json.dumps([{**m, "name": e.name, "source": e.source, "path": str(e.path)} for e, m in rows],
                               indent=2, default=str))
         return
     if not rows:

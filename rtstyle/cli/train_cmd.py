@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from rtstyle.cli.options import FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
@@ -54,21 +55,22 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--style-image", type=click.Path(path_type=Path), help="The painting to learn (required unless --resume).")
 @click.option("--content", type=click.Path(path_type=Path),
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
-@click.option("--name", required=True, help="Name of the new style (lower case, digits, '-', '_').")
+@click.option("--name", required=True,
+              help="Name of the new style (lower case, digits, '-', '_', '.'); a built-in's name replaces it for you.")
 @click.option("--steps", type=click.IntRange(min=1), help=f"Optimizer steps. {_default('steps')}")
-@click.option("--epochs", type=click.FloatRange(min=0, min_open=True),
+@click.option("--epochs", type=FiniteFloatRange(min=0, min_open=True),
               help="Passes over the content instead of --steps (steps = epochs * images / batch size).")
 @click.option("--batch-size", type=click.IntRange(min=1), help=f"Content crops per step. {_default('batch_size')}")
 @click.option("--crop-size", type=click.IntRange(min=16), help=f"Crop side in pixels. {_default('crop_size')}")
 @click.option("--style-size", type=click.IntRange(min=16), help="Scale the style image's longest side to this. "
               "[default: its own size]")
-@click.option("--content-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e5", "1"))
-@click.option("--style-weight", type=click.FloatRange(min=0), help=_WEIGHT_NOTE.format("1e10", "5"))
-@click.option("--tv-weight", type=click.FloatRange(min=0), help=f"Total variation (0 disables). {_default('tv_weight')}")
+@click.option("--content-weight", type=FiniteFloatRange(min=0), help=_WEIGHT_NOTE.format("1e5", "1"))
+@click.option("--style-weight", type=FiniteFloatRange(min=0), help=_WEIGHT_NOTE.format("1e10", "5"))
+@click.option("--tv-weight", type=FiniteFloatRange(min=0), help=f"Total variation (0 disables). {_default('tv_weight')}")
 @click.option("--temporal", is_flag=True, help="Add the temporal loss (steadier video; weight 1e7, see --temporal-weight).")
-@click.option("--temporal-weight", type=click.FloatRange(min=0),
+@click.option("--temporal-weight", type=FiniteFloatRange(min=0),
               help="Weight of the temporal loss on synthetic frame pairs (ReCoNet output term). [default: 0, off]")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
 @click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto trains on a CUDA GPU when there is one (with mixed precision).")
@@ -78,7 +80,7 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--init", "init_style", help="Start from this style (name or path) instead of random weights.")
 @click.option("--teacher", help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
               "fast network (--arch fast) from a johnson style.")
-@click.option("--distill-weight", type=click.FloatRange(min=0), help="Weight of the teacher term. [default: 10]")
+@click.option("--distill-weight", type=FiniteFloatRange(min=0), help="Weight of the teacher term. [default: 10]")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
 @click.option("--arch", help="Network architecture from the registry. [default: johnson]")
 @click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")
@@ -93,7 +95,7 @@ def parse_duration(text: str | None) -> float | None:
               help="Append the losses to the run's losses.jsonl every N steps.")
 @click.option("--run-dir", type=click.Path(path_type=Path), help="Checkpoints, previews and the loss log. "
               "[default: runs/NAME]")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Where to write the style. [default: the user styles folder, NAME.safetensors]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing style of that name.")
 @click.option("--licence", help="Licence note of the style image, stored with the style.")

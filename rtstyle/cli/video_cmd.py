@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options, look_options, make_stabilizer, stabilize_option
+from rtstyle.cli.options import (
+    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
+)
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 
 
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output video (.mp4, .mkv, .mov). Default: SOURCE_STYLE.mp4 beside the input.")
 @click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
@@ -22,8 +24,8 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
               help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
 @click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds, 2m or MM:SS).")
-@click.option("--duration", type=TimeType(), help="Convert only this long (seconds, 2m or MM:SS).")
-@click.option("--scale", type=click.FloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")
+@click.option("--duration", type=TimeType(positive=True), help="Convert only this long (seconds, 2m or MM:SS).")
+@click.option("--scale", type=FiniteFloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--no-audio", is_flag=True, help="Drop the audio instead of copying it.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")

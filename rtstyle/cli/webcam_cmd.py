@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import click
 
-from rtstyle.cli.options import engine_options, look_options, make_stabilizer, stabilize_option
+from rtstyle.cli.options import (
+    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
+)
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
 
@@ -30,16 +33,17 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--source", help="Instead of a camera: a video file, a URL (rtsp://, http://) or a device (/dev/video2).")
 @click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")
 @click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
-@click.option("--inference-scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
+@click.option("--inference-scale", type=FiniteFloatRange(0.1, 1.0), default=1.0, show_default=True,
               help="Run the model at this fraction of the frame size and upscale: faster on slow machines.")
-@click.option("--record", type=click.Path(path_type=Path), help="Also write the stylized stream to this video file.")
+@click.option("--record", type=click.Path(path_type=Path), callback=output_path,
+              help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 @stabilize_option
 @look_options
 @click.option("--no-fast", is_flag=True, help="On a CPU, use the full network even when a fast variant (NAME-fast) is installed.")
 @click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--seconds", type=FiniteFloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--realtime", is_flag=True,
               help="Play a file --source at its own frame rate, dropping frames the model has no time for, "
                    "like a camera (always so in a window). Headless without it, a file is processed as fast "
@@ -88,6 +92,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
     if camera is not None and source is not None:
         raise RtstyleError("use either --camera or --source, not both")
+    if record is not None and source is not None and Path(source).exists() and record.exists() \
+            and os.path.samefile(source, record):
+        raise RtstyleError(f"--record {record} is the --source being read: choose another file")
     if realtime and source is None:
         raise RtstyleError("--realtime paces a file --source; cameras are real time already")
     size = parse_size(size_text)

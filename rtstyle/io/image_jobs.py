@@ -64,6 +64,9 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     """`style`: the name results are given (a style's canonical name); `batch`: treat even one named photo as a
     batch (several styles); `known_styles`: the styles whose results count as earlier results."""
     found = find_images(inputs)
+    if output is not None and output.is_dir():  # -o inside an input folder: its results are not photos
+        inside = os.path.realpath(output) + os.sep
+        found = [image for image in found if image.named or not os.path.realpath(image.path).startswith(inside)]
     if not found:
         raise RtstyleError("no images found in the given inputs")
     many = batch or len(found) > 1 or not found[0].named

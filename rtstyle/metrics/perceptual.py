@@ -16,6 +16,7 @@ import torch
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import expand_image_inputs, try_read_image
+from rtstyle.train.data import MIN_LOSS_IMAGE_SIDE
 from rtstyle.train.hparams import HyperParams
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss
 from rtstyle.train.vgg import LossNetwork
@@ -36,7 +37,7 @@ def read_photos(photos: Path, max_size: int) -> list[np.ndarray]:
     images = []
     for path in expand_image_inputs([str(photos)]):
         image = try_read_image(path)
-        if image is not None:
+        if image is not None and min(image.shape[:2]) >= MIN_LOSS_IMAGE_SIDE:  # smaller vanish in VGG16's pools
             scale = min(1.0, max_size / max(image.shape[:2]))
             images.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image)
     if not images:

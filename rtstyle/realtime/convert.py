@@ -58,8 +58,14 @@ class ConvertResult:
 
 
 def partial_path_for(target: Path) -> Path:
-    """Where an interrupted conversion keeps its playable part: out.mp4 -> out.partial.mp4."""
-    return target.with_name(f"{target.stem}.partial{target.suffix}")
+    """Where an interrupted conversion keeps its playable part: out.mp4 -> out.partial.mp4, or the first free
+    out.partial-N.mp4 (an earlier interruption's part, or the user's own file of that name, is kept)."""
+    partial = target.with_name(f"{target.stem}.partial{target.suffix}")
+    number = 2
+    while partial.exists():
+        partial = target.with_name(f"{target.stem}.partial-{number}{target.suffix}")
+        number += 1
+    return partial
 
 
 def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tuple[int, int] | None:

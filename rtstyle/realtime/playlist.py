@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import FAST_SUFFIX, find_style, style_names, without_fast_variants
+from rtstyle.styles.catalog import FAST_SUFFIX, find_style, list_styles, style_names, without_fast_variants
 
 DEFAULT_STYLE = "mosaic"
 
@@ -38,7 +38,11 @@ def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], li
     On a GPU the full networks are real time, so the variants are dropped where the full style exists.
     Returns the new playlist and one note per substitution, to tell the user.
     """
-    installed = set(style_names())
+    sources = {entry.name: entry.source for entry in list_styles()}
+    # A variant stands in only for a style of the same origin: a user's own `mosaic` does not get the built-in
+    # `mosaic-fast`, which was distilled from another network.
+    installed = {name for name in sources
+                 if not name.endswith(FAST_SUFFIX) or sources.get(name[: -len(FAST_SUFFIX)]) in (None, sources[name])}
     result: list[str] = []
     notes: list[str] = []
     for name in playlist:

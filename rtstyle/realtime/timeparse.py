@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import click
@@ -21,9 +22,9 @@ def parse_time(text: str) -> float:
     if not 1 <= len(parts) <= 3 or any(p.strip() == "" for p in parts):
         raise ValueError(text)
     seconds = 0.0
-    for part in parts:
+    for index, part in enumerate(parts):
         value = float(part)
-        if value < 0:
+        if not math.isfinite(value) or value < 0 or (index > 0 and value >= 60):  # nan, inf, 1:99
             raise ValueError(text)
         seconds = seconds * 60 + value
     return seconds
@@ -32,10 +33,16 @@ def parse_time(text: str) -> float:
 class TimeType(click.ParamType):
     name = "TIME"
 
+    def __init__(self, positive: bool = False) -> None:
+        self.positive = positive  # a duration: zero is refused too
+
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)):
             return float(value)
         try:
-            return parse_time(str(value))
+            seconds = parse_time(str(value))
         except ValueError:
             self.fail(f"{value!r} is not a time: use seconds (12.5, 90s, 2m) or MM:SS / HH:MM:SS", param, ctx)
+        if self.positive and seconds <= 0:
+            self.fail(f"{value!r}: the duration must be more than zero", param, ctx)
+        return seconds

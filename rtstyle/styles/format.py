@@ -59,12 +59,12 @@ def save_style_file(path: Path, style: StyleFile, *, half: bool = False, int8: b
     """
     from rtstyle import __version__
 
-    record = {
+    record = {  # the format's own fields last: metadata (e.g. a user's --meta) cannot change what the file is
+        **style.metadata,
         "format_version": FORMAT_VERSION,
         "arch": style.arch,
         "arch_kwargs": style.arch_kwargs,
-        "rtstyle_version": __version__,
-        **style.metadata,
+        "rtstyle_version": style.metadata.get("rtstyle_version", __version__),
     }
     dtype = np.float16 if half or int8 else np.float32
     tensors: dict[str, np.ndarray] = {}

@@ -194,6 +194,9 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.nd
     return frames
 
 
+MIN_LOSS_IMAGE_SIDE = 16  # VGG16 pools three times before relu4_3: smaller images vanish in it
+
+
 def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
     """The style image as uint8 RGB, its longest side scaled to `style_size` when given."""
     image = read_image(Path(path), "style image")
@@ -201,4 +204,7 @@ def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
         scale = style_size / max(image.shape[:2])
         image = cv2.resize(image, None, fx=scale, fy=scale,
                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if min(image.shape[:2]) < MIN_LOSS_IMAGE_SIDE:
+        raise RtstyleError(f"the style image {path} is {image.shape[1]}x{image.shape[0]} px: VGG16 needs at least "
+                           f"{MIN_LOSS_IMAGE_SIDE} px on each side (three poolings before relu4_3)")
     return image[..., ::-1].copy()

@@ -43,6 +43,7 @@ from rtstyle.train.vgg import LossNetwork, load_loss_network
 
 LOG_NAME = "losses.jsonl"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+RESERVED_NAMES = frozenset({"all"})
 # What a distilled network takes over from its teacher's metadata.
 TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
@@ -128,7 +129,7 @@ class Trainer:
             raise RtstyleError("--style-image is required")
         if not config.content and not resumed:
             raise RtstyleError("--content is required")
-        self._check_output()
+        self._check_output(resumed is not None)
         # --licence, --meta and --init given when the run started stay with it through --resume.
         self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
         if config.licence:
@@ -190,9 +191,12 @@ class Trainer:
     def _validate_name(self) -> None:
         if not NAME_PATTERN.match(self.config.name):
             raise RtstyleError(f"bad style name {self.config.name!r}: use lower-case letters, digits, '-', '_' or '.'")
+        if self.config.name in RESERVED_NAMES:
+            raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
-    def _check_output(self) -> None:
-        refuse_to_replace(self.output, self.config.overwrite, "style", hint=", or choose another --name")
+    def _check_output(self, resumed: bool) -> None:
+        # A resumed run replaces the style it wrote itself when it stopped (--time-limit, Ctrl-C).
+        refuse_to_replace(self.output, self.config.overwrite or resumed, "style", hint=", or choose another --name")
         ensure_writable_dir(self.output.parent)
 
     def _read_resume_checkpoint(self) -> Checkpoint | None:
@@ -433,7 +437,7 @@ class Trainer:
         }
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
-        metadata.update(self.style_metadata)
+        metadata = {**self.style_metadata, **metadata}  # --meta adds credits; it cannot rewrite the run's record
         save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")

@@ -1,0 +1,106 @@
+"""Cases found by using every command as a new user would (odd paths, odd numbers, files in the way)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from videoclips import BUNNY, make_clip
+
+
+def test_a_path_through_a_missing_folder_cannot_hide_an_existing_file(tmp_path, small_style, photo, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("s.png", photo[:20, :20])
+    kept = (tmp_path / "s.png").read_bytes()
+    assert_one_line_error(run_cli(["image", "s.png", "-s", str(small_style), "-o", "nx/../s.png"], capsys),
+                          "would replace an input")
+    (tmp_path / "keep.onnx").write_bytes(b"mine")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", "nx/../keep.onnx"], capsys), "exists")
+    clip = make_clip(tmp_path / "src.mp4", frames=3)
+    assert_one_line_error(run_cli(["video", str(clip), "-o", "nx/../src.mp4", "-s", str(small_style)], capsys),
+                          "overwrite the input")
+    assert (tmp_path / "s.png").read_bytes() == kept and (tmp_path / "keep.onnx").read_bytes() == b"mine"
+    assert not (tmp_path / "nx").exists()
+
+
+def test_webcam_never_records_over_its_source(tmp_path, small_style, capsys):
+    clip = tmp_path / "b.mp4"
+    shutil.copy(BUNNY, clip)
+    result = run_cli(["webcam", "--source", str(clip), "--no-display", "--frames", "2", "-s", str(small_style),
+                      "--record", str(clip), "--overwrite"], capsys)
+    assert_one_line_error(result, "is the --source being read")
+    assert clip.stat().st_size == BUNNY.stat().st_size
+
+
+def test_an_interruption_keeps_an_earlier_partial_file(tmp_path):
+    from rtstyle.realtime.convert import partial_path_for
+
+    target = tmp_path / "out.mp4"
+    assert partial_path_for(target) == tmp_path / "out.partial.mp4"
+    (tmp_path / "out.partial.mp4").write_bytes(b"an earlier part, or the user's file")
+    assert partial_path_for(target) == tmp_path / "out.partial-2.mp4"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["image", "p.png", "--strength", "nan"], "not a finite number"),
+    (["video", "v.mp4", "--scale", "nan"], "not a finite number"),
+    (["webcam", "--inference-scale", "nan"], "not a finite number"),
+    (["train", "--name", "x", "--lr", "nan"], "not a finite number"),
+    (["train", "--name", "x", "--epochs", "inf"], "--epochs"),
+    (["video", "v.mp4", "--duration", "nan"], "not a time"),
+    (["video", "v.mp4", "--duration", "0"], "more than zero"),
+    (["video", "v.mp4", "--start", "1:99"], "not a time"),
+])
+def test_numbers_that_are_not_numbers_are_one_line(args, fragment, capsys):
+    assert_one_line_error(run_cli(args, capsys), fragment)
+
+
+def test_plain_rtstyle_prints_its_help(capsys):
+    result = run_cli([], capsys)
+    assert result.exit_code == 0 and "Usage: rtstyle" in result.out and "webcam" in result.out
+
+
+def test_a_style_image_too_small_for_vgg_is_one_line(tmp_path):
+    from rtstyle.errors import RtstyleError
+    from rtstyle.train.data import read_style_image
+
+    tiny = tmp_path / "one.png"
+    cv2.imwrite(str(tiny), cv2.imread("tests/data/chelsea.png")[:1, :1])
+    with pytest.raises(RtstyleError, match="at least 16 px"):
+        read_style_image(tiny, None)
+
+
+def test_meta_cannot_rewrite_what_a_style_file_is(tmp_path, small_style):
+    from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+
+    style = load_style_file(small_style)
+    path = tmp_path / "m.safetensors"
+    save_style_file(path, StyleFile(style.arch, style.arch_kwargs, style.weights,
+                                    {**style.metadata, "arch": "fast", "arch_kwargs": {}, "title": "Mine"}))
+    again = load_style_file(path)
+    assert again.arch == style.arch and again.arch_kwargs == style.arch_kwargs and again.metadata["title"] == "Mine"
+
+
+def test_styles_json_tells_the_real_source(tmp_path, small_style, capsys, isolated_dirs):
+    from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+
+    style = load_style_file(small_style)
+    (isolated_dirs / "styles").mkdir(parents=True, exist_ok=True)
+    save_style_file(isolated_dirs / "styles" / "liar.safetensors",
+                    StyleFile(style.arch, style.arch_kwargs, style.weights, {"source": "built-in", "name": "evil"}))
+    rows = json.loads(run_cli(["styles", "--json"], capsys).out)
+    liar = next(r for r in rows if r["path"].endswith("liar.safetensors"))
+    assert liar["name"] == "liar" and liar["source"] == "user"
+
+
+def test_all_is_not_a_style_name(tmp_path):
+    from rtstyle.errors import RtstyleError
+    from rtstyle.train.trainer import TrainConfig, Trainer
+
+    with pytest.raises(RtstyleError, match="reserved"):
+        Trainer(TrainConfig(name="all", style_image=tmp_path / "x.png", content=tmp_path))
