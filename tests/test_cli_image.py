@@ -294,3 +294,19 @@ def test_two_styles_writing_one_file_are_refused(tmp_path, small_style, photo, c
                      capsys)
     assert_one_line_error(result, "x_my_style.png", "both")
     assert sorted(p.name for p in folder.iterdir()) == ["x.png", "x_my.png"]
+
+
+def test_output_folder_inside_the_input_and_several_folders(tmp_path, small_style, photo, capsys):
+    for sub in ("d1", "d2"):
+        (tmp_path / "p" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "p" / sub / "a.png"), photo[:20, :20])
+    out = tmp_path / "p" / "out"
+    for _ in range(2):  # the results in p/out are not read back as photos on the second run
+        assert run_cli(["image", str(tmp_path / "p"), "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == \
+        ["d1/a_smallstyle.png", "d2/a_smallstyle.png"]
+    both = tmp_path / "both"  # two folders given: each keeps its name under -o
+    assert run_cli(["image", str(tmp_path / "p" / "d1"), str(tmp_path / "p" / "d2"), "-s", str(small_style),
+                    "-o", str(both)], capsys).exit_code == 0
+    assert sorted(p.relative_to(both).as_posix() for p in both.rglob("*.png")) == \
+        ["d1/a_smallstyle.png", "d2/a_smallstyle.png"]

@@ -114,16 +114,16 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
                 add(p, Path(*_until_magic(path.parts)), False)
         else:
             raise RtstyleError(f"input not found: {item}")
-    # Photos named one by one (or by a shell's *) share one root, their folders' common parent: under -o they
-    # keep their subfolders like a folder's photos, so a/p.jpg and b/p.jpg never meet.
-    alone = [key for key, image in found.items() if image.named and image.root == image.path.parent]
-    if len(alone) > 1:
+    # Inputs from several places (photos named one by one or by a shell's *, several folders) share one root,
+    # the common parent: under -o each keeps its subfolders, so d1/a.png and d2/a.png never meet.
+    roots = {os.path.abspath(image.root) for image in found.values()}
+    if len(roots) > 1:
         try:
-            common = Path(os.path.commonpath([os.path.abspath(found[key].path.parent) for key in alone]))
-        except ValueError:  # on different drives (Windows): each keeps its own folder
-            alone = []
-        for key in alone:
-            found[key] = FoundImage(found[key].path, common, True)
+            common = Path(os.path.commonpath(sorted(roots)))
+        except ValueError:  # on different drives (Windows): each keeps its own root
+            roots = set()
+        if roots:
+            found = {key: FoundImage(image.path, common, image.named) for key, image in found.items()}
     return list(found.values())
 
 
