@@ -104,3 +104,38 @@ def test_all_is_not_a_style_name(tmp_path):
 
     with pytest.raises(RtstyleError, match="reserved"):
         Trainer(TrainConfig(name="all", style_image=tmp_path / "x.png", content=tmp_path))
+
+
+def _clip_with_audio(path, codec: str):
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream(codec, rate=48000)
+        audio.layout = "stereo"
+        for i in range(12):
+            for packet in video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), "bgr24")):
+                container.mux(packet)
+        for k in range(30):
+            tone = (np.sin(np.arange(1024) * 0.05 + k) * 8000).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]).reshape(1, -1), format="s16", layout="stereo")
+            frame.sample_rate, frame.pts = 48000, k * 1024
+            for packet in audio.encode(frame):
+                container.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("codec, source, target", [("flac", "a.mkv", "out.mov"), ("pcm_s16le", "a.mkv", "out.mp4")])
+def test_audio_the_output_cannot_hold_is_one_line_before_converting(tmp_path, small_style, capsys, codec, source,
+                                                                    target):
+    clip = _clip_with_audio(tmp_path / source, codec)
+    result = run_cli(["video", str(clip), "-o", str(tmp_path / target), "-s", str(small_style)], capsys)
+    assert_one_line_error(result, codec, "--no-audio")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source, small_style.name])  # no output, no temp
+    assert run_cli(["video", str(clip), "-o", str(tmp_path / target), "-s", str(small_style), "--no-audio"],
+                   capsys).exit_code == 0

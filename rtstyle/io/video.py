@@ -7,6 +7,8 @@ variable frame rate input keeps its timing; audio is demuxed as packets and muxe
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -225,10 +227,24 @@ class VideoWriter:
             if rotation:
                 self.stream.set_display_rotation(rotation)
             self.audio_streams = [self._add_audio(t) for t in audio_templates]
+            self._start(audio_templates)
         except BaseException:
             self.container.close()
             raise
         self.frames_written = 0
+
+    def _start(self, audio_templates: Sequence[av.stream.Stream]) -> None:
+        """Write the header now: a container that cannot hold a stream fails here, before any frame is converted,
+        not at the first audio packet (FLAC or Opus audio in a .mov, for example)."""
+        try:
+            self.container.start_encoding()
+        except (av.error.FFmpegError, ValueError) as exc:
+            if audio_templates:
+                codecs = ", ".join(sorted({t.codec_context.name for t in audio_templates}))
+                raise RtstyleError(f"the {codecs} audio of the input cannot be stored in a {self.shown_as.suffix} "
+                                   "file: choose an output extension that can hold it (e.g. .mkv), or pass "
+                                   "--no-audio") from None
+            raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)}") from None
 
     def _add_audio(self, template: av.stream.Stream) -> av.stream.Stream:
         codec = template.codec_context.name
@@ -249,7 +265,11 @@ class VideoWriter:
 
     def write_audio(self, item: AudioPacket) -> None:
         item.packet.stream = self.audio_streams[item.stream_index]
-        self.container.mux(item.packet)
+        try:
+            self.container.mux(item.packet)
+        except av.error.FFmpegError as exc:  # a packet the output container refuses: one line, not a traceback
+            raise RtstyleError(f"cannot copy the audio into {self.shown_as}: {_short(exc)} (try .mkv, or "
+                               "--no-audio)") from None
 
     def close(self) -> None:
         """Flush the encoder and write the trailer: the file is playable after this."""
@@ -263,6 +283,38 @@ class VideoWriter:
         """Close without caring whether the file is complete (it is about to be deleted)."""
         with contextlib.suppress(Exception):
             self.container.close()
+
+
+def check_audio_copy(source: Path, target: Path) -> None:
+    """Copy the first packet of each audio stream into a throwaway file of the target's type and finish it.
+
+    Some containers accept a codec at the header and refuse it only when the file is finished (PCM audio in
+    .mp4): found here, before the conversion, that is one line instead of a whole conversion lost at the end.
+    """
+    with open_input(source) as container:
+        streams = list(container.streams.audio)
+        if not streams:
+            return
+        codecs = ", ".join(sorted({s.codec_context.name for s in streams}))
+        fd, name = tempfile.mkstemp(suffix=target.suffix)
+        os.close(fd)
+        try:
+            with av.open(name, mode="w") as trial:
+                copies = [trial.add_stream_from_template(s) for s in streams]
+                pending = set(range(len(streams)))
+                for packet in container.demux(*streams):
+                    k = streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
+                    if k in pending and packet.dts is not None and packet.size:
+                        packet.stream = copies[k]
+                        trial.mux(packet)
+                        pending.discard(k)
+                    if not pending:
+                        break
+        except (av.error.FFmpegError, ValueError):
+            raise RtstyleError(f"the {codecs} audio of the input cannot be stored in a {target.suffix} file: choose "
+                               "an output extension that can hold it (e.g. .mkv), or pass --no-audio") from None
+        finally:
+            os.unlink(name)
 
 
 def count_frames(path: Path) -> int:

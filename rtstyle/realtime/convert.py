@@ -23,8 +23,8 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, even_size, iter_media, open_input,
-    probe_video,
+    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
+    even_size, iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -116,6 +116,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"odd frame size {info.width}x{info.height}: padded to {out_w}x{out_h} by repeating the last "
             "column/row (H.264 yuv420p needs even sizes)")
     total = expected_frames(info, options.start, options.duration)
+    if options.audio and info.audio_codecs:
+        check_audio_copy(source, target)
 
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
         if isinstance(item, DecodedFrame):
