@@ -139,3 +139,31 @@ def test_audio_the_output_cannot_hold_is_one_line_before_converting(tmp_path, sm
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source, small_style.name])  # no output, no temp
     assert run_cli(["video", str(clip), "-o", str(tmp_path / target), "-s", str(small_style), "--no-audio"],
                    capsys).exit_code == 0
+
+
+def test_a_folder_as_output_is_refused_before_any_work(tmp_path, small_style, photo, capsys):
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    (tmp_path / "p_smallstyle.png").mkdir()  # a folder where the result would go
+    result = run_cli(["image", str(src), "-s", str(small_style), "--overwrite"], capsys)
+    assert_one_line_error(result, "is a folder")
+    assert len(result.err.splitlines()) == 1  # refused before the model loaded (no status line)
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(tmp_path), "--overwrite"], capsys), ".onnx")
+
+
+def test_a_read_only_place_as_output_is_refused_before_any_work(tmp_path, small_style, photo, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("running as root, which can write anywhere: a read-only folder cannot be shown")
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = run_cli(["image", str(src), "-s", str(small_style), "-o", str(locked / "sub" / "o.png")], capsys)
+        assert_one_line_error(result, "not writable")
+        assert len(result.err.splitlines()) == 1
+    finally:
+        locked.chmod(0o700)

@@ -9,6 +9,7 @@ import click
 
 from rtstyle.cli.options import output_path
 
+from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
 from rtstyle.io.atomic import refuse_to_replace
 
@@ -37,6 +38,8 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
       rtstyle export starry -o starry_fp16.onnx --fp16
       rtstyle export my.safetensors -o my_trt.onnx --fp16 --decompose-instance-norm
     """
+    if output.suffix.lower() != ".onnx":
+        raise RtstyleError(f"output must be a .onnx file, got {output}")
     refuse_to_replace(output, overwrite)  # before the export's work
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]

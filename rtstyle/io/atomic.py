@@ -12,9 +12,20 @@ from rtstyle.errors import RtstyleError
 
 
 def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: str = "") -> None:
-    """The one rule every command follows: an existing file is replaced only when the user said --overwrite."""
-    if Path(path).exists() and not overwrite:
+    """The one rule every command follows: an existing file is replaced only when the user said --overwrite.
+
+    Also refused before any work: a folder where the file should go, and a place that cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise RtstyleError(f"{what} {path} is a folder: give a file name")
+    if path.exists() and not overwrite:
         raise RtstyleError(f"{what} exists: {path} (pass --overwrite to replace it{hint})")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:  # the folders that will be created
+        existing = existing.parent
+    if existing.exists() and not os.access(existing, os.W_OK):
+        raise RtstyleError(f"output directory is not writable: {existing}")
 
 
 def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
