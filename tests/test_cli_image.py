@@ -310,3 +310,17 @@ def test_output_folder_inside_the_input_and_several_folders(tmp_path, small_styl
                     "-o", str(both)], capsys).exit_code == 0
     assert sorted(p.relative_to(both).as_posix() for p in both.rglob("*.png")) == \
         ["d1/a_smallstyle.png", "d2/a_smallstyle.png"]
+
+
+def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
+    rgba = cv2.cvtColor(photo[:40, :60], cv2.COLOR_BGR2BGRA)
+    rgba[:, :30, 3] = 0  # the left half transparent
+    cv2.imwrite(str(tmp_path / "logo.png"), rgba)
+    assert run_cli(["image", str(tmp_path / "logo.png"), "-s", str(small_style), "--max-size", "30"],
+                   capsys).exit_code == 0
+    result = cv2.imread(str(tmp_path / "logo_smallstyle.png"), cv2.IMREAD_UNCHANGED)
+    assert result.shape == (20, 30, 4)
+    assert result[:, :13, 3].max() == 0 and result[:, 17:, 3].min() == 255  # the same alpha, downscaled
+    assert run_cli(["image", str(tmp_path / "logo.png"), "-s", str(small_style), "-o", str(tmp_path / "flat.jpg")],
+                   capsys).exit_code == 0  # a format without alpha: just the colours
+    assert cv2.imread(str(tmp_path / "flat.jpg"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import numpy as np
 from tqdm import tqdm
 
 from rtstyle.cli.options import engine_options, look_options, output_path
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
-from rtstyle.io.images import is_image_path, read_image, try_read_image, write_image
+from rtstyle.io.images import ALPHA_SUFFIXES, is_image_path, read_alpha, read_image, try_read_image, write_image
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.styles.catalog import find_style, style_names, without_fast_variants
@@ -143,10 +144,17 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 unreadable += 1
                 tqdm.write(f"skipped unreadable image: {job.source}")
                 continue
+            alpha = read_alpha(job.source)
+            if alpha is not None and alpha.shape != frame.shape[:2]:
+                alpha = None  # an orientation tag turned the colours but not the raw alpha: not worth guessing
             if max_size and max(frame.shape[:2]) > max_size:
                 scale = max_size / max(frame.shape[:2])
                 frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-            write_image(job.target, process(frame))
+                alpha = cv2.resize(alpha, frame.shape[1::-1], interpolation=cv2.INTER_AREA) if alpha is not None else None
+            result = process(frame)
+            if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays transparent
+                result = np.dstack([result, alpha])
+            write_image(job.target, result)
             if plan.photos == 1:
                 click.echo(str(job.target))
     finally:

@@ -39,6 +39,25 @@ def try_read_image(path: Path) -> np.ndarray | None:
     return image
 
 
+ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})  # formats that keep transparency
+
+
+def read_alpha(path: Path) -> np.ndarray | None:
+    """The transparency of a photo as uint8 HxW (8-bit scaled), or None when it has none or cannot have one."""
+    if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
+        return None
+    try:
+        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except (OSError, cv2.error):
+        return None
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
+        return None
+    alpha = np.asarray(image[..., 3])
+    if alpha.dtype == np.uint16:
+        return (alpha // 257).astype(np.uint8)
+    return alpha.astype(np.uint8) if alpha.dtype == np.uint8 else None  # float alpha (rare TIFFs): left out
+
+
 def read_image(path: Path, what: str = "image") -> np.ndarray:
     """The image as uint8 BGR; `what` names it in the error ("style image", ...)."""
     path = Path(path)
