@@ -143,3 +143,11 @@ def test_resume_continues_to_more_steps(paths: dict[str, Path], capsys: pytest.C
     assert metadata["steps"] == 2
     assert metadata["licence"] == "CC0"  # given when the run started, kept through --resume
     assert metadata["losses"]["averaged_over_last_steps"] == 2  # the killed run's logged step counts too
+
+
+def test_resume_says_which_options_it_does_not_apply(tmp_path, capsys) -> None:
+    result = run_cli(["train", "--name", "gone", "--resume", "--lr", "0.5", "--arch", "fast", "--steps", "9",
+                      "--run-dir", str(tmp_path / "nothing")], capsys)
+    assert result.exit_code == 2  # there is no such run
+    assert "ignored: --arch, --lr" in result.err or "ignored: --lr, --arch" in result.err
+    assert "--steps" not in result.err.split("ignored:")[1].splitlines()[0]  # --steps does extend a run

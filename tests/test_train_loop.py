@@ -247,3 +247,18 @@ def test_compiled_training_matches_the_plain_one(inputs: tuple[Path, Path], tmp_
     for step in range(2):
         for term in ("content", "style", "total"):
             assert losses[True][step][term] == pytest.approx(losses[False][step][term], rel=1e-3), (step, term)
+
+
+def test_resume_keeps_the_runs_own_painting_and_loss_network(inputs: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "r.safetensors"
+    weights = tmp_path / "vgg.safetensors"
+    weights.write_bytes(b"stands for the weights file; the test's loss network is given directly")
+    Trainer(config_for(inputs, tmp_path, steps=3, output=output, time_limit=1e-9, vgg_weights=str(weights)),
+            random_loss_network()).run()
+    other = tmp_path / "other.png"
+    shutil.copy(inputs[0], other)
+    resumed = Trainer(config_for(inputs, tmp_path, steps=3, output=output, resume=True, style_image=other),
+                      random_loss_network())
+    assert resumed.style_image_path == inputs[0].resolve() and "is ignored" in capsys.readouterr().err
+    assert resumed.vgg_weights == str(weights.resolve())  # not torchvision's download, which --resume used to try

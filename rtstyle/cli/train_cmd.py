@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from rtstyle.cli.options import FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
@@ -150,6 +151,8 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
         metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit, compile=compile_networks,
     )
+    if resume:
+        warn_ignored_on_resume(click.get_current_context())
     trainer = Trainer(config)  # Ctrl-C and SIGTERM stop it with a checkpoint (rtstyle.interrupts)
     if epochs:
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
@@ -158,3 +161,17 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     click.echo(f"wrote style {name!r} to {result.style_path} after {result.steps} steps "
                f"({result.seconds / 60:.1f} min; final losses: {losses})", err=True)
     click.echo(str(result.style_path))
+
+
+# What a resumed run takes from its checkpoint, not from the command line (--steps may extend it).
+_FIXED_ON_RESUME = ("crop_size", "batch_size", "lr", "content_weight", "style_weight", "tv_weight", "style_size",
+                    "seed", "distill_weight", "temporal", "temporal_weight", "arch", "arch_args", "width", "blocks",
+                    "init_style", "teacher")
+
+
+def warn_ignored_on_resume(ctx: click.Context) -> None:
+    """Say which options a --resume does not apply (the run continues exactly as it started)."""
+    given = [param.opts[0] for param in ctx.command.params
+             if param.name in _FIXED_ON_RESUME and ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE]
+    if given:
+        click.echo(f"--resume continues the run with its own settings; ignored: {', '.join(given)}", err=True)

@@ -123,8 +123,9 @@ class Trainer:
             self.hparams = HyperParams.from_dict({**record["hparams"], **steps})
         else:
             self.hparams = config.hparams
-        self.style_image_path = Path(config.style_image or record.get("style_image_path") or "")
-        self.content_path = Path(config.content or record.get("content_path") or "")
+        self.style_image_path = self._run_input(config.style_image, record.get("style_image_path"), "--style-image")
+        self.content_path = self._run_input(config.content, record.get("content_path"), "--content")
+        self.vgg_weights = config.vgg_weights or record.get("vgg_weights")  # a resumed run keeps its loss network
         if not config.style_image and not resumed:
             raise RtstyleError("--style-image is required")
         if not config.content and not resumed:
@@ -166,7 +167,7 @@ class Trainer:
         self.vgg_source = "not used (content and style weights 0)"
         if not (self.hparams.content_weight == 0 and self.hparams.style_weight == 0):
             if loss_network is None:
-                loss_network, self.vgg_source = load_loss_network(config.vgg_weights)
+                loss_network, self.vgg_source = load_loss_network(self.vgg_weights)
             else:
                 self.vgg_source = "test network"
             self.vgg = loss_network.to(self.device)
@@ -198,6 +199,16 @@ class Trainer:
         # A resumed run replaces the style it wrote itself when it stopped (--time-limit, Ctrl-C).
         refuse_to_replace(self.output, self.config.overwrite or resumed, "style", hint=", or choose another --name")
         ensure_writable_dir(self.output.parent)
+
+    @staticmethod
+    def _run_input(given: Path | str | None, recorded: str | None, option: str) -> Path:
+        """A resumed run keeps the painting and photos it started with; one given anew is used only if those
+        are gone (moved), else it is ignored with a note (the style's metadata must name what it learnt from)."""
+        if recorded is None:
+            return Path(given or "")
+        if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
+            say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
+        return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
 
     def _read_resume_checkpoint(self) -> Checkpoint | None:
         if self.config.resume:
@@ -393,6 +404,7 @@ class Trainer:
             "style_image_path": str(self.style_image_path.resolve()),
             "content_path": str(self.content_path.resolve()),
             "teacher": self.teacher_name,
+            "vgg_weights": str(Path(self.vgg_weights).resolve()) if self.vgg_weights else None,
             "train_seconds": self.train_seconds,
             "style_metadata": self.style_metadata,
         }
