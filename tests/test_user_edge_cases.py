@@ -167,3 +167,15 @@ def test_a_read_only_place_as_output_is_refused_before_any_work(tmp_path, small_
         assert len(result.err.splitlines()) == 1
     finally:
         locked.chmod(0o700)
+
+
+def test_an_exported_model_says_its_precision_and_keeps_it(tmp_path, small_style, photo, capsys):
+    model = tmp_path / "q.onnx"
+    assert run_cli(["quantize", str(small_style), "-o", str(model), "--calibration", "tests/data"],
+                   capsys).exit_code == 0
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    result = run_cli(["image", str(src), "-s", str(model), "--precision", "int8"], capsys)
+    assert result.exit_code == 0 and "int8" in result.err  # labelled as what it is (it said fp32)
+    assert_one_line_error(run_cli(["image", str(src), "-s", str(model), "--precision", "fp16", "--overwrite"], capsys),
+                          "exported as int8")

@@ -110,7 +110,7 @@ def _torch_stylizer(entry: StyleEntry, device: str, precision: str, compile: boo
 
 def _onnx_model_stylizer(path: Path, device: str, precision: str, available_providers: Sequence[str] | None,
                          frame_hw: tuple[int, int] | None, cpu_threads: int | None) -> Stylizer:
-    from rtstyle.engine.onnx_backend import CpuSessionConfig, OnnxStylizer
+    from rtstyle.engine.onnx_backend import CpuSessionConfig, OnnxStylizer, stored_precision
     from rtstyle.engine.providers import plan_providers
 
     if not path.is_file():
@@ -119,8 +119,13 @@ def _onnx_model_stylizer(path: Path, device: str, precision: str, available_prov
     # profile is written for the "frame" input; a "tensor" model runs on CUDA (or the CPU) instead.
     plan = plan_providers(device, precision, available_providers, frame_hw=frame_hw,
                           use_tensorrt=_onnx_input_name(path) == "frame")
-    return OnnxStylizer(path, plan, style_name=path.stem, requested_device=device,
-                        cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
+    stylizer = OnnxStylizer(path, plan, style_name=path.stem, requested_device=device,
+                            cpu_config=CpuSessionConfig(intra_op_threads=cpu_threads or 0))
+    exported = stored_precision(stylizer.session)
+    if precision != "fp32" and precision != exported:  # fp32 is the default: only a choice the user made
+        raise RtstyleError(f"{path} was exported as {exported}: an exported model runs as it is, --precision "
+                           f"{precision} cannot change it (export or quantize the style again)")
+    return stylizer
 
 
 def _onnx_input_name(path: Path) -> str | None:

@@ -169,7 +169,7 @@ class OnnxStylizer(Stylizer):
         # The CPU check: a frame too large for RAM is refused before onnxruntime allocates (and the OS kills us).
         self.memory_guard = memory_guard if not on_gpu else None
         # int8 graphs compute in float between their QDQ pairs, so the caller names that precision.
-        precision = precision or ("fp16" if _has_fp16(self.session) else "fp32")
+        precision = precision or stored_precision(self.session)
         self.description = f"onnxruntime {self.provider} {precision}" + (" io-binding" if self.buffers else "")
 
     def _run(self, frames: np.ndarray) -> np.ndarray:
@@ -212,9 +212,9 @@ def _rank(arg: Any) -> int:
     return len(arg.shape) if arg.shape is not None else -1
 
 
-def _has_fp16(session: ort.InferenceSession) -> bool:
-    meta = session.get_modelmeta().custom_metadata_map
-    return meta.get("rtstyle_precision") == "fp16"
+def stored_precision(session: ort.InferenceSession) -> str:
+    """The precision an rtstyle export recorded in the model ("fp32" for a model from elsewhere)."""
+    return session.get_modelmeta().custom_metadata_map.get("rtstyle_precision", "fp32")
 
 
 def is_onnx_path(name: str) -> bool:

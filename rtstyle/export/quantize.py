@@ -169,3 +169,8 @@ def _quantize(float_model: Path, out: Path, frames: list[np.ndarray], settings: 
         calibrate_method=CalibrationMethod.MinMax,
         nodes_to_exclude=excluded,
     )
+    model = onnx.load(str(out))  # say what it is: the float model's "rtstyle_precision: fp32" came along
+    for entry in model.metadata_props:
+        if entry.key == "rtstyle_precision":
+            entry.value = "int8"
+    onnx.save(model, str(out))
