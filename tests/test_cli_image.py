@@ -324,3 +324,24 @@ def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
     assert run_cli(["image", str(tmp_path / "logo.png"), "-s", str(small_style), "-o", str(tmp_path / "flat.jpg")],
                    capsys).exit_code == 0  # a format without alpha: just the colours
     assert cv2.imread(str(tmp_path / "flat.jpg"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
+
+
+def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, capsys, monkeypatch):
+    import rtstyle.cli.image_cmd as image_cmd
+
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), photo[:16, :16])
+    real_write, calls = image_cmd.write_image, []
+
+    def write_then_ctrl_c(path, image):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_write(path, image)
+
+    monkeypatch.setattr(image_cmd, "write_image", write_then_ctrl_c)
+    result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
+    assert result.exit_code == 130 and "stopped after 1 of 3 image(s)" in result.err
+    monkeypatch.setattr(image_cmd, "write_image", real_write)
+    again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
+    assert again.exit_code == 0 and "wrote 2 image(s)" in again.out and "skipped 1 already stylized" in again.out

@@ -135,7 +135,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
     process = FrameProcessor(stylizer, look=look)
-    unreadable = 0
+    unreadable = written = 0
     start = time.perf_counter()
     try:
         for job in tqdm(plan.jobs, unit="img", disable=plan.photos == 1, leave=False):
@@ -155,8 +155,14 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays transparent
                 result = np.dstack([result, alpha])
             write_image(job.target, result)
+            written += 1
             if plan.photos == 1:
                 click.echo(str(job.target))
+    except KeyboardInterrupt:
+        if plan.photos > 1:  # every result written so far is whole (atomic writes): say how far it got
+            tqdm.write(f"{style.name}: stopped after {written} of {len(plan.jobs)} image(s); the same command "
+                       "finishes the rest", file=sys.stderr)
+        raise
     finally:
         stylizer.close()
     done = len(plan.jobs) - unreadable
