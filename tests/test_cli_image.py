@@ -188,11 +188,17 @@ def test_styles_lists_user_styles(tmp_path, random_style, capsys, monkeypatch):
     assert "user" in line and "johnson" in line and "Noise by numpy" in line
 
 
+def install_user_styles(home, style, *names: str):
+    """Copies of `style` installed as user styles under these names; returns the user styles folder."""
+    folder = home / "styles"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(style, folder / f"{name}.safetensors")
+    return folder
+
+
 def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeypatch, no_builtin_styles, isolated_dirs):
-    styles = isolated_dirs / "styles"
-    styles.mkdir(parents=True, exist_ok=True)
-    for name in ("aa", "bb"):
-        shutil.copy(small_style, styles / f"{name}.safetensors")
+    install_user_styles(isolated_dirs, small_style, "aa", "bb")
     folder = tmp_path / "photos"
     folder.mkdir()
     cv2.imwrite(str(folder / "x.png"), photo[:24, :32])
@@ -212,9 +218,7 @@ def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeyp
 
 def test_styles_are_checked_and_told_apart_before_any_runs(tmp_path, small_style, photo, capsys, no_builtin_styles,
                                                            isolated_dirs):
-    styles = isolated_dirs / "styles"
-    styles.mkdir(parents=True, exist_ok=True)
-    shutil.copy(small_style, styles / "aa.safetensors")
+    styles = install_user_styles(isolated_dirs, small_style, "aa")
     other = tmp_path / "elsewhere"
     other.mkdir()
     shutil.copy(small_style, other / "aa.safetensors")  # another style with the same name
@@ -233,10 +237,7 @@ def test_styles_are_checked_and_told_apart_before_any_runs(tmp_path, small_style
 
 def test_earlier_results_are_recognised_wherever_the_new_results_go(tmp_path, small_style, photo, capsys,
                                                                     no_builtin_styles, isolated_dirs):
-    styles = isolated_dirs / "styles"
-    styles.mkdir(parents=True, exist_ok=True)
-    for name in ("aa", "bb"):
-        shutil.copy(small_style, styles / f"{name}.safetensors")
+    install_user_styles(isolated_dirs, small_style, "aa", "bb")
     folder = tmp_path / "photos"
     folder.mkdir()
     cv2.imwrite(str(folder / "x.jpg"), photo[:24, :32])
