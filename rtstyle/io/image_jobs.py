@@ -84,9 +84,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
         if image.path in earlier:
             continue
         target = targets[image.path]
-        if target.is_dir():
-            raise RtstyleError(f"the output {target} is a folder: choose another -o")
-        if target.exists():
+        if target.is_file():
             if _file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                 if not many:
                     raise RtstyleError(f"the output {target} would replace an input: choose another -o")
@@ -98,7 +96,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
                     refuse_to_replace(target, overwrite)
                 plan.existing += 1
                 continue
-        refuse_to_replace(target, overwrite=True)  # a place that cannot be written: now, not after the model
+        refuse_to_replace(target, overwrite=True)  # a folder in the way, or no write access: now, not after the model
         plan.jobs.append(ImageJob(image.path, target))
     plan.earlier_results = sum(Path(os.path.realpath(path)) not in kept for path in earlier)  # not counted twice
     return plan

@@ -240,18 +240,14 @@ class VideoWriter:
             self.container.start_encoding()
         except (av.error.FFmpegError, ValueError) as exc:
             if audio_templates:
-                codecs = ", ".join(sorted({t.codec_context.name for t in audio_templates}))
-                raise RtstyleError(f"the {codecs} audio of the input cannot be stored in a {self.shown_as.suffix} "
-                                   "file: choose an output extension that can hold it (e.g. .mkv), or pass "
-                                   "--no-audio") from None
+                raise audio_refusal(audio_templates, self.shown_as) from None
             raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)}") from None
 
     def _add_audio(self, template: av.stream.Stream) -> av.stream.Stream:
         codec = template.codec_context.name
         supported = self.container.supported_codecs
         if supported and codec not in supported:
-            raise RtstyleError(f"the {codec} audio of the input cannot be stored in a {self.shown_as.suffix} file: "
-                               f"choose an output extension that can hold it (e.g. .mkv), or pass --no-audio")
+            raise audio_refusal([template], self.shown_as)
         return self.container.add_stream_from_template(template)
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
@@ -285,6 +281,12 @@ class VideoWriter:
             self.container.close()
 
 
+def audio_refusal(streams: Sequence[av.stream.Stream], target: Path) -> RtstyleError:
+    codecs = ", ".join(sorted({s.codec_context.name for s in streams}))
+    return RtstyleError(f"the {codecs} audio of the input cannot be stored in a {target.suffix} file: choose an "
+                        "output extension that can hold it (e.g. .mkv), or pass --no-audio")
+
+
 def check_audio_copy(source: Path, target: Path) -> None:
     """Copy the first packet of each audio stream into a throwaway file of the target's type and finish it.
 
@@ -295,7 +297,6 @@ def check_audio_copy(source: Path, target: Path) -> None:
         streams = list(container.streams.audio)
         if not streams:
             return
-        codecs = ", ".join(sorted({s.codec_context.name for s in streams}))
         fd, name = tempfile.mkstemp(suffix=target.suffix)
         os.close(fd)
         try:
@@ -311,8 +312,7 @@ def check_audio_copy(source: Path, target: Path) -> None:
                     if not pending:
                         break
         except (av.error.FFmpegError, ValueError):
-            raise RtstyleError(f"the {codecs} audio of the input cannot be stored in a {target.suffix} file: choose "
-                               "an output extension that can hold it (e.g. .mkv), or pass --no-audio") from None
+            raise audio_refusal(streams, target) from None
         finally:
             os.unlink(name)
 

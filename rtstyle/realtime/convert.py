@@ -81,8 +81,6 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tu
 
 
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
-    if target.exists() and target.is_dir():
-        raise RtstyleError(f"output is a directory: {target}")
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
     refuse_to_replace(target, overwrite)

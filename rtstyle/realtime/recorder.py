@@ -24,9 +24,7 @@ class Recorder:
     def __init__(self, target: Path, *, fps: float | None, overwrite: bool = False, crf: int = 20,
                  preset: str = DEFAULT_PRESET) -> None:
         self.target = Path(target)
-        if self.target.is_dir():
-            raise RtstyleError(f"--record needs a file name, got a directory: {self.target}")
-        refuse_to_replace(self.target, overwrite, "recording")
+        refuse_to_replace(self.target, overwrite, "recording")  # also a folder in the way
         if not self.target.suffix:
             raise RtstyleError(f"--record needs a video extension such as .mp4 or .mkv: {self.target}")
         self.rate = Fraction(fps or 30).limit_denominator(1001)
