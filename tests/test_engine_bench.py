@@ -57,6 +57,13 @@ def test_bench_bad_options_are_one_line(capsys):
                           "unknown architecture")
 
 
+def test_bench_refuses_arch_options_beside_a_style(small_style, capsys):
+    # A style has its own architecture; --arch beside it used to be silently ignored.
+    for extra in (["--arch", "fast"], ["--arch", "johnson"], ["--arch-arg", "width=8"]):
+        assert_one_line_error(run_cli(["bench", "-s", str(small_style), *extra, "--sizes", "8x8", "--frames", "1"],
+                                      capsys), extra[0], "--style")
+
+
 def test_parse_sizes():
     assert parse_sizes("320x240, 1920X1080") == [(320, 240), (1920, 1080)]
     for bad in ["", "0x10", "10x", "axb", "1x2x3"]:

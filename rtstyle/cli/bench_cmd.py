@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from tqdm import tqdm
 
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
@@ -62,6 +63,15 @@ def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
     return items
 
 
+def refuse_arch_with_styles(styles: tuple[str, ...], arch_args: tuple[str, ...]) -> None:
+    """A style brings its own architecture: --arch or --arch-arg beside --style would be silently ignored."""
+    arch_given = click.get_current_context().get_parameter_source("arch") is not ParameterSource.DEFAULT
+    if styles and (arch_given or arch_args):
+        option = "--arch" if arch_given else "--arch-arg"
+        raise RtstyleError(f"{option} times random weights and cannot be combined with --style (a style has its own "
+                           "architecture): give one or the other")
+
+
 @click.command()
 @click.option("-s", "--style", "styles", multiple=True,
               help="Style name or file, or an exported .onnx model; repeat to compare styles in one run (the first "
@@ -97,6 +107,7 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
       rtstyle bench --backends onnx --sizes 640x480 --frames 50 --json
       rtstyle bench -s mosaic -s mosaic-fast --precisions fp32,int8 --sizes 320x240,640x480
     """
+    refuse_arch_with_styles(styles, arch_args)
     size_list = parse_sizes(sizes)
     backend_list = split_list(backends, ("onnx", "torch"), "backend")
     devices = resolve_devices(device)
