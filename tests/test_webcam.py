@@ -199,6 +199,19 @@ def test_nonexistent_camera_prints_nothing_else(small_style):
     assert proc.stderr.startswith("rtstyle: error: cannot open camera 9")
 
 
+def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
+    # A cut-off MP4 makes OpenCV's FFmpeg print "moov atom not found" straight to fd 2 unless it is quietened.
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(BUNNY.read_bytes()[:20_000])
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENCV_FFMPEG_LOGLEVEL", "RTSTYLE_DEBUG")}
+    proc = subprocess.run([sys.executable, "-m", "rtstyle", "webcam", "--source", str(truncated), "--style",
+                           str(small_style), "--no-display", "--frames", "1"], cwd=BUNNY.parent.parent.parent,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert proc.stderr.startswith("rtstyle: error: --source") and "cannot read it as video" in proc.stderr
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),

@@ -55,6 +55,10 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("RTSTYLE_DEBUG"))
+    if not debug:
+        # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
+        # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     if not (sys.argv[1:] if argv is None else argv):  # plain `rtstyle`: the help, as a help (not an error line)
         click.echo(cli.get_help(click.Context(cli, info_name="rtstyle")))
         sys.exit(0)
