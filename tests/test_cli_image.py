@@ -327,6 +327,18 @@ def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
     assert cv2.imread(str(tmp_path / "flat.jpg"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
 
 
+def test_a_16_bit_photo_is_said_to_give_an_8_bit_result(tmp_path, small_style, photo, capsys):
+    deep = photo[:20, :30].astype(np.uint16) * 257
+    cv2.imwrite(str(tmp_path / "scan.png"), deep)
+    cv2.imwrite(str(tmp_path / "plain.png"), photo[:20, :30])
+    result = run_cli(["image", str(tmp_path / "scan.png"), "-s", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "1 photo(s) had more than 8 bits per channel; the result(s) have 8" in result.err
+    assert cv2.imread(str(tmp_path / "scan_smallstyle.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint8
+    result = run_cli(["image", str(tmp_path / "plain.png"), "-s", str(small_style)], capsys)
+    assert result.exit_code == 0 and "bits per channel" not in result.err
+
+
 def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, capsys, monkeypatch):
     import rtstyle.cli.image_cmd as image_cmd
 

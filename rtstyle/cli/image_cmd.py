@@ -15,7 +15,7 @@ from rtstyle.cli.style_requests import RequestedStyle, requested_styles
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
-from rtstyle.io.images import ALPHA_SUFFIXES, is_image_path, read_alpha, read_image, try_read_image, write_image
+from rtstyle.io.images import ALPHA_SUFFIXES, is_image_path, read_image, read_layout, try_read_image, write_image
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.styles.catalog import style_names
@@ -83,7 +83,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     stylizer.notify = lambda line: tqdm.write(line, file=sys.stderr)  # e.g. a large photo stylized in tiles
     process = FrameProcessor(stylizer, look=look)
-    unreadable = written = 0
+    unreadable = written = deep = 0
     start = time.perf_counter()
     try:
         for job in tqdm(plan.jobs, unit="img", disable=plan.photos == 1, leave=False):
@@ -92,7 +92,10 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 unreadable += 1
                 tqdm.write(f"skipped unreadable image: {job.source}")
                 continue
-            alpha = read_alpha(job.source)
+            layout = read_layout(job.source)
+            if layout.bits > 8:
+                deep += 1
+            alpha = layout.alpha
             if alpha is not None and alpha.shape != frame.shape[:2]:
                 alpha = None  # an orientation tag turned the colours but not the raw alpha: not worth guessing
             if max_size and max(frame.shape[:2]) > max_size:
@@ -114,6 +117,9 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     finally:
         stylizer.close()
     done = len(plan.jobs) - unreadable
+    if deep:  # said, not hidden: the networks and the result files work at 8 bits per channel
+        click.echo(f"{style.name}: {deep} photo(s) had more than 8 bits per channel; the result(s) have 8",
+                   err=True)
     if plan.photos > 1:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         click.echo(f"{style.name}: wrote {done} image(s) in {time.perf_counter() - start:.1f} s"

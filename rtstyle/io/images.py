@@ -42,20 +42,31 @@ def try_read_image(path: Path) -> np.ndarray | None:
 ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})  # formats that keep transparency
 
 
-def read_alpha(path: Path) -> np.ndarray | None:
-    """The transparency of a photo as uint8 HxW (8-bit scaled), or None when it has none or cannot have one."""
+@dataclass(frozen=True)
+class StoredLayout:
+    """What a photo file holds beyond its 8-bit colours: transparency, and how many bits each channel has."""
+
+    alpha: np.ndarray | None = None  # uint8 HxW (8-bit scaled), None when the photo has none
+    bits: int = 8  # 16 for a 16-bit PNG or TIFF, 32 for a float TIFF; the colours are read (and stylized) at 8
+
+
+def read_layout(path: Path) -> StoredLayout:
+    """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP)."""
     if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
-        return None
+        return StoredLayout()
     try:
         image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, cv2.error):
-        return None
-    if image is None or image.ndim != 3 or image.shape[2] != 4:
-        return None
+        return StoredLayout()
+    if image is None:
+        return StoredLayout()
+    bits = 8 * image.dtype.itemsize
+    if image.ndim != 3 or image.shape[2] != 4:
+        return StoredLayout(None, bits)
     alpha = np.asarray(image[..., 3])
     if alpha.dtype == np.uint16:
-        return (alpha // 257).astype(np.uint8)
-    return alpha.astype(np.uint8) if alpha.dtype == np.uint8 else None  # float alpha (rare TIFFs): left out
+        return StoredLayout((alpha // 257).astype(np.uint8), bits)
+    return StoredLayout(alpha if alpha.dtype == np.uint8 else None, bits)  # float alpha (rare TIFFs): left out
 
 
 def read_image(path: Path, what: str = "image") -> np.ndarray:
