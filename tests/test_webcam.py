@@ -123,7 +123,8 @@ def test_ctrl_c_or_kill_ends_a_headless_session_and_keeps_the_recording(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "webcam", "--source", str(BUNNY), "--style",
                              str(small_style), "--no-display", "--realtime", "--size", "160x90", "--record", str(rec)],
                             cwd=BUNNY.parent.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # The command logs "SOURCE -> STYLE" just before the loop starts; the 10 s clip then plays at its own rate.
+    # The command logs "SOURCE -> STYLE on ENGINE" once the first model has loaded, just before the loop starts (a
+    # signal before then ends it with nothing recorded, exit 130: a test below); the 10 s clip plays at its own rate.
     started = ""
     while " -> " not in started:
         line = proc.stderr.readline()

@@ -126,14 +126,16 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         log = lambda line: click.echo(line, err=True)  # noqa: E731
 
         def make_stylizer(name: str) -> Stylizer:
-            stylizers.append(create_stylizer(name, backend=backend, device=device, precision=precision))
-            stylizers[-1].notify = log  # e.g. frames too large for memory, stylized in tiles
-            return stylizers[-1]
+            stylizer = create_stylizer(name, backend=backend, device=device, precision=precision)
+            stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
+            stylizers.append(stylizer)
+            if len(stylizers) == 1:  # the session starts now: say what runs, and on what
+                log(f"{info.description} -> {name} on {stylizer.description} ({len(styles)} style(s) on the hotkeys)")
+            return stylizer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
                               snapshot_dir=snapshot_dir, look=Look(strength, keep_colors))
-        log(f"{info.description} -> {styles[0]} ({len(styles)} style(s) on the hotkeys)")
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
                                                                  on_gpu=gpu_expected(backend, device))
