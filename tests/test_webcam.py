@@ -217,6 +217,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
+    (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])
 def test_bad_options_are_one_line(small_style, capsys, args, fragments):
@@ -349,8 +350,9 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
         shutil.copy(small_style, user / f"{name}.safetensors")
     monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user))
     styles, notes = with_fast_variants(["aaa", "bbb", "aaa-fast"], on_gpu=False)
-    assert styles == ["aaa-fast", "bbb"] and len(notes) == 1 and "aaa-fast" in notes[0]
-    assert with_fast_variants(["aaa-fast", "bbb", "aaa"], on_gpu=True)[0] == ["aaa", "bbb"]
+    assert styles == ["aaa-fast", "bbb"] and list(notes) == ["aaa"] and "using aaa-fast" in notes["aaa"]
+    styles, notes = with_fast_variants(["aaa-fast", "bbb", "aaa"], on_gpu=True)
+    assert styles == ["aaa", "bbb"] and list(notes) == ["aaa-fast"] and "GPU: using aaa " in notes["aaa-fast"]
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa", "--no-display", "--frames", "2",
                       "--size", "96x54", "--device", "cpu"], capsys)
     assert result.exit_code == 0, result
@@ -362,7 +364,23 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
                       "--size", "96x54", "--device", "cpu"], capsys)
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
     shutil.copy(small_style, user / "mosaic.safetensors")  # the user's own mosaic replaces the built-in
-    assert with_fast_variants(["mosaic"], on_gpu=False) == (["mosaic"], [])  # not the built-in's mosaic-fast
+    assert with_fast_variants(["mosaic"], on_gpu=False) == (["mosaic"], {})  # not the built-in's mosaic-fast
+
+
+def test_a_fast_style_asked_for_where_a_gpu_is_expected_is_swapped_and_said(small_style, tmp_path, capsys, monkeypatch):
+    # It used to crash (IndexError) before anything ran; here CUDA is missing, so the one-line CUDA error follows.
+    import shutil
+
+    user = tmp_path / "user_styles"
+    user.mkdir()
+    for name in ("aaa", "aaa-fast"):
+        shutil.copy(small_style, user / f"{name}.safetensors")
+    monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(user))
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", "aaa-fast", "--no-display", "--frames", "1",
+                      "--size", "96x54", "--device", "cuda"], capsys)
+    assert result.exit_code == 2 and "Traceback" not in result.err, result
+    assert "GPU: using aaa (the full network of aaa-fast" in result.err
+    assert result.err.strip().splitlines()[-1].startswith("rtstyle: error:")
 
 
 

@@ -11,6 +11,7 @@ import click
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
 )
+from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
 
@@ -23,7 +24,11 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
     if not match or int(match[1]) < 16 or int(match[2]) < 16:
         raise RtstyleError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
-    return int(match[1]), int(match[2])
+    width, height = int(match[1]), int(match[2])
+    if width * height > MAX_FRAME_PIXELS:  # a file's frames are resized to it: refuse before allocating them
+        raise RtstyleError(f"--size {width}x{height} is larger than rtstyle stylizes "
+                           f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
+    return width, height
 
 
 @click.command(epilog=_EPILOG)
@@ -40,7 +45,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 @stabilize_option
 @look_options
-@click.option("--no-fast", is_flag=True, help="On a CPU, use the full network even when a fast variant (NAME-fast) is installed.")
+@click.option("--no-fast", is_flag=True, help="Run the style asked for as is: on a CPU, the full network even when a fast variant "
+                                         "(NAME-fast) is installed; on a GPU, NAME-fast when asked for.")
 @click.option("--no-display", is_flag=True, help="Headless: no window; print latency statistics at the end.")
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
 @click.option("--seconds", type=FiniteFloatRange(min=0, min_open=True), help="Stop after this many seconds.")
@@ -104,7 +110,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         starting_style = styles[0]
         styles, notes = with_fast_variants(styles, on_gpu=gpu_expected(backend, device))
         # Told for the style the session starts with; the others in the hotkey cycle follow the same rule.
-        fast_note = notes[0] if styles[0] != starting_style else None
+        fast_note = notes.get(starting_style)
     if not no_display:
         from rtstyle.realtime.display import check_display_available
 

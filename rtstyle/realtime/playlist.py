@@ -32,11 +32,12 @@ def style_playlist(requested: str | None) -> list[str]:
     return playlist
 
 
-def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], list[str]]:
+def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], dict[str, str]]:
     """On a CPU, use each style's fast variant (`NAME-fast`, a distilled cheap network) when it is installed.
 
     On a GPU the full networks are real time, so the variants are dropped where the full style exists.
-    Returns the new playlist and one note per substitution, to tell the user.
+    Returns the new playlist and, for each style that was swapped, a note to tell the user (keyed by the style
+    asked for).
     """
     sources = {entry.name: entry.source for entry in list_styles()}
     # A variant stands in only for a style of the same origin: a user's own `mosaic` does not get the built-in
@@ -44,17 +45,17 @@ def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], li
     installed = {name for name in sources
                  if not name.endswith(FAST_SUFFIX) or sources.get(name[: -len(FAST_SUFFIX)]) in (None, sources[name])}
     result: list[str] = []
-    notes: list[str] = []
+    notes: dict[str, str] = {}
     for name in playlist:
-        fast = f"{name}{FAST_SUFFIX}"
-        if on_gpu:
-            full = name[: -len(FAST_SUFFIX)] if name.endswith(FAST_SUFFIX) else None
-            chosen = name if full is None or full not in installed or full == name else full
-        elif not name.endswith(FAST_SUFFIX) and fast in installed:
-            chosen = fast
-            notes.append(f"no GPU: using {fast} (the fast network of {name}; --no-fast for the full one)")
-        else:
-            chosen = name
+        chosen = name
+        if on_gpu and name.endswith(FAST_SUFFIX) and name in installed:
+            full = name[: -len(FAST_SUFFIX)]
+            if full in installed:
+                chosen = full
+                notes[name] = f"GPU: using {full} (the full network of {name}; --no-fast to keep {name})"
+        elif not on_gpu and not name.endswith(FAST_SUFFIX) and f"{name}{FAST_SUFFIX}" in installed:
+            chosen = f"{name}{FAST_SUFFIX}"
+            notes[name] = f"no GPU: using {chosen} (the fast network of {name}; --no-fast for the full one)"
         if chosen not in result:
             result.append(chosen)
     return result, notes
