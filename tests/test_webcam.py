@@ -415,3 +415,15 @@ def test_light_stabiliser_rule():
     assert not wants_light_stabilizer(154_000, on_gpu=False)  # johnson on a CPU: the default is 6% of its frame
     assert wants_light_stabilizer(154_000, on_gpu=True)  # on a GPU every network is a few ms a frame
     assert not wants_light_stabilizer(None, on_gpu=False)  # unknown cost (an .onnx file): the default
+
+
+def test_a_file_read_headless_is_recorded_on_its_own_clock(tmp_path, small_style, capsys):
+    # Unpaced, frames are processed as fast as the model goes (here far faster than 24 fps); the recording used to
+    # take that speed as its clock and play too fast.
+    rec = tmp_path / "rec.mp4"
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "48",
+                      "--size", "96x54", "--record", str(rec)], capsys)
+    assert result.exit_code == 0, result
+    summary = video_summary(rec)
+    assert summary["frames"] == 48
+    assert summary["times"][0] == 0 and summary["times"][-1] == pytest.approx(47 / 24, abs=0.002)

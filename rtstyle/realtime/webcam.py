@@ -86,7 +86,10 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             if result is not None:
                 last = result
                 if recorder is not None:
-                    recorder.write(result.stylized, result.captured_at - started)
+                    # A file read frame by frame (headless, unpaced) keeps its own clock; anything live (a camera,
+                    # a paced file) is timed by when it was captured, since frames may have been dropped.
+                    at = result.index / recorder.rate if capture.lossless else result.captured_at - started
+                    recorder.write(result.stylized, float(at))
                 if window is not None:
                     fps, latency_ms = stats.recent()
                     note = worker.status or (status if now < status_until else "")
