@@ -358,3 +358,4 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
     monkeypatch.setattr(image_cmd, "write_image", real_write)
     again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
     assert again.exit_code == 0 and "wrote 2 image(s)" in again.out and "skipped 1 already stylized" in again.out
+    assert "img/s" not in again.err and "\r" not in again.err  # no progress bar where stderr is not a terminal

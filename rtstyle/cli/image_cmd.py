@@ -86,7 +86,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     unreadable = written = deep = 0
     start = time.perf_counter()
     try:
-        for job in tqdm(plan.jobs, unit="img", disable=plan.photos == 1, leave=False):
+        for job in tqdm(plan.jobs, unit="img", disable=True if plan.photos == 1 else None,  # None: only on a terminal
+                        leave=False):
             frame = try_read_image(job.source) if plan.photos > 1 else read_image(job.source)
             if frame is None:
                 unreadable += 1
