@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from helpers import run_cli
+from helpers import assert_one_line_error, run_cli
 from videoclips import BUNNY, video_summary
 
 
@@ -40,3 +40,10 @@ def test_bad_strength_is_one_line(tmp_path, small_style, capsys):
                       "--stabilize", "1.5"], capsys)
     assert result.exit_code == 2 and "Traceback" not in result.err
     assert "--stabilize" in result.err
+
+
+def test_a_file_taken_for_the_strength_says_where_to_put_it(tmp_path, small_style, capsys):
+    # `--stabilize IN.mp4` takes the file as the optional strength; the error says how to write it instead.
+    result = run_cli(["video", "--stabilize", str(BUNNY), "-o", str(tmp_path / "o.mp4"), "--style", str(small_style)],
+                     capsys)
+    assert_one_line_error(result, "is not a strength", "--stabilize 0.5 FILE", "after the file")

@@ -102,7 +102,7 @@ def test_partial_name_and_times():
     assert partial_path_for(Path("/v/out.mp4")) == Path("/v/out.partial.mp4")
     assert parse_time("12.5") == 12.5 and parse_time("1:30") == 90 and parse_time("1:00:01.5") == 3601.5
     assert parse_time("90s") == 90 and parse_time("2m") == parse_time("2 min") == 120 and parse_time("1.5h") == 5400
-    for bad in ("", "abc", "1::2", "-3", "1:2:3:4", "5 parsecs", "2hm", "-2m"):
+    for bad in ("", "abc", "1::2", "-3", "1:2:3:4", "5 parsecs", "2hm", "-2m", "-0:05", "0:-5", "+1:00"):
         with pytest.raises(ValueError):
             parse_time(bad)
 

@@ -25,6 +25,18 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class StabilizeStrength(FiniteFloatRange):
+    """--stabilize's optional value: a word that is no number was most likely meant as the next argument."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a strength: --stabilize takes an optional number from 0 to below 1, "
+                      "so give one (--stabilize 0.5 FILE) or put --stabilize after the file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """An output path with `..` and `.` resolved by name (`new/../photo.jpg` is `photo.jpg`): otherwise a folder
     that does not exist yet would hide the existing file behind it from every "exists" and "is the input" check."""
@@ -45,10 +57,10 @@ def engine_options(func: F) -> F:
 def stabilize_option(func: F) -> F:
     """--stabilize [STRENGTH]: the run-time temporal stabiliser (rtstyle.realtime.stabilize)."""
     return click.option(
-        "--stabilize", type=FiniteFloatRange(0.0, 1.0, max_open=True), is_flag=False, flag_value=0.5, default=None,
+        "--stabilize", type=StabilizeStrength(0.0, 1.0, max_open=True), is_flag=False, flag_value=0.5, default=None,
         metavar="[STRENGTH]",
         help="Reduce flicker: blend with the previous output warped by optical flow where it is valid "
-             "(strength 0..1, 0.5 when given without a value).")(func)
+             "(strength from 0 to below 1, e.g. 0.8 for very steady; 0.5 when given without a value).")(func)
 
 
 def look_options(func: F) -> F:

@@ -23,6 +23,8 @@ def parse_time(text: str) -> float:
         raise ValueError(text)
     seconds = 0.0
     for index, part in enumerate(parts):
+        if part.strip().startswith(("-", "+")):  # float("-0") is -0.0, which passes `< 0`: "-0:05" read as 5 s
+            raise ValueError(text)
         value = float(part)
         if not math.isfinite(value) or value < 0 or (index > 0 and value >= 60):  # nan, inf, 1:99
             raise ValueError(text)
