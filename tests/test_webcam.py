@@ -17,7 +17,7 @@ from helpers import assert_one_line_error, run_cli
 from videoclips import BUNNY, make_clip, video_summary
 
 STATS = re.compile(r"(\d+) frames in ([\d.]+) s: ([\d.]+) fps achieved; capture-to-output latency median "
-                   r"([\d.]+) ms, p95 ([\d.]+) ms; (\d+) stale frames dropped")
+                   r"([\d.]+) ms, p95 ([\d.]+) ms; (\d+) stale frames? dropped")
 
 
 def test_headless_file_source_runs_n_frames_prints_stats_and_records(tmp_path, small_style, capsys):
@@ -427,3 +427,15 @@ def test_a_file_read_headless_is_recorded_on_its_own_clock(tmp_path, small_style
     summary = video_summary(rec)
     assert summary["frames"] == 48
     assert summary["times"][0] == 0 and summary["times"][-1] == pytest.approx(47 / 24, abs=0.002)
+
+
+def test_the_summary_line_counts_in_words_that_fit():
+    from rtstyle.realtime.stats import LatencyStats
+
+    stats = LatencyStats()
+    stats.record(0.0, 0.05)
+    assert stats.summary(dropped=1).format() == ("1 frame (too few to measure the fps); capture-to-output latency "
+                                                 "median 50.0 ms, p95 50.0 ms; 1 stale frame dropped")
+    stats.record(0.05, 0.15)
+    assert STATS.fullmatch(stats.summary(dropped=2).format())
+    assert stats.summary().format().startswith("2 frames in 0.1 s: 10.0 fps achieved;")

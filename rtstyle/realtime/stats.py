@@ -19,9 +19,11 @@ class LatencySummary:
     dropped: int
 
     def format(self) -> str:
-        return (f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps achieved; "
-                f"capture-to-output latency median {self.median_ms:.1f} ms, p95 {self.p95_ms:.1f} ms; "
-                f"{self.dropped} stale frames dropped")
+        # A rate needs two frames: one frame's "0.0 fps" would read as a measurement.
+        rate = (f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps achieved" if self.frames > 1
+                else f"{self.frames} frame{'' if self.frames == 1 else 's'} (too few to measure the fps)")
+        return (f"{rate}; capture-to-output latency median {self.median_ms:.1f} ms, p95 {self.p95_ms:.1f} ms; "
+                f"{self.dropped} stale frame{'' if self.dropped == 1 else 's'} dropped")
 
 
 class LatencyStats:
