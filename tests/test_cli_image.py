@@ -212,6 +212,8 @@ def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeyp
     assert result.exit_code == 0 and result.out.split() == [str(tmp_path / "one_aa.png"), str(tmp_path / "one_bb.png")]
     assert_one_line_error(run_cli(["image", str(single), "-s", "aa", "-s", "bb", "-o", str(tmp_path / "o.png")], capsys),
                           "2 styles need an output folder")
+    assert_one_line_error(run_cli(["image", str(folder), "-s", "aa", "-o", str(tmp_path / "o.png")], capsys),
+                          "a batch", "needs an output folder, not the file")
     assert_one_line_error(run_cli(["image", str(tmp_path / "one.png"), "-s", "aa,nosuch", "--overwrite"], capsys),
                           "nosuch")
 

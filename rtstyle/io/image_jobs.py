@@ -71,7 +71,9 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
         raise RtstyleError("no images found in the given inputs")
     many = batch or len(found) > 1 or not found[0].named
     if output is not None and many and output.suffix and is_image_path(output):
-        raise RtstyleError(f"{len(found)} inputs need an output folder, not the file {output}")
+        # Not "N inputs": N would count earlier results too, which are found here but never stylized.
+        raise RtstyleError(f"a batch (a folder, a pattern or several photos) needs an output folder, not the file "
+                           f"{output}")
     targets = {image.path: _target(image, output, style, many) for image in found}
     if output is not None and not many and not is_image_path(targets[found[0].path]):
         raise RtstyleError(f"unsupported output image format {output.suffix!r}: use one of {sorted(IMAGE_SUFFIXES)}")
