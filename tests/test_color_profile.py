@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers import fake_icc
 from rtstyle.io.color_profile import (
     JPEG_ICC_CHUNK,
     ColorProfile,
@@ -15,16 +16,6 @@ from rtstyle.io.color_profile import (
     profile_from_file,
     read_color_profile,
 )
-
-
-def fake_icc(size: int = 588, seed: int = 0, space: bytes = b"RGB ", kind: bytes = b"mntr") -> bytes:
-    """A profile-shaped byte string: a plausible 128-byte ICC header, no tags, then noise up to `size`."""
-    header = bytearray(128)
-    header[0:4] = struct.pack(">I", size)
-    header[8:12] = b"\x04\x30\x00\x00"  # version 4.3
-    header[12:16], header[16:20], header[20:24], header[36:40] = kind, space, b"XYZ ", b"acsp"
-    body = struct.pack(">I", 0) + np.random.default_rng(seed).integers(0, 256, size - 132, np.uint8).tobytes()
-    return bytes(header) + body
 
 
 def pixels(alpha: bool = False) -> np.ndarray:
