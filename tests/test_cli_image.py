@@ -2,8 +2,9 @@ import shutil
 
 import cv2
 import numpy as np
+import pytest
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, fake_icc, run_cli
 
 
 def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
@@ -348,11 +349,11 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
         cv2.imwrite(str(tmp_path / name), photo[:16, :16])
     real_write, calls = image_cmd.write_image, []
 
-    def write_then_ctrl_c(path, image):
+    def write_then_ctrl_c(path, image, **kwargs):
         calls.append(path)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        real_write(path, image)
+        real_write(path, image, **kwargs)
 
     monkeypatch.setattr(image_cmd, "write_image", write_then_ctrl_c)
     result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
@@ -361,3 +362,64 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
     again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
     assert again.exit_code == 0 and "wrote 2 image(s)" in again.out and "skipped 1 already stylized" in again.out
     assert "img/s" not in again.err and "\r" not in again.err  # no progress bar where stderr is not a terminal
+
+
+def test_results_keep_the_photos_colour_profile_in_every_format(tmp_path, small_style, photo, capsys):
+    """A Display-P3 phone photo must not come out untagged (viewers would show it as sRGB: the colours shift)."""
+    import struct
+    import zlib
+
+    from rtstyle.io.color_profile import read_color_profile
+
+    icc = fake_icc(588)
+    plain = cv2.imencode(".jpg", photo[:40, :60])[1].tobytes()
+    # The profile put in by hand (an APP2 segment after SOI), not by the writer under test.
+    (tmp_path / "icc.jpg").write_bytes(plain[:2] + b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(icc))
+                                       + b"ICC_PROFILE\x00\x01\x01" + icc + plain[2:])
+    (tmp_path / "plain.jpg").write_bytes(plain)
+    for args in (["icc.jpg"], ["icc.jpg", "-o", "as.png"], ["icc.jpg", "-o", "as.webp"], ["icc.jpg", "-o", "as.tiff"],
+                 ["plain.jpg"]):
+        result = run_cli(["image", str(tmp_path / args[0]), "-s", str(small_style),
+                          *([args[1], str(tmp_path / args[2])] if len(args) > 1 else [])], capsys)
+        assert result.exit_code == 0, result
+    for name in ("icc_smallstyle.jpg", "as.png", "as.webp", "as.tiff"):
+        profile = read_color_profile(tmp_path / name)
+        assert profile is not None and profile.icc == icc, name
+    assert read_color_profile(tmp_path / "plain_smallstyle.jpg") is None
+    # The profile changes nothing else: the same pixels as the untagged photo's result.
+    assert np.array_equal(cv2.imread(str(tmp_path / "icc_smallstyle.jpg")),
+                          cv2.imread(str(tmp_path / "plain_smallstyle.jpg")))
+
+    # A transparent PNG keeps its alpha and its profile, also as WebP; a damaged profile is skipped, not an error.
+    rgba = cv2.cvtColor(photo[:40, :60], cv2.COLOR_BGR2BGRA)
+    rgba[:, :30, 3] = 0
+    png = cv2.imencode(".png", rgba)[1].tobytes()
+    iccp = b"p\x00\x00" + zlib.compress(icc)
+    chunk = struct.pack(">I", len(iccp)) + b"iCCP" + iccp + struct.pack(">I", zlib.crc32(b"iCCP" + iccp))
+    (tmp_path / "logo.png").write_bytes(png[:33] + chunk + png[33:])
+    (tmp_path / "bad.png").write_bytes(png[:33] + chunk[:-4] + b"\x00\x00\x00\x00" + png[33:])
+    for source, target in (("logo.png", "logo.webp"), ("logo.png", "logo.png"), ("bad.png", "bad.png")):
+        result = run_cli(["image", str(tmp_path / source), "-s", str(small_style), "-o", str(tmp_path / "out" / target)],
+                         capsys)
+        assert result.exit_code == 0, result
+        stylized = cv2.imread(str(tmp_path / "out" / target), cv2.IMREAD_UNCHANGED)
+        assert stylized.shape == (40, 60, 4) and stylized[:, :30, 3].max() == 0 and stylized[:, 30:, 3].min() == 255
+    assert read_color_profile(tmp_path / "out" / "logo.webp").icc == icc
+    assert read_color_profile(tmp_path / "out" / "logo.png").icc == icc
+    assert read_color_profile(tmp_path / "out" / "bad.png") is None
+
+
+def test_exif_is_not_copied_so_no_orientation_turns_the_upright_result(tmp_path, small_style, capsys):
+    """OpenCV applied the EXIF orientation when reading; the result is upright and carries no EXIF (nor GPS)."""
+    image_module = pytest.importorskip("PIL.Image")
+
+    img = image_module.fromarray(np.zeros((20, 40, 3), np.uint8))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90
+    exif[0x010F] = "PhoneMaker"
+    img.save(tmp_path / "icc.jpg", exif=exif, icc_profile=fake_icc(588))
+    assert run_cli(["image", str(tmp_path / "icc.jpg"), "-s", str(small_style)], capsys).exit_code == 0
+    with image_module.open(tmp_path / "icc_smallstyle.jpg") as result:
+        assert result.size == (20, 40)  # upright: a portrait
+        assert result.info.get("icc_profile") == fake_icc(588)
+        assert "exif" not in result.info and not result.getexif()

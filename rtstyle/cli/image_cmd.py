@@ -14,6 +14,7 @@ from rtstyle.cli.options import engine_options, look_options, output_path
 from rtstyle.cli.style_requests import RequestedStyle, requested_styles
 from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
+from rtstyle.io.color_profile import read_color_profile
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
 from rtstyle.io.images import ALPHA_SUFFIXES, is_image_path, read_image, read_layout, try_read_image, write_image
 from rtstyle.realtime.look import Look
@@ -39,12 +40,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     """Stylize images: files, folders (recursive) and glob patterns.
 
     \b
-    Results keep the photo's format. Nothing is overwritten: an input never,
-    an existing output only with --overwrite. In a batch (a folder, a
-    pattern, several photos or several styles), existing outputs are skipped
-    (so running the same command again finishes an interrupted batch),
-    earlier results (x_mosaic.jpg beside x.jpg) are left alone, and a
-    folder's subfolders are kept under -o.
+    Results keep the photo's format and colour (ICC) profile, not its EXIF.
+    Nothing is overwritten: an input never, an existing output only with
+    --overwrite. In a batch (a folder, a pattern, several photos or several
+    styles), existing outputs are skipped (so running the same command again
+    finishes an interrupted batch), earlier results (x_mosaic.jpg beside
+    x.jpg) are left alone, and a folder's subfolders are kept under -o.
 
     \b
     Examples:
@@ -106,7 +107,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             result = process(frame)
             if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays transparent
                 result = np.dstack([result, alpha])
-            write_image(job.target, result)
+            # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
+            write_image(job.target, result, profile=read_color_profile(job.source))
             written += 1
             if plan.photos == 1:
                 click.echo(str(job.target))

@@ -16,6 +16,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
+from rtstyle.io.color_profile import ColorProfile, embed_color_profile
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -82,8 +83,8 @@ def read_image(path: Path, what: str = "image") -> np.ndarray:
     return image
 
 
-def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
-    """Encode by extension and write atomically (temp file + rename)."""
+def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None) -> None:
+    """Encode by extension and write atomically (temp file + rename), with `profile` where the format holds one."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -93,7 +94,7 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95) -> None:
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise RtstyleError(f"cannot encode image as {suffix}: {path}")
-    atomic_write_bytes(path, encoded.tobytes())
+    atomic_write_bytes(path, embed_color_profile(encoded.tobytes(), suffix, profile))
 
 
 @dataclass(frozen=True)
