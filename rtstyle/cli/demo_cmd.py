@@ -17,14 +17,9 @@ DEMO_PHOTO = ASSETS / "astronaut.png"  # NASA, public domain
 PREFERRED = ("mosaic", "candy", "udnie", "starry-night", "rain-princess", "wave")
 
 
-def pick_demo_styles(requested: str | None, count: int) -> list[str]:
-    from rtstyle.styles.catalog import find_style, list_styles, without_fast_variants
+def default_demo_styles(count: int) -> list[str]:
+    from rtstyle.styles.catalog import list_styles, without_fast_variants
 
-    if requested:
-        names = [n.strip() for n in requested.split(",") if n.strip()]
-        for name in names:
-            find_style(name)  # a misspelt name fails here, with suggestions
-        return names
     builtin = without_fast_variants([e.name for e in list_styles() if e.source == "built-in"])
     if not builtin:
         raise RtstyleError("no built-in styles are installed: reinstall rtstyle, or pass --styles PATH.safetensors")
@@ -34,7 +29,8 @@ def pick_demo_styles(requested: str | None, count: int) -> list[str]:
 
 @click.command()
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
-              show_default=True, help="Where the results go.")
+              show_default=True, help="Where the results go. A later demo replaces the files an earlier one wrote "
+                                      "there, and nothing else.")
 @click.option("--styles", "styles_text", metavar="A,B,...", help="Styles to show (default: up to --count built-ins).")
 @click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many built-in styles.")
 @click.option("--seconds", type=FiniteFloatRange(0.5, 10), default=3.0, show_default=True,
@@ -52,40 +48,43 @@ def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, 
     import cv2
 
     from rtstyle.engine import create_stylizer
-    from rtstyle.io.atomic import ensure_writable_dir
+    from rtstyle.cli.style_requests import requested_styles
     from rtstyle.io.contact_sheet import contact_sheet
     from rtstyle.io.images import read_image, write_image
+    from rtstyle.io.owned_folder import OwnedFolder
     from rtstyle.realtime.convert import ConvertOptions, convert_video
     from rtstyle.realtime.processing import FrameProcessor
 
     if not DEMO_CLIP.is_file() or not DEMO_PHOTO.is_file():
         raise RtstyleError(f"the bundled demo media are missing from {ASSETS}: reinstall rtstyle")
-    names = pick_demo_styles(styles_text, count)
-    ensure_writable_dir(output_dir)
+    styles = requested_styles((styles_text or ",".join(default_demo_styles(count)),), backend)
+    sheet_path = output_dir / "contact_sheet.jpg"
+    # Every file the demo writes, checked before any work: the user's own files in the folder are never replaced.
+    OwnedFolder(output_dir, "rtstyle demo").claim([sheet_path.name, *(name for style in styles
+                                                     for name in (f"astronaut_{style.name}.jpg", f"bunny_{style.name}.mp4"))])
     photo = read_image(DEMO_PHOTO)
     photo = cv2.resize(photo, None, fx=384 / max(photo.shape[:2]), fy=384 / max(photo.shape[:2]),
                        interpolation=cv2.INTER_AREA)
     clip_frame = _frame_at(DEMO_CLIP, seconds / 2, max_size)
     rows: list[list] = [[photo], [clip_frame]]
     summary = []
-    for name in names:
-        stylizer = create_stylizer(name, backend=backend, device=device, precision=precision)
+    for style in styles:
+        stylizer = create_stylizer(style.spec, backend=backend, device=device, precision=precision)
         try:
-            click.echo(f"{name}: {stylizer.description}", err=True)
+            click.echo(f"{style.name}: {stylizer.description}", err=True)
             start = time.perf_counter()
             stylized_photo = stylizer(photo)
             photo_ms = (time.perf_counter() - start) * 1000
-            write_image(output_dir / f"astronaut_{stylizer.style_name}.jpg", stylized_photo)
+            write_image(output_dir / f"astronaut_{style.name}.jpg", stylized_photo)
             result = convert_video(
-                ConvertOptions(source=DEMO_CLIP, target=output_dir / f"bunny_{stylizer.style_name}.mp4",
-                               duration=seconds, max_size=max_size, overwrite=True),
+                ConvertOptions(source=DEMO_CLIP, target=output_dir / f"bunny_{style.name}.mp4",
+                               duration=seconds, max_size=max_size, overwrite=True),  # claimed above
                 FrameProcessor(stylizer))
             rows[0].append(stylized_photo)
             rows[1].append(stylizer(clip_frame))
-            summary.append((stylizer.style_name, result.frames / result.seconds, photo_ms, result.path))
+            summary.append((style.name, result.frames / result.seconds, photo_ms, result.path))
         finally:
             stylizer.close()
-    sheet_path = output_dir / "contact_sheet.jpg"
     write_image(sheet_path, contact_sheet(rows, col_labels=["original", *[s[0] for s in summary]]))
     click.echo(f"\n{'style':<16} {'video fps':>9} {'photo ms':>9}  output")
     for name, fps, photo_ms, path in summary:
