@@ -60,8 +60,8 @@ def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, 
     styles = requested_styles((styles_text or ",".join(default_demo_styles(count)),), backend)
     sheet_path = output_dir / "contact_sheet.jpg"
     # Every file the demo writes, checked before any work: the user's own files in the folder are never replaced.
-    OwnedFolder(output_dir, "rtstyle demo").claim([sheet_path.name, *(name for style in styles
-                                                     for name in (f"astronaut_{style.name}.jpg", f"bunny_{style.name}.mp4"))])
+    results = [name for style in styles for name in (f"astronaut_{style.name}.jpg", f"bunny_{style.name}.mp4")]
+    OwnedFolder(output_dir, "rtstyle demo").claim([sheet_path.name, *results])
     photo = read_image(DEMO_PHOTO)
     photo = cv2.resize(photo, None, fx=384 / max(photo.shape[:2]), fy=384 / max(photo.shape[:2]),
                        interpolation=cv2.INTER_AREA)
