@@ -24,7 +24,7 @@ from rtstyle.engine import create_stylizer
 from rtstyle.io.contact_sheet import contact_sheet
 from rtstyle.io.images import write_image
 from rtstyle.metrics.perceptual import photo_losses, read_photos
-from rtstyle.styles.catalog import find_style, list_styles, without_fast_variants
+from rtstyle.styles.catalog import find_style, list_styles, trained_painting_size, without_fast_variants
 from rtstyle.train.data import read_style_image
 from rtstyle.train.optimize import optimize_image
 from rtstyle.train.vgg import load_vgg_file
@@ -33,11 +33,6 @@ VGG_FILE = "weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors"
 # Public domain (COMMITTABLE.tsv), so the optimised images may be shown in the docs; a face and fur.
 REFERENCE_PHOTOS = ("data/content/eval/pypi_samples/matplotlib/grace_hopper.jpg",
                     "data/content/eval/pypi_samples/scikit_image/chelsea.png")
-
-
-def trained_painting_size(metadata: dict) -> int | None:
-    """The painting's longest side in the style's training run (None: its own size)."""
-    return metadata.get("hyperparameters", {}).get("style_size")
 
 
 def style_image_path(shared: Path, metadata: dict) -> Path:

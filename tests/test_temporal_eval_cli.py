@@ -114,8 +114,18 @@ def test_eval_photos_style_loss_prefers_the_styles_own_painting(capsys):
         assert result.exit_code == 0, result
         report = json.loads(result.out)
         assert report["photos"] == 2 and report["content_loss"] > 0
+        # mosaic was trained on its painting at its own size (470 px), not at a fixed 256
+        assert report["style_size"] == max(cv2.imread(str(paintings / f"{painting}.jpg")).shape[:2])
         losses[painting] = report["style_loss"]
     assert losses["mosaic"] < 0.5 * losses["candy"], losses
+
+
+def test_the_painting_size_comes_from_the_styles_training_run():
+    from rtstyle.styles.catalog import find_style, trained_painting_size
+
+    assert trained_painting_size(find_style("candy").metadata()) == 512
+    assert trained_painting_size(find_style("mosaic").metadata()) is None  # its own size
+    assert trained_painting_size({}) is None and trained_painting_size({"hyperparameters": {"style_size": 0}}) is None
 
 
 def test_eval_photos_needs_the_painting(capsys, small_style):

@@ -36,7 +36,8 @@ def format_table(report: dict) -> str:
 
 def format_photo_losses(result: dict) -> str:
     return (f"photos: {result['photos']} ({result['photo_source']}); content loss {result['content_loss']:.4g}, "
-            f"style loss {result['style_loss']:.4g} (weighted as in training, VGG16 {result['vgg']})")
+            f"style loss {result['style_loss']:.4g} (weighted as in training, painting at {result['style_size']} px, "
+            f"VGG16 {result['vgg']})")
 
 
 @click.command(name="eval")
@@ -51,13 +52,14 @@ def format_photo_losses(result: dict) -> str:
 @click.option("--photos", type=click.Path(path_type=Path),
               help="Also measure content and style loss on these photos (folder or file; needs torch and VGG16).")
 @click.option("--style-image", type=click.Path(path_type=Path), help="The painting, for the style loss (with --photos).")
-@click.option("--style-size", type=click.IntRange(min=16), default=256, show_default=True,
-              help="Longest side of the painting for the style loss (as in training).")
+@click.option("--style-size", type=click.IntRange(min=16),
+              help="Longest side of the painting for the style loss. Default: the size the style was trained with "
+                   "(from its metadata), else the painting's own size (training's default).")
 @click.option("--vgg-weights", type=click.Path(path_type=Path), help="VGG16 safetensors file (or RTSTYLE_VGG_WEIGHTS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
 @engine_options
 def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
-                 flow_method: str, photos: Path | None, style_image: Path | None, style_size: int,
+                 flow_method: str, photos: Path | None, style_image: Path | None, style_size: int | None,
                  vgg_weights: Path | None, as_json: bool, backend: str, device: str, precision: str) -> None:
     """Measure how much a style flickers on a clip (a video file or a folder of frames).
 
@@ -87,7 +89,8 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     result: dict = {"style": stylizer.style_name}
     if photos is not None and style_image is not None:  # given together (checked above)
-        result.update(_photo_losses(stylizer, photos, style_image, style_size, max_size or 512, vgg_weights))
+        size = style_size if style_size is not None else _trained_painting_size(style)
+        result.update(_photo_losses(stylizer, photos, style_image, size, max_size or 512, vgg_weights))
     if clip is not None and frames is not None:
         result.update(_clip_report(frames, clip, stylizer, strengths, max_frames, flow_method, as_json))
     if as_json:
@@ -101,7 +104,15 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
         click.echo(format_table(result))
 
 
-def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int, max_size: int,
+def _trained_painting_size(style: str) -> int | None:
+    """The painting size of the style's own training objective; None (its own size) for an .onnx model."""
+    from rtstyle.engine.onnx_backend import is_onnx_path
+    from rtstyle.styles.catalog import find_style, trained_painting_size
+
+    return None if is_onnx_path(style) else trained_painting_size(find_style(style).metadata())
+
+
+def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int | None, max_size: int,
                   vgg_weights: Path | None) -> dict:
     from rtstyle.errors import require_torch
 
@@ -114,7 +125,8 @@ def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int, ma
     style_rgb = read_style_image(style_image, style_size)
     network, vgg_source = load_loss_network(str(vgg_weights) if vgg_weights else None)
     losses = photo_losses(stylizer, images, style_rgb, network)
-    return {**losses.as_dict(), "photo_source": str(photos), "vgg": vgg_source}
+    return {**losses.as_dict(), "photo_source": str(photos), "vgg": vgg_source,
+            "style_size": max(style_rgb.shape[:2])}
 
 
 def _open_clip(clip: Path, max_frames: int | None, max_size: int | None) -> Iterator[np.ndarray]:

@@ -76,6 +76,12 @@ def find_style(name_or_path: str) -> StyleEntry:
     raise RtstyleError(f"unknown style {name_or_path!r} ({hint})")
 
 
+def trained_painting_size(metadata: dict[str, Any]) -> int | None:
+    """The painting's longest side in the style's training run (None: its own size, training's default)."""
+    size = metadata.get("hyperparameters", {}).get("style_size")
+    return int(size) if isinstance(size, (int, float)) and size > 0 else None
+
+
 def macs_per_pixel(metadata: dict[str, Any]) -> float | None:
     """Multiply-adds per output pixel of a style's network, from its metadata; None when unknown."""
     from rtstyle.models.registry import create_spec
