@@ -44,7 +44,7 @@ def test_bench_table_output(small_style, capsys):
     assert result.exit_code == 0, result
     lines = result.out.strip().splitlines()
     assert "onnxruntime" in lines[0] and "cores" in lines[0]
-    assert lines[1].startswith("| size") and "vs torch eager" in lines[1]
+    assert lines[1].startswith("| size") and "vs torch eager" in lines[1] and "mem growth MB" in lines[1]
     assert any(line.endswith(" baseline |") for line in lines) and any(line.endswith("x |") for line in lines[3:])
 
 
@@ -151,3 +151,22 @@ def test_bench_an_exported_onnx_model_and_cuda_without_gpu(tmp_path, small_style
     assert [r["backend"] for r in rows] == ["onnx"] and rows[0]["speedup"] is None  # no torch row for a .onnx
     assert_one_line_error(run_cli(["bench", "--device", "cuda", "--sizes", "8x8", "--frames", "1"], capsys),
                           "--device cuda")
+
+
+def test_bench_runs_an_exported_model_at_its_own_precision(small_style, tmp_path, capsys):
+    import onnx
+
+    model = tmp_path / "m.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model)], capsys).exit_code == 0
+    relabelled = onnx.load(str(model))  # labelled as quantize labels its models (timing does not care)
+    next(p for p in relabelled.metadata_props if p.key == "rtstyle_precision").value = "int8"
+    onnx.save(relabelled, str(tmp_path / "q.onnx"))
+    args = ["bench", "--sizes", "16x16", "--frames", "1", "--warmup", "0"]
+    assert_one_line_error(run_cli([*args, "-s", str(tmp_path / "q.onnx"), "--precisions", "fp32,fp16"], capsys),
+                          "exported as int8", "--precisions fp32,fp16")
+    for extra in ([], ["--precisions", "fp32,int8"]):  # its own precision, given or not
+        result = run_cli([*args, "-s", str(tmp_path / "q.onnx"), "--json", *extra], capsys)
+        assert result.exit_code == 0, result
+        assert [r["precision"] for r in json.loads(result.out)["results"]] == ["int8"]
+    assert_one_line_error(run_cli([*args, "-s", str(model), "--backends", "torch"], capsys),
+                          "runs on onnxruntime only", "--backends onnx")

@@ -72,6 +72,19 @@ def refuse_arch_with_styles(styles: tuple[str, ...], arch_args: tuple[str, ...])
                            "architecture): give one or the other")
 
 
+def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dict[str, str]:
+    """The precision each exported .onnx model runs at (its own); one outside --precisions, when given, is an error,
+    as `--precision` is for one model (an int8 model was silently timed for --precisions fp32,fp16)."""
+    from rtstyle.engine.onnx_backend import exported_precision, is_onnx_path
+
+    found = {style: exported_precision(Path(style)) for style in styles if is_onnx_path(style)}
+    for style, precision in found.items():
+        if asked is not None and precision not in asked:
+            raise RtstyleError(f"{style} was exported as {precision}: an exported model runs as it is, --precisions "
+                               f"{','.join(asked)} cannot change it (add {precision}, or export the style again)")
+    return found
+
+
 @click.command()
 @click.option("-s", "--style", "styles", multiple=True,
               help="Style name or file, or an exported .onnx model; repeat to compare styles in one run (the first "
@@ -117,9 +130,12 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
             torch_threads_restored():
         style_refs = list(styles) or [default_style]
         labels = {ref: style_label(ref) for ref in styles} or {default_style: f"random {arch}"}
-        configs = plan_style_configs(style_refs, backend_list, devices, precision_list, torch_available())
+        exported = exported_precisions(styles, precision_list if precisions else None)
+        configs = plan_style_configs(style_refs, backend_list, devices, precision_list, torch_available(), exported)
         if not configs:
-            raise RtstyleError("nothing to time: choose --backends onnx, or install torch for the torch backend")
+            raise RtstyleError("nothing to time: an exported .onnx model runs on onnxruntime only (--backends onnx)"
+                               if exported and torch_available() else
+                               "nothing to time: choose --backends onnx, or install torch for the torch backend")
         total = len(size_list) * len(configs) * (frames + warmup)
         with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:
             results = run_bench(default_factory(default_style, threads), size_list, configs, frames=frames,

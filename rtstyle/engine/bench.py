@@ -17,7 +17,7 @@ import json
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -110,16 +110,17 @@ def plan_configs(backends: Sequence[str], devices: Sequence[str], precisions: Se
 
 
 def plan_style_configs(styles: Sequence[str], backends: Sequence[str], devices: Sequence[str],
-                       precisions: Sequence[str], torch_installed: bool) -> list[BenchConfig]:
+                       precisions: Sequence[str], torch_installed: bool,
+                       exported: Mapping[str, str] | None = None) -> list[BenchConfig]:
     """`plan_configs` for each style in turn, all in one run: only the first style's torch eager fp32 is the
     baseline, so the speed-up column compares every style with it (johnson vs its fast variant, say).
-    An exported .onnx model has one precision and no torch rows."""
+    An exported .onnx model has no torch rows and one precision, the one `exported` says it has (default fp32)."""
     configs: list[BenchConfig] = []
     for style in styles:
         shipped = style.lower().endswith(".onnx")
         style_backends = [b for b in backends if not (shipped and b == "torch")]
-        for config in plan_configs(style_backends, devices, precisions[:1] if shipped else precisions,
-                                   torch_installed and not shipped):
+        own = [(exported or {}).get(style, "fp32")] if shipped else precisions
+        for config in plan_configs(style_backends, devices, own, torch_installed and not shipped):
             first = not any(c.baseline and c.device == config.device for c in configs)
             configs.append(replace(config, style=style, baseline=config.baseline and first))
     return configs
@@ -334,7 +335,7 @@ def format_table(results: Sequence[BenchResult]) -> str:
     """A markdown table; a style column when the rows compare more than one style."""
     with_style = len({r.style for r in results}) > 1
     headers = ["size", *(["style"] if with_style else []), "backend", "engine", "median ms", "p95 ms", "fps",
-               "peak MB", "vs torch eager"]
+               "mem growth MB", "vs torch eager"]  # not the process's peak: what creating and warming it added
     rows = []
     for r in results:
         rows.append([r.size, *([r.style] if with_style else []), r.backend, r.engine, f"{r.median_ms:.1f}",

@@ -87,6 +87,15 @@ def check_onnx_model(model_path: Path) -> None:
         raise RtstyleError(f"{model_path} is not a style model (expects one input and one output)")
 
 
+def exported_precision(model_path: Path) -> str:
+    """What `stored_precision` says, read from the file without a session (checked first, like check_onnx_model)."""
+    import onnx
+
+    check_onnx_model(model_path)
+    model = onnx.load(str(model_path), load_external_data=False)
+    return {prop.key: prop.value for prop in model.metadata_props}.get("rtstyle_precision", "fp32")
+
+
 def load_session(model_path: Path, providers: ProviderList | list[str],
                  config: CpuSessionConfig | None = None) -> ort.InferenceSession:
     check_onnx_file(model_path)
