@@ -122,6 +122,16 @@ def test_quantize_command_writes_an_int8_model_calibrated_on_a_folder(fast_style
     assert stylized.dtype == np.uint8 and stylized.shape == photo.shape
 
 
+def test_calibration_reports_each_frame(fast_style, tmp_path, photo):
+    from rtstyle.engine.onnx_cache import onnx_for_style
+    from rtstyle.export.quantize import quantize_frame_model
+
+    seen: list[int] = []
+    quantize_frame_model(onnx_for_style(fast_style, io="frame"), tmp_path / "q.onnx", [photo, photo[:40, :50]],
+                         on_frame=lambda: seen.append(1))
+    assert len(seen) == 2  # what the quantize command's progress bar counts
+
+
 def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, capsys):
     result = run_cli(["quantize", str(fast_style), "--calibration", str(tmp_path / "nope")], capsys)
     assert_one_line_error(result, "calibration", "does not exist")

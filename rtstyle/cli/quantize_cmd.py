@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from rtstyle.cli.options import output_path
-
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
 
@@ -45,5 +45,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], ove
     refuse_to_replace(output, overwrite)
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
     click.echo(f"quantising {entry.name} on {len(frames)} calibration frames ...", err=True)
-    quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames)
+    with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
+              disable=None) as bar:  # None: only on a terminal
+        quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames, on_frame=bar.update)
     click.echo(f"wrote {output}")

@@ -14,7 +14,7 @@ intermediate sums; reduce_range is onnxruntime's documented remedy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +93,17 @@ def calibration_frames_from(paths: Iterable[Path]) -> list[np.ndarray]:
 class _FrameReader:
     """onnxruntime CalibrationDataReader over uint8 BGR frames for the "frame" graph."""
 
-    def __init__(self, frames: list[np.ndarray]) -> None:
+    def __init__(self, frames: list[np.ndarray], on_frame: Callable[[], None] = lambda: None) -> None:
         self._all = frames
         self._frames: Iterator[np.ndarray] = iter(frames)
+        self._on_frame = on_frame  # called as each frame is handed over: calibration's progress
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         frame = next(self._frames, None)
-        return None if frame is None else {"frame": np.ascontiguousarray(frame)[None]}
+        if frame is None:
+            return None
+        self._on_frame()
+        return {"frame": np.ascontiguousarray(frame)[None]}
 
     def rewind(self) -> None:  # some calibration methods read the data twice
         self._frames = iter(self._all)
@@ -119,10 +123,12 @@ class QuantSettings:
 
 
 def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarray] | None = None,
-                         settings: QuantSettings = QuantSettings()) -> Path:
+                         settings: QuantSettings = QuantSettings(),
+                         on_frame: Callable[[], None] = lambda: None) -> Path:
     """Write a static int8 QDQ version of a float32 "frame" ONNX model to `target` (atomically).
 
     `frames`: calibration frames (uint8 HxWx3 BGR); the bundled photo and clip frames by default.
+    `on_frame`: called once per calibration frame run (for a progress bar).
     """
     frames = bundled_calibration_frames() if frames is None else frames
     # onnxruntime.quantization warns on the root logger ("consider pre-processing"): not the user's concern.
@@ -131,7 +137,7 @@ def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarra
     root.setLevel(logging.ERROR)
     try:
         with atomic_output(Path(target)) as tmp:
-            _quantize(Path(float_model), tmp, frames, settings)
+            _quantize(Path(float_model), tmp, _FrameReader(frames, on_frame), settings)
     finally:
         root.setLevel(level)
     return Path(target)
@@ -151,7 +157,7 @@ def image_conv_names(model: onnx.ModelProto) -> list[str]:
     return names
 
 
-def _quantize(float_model: Path, out: Path, frames: list[np.ndarray], settings: QuantSettings) -> None:
+def _quantize(float_model: Path, out: Path, reader: _FrameReader, settings: QuantSettings) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     excluded = image_conv_names(onnx.load(str(float_model))) if settings.float_image_convs else []
@@ -159,7 +165,7 @@ def _quantize(float_model: Path, out: Path, frames: list[np.ndarray], settings: 
     quantize_static(
         str(float_model),
         str(out),  # onnxruntime keeps its augmented calibration model in its own temp directory
-        _FrameReader(frames),
+        reader,
         quant_format=QuantFormat.QDQ,
         op_types_to_quantize=["Conv"],
         per_channel=settings.per_channel,
