@@ -29,11 +29,12 @@ def test_bunny_keeps_frames_rate_and_copies_audio_unchanged(tmp_path, small_styl
     assert got["rate"] == 24
     assert got["size"] == (320, 180)
     assert [a["codec"] for a in got["audio"]] == ["aac"]
-    # The audio is the input's packets byte for byte (remuxed, not re-encoded), covering about one second.
+    # The audio is the input's packets byte for byte (remuxed, not re-encoded), covering about one second, from
+    # the AAC encoder's priming packet (before 0) on.
     copied = audio_packets(out)
     original = audio_packets(BUNNY, end=1.0)
-    assert [p for _, p in copied] == [p for _, p in original]
-    assert copied[-1][0] == pytest.approx(1.0, abs=0.05)
+    assert copied == original
+    assert copied[0][0] < 0 and copied[-1][0] == pytest.approx(1.0, abs=0.05)
     assert not list(tmp_path.glob(".*part*"))
 
 
@@ -46,9 +47,34 @@ def test_start_and_duration_trim_video_and_audio_together(tmp_path, small_style,
     assert got["frames"] == 12
     assert got["size"] == (160, 90)
     assert got["times"][0] == pytest.approx(0.0, abs=1e-3)
+    # The audio packets sounding in [2, 2.5): the first starts a little before 2 s, shifted with the video.
     copied = audio_packets(out)
-    assert [p for _, p in copied] == [p for _, p in audio_packets(BUNNY, start=2.0, end=2.5)]
-    assert copied[0][0] == pytest.approx(0.0, abs=0.03) and copied[-1][0] < 0.5
+    assert [p for _, p in copied] == [p for _, p in audio_packets(BUNNY, start=2.0 - 1024 / 44100, end=2.5)]
+    assert -1024 / 44100 < copied[0][0] <= 0 and copied[-1][0] < 0.5
+
+
+def test_every_audio_packet_is_copied_unchanged(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=24, audio=True)
+    out = tmp_path / "out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+    original = audio_packets(src)
+    assert original[0][0] < 0  # the AAC encoder's priming packet, which must not be dropped
+    assert audio_packets(out) == original
+
+
+def test_start_and_duration_count_from_the_start_of_the_video(tmp_path, small_style, capsys):
+    # MPEG-TS clocks do not start at 0 (here 10 s), and its demuxer seeks to the keyframe after the time asked.
+    src = make_clip(tmp_path / "in.ts", frames=72, pts=[round((10 + i / 24) * 90000) for i in range(72)],
+                    time_base=Fraction(1, 90000), gop=12, audio=True)
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), "--start", "1.2",
+                      "--duration", "1"], capsys)
+    assert result.exit_code == 0, result
+    got = video_summary(out)
+    assert got["frames"] == 24
+    assert got["times"] == pytest.approx([i / 24 for i in range(24)], abs=1e-3)
+    copied = audio_packets(out)
+    assert -1024 / 44100 < copied[0][0] <= 0 and copied[-1][0] == pytest.approx(1.0, abs=0.05)
 
 
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):

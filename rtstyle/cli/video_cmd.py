@@ -23,7 +23,8 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
               help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
-@click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds, 2m or MM:SS).")
+@click.option("--start", type=TimeType(), default=0.0,
+              help="Start this far into the video, counted from its first frame (seconds, 2m or MM:SS).")
 @click.option("--duration", type=TimeType(positive=True), help="Convert only this long (seconds, 2m or MM:SS).")
 @click.option("--scale", type=FiniteFloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")

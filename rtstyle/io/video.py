@@ -101,46 +101,114 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
     raise RtstyleError(f"video has no frames: {path}")
 
 
+def video_start(container: av.container.InputContainer, video: av.VideoStream) -> float:
+    """Seconds at which the video begins: --start and --duration count from here, since many files do not start
+    at 0 (MPEG-TS clocks start at 1.4 s or anywhere)."""
+    if video.start_time is not None and video.time_base:
+        return float(video.start_time * video.time_base)
+    if container.start_time is not None:
+        return container.start_time / av.time_base
+    return 0.0
+
+
+class _SeekMissed(Exception):
+    """The seek landed after the requested start (or nowhere): frames would be lost, so seek earlier."""
+
+
+# How far before the requested start each seek goes, in seconds: demuxers that cannot seek backward to a
+# keyframe (MPEG-TS lands on the next one) get earlier and earlier targets, then the beginning of the file.
+SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
+
+
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
                size: tuple[int, int] | None = None, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
-    Items come in demux order, so a consumer that muxes them in order interleaves audio and video naturally.
-    With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0 (audio by the
-    same amount, so they stay in sync); with start 0 the input timestamps are kept exactly.
+    `start` and `duration` are seconds from the start of the video (video_start), whatever its first
+    timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
+    naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
+    (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
+    kept; with start 0 the input timestamps and audio packets are kept exactly.
     """
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
-    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
     audio_streams = list(container.streams.audio) if audio else []
-    end = start + duration if duration is not None else None
-    if start > 0:
-        container.seek(int(start / time_base), stream=video, backward=True, any_frame=False)
-    origin: float | None = 0.0 if start <= 0 else None  # seconds subtracted from every timestamp
+    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
+    zero = video_start(container, video)
+    span = _Span(start, zero + start if start > 0 else None,
+                 zero + start + duration if duration is not None else None)
+    if span.first is None:
+        yield from _media(container, video, audio_streams, span, size, checked=False)
+        return
+    for back in SEEK_BACKOFF:
+        target = span.first - back
+        if back and target <= zero:
+            break
+        try:
+            container.seek(int(target / time_base), stream=video, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            continue
+        try:
+            yield from _media(container, video, audio_streams, span, size, checked=True)
+            return
+        except _SeekMissed:
+            continue
+    try:
+        container.seek(min(0, container.start_time or 0), backward=True)  # the beginning (AV_TIME_BASE units)
+    except av.error.FFmpegError as exc:
+        raise RtstyleError(f"cannot seek to --start {start:g} s in {container.name} ({_short(exc)})") from None
+    yield from _media(container, video, audio_streams, span, size, checked=False)
+
+
+@dataclass
+class _Span:
+    """The kept range in the input's seconds: [first, end); None is open (the start or the end of the file)."""
+    asked: float  # --start, for messages
+    first: float | None
+    end: float | None
+    origin: float | None = None  # seconds subtracted from every timestamp, known at the first kept frame
+
+    def __post_init__(self) -> None:
+        if self.first is None:
+            self.origin = 0.0  # no --start: timestamps are kept exactly
+
+
+def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
+           span: _Span, size: tuple[int, int] | None, *, checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
+    """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
+    the first decoded frame is after span.first (a seek that overshot) or there is none."""
+    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
+    rate = float(video.average_rate or 30)
+    frame_step = max(1, int(round(1 / (rate * time_base))))
     pending_audio: list[AudioPacket] = []  # audio demuxed before the origin is known
     audio_done = [False] * len(audio_streams)
     video_done = False
-    index = 0
+    decoded = index = packets = 0
     last_pts: int | None = None
-    frame_step = max(1, int(round(1 / ((video.average_rate or 30) * time_base))))
-
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
                 if video_done:
                     continue
+                packets += 1
+                if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
+                    raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
                 for frame in packet.decode():
                     assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
-                    t = float(frame.time) if frame.time is not None else index / float(video.average_rate or 30)
-                    if t < start - 1e-6:
+                    t = float(frame.time) if frame.time is not None else index / rate
+                    decoded += 1
+                    if checked and decoded == 1 and t > (span.first or 0.0) + 1e-6:
+                        raise _SeekMissed
+                    if span.first is not None and t < span.first - 1e-6:
                         continue
-                    if end is not None and t >= end - 1e-6:
+                    if span.end is not None and t >= span.end - 1e-6:
                         video_done = True
                         break
-                    if origin is None:
-                        origin = t
-                        yield from _release_audio(pending_audio, origin)
+                    if span.origin is None:
+                        span.origin = t
+                        yield from _release_audio(pending_audio, span)
                         pending_audio.clear()
+                    origin = span.origin
                     pts = frame.pts - round(origin / time_base) if frame.pts is not None else \
                         (last_pts + frame_step if last_pts is not None else 0)
                     if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
@@ -154,32 +222,51 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                 k = audio_streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
                 if audio_done[k]:
                     continue
-                t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
-                if end is not None and t >= end - 1e-6:
+                t = _time(packet)
+                if span.end is not None and t >= span.end - 1e-6:
                     audio_done[k] = True
-                elif origin is None:
-                    pending_audio.append(AudioPacket(packet, k))
+                elif span.origin is None:
+                    if _audio_end(packet) > (span.first or 0.0) + 1e-6:  # one ending earlier is never kept
+                        pending_audio.append(AudioPacket(packet, k))
                 else:
-                    yield from _release_audio([AudioPacket(packet, k)], origin)
+                    yield from _release_audio([AudioPacket(packet, k)], span)
             if video_done and all(audio_done):
                 break
     except av.error.FFmpegError as exc:
         if index == 0:
+            if checked and span.origin is None:  # nothing was yielded yet: a seek to an earlier point may work
+                raise _SeekMissed from None
             raise RtstyleError(f"cannot decode video: {container.name} ({_short(exc)})") from None
         # A damaged tail: keep what decoded, like ffmpeg does.
     if index == 0:
-        raise RtstyleError(f"no video frames in the requested range (start {start:g} s) of {container.name}")
+        if checked and decoded == 0:
+            raise _SeekMissed
+        raise RtstyleError(f"no video frames in the requested range (start {span.asked:g} s) of {container.name}")
 
 
-def _release_audio(items: list[AudioPacket], origin: float) -> Iterator[AudioPacket]:
+def _time(packet: av.Packet) -> float:
+    return float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+
+
+def _audio_end(packet: av.Packet) -> float:
+    """Seconds at which an audio packet's sound ends (its start when the duration is unknown)."""
+    pts = packet.pts if packet.pts is not None else 0
+    return float((pts + (packet.duration or 0)) * packet.time_base)
+
+
+def _release_audio(items: list[AudioPacket], span: _Span) -> Iterator[AudioPacket]:
+    """Without --start every packet, unchanged; with it, those still sounding at the origin, shifted by it."""
     for item in items:
         packet = item.packet
-        if packet.pts is not None and float(packet.pts * packet.time_base) < origin - 1e-6:
+        if span.first is None:
+            yield item
             continue
-        if origin:
-            shift = round(origin / packet.time_base)
-            packet.pts = packet.pts - shift if packet.pts is not None else None
-            packet.dts = packet.dts - shift if packet.dts is not None else None
+        origin = span.origin or 0.0
+        if _audio_end(packet) <= origin + 1e-6:
+            continue
+        shift = round(origin / packet.time_base)
+        packet.pts = packet.pts - shift if packet.pts is not None else None
+        packet.dts = packet.dts - shift if packet.dts is not None else None
         yield item
 
 
