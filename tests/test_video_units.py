@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rtstyle.io.video import AudioPacket, DecodedFrame, VideoInfo, even_size, iter_media, open_input, pad_to_even
-from rtstyle.realtime.convert import frame_size, partial_path_for
+from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size, partial_path_for
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.realtime.timeparse import parse_time
@@ -167,3 +167,24 @@ def test_duration_counts_from_the_first_frame(tmp_path):
         frames = [i for i in iter_media(container, duration=1.0) if isinstance(i, DecodedFrame)]
     assert len(frames) == 24
     assert frames[0].pts == 10 * 90000  # without --start the input's timestamps are kept
+
+
+def _colors(path: Path) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The stream's (primaries, trc, matrix, range) tags and its first frame as BGR, read as the tags say."""
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        tags = (context.color_primaries, context.color_trc, context.colorspace, context.color_range)
+        return tags, next(container.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+
+
+@pytest.mark.parametrize("tags", [(1, 1, 1, 1), (1, 1, 1, 2), (6, 6, 6, 1), (2, 2, 2, 0)],
+                         ids=["bt709-tv", "bt709-pc", "smpte170m-tv", "untagged"])
+def test_colour_tags_are_kept_and_colours_do_not_shift(tmp_path, tags):
+    src = make_clip(tmp_path / "in.mp4", width=128, height=64, frames=2, color=tags)
+    out = tmp_path / "out.mp4"
+    convert_video(ConvertOptions(src, out, crf=0, preset="ultrafast"), lambda image: image)
+    (tags_in, before), (tags_out, after) = _colors(src), _colors(out)
+    assert tags_in == tags_out == tags
+    # The BGR frames the model saw come back: YUV -> BGR and BGR -> YUV used the same matrix and range (a
+    # BT.601 matrix on BT.709 pixels moves saturated colours by 10-30 levels).
+    assert np.abs(after - before).mean() < 2.5

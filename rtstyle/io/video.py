@@ -2,6 +2,8 @@
 
 Frames are uint8 HxWx3 BGR (what every Stylizer takes). Timestamps stay in the input stream's time base, so
 variable frame rate input keeps its timing; audio is demuxed as packets and muxed unchanged (no re-encode).
+The input's colour tags (matrix, range, primaries, transfer) go to the output, and both conversions, YUV to
+BGR and back, use that matrix and range, so colours keep their meaning.
 """
 
 from __future__ import annotations
@@ -30,6 +32,26 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 
 
 @dataclass(frozen=True)
+class ColorTags:
+    """How a video's pixel values are to be read (FFmpeg's AVCOL_* codes); the defaults are "unspecified"."""
+    primaries: int = 2
+    trc: int = 2
+    space: int = 2  # the YUV matrix (BT.709 = 1)
+    range: int = 0  # 1: limited (tv), 2: full (pc)
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> ColorTags:
+        if frame.format.is_rgb:  # an RGB input's matrix and range mean nothing for the yuv420p output
+            return cls(frame.color_primaries, frame.color_trc)
+        return cls(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+
+    def tag(self, target: av.VideoFrame | av.video.codeccontext.VideoCodecContext) -> None:
+        """Tag an encoder (for the file's header) or a BGR frame (PyAV converts it to YUV with this matrix)."""
+        target.color_primaries, target.color_trc = self.primaries, self.trc
+        target.colorspace, target.color_range = self.space, self.range
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     path: Path
     width: int
@@ -41,6 +63,7 @@ class VideoInfo:
     rotation: int  # display rotation in degrees, counter-clockwise (as ffmpeg reports it)
     codec: str
     audio_codecs: tuple[str, ...]
+    color: ColorTags = ColorTags()
 
 
 @dataclass
@@ -89,6 +112,7 @@ def probe_video(path: Path) -> VideoInfo:
             time_base=Fraction(stream.time_base or Fraction(1, 90000)), frame_count=frame_count or None,
             duration=duration, rotation=int(getattr(first, "rotation", 0) or 0) % 360,
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
+            color=ColorTags.of(first),
         )
 
 
@@ -289,9 +313,12 @@ class VideoWriter:
 
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
-                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None) -> None:
-        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file)."""
+                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
+                 color: ColorTags | None = None) -> None:
+        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
+        `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified)."""
         self.path = Path(path)
+        self.color = color
         self.shown_as = Path(shown_as or path)
         self.width, self.height = even_size(width, height)
         try:
@@ -307,6 +334,8 @@ class VideoWriter:
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}
+            if color is not None:
+                color.tag(self.stream.codec_context)
             if time_base is not None:
                 # Encode in the input's time base, so timestamps (and variable frame rates) pass through exactly.
                 self.stream.codec_context.time_base = time_base
@@ -339,6 +368,8 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
+        if self.color is not None:
+            self.color.tag(frame)
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base

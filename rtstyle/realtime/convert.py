@@ -130,7 +130,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             audio_templates = list(container.streams.audio) if options.audio else []
             writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
-                                 audio_templates=audio_templates, shown_as=target)
+                                 audio_templates=audio_templates, shown_as=target, color=info.color)
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
                                audio=options.audio)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
