@@ -77,6 +77,13 @@ def test_start_and_duration_count_from_the_start_of_the_video(tmp_path, small_st
     assert -1024 / 44100 < copied[0][0] <= 0 and copied[-1][0] == pytest.approx(1.0, abs=0.05)
 
 
+@pytest.mark.parametrize("name", ["out.mkv", "out.MOV"])
+def test_the_other_containers_are_written(tmp_path, small_style, capsys, name):
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    assert run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys).exit_code == 0
+    assert video_summary(tmp_path / name)["frames"] == 3
+
+
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
     out = tmp_path / "out.mp4"
@@ -190,9 +197,11 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
     assert got["size"] == (320, 180)
 
 
-@pytest.mark.parametrize("name, fragment", [("o.xyz", "o.xyz"), ("o.webm", "H.264")])
-def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name, fragment):
+# AVI was accepted, with a header claiming 600 fps and the first frame at 1/24 s: refused now, like the rest.
+@pytest.mark.parametrize("name", ["o.xyz", "o.webm", "o.avi", "o.AVI", "o"])
+def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name):
     src = make_clip(tmp_path / "in.mp4", frames=2)
     result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)
-    assert_one_line_error(result, fragment)
+    assert_one_line_error(result, name, "H.264", ".mp4, .mkv or .mov")
+    assert len(result.err.strip().splitlines()) == 1, result.err  # before the model loads: no other line
     assert not (tmp_path / name).exists() and not list(tmp_path.glob(".*part*"))
