@@ -84,6 +84,21 @@ def test_the_other_containers_are_written(tmp_path, small_style, capsys, name):
     assert video_summary(tmp_path / name)["frames"] == 3
 
 
+def test_a_truncated_input_is_converted_and_said_to_end_early(tmp_path, small_style, capsys):
+    whole = make_clip(tmp_path / "whole.mkv", frames=96, audio=True)  # 4 s; Matroska writes the length up front
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 3])  # a download that stopped
+    for src, said in ((whole, False), (cut, True)):
+        out = tmp_path / f"{src.stem}_out.mp4"
+        result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+        assert result.exit_code == 0, result
+        frames = video_summary(out)["frames"]
+        notes = [line for line in result.err.splitlines() if "ended after" in line]
+        assert notes == ([f"the input ended after {frames} of the expected 96 frames (the file may be truncated)"]
+                         if said else []), result.err
+        assert frames == 96 if not said else 0 < frames < 60
+
+
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
     out = tmp_path / "out.mp4"

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.realtime.timeparse import parse_time
 
 #: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
 QUALITY_CRF: dict[str, int] = {"low": 28, "medium": 23, "high": 18, "best": 14}
@@ -101,10 +102,10 @@ def probe_video(path: Path) -> VideoInfo:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or Fraction(30)
         first = _first_frame(container, stream, path)
-        duration = None
+        duration = _tagged_duration(stream)
         if stream.duration is not None and stream.time_base:
             duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
+        elif duration is None and container.duration is not None:  # the longest stream's (audio may be longer)
             duration = container.duration / av.time_base
         frame_count = stream.frames or (round(duration * rate) if duration else None)
         return VideoInfo(
@@ -114,6 +115,14 @@ def probe_video(path: Path) -> VideoInfo:
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
             color=ColorTags.of(first),
         )
+
+
+def _tagged_duration(stream: av.VideoStream) -> float | None:
+    """The video track's own length where the container has one only as a tag (Matroska: DURATION=0:00:04.0)."""
+    try:
+        return parse_time(stream.metadata["DURATION"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:

@@ -95,8 +95,10 @@ def check_paths(source: Path, target: Path, overwrite: bool) -> None:
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+    if not start and duration is None:
+        return info.frame_count
     if info.duration is None:
-        return info.frame_count if not start and duration is None else None
+        return None
     span = max(0.0, info.duration - start)
     if duration is not None:
         span = min(span, duration)
@@ -153,6 +155,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             with uninterruptible():
                 writer.close()
                 os.replace(tmp, target)
+            _note_shortfall(writer.frames_written, total, log)
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
         raise
@@ -164,6 +167,13 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         raise
     return ConvertResult(target, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
+
+
+def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
+    """Say so when the input ended early (a cut or damaged file): its header promised more frames. A frame or
+    two less is the rounding of duration x frame rate, not a loss."""
+    if total is not None and total - frames > 2:
+        log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
 def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
