@@ -99,6 +99,13 @@ def test_a_truncated_input_is_converted_and_said_to_end_early(tmp_path, small_st
         assert frames == 96 if not said else 0 < frames < 60
 
 
+def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=1, audio=True)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "wrote 1 frame 96x64, 1 audio stream copied in" in result.err
+
+
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
     out = tmp_path / "out.mp4"

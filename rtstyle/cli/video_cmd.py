@@ -79,7 +79,12 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, process, log=log)
     finally:
         stylizer.close()
-    audio = f", {result.audio_streams} audio stream(s) copied" if result.audio_streams else ", no audio"
+    audio = f", {_count(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
-    log(f"wrote {result.frames} frames {result.width}x{result.height}{audio} in {result.seconds:.1f} s ({fps:.1f} fps)")
+    log(f"wrote {_count(result.frames, 'frame')} {result.width}x{result.height}{audio} in {result.seconds:.1f} s "
+        f"({fps:.1f} fps)")
     click.echo(str(result.path))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
