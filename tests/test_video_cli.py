@@ -106,6 +106,23 @@ def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
     assert "wrote 1 frame 96x64, 1 audio stream copied in" in result.err
 
 
+def test_a_full_disk_names_the_requested_output(tmp_path, small_style, capsys, monkeypatch):
+    import errno
+
+    from rtstyle.io.video import VideoWriter
+
+    def disk_full(self, image, pts=None):  # what PyAV raises when the muxer's write fails
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+    monkeypatch.setattr(VideoWriter, "write", disk_full)
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "full.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, f"cannot write {out}: No space left on device")
+    assert ".part" not in result.err
+    assert not out.exists() and not list(tmp_path.glob(".*part*"))
+
+
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
     out = tmp_path / "out.mp4"

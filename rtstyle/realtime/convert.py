@@ -159,11 +159,14 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
         raise
-    except BaseException:
+    except BaseException as exc:
         if writer is not None:
             writer.abandon()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename and Path(exc.filename) == tmp:
+            # A full disk, say: name the file the user asked for, not the hidden (and now deleted) temporary one.
+            raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(target, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
