@@ -37,8 +37,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
           overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
-    """Stylize a video file. H.264 (yuv420p) out; frame rate, timestamps, size and rotation are kept, and the
-    audio is copied packet for packet (no re-encoding).
+    """Stylize a video file. H.264 (yuv420p) out, in .mp4, .mkv or .mov; frame rate, timestamps, size, rotation
+    and colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding).
+    --start and --duration count from the video's first frame, whatever its first timestamp.
 
     \b
     Decoding, the model and encoding run at the same time in three threads.
