@@ -29,11 +29,12 @@ def test_bunny_keeps_frames_rate_and_copies_audio_unchanged(tmp_path, small_styl
     assert got["rate"] == 24
     assert got["size"] == (320, 180)
     assert [a["codec"] for a in got["audio"]] == ["aac"]
-    # The audio is the input's packets byte for byte (remuxed, not re-encoded), covering about one second.
+    # The audio is the input's packets byte for byte (remuxed, not re-encoded), covering about one second, from
+    # the AAC encoder's priming packet (before 0) on.
     copied = audio_packets(out)
     original = audio_packets(BUNNY, end=1.0)
-    assert [p for _, p in copied] == [p for _, p in original]
-    assert copied[-1][0] == pytest.approx(1.0, abs=0.05)
+    assert copied == original
+    assert copied[0][0] < 0 and copied[-1][0] == pytest.approx(1.0, abs=0.05)
     assert not list(tmp_path.glob(".*part*"))
 
 
@@ -46,9 +47,80 @@ def test_start_and_duration_trim_video_and_audio_together(tmp_path, small_style,
     assert got["frames"] == 12
     assert got["size"] == (160, 90)
     assert got["times"][0] == pytest.approx(0.0, abs=1e-3)
+    # The audio packets sounding in [2, 2.5): the first starts a little before 2 s, shifted with the video.
     copied = audio_packets(out)
-    assert [p for _, p in copied] == [p for _, p in audio_packets(BUNNY, start=2.0, end=2.5)]
-    assert copied[0][0] == pytest.approx(0.0, abs=0.03) and copied[-1][0] < 0.5
+    assert [p for _, p in copied] == [p for _, p in audio_packets(BUNNY, start=2.0 - 1024 / 44100, end=2.5)]
+    assert -1024 / 44100 < copied[0][0] <= 0 and copied[-1][0] < 0.5
+
+
+def test_every_audio_packet_is_copied_unchanged(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=24, audio=True)
+    out = tmp_path / "out.mp4"
+    assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+    original = audio_packets(src)
+    assert original[0][0] < 0  # the AAC encoder's priming packet, which must not be dropped
+    assert audio_packets(out) == original
+
+
+def test_start_and_duration_count_from_the_start_of_the_video(tmp_path, small_style, capsys):
+    # MPEG-TS clocks do not start at 0 (here 10 s), and its demuxer seeks to the keyframe after the time asked.
+    src = make_clip(tmp_path / "in.ts", frames=72, pts=[round((10 + i / 24) * 90000) for i in range(72)],
+                    time_base=Fraction(1, 90000), gop=12, audio=True)
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), "--start", "1.2",
+                      "--duration", "1"], capsys)
+    assert result.exit_code == 0, result
+    got = video_summary(out)
+    assert got["frames"] == 24
+    assert got["times"] == pytest.approx([i / 24 for i in range(24)], abs=1e-3)
+    copied = audio_packets(out)
+    assert -1024 / 44100 < copied[0][0] <= 0 and copied[-1][0] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["out.mkv", "out.MOV"])
+def test_the_other_containers_are_written(tmp_path, small_style, capsys, name):
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    assert run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys).exit_code == 0
+    assert video_summary(tmp_path / name)["frames"] == 3
+
+
+def test_a_truncated_input_is_converted_and_said_to_end_early(tmp_path, small_style, capsys):
+    whole = make_clip(tmp_path / "whole.mkv", frames=96, audio=True)  # 4 s; Matroska writes the length up front
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 3])  # a download that stopped
+    for src, said in ((whole, False), (cut, True)):
+        out = tmp_path / f"{src.stem}_out.mp4"
+        result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+        assert result.exit_code == 0, result
+        frames = video_summary(out)["frames"]
+        notes = [line for line in result.err.splitlines() if "ended after" in line]
+        assert notes == ([f"the input ended after {frames} of the expected 96 frames (the file may be truncated)"]
+                         if said else []), result.err
+        assert frames == 96 if not said else 0 < frames < 60
+
+
+def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=1, audio=True)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "wrote 1 frame 96x64, 1 audio stream copied in" in result.err
+
+
+def test_a_full_disk_names_the_requested_output(tmp_path, small_style, capsys, monkeypatch):
+    import errno
+
+    from rtstyle.io.video import VideoWriter
+
+    def disk_full(self, image, pts=None):  # what PyAV raises when the muxer's write fails
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+    monkeypatch.setattr(VideoWriter, "write", disk_full)
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "full.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, f"cannot write {out}: No space left on device")
+    assert ".part" not in result.err
+    assert not out.exists() and not list(tmp_path.glob(".*part*"))
 
 
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
@@ -164,9 +236,11 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
     assert got["size"] == (320, 180)
 
 
-@pytest.mark.parametrize("name, fragment", [("o.xyz", "o.xyz"), ("o.webm", "H.264")])
-def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name, fragment):
+# AVI was accepted, with a header claiming 600 fps and the first frame at 1/24 s: refused now, like the rest.
+@pytest.mark.parametrize("name", ["o.xyz", "o.webm", "o.avi", "o.AVI", "o"])
+def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name):
     src = make_clip(tmp_path / "in.mp4", frames=2)
     result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)
-    assert_one_line_error(result, fragment)
+    assert_one_line_error(result, name, "H.264", ".mp4, .mkv or .mov")
+    assert len(result.err.strip().splitlines()) == 1, result.err  # before the model loads: no other line
     assert not (tmp_path / name).exists() and not list(tmp_path.glob(".*part*"))

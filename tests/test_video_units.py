@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
-from rtstyle.io.video import VideoInfo, even_size, pad_to_even
-from rtstyle.realtime.convert import frame_size, partial_path_for
+from rtstyle.io.video import AudioPacket, DecodedFrame, VideoInfo, even_size, iter_media, open_input, pad_to_even
+from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size, partial_path_for
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.realtime.timeparse import parse_time
+from videoclips import make_clip
 
 
 def test_pipeline_keeps_order_and_overlaps_stages():
@@ -115,3 +118,73 @@ def test_video_and_webcam_commands_do_not_import_torch():
             "rtstyle.realtime.convert; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def _ts_clip(path: Path, gop: int | None) -> Path:
+    """2 s of MPEG-TS whose clock starts at 10 s, as broadcast and camera files do (none start at 0)."""
+    return make_clip(path, frames=48, pts=[round((10 + i / 24) * 90000) for i in range(48)],
+                     time_base=Fraction(1, 90000), gop=gop, audio=True)
+
+
+def _decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+
+
+def _audio(path: Path) -> list[tuple[float, float, bytes]]:
+    """(start, end, payload) in seconds of every audio packet."""
+    with av.open(str(path)) as container:
+        return [(float(p.pts * p.time_base), float((p.pts + p.duration) * p.time_base), bytes(p))
+                for p in container.demux(audio=0) if p.size]
+
+
+# MPEG-TS seeks land on the keyframe after the time asked for: gop 12 lands mid-clip, a single keyframe (None)
+# lands nowhere. Either way every frame from the start on must come out, and the audio with it.
+@pytest.mark.parametrize("gop, start", [(12, 0.5), (12, 1.2), (None, 0.2), (None, 1.5)])
+def test_start_counts_from_the_first_frame_and_loses_none(tmp_path, gop, start):
+    src = _ts_clip(tmp_path / "in.ts", gop)
+    with open_input(src) as container:
+        items = list(iter_media(container, start=start, duration=0.5))
+    frames = [item for item in items if isinstance(item, DecodedFrame)]
+    first = math.ceil(start * 24 - 1e-9)
+    want = _decoded(src)[first:first + 12]
+    assert len(frames) == len(want) == 12
+    assert all(np.array_equal(got.image, image) for got, image in zip(frames, want))
+    assert [f.pts for f in frames] == [round(i / 24 * 90000) for i in range(12)]  # from 0, in the input's clock
+    # The audio packets that sound in the kept half second, shifted by the same origin as the video.
+    origin, end = 10 + first / 24, 10 + start + 0.5
+    kept = [(s - origin, payload) for s, e, payload in _audio(src) if e > origin + 1e-6 and s < end - 1e-6]
+    copied = [(float(i.packet.pts * i.packet.time_base), bytes(i.packet)) for i in items
+              if isinstance(i, AudioPacket)]
+    assert [p for _, p in copied] == [p for _, p in kept]
+    assert [t for t, _ in copied] == pytest.approx([t for t, _ in kept], abs=1e-4)
+    assert copied[0][0] <= 0 < copied[1][0]
+
+
+def test_duration_counts_from_the_first_frame(tmp_path):
+    src = _ts_clip(tmp_path / "in.ts", 12)
+    with open_input(src) as container:
+        frames = [i for i in iter_media(container, duration=1.0) if isinstance(i, DecodedFrame)]
+    assert len(frames) == 24
+    assert frames[0].pts == 10 * 90000  # without --start the input's timestamps are kept
+
+
+def _colors(path: Path) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The stream's (primaries, trc, matrix, range) tags and its first frame as BGR, read as the tags say."""
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        tags = (context.color_primaries, context.color_trc, context.colorspace, context.color_range)
+        return tags, next(container.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+
+
+@pytest.mark.parametrize("tags", [(1, 1, 1, 1), (1, 1, 1, 2), (6, 6, 6, 1), (2, 2, 2, 0)],
+                         ids=["bt709-tv", "bt709-pc", "smpte170m-tv", "untagged"])
+def test_colour_tags_are_kept_and_colours_do_not_shift(tmp_path, tags):
+    src = make_clip(tmp_path / "in.mp4", width=128, height=64, frames=2, color=tags)
+    out = tmp_path / "out.mp4"
+    convert_video(ConvertOptions(src, out, crf=0, preset="ultrafast"), lambda image: image)
+    (tags_in, before), (tags_out, after) = _colors(src), _colors(out)
+    assert tags_in == tags_out == tags
+    # The BGR frames the model saw come back: YUV -> BGR and BGR -> YUV used the same matrix and range (a
+    # BT.601 matrix on BT.709 pixels moves saturated colours by 10-30 levels).
+    assert np.abs(after - before).mean() < 2.5

@@ -12,8 +12,12 @@ BUNNY = Path(__file__).resolve().parent.parent / "rtstyle" / "assets" / "cutBunn
 
 
 def make_clip(path: Path, *, width: int = 96, height: int = 64, pts: list[int] | None = None, frames: int = 10,
-              rate: int = 24, time_base: Fraction | None = None, rotation: int = 0) -> Path:
-    """A moving gradient; `pts` (in `time_base`, default 1/rate) gives variable frame rate timestamps."""
+              rate: int = 24, time_base: Fraction | None = None, rotation: int = 0, gop: int | None = None,
+              audio: bool = False, color: tuple[int, int, int, int] | None = None) -> Path:
+    """A moving gradient; `pts` (in `time_base`, default 1/rate) gives variable frame rate timestamps or an offset
+    start; `gop`: a keyframe every so many frames (None: x264's default, one for a short clip); `audio`: AAC
+    audio as long as the video, from the video's first timestamp (the encoder adds its priming packet before);
+    `color`: (primaries, trc, matrix, range) tags (FFmpeg's AVCOL_* codes), used for the RGB -> YUV conversion."""
     time_base = time_base or Fraction(1, rate)
     pts = pts if pts is not None else [round(i / (rate * time_base)) for i in range(frames)]
     with av.open(str(path), mode="w") as container:
@@ -22,20 +26,47 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, pts: list[int] |
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
+        if gop:
+            stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
         if rotation:
             stream.set_display_rotation(rotation)
+        if color:
+            _tag(stream.codec_context, color)
+        sound = container.add_stream("aac", rate=44100) if audio else None
         ys, xs = np.mgrid[0:stream.height, 0:stream.width]
         for i, t in enumerate(pts):
             image = np.stack([(xs * 3 + i * 10) % 256, (ys * 3) % 256, np.full_like(xs, (i * 25) % 256)], -1)
             frame = av.VideoFrame.from_ndarray(image.astype(np.uint8), format="bgr24")
             frame.pts, frame.time_base = t, time_base
+            if color:
+                _tag(frame, color)  # PyAV converts a tagged frame to YUV with that matrix and range
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+        if sound is not None:
+            _add_tone(container, sound, float(pts[0] * time_base), float((pts[-1] - pts[0]) * time_base) + 1 / rate)
     if width % 2 or height % 2:
         return _crop_to(path, width, height)
     return path
+
+
+def _tag(target: av.VideoFrame | av.video.codeccontext.VideoCodecContext, color: tuple[int, int, int, int]) -> None:
+    target.color_primaries, target.color_trc, target.colorspace, target.color_range = color
+
+
+def _add_tone(container: av.container.OutputContainer, stream: av.AudioStream, start: float, seconds: float) -> None:
+    rate = 44100
+    first, samples = round(start * rate), round(seconds * rate)
+    for offset in range(0, samples, 1024):
+        t = (np.arange(1024) + offset) / rate
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = rate, first + offset, Fraction(1, rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
 
 
 def _crop_to(path: Path, width: int, height: int) -> Path:
@@ -71,8 +102,8 @@ def video_summary(path: Path) -> dict[str, object]:
                 "rotation": rotation, "audio": audio, "time_base": video.time_base}
 
 
-def audio_packets(path: Path, start: float = 0.0, end: float | None = None) -> list[tuple[float, bytes]]:
-    """(time, payload) of every audio packet of the first audio stream."""
+def audio_packets(path: Path, start: float = float("-inf"), end: float | None = None) -> list[tuple[float, bytes]]:
+    """(time, payload) of the audio packets of the first audio stream that start in [start, end)."""
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         out = []

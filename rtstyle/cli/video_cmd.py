@@ -23,7 +23,8 @@ from rtstyle.realtime.timeparse import TimeType
 @click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
               help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
-@click.option("--start", type=TimeType(), default=0.0, help="Start at this time (seconds, 2m or MM:SS).")
+@click.option("--start", type=TimeType(), default=0.0,
+              help="Start this far into the video, counted from its first frame (seconds, 2m or MM:SS).")
 @click.option("--duration", type=TimeType(positive=True), help="Convert only this long (seconds, 2m or MM:SS).")
 @click.option("--scale", type=FiniteFloatRange(0.05, 4.0), help="Resize frames by this factor before stylizing.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
@@ -36,8 +37,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
           overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
-    """Stylize a video file. H.264 (yuv420p) out; frame rate, timestamps, size and rotation are kept, and the
-    audio is copied packet for packet (no re-encoding).
+    """Stylize a video file. H.264 (yuv420p) out, in .mp4, .mkv or .mov; frame rate, timestamps, size, rotation
+    and colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding).
+    --start and --duration count from the video's first frame, whatever its first timestamp.
 
     \b
     Decoding, the model and encoding run at the same time in three threads.
@@ -78,7 +80,12 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, process, log=log)
     finally:
         stylizer.close()
-    audio = f", {result.audio_streams} audio stream(s) copied" if result.audio_streams else ", no audio"
+    audio = f", {_count(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
-    log(f"wrote {result.frames} frames {result.width}x{result.height}{audio} in {result.seconds:.1f} s ({fps:.1f} fps)")
+    log(f"wrote {_count(result.frames, 'frame')} {result.width}x{result.height}{audio} in {result.seconds:.1f} s "
+        f"({fps:.1f} fps)")
     click.echo(str(result.path))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

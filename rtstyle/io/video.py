@@ -2,6 +2,8 @@
 
 Frames are uint8 HxWx3 BGR (what every Stylizer takes). Timestamps stay in the input stream's time base, so
 variable frame rate input keeps its timing; audio is demuxed as packets and muxed unchanged (no re-encode).
+The input's colour tags (matrix, range, primaries, transfer) go to the output, and both conversions, YUV to
+BGR and back, use that matrix and range, so colours keep their meaning.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.realtime.timeparse import parse_time
 
 #: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
 QUALITY_CRF: dict[str, int] = {"low": 28, "medium": 23, "high": 18, "best": 14}
@@ -27,6 +30,26 @@ DEFAULT_QUALITY = "high"
 # encoder stays far from being the bottleneck of a fast (GPU) model; the CRF sets the quality either way.
 DEFAULT_PRESET = "veryfast"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+@dataclass(frozen=True)
+class ColorTags:
+    """How a video's pixel values are to be read (FFmpeg's AVCOL_* codes); the defaults are "unspecified"."""
+    primaries: int = 2
+    trc: int = 2
+    space: int = 2  # the YUV matrix (BT.709 = 1)
+    range: int = 0  # 1: limited (tv), 2: full (pc)
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> ColorTags:
+        if frame.format.is_rgb:  # an RGB input's matrix and range mean nothing for the yuv420p output
+            return cls(frame.color_primaries, frame.color_trc)
+        return cls(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+
+    def tag(self, target: av.VideoFrame | av.video.codeccontext.VideoCodecContext) -> None:
+        """Tag an encoder (for the file's header) or a BGR frame (PyAV converts it to YUV with this matrix)."""
+        target.color_primaries, target.color_trc = self.primaries, self.trc
+        target.colorspace, target.color_range = self.space, self.range
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,7 @@ class VideoInfo:
     rotation: int  # display rotation in degrees, counter-clockwise (as ffmpeg reports it)
     codec: str
     audio_codecs: tuple[str, ...]
+    color: ColorTags = ColorTags()
 
 
 @dataclass
@@ -78,10 +102,10 @@ def probe_video(path: Path) -> VideoInfo:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or Fraction(30)
         first = _first_frame(container, stream, path)
-        duration = None
+        duration = _tagged_duration(stream)
         if stream.duration is not None and stream.time_base:
             duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
+        elif duration is None and container.duration is not None:  # the longest stream's (audio may be longer)
             duration = container.duration / av.time_base
         frame_count = stream.frames or (round(duration * rate) if duration else None)
         return VideoInfo(
@@ -89,7 +113,16 @@ def probe_video(path: Path) -> VideoInfo:
             time_base=Fraction(stream.time_base or Fraction(1, 90000)), frame_count=frame_count or None,
             duration=duration, rotation=int(getattr(first, "rotation", 0) or 0) % 360,
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
+            color=ColorTags.of(first),
         )
+
+
+def _tagged_duration(stream: av.VideoStream) -> float | None:
+    """The video track's own length where the container has one only as a tag (Matroska: DURATION=0:00:04.0)."""
+    try:
+        return parse_time(stream.metadata["DURATION"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:
@@ -101,46 +134,114 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
     raise RtstyleError(f"video has no frames: {path}")
 
 
+def video_start(container: av.container.InputContainer, video: av.VideoStream) -> float:
+    """Seconds at which the video begins: --start and --duration count from here, since many files do not start
+    at 0 (MPEG-TS clocks start at 1.4 s or anywhere)."""
+    if video.start_time is not None and video.time_base:
+        return float(video.start_time * video.time_base)
+    if container.start_time is not None:
+        return container.start_time / av.time_base
+    return 0.0
+
+
+class _SeekMissed(Exception):
+    """The seek landed after the requested start (or nowhere): frames would be lost, so seek earlier."""
+
+
+# How far before the requested start each seek goes, in seconds: demuxers that cannot seek backward to a
+# keyframe (MPEG-TS lands on the next one) get earlier and earlier targets, then the beginning of the file.
+SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
+
+
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
                size: tuple[int, int] | None = None, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
-    Items come in demux order, so a consumer that muxes them in order interleaves audio and video naturally.
-    With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0 (audio by the
-    same amount, so they stay in sync); with start 0 the input timestamps are kept exactly.
+    `start` and `duration` are seconds from the start of the video (video_start), whatever its first
+    timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
+    naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
+    (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
+    kept; with start 0 the input timestamps and audio packets are kept exactly.
     """
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
-    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
     audio_streams = list(container.streams.audio) if audio else []
-    end = start + duration if duration is not None else None
-    if start > 0:
-        container.seek(int(start / time_base), stream=video, backward=True, any_frame=False)
-    origin: float | None = 0.0 if start <= 0 else None  # seconds subtracted from every timestamp
+    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
+    zero = video_start(container, video)
+    span = _Span(start, zero + start if start > 0 else None,
+                 zero + start + duration if duration is not None else None)
+    if span.first is None:
+        yield from _media(container, video, audio_streams, span, size, checked=False)
+        return
+    for back in SEEK_BACKOFF:
+        target = span.first - back
+        if back and target <= zero:
+            break
+        try:
+            container.seek(int(target / time_base), stream=video, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            continue
+        try:
+            yield from _media(container, video, audio_streams, span, size, checked=True)
+            return
+        except _SeekMissed:
+            continue
+    try:
+        container.seek(min(0, container.start_time or 0), backward=True)  # the beginning (AV_TIME_BASE units)
+    except av.error.FFmpegError as exc:
+        raise RtstyleError(f"cannot seek to --start {start:g} s in {container.name} ({_short(exc)})") from None
+    yield from _media(container, video, audio_streams, span, size, checked=False)
+
+
+@dataclass
+class _Span:
+    """The kept range in the input's seconds: [first, end); None is open (the start or the end of the file)."""
+    asked: float  # --start, for messages
+    first: float | None
+    end: float | None
+    origin: float | None = None  # seconds subtracted from every timestamp, known at the first kept frame
+
+    def __post_init__(self) -> None:
+        if self.first is None:
+            self.origin = 0.0  # no --start: timestamps are kept exactly
+
+
+def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
+           span: _Span, size: tuple[int, int] | None, *, checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
+    """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
+    the first decoded frame is after span.first (a seek that overshot) or there is none."""
+    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
+    rate = float(video.average_rate or 30)
+    frame_step = max(1, int(round(1 / (rate * time_base))))
     pending_audio: list[AudioPacket] = []  # audio demuxed before the origin is known
     audio_done = [False] * len(audio_streams)
     video_done = False
-    index = 0
+    decoded = index = packets = 0
     last_pts: int | None = None
-    frame_step = max(1, int(round(1 / ((video.average_rate or 30) * time_base))))
-
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
                 if video_done:
                     continue
+                packets += 1
+                if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
+                    raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
                 for frame in packet.decode():
                     assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
-                    t = float(frame.time) if frame.time is not None else index / float(video.average_rate or 30)
-                    if t < start - 1e-6:
+                    t = float(frame.time) if frame.time is not None else index / rate
+                    decoded += 1
+                    if checked and decoded == 1 and t > (span.first or 0.0) + 1e-6:
+                        raise _SeekMissed
+                    if span.first is not None and t < span.first - 1e-6:
                         continue
-                    if end is not None and t >= end - 1e-6:
+                    if span.end is not None and t >= span.end - 1e-6:
                         video_done = True
                         break
-                    if origin is None:
-                        origin = t
-                        yield from _release_audio(pending_audio, origin)
+                    if span.origin is None:
+                        span.origin = t
+                        yield from _release_audio(pending_audio, span)
                         pending_audio.clear()
+                    origin = span.origin
                     pts = frame.pts - round(origin / time_base) if frame.pts is not None else \
                         (last_pts + frame_step if last_pts is not None else 0)
                     if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
@@ -154,32 +255,51 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                 k = audio_streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
                 if audio_done[k]:
                     continue
-                t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
-                if end is not None and t >= end - 1e-6:
+                t = _time(packet)
+                if span.end is not None and t >= span.end - 1e-6:
                     audio_done[k] = True
-                elif origin is None:
-                    pending_audio.append(AudioPacket(packet, k))
+                elif span.origin is None:
+                    if _audio_end(packet) > (span.first or 0.0) + 1e-6:  # one ending earlier is never kept
+                        pending_audio.append(AudioPacket(packet, k))
                 else:
-                    yield from _release_audio([AudioPacket(packet, k)], origin)
+                    yield from _release_audio([AudioPacket(packet, k)], span)
             if video_done and all(audio_done):
                 break
     except av.error.FFmpegError as exc:
         if index == 0:
+            if checked and span.origin is None:  # nothing was yielded yet: a seek to an earlier point may work
+                raise _SeekMissed from None
             raise RtstyleError(f"cannot decode video: {container.name} ({_short(exc)})") from None
         # A damaged tail: keep what decoded, like ffmpeg does.
     if index == 0:
-        raise RtstyleError(f"no video frames in the requested range (start {start:g} s) of {container.name}")
+        if checked and decoded == 0:
+            raise _SeekMissed
+        raise RtstyleError(f"no video frames in the requested range (start {span.asked:g} s) of {container.name}")
 
 
-def _release_audio(items: list[AudioPacket], origin: float) -> Iterator[AudioPacket]:
+def _time(packet: av.Packet) -> float:
+    return float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+
+
+def _audio_end(packet: av.Packet) -> float:
+    """Seconds at which an audio packet's sound ends (its start when the duration is unknown)."""
+    pts = packet.pts if packet.pts is not None else 0
+    return float((pts + (packet.duration or 0)) * packet.time_base)
+
+
+def _release_audio(items: list[AudioPacket], span: _Span) -> Iterator[AudioPacket]:
+    """Without --start every packet, unchanged; with it, those still sounding at the origin, shifted by it."""
     for item in items:
         packet = item.packet
-        if packet.pts is not None and float(packet.pts * packet.time_base) < origin - 1e-6:
+        if span.first is None:
+            yield item
             continue
-        if origin:
-            shift = round(origin / packet.time_base)
-            packet.pts = packet.pts - shift if packet.pts is not None else None
-            packet.dts = packet.dts - shift if packet.dts is not None else None
+        origin = span.origin or 0.0
+        if _audio_end(packet) <= origin + 1e-6:
+            continue
+        shift = round(origin / packet.time_base)
+        packet.pts = packet.pts - shift if packet.pts is not None else None
+        packet.dts = packet.dts - shift if packet.dts is not None else None
         yield item
 
 
@@ -202,9 +322,12 @@ class VideoWriter:
 
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
-                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None) -> None:
-        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file)."""
+                 audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
+                 color: ColorTags | None = None) -> None:
+        """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
+        `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified)."""
         self.path = Path(path)
+        self.color = color
         self.shown_as = Path(shown_as or path)
         self.width, self.height = even_size(width, height)
         try:
@@ -220,6 +343,8 @@ class VideoWriter:
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}
+            if color is not None:
+                color.tag(self.stream.codec_context)
             if time_base is not None:
                 # Encode in the input's time base, so timestamps (and variable frame rates) pass through exactly.
                 self.stream.codec_context.time_base = time_base
@@ -252,6 +377,8 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
+        if self.color is not None:
+            self.color.tag(frame)
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base

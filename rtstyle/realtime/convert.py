@@ -80,17 +80,25 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tu
     return max(2, w - w % 2), max(2, h - h % 2)
 
 
+#: The containers written: they hold H.264 with the input's own time base (variable frame rates, exact
+#: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
+OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
+
+
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
     refuse_to_replace(target, overwrite)
-    if not target.suffix:
-        raise RtstyleError(f"output needs a video extension such as .mp4 or .mkv: {target}")
+    if target.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise RtstyleError(f"unsupported output type {target.suffix or '(no extension)'}: {target} (H.264 video "
+                           f"is written as {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]})")
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+    if not start and duration is None:
+        return info.frame_count
     if info.duration is None:
-        return info.frame_count if not start and duration is None else None
+        return None
     span = max(0.0, info.duration - start)
     if duration is not None:
         span = min(span, duration)
@@ -130,7 +138,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             audio_templates = list(container.streams.audio) if options.audio else []
             writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
-                                 audio_templates=audio_templates, shown_as=target)
+                                 audio_templates=audio_templates, shown_as=target, color=info.color)
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
                                audio=options.audio)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
@@ -147,17 +155,28 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             with uninterruptible():
                 writer.close()
                 os.replace(tmp, target)
+            _note_shortfall(writer.frames_written, total, log)
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
         raise
-    except BaseException:
+    except BaseException as exc:
         if writer is not None:
             writer.abandon()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename and Path(exc.filename) == tmp:
+            # A full disk, say: name the file the user asked for, not the hidden (and now deleted) temporary one.
+            raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(target, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
+
+
+def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
+    """Say so when the input ended early (a cut or damaged file): its header promised more frames. A frame or
+    two less is the rounding of duration x frame rate, not a loss."""
+    if total is not None and total - frames > 2:
+        log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
 def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
