@@ -32,6 +32,17 @@ DEFAULT_PRESET = "veryfast"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
+#: The containers written: they hold H.264 with the input's own time base (variable frame rates, exact
+#: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
+OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
+
+
+def check_output_suffix(target: Path, what: str = "output") -> None:
+    if target.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise RtstyleError(f"unsupported {what} type {target.suffix or '(no extension)'}: {target} (H.264 video "
+                           f"is written as {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]})")
+
+
 @dataclass(frozen=True)
 class ColorTags:
     """How a video's pixel values are to be read (FFmpeg's AVCOL_* codes); the defaults are "unspecified"."""

@@ -24,7 +24,7 @@ from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
-    even_size, iter_media, open_input, probe_video,
+    check_output_suffix, even_size, iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -80,18 +80,11 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tu
     return max(2, w - w % 2), max(2, h - h % 2)
 
 
-#: The containers written: they hold H.264 with the input's own time base (variable frame rates, exact
-#: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
-OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
-
-
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
     refuse_to_replace(target, overwrite)
-    if target.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise RtstyleError(f"unsupported output type {target.suffix or '(no extension)'}: {target} (H.264 video "
-                           f"is written as {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]})")
+    check_output_suffix(target)
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
-from rtstyle.io.video import DEFAULT_PRESET, VideoWriter
+from rtstyle.io.video import DEFAULT_PRESET, VideoWriter, check_output_suffix
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
 
@@ -26,8 +26,7 @@ class Recorder:
                  preset: str = DEFAULT_PRESET) -> None:
         self.target = Path(target)
         refuse_to_replace(self.target, overwrite, "recording")  # also a folder in the way
-        if not self.target.suffix:
-            raise RtstyleError(f"--record needs a video extension such as .mp4 or .mkv: {self.target}")
+        check_output_suffix(self.target, "--record")  # .avi would store one frame rate, not the live timing
         self.rate = Fraction(fps or 30).limit_denominator(1001)
         self.crf, self.preset = crf, preset
         self.tmp = temp_path_beside(self.target)  # checks the directory is writable before the loop starts
