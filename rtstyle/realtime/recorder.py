@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.video import DEFAULT_PRESET, VideoWriter, check_output_suffix
 
