@@ -97,3 +97,23 @@ def test_atomic_outputs_get_ordinary_permissions(tmp_path):
     mode = stat.S_IMODE(os.stat(tmp_path / "f.bin").st_mode)
     assert mode == 0o666 & ~current_umask()
     assert mode & 0o044  # readable by others under the usual umask, not 0600 like mkstemp's files
+
+
+def test_near_misses_say_what_they_are(tmp_path, small_style, photo, capsys):
+    """An exported model or a training checkpoint given where a style goes: what it is and what to do instead."""
+    from safetensors.numpy import save_file
+
+    from helpers import assert_one_line_error, run_cli
+
+    model = tmp_path / "m.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model)], capsys).exit_code == 0
+    for command in (["export", str(model), "-o", str(tmp_path / "again.onnx")],
+                    ["quantize", str(model), "-o", str(tmp_path / "q.onnx")]):
+        assert_one_line_error(run_cli(command, capsys), "is an exported ONNX model, not a style")
+    checkpoint = tmp_path / "checkpoint.safetensors"
+    save_file({"step": np.zeros(1, np.int64)}, str(checkpoint), metadata={"rtstyle_checkpoint": "{}"})
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "p.png"), photo[:16, :16])
+    assert_one_line_error(run_cli(["image", str(tmp_path / "p.png"), "-s", str(checkpoint)], capsys),
+                          "is a training checkpoint", "--resume")

@@ -22,6 +22,7 @@ from rtstyle.io.atomic import atomic_write_bytes
 
 FORMAT_VERSION = 1
 METADATA_KEY = "rtstyle"
+CHECKPOINT_KEY = "rtstyle_checkpoint"  # what a training checkpoint (rtstyle.train.checkpoint) holds instead
 STYLE_SUFFIX = ".safetensors"
 
 
@@ -102,6 +103,9 @@ def dequantize_weights(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def read_style_metadata(path: Path) -> dict[str, Any]:
     """Only the metadata record, without reading the tensors (for listing styles quickly)."""
     path = Path(path)
+    if path.suffix.lower() == ".onnx":  # exported models are not read back as styles; say so, not "bad header"
+        raise RtstyleError(f"{path} is an exported ONNX model, not a style: give the style it came from (a name "
+                           "from `rtstyle styles` or its .safetensors file)")
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -119,6 +123,9 @@ def read_style_metadata(path: Path) -> dict[str, Any]:
 
 
 def _parse_record(path: Path, metadata: Any) -> dict[str, Any]:
+    if isinstance(metadata, dict) and CHECKPOINT_KEY in metadata:
+        raise RtstyleError(f"{path} is a training checkpoint, not a style: `rtstyle train --resume` with the run's "
+                           "--name (or --run-dir) finishes the run and writes its style")
     if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise RtstyleError(f"not an rtstyle style file (no rtstyle metadata): {path}")
     try:
