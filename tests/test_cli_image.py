@@ -423,3 +423,22 @@ def test_exif_is_not_copied_so_no_orientation_turns_the_upright_result(tmp_path,
         assert result.size == (20, 40)  # upright: a portrait
         assert result.info.get("icc_profile") == fake_icc(588)
         assert "exif" not in result.info and not result.getexif()
+
+
+def test_gifs_are_photos_and_an_animated_one_says_only_its_first_frame_is_used(tmp_path, small_style, photo, capsys):
+    import av
+
+    with av.open(str(tmp_path / "anim.gif"), "w") as gif:  # five frames of different greys
+        stream = gif.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb8"
+        for level in range(0, 250, 50):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((24, 32, 3), level, np.uint8), "rgb24")):
+                gif.mux(packet)
+        for packet in stream.encode():
+            gif.mux(packet)
+    cv2.imwrite(str(tmp_path / "x.png"), photo[:24, :32])
+    result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png") == [
+        "anim_smallstyle.png", "x.png", "x_smallstyle.png"]  # a GIF's result is a PNG (rtstyle writes no GIFs)
+    assert "anim.gif has 5 frames: only the first is stylized" in result.err and "rtstyle video" in result.err

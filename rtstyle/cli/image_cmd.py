@@ -16,7 +16,9 @@ from rtstyle.engine import create_stylizer
 from rtstyle.errors import RtstyleError
 from rtstyle.io.color_profile import read_color_profile
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
-from rtstyle.io.images import ALPHA_SUFFIXES, is_image_path, read_image, read_layout, try_read_image, write_image
+from rtstyle.io.images import (
+    ALPHA_SUFFIXES, READ_ONLY_SUFFIXES, frame_count, is_image_path, read_image, read_layout, try_read_image, write_image,
+)
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.styles.catalog import style_names
@@ -94,6 +96,9 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 unreadable += 1
                 tqdm.write(f"skipped unreadable image: {job.source}")
                 continue
+            if job.source.suffix.lower() in READ_ONLY_SUFFIXES and (frames := frame_count(job.source)) > 1:
+                tqdm.write(f"{job.source} has {frames} frames: only the first is stylized (`rtstyle video "
+                           f"{job.source} -o OUT.mp4` stylizes them all)", file=sys.stderr)
             layout = read_layout(job.source)
             if layout.bits > 8:
                 deep += 1

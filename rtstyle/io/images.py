@@ -18,11 +18,26 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.color_profile import ColorProfile, embed_color_profile
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
+READ_ONLY_SUFFIXES = frozenset({".gif"})  # read (the first frame), never written: results are PNG
 
 
 def is_image_path(path: Path) -> bool:
+    """A format rtstyle reads and writes."""
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_input_image(path: Path) -> bool:
+    """A format rtstyle reads photos from (folders and patterns find these)."""
+    return is_image_path(path) or path.suffix.lower() in READ_ONLY_SUFFIXES
+
+
+def frame_count(path: Path) -> int:
+    """How many images a file holds (an animated GIF: its frames); 1 when it cannot tell."""
+    try:
+        return max(1, int(cv2.imcount(str(path))))
+    except (cv2.error, AttributeError):  # imcount is OpenCV 4.6+
+        return 1
 
 
 def try_read_image(path: Path) -> np.ndarray | None:
@@ -132,13 +147,13 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
             for p in sorted(path.rglob("*")):
                 # Hidden files and folders are skipped, as `*` skips them in a shell: a temporary
                 # ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/".
-                if p.is_file() and is_image_path(p) and not _hidden(p.relative_to(path)):
+                if p.is_file() and is_input_image(p) and not _hidden(p.relative_to(path)):
                     add(p, path, False)
         elif path.exists():
             add(path, path.parent, True)
         elif glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
-            matched_images = [p for p in matches if p.is_file() and is_image_path(p)]
+            matched_images = [p for p in matches if p.is_file() and is_input_image(p)]
             if not matched_images:
                 raise RtstyleError(f"no images match {item!r}")
             for p in matched_images:
