@@ -262,3 +262,32 @@ def test_resume_keeps_the_runs_own_painting_and_loss_network(inputs: tuple[Path,
                       random_loss_network())
     assert resumed.style_image_path == inputs[0].resolve() and "is ignored" in capsys.readouterr().err
     assert resumed.vgg_weights == str(weights.resolve())  # not torchvision's download, which --resume used to try
+
+
+def test_resume_replaces_only_the_style_its_own_run_wrote(inputs: tuple[Path, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed run may replace the style it wrote when it stopped, never a photo or another run's style."""
+    photo = tmp_path / "victim.jpg"
+    photo.write_bytes(b"a photo")
+    other = tmp_path / "other.safetensors"
+    Trainer(config_for(inputs, tmp_path / "b", steps=2, output=other), random_loss_network()).run()
+    other_bytes = other.read_bytes()
+
+    original_step = Trainer.train_step
+
+    def interrupted(self: Trainer) -> dict[str, float]:
+        if self.step == 1:
+            raise KeyboardInterrupt
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config_for(inputs, tmp_path, steps=2, output=tmp_path / "mine.safetensors"), random_loss_network()).run()
+    monkeypatch.setattr(Trainer, "train_step", original_step)
+    for target in (photo, other):
+        with pytest.raises(RtstyleError, match="exists.*--overwrite.*this run did not write it"):
+            Trainer(config_for(inputs, tmp_path, steps=2, output=target, resume=True), random_loss_network())
+    assert photo.read_bytes() == b"a photo" and other.read_bytes() == other_bytes
+    resumed = Trainer(config_for(inputs, tmp_path, steps=2, output=other, resume=True, overwrite=True),
+                      random_loss_network())
+    assert resumed.run().steps == 2  # --overwrite does replace it

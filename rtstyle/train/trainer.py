@@ -13,6 +13,7 @@ import math
 import re
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
-from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
+from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image
 from rtstyle.train.distill import TeacherTargets
@@ -130,6 +131,8 @@ class Trainer:
             raise RtstyleError("--style-image is required")
         if not config.content and not resumed:
             raise RtstyleError("--content is required")
+        # Ties the style file to its run: --resume replaces only a style this very run wrote.
+        self.run_id: str = record.get("run_id") or uuid.uuid4().hex
         self._check_output(resumed is not None)
         # --licence, --meta and --init given when the run started stay with it through --resume.
         self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
@@ -196,9 +199,19 @@ class Trainer:
             raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
     def _check_output(self, resumed: bool) -> None:
-        # A resumed run replaces the style it wrote itself when it stopped (--time-limit, Ctrl-C).
-        refuse_to_replace(self.output, self.config.overwrite or resumed, "style", hint=", or choose another --name")
+        # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
+        own = resumed and self._written_by_this_run(self.output)
+        hint = "; this run did not write it" if resumed else ", or choose another --name"
+        refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)
         ensure_writable_dir(self.output.parent)
+
+    def _written_by_this_run(self, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        try:
+            return read_style_metadata(path).get("run_id") == self.run_id
+        except RtstyleError:  # not a style file at all
+            return False
 
     @staticmethod
     def _run_input(given: Path | str | None, recorded: str | None, option: str) -> Path:
@@ -407,6 +420,7 @@ class Trainer:
             "vgg_weights": str(Path(self.vgg_weights).resolve()) if self.vgg_weights else None,
             "train_seconds": self.train_seconds,
             "style_metadata": self.style_metadata,
+            "run_id": self.run_id,
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
@@ -446,6 +460,7 @@ class Trainer:
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
+            "run_id": self.run_id,
         }
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
