@@ -291,3 +291,20 @@ def test_resume_replaces_only_the_style_its_own_run_wrote(inputs: tuple[Path, Pa
     resumed = Trainer(config_for(inputs, tmp_path, steps=2, output=other, resume=True, overwrite=True),
                       random_loss_network())
     assert resumed.run().steps == 2  # --overwrite does replace it
+
+
+@pytest.mark.parametrize("which", ["style image", "content", "vgg weights", "init style"])
+def test_output_never_replaces_an_input(which: str, inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """Not even with --overwrite, and before any training."""
+    init = tmp_path / "init.safetensors"
+    Trainer(config_for(inputs, tmp_path / "first", steps=1, output=init), random_loss_network()).run()
+    weights = tmp_path / "vgg.safetensors"
+    weights.write_bytes(b"stands for the weights file")
+    target = {"style image": inputs[0], "content": next(inputs[1].rglob("*.jpg")), "vgg weights": weights,
+              "init style": init}[which]
+    before = target.read_bytes()
+    with pytest.raises(RtstyleError, match="is the run's .* choose another -o"):
+        Trainer(config_for(inputs, tmp_path, steps=1, output=target, overwrite=True, vgg_weights=str(weights),
+                           init=str(init)), random_loss_network())
+    assert target.read_bytes() == before
+    assert not (tmp_path / "run").exists()  # refused before the run started

@@ -76,6 +76,11 @@ class ContentSource:
         return len(self._frames) if self._frames is not None else len(self._paths)
 
     @property
+    def files(self) -> list[Path]:
+        """The files the content is read from: the folder's images, or the video."""
+        return list(self._paths) if self._frames is None else [self.path]
+
+    @property
     def kind(self) -> str:
         return "video frames" if self._frames is not None else "images"
 

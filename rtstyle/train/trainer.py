@@ -133,7 +133,6 @@ class Trainer:
             raise RtstyleError("--content is required")
         # Ties the style file to its run: --resume replaces only a style this very run wrote.
         self.run_id: str = record.get("run_id") or uuid.uuid4().hex
-        self._check_output(resumed is not None)
         # --licence, --meta and --init given when the run started stay with it through --resume.
         self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
         if config.licence:
@@ -144,6 +143,8 @@ class Trainer:
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
+        self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
+        self._check_output(resumed is not None)
         ensure_writable_dir(self.run_dir)
 
         torch.manual_seed(self.hparams.seed)
@@ -204,6 +205,31 @@ class Trainer:
         hint = "; this run did not write it" if resumed else ", or choose another --name"
         refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)
         ensure_writable_dir(self.output.parent)
+
+    def _refuse_inputs_as_output(self, teacher: str | None) -> None:
+        """-o must not be anything the run reads: inputs are never replaced, not even with --overwrite."""
+        if not self.output.is_file():
+            return
+        target = file_key(self.output)
+        for what, path in self._input_files(teacher):
+            if path.is_file() and file_key(path) == target:
+                raise RtstyleError(f"the output {self.output} is the run's {what} (inputs are never replaced): "
+                                   "choose another -o")
+
+    def _input_files(self, teacher: str | None) -> list[tuple[str, Path]]:
+        from rtstyle.styles.catalog import find_style
+
+        inputs = [("style image", self.style_image_path), ("checkpoint", self.checkpoint_path),
+                  ("loss log", self.run_dir / LOG_NAME)]
+        inputs += [("content", path) for path in self.content.files]
+        if self.vgg_weights:
+            inputs.append(("--vgg-weights file", Path(self.vgg_weights)))
+        for option, style in (("--init", self.style_metadata.get("init")), ("--teacher", teacher)):
+            try:
+                inputs += [(f"{option} style", find_style(style).path)] if style else []
+            except RtstyleError:
+                pass  # a style that is gone is no input to protect (loading it says so, where it is needed)
+        return inputs
 
     def _written_by_this_run(self, path: Path) -> bool:
         if not path.is_file():
@@ -474,6 +500,12 @@ class Trainer:
 def say(message: str) -> None:
     """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def file_key(path: Path) -> tuple[int, int]:
+    """The file itself (device, inode): the same for every spelling or link that reaches it."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
 
 
 def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
