@@ -308,3 +308,53 @@ def test_output_never_replaces_an_input(which: str, inputs: tuple[Path, Path], t
                            init=str(init)), random_loss_network())
     assert target.read_bytes() == before
     assert not (tmp_path / "run").exists()  # refused before the run started
+
+
+def _poison_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """The loss of the step after `step` completed ones is NaN while the learning rate is the default."""
+    original = Trainer.losses
+
+    def poisoned(self: Trainer, batch: torch.Tensor, boxes: object = None) -> dict[str, torch.Tensor]:
+        terms = original(self, batch, boxes)  # type: ignore[arg-type]
+        if self.step == step and self.optimizer.param_groups[0]["lr"] == 1e-3:
+            terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(Trainer, "losses", poisoned)
+
+
+def test_after_a_nan_loss_resume_takes_a_lower_lr(inputs: tuple[Path, Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advice after a NaN loss works: --resume --lr applies from the checkpoint and is recorded."""
+    output = tmp_path / "s.safetensors"
+    _poison_step(monkeypatch, 3)
+    with pytest.raises(RtstyleError, match=r"step 2\); continue from it with --resume and a lower --lr \(e.g. 0.0001\)"):
+        Trainer(config_for(inputs, tmp_path, steps=5, output=output, checkpoint_every=2), random_loss_network()).run()
+    resumed = Trainer(config_for(inputs, tmp_path, steps=5, output=output, resume=True,
+                                 resume_options={"lr": 1e-4, "batch_size": 2}), random_loss_network())
+    assert resumed.hparams.lr == 1e-4 and resumed.optimizer.param_groups[0]["lr"] == 1e-4
+    assert resumed.run().steps == 5
+    metadata = load_style_file(output).metadata
+    assert metadata["hyperparameters"]["lr"] == 1e-4
+    assert metadata["changed_on_resume"] == [{"step": 2, "lr": [1e-3, 1e-4]}]
+
+
+def test_nan_right_after_the_checkpoint_says_resuming_cannot_help(inputs: tuple[Path, Path], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _poison_step(monkeypatch, 2)
+    with pytest.raises(RtstyleError, match="gives this loss itself: start again in another --run-dir"):
+        Trainer(config_for(inputs, tmp_path, steps=5, checkpoint_every=2), random_loss_network()).run()
+
+
+def test_resume_notes_only_options_that_differ(inputs: tuple[Path, Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output), random_loss_network()).run()
+    same = {"batch_size": 2, "crop_size": 32, "seed": 3, "arch": "johnson", "arch_kwargs": {"width": 8}}
+    capsys.readouterr()
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output, resume=True, resume_options=same),
+            random_loss_network())
+    assert "ignored" not in capsys.readouterr().err
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output, resume=True,
+                       resume_options={**same, "arch_kwargs": {"width": 16}, "seed": 4}), random_loss_network())
+    assert "ignored: --seed 4 (the run's: 3), --width 16 (the run's: 8)" in capsys.readouterr().err

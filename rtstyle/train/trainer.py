@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,9 @@ RESERVED_NAMES = frozenset({"all"})
 TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
+# What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
+# everything else a run started with stays, so the style's record describes one recipe.
+CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
 
 
 @dataclass
@@ -77,6 +80,9 @@ class TrainConfig:
     progress: bool = True
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
     compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
+    # On resume: the settings given anew (hparams names, "arch", "arch_kwargs", "init", "teacher"). Those in
+    # CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a note when they differ.
+    resume_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,9 +125,9 @@ class Trainer:
 
         resumed = self._read_resume_checkpoint()
         record = resumed.record if resumed else {}
+        self.changes: list[dict[str, Any]] = list(record.get("changes_on_resume", []))
         if resumed:
-            steps = {"steps": config.resume_steps} if config.resume_steps else {}
-            self.hparams = HyperParams.from_dict({**record["hparams"], **steps})
+            self.hparams = self._resumed_hparams(record, resumed.step)
         else:
             self.hparams = config.hparams
         self.style_image_path = self._run_input(config.style_image, record.get("style_image_path"), "--style-image")
@@ -161,6 +167,7 @@ class Trainer:
         self.teacher_targets = TeacherTargets(self.teacher, self.content, self.device) if self.teacher else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
+        self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, if any
         self.train_seconds = 0.0
         if resumed:
             self._restore(resumed)
@@ -286,11 +293,29 @@ class Trainer:
         teacher.requires_grad_(False)
         return teacher
 
+    def _resumed_hparams(self, record: dict[str, Any], step: int) -> HyperParams:
+        """The checkpoint's hyperparameters, with a new --steps and the explicit changes of --lr and loss weights."""
+        recorded = HyperParams.from_dict(record["hparams"])
+        given = self.config.resume_options
+        changed = {k: given[k] for k in CHANGEABLE_ON_RESUME if k in given and given[k] != getattr(recorded, k)}
+        if changed:
+            self.changes.append({"step": step, **{k: [getattr(recorded, k), v] for k, v in changed.items()}})
+            say(f"--resume: from step {step}, " + ", ".join(
+                f"{option_name(k)} {v:g} (was {getattr(recorded, k):g})" for k, v in changed.items()))
+        ignored = ignored_on_resume(given, record)
+        if ignored:
+            say(f"--resume continues the run with its own settings; ignored: {', '.join(ignored)}")
+        updates: dict[str, Any] = {**changed, **({"steps": self.config.resume_steps} if self.config.resume_steps else {})}
+        return replace(recorded, **updates)
+
     def _restore(self, checkpoint: Checkpoint) -> None:
         if set(checkpoint.model) != set(self.model.state_dict()):
             raise RtstyleError(f"checkpoint {self.checkpoint_path} does not match architecture {self.arch!r}")
         self.model.load_state_dict(checkpoint.model)
         self.optimizer.load_state_dict(checkpoint.optimizer)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.hparams.lr  # the saved state carries the old rate; a new --lr applies from here
+        self.checkpoint_step = checkpoint.step
         restore_rng(checkpoint.rng, self.device)
         self.step = checkpoint.step
         self.train_seconds = float(checkpoint.record.get("train_seconds", 0.0))
@@ -375,15 +400,24 @@ class Trainer:
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
             # Stop before the update: the weights and the last checkpoint stay good.
-            raise RtstyleError(
-                f"the loss became {values['total']} at step {self.step + 1}; training stopped. "
-                f"Last good checkpoint: {self.checkpoint_path if self.checkpoint_path.exists() else 'none yet'}. "
-                "Try a lower --lr or --style-weight")
+            raise RtstyleError(f"the loss became {values['total']} at step {self.step + 1}; training stopped. "
+                               + self._nan_advice())
         self.scaler.scale(terms["total"]).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
         return values
+
+    def _nan_advice(self) -> str:
+        lower = f"a lower --lr (e.g. {self.hparams.lr / 10:g}) or --style-weight"
+        if self.checkpoint_step is None:
+            return f"No checkpoint yet: start again with {lower}"
+        if self.checkpoint_step == self.step:
+            # Resuming recomputes this very step from the same weights: any --lr gives the same loss.
+            return (f"The last checkpoint ({self.checkpoint_path}, step {self.step}) gives this loss itself: "
+                    f"start again in another --run-dir with {lower}")
+        return (f"Last good checkpoint: {self.checkpoint_path} (step {self.checkpoint_step}); continue from it with "
+                f"--resume and {lower}")
 
     def run(self) -> TrainResult:
         config, hp = self.config, self.hparams
@@ -447,9 +481,11 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "style_metadata": self.style_metadata,
             "run_id": self.run_id,
+            "changes_on_resume": self.changes,
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
+        self.checkpoint_step = self.step
 
     @torch.no_grad()
     def write_preview(self) -> Path:
@@ -488,6 +524,8 @@ class Trainer:
             "device": self.device.type,
             "run_id": self.run_id,
         }
+        if self.changes:  # "hyperparameters" holds the last values; this says from which step they held
+            metadata["changed_on_resume"] = self.changes
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
         metadata = {**self.style_metadata, **metadata}  # --meta adds credits; it cannot rewrite the run's record
@@ -495,6 +533,28 @@ class Trainer:
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
+
+
+def option_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def ignored_on_resume(given: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """The options given to --resume that differ from the run's own settings (which it keeps)."""
+    recorded = record["hparams"]
+    out = [f"{option_name(k)} {v} (the run's: {recorded.get(k)})" for k, v in given.items()
+           if k in recorded and k not in CHANGEABLE_ON_RESUME and k != "steps" and v != recorded.get(k)]
+    if "arch" in given and str(given["arch"]).replace("_", "-") != record["arch"]:
+        out.append(f"--arch {given['arch']} (the run's: {record['arch']})")
+    for key, value in given.get("arch_kwargs", {}).items():
+        if record["arch_kwargs"].get(key) != value:
+            option = option_name(key) if key in ("width", "blocks") else f"--arch-arg {key}"
+            out.append(f"{option} {value} (the run's: {record['arch_kwargs'].get(key)})")
+    for key, recorded_value in (("init", record.get("style_metadata", {}).get("init")),
+                                ("teacher", record.get("teacher"))):
+        if key in given and given[key] != recorded_value:
+            out.append(f"{option_name(key)} {given[key]} (the run's: {recorded_value or 'none'})")
+    return out
 
 
 def say(message: str) -> None:
