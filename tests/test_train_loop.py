@@ -12,13 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from train_utils import make_content_folder, random_loss_network, write_style_image  # noqa: E402
+from train_utils import DATA, make_content_folder, random_loss_network, write_style_image  # noqa: E402
 
 from rtstyle.errors import RtstyleError  # noqa: E402
 from rtstyle.styles.format import StyleFile, load_style_file, save_style_file  # noqa: E402
 from rtstyle.train.checkpoint import load_checkpoint  # noqa: E402
 from rtstyle.train.hparams import HyperParams  # noqa: E402
 from rtstyle.train.trainer import Trainer, TrainConfig  # noqa: E402
+
+DATA_PHOTO = DATA / "chelsea.png"
 
 
 @pytest.fixture
@@ -358,3 +360,11 @@ def test_resume_notes_only_options_that_differ(inputs: tuple[Path, Path], tmp_pa
     Trainer(config_for(inputs, tmp_path, steps=1, output=output, resume=True,
                        resume_options={**same, "arch_kwargs": {"width": 16}, "seed": 4}), random_loss_network())
     assert "ignored: --seed 4 (the run's: 3), --width 16 (the run's: 8)" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_changed_painting(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, time_limit=1e-9), random_loss_network()).run()
+    shutil.copy(DATA_PHOTO, inputs[0])  # another image under the painting's name
+    with pytest.raises(RtstyleError, match="not the one the run started with"):
+        Trainer(config_for(inputs, tmp_path, steps=2, output=output, resume=True), random_loss_network())

@@ -148,6 +148,7 @@ class Trainer:
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
+        self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
         self._check_output(resumed is not None)
@@ -255,6 +256,15 @@ class Trainer:
         if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
             say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
         return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
+
+    def _painting_hash(self, recorded: str | None) -> str:
+        """The painting's sha256; a resumed run refuses a painting that is not the one it started with."""
+        digest = hashlib.sha256(self.style_image_path.read_bytes()).hexdigest()
+        if recorded is not None and digest != recorded:
+            raise RtstyleError(f"--resume: the style image {self.style_image_path} is not the one the run started with "
+                               "(its sha256 differs from the checkpoint's): put that one back, or start a new run "
+                               "in another --run-dir")
+        return digest
 
     def _read_resume_checkpoint(self) -> Checkpoint | None:
         if self.config.resume:
@@ -475,6 +485,7 @@ class Trainer:
             "arch": self.arch,
             "arch_kwargs": self.arch_kwargs,
             "style_image_path": str(self.style_image_path.resolve()),
+            "style_image_sha256": self.style_sha256,
             "content_path": str(self.content_path.resolve()),
             "teacher": self.teacher_name,
             "vgg_weights": str(Path(self.vgg_weights).resolve()) if self.vgg_weights else None,
@@ -512,7 +523,7 @@ class Trainer:
             "source_image": self.style_image_path.name,
             # The name alone is ambiguous (datasets ship different files called udnie.jpg); the hash finds the
             # exact painting again, e.g. for the quality report, without storing a local path.
-            "source_image_sha256": hashlib.sha256(self.style_image_path.read_bytes()).hexdigest(),
+            "source_image_sha256": self.style_sha256,
             "hyperparameters": self.hparams.to_dict(),
             "steps": self.step,
             "images_seen": self.step * self.hparams.batch_size,  # this run's; a packed built-in adds its parent's
