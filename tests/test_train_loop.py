@@ -368,3 +368,16 @@ def test_resume_refuses_a_changed_painting(inputs: tuple[Path, Path], tmp_path: 
     shutil.copy(DATA_PHOTO, inputs[0])  # another image under the painting's name
     with pytest.raises(RtstyleError, match="not the one the run started with"):
         Trainer(config_for(inputs, tmp_path, steps=2, output=output, resume=True), random_loss_network())
+
+
+def test_final_losses_are_the_same_with_and_without_a_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """The window of per-step losses survives a resume; the log holds only every --log-every-th step."""
+    straight = tmp_path / "straight.safetensors"
+    Trainer(config_for(inputs, tmp_path / "a", steps=8, output=straight, log_every=3), random_loss_network()).run()
+    resumed = tmp_path / "resumed.safetensors"
+    Trainer(config_for(inputs, tmp_path / "b", steps=5, output=resumed, log_every=3), random_loss_network()).run()
+    Trainer(config_for(inputs, tmp_path / "b", steps=8, output=resumed, log_every=3, resume=True, resume_steps=8),
+            random_loss_network()).run()
+    expected = load_style_file(straight).metadata["losses"]
+    assert expected["averaged_over_last_steps"] == 8
+    assert load_style_file(resumed).metadata["losses"] == pytest.approx(expected, rel=1e-6)

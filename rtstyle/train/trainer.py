@@ -170,6 +170,7 @@ class Trainer:
         self.step = 0
         self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, if any
         self.train_seconds = 0.0
+        self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)  # per-step losses, for the final ones
         if resumed:
             self._restore(resumed)
 
@@ -198,7 +199,6 @@ class Trainer:
         if config.compile:
             self.model_forward = torch.compile(self.model)
             self.vgg_forward = torch.compile(self.vgg) if self.vgg is not None else None
-        self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
 
     # ----------------------------------------------------------------------------------------- setup
     def _validate_name(self) -> None:
@@ -326,6 +326,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.hparams.lr  # the saved state carries the old rate; a new --lr applies from here
         self.checkpoint_step = checkpoint.step
+        # The window the final losses average over, exactly as it was (the log holds only every --log-every-th step).
+        self.recent.extend(checkpoint.record.get("recent_losses", []))
         restore_rng(checkpoint.rng, self.device)
         self.step = checkpoint.step
         self.train_seconds = float(checkpoint.record.get("train_seconds", 0.0))
@@ -433,7 +435,8 @@ class Trainer:
         config, hp = self.config, self.hparams
         log_path = self.run_dir / LOG_NAME
         truncate_log(log_path, self.step)
-        self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))  # a resumed run's final losses stay true
+        if self.step and not self.recent:  # a checkpoint from before recent_losses: the log is the best there is
+            self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))
         bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
                    mininterval=1.0, desc=config.name)
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
@@ -493,6 +496,7 @@ class Trainer:
             "style_metadata": self.style_metadata,
             "run_id": self.run_id,
             "changes_on_resume": self.changes,
+            "recent_losses": list(self.recent),
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
