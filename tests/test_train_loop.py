@@ -381,3 +381,10 @@ def test_final_losses_are_the_same_with_and_without_a_resume(inputs: tuple[Path,
     expected = load_style_file(straight).metadata["losses"]
     assert expected["averaged_over_last_steps"] == 8
     assert load_style_file(resumed).metadata["losses"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_half_is_kept_through_a_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "h.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, half=True, time_limit=1e-9), random_loss_network()).run()
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, resume=True), random_loss_network()).run()
+    assert {v.dtype for v in load_style_file(output).weights.values()} == {np.dtype(np.float16)}

@@ -139,12 +139,13 @@ class Trainer:
             raise RtstyleError("--content is required")
         # Ties the style file to its run: --resume replaces only a style this very run wrote.
         self.run_id: str = record.get("run_id") or uuid.uuid4().hex
-        # --licence, --meta and --init given when the run started stay with it through --resume.
+        # --licence, --meta, --init and --half given when the run started stay with it through --resume.
         self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
         if config.licence:
             self.style_metadata["licence"] = config.licence
         if config.init:
             self.style_metadata["init"] = config.init
+        self.half = config.half or bool(record.get("half"))  # like --licence: the file format chosen at the start
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
@@ -497,6 +498,7 @@ class Trainer:
             "run_id": self.run_id,
             "changes_on_resume": self.changes,
             "recent_losses": list(self.recent),
+            "half": self.half,
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
@@ -544,7 +546,7 @@ class Trainer:
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
         metadata = {**self.style_metadata, **metadata}  # --meta adds credits; it cannot rewrite the run's record
-        save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
+        save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.half)
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
