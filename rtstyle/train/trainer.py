@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import ensure_writable_dir, refuse_to_replace
+from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
@@ -153,7 +153,7 @@ class Trainer:
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
         self._check_output(resumed is not None)
-        ensure_writable_dir(self.run_dir)
+        probe_writable(self.checkpoint_path, "the checkpoint")
 
         torch.manual_seed(self.hparams.seed)
         self.arch, self.arch_kwargs, init_weights = self._architecture(record)
@@ -213,7 +213,7 @@ class Trainer:
         own = resumed and self._written_by_this_run(self.output)
         hint = "; this run did not write it" if resumed else ", or choose another --name"
         refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)
-        ensure_writable_dir(self.output.parent)
+        probe_writable(self.output, "the style")
 
     def _refuse_inputs_as_output(self, teacher: str | None) -> None:
         """-o must not be anything the run reads: inputs are never replaced, not even with --overwrite."""
@@ -546,7 +546,11 @@ class Trainer:
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
         metadata = {**self.style_metadata, **metadata}  # --meta adds credits; it cannot rewrite the run's record
-        save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.half)
+        try:
+            save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.half)
+        except OSError as exc:  # e.g. the disk filled up since the start: name the user's path, not the temp file
+            raise RtstyleError(f"cannot write the style to {self.output}: {exc.strerror or exc} (the checkpoint is "
+                               "kept: --resume with another -o writes it)") from None
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
@@ -577,6 +581,15 @@ def ignored_on_resume(given: dict[str, Any], record: dict[str, Any]) -> list[str
 def say(message: str) -> None:
     """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def probe_writable(target: Path, what: str) -> None:
+    """Create and remove a temp file beside `target`, as the atomic write will: os.access says yes to root even
+    where nothing can be written (/proc, read-only mounts), and the error then named the temp file."""
+    try:
+        temp_path_beside(target).unlink()
+    except OSError as exc:
+        raise RtstyleError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
 
 
 def file_key(path: Path) -> tuple[int, int]:
