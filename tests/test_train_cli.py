@@ -47,6 +47,8 @@ def args_for(paths: dict[str, Path], **changes: str | None) -> list[str]:
     ("steps_and_epochs", ("--steps or --epochs",)),
     ("unknown_arch", ("unknown architecture",)),
     ("bad_arch_arg", ("--arch-arg expects KEY=VALUE",)),
+    ("text_arch_arg", ("width must be an integer",)),
+    ("huge_width", ("parameters, too many to train", "--width")),
     ("missing_vgg", ("vgg weights file not found",)),
     ("resume_without_checkpoint", ("no checkpoint to resume from",)),
     ("unknown_init", ("unknown style",)),
@@ -83,6 +85,11 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
         changes["--arch"] = "jonson"
     elif case == "bad_arch_arg":
         changes["--arch-arg"] = "width"
+    elif case == "text_arch_arg":
+        changes["--width"] = None
+        changes["--arch-arg"] = "width=abc"
+    elif case == "huge_width":
+        changes["--width"] = "3000000"
     elif case == "missing_vgg":
         changes["--vgg-weights"] = str(tmp / "vgg.safetensors")
     elif case == "resume_without_checkpoint":

@@ -32,6 +32,7 @@ from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
+from rtstyle.models.weights import expected_weight_shapes
 from rtstyle.paths import user_styles_dir
 from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -49,6 +50,9 @@ RESERVED_NAMES = frozenset({"all"})
 TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
+# Far above any real-time network (johnson: 1.7M parameters; width 128: 27M), far below what exhausts memory:
+# an absurd --width must be one line, not an allocator's traceback.
+MAX_PARAMETERS = 200_000_000
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
 CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
@@ -157,7 +161,7 @@ class Trainer:
 
         torch.manual_seed(self.hparams.seed)
         self.arch, self.arch_kwargs, init_weights = self._architecture(record)
-        self.model = StyleNet(create_spec(self.arch, **self.arch_kwargs))
+        self.model = build_network(self.arch, self.arch_kwargs)
         if init_weights is not None:
             self.model.load_state_dict(init_weights)
         self.model.to(self.device)
@@ -581,6 +585,19 @@ def ignored_on_resume(given: dict[str, Any], record: dict[str, Any]) -> list[str
 def say(message: str) -> None:
     """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
+    spec = create_spec(arch, **arch_kwargs)
+    count = sum(math.prod(shape) for shape in expected_weight_shapes(spec).values())
+    too_large = (f"the {arch} network with {arch_kwargs} would have {count:,} parameters, too many to train: "
+                 "lower --width or --blocks")
+    if count > MAX_PARAMETERS:
+        raise RtstyleError(too_large)
+    try:
+        return StyleNet(spec)
+    except (MemoryError, RuntimeError) as exc:  # under the limit, but more than this machine holds
+        raise RtstyleError(f"{too_large} ({str(exc).splitlines()[0]})") from None
 
 
 def probe_writable(target: Path, what: str) -> None:
