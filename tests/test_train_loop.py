@@ -31,7 +31,7 @@ def inputs(tmp_path: Path) -> tuple[Path, Path]:
 def config_for(inputs: tuple[Path, Path], tmp_path: Path, steps: int, **overrides: object) -> TrainConfig:
     style, content = inputs
     hparams = HyperParams(crop_size=32, batch_size=2, steps=steps, lr=overrides.pop("lr", 1e-3),  # type: ignore[arg-type]
-                          style_size=48, seed=3)
+                          style_size=overrides.pop("style_size", 48), seed=3)  # type: ignore[arg-type]
     defaults: dict[str, object] = dict(name="tiny", style_image=style, content=content, hparams=hparams,
                                        arch_kwargs={"width": 8, "blocks": 1}, run_dir=tmp_path / "run",
                                        preview_every=0, checkpoint_every=0, log_every=1, progress=False)
@@ -395,3 +395,15 @@ def test_an_unwritable_output_is_refused_before_training(inputs: tuple[Path, Pat
     with pytest.raises(RtstyleError, match=r"^cannot write the style to /proc/x.safetensors: "):
         Trainer(config_for(inputs, tmp_path, steps=1, output=Path("/proc/x.safetensors")), random_loss_network())
     assert not (tmp_path / "run").exists()
+
+
+def test_a_huge_painting_at_its_own_size_gets_a_notice(inputs: tuple[Path, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import rtstyle.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "LARGE_STYLE_PIXELS", 40 * 40)  # the 64x64 test painting stands for 6000x6000
+    Trainer(config_for(inputs, tmp_path / "a", steps=1, style_size=None), random_loss_network())
+    assert "64x64 px, used at its own size" in capsys.readouterr().err
+    Trainer(config_for(inputs, tmp_path / "b", steps=1), random_loss_network())  # --style-size 48 given
+    assert "--style-size" not in capsys.readouterr().err

@@ -53,6 +53,9 @@ FINAL_LOSS_WINDOW = 50
 # Far above any real-time network (johnson: 1.7M parameters; width 128: 27M), far below what exhausts memory:
 # an absurd --width must be one line, not an allocator's traceback.
 MAX_PARAMETERS = 200_000_000
+# A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
+# took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
+LARGE_STYLE_PIXELS = 2048 * 2048
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
 CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
@@ -153,6 +156,7 @@ class Trainer:
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
+        self._notice_large_painting()
         self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
@@ -261,6 +265,12 @@ class Trainer:
         if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
             say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
         return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
+
+    def _notice_large_painting(self) -> None:
+        height, width = self.style_rgb.shape[:2]
+        if self.hparams.style_size is None and height * width > LARGE_STYLE_PIXELS:
+            say(f"the style image is {width}x{height} px, used at its own size: its style targets take minutes and "
+                "many GB of memory before step 1; --style-size 512 is quicker (Johnson's recipe uses 256)")
 
     def _painting_hash(self, recorded: str | None) -> str:
         """The painting's sha256; a resumed run refuses a painting that is not the one it started with."""
