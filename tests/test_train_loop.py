@@ -407,3 +407,13 @@ def test_a_huge_painting_at_its_own_size_gets_a_notice(inputs: tuple[Path, Path]
     assert "64x64 px, used at its own size" in capsys.readouterr().err
     Trainer(config_for(inputs, tmp_path / "b", steps=1), random_loss_network())  # --style-size 48 given
     assert "--style-size" not in capsys.readouterr().err
+
+
+def test_unreadable_content_files_are_not_counted_as_images(inputs: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (inputs[1] / "broken.jpg").write_bytes(b"not a jpeg")
+    (inputs[1] / "empty.png").write_bytes(b"")
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=5, output=output), random_loss_network()).run()  # 10 crops: all seen
+    assert "8 image files" in capsys.readouterr().err  # the header, before the files were tried
+    assert load_style_file(output).metadata["content"] == "photos (6 images; 2 unreadable files skipped)"

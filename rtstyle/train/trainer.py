@@ -456,7 +456,7 @@ class Trainer:
                    mininterval=1.0, desc=config.name)
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
-                   f"{len(self.content)} {self.content.kind} from {self.content_path}; VGG16 {self.vgg_source}; "
+                   f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
                    f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
         started = time.perf_counter()
         base_seconds = self.train_seconds
@@ -549,7 +549,7 @@ class Trainer:
             "images_seen": self.step * self.hparams.batch_size,  # this run's; a packed built-in adds its parent's
             "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
             "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}" if self.vgg else self.vgg_source,
-            "content": f"{self.content_path.name} ({len(self.content)} {self.content.kind})",
+            "content": f"{self.content_path.name} ({self.content.describe()})",
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
