@@ -100,6 +100,7 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
         changes["--time-limit"] = "5 parsecs"
     result = run_cli(args_for(paths, **changes), capsys)
     assert_one_line_error(result, *fragments)
+    assert not paths["run"].exists()  # a failed start leaves no empty run folder
 
 
 def test_time_limit_reads_units() -> None:

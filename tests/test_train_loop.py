@@ -417,3 +417,17 @@ def test_unreadable_content_files_are_not_counted_as_images(inputs: tuple[Path, 
     Trainer(config_for(inputs, tmp_path, steps=5, output=output), random_loss_network()).run()  # 10 crops: all seen
     assert "8 image files" in capsys.readouterr().err  # the header, before the files were tried
     assert load_style_file(output).metadata["content"] == "photos (6 images; 2 unreadable files skipped)"
+
+
+def test_ctrl_c_before_the_first_step_leaves_no_run_folder(inputs: tuple[Path, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(self: Trainer) -> dict[str, float]:
+        raise KeyboardInterrupt
+
+    trainer = Trainer(config_for(inputs, tmp_path, steps=2, run_dir=tmp_path / "runs" / "tiny"), random_loss_network())
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert not (tmp_path / "runs").exists()
+    assert "nothing to save" in capsys.readouterr().err

@@ -123,6 +123,14 @@ def to_tensor(images_rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 class Trainer:
     def __init__(self, config: TrainConfig, loss_network: LossNetwork | None = None) -> None:
         """`loss_network` is for tests only; the CLI always loads real weights."""
+        self.new_dirs: list[Path] = []  # the run folder and its parents, where this run creates them
+        try:
+            self._setup(config, loss_network)
+        except BaseException:  # a failed start (or Ctrl-C while loading) leaves no empty runs/NAME behind
+            remove_empty_dirs(self.new_dirs)
+            raise
+
+    def _setup(self, config: TrainConfig, loss_network: LossNetwork | None) -> None:
         self.config = config
         self._validate_name()
         self.run_dir = Path(config.run_dir) if config.run_dir else Path("runs") / config.name
@@ -161,6 +169,7 @@ class Trainer:
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
         self._check_output(resumed is not None)
+        self.new_dirs = missing_dirs(self.run_dir)
         probe_writable(self.checkpoint_path, "the checkpoint")
 
         torch.manual_seed(self.hparams.seed)
@@ -479,10 +488,16 @@ class Trainer:
                         break
         except KeyboardInterrupt:
             bar.close()
+            if self._discard_unstarted_run():
+                say("interrupted before the first step: nothing to save")
+                raise
             with uninterruptible():  # a second Ctrl-C must not cost the progress being saved
                 self.save_checkpoint()
             say(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
                        "continue with the same command and --resume")
+            raise
+        except BaseException:
+            self._discard_unstarted_run()
             raise
         bar.close()
         if self.step < hp.steps:
@@ -491,6 +506,16 @@ class Trainer:
         self.save_checkpoint()
         self.write_preview()
         return self.write_style()
+
+    def _discard_unstarted_run(self) -> bool:
+        """Stopped before its first step, a new run removes what it created (only the empty log) and says so."""
+        if self.step or self.checkpoint_step is not None:
+            return False
+        log = self.run_dir / LOG_NAME
+        if self.run_dir in self.new_dirs and log.is_file() and log.stat().st_size == 0:
+            log.unlink()
+        remove_empty_dirs(self.new_dirs)
+        return True
 
     def _out_of_time(self, started: float) -> bool:
         limit = self.config.time_limit
@@ -608,6 +633,23 @@ def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
         return StyleNet(spec)
     except (MemoryError, RuntimeError) as exc:  # under the limit, but more than this machine holds
         raise RtstyleError(f"{too_large} ({str(exc).splitlines()[0]})") from None
+
+
+def missing_dirs(directory: Path) -> list[Path]:
+    """`directory` and those of its parents that do not exist yet, deepest first."""
+    out = []
+    while not directory.exists() and directory != directory.parent:
+        out.append(directory)
+        directory = directory.parent
+    return out
+
+
+def remove_empty_dirs(directories: list[Path]) -> None:
+    for directory in directories:  # deepest first; one that holds anything stops the rest
+        try:
+            directory.rmdir()
+        except OSError:
+            return
 
 
 def probe_writable(target: Path, what: str) -> None:
