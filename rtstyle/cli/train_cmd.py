@@ -58,7 +58,8 @@ def parse_duration(text: str | None) -> float | None:
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
 @click.option("--name", required=True,
               help="Name of the new style (lower case, digits, '-', '_', '.'); a built-in's name replaces it for you.")
-@click.option("--steps", type=click.IntRange(min=1), help=f"Optimizer steps. {_default('steps')}")
+@click.option("--steps", type=click.IntRange(min=1),
+              help=f"Optimizer steps (the default is Johnson's 40,000 at batch 4). {_default('steps')}")
 @click.option("--epochs", type=FiniteFloatRange(min=0, min_open=True),
               help="Passes over the content instead of --steps (steps = epochs * images / batch size).")
 @click.option("--batch-size", type=click.IntRange(min=1), help=f"Content crops per step. {_default('batch_size')}")
