@@ -47,6 +47,8 @@ def args_for(paths: dict[str, Path], **changes: str | None) -> list[str]:
     ("steps_and_epochs", ("--steps or --epochs",)),
     ("unknown_arch", ("unknown architecture",)),
     ("bad_arch_arg", ("--arch-arg expects KEY=VALUE",)),
+    ("text_arch_arg", ("width must be an integer",)),
+    ("huge_width", ("parameters, too many to train", "--width")),
     ("missing_vgg", ("vgg weights file not found",)),
     ("resume_without_checkpoint", ("no checkpoint to resume from",)),
     ("unknown_init", ("unknown style",)),
@@ -83,6 +85,11 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
         changes["--arch"] = "jonson"
     elif case == "bad_arch_arg":
         changes["--arch-arg"] = "width"
+    elif case == "text_arch_arg":
+        changes["--width"] = None
+        changes["--arch-arg"] = "width=abc"
+    elif case == "huge_width":
+        changes["--width"] = "3000000"
     elif case == "missing_vgg":
         changes["--vgg-weights"] = str(tmp / "vgg.safetensors")
     elif case == "resume_without_checkpoint":
@@ -93,6 +100,7 @@ def test_bad_input_is_one_line(case: str, fragments: tuple[str, ...], paths: dic
         changes["--time-limit"] = "5 parsecs"
     result = run_cli(args_for(paths, **changes), capsys)
     assert_one_line_error(result, *fragments)
+    assert not paths["run"].exists()  # a failed start leaves no empty run folder
 
 
 def test_time_limit_reads_units() -> None:
@@ -145,9 +153,20 @@ def test_resume_continues_to_more_steps(paths: dict[str, Path], capsys: pytest.C
     assert metadata["losses"]["averaged_over_last_steps"] == 2  # the killed run's logged step counts too
 
 
-def test_resume_says_which_options_it_does_not_apply(tmp_path, capsys) -> None:
-    result = run_cli(["train", "--name", "gone", "--resume", "--lr", "0.5", "--arch", "fast", "--steps", "9",
-                      "--run-dir", str(tmp_path / "nothing")], capsys)
-    assert result.exit_code == 2  # there is no such run
-    assert "ignored: --arch, --lr" in result.err or "ignored: --lr, --arch" in result.err
-    assert "--steps" not in result.err.split("ignored:")[1].splitlines()[0]  # --steps does extend a run
+@requires_vgg
+def test_resume_names_only_the_options_it_does_not_apply(paths: dict[str, Path],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """"The same command with --resume" (what the error messages advise) warns about nothing."""
+    first = args_for(paths, **{"--steps": "1", "--arch": "fast", "-o": str(paths["tmp"] / "a.safetensors")})
+    assert run_cli(first, capsys).exit_code == 0
+    again = run_cli(args_for(paths, **{"--steps": "2", "--arch": "fast", "-o": str(paths["tmp"] / "a.safetensors"),
+                                       "--resume": ""}), capsys)
+    assert again.exit_code == 0, again.err
+    assert "ignored" not in again.err and "--resume: from step" not in again.err
+    changed = run_cli(args_for(paths, **{"--steps": "3", "--arch": "johnson", "--batch-size": "3", "--lr": "0.0005",
+                                         "-o": str(paths["tmp"] / "a.safetensors"), "--resume": ""}), capsys)
+    assert changed.exit_code == 0, changed.err
+    ignored = changed.err.split("ignored: ")[1].splitlines()[0]
+    assert "--batch-size 3 (the run's: 2)" in ignored and "--arch johnson (the run's: fast)" in ignored
+    assert "--crop-size" not in ignored and "--width" not in ignored and "--lr" not in ignored
+    assert "--resume: from step 2, --lr 0.0005 (was 0.001)" in changed.err

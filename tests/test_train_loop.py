@@ -12,13 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from train_utils import make_content_folder, random_loss_network, write_style_image  # noqa: E402
+from train_utils import DATA, make_content_folder, random_loss_network, write_style_image  # noqa: E402
 
 from rtstyle.errors import RtstyleError  # noqa: E402
 from rtstyle.styles.format import StyleFile, load_style_file, save_style_file  # noqa: E402
 from rtstyle.train.checkpoint import load_checkpoint  # noqa: E402
 from rtstyle.train.hparams import HyperParams  # noqa: E402
 from rtstyle.train.trainer import Trainer, TrainConfig  # noqa: E402
+
+DATA_PHOTO = DATA / "chelsea.png"
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def inputs(tmp_path: Path) -> tuple[Path, Path]:
 def config_for(inputs: tuple[Path, Path], tmp_path: Path, steps: int, **overrides: object) -> TrainConfig:
     style, content = inputs
     hparams = HyperParams(crop_size=32, batch_size=2, steps=steps, lr=overrides.pop("lr", 1e-3),  # type: ignore[arg-type]
-                          style_size=48, seed=3)
+                          style_size=overrides.pop("style_size", 48), seed=3)  # type: ignore[arg-type]
     defaults: dict[str, object] = dict(name="tiny", style_image=style, content=content, hparams=hparams,
                                        arch_kwargs={"width": 8, "blocks": 1}, run_dir=tmp_path / "run",
                                        preview_every=0, checkpoint_every=0, log_every=1, progress=False)
@@ -262,3 +264,170 @@ def test_resume_keeps_the_runs_own_painting_and_loss_network(inputs: tuple[Path,
                       random_loss_network())
     assert resumed.style_image_path == inputs[0].resolve() and "is ignored" in capsys.readouterr().err
     assert resumed.vgg_weights == str(weights.resolve())  # not torchvision's download, which --resume used to try
+
+
+def test_resume_replaces_only_the_style_its_own_run_wrote(inputs: tuple[Path, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed run may replace the style it wrote when it stopped, never a photo or another run's style."""
+    photo = tmp_path / "victim.jpg"
+    photo.write_bytes(b"a photo")
+    other = tmp_path / "other.safetensors"
+    Trainer(config_for(inputs, tmp_path / "b", steps=2, output=other), random_loss_network()).run()
+    other_bytes = other.read_bytes()
+
+    original_step = Trainer.train_step
+
+    def interrupted(self: Trainer) -> dict[str, float]:
+        if self.step == 1:
+            raise KeyboardInterrupt
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config_for(inputs, tmp_path, steps=2, output=tmp_path / "mine.safetensors"), random_loss_network()).run()
+    monkeypatch.setattr(Trainer, "train_step", original_step)
+    for target in (photo, other):
+        with pytest.raises(RtstyleError, match="exists.*--overwrite.*this run did not write it"):
+            Trainer(config_for(inputs, tmp_path, steps=2, output=target, resume=True), random_loss_network())
+    assert photo.read_bytes() == b"a photo" and other.read_bytes() == other_bytes
+    resumed = Trainer(config_for(inputs, tmp_path, steps=2, output=other, resume=True, overwrite=True),
+                      random_loss_network())
+    assert resumed.run().steps == 2  # --overwrite does replace it
+
+
+@pytest.mark.parametrize("which", ["style image", "content", "vgg weights", "init style"])
+def test_output_never_replaces_an_input(which: str, inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """Not even with --overwrite, and before any training."""
+    init = tmp_path / "init.safetensors"
+    Trainer(config_for(inputs, tmp_path / "first", steps=1, output=init), random_loss_network()).run()
+    weights = tmp_path / "vgg.safetensors"
+    weights.write_bytes(b"stands for the weights file")
+    target = {"style image": inputs[0], "content": next(inputs[1].rglob("*.jpg")), "vgg weights": weights,
+              "init style": init}[which]
+    before = target.read_bytes()
+    with pytest.raises(RtstyleError, match="is the run's .* choose another -o"):
+        Trainer(config_for(inputs, tmp_path, steps=1, output=target, overwrite=True, vgg_weights=str(weights),
+                           init=str(init)), random_loss_network())
+    assert target.read_bytes() == before
+    assert not (tmp_path / "run").exists()  # refused before the run started
+
+
+def _poison_step(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """The loss of the step after `step` completed ones is NaN while the learning rate is the default."""
+    original = Trainer.losses
+
+    def poisoned(self: Trainer, batch: torch.Tensor, boxes: object = None) -> dict[str, torch.Tensor]:
+        terms = original(self, batch, boxes)  # type: ignore[arg-type]
+        if self.step == step and self.optimizer.param_groups[0]["lr"] == 1e-3:
+            terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(Trainer, "losses", poisoned)
+
+
+def test_after_a_nan_loss_resume_takes_a_lower_lr(inputs: tuple[Path, Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advice after a NaN loss works: --resume --lr applies from the checkpoint and is recorded."""
+    output = tmp_path / "s.safetensors"
+    _poison_step(monkeypatch, 3)
+    with pytest.raises(RtstyleError, match=r"step 2\); continue from it with --resume and a lower --lr \(e.g. 0.0001\)"):
+        Trainer(config_for(inputs, tmp_path, steps=5, output=output, checkpoint_every=2), random_loss_network()).run()
+    resumed = Trainer(config_for(inputs, tmp_path, steps=5, output=output, resume=True,
+                                 resume_options={"lr": 1e-4, "batch_size": 2}), random_loss_network())
+    assert resumed.hparams.lr == 1e-4 and resumed.optimizer.param_groups[0]["lr"] == 1e-4
+    assert resumed.run().steps == 5
+    metadata = load_style_file(output).metadata
+    assert metadata["hyperparameters"]["lr"] == 1e-4
+    assert metadata["changed_on_resume"] == [{"step": 2, "lr": [1e-3, 1e-4]}]
+
+
+def test_nan_right_after_the_checkpoint_says_resuming_cannot_help(inputs: tuple[Path, Path], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _poison_step(monkeypatch, 2)
+    with pytest.raises(RtstyleError, match="gives this loss itself: start again in another --run-dir"):
+        Trainer(config_for(inputs, tmp_path, steps=5, checkpoint_every=2), random_loss_network()).run()
+
+
+def test_resume_notes_only_options_that_differ(inputs: tuple[Path, Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output), random_loss_network()).run()
+    same = {"batch_size": 2, "crop_size": 32, "seed": 3, "arch": "johnson", "arch_kwargs": {"width": 8}}
+    capsys.readouterr()
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output, resume=True, resume_options=same),
+            random_loss_network())
+    assert "ignored" not in capsys.readouterr().err
+    Trainer(config_for(inputs, tmp_path, steps=1, output=output, resume=True,
+                       resume_options={**same, "arch_kwargs": {"width": 16}, "seed": 4}), random_loss_network())
+    assert "ignored: --seed 4 (the run's: 3), --width 16 (the run's: 8)" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_changed_painting(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, time_limit=1e-9), random_loss_network()).run()
+    shutil.copy(DATA_PHOTO, inputs[0])  # another image under the painting's name
+    with pytest.raises(RtstyleError, match="not the one the run started with"):
+        Trainer(config_for(inputs, tmp_path, steps=2, output=output, resume=True), random_loss_network())
+
+
+def test_final_losses_are_the_same_with_and_without_a_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """The window of per-step losses survives a resume; the log holds only every --log-every-th step."""
+    straight = tmp_path / "straight.safetensors"
+    Trainer(config_for(inputs, tmp_path / "a", steps=8, output=straight, log_every=3), random_loss_network()).run()
+    resumed = tmp_path / "resumed.safetensors"
+    Trainer(config_for(inputs, tmp_path / "b", steps=5, output=resumed, log_every=3), random_loss_network()).run()
+    Trainer(config_for(inputs, tmp_path / "b", steps=8, output=resumed, log_every=3, resume=True, resume_steps=8),
+            random_loss_network()).run()
+    expected = load_style_file(straight).metadata["losses"]
+    assert expected["averaged_over_last_steps"] == 8
+    assert load_style_file(resumed).metadata["losses"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_half_is_kept_through_a_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "h.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, half=True, time_limit=1e-9), random_loss_network()).run()
+    Trainer(config_for(inputs, tmp_path, steps=2, output=output, resume=True), random_loss_network()).run()
+    assert {v.dtype for v in load_style_file(output).weights.values()} == {np.dtype(np.float16)}
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc (unwritable even for root)")
+def test_an_unwritable_output_is_refused_before_training(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    with pytest.raises(RtstyleError, match=r"^cannot write the style to /proc/x.safetensors: "):
+        Trainer(config_for(inputs, tmp_path, steps=1, output=Path("/proc/x.safetensors")), random_loss_network())
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_huge_painting_at_its_own_size_gets_a_notice(inputs: tuple[Path, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import rtstyle.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "LARGE_STYLE_PIXELS", 40 * 40)  # the 64x64 test painting stands for 6000x6000
+    Trainer(config_for(inputs, tmp_path / "a", steps=1, style_size=None), random_loss_network())
+    assert "64x64 px, used at its own size" in capsys.readouterr().err
+    Trainer(config_for(inputs, tmp_path / "b", steps=1), random_loss_network())  # --style-size 48 given
+    assert "--style-size" not in capsys.readouterr().err
+
+
+def test_unreadable_content_files_are_not_counted_as_images(inputs: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (inputs[1] / "broken.jpg").write_bytes(b"not a jpeg")
+    (inputs[1] / "empty.png").write_bytes(b"")
+    output = tmp_path / "s.safetensors"
+    Trainer(config_for(inputs, tmp_path, steps=5, output=output), random_loss_network()).run()  # 10 crops: all seen
+    assert "8 image files" in capsys.readouterr().err  # the header, before the files were tried
+    assert load_style_file(output).metadata["content"] == "photos (6 images; 2 unreadable files skipped)"
+
+
+def test_ctrl_c_before_the_first_step_leaves_no_run_folder(inputs: tuple[Path, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(self: Trainer) -> dict[str, float]:
+        raise KeyboardInterrupt
+
+    trainer = Trainer(config_for(inputs, tmp_path, steps=2, run_dir=tmp_path / "runs" / "tiny"), random_loss_network())
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert not (tmp_path / "runs").exists()
+    assert "nothing to save" in capsys.readouterr().err

@@ -58,7 +58,8 @@ def parse_duration(text: str | None) -> float | None:
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
 @click.option("--name", required=True,
               help="Name of the new style (lower case, digits, '-', '_', '.'); a built-in's name replaces it for you.")
-@click.option("--steps", type=click.IntRange(min=1), help=f"Optimizer steps. {_default('steps')}")
+@click.option("--steps", type=click.IntRange(min=1),
+              help=f"Optimizer steps (the default is Johnson's 40,000 at batch 4). {_default('steps')}")
 @click.option("--epochs", type=FiniteFloatRange(min=0, min_open=True),
               help="Passes over the content instead of --steps (steps = epochs * images / batch size).")
 @click.option("--batch-size", type=click.IntRange(min=1), help=f"Content crops per step. {_default('batch_size')}")
@@ -82,7 +83,8 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--teacher", help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
               "fast network (--arch fast) from a johnson style.")
 @click.option("--distill-weight", type=FiniteFloatRange(min=0), help="Weight of the teacher term. [default: 10]")
-@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint, with its own "
+              "settings; a new --lr or loss weight (content, style, tv) applies from there.")
 @click.option("--arch", help="Network architecture from the registry. [default: johnson]")
 @click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")
 @click.option("--blocks", type=click.IntRange(min=0), help="Residual blocks (johnson: 5).")
@@ -150,9 +152,9 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, teacher=teacher, resume=resume,
         preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
         metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit, compile=compile_networks,
+        resume_options=resume_options(click.get_current_context(), given, arch, arch_kwargs, init_style, teacher)
+        if resume else {},
     )
-    if resume:
-        warn_ignored_on_resume(click.get_current_context())
     trainer = Trainer(config)  # Ctrl-C and SIGTERM stop it with a checkpoint (rtstyle.interrupts)
     if epochs:
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
@@ -163,15 +165,17 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     click.echo(str(result.style_path))
 
 
-# What a resumed run takes from its checkpoint, not from the command line (--steps may extend it).
-_FIXED_ON_RESUME = ("crop_size", "batch_size", "lr", "content_weight", "style_weight", "tv_weight", "style_size",
-                    "seed", "distill_weight", "temporal", "temporal_weight", "arch", "arch_args", "width", "blocks",
-                    "init_style", "teacher")
+def resume_options(ctx: click.Context, hparams: dict[str, Any], arch: str | None, arch_kwargs: dict[str, Any],
+                   init_style: str | None, teacher: str | None) -> dict[str, Any]:
+    """The run's settings given on this command line: the trainer applies --lr and the loss weights from the
+    checkpoint's step and names the others it ignores (those that differ from the run's own)."""
+    def given(*names: str) -> bool:
+        return any(ctx.get_parameter_source(n) is ParameterSource.COMMANDLINE for n in names)
 
-
-def warn_ignored_on_resume(ctx: click.Context) -> None:
-    """Say which options a --resume does not apply (the run continues exactly as it started)."""
-    given = [param.opts[0] for param in ctx.command.params
-             if param.name in _FIXED_ON_RESUME and ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE]
-    if given:
-        click.echo(f"--resume continues the run with its own settings; ignored: {', '.join(given)}", err=True)
+    options = {k: v for k, v in hparams.items() if v is not None and k != "steps"}
+    options.update({k: v for k, v in (("arch", arch), ("init", init_style), ("teacher", teacher)) if v is not None})
+    if given("width", "blocks", "arch_args"):
+        options["arch_kwargs"] = arch_kwargs
+    if not given("temporal", "temporal_weight"):
+        options.pop("temporal_weight", None)
+    return options

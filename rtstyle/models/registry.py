@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -34,10 +35,20 @@ def create_spec(name: str, **kwargs: Any) -> NetSpec:
         close = difflib.get_close_matches(key, available_models(), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else f" (available: {', '.join(available_models())})"
         raise RtstyleError(f"unknown architecture {name!r}{hint}")
+    _check_types(key, factory, kwargs)
     try:
         return factory(**kwargs)
     except TypeError as exc:
         raise RtstyleError(f"bad parameters for architecture {key!r}: {exc}") from None
+
+
+def _check_types(key: str, factory: SpecFactory, kwargs: dict[str, Any]) -> None:
+    """A parameter whose default is an int takes an int (`--arch-arg width=abc` failed deep in the factory)."""
+    parameters = inspect.signature(factory).parameters
+    for name, value in kwargs.items():
+        default = parameters[name].default if name in parameters else None
+        if type(default) is int and type(value) is not int:
+            raise RtstyleError(f"architecture {key!r}: {name} must be an integer, not {value!r}")
 
 
 def create_model(name: str, **kwargs: Any) -> Any:

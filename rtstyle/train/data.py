@@ -54,6 +54,7 @@ class ContentSource:
         self.crop_size = crop_size
         self.seed = seed
         self.skipped: set[Path] = set()
+        self._checked: set[int] = set()  # indices of the images decoded at least once (readable or not)
         self._frames: list[np.ndarray] | None = None
         self._paths: list[Path] = []
         self._cache: dict[int, np.ndarray] = {}
@@ -76,8 +77,23 @@ class ContentSource:
         return len(self._frames) if self._frames is not None else len(self._paths)
 
     @property
+    def files(self) -> list[Path]:
+        """The files the content is read from: the folder's images, or the video."""
+        return list(self._paths) if self._frames is None else [self.path]
+
+    @property
     def kind(self) -> str:
         return "video frames" if self._frames is not None else "images"
+
+    def describe(self) -> str:
+        """How many images the run learns from: only readable ones count as images (the rest are skipped files,
+        known unreadable once tried; until every file was tried, the count is of files)."""
+        if self._frames is not None:
+            return f"{len(self)} video frames"
+        unreadable = len(self.skipped)
+        if len(self._checked) == len(self):
+            return f"{len(self) - unreadable} images" + (f"; {unreadable} unreadable files skipped" if unreadable else "")
+        return f"{len(self)} image files" + (f", {unreadable} found unreadable" if unreadable else "")
 
     def _first_readable(self) -> None:
         for index in range(len(self._paths)):
@@ -94,6 +110,7 @@ class ContentSource:
         path = self._paths[index]
         if path in self.skipped:
             return None
+        self._checked.add(index)
         image = try_read_image(path)
         if image is None:
             self.skipped.add(path)

@@ -16,8 +16,8 @@ from rtstyle.errors import RtstyleError
 # `rtstyle train --temporal`: see HyperParams.temporal_weight.
 TEMPORAL_WEIGHT = 1e7
 
-# The built-in styles' full recipe (issue 5): 20,000 steps at batch 4, or as many training images at a larger
-# batch. scripts/pack_builtin_style.py marks a built-in with fewer a stopgap; the GPU script trains up to it.
+# The built-in styles' recipe (issue 5): 20,000 steps at batch 4, or as many training images at a larger batch;
+# half of Johnson's 40,000 iterations at batch 4 (the --steps default: about two epochs of COCO's 80k images). scripts/pack_builtin_style.py marks a built-in with fewer a stopgap; the GPU script trains up to it.
 BUILTIN_RECIPE_IMAGES = 80_000
 
 # VGG16 ReLU outputs the losses read (names as in Johnson's paper).
@@ -43,7 +43,7 @@ class HyperParams:
     # pytorch/examples --style-size None: the style image at its own size. Here: longest side, pixels.
     style_size: int | None = None
     # pytorch/examples: 2 epochs of COCO 2014 train (82,783 images) at batch 4 = 41,392 steps
-    # (Johnson: 40,000 iterations).
+    # (Johnson et al. 2016: batch 4 for 40,000 iterations, "roughly two epochs" over COCO's 80k images).
     steps: int = 40_000
     # Weight of the ReCoNet output-level temporal loss (Gao et al. 2018) on synthetic frame pairs; 0 disables it.
     # `--temporal` uses TEMPORAL_WEIGHT, chosen so the term is of the order of the weighted content loss (about 4e5

@@ -13,9 +13,10 @@ import math
 import re
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,13 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import ensure_writable_dir, refuse_to_replace
+from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
+from rtstyle.models.weights import expected_weight_shapes
 from rtstyle.paths import user_styles_dir
-from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
+from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image
 from rtstyle.train.distill import TeacherTargets
@@ -48,6 +50,15 @@ RESERVED_NAMES = frozenset({"all"})
 TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
+# Far above any real-time network (johnson: 1.7M parameters; width 128: 27M), far below what exhausts memory:
+# an absurd --width must be one line, not an allocator's traceback.
+MAX_PARAMETERS = 200_000_000
+# A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
+# took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
+LARGE_STYLE_PIXELS = 2048 * 2048
+# What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
+# everything else a run started with stays, so the style's record describes one recipe.
+CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
 
 
 @dataclass
@@ -76,6 +87,9 @@ class TrainConfig:
     progress: bool = True
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
     compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
+    # On resume: the settings given anew (hparams names, "arch", "arch_kwargs", "init", "teacher"). Those in
+    # CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a note when they differ.
+    resume_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +123,14 @@ def to_tensor(images_rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 class Trainer:
     def __init__(self, config: TrainConfig, loss_network: LossNetwork | None = None) -> None:
         """`loss_network` is for tests only; the CLI always loads real weights."""
+        self.new_dirs: list[Path] = []  # the run folder and its parents, where this run creates them
+        try:
+            self._setup(config, loss_network)
+        except BaseException:  # a failed start (or Ctrl-C while loading) leaves no empty runs/NAME behind
+            remove_empty_dirs(self.new_dirs)
+            raise
+
+    def _setup(self, config: TrainConfig, loss_network: LossNetwork | None) -> None:
         self.config = config
         self._validate_name()
         self.run_dir = Path(config.run_dir) if config.run_dir else Path("runs") / config.name
@@ -118,9 +140,9 @@ class Trainer:
 
         resumed = self._read_resume_checkpoint()
         record = resumed.record if resumed else {}
+        self.changes: list[dict[str, Any]] = list(record.get("changes_on_resume", []))
         if resumed:
-            steps = {"steps": config.resume_steps} if config.resume_steps else {}
-            self.hparams = HyperParams.from_dict({**record["hparams"], **steps})
+            self.hparams = self._resumed_hparams(record, resumed.step)
         else:
             self.hparams = config.hparams
         self.style_image_path = self._run_input(config.style_image, record.get("style_image_path"), "--style-image")
@@ -130,22 +152,29 @@ class Trainer:
             raise RtstyleError("--style-image is required")
         if not config.content and not resumed:
             raise RtstyleError("--content is required")
-        self._check_output(resumed is not None)
-        # --licence, --meta and --init given when the run started stay with it through --resume.
+        # Ties the style file to its run: --resume replaces only a style this very run wrote.
+        self.run_id: str = record.get("run_id") or uuid.uuid4().hex
+        # --licence, --meta, --init and --half given when the run started stay with it through --resume.
         self.style_metadata: dict[str, Any] = {**record.get("style_metadata", {}), **config.metadata}
         if config.licence:
             self.style_metadata["licence"] = config.licence
         if config.init:
             self.style_metadata["init"] = config.init
+        self.half = config.half or bool(record.get("half"))  # like --licence: the file format chosen at the start
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
+        self._notice_large_painting()
+        self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
-        ensure_writable_dir(self.run_dir)
+        self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
+        self._check_output(resumed is not None)
+        self.new_dirs = missing_dirs(self.run_dir)
+        probe_writable(self.checkpoint_path, "the checkpoint")
 
         torch.manual_seed(self.hparams.seed)
         self.arch, self.arch_kwargs, init_weights = self._architecture(record)
-        self.model = StyleNet(create_spec(self.arch, **self.arch_kwargs))
+        self.model = build_network(self.arch, self.arch_kwargs)
         if init_weights is not None:
             self.model.load_state_dict(init_weights)
         self.model.to(self.device)
@@ -157,7 +186,9 @@ class Trainer:
         self.teacher_targets = TeacherTargets(self.teacher, self.content, self.device) if self.teacher else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
+        self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, if any
         self.train_seconds = 0.0
+        self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)  # per-step losses, for the final ones
         if resumed:
             self._restore(resumed)
 
@@ -186,7 +217,6 @@ class Trainer:
         if config.compile:
             self.model_forward = torch.compile(self.model)
             self.vgg_forward = torch.compile(self.vgg) if self.vgg is not None else None
-        self.recent: deque[dict[str, float]] = deque(maxlen=FINAL_LOSS_WINDOW)
 
     # ----------------------------------------------------------------------------------------- setup
     def _validate_name(self) -> None:
@@ -196,9 +226,44 @@ class Trainer:
             raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
     def _check_output(self, resumed: bool) -> None:
-        # A resumed run replaces the style it wrote itself when it stopped (--time-limit, Ctrl-C).
-        refuse_to_replace(self.output, self.config.overwrite or resumed, "style", hint=", or choose another --name")
-        ensure_writable_dir(self.output.parent)
+        # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
+        own = resumed and self._written_by_this_run(self.output)
+        hint = "; this run did not write it" if resumed else ", or choose another --name"
+        refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)
+        probe_writable(self.output, "the style")
+
+    def _refuse_inputs_as_output(self, teacher: str | None) -> None:
+        """-o must not be anything the run reads: inputs are never replaced, not even with --overwrite."""
+        if not self.output.is_file():
+            return
+        target = file_key(self.output)
+        for what, path in self._input_files(teacher):
+            if path.is_file() and file_key(path) == target:
+                raise RtstyleError(f"the output {self.output} is the run's {what} (inputs are never replaced): "
+                                   "choose another -o")
+
+    def _input_files(self, teacher: str | None) -> list[tuple[str, Path]]:
+        from rtstyle.styles.catalog import find_style
+
+        inputs = [("style image", self.style_image_path), ("checkpoint", self.checkpoint_path),
+                  ("loss log", self.run_dir / LOG_NAME)]
+        inputs += [("content", path) for path in self.content.files]
+        if self.vgg_weights:
+            inputs.append(("--vgg-weights file", Path(self.vgg_weights)))
+        for option, style in (("--init", self.style_metadata.get("init")), ("--teacher", teacher)):
+            try:
+                inputs += [(f"{option} style", find_style(style).path)] if style else []
+            except RtstyleError:
+                pass  # a style that is gone is no input to protect (loading it says so, where it is needed)
+        return inputs
+
+    def _written_by_this_run(self, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        try:
+            return read_style_metadata(path).get("run_id") == self.run_id
+        except RtstyleError:  # not a style file at all
+            return False
 
     @staticmethod
     def _run_input(given: Path | str | None, recorded: str | None, option: str) -> Path:
@@ -209,6 +274,21 @@ class Trainer:
         if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
             say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
         return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
+
+    def _notice_large_painting(self) -> None:
+        height, width = self.style_rgb.shape[:2]
+        if self.hparams.style_size is None and height * width > LARGE_STYLE_PIXELS:
+            say(f"the style image is {width}x{height} px, used at its own size: its style targets take minutes and "
+                "many GB of memory before step 1; --style-size 512 is quicker (Johnson's recipe uses 256)")
+
+    def _painting_hash(self, recorded: str | None) -> str:
+        """The painting's sha256; a resumed run refuses a painting that is not the one it started with."""
+        digest = hashlib.sha256(self.style_image_path.read_bytes()).hexdigest()
+        if recorded is not None and digest != recorded:
+            raise RtstyleError(f"--resume: the style image {self.style_image_path} is not the one the run started with "
+                               "(its sha256 differs from the checkpoint's): put that one back, or start a new run "
+                               "in another --run-dir")
+        return digest
 
     def _read_resume_checkpoint(self) -> Checkpoint | None:
         if self.config.resume:
@@ -247,11 +327,31 @@ class Trainer:
         teacher.requires_grad_(False)
         return teacher
 
+    def _resumed_hparams(self, record: dict[str, Any], step: int) -> HyperParams:
+        """The checkpoint's hyperparameters, with a new --steps and the explicit changes of --lr and loss weights."""
+        recorded = HyperParams.from_dict(record["hparams"])
+        given = self.config.resume_options
+        changed = {k: given[k] for k in CHANGEABLE_ON_RESUME if k in given and given[k] != getattr(recorded, k)}
+        if changed:
+            self.changes.append({"step": step, **{k: [getattr(recorded, k), v] for k, v in changed.items()}})
+            say(f"--resume: from step {step}, " + ", ".join(
+                f"{option_name(k)} {v:g} (was {getattr(recorded, k):g})" for k, v in changed.items()))
+        ignored = ignored_on_resume(given, record)
+        if ignored:
+            say(f"--resume continues the run with its own settings; ignored: {', '.join(ignored)}")
+        updates: dict[str, Any] = {**changed, **({"steps": self.config.resume_steps} if self.config.resume_steps else {})}
+        return replace(recorded, **updates)
+
     def _restore(self, checkpoint: Checkpoint) -> None:
         if set(checkpoint.model) != set(self.model.state_dict()):
             raise RtstyleError(f"checkpoint {self.checkpoint_path} does not match architecture {self.arch!r}")
         self.model.load_state_dict(checkpoint.model)
         self.optimizer.load_state_dict(checkpoint.optimizer)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.hparams.lr  # the saved state carries the old rate; a new --lr applies from here
+        self.checkpoint_step = checkpoint.step
+        # The window the final losses average over, exactly as it was (the log holds only every --log-every-th step).
+        self.recent.extend(checkpoint.record.get("recent_losses", []))
         restore_rng(checkpoint.rng, self.device)
         self.step = checkpoint.step
         self.train_seconds = float(checkpoint.record.get("train_seconds", 0.0))
@@ -336,26 +436,36 @@ class Trainer:
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
             # Stop before the update: the weights and the last checkpoint stay good.
-            raise RtstyleError(
-                f"the loss became {values['total']} at step {self.step + 1}; training stopped. "
-                f"Last good checkpoint: {self.checkpoint_path if self.checkpoint_path.exists() else 'none yet'}. "
-                "Try a lower --lr or --style-weight")
+            raise RtstyleError(f"the loss became {values['total']} at step {self.step + 1}; training stopped. "
+                               + self._nan_advice())
         self.scaler.scale(terms["total"]).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
         return values
 
+    def _nan_advice(self) -> str:
+        lower = f"a lower --lr (e.g. {self.hparams.lr / 10:g}) or --style-weight"
+        if self.checkpoint_step is None:
+            return f"No checkpoint yet: start again with {lower}"
+        if self.checkpoint_step == self.step:
+            # Resuming recomputes this very step from the same weights: any --lr gives the same loss.
+            return (f"The last checkpoint ({self.checkpoint_path}, step {self.step}) gives this loss itself: "
+                    f"start again in another --run-dir with {lower}")
+        return (f"Last good checkpoint: {self.checkpoint_path} (step {self.checkpoint_step}); continue from it with "
+                f"--resume and {lower}")
+
     def run(self) -> TrainResult:
         config, hp = self.config, self.hparams
         log_path = self.run_dir / LOG_NAME
         truncate_log(log_path, self.step)
-        self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))  # a resumed run's final losses stay true
+        if self.step and not self.recent:  # a checkpoint from before recent_losses: the log is the best there is
+            self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))
         bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
                    mininterval=1.0, desc=config.name)
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
-                   f"{len(self.content)} {self.content.kind} from {self.content_path}; VGG16 {self.vgg_source}; "
+                   f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
                    f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
         started = time.perf_counter()
         base_seconds = self.train_seconds
@@ -378,10 +488,16 @@ class Trainer:
                         break
         except KeyboardInterrupt:
             bar.close()
+            if self._discard_unstarted_run():
+                say("interrupted before the first step: nothing to save")
+                raise
             with uninterruptible():  # a second Ctrl-C must not cost the progress being saved
                 self.save_checkpoint()
             say(f"interrupted: checkpoint saved at step {self.step} in {self.checkpoint_path}; "
                        "continue with the same command and --resume")
+            raise
+        except BaseException:
+            self._discard_unstarted_run()
             raise
         bar.close()
         if self.step < hp.steps:
@@ -390,6 +506,16 @@ class Trainer:
         self.save_checkpoint()
         self.write_preview()
         return self.write_style()
+
+    def _discard_unstarted_run(self) -> bool:
+        """Stopped before its first step, a new run removes what it created (only the empty log) and says so."""
+        if self.step or self.checkpoint_step is not None:
+            return False
+        log = self.run_dir / LOG_NAME
+        if self.run_dir in self.new_dirs and log.is_file() and log.stat().st_size == 0:
+            log.unlink()
+        remove_empty_dirs(self.new_dirs)
+        return True
 
     def _out_of_time(self, started: float) -> bool:
         limit = self.config.time_limit
@@ -402,14 +528,20 @@ class Trainer:
             "arch": self.arch,
             "arch_kwargs": self.arch_kwargs,
             "style_image_path": str(self.style_image_path.resolve()),
+            "style_image_sha256": self.style_sha256,
             "content_path": str(self.content_path.resolve()),
             "teacher": self.teacher_name,
             "vgg_weights": str(Path(self.vgg_weights).resolve()) if self.vgg_weights else None,
             "train_seconds": self.train_seconds,
             "style_metadata": self.style_metadata,
+            "run_id": self.run_id,
+            "changes_on_resume": self.changes,
+            "recent_losses": list(self.recent),
+            "half": self.half,
         }
         save_checkpoint(self.checkpoint_path, Checkpoint(self.step, self.model.state_dict(),
                                                          self.optimizer.state_dict(), capture_rng(self.device), record))
+        self.checkpoint_step = self.step
 
     @torch.no_grad()
     def write_preview(self) -> Path:
@@ -436,29 +568,103 @@ class Trainer:
             "source_image": self.style_image_path.name,
             # The name alone is ambiguous (datasets ship different files called udnie.jpg); the hash finds the
             # exact painting again, e.g. for the quality report, without storing a local path.
-            "source_image_sha256": hashlib.sha256(self.style_image_path.read_bytes()).hexdigest(),
+            "source_image_sha256": self.style_sha256,
             "hyperparameters": self.hparams.to_dict(),
             "steps": self.step,
             "images_seen": self.step * self.hparams.batch_size,  # this run's; a packed built-in adds its parent's
             "losses": {**{k: round(v, 4) for k, v in losses.items()}, "averaged_over_last_steps": len(self.recent)},
             "vgg_convention": f"{self.vgg_source}: {self.vgg.convention.describe()}" if self.vgg else self.vgg_source,
-            "content": f"{self.content_path.name} ({len(self.content)} {self.content.kind})",
+            "content": f"{self.content_path.name} ({self.content.describe()})",
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
+            "run_id": self.run_id,
         }
+        if self.changes:  # "hyperparameters" holds the last values; this says from which step they held
+            metadata["changed_on_resume"] = self.changes
         if self.step < self.hparams.steps:  # not in style_metadata: a resumed run that finishes drops it
             metadata["stopped_early"] = f"--time-limit reached at step {self.step} of {self.hparams.steps}"
         metadata = {**self.style_metadata, **metadata}  # --meta adds credits; it cannot rewrite the run's record
-        save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.config.half)
+        try:
+            save_style_file(self.output, StyleFile(self.arch, self.arch_kwargs, weights, metadata), half=self.half)
+        except OSError as exc:  # e.g. the disk filled up since the start: name the user's path, not the temp file
+            raise RtstyleError(f"cannot write the style to {self.output}: {exc.strerror or exc} (the checkpoint is "
+                               "kept: --resume with another -o writes it)") from None
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
 
 
+def option_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def ignored_on_resume(given: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """The options given to --resume that differ from the run's own settings (which it keeps)."""
+    recorded = record["hparams"]
+    out = [f"{option_name(k)} {v} (the run's: {recorded.get(k)})" for k, v in given.items()
+           if k in recorded and k not in CHANGEABLE_ON_RESUME and k != "steps" and v != recorded.get(k)]
+    if "arch" in given and str(given["arch"]).replace("_", "-") != record["arch"]:
+        out.append(f"--arch {given['arch']} (the run's: {record['arch']})")
+    for key, value in given.get("arch_kwargs", {}).items():
+        if record["arch_kwargs"].get(key) != value:
+            option = option_name(key) if key in ("width", "blocks") else f"--arch-arg {key}"
+            out.append(f"{option} {value} (the run's: {record['arch_kwargs'].get(key)})")
+    for key, recorded_value in (("init", record.get("style_metadata", {}).get("init")),
+                                ("teacher", record.get("teacher"))):
+        if key in given and given[key] != recorded_value:
+            out.append(f"{option_name(key)} {given[key]} (the run's: {recorded_value or 'none'})")
+    return out
+
+
 def say(message: str) -> None:
     """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
+    spec = create_spec(arch, **arch_kwargs)
+    count = sum(math.prod(shape) for shape in expected_weight_shapes(spec).values())
+    too_large = (f"the {arch} network with {arch_kwargs} would have {count:,} parameters, too many to train: "
+                 "lower --width or --blocks")
+    if count > MAX_PARAMETERS:
+        raise RtstyleError(too_large)
+    try:
+        return StyleNet(spec)
+    except (MemoryError, RuntimeError) as exc:  # under the limit, but more than this machine holds
+        raise RtstyleError(f"{too_large} ({str(exc).splitlines()[0]})") from None
+
+
+def missing_dirs(directory: Path) -> list[Path]:
+    """`directory` and those of its parents that do not exist yet, deepest first."""
+    out = []
+    while not directory.exists() and directory != directory.parent:
+        out.append(directory)
+        directory = directory.parent
+    return out
+
+
+def remove_empty_dirs(directories: list[Path]) -> None:
+    for directory in directories:  # deepest first; one that holds anything stops the rest
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+
+
+def probe_writable(target: Path, what: str) -> None:
+    """Create and remove a temp file beside `target`, as the atomic write will: os.access says yes to root even
+    where nothing can be written (/proc, read-only mounts), and the error then named the temp file."""
+    try:
+        temp_path_beside(target).unlink()
+    except OSError as exc:
+        raise RtstyleError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
+
+
+def file_key(path: Path) -> tuple[int, int]:
+    """The file itself (device, inode): the same for every spelling or link that reaches it."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
 
 
 def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
