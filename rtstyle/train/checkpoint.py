@@ -18,9 +18,10 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
+from rtstyle.styles.format import CHECKPOINT_KEY
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-RECORD_KEY = "rtstyle_checkpoint"
+RECORD_KEY = CHECKPOINT_KEY  # style lookups recognise a checkpoint by it (and say what it is)
 CHECKPOINT_VERSION = 1
 
 
