@@ -241,6 +241,23 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
 def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name):
     src = make_clip(tmp_path / "in.mp4", frames=2)
     result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)
-    assert_one_line_error(result, name, "H.264", ".mp4, .mkv or .mov")
+    assert_one_line_error(result, name, "H.264", ".mp4, .m4v, .mkv or .mov")
     assert len(result.err.strip().splitlines()) == 1, result.err  # before the model loads: no other line
     assert not (tmp_path / name).exists() and not list(tmp_path.glob(".*part*"))
+
+
+def test_a_recording_cut_mid_gop_counts_from_its_first_picture(tmp_path, small_style, capsys):
+    # An MPEG-TS capture joined mid-stream: its first packets (from 10.875 s) cannot be decoded before the first
+    # keyframe (12 s). --duration counts from that picture, and a complete file is not called truncated.
+    whole = make_clip(tmp_path / "long.ts", frames=96, pts=[round((10 + i / 24) * 90000) for i in range(96)],
+                      time_base=Fraction(1, 90000), gop=48)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[len(data) // 188 // 4 * 188:])  # at a TS packet boundary, a quarter in
+    result = run_cli(["video", str(cut), "-o", str(tmp_path / "all.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "truncated" not in result.err and video_summary(tmp_path / "all.mp4")["frames"] == 48
+    result = run_cli(["video", str(cut), "-o", str(tmp_path / "one.mp4"), "--style", str(small_style),
+                      "--duration", "1"], capsys)
+    assert result.exit_code == 0, result
+    assert video_summary(tmp_path / "one.mp4")["frames"] == 24

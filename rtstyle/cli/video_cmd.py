@@ -16,7 +16,7 @@ from rtstyle.realtime.timeparse import TimeType
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
-              help="Output video (.mp4, .mkv, .mov). Default: SOURCE_STYLE.mp4 beside the input.")
+              help="Output video (.mp4, .m4v, .mkv, .mov). Default: SOURCE_STYLE.mp4 beside the input.")
 @click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ".")
@@ -37,8 +37,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
           overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
-    """Stylize a video file. H.264 (yuv420p) out, in .mp4, .mkv or .mov; frame rate, timestamps, size, rotation
-    and colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding).
+    """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
+    rotation and colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding).
     --start and --duration count from the video's first frame, whatever its first timestamp.
 
     \b

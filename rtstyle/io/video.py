@@ -34,13 +34,16 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 
 #: The containers written: they hold H.264 with the input's own time base (variable frame rates, exact
 #: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
-OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
+OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov")
+
+
+SUFFIX_LIST = f"{', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]}"  # for messages
 
 
 def check_output_suffix(target: Path, what: str = "output") -> None:
     if target.suffix.lower() not in OUTPUT_SUFFIXES:
         raise RtstyleError(f"unsupported {what} type {target.suffix or '(no extension)'}: {target} (H.264 video "
-                           f"is written as {', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]})")
+                           f"is written as {SUFFIX_LIST})")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class VideoInfo:
     codec: str
     audio_codecs: tuple[str, ...]
     color: ColorTags = ColorTags()
+    first_time: float = 0.0  # seconds of the first decodable frame: where --start and --duration count from
 
 
 @dataclass
@@ -113,27 +117,38 @@ def probe_video(path: Path) -> VideoInfo:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or Fraction(30)
         first = _first_frame(container, stream, path)
-        duration = _tagged_duration(stream)
-        if stream.duration is not None and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
-        elif duration is None and container.duration is not None:  # the longest stream's (audio may be longer)
-            duration = container.duration / av.time_base
-        frame_count = stream.frames or (round(duration * rate) if duration else None)
+        # The video runs from its first decodable frame (a recording cut mid-GOP has undecodable packets before it)
+        # to the end of its own track: --start, --duration and the frames to expect count within that.
+        first_time = float(first.time) if first.time is not None else video_start(container, stream)
+        end = _video_end(container, stream)
+        duration = max(0.0, end - first_time) if end is not None else None
+        # Not stream.frames: an MP4 edit list trims samples that it still counts.
+        frame_count = round(duration * rate) if duration else (stream.frames or None)
         return VideoInfo(
             path=Path(path), width=first.width, height=first.height, rate=Fraction(rate),
-            time_base=Fraction(stream.time_base or Fraction(1, 90000)), frame_count=frame_count or None,
+            time_base=stream_time_base(stream), frame_count=frame_count or None,
             duration=duration, rotation=int(getattr(first, "rotation", 0) or 0) % 360,
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
-            color=ColorTags.of(first),
+            color=ColorTags.of(first), first_time=first_time,
         )
 
 
-def _tagged_duration(stream: av.VideoStream) -> float | None:
-    """The video track's own length where the container has one only as a tag (Matroska: DURATION=0:00:04.0)."""
+def stream_time_base(stream: av.VideoStream) -> Fraction:
+    return Fraction(stream.time_base or Fraction(1, 90000))  # demuxed streams always have one; 1/90000 is MPEG's clock
+
+
+def _video_end(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    """Seconds at which the video track ends, where the file says so; None when only the longest stream's end is
+    known (an FLV or NUT whose audio runs on: that end is not the video's)."""
+    if stream.duration is not None and stream.time_base:
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
     try:
-        return parse_time(stream.metadata["DURATION"])
+        return parse_time(stream.metadata["DURATION"])  # Matroska's track end, as a tag (DURATION=00:00:03.0)
     except (KeyError, ValueError):
-        return None
+        pass
+    if container.duration is not None and len(container.streams) == 1:
+        return ((container.start_time or 0) + container.duration) / av.time_base
+    return None
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:
@@ -165,11 +180,12 @@ SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
 
 
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
-               size: tuple[int, int] | None = None, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
+               size: tuple[int, int] | None = None, audio: bool = True,
+               zero: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
-    `start` and `duration` are seconds from the start of the video (video_start), whatever its first
-    timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
+    `start` and `duration` are seconds from `zero`, the video's first decodable frame (probe_video's first_time;
+    without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
     naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
     (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
     kept; with start 0 the input timestamps and audio packets are kept exactly.
@@ -177,8 +193,8 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
     audio_streams = list(container.streams.audio) if audio else []
-    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
-    zero = video_start(container, video)
+    time_base = stream_time_base(video)
+    zero = video_start(container, video) if zero is None else zero  # probe_video's first_time, where known
     span = _Span(start, zero + start if start > 0 else None,
                  zero + start + duration if duration is not None else None)
     if span.first is None:
@@ -221,7 +237,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
            span: _Span, size: tuple[int, int] | None, *, checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
     """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
     the first decoded frame is after span.first (a seek that overshot) or there is none."""
-    time_base = video.time_base or Fraction(1, 90000)  # demuxed streams always have one; 1/90000 is MPEG's clock
+    time_base = stream_time_base(video)
     rate = float(video.average_rate or 30)
     frame_step = max(1, int(round(1 / (rate * time_base))))
     pending_audio: list[AudioPacket] = []  # audio demuxed before the origin is known
@@ -344,13 +360,13 @@ class VideoWriter:
         try:
             self.container = av.open(str(self.path), mode="w")
         except (av.error.FFmpegError, ValueError) as exc:
-            raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)} (use .mp4, .mkv or .mov)") from None
+            raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)} (use {SUFFIX_LIST})") from None
         try:
             try:
                 self.stream = self.container.add_stream("libx264", rate=rate)
             except ValueError:
                 raise RtstyleError(f"H.264 video cannot be stored in a {self.shown_as.suffix} file: "
-                                   f"use .mp4, .mkv or .mov ({self.shown_as})") from None
+                                   f"use {SUFFIX_LIST} ({self.shown_as})") from None
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}

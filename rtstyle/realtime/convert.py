@@ -133,7 +133,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
                                  audio_templates=audio_templates, shown_as=target, color=info.color)
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
-                               audio=options.audio)
+                               audio=options.audio, zero=info.first_time)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
                       dynamic_ncols=True, leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
