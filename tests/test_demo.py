@@ -50,3 +50,16 @@ def test_demo_replaces_only_what_an_earlier_demo_wrote(tmp_path, small_style, ca
                           "contact_sheet.jpg", "not on the list of files an earlier rtstyle demo wrote")
     assert sorted(p.name for p in mine.iterdir()) == ["contact_sheet.jpg"]
     assert (mine / "contact_sheet.jpg").read_text() == "my own sheet"
+
+
+def test_a_folder_where_the_demo_writes_a_file_is_refused_before_any_work(tmp_path, small_style, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "-o", str(out), "--styles", str(small_style), "--seconds", "0.5", "--max-size", "64"]
+    assert run_cli(args, capsys).exit_code == 0
+    (out / "contact_sheet.jpg").unlink()
+    (out / "contact_sheet.jpg").mkdir()  # on the demo's own list, but now the user's folder
+    (out / "contact_sheet.jpg" / "mine.txt").write_text("mine")
+    before = (out / "bunny_smallstyle.mp4").stat().st_mtime_ns
+    assert_one_line_error(run_cli(args, capsys), "contact_sheet.jpg is a folder")
+    assert (out / "bunny_smallstyle.mp4").stat().st_mtime_ns == before  # refused before the clip was redone
+    assert (out / "contact_sheet.jpg" / "mine.txt").read_text() == "mine"

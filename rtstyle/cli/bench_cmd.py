@@ -108,10 +108,11 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (machine info and one record per row).")
 def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,
           precisions: str | None, frames: int, warmup: int, threads: int | None, as_json: bool) -> None:
-    """Time backends x devices x precisions x frame sizes: median and p95 ms/frame, fps, peak memory.
+    """Time backends x devices x precisions x frame sizes: median and p95 ms/frame, fps, memory growth.
 
     Rows of one size are timed in the same run, one frame each in turn, and compared with torch eager
-    fp32 on the same device (the "vs torch eager" column: higher is faster).
+    fp32 on the same device (the "vs torch eager" column: higher is faster). "mem growth MB" is what
+    creating and warming up each stylizer added to the process's peak memory (JSON: peak_mem_mb).
 
     \b
     Examples:

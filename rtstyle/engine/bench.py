@@ -1,10 +1,10 @@
-"""Benchmark backends side by side: median and p95 ms per frame, fps, peak memory, speed-up over torch eager.
+"""Benchmark backends side by side: median and p95 ms per frame, fps, memory growth, speed-up over torch eager.
 
 Every configuration of a frame size is timed in the same run, round-robin one frame at a time, so that
 a machine shared with other work slows them all alike and the ratios stay meaningful. Warm-up frames
 (session creation, cuDNN/TensorRT tuning, torch.compile) are excluded from the timings.
 
-Peak memory: on the CPU, the growth of the process's peak resident set (Linux VmHWM, reset through
+Memory growth ("mem growth MB"; peak_mem_mb in JSON): on the CPU, the growth of the process's peak resident set (Linux VmHWM, reset through
 /proc/self/clear_refs) from just before the stylizer is created to the end of its warm-up; on CUDA, torch's
 max allocated memory for torch, and the drop in free device memory for onnxruntime.
 """

@@ -26,6 +26,10 @@ class OwnedFolder:
     def claim(self, names: Iterable[str]) -> None:
         """Before any work: refuse if a file to be written is not one of ours, then forget ours not written again."""
         names = list(names)
+        for path in (self.directory / MARKER, *(self.directory / n for n in names)):
+            if path.is_dir():  # listed or not, a folder is the user's: never written over, said before any work
+                raise RtstyleError(f"{path} is a folder, where {self.owner} writes a file: choose another -o, "
+                                   "or move it")
         theirs = [n for n in names if n not in self.previous and (self.directory / n).exists()]
         if theirs:
             raise RtstyleError(f"{self.directory / theirs[0]} exists and is not on the list of files an earlier "
@@ -43,4 +47,5 @@ class OwnedFolder:
         except (OSError, UnicodeDecodeError):
             return set()
         # Plain names only: a list edited to name ../something must not reach outside the folder.
-        return {line for line in text.splitlines() if line and Path(line).name == line and line != MARKER}
+        return {line for line in text.splitlines()
+                if Path(line).name == line and line not in ("", ".", "..", MARKER)}
