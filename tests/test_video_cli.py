@@ -123,6 +123,31 @@ def test_a_full_disk_names_the_requested_output(tmp_path, small_style, capsys, m
     assert not out.exists() and not list(tmp_path.glob(".*part*"))
 
 
+def test_a_full_disk_while_copying_audio_is_not_blamed_on_the_container(tmp_path):
+    # An audio packet the disk cannot take is the disk's failure (convert_video then names the output, as
+    # above), not the container's: "try .mkv" would send the user the wrong way.
+    import errno
+    from types import SimpleNamespace
+
+    import av
+
+    from rtstyle.errors import RtstyleError
+    from rtstyle.io.video import VideoWriter
+
+    def mux(packet, failure=errno.ENOSPC):
+        raise av.error.FFmpegError(failure, "write failed")
+
+    writer = SimpleNamespace(audio_streams=[None], container=SimpleNamespace(mux=mux), path=tmp_path / ".x.part.mp4",
+                             shown_as=tmp_path / "x.mp4")
+    item = SimpleNamespace(packet=SimpleNamespace(stream=None), stream_index=0)
+    with pytest.raises(OSError) as failed:
+        VideoWriter.write_audio(writer, item)
+    assert failed.value.errno == errno.ENOSPC and failed.value.filename == str(writer.path)
+    writer.container.mux = lambda packet: mux(packet, errno.EINVAL)  # a packet the container refuses
+    with pytest.raises(RtstyleError, match="try .mkv"):
+        VideoWriter.write_audio(writer, item)
+
+
 def test_size_time_base_and_stylization(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8, rate=30, time_base=Fraction(1, 15360))
     out = tmp_path / "out.mp4"

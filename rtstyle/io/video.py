@@ -9,6 +9,7 @@ BGR and back, use that matrix and range, so colours keep their meaning.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,8 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 #: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
 OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov")
 
+
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})  # what the disk says, not FFmpeg
 
 SUFFIX_LIST = f"{', '.join(OUTPUT_SUFFIXES[:-1])} or {OUTPUT_SUFFIXES[-1]}"  # for messages
 
@@ -418,6 +421,8 @@ class VideoWriter:
         try:
             self.container.mux(item.packet)
         except av.error.FFmpegError as exc:  # a packet the output container refuses: one line, not a traceback
+            if exc.errno in WRITE_FAILURES:  # the disk, not the container: the advice below would be wrong
+                raise OSError(exc.errno, os.strerror(exc.errno), str(self.path)) from None
             raise RtstyleError(f"cannot copy the audio into {self.shown_as}: {_short(exc)} (try .mkv, or "
                                "--no-audio)") from None
 
