@@ -62,6 +62,23 @@ def uninterruptible() -> Iterator[None]:
         _restore(previous)
 
 
+@contextlib.contextmanager
+def deferred_stop() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while native libraries load (onnx, onnxruntime, torch, a model session), then act on
+    them: an interrupt inside their initialisation can abort the process (a C++ exception, exit 134) or be lost."""
+    if not _on_main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        _restore(previous)
+    if caught:  # only when the block itself succeeded: its own exception would otherwise be replaced
+        raise Terminated if signal.SIGTERM in caught else KeyboardInterrupt
+
+
 def _restore(previous: dict[signal.Signals, Handler]) -> None:
     for sig, handler in previous.items():
         if handler is not None:  # None: installed outside Python, cannot be put back from here

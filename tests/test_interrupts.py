@@ -9,7 +9,7 @@ import time
 import click
 import pytest
 
-from rtstyle.interrupts import Terminated, stop_on_signals, uninterruptible
+from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals, uninterruptible
 
 
 def _deliver(sig: signal.Signals) -> None:
@@ -50,6 +50,21 @@ def test_uninterruptible_lets_the_block_finish_then_restores_the_handlers():
         with pytest.raises(KeyboardInterrupt):
             _deliver(signal.SIGINT)  # interruptible again after the block
     assert finished
+
+
+@pytest.mark.parametrize("sig, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_a_stop_while_libraries_load_takes_effect_once_they_have(sig, raised):
+    # A KeyboardInterrupt inside a native library's start-up (importing onnx) aborted the process (exit 134).
+    finished = False
+    with stop_on_signals():
+        with pytest.raises(raised):
+            with deferred_stop():
+                _deliver(sig)
+                finished = True  # not cut short
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before the block
+    assert finished
+    with stop_on_signals(), deferred_stop():
+        pass  # nothing caught: nothing raised
 
 
 @pytest.mark.parametrize("raised, code, said", [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")])

@@ -17,7 +17,7 @@ import click
 
 from rtstyle import __version__
 from rtstyle.errors import RtstyleError
-from rtstyle.interrupts import Terminated, stop_on_signals
+from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals
 
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
@@ -44,7 +44,8 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        with deferred_stop():  # native libraries (cv2, av, onnx) load here: Ctrl-C must not cut their start-up
+            return getattr(importlib.import_module(module_name), attribute)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rtstyle.engine.base import Stylizer
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import deferred_stop
 from rtstyle.styles.catalog import StyleEntry, find_style
 
 BACKENDS = ("auto", "onnx", "torch")
@@ -30,6 +31,18 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
                     available_providers: Sequence[str] | None = None,
                     frame_hw: tuple[int, int] | None = None, compile: bool = True,
                     cpu_threads: int | None = None) -> Stylizer:
+    """A ready Stylizer for a style name, a style file or an exported `.onnx` model (see `_create_stylizer`).
+
+    Ctrl-C while it loads takes effect once it has loaded: the libraries' native start-up must not be cut.
+    """
+    with deferred_stop():
+        return _create_stylizer(style, backend, device, precision, available_providers=available_providers,
+                                frame_hw=frame_hw, compile=compile, cpu_threads=cpu_threads)
+
+
+def _create_stylizer(style: str, backend: str, device: str, precision: str, *,
+                     available_providers: Sequence[str] | None, frame_hw: tuple[int, int] | None, compile: bool,
+                     cpu_threads: int | None) -> Stylizer:
     """A ready Stylizer for a style name, a style file or an exported `.onnx` model.
 
     `auto` prefers onnxruntime: it needs no torch and is the faster CPU path. On a machine whose
