@@ -113,7 +113,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays transparent
                 result = np.dstack([result, alpha])
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
-            write_image(job.target, result, profile=read_color_profile(job.source))
+            write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite)
             written += 1
             if plan.photos == 1:
                 click.echo(str(job.target))

@@ -56,17 +56,57 @@ def ensure_writable_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path; on success it is renamed to `target`, on any failure it is removed."""
+def atomic_output(target: Path, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path; on success it is renamed to `target`, on any failure it is removed.
+
+    `overwrite=False`: a file that appeared at `target` meanwhile is not replaced (move_into_place refuses).
+    """
     target = Path(target)
     tmp = temp_path_beside(target)
     try:
         yield tmp
-        os.replace(tmp, target)
+        move_into_place(tmp, target, overwrite, keep_aside=False)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def move_into_place(tmp: Path, target: Path, overwrite: bool, *, keep_aside: bool = True) -> Path:
+    """Rename a finished temporary file to `target`, and return where it went.
+
+    The exists check before the work cannot see a file that another run (the same command twice, say) writes
+    while this one works. So without `overwrite`, the rename itself must not replace: a hard link fails when the
+    name is taken, atomically. Then the result is kept beside it as NAME-2.EXT (`keep_aside`: an hour of video is
+    not thrown away) or refused. Where hard links are unsupported (FAT, some shares) it checks, then renames.
+    """
+    tmp, target = Path(tmp), Path(target)
+    if overwrite:
+        os.replace(tmp, target)
+        return target
+    for n in range(1, 1000):
+        candidate = target if n == 1 else target.with_name(f"{target.stem}-{n}{target.suffix}")
+        if _take_name(tmp, candidate):
+            return candidate
+        if not keep_aside:
+            raise RtstyleError(f"{target} appeared while this ran (another rtstyle writing it?): not replaced "
+                               "(pass --overwrite to replace it)")
+    raise RtstyleError(f"no free name beside {target} to keep the result")
+
+
+def _take_name(tmp: Path, name: Path) -> bool:
+    """Give `tmp` the name `name`, unless the name is taken (False)."""
+    try:
+        os.link(tmp, name)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links on this file system: check, then rename
+        if name.exists():
+            return False
+        os.replace(tmp, name)
+        return True
+    tmp.unlink()
+    return True
 
 
 def current_umask() -> int:
@@ -75,8 +115,8 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_output(target) as tmp:
+def atomic_write_bytes(target: Path, data: bytes, overwrite: bool = True) -> None:
+    with atomic_output(target, overwrite) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()

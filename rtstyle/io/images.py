@@ -98,8 +98,10 @@ def read_image(path: Path, what: str = "image") -> np.ndarray:
     return image
 
 
-def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None) -> None:
-    """Encode by extension and write atomically (temp file + rename), with `profile` where the format holds one."""
+def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None,
+                overwrite: bool = True) -> None:
+    """Encode by extension and write atomically (temp file + rename), with `profile` where the format holds one;
+    `overwrite=False`: a file that appeared at `path` while the image was made is not replaced (an error)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -109,7 +111,7 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: 
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise RtstyleError(f"cannot encode image as {suffix}: {path}")
-    atomic_write_bytes(path, embed_color_profile(encoded.tobytes(), suffix, profile))
+    atomic_write_bytes(path, embed_color_profile(encoded.tobytes(), suffix, profile), overwrite)
 
 
 @dataclass(frozen=True)

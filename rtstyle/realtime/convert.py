@@ -10,7 +10,6 @@ the temporary file is deleted.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
     check_output_suffix, even_size, iter_media, open_input, probe_video,
@@ -147,7 +146,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                 Pipeline(items, transform, queue_size=options.queue_size).run(consume)
             with uninterruptible():
                 writer.close()
-                os.replace(tmp, target)
+                written = move_into_place(tmp, target, options.overwrite)
+            if written != target:
+                log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
             _note_shortfall(writer.frames_written, total, log)
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
@@ -161,7 +162,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             # A full disk, say: name the file the user asked for, not the hidden (and now deleted) temporary one.
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
-    return ConvertResult(target, writer.frames_written, out_w, out_h, time.perf_counter() - started,
+    return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
 
 
@@ -184,8 +185,7 @@ def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: in
         elif writer is not None:
             writer.abandon()
         if frames > 0 and tmp.exists():
-            partial = partial_path_for(target)
-            os.replace(tmp, partial)
+            partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
             of_total = f" of ~{total}" if total else ""
             log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable); {target} was not written")
         else:

@@ -8,13 +8,12 @@ of a file or a lost camera: stopping is the normal way to end a recording, so it
 from __future__ import annotations
 
 import contextlib
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.video import DEFAULT_PRESET, VideoWriter, check_output_suffix
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
@@ -26,6 +25,7 @@ class Recorder:
         self.target = Path(target)
         refuse_to_replace(self.target, overwrite, "recording")  # also a folder in the way
         check_output_suffix(self.target, "--record")  # .avi would store one frame rate, not the live timing
+        self.overwrite = overwrite
         self.rate = Fraction(fps or 30).limit_denominator(1001)
         self.crf, self.preset = crf, preset
         self.tmp = temp_path_beside(self.target)  # checks the directory is writable before the loop starts
@@ -59,8 +59,7 @@ class Recorder:
             self.abandon()
             return None
         self.writer.close()
-        os.replace(self.tmp, self.target)
-        return self.target
+        return move_into_place(self.tmp, self.target, self.overwrite)  # another file there now: kept beside it
 
     def abandon(self) -> None:
         writer = getattr(self, "writer", None)  # also called from __init__, before it exists
