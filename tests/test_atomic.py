@@ -62,3 +62,21 @@ def test_a_second_conversion_to_the_same_output_keeps_the_first(tmp_path, small_
     assert out.read_bytes() == b"the first run's video"
     assert f"this result is kept as {tmp_path / 'out-2.mp4'}" in result.err
     assert video_summary(tmp_path / "out-2.mp4")["frames"] == 6
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc (unwritable even for root)")
+def test_an_unwritable_output_is_one_line_naming_it_before_any_work(tmp_path, small_style, photo, capsys):
+    import cv2
+
+    from helpers import assert_one_line_error
+
+    cv2.imwrite(str(tmp_path / "p.png"), photo[:16, :16])
+    clip = make_clip(tmp_path / "in.mp4", frames=2)
+    for command in (["image", str(tmp_path / "p.png"), "-o", "/proc/x.png"],
+                    ["video", str(clip), "-o", "/proc/x.mp4"],
+                    ["webcam", "--source", str(clip), "--no-display", "--record", "/proc/x.mp4"],
+                    ["export", str(small_style), "-o", "/proc/x.onnx"]):
+        style = [] if command[0] == "export" else ["--style", str(small_style)]
+        result = run_cli([*command, *style], capsys)
+        assert_one_line_error(result, "cannot write", "/proc/x.")
+        assert ".part" not in result.err and "style smallstyle on" not in result.err  # before the model loaded

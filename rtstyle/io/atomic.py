@@ -36,13 +36,25 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     target = Path(target)
     directory = target.parent
     ensure_writable_dir(directory)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}", dir=directory
-    )
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}", dir=directory
+        )
+    except OSError as exc:  # named as the user's path: the temporary one means nothing to them
+        raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     # mkstemp creates the file private (0600); give it the mode a plain open() would, as it becomes the output.
     os.chmod(name, 0o666 & ~current_umask())
     return Path(name)
+
+
+def probe_writable(target: Path, what: str = "the output") -> None:
+    """Create and remove a temp file beside `target`, as the atomic write will, before any work: os.access says
+    yes to root even where nothing can be written (/proc, read-only mounts), and the error then named the temp file."""
+    try:
+        temp_path_beside(target).unlink()  # its own failures already name `target`
+    except OSError as exc:
+        raise RtstyleError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
 
 
 def ensure_writable_dir(directory: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import refuse_to_replace
+from rtstyle.io.atomic import probe_writable, refuse_to_replace
 from rtstyle.io.images import IMAGE_SUFFIXES, FoundImage, find_images, is_image_path
 
 CASE_INSENSITIVE_FILES = sys.platform in ("darwin", "win32")  # their default file systems
@@ -101,6 +101,8 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
         refuse_to_replace(target, overwrite=True)  # a folder in the way, or no write access: now, not after the model
         plan.jobs.append(ImageJob(image.path, target))
     plan.earlier_results = sum(Path(os.path.realpath(path)) not in kept for path in earlier)  # not counted twice
+    for job in {job.target.parent: job for job in plan.jobs}.values():  # once per folder, before the model loads
+        probe_writable(job.target, "the result")
     return plan
 
 

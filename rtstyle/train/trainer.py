@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import probe_writable, refuse_to_replace
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
@@ -650,15 +650,6 @@ def remove_empty_dirs(directories: list[Path]) -> None:
             directory.rmdir()
         except OSError:
             return
-
-
-def probe_writable(target: Path, what: str) -> None:
-    """Create and remove a temp file beside `target`, as the atomic write will: os.access says yes to root even
-    where nothing can be written (/proc, read-only mounts), and the error then named the temp file."""
-    try:
-        temp_path_beside(target).unlink()
-    except OSError as exc:
-        raise RtstyleError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
 
 
 def file_key(path: Path) -> tuple[int, int]:
