@@ -20,4 +20,4 @@ demo: setup
 
 test: setup-dev
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs

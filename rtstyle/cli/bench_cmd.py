@@ -117,7 +117,7 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
     \b
     Examples:
       rtstyle bench
-      rtstyle bench --style starry --sizes 320x240,640x480,1280x720,1920x1080
+      rtstyle bench --style starry-night --sizes 320x240,640x480,1280x720,1920x1080
       rtstyle bench --backends onnx --sizes 640x480 --frames 50 --json
       rtstyle bench -s mosaic -s mosaic-fast --precisions fp32,int8 --sizes 320x240,640x480
     """

@@ -14,7 +14,7 @@ from rtstyle.errors import RtstyleError
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_CLIP = ASSETS / "cutBunny.mp4"  # "Big Buck Bunny" (c) Blender Foundation, CC-BY-3.0
 DEMO_PHOTO = ASSETS / "astronaut.png"  # NASA, public domain
-PREFERRED = ("mosaic", "candy", "udnie", "starry-night", "rain-princess", "wave")
+PREFERRED = ("mosaic", "candy", "starry-night", "rain-princess", "the-scream", "wave")  # udnie is the weakest (docs/styles.md)
 
 
 def default_demo_styles(count: int) -> list[str]:

@@ -34,8 +34,8 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
 
     \b
     Examples:
-      rtstyle export starry -o starry.onnx
-      rtstyle export starry -o starry_fp16.onnx --fp16
+      rtstyle export starry-night -o starry-night.onnx
+      rtstyle export starry-night -o starry-night_fp16.onnx --fp16
       rtstyle export my.safetensors -o my_trt.onnx --fp16 --decompose-instance-norm
     """
     if output.suffix.lower() != ".onnx":
