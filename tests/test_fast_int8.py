@@ -132,6 +132,14 @@ def test_calibration_reports_each_frame(fast_style, tmp_path, photo):
     assert len(seen) == 2  # what the quantize command's progress bar counts
 
 
+def test_an_int8_model_keeps_the_styles_credits(tmp_path, capsys):
+    out = tmp_path / "q.onnx"  # a built-in: it has a title, an artist and a licence note to carry
+    assert run_cli(["quantize", "mosaic-fast", "-o", str(out), "--calibration", str(DATA)], capsys).exit_code == 0
+    props = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
+    assert props["rtstyle_precision"] == "int8" and props["style_title"] == "Mosaic"
+    assert "pytorch/examples" in props["style_licence"]
+
+
 def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, capsys):
     result = run_cli(["quantize", str(fast_style), "--calibration", str(tmp_path / "nope")], capsys)
     assert_one_line_error(result, "calibration", "does not exist")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from rtstyle.export.onnx_graph import IO, build_onnx
+from rtstyle.export.onnx_graph import IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.models.registry import create_spec
 from rtstyle.paths import cache_dir
@@ -33,7 +33,8 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
         style = load_style_file(style_path)
         spec = create_spec(style.arch, **style.arch_kwargs)
         model = build_onnx(spec, style.float32_weights(), io=io, fp16=fp16,
-                           decompose_instance_norm=decompose_instance_norm, metadata={"rtstyle_style": style.name, "rtstyle_arch": style.arch})
+                           decompose_instance_norm=decompose_instance_norm,
+                           metadata=style_model_metadata(style.name, style.arch, style.arch_kwargs, style.metadata))
         atomic_write_bytes(target, model.SerializeToString())
     return target
 

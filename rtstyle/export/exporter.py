@@ -30,7 +30,7 @@ import onnx
 import onnxruntime as ort
 
 from rtstyle.errors import RtstyleError
-from rtstyle.export.onnx_graph import IO, OPSET, build_onnx
+from rtstyle.export.onnx_graph import IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_output
 from rtstyle.models.registry import create_spec
 from rtstyle.models.spec import NetSpec
@@ -183,10 +183,7 @@ def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16
     spec = create_spec(loaded.arch, **loaded.arch_kwargs)
     weights = loaded.float32_weights()
     model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                       metadata={"rtstyle_style": loaded.name, "rtstyle_arch": loaded.arch,
-                                 "rtstyle_arch_kwargs": repr(loaded.arch_kwargs), "rtstyle_opset": str(OPSET),
-                                 **{f"style_{k}": str(v) for k, v in loaded.metadata.items()
-                                    if k in ("title", "artist", "licence", "source_image")}})
+                       metadata=style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata))
     report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16))
     with atomic_output(output) as tmp:
         tmp.write_bytes(model.SerializeToString())

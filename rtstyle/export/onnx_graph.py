@@ -156,6 +156,16 @@ def _crop(g: _Graph, x: str, hw: str) -> str:
     return g.op("Slice", [x, starts, hw, axes], "crop")
 
 
+CREDIT_KEYS = ("title", "artist", "licence", "source_image")  # a style's credits, carried into its models
+
+
+def style_model_metadata(name: str, arch: str, arch_kwargs: dict[str, Any], metadata: dict[str, Any]) -> dict[str, str]:
+    """What every ONNX model of a style says about it (exported, cached, quantised): its name, network and credits."""
+    return {"rtstyle_style": name, "rtstyle_arch": arch, "rtstyle_arch_kwargs": repr(arch_kwargs),
+            "rtstyle_opset": str(OPSET),
+            **{f"style_{k}": str(v) for k, v in metadata.items() if k in CREDIT_KEYS}}
+
+
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
                decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None,
                fold_channel_order: bool = True) -> onnx.ModelProto:
