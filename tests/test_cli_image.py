@@ -442,3 +442,21 @@ def test_gifs_are_photos_and_an_animated_one_says_only_its_first_frame_is_used(t
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png") == [
         "anim_smallstyle.png", "x.png", "x_smallstyle.png"]  # a GIF's result is a PNG (rtstyle writes no GIFs)
     assert "anim.gif has 5 frames: only the first is stylized" in result.err and "rtstyle video" in result.err
+
+
+def test_linked_folders_are_followed_and_named_by_their_real_folder(tmp_path, small_style, photo, capsys):
+    photos, outside = tmp_path / "photos", tmp_path / "elsewhere"
+    (photos / "real").mkdir(parents=True)
+    outside.mkdir()
+    for path in (photos / "top.png", photos / "real" / "a.png", outside / "b.png"):
+        cv2.imwrite(str(path), photo[:16, :16])
+    (photos / "linked").symlink_to(photos / "real")  # the same folder under a second name
+    (photos / "ext").symlink_to(outside)  # a folder kept somewhere else: it used to be skipped without a word
+    for args in ([str(photos / "**" / "*.png")], [str(photos)]):  # a pattern and a folder agree
+        if args == [str(photos)]:
+            (photos / "real" / "loop").symlink_to(photos)  # a folder walk must not loop (glob's ** would)
+        out = tmp_path / f"out{len(args[0])}"
+        result = run_cli(["image", *args, "-s", str(small_style), "-o", str(out)], capsys)
+        assert result.exit_code == 0, result
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
+            "ext/b_smallstyle.png", "real/a_smallstyle.png", "top_smallstyle.png"], args

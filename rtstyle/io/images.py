@@ -138,19 +138,16 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         key = os.path.realpath(path)
         earlier = found.get(key)
         image = FoundImage(path, root, named)
-        if earlier is not None:
-            outer = min(earlier, image, key=lambda i: len(Path(os.path.realpath(i.root)).parts))
+        if earlier is not None:  # the outermost root; under one root, the spelling without a linked folder
+            outer = min(earlier, image, key=lambda i: (len(Path(os.path.realpath(i.root)).parts), _through_link(i.path)))
             image = FoundImage(outer.path, outer.root, named or earlier.named)
         found[key] = image
 
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for p in sorted(path.rglob("*")):
-                # Hidden files and folders are skipped, as `*` skips them in a shell: a temporary
-                # ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/".
-                if p.is_file() and is_input_image(p) and not _hidden(p.relative_to(path)):
-                    add(p, path, False)
+            for p in _images_below(path):
+                add(p, path, False)
         elif path.exists():
             add(path, path.parent, True)
         elif glob.has_magic(item):
@@ -175,8 +172,24 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
     return list(found.values())
 
 
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
+def _images_below(folder: Path) -> list[Path]:
+    """The photos in a folder and its subfolders, sorted. Linked folders are followed, but never into a folder
+    being walked already (a link to a parent would loop); a folder reached twice is found twice, and find_images
+    keeps the spelling without the link. Hidden files and folders are skipped, as `*` skips them in a shell: a
+    temporary ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/"."""
+    top = Path(folder)
+    found: list[Path] = []
+    for root, folders, files in os.walk(top, followlinks=True):
+        here = Path(root)
+        walking = {os.path.realpath(p) for p in (here, *here.parents) if p == top or top in p.parents}
+        folders[:] = [n for n in folders if not n.startswith(".") and os.path.realpath(here / n) not in walking]
+        found += [here / n for n in files if not n.startswith(".") and is_input_image(Path(n)) and (here / n).is_file()]
+    return sorted(found)
+
+
+def _through_link(path: Path) -> bool:
+    """Whether a path reaches its file through a linked folder."""
+    return os.path.realpath(path.parent) != os.path.abspath(path.parent)
 
 
 def _until_magic(parts: tuple[str, ...]) -> list[str]:
