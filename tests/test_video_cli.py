@@ -286,3 +286,23 @@ def test_a_recording_cut_mid_gop_counts_from_its_first_picture(tmp_path, small_s
                       "--duration", "1"], capsys)
     assert result.exit_code == 0, result
     assert video_summary(tmp_path / "one.mp4")["frames"] == 24
+
+
+def test_a_10_bit_video_is_said_to_become_8_bit(tmp_path, small_style, capsys):
+    import av
+
+    src = tmp_path / "ten.mkv"
+    with av.open(str(src), "w") as container:  # what an HDR phone clip decodes to: 10 bits a sample
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p10le"
+        for level in (0, 60, 120):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), level, np.uint8), "bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "has 10-bit video: the networks and the output (H.264, yuv420p) work at 8 bits" in result.err
+    result = run_cli(["video", str(make_clip(tmp_path / "eight.mp4", frames=2)), "-o", str(tmp_path / "o8.mp4"),
+                      "--style", str(small_style)], capsys)
+    assert result.exit_code == 0 and "-bit video" not in result.err

@@ -83,6 +83,7 @@ class VideoInfo:
     audio_codecs: tuple[str, ...]
     color: ColorTags = ColorTags()
     first_time: float = 0.0  # seconds of the first decodable frame: where --start and --duration count from
+    bits: int = 8  # per colour sample (10 for HDR video); the output is 8-bit yuv420p
 
 
 @dataclass
@@ -133,6 +134,7 @@ def probe_video(path: Path) -> VideoInfo:
             duration=duration, rotation=int(getattr(first, "rotation", 0) or 0) % 360,
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
             color=ColorTags.of(first), first_time=first_time,
+            bits=max((c.bits for c in first.format.components), default=8),
         )
 
 

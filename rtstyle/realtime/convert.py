@@ -109,6 +109,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     info = probe_video(source)
     if info.duration is not None and options.start >= info.duration:
         raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
+    if info.bits > 8:  # said, not hidden (as for photos): HDR's PQ or HLG curve bands visibly at 8 bits
+        log(f"{source} has {info.bits}-bit video: the networks and the output (H.264, yuv420p) work at 8 bits")
     size = frame_size(info, options.scale, options.max_size)
     out_w, out_h = even_size(*(size or (info.width, info.height)))
     if size is None and (info.width % 2 or info.height % 2):
