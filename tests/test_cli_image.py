@@ -460,3 +460,25 @@ def test_linked_folders_are_followed_and_named_by_their_real_folder(tmp_path, sm
         assert result.exit_code == 0, result
         assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
             "ext/b_smallstyle.png", "real/a_smallstyle.png", "top_smallstyle.png"], args
+
+
+def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_style, photo, capsys, monkeypatch):
+    import rtstyle.io.image_jobs as image_jobs
+    from rtstyle.errors import RtstyleError
+
+    (tmp_path / "ro").mkdir()
+    for path in (tmp_path / "a.png", tmp_path / "ro" / "b.png"):
+        cv2.imwrite(str(path), photo[:16, :16])
+    real_probe = image_jobs.probe_writable
+
+    def read_only(target, what="the output"):  # a read-only mount (root ignores a folder's mode bits)
+        if target.parent.name == "ro":
+            raise RtstyleError(f"cannot write {target}: Read-only file system")
+        real_probe(target, what)
+
+    monkeypatch.setattr(image_jobs, "probe_writable", read_only)
+    result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
+    assert result.exit_code == 0, result  # it stopped the whole batch, before any photo
+    assert "skipped 1 whose folder cannot be written" in result.out and (tmp_path / "a_smallstyle.png").is_file()
+    assert_one_line_error(run_cli(["image", str(tmp_path / "ro"), "-s", str(small_style)], capsys),
+                          "Read-only file system")  # nothing at all can be written: an error

@@ -11,10 +11,12 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 
 
-def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: str = "") -> None:
+def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: str = "",
+                      writable: bool = True) -> None:
     """The one rule every command follows: an existing file is replaced only when the user said --overwrite.
 
-    Also refused before any work: a folder where the file should go, and a place that cannot be written.
+    Also refused before any work: a folder where the file should go, and (`writable`) a place that cannot be
+    written; a caller that handles that itself (a batch skipping a read-only folder) passes False.
     """
     path = Path(path)
     if path.is_dir():
@@ -24,7 +26,7 @@ def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: s
     existing = path.parent
     while not existing.exists() and existing != existing.parent:  # the folders that will be created
         existing = existing.parent
-    if existing.exists() and not os.access(existing, os.W_OK):
+    if writable and existing.exists() and not os.access(existing, os.W_OK):
         raise RtstyleError(f"output directory is not writable: {existing}")
 
 

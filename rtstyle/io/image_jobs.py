@@ -43,6 +43,7 @@ class ImagePlan:
     existing: int = 0  # results already there, kept (no --overwrite)
     existing_inputs: int = 0  # results already there that are inputs too (beside their photos): never replaced
     earlier_results: int = 0  # other photos named like a result of a photo in their folder, left alone
+    unwritable: int = 0  # photos whose results' folder cannot be written (read-only), left out of a batch
 
     def notes(self) -> list[str]:
         notes = [f"skipped {self.existing} already stylized (--overwrite to redo them)"] if self.existing else []
@@ -51,6 +52,8 @@ class ImagePlan:
                          + (" (inputs are never replaced: delete them to redo them)" if self.overwrite else ""))
         if self.earlier_results:
             notes.append(f"left alone {self.earlier_results} earlier result(s)")
+        if self.unwritable:
+            notes.append(f"skipped {self.unwritable} whose folder cannot be written (-o DIR puts results elsewhere)")
         return notes
 
 
@@ -98,12 +101,27 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
                     refuse_to_replace(target, overwrite)
                 plan.existing += 1
                 continue
-        refuse_to_replace(target, overwrite=True)  # a folder in the way, or no write access: now, not after the model
+        refuse_to_replace(target, overwrite=True, writable=False)  # a folder in the way: now, not after the model
         plan.jobs.append(ImageJob(image.path, target))
     plan.earlier_results = sum(Path(os.path.realpath(path)) not in kept for path in earlier)  # not counted twice
-    for job in {job.target.parent: job for job in plan.jobs}.values():  # once per folder, before the model loads
-        probe_writable(job.target, "the result")
+    _leave_out_unwritable(plan)
     return plan
+
+
+def _leave_out_unwritable(plan: ImagePlan) -> None:
+    """Try each result folder once, before the model loads: one photo's is an error; in a batch, the photos whose
+    results cannot be written there (a read-only folder) are left out and counted, and the rest go ahead."""
+    unwritable: dict[Path, RtstyleError] = {}
+    for folder, job in {job.target.parent: job for job in plan.jobs}.items():
+        try:
+            probe_writable(job.target, "the result")
+        except RtstyleError as exc:
+            unwritable[folder] = exc
+    kept = [job for job in plan.jobs if job.target.parent not in unwritable]
+    if unwritable and (not plan.many or not kept):  # nothing at all could be written: that is an error
+        raise next(iter(unwritable.values()))
+    plan.unwritable = len(plan.jobs) - len(kept)
+    plan.jobs = kept
 
 
 def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
