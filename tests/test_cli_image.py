@@ -173,7 +173,7 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, random_style, photo, capsy
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(blocker / "sub" / "o.png")],
-                                  capsys), "cannot create output directory")
+                                  capsys), "cannot write", "Not a directory")
     assert_one_line_error(run_cli(["image", str(src), "-s", str(random_style), "-o", str(tmp_path / "o.xyz")],
                                   capsys), "unsupported output")
 

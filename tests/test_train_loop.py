@@ -392,7 +392,7 @@ def test_half_is_kept_through_a_resume(inputs: tuple[Path, Path], tmp_path: Path
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc (unwritable even for root)")
 def test_an_unwritable_output_is_refused_before_training(inputs: tuple[Path, Path], tmp_path: Path) -> None:
-    with pytest.raises(RtstyleError, match=r"^cannot write /proc/x.safetensors: "):
+    with pytest.raises(RtstyleError, match=r"^cannot write the style to /proc/x.safetensors: "):
         Trainer(config_for(inputs, tmp_path, steps=1, output=Path("/proc/x.safetensors")), random_loss_network())
     assert not (tmp_path / "run").exists()
 

@@ -163,7 +163,7 @@ def test_a_read_only_place_as_output_is_refused_before_any_work(tmp_path, small_
     locked.chmod(0o500)
     try:
         result = run_cli(["image", str(src), "-s", str(small_style), "-o", str(locked / "sub" / "o.png")], capsys)
-        assert_one_line_error(result, "not writable")
+        assert_one_line_error(result, "cannot write", "Permission denied")
         assert len(result.err.splitlines()) == 1
     finally:
         locked.chmod(0o700)

@@ -15,19 +15,16 @@ def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: s
                       writable: bool = True) -> None:
     """The one rule every command follows: an existing file is replaced only when the user said --overwrite.
 
-    Also refused before any work: a folder where the file should go, and (`writable`) a place that cannot be
-    written; a caller that handles that itself (a batch skipping a read-only folder) passes False.
+    Also refused before any work: a folder where the file should go, and (`writable`, probe_writable) a place
+    that cannot be written; a caller that handles that itself (a batch skipping a read-only folder) passes False.
     """
     path = Path(path)
     if path.is_dir():
         raise RtstyleError(f"{what} {path} is a folder: give a file name")
     if path.exists() and not overwrite:
         raise RtstyleError(f"{what} exists: {path} (pass --overwrite to replace it{hint})")
-    existing = path.parent
-    while not existing.exists() and existing != existing.parent:  # the folders that will be created
-        existing = existing.parent
-    if writable and existing.exists() and not os.access(existing, os.W_OK):
-        raise RtstyleError(f"output directory is not writable: {existing}")
+    if writable:
+        probe_writable(path, f"the {what}")
 
 
 def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
@@ -51,12 +48,25 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
 
 
 def probe_writable(target: Path, what: str = "the output") -> None:
-    """Create and remove a temp file beside `target`, as the atomic write will, before any work: os.access says
-    yes to root even where nothing can be written (/proc, read-only mounts), and the error then named the temp file."""
+    """Before any work, create and remove a file where `target` goes (in the nearest folder that exists: a check
+    creates nothing). os.access is no test: it says yes to root where nothing can be written (/proc, read-only
+    mounts), and the write then failed after the work, naming its temporary file."""
+    folder = Path(target).parent
+    while not folder.exists() and folder != folder.parent:  # the folders the write will create
+        folder = folder.parent
     try:
-        temp_path_beside(target).unlink()  # its own failures already name `target`
+        fd, name = tempfile.mkstemp(prefix=".rtstyle-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(name)
     except OSError as exc:
         raise RtstyleError(f"cannot write {what} to {target}: {exc.strerror or exc}") from None
+
+
+def file_key(path: Path) -> tuple[int, int]:
+    """The file itself (device, inode): the same for every spelling, letter case or link that reaches it, so an
+    input is recognised as an output however it is named."""
+    stat = Path(path).stat()
+    return stat.st_dev, stat.st_ino
 
 
 def ensure_writable_dir(directory: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import probe_writable, refuse_to_replace
+from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
 from rtstyle.io.images import IMAGE_SUFFIXES, FoundImage, find_images, is_image_path
 
 CASE_INSENSITIVE_FILES = sys.platform in ("darwin", "win32")  # their default file systems
@@ -82,7 +82,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
         raise RtstyleError(f"unsupported output image format {output.suffix!r}: use one of {sorted(IMAGE_SUFFIXES)}")
     _refuse_clashes(targets)
     earlier = _earlier_results(found, [style, *known_styles]) if many else set()
-    inputs_on_disk = {_file_key(image.path) for image in found}
+    inputs_on_disk = {file_key(image.path) for image in found}
     plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite)
     kept: set[Path] = set()
     for image in found:
@@ -90,7 +90,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
             continue
         target = targets[image.path]
         if target.is_file():
-            if _file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
+            if file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                 if not many:
                     raise RtstyleError(f"the output {target} would replace an input: choose another -o")
                 plan.existing_inputs += 1
@@ -165,9 +165,3 @@ def name_key(path: Path) -> str:
 
 def _folder_key(path: Path) -> str:
     return name_key(path.parent)
-
-
-def _file_key(path: Path) -> tuple[int, int]:
-    """The file itself (device, inode): the same for every spelling, letter case or link that reaches it."""
-    stat = path.stat()
-    return stat.st_dev, stat.st_ino

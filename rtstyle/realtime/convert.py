@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import move_into_place, probe_writable, refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
     check_output_suffix, even_size, iter_media, open_input, probe_video,
@@ -82,9 +82,8 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tu
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
-    refuse_to_replace(target, overwrite)
     check_output_suffix(target)
-    probe_writable(target, "the video")
+    refuse_to_replace(target, overwrite, "video")
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import probe_writable, refuse_to_replace
+from rtstyle.io.atomic import ensure_writable_dir, file_key, probe_writable, refuse_to_replace
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
@@ -171,6 +171,7 @@ class Trainer:
         self._check_output(resumed is not None)
         self.new_dirs = missing_dirs(self.run_dir)
         probe_writable(self.checkpoint_path, "the checkpoint")
+        ensure_writable_dir(self.run_dir)  # removed again (when empty) if the start fails
 
         torch.manual_seed(self.hparams.seed)
         self.arch, self.arch_kwargs, init_weights = self._architecture(record)
@@ -229,8 +230,7 @@ class Trainer:
         # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
         own = resumed and self._written_by_this_run(self.output)
         hint = "; this run did not write it" if resumed else ", or choose another --name"
-        refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)
-        probe_writable(self.output, "the style")
+        refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)  # and can it be written
 
     def _refuse_inputs_as_output(self, teacher: str | None) -> None:
         """-o must not be anything the run reads: inputs are never replaced, not even with --overwrite."""
@@ -650,12 +650,6 @@ def remove_empty_dirs(directories: list[Path]) -> None:
             directory.rmdir()
         except OSError:
             return
-
-
-def file_key(path: Path) -> tuple[int, int]:
-    """The file itself (device, inode): the same for every spelling or link that reaches it."""
-    stat = path.stat()
-    return stat.st_dev, stat.st_ino
 
 
 def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
