@@ -11,6 +11,7 @@ from rtstyle.cli.options import (
 )
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
+from rtstyle.wording import counted
 
 
 @click.command()
@@ -80,12 +81,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, process, log=log)
     finally:
         stylizer.close()
-    audio = f", {_count(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
+    audio = f", {counted(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
-    log(f"wrote {_count(result.frames, 'frame')} {result.width}x{result.height}{audio} in {result.seconds:.1f} s "
+    log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in {result.seconds:.1f} s "
         f"({fps:.1f} fps)")
     click.echo(str(result.path))
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -139,7 +139,8 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         earlier = found.get(key)
         image = FoundImage(path, root, named)
         if earlier is not None:  # the outermost root; under one root, the spelling without a linked folder
-            outer = min(earlier, image, key=lambda i: (len(Path(os.path.realpath(i.root)).parts), _through_link(i.path)))
+            outer = min(earlier, image,
+                        key=lambda i: (len(Path(os.path.realpath(i.root)).parts), _through_link(i.path)))
             image = FoundImage(outer.path, outer.root, named or earlier.named)
         found[key] = image
 

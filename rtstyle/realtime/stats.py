@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtstyle.wording import counted
+
 
 @dataclass(frozen=True)
 class LatencySummary:
@@ -21,9 +23,9 @@ class LatencySummary:
     def format(self) -> str:
         # A rate needs two frames: one frame's "0.0 fps" would read as a measurement.
         rate = (f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps achieved" if self.frames > 1
-                else f"{self.frames} frame{'' if self.frames == 1 else 's'} (too few to measure the fps)")
+                else f"{counted(self.frames, 'frame')} (too few to measure the fps)")
         return (f"{rate}; capture-to-output latency median {self.median_ms:.1f} ms, p95 {self.p95_ms:.1f} ms; "
-                f"{self.dropped} stale frame{'' if self.dropped == 1 else 's'} dropped")
+                f"{counted(self.dropped, 'stale frame')} dropped")
 
 
 class LatencyStats:
