@@ -31,18 +31,6 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
                     available_providers: Sequence[str] | None = None,
                     frame_hw: tuple[int, int] | None = None, compile: bool = True,
                     cpu_threads: int | None = None) -> Stylizer:
-    """A ready Stylizer for a style name, a style file or an exported `.onnx` model (see `_create_stylizer`).
-
-    Ctrl-C while it loads takes effect once it has loaded: the libraries' native start-up must not be cut.
-    """
-    with deferred_stop():
-        return _create_stylizer(style, backend, device, precision, available_providers=available_providers,
-                                frame_hw=frame_hw, compile=compile, cpu_threads=cpu_threads)
-
-
-def _create_stylizer(style: str, backend: str, device: str, precision: str, *,
-                     available_providers: Sequence[str] | None, frame_hw: tuple[int, int] | None, compile: bool,
-                     cpu_threads: int | None) -> Stylizer:
     """A ready Stylizer for a style name, a style file or an exported `.onnx` model.
 
     `auto` prefers onnxruntime: it needs no torch and is the faster CPU path. On a machine whose
@@ -57,6 +45,7 @@ def _create_stylizer(style: str, backend: str, device: str, precision: str, *,
         raise RtstyleError(f"unknown device {device!r} (choose from {', '.join(DEVICES)})")
     if precision not in PRECISIONS:
         raise RtstyleError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    _load_native_libraries(torch_too=backend == "torch")
 
     from rtstyle.engine.onnx_backend import is_onnx_path
 
@@ -119,6 +108,18 @@ def _torch_stylizer(entry: StyleEntry, device: str, precision: str, compile: boo
     if torch_device == "cpu" and device == "auto" and precision == "fp16":
         precision = "fp32"  # auto landed on the CPU, where torch has no fast fp16
     return TorchStylizer(entry.load(), torch_device, precision, compile=compile)
+
+
+def _load_native_libraries(torch_too: bool) -> None:
+    """Import onnx and onnxruntime (and torch) with Ctrl-C held until they are in: an interrupt inside an
+    extension's own start-up aborted the process (a C++ exception, exit 134) or was lost. Only the imports: a
+    long build after them (int8 calibration, a TensorRT engine) stays interruptible."""
+    with deferred_stop():
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        if torch_too and torch_available():
+            import torch  # noqa: F401
 
 
 def _onnx_model_stylizer(path: Path, device: str, precision: str, available_providers: Sequence[str] | None,
