@@ -56,6 +56,20 @@ def test_occlusion_check_flags_inconsistent_flow_and_motion_boundaries():
     assert motion_boundaries(step)[:, 24].all() and not motion_boundaries(step)[:, 30].any()
 
 
+def test_motion_boundaries_match_the_formula_summed_over_the_flow_channels():
+    """The per-channel version (the stabiliser's hot path) gives exactly the mask of the straightforward one."""
+    clip, _ = moving_square_clip(2)
+    flows = [FlowEstimator("dis", preset="ultrafast")(clip[0], clip[1]),
+             np.random.default_rng(0).normal(0, 2, (37, 53, 2)).astype(np.float32)]
+    for flow in flows:
+        grad = np.zeros(flow.shape[:2], np.float32)
+        grad[:, :-1] += ((flow[:, :-1] - flow[:, 1:]) ** 2).sum(axis=2)
+        grad[:-1, :] += ((flow[:-1, :] - flow[1:, :]) ** 2).sum(axis=2)
+        expected = grad > 0.01 * (flow[..., 0] ** 2 + flow[..., 1] ** 2) + 0.002
+        assert expected.any() and not expected.all()
+        assert np.array_equal(motion_boundaries(flow), expected)
+
+
 def test_static_clip_has_zero_warping_error_and_flicker_raises_it():
     still = panning_clip(1)[0][0]
     static = [still] * 5
