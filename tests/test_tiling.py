@@ -65,12 +65,13 @@ def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkey
     run = stylizer._run
     monkeypatch.setattr(stylizer, "_run", lambda frames: (runs.append(frames.shape[1:3]), run(frames))[1])
     tiled = stylizer(frame)
-    assert tiled.shape == frame.shape and len(runs) == 4 and max(max(r) for r in runs) <= 384
+    # 3 x 2 tiles: the frame with its mirrored border margin (BORDER_MARGIN on each side) is 664x464
+    assert tiled.shape == frame.shape and len(runs) == 6 and max(max(r) for r in runs) <= 384
     assert np.abs(tiled.astype(int) - whole).mean() < 20  # the same picture, up to per-tile normalisation
-    assert len(notes) == 1 and "600x400" in notes[0] and "4 overlapping tiles" in notes[0] and "--max-size" in notes[0]
+    assert len(notes) == 1 and "600x400" in notes[0] and "6 overlapping tiles" in notes[0] and "--max-size" in notes[0]
     guard.available = 10 * 2**30  # memory freed later: the size is still tiled, a video never switches mid-way
     stylizer(frame)
-    assert len(runs) == 8 and len(notes) == 1  # and it is said once per size, not per frame
+    assert len(runs) == 12 and len(notes) == 1  # and it is said once per size, not per frame
     guard.available = 200 * 200 * 512  # too little even for a 256 px tile: refused in one line
     with pytest.raises(RtstyleError, match=r"--max-size \d+ or less"):
         stylizer(np.zeros((800, 1200, 3), np.uint8))
