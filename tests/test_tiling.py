@@ -8,7 +8,7 @@ import pytest
 
 from helpers import run_cli
 from rtstyle.errors import RtstyleError
-from rtstyle.engine.tiling import stylize_tiled, tile_spans
+from rtstyle.engine.tiling import TILE_START_ALIGN, stylize_tiled, tile_spans
 
 
 @pytest.mark.parametrize("length, tile, overlap", [(100, 100, 10), (101, 100, 10), (1000, 256, 32), (2000, 1024, 128),
@@ -19,9 +19,25 @@ def test_tiles_cover_the_frame_and_overlap_enough(length, tile, overlap):
     assert all(end - start <= tile for start, end in spans)
     assert all(spans[i][1] - spans[i + 1][0] >= overlap for i in range(len(spans) - 1))
     assert [s for s, _ in spans] == sorted({s for s, _ in spans})
+    assert all(start % TILE_START_ALIGN == 0 for start, _ in spans)  # on the networks' stride grid
     if length > tile:  # full-size tiles (their statistics are closest to the whole frame's), and no more of them
-        assert all(end - start == tile for start, end in spans)
-        assert len(spans) == 1 + -(-(length - tile) // (tile - overlap))
+        assert all(end - start == tile for start, end in spans[:-1])
+        assert tile - TILE_START_ALIGN < spans[-1][1] - spans[-1][0] <= tile  # the last ends at the frame's edge
+        assert len(spans) <= 2 + -(-(length - tile) // (tile - overlap))  # at most one more for the grid
+
+
+def test_tiles_start_on_the_networks_stride_grid():
+    """A network lays its strokes out on its stride grid (fast: 8 px): tiles on other phases of it drew shifted
+    patterns, which the cross-fade doubled. Here the "network" draws a line every 8 px from its input's origin."""
+    frame = np.zeros((700, 1000, 3), np.uint8)
+
+    def grid_strokes(tile: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(tile)
+        out[::8] = 200
+        out[:, ::8] = 200
+        return out
+
+    assert np.array_equal(stylize_tiled(grid_strokes, frame, 320, 64), grid_strokes(frame))
 
 
 def test_a_tile_must_be_larger_than_its_overlap():
