@@ -330,6 +330,41 @@ def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
     assert cv2.imread(str(tmp_path / "flat.jpg"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
 
 
+def test_what_a_transparent_png_hides_does_not_change_its_result(tmp_path, small_style, photo, capsys):
+    """A cut-out's hidden background (black in one file, white in another) left a dark outline or a pale wash at
+    its edge and shifted its tone: the hidden pixels are filled from the visible ones before stylizing."""
+    yy, xx = np.mgrid[:80, :100]
+    alpha = np.where(np.hypot(yy - 40, xx - 50) < 30, 255, 0).astype(np.uint8)
+    alpha[40, 5] = 1  # a nearly invisible speck keeps its own colour
+    results = []
+    for hidden in (0, 255):
+        rgba = cv2.cvtColor(cv2.resize(photo, (100, 80)), cv2.COLOR_BGR2BGRA)
+        rgba[..., 3] = alpha
+        rgba[alpha == 0, :3] = hidden
+        cv2.imwrite(str(tmp_path / f"cutout{hidden}.png"), rgba)
+        assert run_cli(["image", str(tmp_path / f"cutout{hidden}.png"), "-s", str(small_style)], capsys).exit_code == 0
+        results.append(cv2.imread(str(tmp_path / f"cutout{hidden}_smallstyle.png"), cv2.IMREAD_UNCHANGED))
+    assert np.array_equal(results[0][..., 3], alpha)
+    assert np.array_equal(results[0][alpha > 0], results[1][alpha > 0])
+
+
+def test_fill_transparent_extends_the_visible_colours():
+    from rtstyle.io.images import fill_transparent
+
+    frame = np.zeros((30, 40, 3), np.uint8)
+    frame[:, :20] = (10, 120, 230)  # the visible half
+    alpha = np.zeros((30, 40), np.uint8)
+    alpha[:, :20] = 255
+    filled = fill_transparent(frame, alpha)
+    assert np.array_equal(filled[:, :20], frame[:, :20])  # what is seen is untouched
+    assert np.abs(filled[:, 20:].astype(int) - (10, 120, 230)).max() <= 1  # the hidden half continues it
+    for alpha in (np.full((30, 40), 255, np.uint8), np.zeros((30, 40), np.uint8)):  # nothing hidden, or nothing seen
+        assert np.array_equal(fill_transparent(frame, alpha), frame)
+    one = np.zeros((1, 3, 3), np.uint8)
+    one[0, 0] = 200
+    assert fill_transparent(one, np.array([[255, 0, 0]], np.uint8)).tolist() == [[[200] * 3] * 3]
+
+
 def test_a_16_bit_photo_is_said_to_give_an_8_bit_result(tmp_path, small_style, photo, capsys):
     deep = photo[:20, :30].astype(np.uint16) * 257
     cv2.imwrite(str(tmp_path / "scan.png"), deep)

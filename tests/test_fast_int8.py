@@ -156,10 +156,12 @@ def test_quantize_command_bad_inputs_are_one_line_errors(fast_style, tmp_path, c
 
 
 # The shipped fast variants are trained networks: their int8 error, measured on the test photos at 240x180
-# (2026-11-25: mean 1.6-4.2, p99 6-23 on 0..255, against 35-100 between fp32 output and photo), is held
-# to these bounds: a broken calibration or quantised pre/post-processing would exceed them.
+# (2026-11-25: mean 1.6-4.2, p99 6-23 on 0..255, against 35-100 between fp32 output and photo; 2026-12-06,
+# with the mirrored border margin, whose edges now carry full strokes instead of a blur: mean 1.7-5.3, p99 6-32,
+# the 32 for mosaic-fast on grace_hopper), is held to these bounds: a broken calibration or quantised
+# pre/post-processing would exceed them.
 TRAINED_MEAN_ABS_TOLERANCE = 6.0
-TRAINED_P99_TOLERANCE = 30
+TRAINED_P99_TOLERANCE = 36
 
 
 SHIPPED_FAST = sorted(p.stem for p in builtin_styles_dir().glob("*-fast.safetensors"))

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import run_cli
 from rtstyle.errors import RtstyleError
-from rtstyle.engine.tiling import stylize_tiled, tile_spans
+from rtstyle.engine.tiling import TILE_START_ALIGN, stylize_tiled, tile_spans
 
 
 @pytest.mark.parametrize("length, tile, overlap", [(100, 100, 10), (101, 100, 10), (1000, 256, 32), (2000, 1024, 128),
@@ -19,9 +19,25 @@ def test_tiles_cover_the_frame_and_overlap_enough(length, tile, overlap):
     assert all(end - start <= tile for start, end in spans)
     assert all(spans[i][1] - spans[i + 1][0] >= overlap for i in range(len(spans) - 1))
     assert [s for s, _ in spans] == sorted({s for s, _ in spans})
+    assert all(start % TILE_START_ALIGN == 0 for start, _ in spans)  # on the networks' stride grid
     if length > tile:  # full-size tiles (their statistics are closest to the whole frame's), and no more of them
-        assert all(end - start == tile for start, end in spans)
-        assert len(spans) == 1 + -(-(length - tile) // (tile - overlap))
+        assert all(end - start == tile for start, end in spans[:-1])
+        assert tile - TILE_START_ALIGN < spans[-1][1] - spans[-1][0] <= tile  # the last ends at the frame's edge
+        assert len(spans) <= 2 + -(-(length - tile) // (tile - overlap))  # at most one more for the grid
+
+
+def test_tiles_start_on_the_networks_stride_grid():
+    """A network lays its strokes out on its stride grid (fast: 8 px): tiles on other phases of it drew shifted
+    patterns, which the cross-fade doubled. Here the "network" draws a line every 8 px from its input's origin."""
+    frame = np.zeros((700, 1000, 3), np.uint8)
+
+    def grid_strokes(tile: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(tile)
+        out[::8] = 200
+        out[:, ::8] = 200
+        return out
+
+    assert np.array_equal(stylize_tiled(grid_strokes, frame, 320, 64), grid_strokes(frame))
 
 
 def test_a_tile_must_be_larger_than_its_overlap():
@@ -65,12 +81,13 @@ def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkey
     run = stylizer._run
     monkeypatch.setattr(stylizer, "_run", lambda frames: (runs.append(frames.shape[1:3]), run(frames))[1])
     tiled = stylizer(frame)
-    assert tiled.shape == frame.shape and len(runs) == 4 and max(max(r) for r in runs) <= 384
+    # 3 x 2 tiles: the frame with its mirrored border margin (BORDER_MARGIN on each side) is 664x464
+    assert tiled.shape == frame.shape and len(runs) == 6 and max(max(r) for r in runs) <= 384
     assert np.abs(tiled.astype(int) - whole).mean() < 20  # the same picture, up to per-tile normalisation
-    assert len(notes) == 1 and "600x400" in notes[0] and "4 overlapping tiles" in notes[0] and "--max-size" in notes[0]
+    assert len(notes) == 1 and "600x400" in notes[0] and "6 overlapping tiles" in notes[0] and "--max-size" in notes[0]
     guard.available = 10 * 2**30  # memory freed later: the size is still tiled, a video never switches mid-way
     stylizer(frame)
-    assert len(runs) == 8 and len(notes) == 1  # and it is said once per size, not per frame
+    assert len(runs) == 12 and len(notes) == 1  # and it is said once per size, not per frame
     guard.available = 200 * 200 * 512  # too little even for a 256 px tile: refused in one line
     with pytest.raises(RtstyleError, match=r"--max-size \d+ or less"):
         stylizer(np.zeros((800, 1200, 3), np.uint8))

@@ -17,7 +17,8 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.color_profile import read_color_profile
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
 from rtstyle.io.images import (
-    ALPHA_SUFFIXES, READ_ONLY_SUFFIXES, frame_count, is_image_path, read_image, read_layout, try_read_image, write_image,
+    ALPHA_SUFFIXES, READ_ONLY_SUFFIXES, fill_transparent, frame_count, is_image_path, read_image, read_layout,
+    try_read_image, write_image,
 )
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
@@ -109,9 +110,10 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 scale = max_size / max(frame.shape[:2])
                 frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                 alpha = cv2.resize(alpha, frame.shape[1::-1], interpolation=cv2.INTER_AREA) if alpha is not None else None
-            result = process(frame)
             if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays transparent
-                result = np.dstack([result, alpha])
+                result = np.dstack([process(fill_transparent(frame, alpha)), alpha])
+            else:  # a result without alpha shows what the file holds under its transparency: stylized as it is
+                result = process(frame)
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
             write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite)
             written += 1

@@ -5,10 +5,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from rtstyle.engine.memory import MemoryGuard
-from rtstyle.engine.tiling import TILE_OVERLAP, stylize_tiled, tile_count
+from rtstyle.engine.tiling import BORDER_MARGIN, TILE_OVERLAP, stylize_tiled, tile_count
 from rtstyle.errors import RtstyleError
 
 # Frames larger than this are refused with a clear message rather than exhausting memory
@@ -30,19 +31,19 @@ class Stylizer(abc.ABC):
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)
         height, width = frame.shape[:2]
+        padded = with_border_margin(frame)
         guard = self.memory_guard
-        if guard is None:
-            return self._stylize(frame)
-        first_of_its_size = (height, width) not in guard.tiles
-        tile = guard.tile_for(height, width)
-        if tile is None:
-            return self._stylize(frame)
-        if first_of_its_size:  # said once per size, not once per frame of a video
-            whole = guard.largest_side(height, width, guard.budget() or 0)
-            self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in "
-                        f"{tile_count(height, width, tile, TILE_OVERLAP)} overlapping tiles of up to {tile} px "
-                        f"(--max-size {whole} would stylize it whole)")
-        return stylize_tiled(self._stylize, frame, tile, TILE_OVERLAP)
+        tile = None
+        if guard is not None:
+            first_of_its_size = (height, width) not in guard.tiles
+            tile = guard.tile_for(height, width)  # tiles of the frame with its margin
+            if tile is not None and first_of_its_size:  # said once per size, not once per frame of a video
+                whole = guard.largest_side(height, width, guard.budget() or 0)
+                count = tile_count(padded.shape[0], padded.shape[1], tile, TILE_OVERLAP)
+                self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
+                            f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
+        out = self._stylize(padded) if tile is None else stylize_tiled(self._stylize, padded, tile, TILE_OVERLAP)
+        return without_border_margin(out)
 
     @abc.abstractmethod
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
@@ -60,6 +61,20 @@ class Stylizer(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def with_border_margin(frames: np.ndarray) -> np.ndarray:
+    """A frame (HxWx3) or a batch (NxHxWx3) with `BORDER_MARGIN` px of mirrored picture on every side."""
+    m = BORDER_MARGIN
+    if frames.ndim == 3:
+        return cv2.copyMakeBorder(frames, m, m, m, m, cv2.BORDER_REFLECT_101)
+    return np.stack([cv2.copyMakeBorder(frame, m, m, m, m, cv2.BORDER_REFLECT_101) for frame in frames])
+
+
+def without_border_margin(frames: np.ndarray) -> np.ndarray:
+    """What `with_border_margin` added, cropped off again (a contiguous array, as the callers write it out)."""
+    m = BORDER_MARGIN
+    return np.ascontiguousarray(frames[..., m:-m, m:-m, :])
 
 
 def check_frame(frame: np.ndarray) -> None:

@@ -17,7 +17,7 @@ import math
 
 import psutil
 
-from rtstyle.engine.tiling import TILE_OVERLAP
+from rtstyle.engine.tiling import BORDER_MARGIN, TILE_OVERLAP
 from rtstyle.errors import RtstyleError
 from rtstyle.models.spec import NetSpec
 
@@ -56,7 +56,11 @@ def available_memory_bytes() -> int | None:
 
 
 class MemoryGuard:
-    """Checks each new frame size once against the memory available at that moment."""
+    """Checks each new frame size once against the memory available at that moment.
+
+    Sizes are the caller's frame sizes; the network runs on them with `BORDER_MARGIN` px more on every side, and
+    that is what is estimated (and what tiles cut up).
+    """
 
     def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:
         self.spec = spec
@@ -73,7 +77,7 @@ class MemoryGuard:
         if (height, width) in self.checked:
             return
         budget = self.budget()
-        need = estimate_frame_bytes(self.spec, height, width)
+        need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
         if budget is not None and need > budget:
             raise self._refusal(height, width, need, budget)
         self.checked.add((height, width))
@@ -88,12 +92,12 @@ class MemoryGuard:
         if size in self.tiles:
             return self.tiles[size]
         budget = self.budget()
-        need = estimate_frame_bytes(self.spec, height, width)
+        need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
         if budget is None or need <= budget:
             self.checked.add(size)  # it fits now: `check` need not ask again
             self.tiles[size] = None
             return None
-        for_tiles = budget - TILING_BYTES_PER_PIXEL * height * width
+        for_tiles = budget - TILING_BYTES_PER_PIXEL * (height + 2 * BORDER_MARGIN) * (width + 2 * BORDER_MARGIN)
         side = math.isqrt(max(0, for_tiles) // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
         if side < self.min_tile:
             raise self._refusal(height, width, need, budget)
@@ -103,7 +107,7 @@ class MemoryGuard:
     def largest_side(self, height: int, width: int, budget: int) -> int:
         """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes."""
         per_pixel = estimate_frame_bytes(self.spec, 1, 1)
-        return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)))
+        return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)) - 2 * BORDER_MARGIN)
 
     def _refusal(self, height: int, width: int, need: int, budget: int) -> RtstyleError:
         return RtstyleError(

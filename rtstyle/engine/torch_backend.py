@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtstyle.engine.base import Stylizer, check_batch
+from rtstyle.engine.base import Stylizer, check_batch, with_border_margin, without_border_margin
 from rtstyle.engine.memory import MemoryGuard
 from rtstyle.errors import RtstyleError
 from rtstyle.models.registry import create_spec
@@ -179,4 +179,4 @@ class TorchStylizer(Stylizer):
         frames = check_batch(frames)
         if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
             self.memory_guard.check(frames.shape[1] * len(frames), frames.shape[2])
-        return self._run(frames)
+        return without_border_margin(self._run(with_border_margin(frames)))

@@ -85,6 +85,35 @@ def read_layout(path: Path) -> StoredLayout:
     return StoredLayout(alpha if alpha.dtype == np.uint8 else None, bits)  # float alpha (rare TIFFs): left out
 
 
+def fill_transparent(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """`frame` with its fully transparent pixels recoloured as a smooth extension of the visible ones (push-pull:
+    the visible colours averaged down an image pyramid, and brought back up only where nothing is visible).
+
+    What a file stores under transparency is arbitrary (black, white, leftovers), and the network sees it: a
+    cut-out's edge against hidden black got a dark outline, against hidden white a pale wash, and the instance
+    norm's statistics shifted the whole object's tone. Filled, the result depends only on what can be seen.
+    """
+    visible = (alpha > 0).astype(np.float32)
+    if visible.all() or not visible.any():
+        return frame
+    sums: list[np.ndarray] = [frame.astype(np.float32) * visible[..., None]]
+    weights: list[np.ndarray] = [visible]
+    while max(weights[-1].shape) > 1:
+        height, width = weights[-1].shape
+        half = (max(1, width // 2), max(1, height // 2))
+        sums.append(cv2.resize(sums[-1], half, interpolation=cv2.INTER_AREA).reshape(half[1], half[0], 3))
+        weights.append(cv2.resize(weights[-1], half, interpolation=cv2.INTER_AREA).reshape(half[1], half[0]))
+    filled = sums[-1] / np.maximum(weights[-1], 1e-6)[..., None]  # 1x1: the mean visible colour
+    for level_sum, level_weight in zip(reversed(sums[:-1]), reversed(weights[:-1])):
+        up = cv2.resize(filled, level_weight.shape[::-1], interpolation=cv2.INTER_LINEAR).reshape(level_sum.shape)
+        seen = level_weight[..., None] > 0
+        filled = np.where(seen, level_sum / np.maximum(level_weight, 1e-6)[..., None], up)
+    out = frame.copy()
+    hidden = alpha == 0
+    out[hidden] = np.clip(np.rint(filled[hidden]), 0, 255).astype(np.uint8)
+    return out
+
+
 def read_image(path: Path, what: str = "image") -> np.ndarray:
     """The image as uint8 BGR; `what` names it in the error ("style image", ...)."""
     path = Path(path)

@@ -48,6 +48,6 @@ class FrameProcessor:
         stylized = self.stylize(content)
         if self.post_filter is not None:
             stylized = self.post_filter(content, stylized)
-        if stylized.shape[:2] != (height, width):
-            stylized = cv2.resize(stylized, (width, height), interpolation=cv2.INTER_LINEAR)
+        if stylized.shape[:2] != (height, width):  # bicubic: the strokes stay crisper than bilinear, at the same cost
+            stylized = cv2.resize(stylized, (width, height), interpolation=cv2.INTER_CUBIC)
         return apply_look(frame, stylized, self.look if look is None else look)
