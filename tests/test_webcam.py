@@ -303,6 +303,58 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     assert outcome.summary.frames == len(window.shown) < 40
 
 
+def test_a_key_answers_at_once_while_the_next_style_loads(tmp_path):
+    # Loading a style can take seconds (an int8 calibration, a TensorRT build) and a full network on a CPU runs at
+    # about 1 fps: a key must repaint the last frame at once, not wait for the next stylized one.
+    import threading
+
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    loading, loaded = threading.Event(), threading.Event()
+
+    def make_stylizer(name):
+        if name == "slow":
+            loading.set()
+            loaded.wait(10)
+        return lambda f: f // 4
+
+    class Window(ScriptedWindow):
+        def __init__(self):
+            super().__init__([])
+            self.during_load: list[np.ndarray] = []
+            self.keys_sent = False
+            self.o_pressed_at: tuple[int, float] | None = None  # (frames shown, time)
+
+        def poll_key(self, delay_ms=1):
+            time.sleep(0.001)
+            if not loading.is_set():
+                if len(self.shown) >= 2 and not self.keys_sent:
+                    self.keys_sent = True
+                    return ord("n")
+                return -1
+            if self.o_pressed_at is None:
+                self.o_pressed_at = len(self.shown), time.monotonic()
+                return ord("o")
+            if not loaded.is_set():
+                self.during_load = self.shown[self.o_pressed_at[0]:]
+                if self.during_load or time.monotonic() - self.o_pressed_at[1] > 3:
+                    loaded.set()
+                return -1
+            return ord("q")
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    window = Window()
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                       LiveOptions(styles=["dark", "slow"]), window=window)
+    capture.release()
+    assert outcome.ended == "quit"
+    assert window.during_load, "nothing was repainted while the style loaded"
+    before = window.shown[window.o_pressed_at[0] - 1]
+    assert window.during_load[-1].mean() > 2 * before.mean()  # the original view, not the dark stylized one
+
+
 def test_strength_keys_reach_the_model_thread(tmp_path):
     from rtstyle.realtime.capture import LatestFrameCapture
     from rtstyle.realtime.webcam import LiveOptions, run_live

@@ -74,6 +74,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     snapshots: list[Path] = []
     status, status_until = "", 0.0
     last: LiveResult | None = None
+    painted: object = None  # what the window shows besides the frame: repainted when it changes
     ended = "stopped"
     recording: Path | None = None
     started = time.perf_counter()
@@ -90,13 +91,17 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     # a paced file) is timed by when it was captured, since frames may have been dropped.
                     at = result.index / recorder.rate if capture.lossless else result.captured_at - started
                     recorder.write(result.stylized, float(at))
-                if window is not None:
+            if window is not None and last is not None:
+                note = worker.status or (status if now < status_until else "")
+                view = (state, note, state.help_pinned or now - started < state.help_until)
+                # A new frame, or a key or message with the model busy (a style loading, a slow network): the
+                # window answers at once, on the last frame, instead of at the next one.
+                if result is not None or view != painted:
                     fps, latency_ms = stats.recent()
-                    note = worker.status or (status if now < status_until else "")
-                    shown = dataclasses.replace(state, style_index=result.style_index, look=result.look)
-                    window.show(compose(shown, result.original,
-                                        result.stylized, now=now - started, fps=fps, latency_ms=latency_ms,
-                                        style_names=options.styles, status=note))
+                    shown = dataclasses.replace(state, style_index=last.style_index, look=last.look)
+                    window.show(compose(shown, last.original, last.stylized, now=now - started, fps=fps,
+                                        latency_ms=latency_ms, style_names=options.styles, status=note))
+                    painted = view
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
                 stats.record(result.captured_at)
