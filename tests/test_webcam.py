@@ -355,6 +355,52 @@ def test_a_key_answers_at_once_while_the_next_style_loads(tmp_path):
     assert window.during_load[-1].mean() > 2 * before.mean()  # the original view, not the dark stylized one
 
 
+def test_quitting_while_a_style_loads_closes_the_window_and_saves_the_recording_at_once(tmp_path):
+    # A style load cannot be interrupted (an int8 calibration, a TensorRT build): q must not leave a frozen window
+    # and an unsaved recording until it ends, and the process must not exit under it.
+    import threading
+
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    loading, closed, loaded, seen_while_loading = threading.Event(), threading.Event(), threading.Event(), {}
+    rec = tmp_path / "rec.mp4"
+
+    def make_stylizer(name):
+        if name == "slow":
+            loading.set()
+            seen_while_loading["window closed"] = closed.wait(5)
+            deadline = time.monotonic() + 5
+            while not rec.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_while_loading["recording saved"] = rec.exists()
+            time.sleep(0.2)
+            loaded.set()
+        return lambda f: f // 4
+
+    class Window(ScriptedWindow):
+        def poll_key(self, delay_ms=1):
+            if loading.is_set():
+                return ord("q")
+            return super().poll_key(delay_ms)
+
+        def close(self):
+            closed.set()
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                       LiveOptions(styles=["dark", "slow"]), window=Window(["n"]),
+                       recorder=Recorder(rec, fps=24), log=log.append)
+    capture.release()
+    assert outcome.ended == "quit" and outcome.recording == rec
+    assert seen_while_loading == {"window closed": True, "recording saved": True}
+    assert "quitting once slow has loaded (loading cannot be interrupted)" in log
+    assert loaded.is_set()  # and then it waited for the load (leaving onnxruntime building a model aborts the exit)
+
+
 def test_strength_keys_reach_the_model_thread(tmp_path):
     from rtstyle.realtime.capture import LatestFrameCapture
     from rtstyle.realtime.webcam import LiveOptions, run_live

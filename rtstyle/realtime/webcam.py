@@ -154,15 +154,23 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         # lose the recording (the thread joins are bounded, so this cannot hang).
         with uninterruptible():
             capture.stop()
-            worker.stop()
-            if window is not None:
-                window.close()
-            if recorder is not None:
-                try:
-                    recording = recorder.finish()
-                except BaseException:
-                    recorder.abandon()
-                    raise
+            # The window goes and the recording is saved at once, before waiting for the model thread, which may
+            # be loading a style (an int8 calibration or a TensorRT build cannot be interrupted).
+            try:
+                if window is not None:
+                    window.close()
+                if recorder is not None:
+                    try:
+                        recording = recorder.finish()
+                    except BaseException:
+                        recorder.abandon()
+                        raise
+            finally:
+                loading = worker.loading
+                if loading is not None:
+                    log(f"quitting once {loading} has loaded (loading cannot be interrupted)")
+                worker.stop(timeout=0 if loading is not None else 10)
+        worker.wait()  # everything is saved: a Ctrl-C may cut this wait short
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
 
 
