@@ -401,6 +401,32 @@ def test_quitting_while_a_style_loads_closes_the_window_and_saves_the_recording_
     assert loaded.is_set()  # and then it waited for the load (leaving onnxruntime building a model aborts the exit)
 
 
+def test_the_window_overlay_names_the_engine(tmp_path, monkeypatch):
+    import rtstyle.realtime.webcam as webcam
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    class Stylizer:
+        description = "onnxruntime CPUExecutionProvider fp32"
+
+        def __call__(self, frame):
+            return frame // 4
+
+    engines = []
+    real_compose = webcam.compose
+
+    def compose(*args, **kwargs):
+        engines.append(kwargs.get("engine"))
+        return real_compose(*args, **kwargs)
+
+    monkeypatch.setattr(webcam, "compose", compose)
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=10)
+    capture = cv2.VideoCapture(str(clip))
+    webcam.run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: Stylizer(),
+                    webcam.LiveOptions(styles=["dark"]), window=ScriptedWindow(["q"]))
+    capture.release()
+    assert engines and set(engines) == {"onnxruntime CPUExecutionProvider fp32"}
+
+
 def test_strength_keys_reach_the_model_thread(tmp_path):
     from rtstyle.realtime.capture import LatestFrameCapture
     from rtstyle.realtime.webcam import LiveOptions, run_live

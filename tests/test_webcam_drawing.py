@@ -86,6 +86,22 @@ def test_overlay_shows_the_look_only_when_it_is_not_plain(frames):
     assert taller.any(axis=1).sum() > plain.any(axis=1).sum()  # one more line in the panel
 
 
+def test_overlay_says_what_runs_the_model_without_a_wider_panel(frames):
+    from rtstyle.realtime.overlay import short_engine, stats_lines
+
+    assert short_engine("onnxruntime CPUExecutionProvider fp32") == "onnxruntime CPU fp32"
+    assert short_engine("onnxruntime TensorrtExecutionProvider fp16") == "onnxruntime TensorRT fp16"
+    assert short_engine("torch eager cuda fp16") == "torch eager cuda fp16"
+    lines = stats_lines(9.0, 50.0, "mosaic-fast", "stylized", index=0, count=9,
+                        engine="onnxruntime CUDAExecutionProvider fp16")
+    assert "on onnxruntime CUDA fp16   h: keys" in lines
+    assert len(lines) == len(stats_lines(9.0, 50.0, "mosaic-fast", "stylized", index=0, count=9))
+    original, stylized = frames
+    kw = dict(now=HELP_SECONDS + 1, fps=10.0, latency_ms=50.0, style_names=["a"])
+    with_engine = compose(ViewState(), original, stylized, engine="onnxruntime CPUExecutionProvider fp32", **kw)
+    assert not np.array_equal(with_engine, compose(ViewState(), original, stylized, **kw))
+
+
 @pytest.mark.parametrize("code, expected", [
     (ord("n"), (Action.NEXT_STYLE, 0)), (ord(" "), (Action.NEXT_STYLE, 0)), (65363, (Action.NEXT_STYLE, 0)),
     (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),

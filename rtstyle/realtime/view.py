@@ -78,14 +78,15 @@ def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, 
 
 
 def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
-            latency_ms: float, style_names: list[str], status: str = "") -> np.ndarray:
-    """The window's frame: the view plus, as enabled, the stats overlay and the key list."""
+            latency_ms: float, style_names: list[str], status: str = "", engine: str = "") -> np.ndarray:
+    """The window's frame: the view plus, as enabled, the stats overlay (`engine`: what runs the model, the
+    stylizer's description) and the key list."""
     image = view_image(state, original, stylized, fit=True)
     stats: list[str] = []
     if state.overlay:
         stats = stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
                             index=state.style_index, count=len(style_names), status=status,
-                            look="" if state.look.is_plain else state.look.describe())
+                            look="" if state.look.is_plain else state.look.describe(), engine=engine)
         image = draw_panel(image, stats)
     if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
         image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",

@@ -99,8 +99,10 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 if result is not None or view != painted:
                     fps, latency_ms = stats.recent()
                     shown = dataclasses.replace(state, style_index=last.style_index, look=last.look)
+                    engine = getattr(worker.processor.stylize, "description", "")  # an engine.Stylizer's
                     window.show(compose(shown, last.original, last.stylized, now=now - started, fps=fps,
-                                        latency_ms=latency_ms, style_names=options.styles, status=note))
+                                        latency_ms=latency_ms, style_names=options.styles, status=note,
+                                        engine=engine))
                     painted = view
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
