@@ -215,6 +215,8 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
 
 @pytest.mark.parametrize("args, fragments", [
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
+    (["--source", "/dev/video77", "--no-display"], ("--source /dev/video77: no such device", "--list-cameras")),
+    (["--source", "{readme}", "--no-display"], ("cannot read it as video (is it a video file?)",)),
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
     (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
@@ -222,8 +224,10 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])
 def test_bad_options_are_one_line(small_style, capsys, args, fragments):
-    args = [a.format(bunny=BUNNY) for a in args]
-    assert_one_line_error(run_cli(["webcam", "--style", str(small_style), *args], capsys), *fragments)
+    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md") for a in args]
+    result = run_cli(["webcam", "--style", str(small_style), *args], capsys)
+    assert_one_line_error(result, *fragments)
+    assert "a video file, URL or device with --source" not in result.err  # to someone who gave one
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="$DISPLAY only decides on Linux")
