@@ -431,6 +431,37 @@ def test_the_window_overlay_names_the_engine(tmp_path, monkeypatch):
     assert engines and set(engines) == {"onnxruntime CPUExecutionProvider fp32"}
 
 
+def test_a_style_that_cannot_load_is_said_for_a_while_and_keys_go_on(tmp_path, monkeypatch):
+    import rtstyle.realtime.webcam as webcam
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    def make_stylizer(name):
+        if name == "broken":
+            raise RtstyleError("not a style file")
+        return lambda f: f // 4
+
+    notes = []
+    real_compose = webcam.compose
+
+    def compose(*args, **kwargs):
+        notes.append(kwargs["status"])
+        return real_compose(*args, **kwargs)
+
+    monkeypatch.setattr(webcam, "compose", compose)
+    monkeypatch.setattr(webcam, "STATUS_SECONDS", 0.0)  # shown for no time: the frames after it have no note
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = webcam.run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                              webcam.LiveOptions(styles=["dark", "broken"]), window=ScriptedWindow(["n", "n", "q"]),
+                              log=log.append)
+    capture.release()
+    assert outcome.ended == "quit"
+    assert log == ["cannot use broken: not a style file"] * 2  # the second n asks for it again, from "dark"
+    assert notes[-1] == ""  # not left on the screen for the rest of the session
+
+
 def test_strength_keys_reach_the_model_thread(tmp_path):
     from rtstyle.realtime.capture import LatestFrameCapture
     from rtstyle.realtime.webcam import LiveOptions, run_live

@@ -48,6 +48,7 @@ class InferenceWorker:
         self.mirror = False  # set by the main thread
         self.status = ""  # e.g. "loading candy...": shown in the overlay
         self.loading: str | None = None  # the style being loaded now (it cannot be interrupted)
+        self.failure: str | None = None  # a style that could not be loaded, said once by the main thread
         self.results: LatestSlot[LiveResult] = LatestSlot()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -109,7 +110,8 @@ class InferenceWorker:
             try:
                 self._stylizers[wanted] = self.make_stylizer(self.styles[wanted])
             except RtstyleError as exc:
-                self.status = f"cannot use {self.styles[wanted]}: {exc}"
+                self.status = ""
+                self.failure = f"cannot use {self.styles[wanted]}: {exc}"
                 self.requested_index = self.current_index
                 return
             finally:

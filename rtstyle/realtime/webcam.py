@@ -91,6 +91,11 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     # a paced file) is timed by when it was captured, since frames may have been dropped.
                     at = result.index / recorder.rate if capture.lossless else result.captured_at - started
                     recorder.write(result.stylized, float(at))
+            failure, worker.failure = worker.failure, None
+            if failure is not None:  # said for a while, and the hotkeys go on from the style still running
+                status, status_until = failure, now + STATUS_SECONDS
+                log(failure)
+                state = dataclasses.replace(state, style_index=worker.current_index)
             if window is not None and last is not None:
                 note = worker.status or (status if now < status_until else "")
                 view = (state, note, state.help_pinned or now - started < state.help_until)
