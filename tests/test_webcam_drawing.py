@@ -155,3 +155,28 @@ def test_the_key_list_fits_below_the_stats_at_start():
     first, last = np.flatnonzero(rows)[[0, -1]]
     assert first < 20 and last > 340  # the stats at the top, the keys down to the bottom
     assert not rows[first:last].all()  # with untouched rows between them: the panels do not overlap
+
+
+@pytest.mark.parametrize("fullscreen", [True, False])
+def test_fullscreen_is_set_once_the_window_is_on_screen(monkeypatch, fullscreen):
+    # --fullscreen set before the first frame was undone by it (Qt sizes the window to the frame when it first
+    # appears), so the window opened small and the first f "left" fullscreen. The suite has no screen: this
+    # records the HighGUI calls in order.
+    import cv2
+
+    from rtstyle.realtime import display
+
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(display.cv2, "namedWindow", lambda *a: calls.append(("namedWindow", None)))
+    monkeypatch.setattr(display.cv2, "resizeWindow", lambda *a: calls.append(("resizeWindow", a[1:])))
+    monkeypatch.setattr(display.cv2, "imshow", lambda *a: calls.append(("imshow", None)))
+    monkeypatch.setattr(display.cv2, "setWindowProperty", lambda name, prop, value: calls.append(
+        ("fullscreen", value == cv2.WINDOW_FULLSCREEN)))
+    window = display.Window("t", fullscreen=fullscreen)
+    window.show(np.zeros((90, 160, 3), np.uint8))
+    window.show(np.zeros((90, 160, 3), np.uint8))
+    expected = [("namedWindow", None), ("resizeWindow", (160, 90)), ("imshow", None)]
+    assert calls == expected + [("fullscreen", True)] * fullscreen + [("imshow", None)]
+    window.set_fullscreen(not fullscreen)
+    assert calls[-1] == ("fullscreen", not fullscreen)
