@@ -263,13 +263,15 @@ class ScriptedWindow:
         self.keys = [ord(k) if len(k) == 1 else int(k) for k in keys]
         self.shown: list[np.ndarray] = []
         self.fullscreen = []
-        self.pressed_at = 0  # a key per two new frames, however often the loop polls while the model works
+        # A key per three shown frames, however often the loop polls while the model works: a key's repaint and
+        # the frame in flight, then one made after the key.
+        self.pressed_at = 0
 
     def show(self, image):
         self.shown.append(image)
 
     def poll_key(self, delay_ms=1):
-        if self.keys and len(self.shown) >= self.pressed_at + 2:
+        if self.keys and len(self.shown) >= self.pressed_at + 3:
             self.pressed_at = len(self.shown)
             return self.keys.pop(0)
         return -1
@@ -301,10 +303,10 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     snap = cv2.imread(str(outcome.snapshots[0]))
     assert snap.shape == (180, 320, 3) and snap.mean() > 128  # taken after `n` switched to "bright", no overlay
     assert outcome.snapshots[0].name.startswith("rtstyle-bright-")
-    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size
-    assert last.shape == (180, 320, 3)
-    assert not last[:40, 280:].any() and not last[-40:, 280:].any() and last[60:120].mean() > 20  # bars, right of the text
-    assert outcome.summary.frames == len(window.shown) < 40
+    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size, enlarged to 640 px wide
+    assert last.shape == (360, 640, 3)
+    assert not last[:80, 560:].any() and not last[-80:, 560:].any() and last[120:240].mean() > 20  # bars, not text
+    assert outcome.summary.frames < 40 and len(window.shown) >= outcome.summary.frames  # keys repaint too
 
 
 def test_a_key_answers_at_once_while_the_next_style_loads(tmp_path):

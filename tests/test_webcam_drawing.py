@@ -7,7 +7,7 @@ import pytest
 
 from rtstyle.realtime.hotkeys import HOTKEYS, Action, action_for_key, help_lines
 from rtstyle.realtime.overlay import draw_panel, side_by_side
-from rtstyle.realtime.view import HELP_SECONDS, ViewMode, ViewState, apply_action, compose, view_image
+from rtstyle.realtime.view import HELP_SECONDS, MIN_SHOWN_SIZE, ViewMode, ViewState, apply_action, compose, view_image
 
 
 @pytest.fixture
@@ -144,16 +144,23 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
         style_playlist("nosuchstyle")
 
 
-def test_the_key_list_fits_below_the_stats_at_start():
+@pytest.mark.parametrize("width, height, shown_size", [(640, 360, (640, 360)), (320, 180, (640, 360)),
+                                                      (320, 240, (640, 480))])
+def test_the_key_list_fits_below_the_stats_at_start(width, height, shown_size):
+    # A frame smaller than 640 px is enlarged on screen: at 320x180 the key list covered the stats and the picture.
+    import cv2
+
     from rtstyle.realtime.look import Look
 
     rng = np.random.default_rng(1)
-    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     shown = compose(ViewState(look=Look(0.7, True)), frame, frame, now=0.0, fps=10.0, latency_ms=50.0,
-                    style_names=["a"])
+                    style_names=["a"], min_size=MIN_SHOWN_SIZE)
+    assert (shown.shape[1], shown.shape[0]) == shown_size
+    frame = cv2.resize(frame, shown_size, interpolation=cv2.INTER_LINEAR)
     rows = np.any(shown[:, :60] != frame[:, :60], axis=(1, 2))  # the left edge, where both panels are
     first, last = np.flatnonzero(rows)[[0, -1]]
-    assert first < 20 and last > 340  # the stats at the top, the keys down to the bottom
+    assert first < 20 and last > shown.shape[0] - 20  # the stats at the top, the keys down to the bottom
     assert not rows[first:last].all()  # with untouched rows between them: the panels do not overlap
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 
+import cv2
 import numpy as np
 
 from rtstyle.realtime.hotkeys import Action, help_lines
@@ -13,6 +14,7 @@ from rtstyle.realtime.look import Look
 from rtstyle.realtime.overlay import draw_panel, letterbox, panel_bottom, side_by_side, stats_lines
 
 HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
+MIN_SHOWN_SIZE = 640  # the window's smallest long side (see compose)
 
 
 class ViewMode(Enum):
@@ -78,10 +80,19 @@ def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, 
 
 
 def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
-            latency_ms: float, style_names: list[str], status: str = "", engine: str = "") -> np.ndarray:
+            latency_ms: float, style_names: list[str], status: str = "", engine: str = "",
+            min_size: int = 0) -> np.ndarray:
     """The window's frame: the view plus, as enabled, the stats overlay (`engine`: what runs the model, the
-    stylizer's description) and the key list."""
+    stylizer's description) and the key list.
+
+    `min_size`: a frame whose long side is shorter (320x240) is enlarged to it first: a usable window, and room
+    for the stats and the key list in legible text.
+    """
     image = view_image(state, original, stylized, fit=True)
+    if max(image.shape[:2]) < min_size:
+        scale = min_size / max(image.shape[:2])
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_LINEAR)
     stats: list[str] = []
     if state.overlay:
         stats = stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,

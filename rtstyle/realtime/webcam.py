@@ -25,7 +25,7 @@ from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import PostFilter, StylizeFn
 from rtstyle.realtime.recorder import Recorder
 from rtstyle.realtime.stats import LatencyStats, LatencySummary
-from rtstyle.realtime.view import ViewState, apply_action, compose, view_image
+from rtstyle.realtime.view import MIN_SHOWN_SIZE, ViewState, apply_action, compose, view_image
 
 Log = Callable[[str], None]
 STATUS_SECONDS = 3.0
@@ -107,7 +107,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     engine = getattr(worker.processor.stylize, "description", "")  # an engine.Stylizer's
                     window.show(compose(shown, last.original, last.stylized, now=now - started, fps=fps,
                                         latency_ms=latency_ms, style_names=options.styles, status=note,
-                                        engine=engine))
+                                        engine=engine, min_size=MIN_SHOWN_SIZE))
                     painted = view
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
