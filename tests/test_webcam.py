@@ -464,6 +464,20 @@ def test_a_style_that_cannot_load_is_said_for_a_while_and_keys_go_on(tmp_path, m
     assert notes[-1] == ""  # not left on the screen for the rest of the session
 
 
+def test_the_terminal_says_the_full_path_of_a_snapshot(tmp_path, monkeypatch):
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    monkeypatch.chdir(tmp_path)
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=20)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 4,
+                       LiveOptions(styles=["dark"]), window=ScriptedWindow(["s", "q"]), log=log.append)
+    capture.release()
+    assert log == [f"snapshot: {tmp_path.resolve() / outcome.snapshots[0].name}"]
+
+
 def test_strength_keys_reach_the_model_thread(tmp_path):
     from rtstyle.realtime.capture import LatestFrameCapture
     from rtstyle.realtime.webcam import LiveOptions, run_live

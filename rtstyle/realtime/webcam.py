@@ -129,7 +129,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                         else:
                             snapshots.append(path)
                             status, status_until = f"saved {path.name}", now + STATUS_SECONDS
-                            log(f"snapshot: {path}")
+                            log(f"snapshot: {path.resolve()}")  # the window has room for its name only
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
                         worker.requested_index = new.style_index
