@@ -263,6 +263,7 @@ class ScriptedWindow:
         self.keys = [ord(k) if len(k) == 1 else int(k) for k in keys]
         self.shown: list[np.ndarray] = []
         self.fullscreen = []
+        self.titles: list[str] = []
         # A key per three shown frames, however often the loop polls while the model works: a key's repaint and
         # the frame in flight, then one made after the key.
         self.pressed_at = 0
@@ -282,6 +283,9 @@ class ScriptedWindow:
     def set_fullscreen(self, on):
         self.fullscreen.append(on)
 
+    def set_title(self, text):
+        self.titles.append(text)
+
     def close(self):
         pass
 
@@ -299,6 +303,7 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     capture.release()
     assert outcome.ended == "quit"
     assert window.fullscreen == [True]
+    assert window.titles == ["rtstyle: dark", "rtstyle: bright"]  # the style in the title bar too
     assert len(outcome.snapshots) == 1
     snap = cv2.imread(str(outcome.snapshots[0]))
     assert snap.shape == (180, 320, 3) and snap.mean() > 128  # taken after `n` switched to "bright", no overlay

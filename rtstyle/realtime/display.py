@@ -40,6 +40,10 @@ class Window:
         if first and self._fullscreen:
             self.set_fullscreen(True)
 
+    def set_title(self, text: str) -> None:
+        """The title bar's text (the window keeps its name for HighGUI)."""
+        cv2.setWindowTitle(self.title, text)
+
     def poll_key(self, delay_ms: int = 1) -> int:
         """Process window events (this is also what paints the frame); the key pressed or -1."""
         return cv2.waitKeyEx(delay_ms)

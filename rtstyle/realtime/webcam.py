@@ -75,6 +75,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     status, status_until = "", 0.0
     last: LiveResult | None = None
     painted: object = None  # what the window shows besides the frame: repainted when it changes
+    titled = ""
     ended = "stopped"
     recording: Path | None = None
     started = time.perf_counter()
@@ -101,6 +102,10 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 view = (state, note, state.help_pinned or now - started < state.help_until)
                 # A new frame, or a key or message with the model busy (a style loading, a slow network): the
                 # window answers at once, on the last frame, instead of at the next one.
+                title = f"{options.window_title}: {Path(options.styles[last.style_index]).stem}"
+                if title != titled:  # the style also in the title bar (and task bar), overlay or not
+                    window.set_title(title)
+                    titled = title
                 if result is not None or view != painted:
                     fps, latency_ms = stats.recent()
                     shown = dataclasses.replace(state, style_index=last.style_index, look=last.look)
