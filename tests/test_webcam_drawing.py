@@ -102,6 +102,16 @@ def test_overlay_says_what_runs_the_model_without_a_wider_panel(frames):
     assert not np.array_equal(with_engine, compose(ViewState(), original, stylized, **kw))
 
 
+def test_a_message_shows_with_the_overlay_off(frames):
+    # With the stats off (i), a snapshot's "saved ..." and a style's "loading ..." were not shown at all.
+    original, stylized = frames
+    kw = dict(now=HELP_SECONDS + 1, fps=10.0, latency_ms=50.0, style_names=["a"])
+    off = ViewState(overlay=False)
+    assert np.array_equal(compose(off, original, stylized, **kw), stylized)
+    with_note = np.any(compose(off, original, stylized, status="saved x.png", **kw) != stylized, axis=2)
+    assert with_note[:40].any() and not with_note[60:].any()  # one line, at the top
+
+
 @pytest.mark.parametrize("code, expected", [
     (ord("n"), (Action.NEXT_STYLE, 0)), (ord(" "), (Action.NEXT_STYLE, 0)), (65363, (Action.NEXT_STYLE, 0)),
     (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),

@@ -98,7 +98,9 @@ def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now
         stats = stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
                             index=state.style_index, count=len(style_names), status=status,
                             look="" if state.look.is_plain else state.look.describe(), engine=engine)
-        image = draw_panel(image, stats)
+    elif status:  # "saved ...", "loading ...": said with the overlay off too, or a key would seem to do nothing
+        stats = [status]
+    image = draw_panel(image, stats)
     if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
         image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",
                            max_height=image.shape[0] - panel_bottom(image, stats))
