@@ -215,6 +215,8 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
 
 @pytest.mark.parametrize("args, fragments", [
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
+    (["--source", "/dev/video77", "--no-display"], ("--source /dev/video77: no such device", "--list-cameras")),
+    (["--source", "{readme}", "--no-display"], ("cannot read it as video (is it a video file?)",)),
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
     (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
@@ -222,8 +224,10 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])
 def test_bad_options_are_one_line(small_style, capsys, args, fragments):
-    args = [a.format(bunny=BUNNY) for a in args]
-    assert_one_line_error(run_cli(["webcam", "--style", str(small_style), *args], capsys), *fragments)
+    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md") for a in args]
+    result = run_cli(["webcam", "--style", str(small_style), *args], capsys)
+    assert_one_line_error(result, *fragments)
+    assert "a video file, URL or device with --source" not in result.err  # to someone who gave one
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="$DISPLAY only decides on Linux")
@@ -259,13 +263,16 @@ class ScriptedWindow:
         self.keys = [ord(k) if len(k) == 1 else int(k) for k in keys]
         self.shown: list[np.ndarray] = []
         self.fullscreen = []
-        self.pressed_at = 0  # a key per two new frames, however often the loop polls while the model works
+        self.titles: list[str] = []
+        # A key per three shown frames, however often the loop polls while the model works: a key's repaint and
+        # the frame in flight, then one made after the key.
+        self.pressed_at = 0
 
     def show(self, image):
         self.shown.append(image)
 
     def poll_key(self, delay_ms=1):
-        if self.keys and len(self.shown) >= self.pressed_at + 2:
+        if self.keys and len(self.shown) >= self.pressed_at + 3:
             self.pressed_at = len(self.shown)
             return self.keys.pop(0)
         return -1
@@ -275,6 +282,9 @@ class ScriptedWindow:
 
     def set_fullscreen(self, on):
         self.fullscreen.append(on)
+
+    def set_title(self, text):
+        self.titles.append(text)
 
     def close(self):
         pass
@@ -293,14 +303,184 @@ def test_hotkeys_switch_style_snapshot_mirror_and_quit(tmp_path):
     capture.release()
     assert outcome.ended == "quit"
     assert window.fullscreen == [True]
+    assert window.titles == ["rtstyle: dark", "rtstyle: bright"]  # the style in the title bar too
     assert len(outcome.snapshots) == 1
     snap = cv2.imread(str(outcome.snapshots[0]))
     assert snap.shape == (180, 320, 3) and snap.mean() > 128  # taken after `n` switched to "bright", no overlay
     assert outcome.snapshots[0].name.startswith("rtstyle-bright-")
-    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size
-    assert last.shape == (180, 320, 3)
-    assert not last[:40, 280:].any() and not last[-40:, 280:].any() and last[60:120].mean() > 20  # bars, right of the text
-    assert outcome.summary.frames == len(window.shown) < 40
+    last = window.shown[-1]  # side by side after `b`, letterboxed into the frame size, enlarged to 640 px wide
+    assert last.shape == (360, 640, 3)
+    assert not last[:80, 560:].any() and not last[-80:, 560:].any() and last[120:240].mean() > 20  # bars, not text
+    assert outcome.summary.frames < 40 and len(window.shown) >= outcome.summary.frames  # keys repaint too
+
+
+def test_a_key_answers_at_once_while_the_next_style_loads(tmp_path):
+    # Loading a style can take seconds (an int8 calibration, a TensorRT build) and a full network on a CPU runs at
+    # about 1 fps: a key must repaint the last frame at once, not wait for the next stylized one.
+    import threading
+
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    loading, loaded = threading.Event(), threading.Event()
+
+    def make_stylizer(name):
+        if name == "slow":
+            loading.set()
+            loaded.wait(10)
+        return lambda f: f // 4
+
+    class Window(ScriptedWindow):
+        def __init__(self):
+            super().__init__([])
+            self.during_load: list[np.ndarray] = []
+            self.keys_sent = False
+            self.o_pressed_at: tuple[int, float] | None = None  # (frames shown, time)
+
+        def poll_key(self, delay_ms=1):
+            time.sleep(0.001)
+            if not loading.is_set():
+                if len(self.shown) >= 2 and not self.keys_sent:
+                    self.keys_sent = True
+                    return ord("n")
+                return -1
+            if self.o_pressed_at is None:
+                self.o_pressed_at = len(self.shown), time.monotonic()
+                return ord("o")
+            if not loaded.is_set():
+                self.during_load = self.shown[self.o_pressed_at[0]:]
+                if self.during_load or time.monotonic() - self.o_pressed_at[1] > 3:
+                    loaded.set()
+                return -1
+            return ord("q")
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    window = Window()
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                       LiveOptions(styles=["dark", "slow"]), window=window)
+    capture.release()
+    assert outcome.ended == "quit"
+    assert window.during_load, "nothing was repainted while the style loaded"
+    before = window.shown[window.o_pressed_at[0] - 1]
+    assert window.during_load[-1].mean() > 2 * before.mean()  # the original view, not the dark stylized one
+
+
+def test_quitting_while_a_style_loads_closes_the_window_and_saves_the_recording_at_once(tmp_path):
+    # A style load cannot be interrupted (an int8 calibration, a TensorRT build): q must not leave a frozen window
+    # and an unsaved recording until it ends, and the process must not exit under it.
+    import threading
+
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    loading, closed, loaded, seen_while_loading = threading.Event(), threading.Event(), threading.Event(), {}
+    rec = tmp_path / "rec.mp4"
+
+    def make_stylizer(name):
+        if name == "slow":
+            loading.set()
+            seen_while_loading["window closed"] = closed.wait(5)
+            deadline = time.monotonic() + 5
+            while not rec.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_while_loading["recording saved"] = rec.exists()
+            time.sleep(0.2)
+            loaded.set()
+        return lambda f: f // 4
+
+    class Window(ScriptedWindow):
+        def poll_key(self, delay_ms=1):
+            if loading.is_set():
+                return ord("q")
+            return super().poll_key(delay_ms)
+
+        def close(self):
+            closed.set()
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                       LiveOptions(styles=["dark", "slow"]), window=Window(["n"]),
+                       recorder=Recorder(rec, fps=24), log=log.append)
+    capture.release()
+    assert outcome.ended == "quit" and outcome.recording == rec
+    assert seen_while_loading == {"window closed": True, "recording saved": True}
+    assert "quitting once slow has loaded (loading cannot be interrupted)" in log
+    assert loaded.is_set()  # and then it waited for the load (leaving onnxruntime building a model aborts the exit)
+
+
+def test_the_window_overlay_names_the_engine(tmp_path, monkeypatch):
+    import rtstyle.realtime.webcam as webcam
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    class Stylizer:
+        description = "onnxruntime CPUExecutionProvider fp32"
+
+        def __call__(self, frame):
+            return frame // 4
+
+    engines = []
+    real_compose = webcam.compose
+
+    def compose(*args, **kwargs):
+        engines.append(kwargs.get("engine"))
+        return real_compose(*args, **kwargs)
+
+    monkeypatch.setattr(webcam, "compose", compose)
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=10)
+    capture = cv2.VideoCapture(str(clip))
+    webcam.run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: Stylizer(),
+                    webcam.LiveOptions(styles=["dark"]), window=ScriptedWindow(["q"]))
+    capture.release()
+    assert engines and set(engines) == {"onnxruntime CPUExecutionProvider fp32"}
+
+
+def test_a_style_that_cannot_load_is_said_for_a_while_and_keys_go_on(tmp_path, monkeypatch):
+    import rtstyle.realtime.webcam as webcam
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    def make_stylizer(name):
+        if name == "broken":
+            raise RtstyleError("not a style file")
+        return lambda f: f // 4
+
+    notes = []
+    real_compose = webcam.compose
+
+    def compose(*args, **kwargs):
+        notes.append(kwargs["status"])
+        return real_compose(*args, **kwargs)
+
+    monkeypatch.setattr(webcam, "compose", compose)
+    monkeypatch.setattr(webcam, "STATUS_SECONDS", 0.0)  # shown for no time: the frames after it have no note
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = webcam.run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                              webcam.LiveOptions(styles=["dark", "broken"]), window=ScriptedWindow(["n", "n", "q"]),
+                              log=log.append)
+    capture.release()
+    assert outcome.ended == "quit"
+    assert log == ["cannot use broken: not a style file"] * 2  # the second n asks for it again, from "dark"
+    assert notes[-1] == ""  # not left on the screen for the rest of the session
+
+
+def test_the_terminal_says_the_full_path_of_a_snapshot(tmp_path, monkeypatch):
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    monkeypatch.chdir(tmp_path)
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=20)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 4,
+                       LiveOptions(styles=["dark"]), window=ScriptedWindow(["s", "q"]), log=log.append)
+    capture.release()
+    assert log == [f"snapshot: {tmp_path.resolve() / outcome.snapshots[0].name}"]
 
 
 def test_strength_keys_reach_the_model_thread(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from rtstyle.realtime.hotkeys import HOTKEYS, Action, action_for_key, help_lines
 from rtstyle.realtime.overlay import draw_panel, side_by_side
-from rtstyle.realtime.view import HELP_SECONDS, ViewMode, ViewState, apply_action, compose, view_image
+from rtstyle.realtime.view import HELP_SECONDS, MIN_SHOWN_SIZE, ViewMode, ViewState, apply_action, compose, view_image
 
 
 @pytest.fixture
@@ -107,6 +107,32 @@ def test_overlay_shows_the_look_only_when_it_is_not_plain(frames):
     assert taller.any(axis=1).sum() > plain.any(axis=1).sum()  # one more line in the panel
 
 
+def test_overlay_says_what_runs_the_model_without_a_wider_panel(frames):
+    from rtstyle.realtime.overlay import short_engine, stats_lines
+
+    assert short_engine("onnxruntime CPUExecutionProvider fp32") == "onnxruntime CPU fp32"
+    assert short_engine("onnxruntime TensorrtExecutionProvider fp16") == "onnxruntime TensorRT fp16"
+    assert short_engine("torch eager cuda fp16") == "torch eager cuda fp16"
+    lines = stats_lines(9.0, 50.0, "mosaic-fast", "stylized", index=0, count=9,
+                        engine="onnxruntime CUDAExecutionProvider fp16")
+    assert "on onnxruntime CUDA fp16   h: keys" in lines
+    assert len(lines) == len(stats_lines(9.0, 50.0, "mosaic-fast", "stylized", index=0, count=9))
+    original, stylized = frames
+    kw = dict(now=HELP_SECONDS + 1, fps=10.0, latency_ms=50.0, style_names=["a"])
+    with_engine = compose(ViewState(), original, stylized, engine="onnxruntime CPUExecutionProvider fp32", **kw)
+    assert not np.array_equal(with_engine, compose(ViewState(), original, stylized, **kw))
+
+
+def test_a_message_shows_with_the_overlay_off(frames):
+    # With the stats off (i), a snapshot's "saved ..." and a style's "loading ..." were not shown at all.
+    original, stylized = frames
+    kw = dict(now=HELP_SECONDS + 1, fps=10.0, latency_ms=50.0, style_names=["a"])
+    off = ViewState(overlay=False)
+    assert np.array_equal(compose(off, original, stylized, **kw), stylized)
+    with_note = np.any(compose(off, original, stylized, status="saved x.png", **kw) != stylized, axis=2)
+    assert with_note[:40].any() and not with_note[60:].any()  # one line, at the top
+
+
 @pytest.mark.parametrize("code, expected", [
     (ord("n"), (Action.NEXT_STYLE, 0)), (ord(" "), (Action.NEXT_STYLE, 0)), (65363, (Action.NEXT_STYLE, 0)),
     (65361, (Action.PREVIOUS_STYLE, 0)), (ord("4"), (Action.PICK_STYLE, 4)), (27, (Action.QUIT, 0)),
@@ -149,14 +175,46 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
         style_playlist("nosuchstyle")
 
 
-def test_the_key_list_fits_below_the_stats_at_start():
+@pytest.mark.parametrize("width, height, shown_size", [(640, 360, (640, 360)), (320, 180, (640, 360)),
+                                                      (320, 240, (640, 480))])
+def test_the_key_list_fits_below_the_stats_at_start(width, height, shown_size):
+    # A frame smaller than 640 px is enlarged on screen: at 320x180 the key list covered the stats and the picture.
+    import cv2
+
     from rtstyle.realtime.look import Look
 
     rng = np.random.default_rng(1)
-    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     shown = compose(ViewState(look=Look(0.7, True)), frame, frame, now=0.0, fps=10.0, latency_ms=50.0,
-                    style_names=["a"])
+                    style_names=["a"], min_size=MIN_SHOWN_SIZE)
+    assert (shown.shape[1], shown.shape[0]) == shown_size
+    frame = cv2.resize(frame, shown_size, interpolation=cv2.INTER_LINEAR)
     rows = np.any(shown[:, :60] != frame[:, :60], axis=(1, 2))  # the left edge, where both panels are
     first, last = np.flatnonzero(rows)[[0, -1]]
-    assert first < 20 and last > 340  # the stats at the top, the keys down to the bottom
+    assert first < 20 and last > shown.shape[0] - 20  # the stats at the top, the keys down to the bottom
     assert not rows[first:last].all()  # with untouched rows between them: the panels do not overlap
+
+
+@pytest.mark.parametrize("fullscreen", [True, False])
+def test_fullscreen_is_set_once_the_window_is_on_screen(monkeypatch, fullscreen):
+    # --fullscreen set before the first frame was undone by it (Qt sizes the window to the frame when it first
+    # appears), so the window opened small and the first f "left" fullscreen. The suite has no screen: this
+    # records the HighGUI calls in order.
+    import cv2
+
+    from rtstyle.realtime import display
+
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(display.cv2, "namedWindow", lambda *a: calls.append(("namedWindow", None)))
+    monkeypatch.setattr(display.cv2, "resizeWindow", lambda *a: calls.append(("resizeWindow", a[1:])))
+    monkeypatch.setattr(display.cv2, "imshow", lambda *a: calls.append(("imshow", None)))
+    monkeypatch.setattr(display.cv2, "setWindowProperty", lambda name, prop, value: calls.append(
+        ("fullscreen", value == cv2.WINDOW_FULLSCREEN)))
+    window = display.Window("t", fullscreen=fullscreen)
+    window.show(np.zeros((90, 160, 3), np.uint8))
+    window.show(np.zeros((90, 160, 3), np.uint8))
+    expected = [("namedWindow", None), ("resizeWindow", (160, 90)), ("imshow", None)]
+    assert calls == expected + [("fullscreen", True)] * fullscreen + [("imshow", None)]
+    window.set_fullscreen(not fullscreen)
+    assert calls[-1] == ("fullscreen", not fullscreen)

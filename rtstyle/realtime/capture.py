@@ -83,6 +83,9 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     path = Path(source).expanduser()
     is_url = "://" in source
     is_file = path.is_file()
+    is_device = not is_url and not is_file and source.startswith("/dev/")
+    if is_device and not path.exists():  # the hint below would suggest the very path given
+        raise RtstyleError(f"--source {source}: no such device (list cameras with `rtstyle webcam --list-cameras`)")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
                            "or a device such as /dev/video0)")
@@ -91,7 +94,10 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
         opened = capture.isOpened()
     if not opened:
         capture.release()
-        raise RtstyleError(f"--source {source}: OpenCV cannot read it as video ({LIST_HINT})")
+        # What to try next depends on what was given: a file is not video, a stream is not reachable.
+        hint = ("is it a video file?" if is_file else "is the address right and the stream running?" if is_url
+                else LIST_HINT)
+        raise RtstyleError(f"--source {source}: OpenCV cannot read it as video ({hint})")
     fps = capture.get(cv2.CAP_PROP_FPS) or None
     kind = "file" if is_file else ("stream" if is_url else "device")
     return capture, SourceInfo(f"{kind} {source}", live=not is_file, fps=fps)

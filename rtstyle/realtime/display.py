@@ -26,15 +26,23 @@ class Window:
         # GUI_NORMAL: no Qt toolbar (its zoom/pan buttons would compete with our hotkeys).
         cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         self._shown = False
-        self.set_fullscreen(fullscreen)
+        self._fullscreen = fullscreen  # set once the window is on screen: before that, the first show undoes it
 
     def show(self, image: np.ndarray) -> None:
-        if not self._shown:
+        first = not self._shown
+        if first:
             # A resizable window opens small: fit it to the first frame, then leave its size to the user
             # (other views are letterboxed into it; resizing later would fight fullscreen and manual sizes).
+            # This is also the size that leaving fullscreen returns to.
             cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
         cv2.imshow(self.title, image)
         self._shown = True
+        if first and self._fullscreen:
+            self.set_fullscreen(True)
+
+    def set_title(self, text: str) -> None:
+        """The title bar's text (the window keeps its name for HighGUI)."""
+        cv2.setWindowTitle(self.title, text)
 
     def poll_key(self, delay_ms: int = 1) -> int:
         """Process window events (this is also what paints the frame); the key pressed or -1."""
@@ -50,7 +58,10 @@ class Window:
             return True
 
     def set_fullscreen(self, on: bool) -> None:
-        cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN if on else cv2.WINDOW_NORMAL)
+        self._fullscreen = on
+        if self._shown:
+            cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN,
+                                  cv2.WINDOW_FULLSCREEN if on else cv2.WINDOW_NORMAL)
 
     def close(self) -> None:
         try:

@@ -8,6 +8,7 @@ freezes while a new style's ONNX model is built.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ class InferenceWorker:
         self.requested_index = 0  # set by the main thread (hotkeys)
         self.mirror = False  # set by the main thread
         self.status = ""  # e.g. "loading candy...": shown in the overlay
+        self.loading: str | None = None  # the style being loaded now (it cannot be interrupted)
+        self.failure: str | None = None  # a style that could not be loaded, said once by the main thread
         self.results: LatestSlot[LiveResult] = LatestSlot()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -55,11 +58,23 @@ class InferenceWorker:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         self._stop.set()
         self.results.close()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
+
+    def wait(self, timeout: float = 10) -> None:
+        """Wait for the thread to end after stop(): through a style load in progress, however long (it cannot be
+        interrupted, and a process that exits while onnxruntime runs aborts: a C++ exception, exit 134), then up to
+        `timeout` seconds."""
+        deadline: float | None = None
+        while self._thread.is_alive() and self._thread is not threading.current_thread():
+            if self.loading is None:
+                deadline = deadline or time.monotonic() + timeout
+                if time.monotonic() >= deadline:
+                    return
+            self._thread.join(timeout=0.1)
 
     def _run(self) -> None:
         try:
@@ -70,6 +85,8 @@ class InferenceWorker:
                         break
                     continue
                 self._switch_style()
+                if self._stop.is_set():  # stopped while a style loaded: the frame is not wanted
+                    break
                 image = cv2.flip(frame.image, 1) if self.mirror else frame.image
                 look = self.processor.look  # read once: the main thread may change it while this frame runs
                 stylized = self.processor(image, look)
@@ -89,12 +106,16 @@ class InferenceWorker:
             return
         if wanted not in self._stylizers:
             self.status = f"loading {self.styles[wanted]}..."
+            self.loading = self.styles[wanted]
             try:
                 self._stylizers[wanted] = self.make_stylizer(self.styles[wanted])
             except RtstyleError as exc:
-                self.status = f"cannot use {self.styles[wanted]}: {exc}"
+                self.status = ""
+                self.failure = f"cannot use {self.styles[wanted]}: {exc}"
                 self.requested_index = self.current_index
                 return
+            finally:
+                self.loading = None
         self.processor.stylize = self._stylizers[wanted]
         reset = getattr(self.processor.post_filter, "reset", None)
         if reset is not None:  # a stabiliser must not blend the old style into the new one

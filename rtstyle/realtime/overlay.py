@@ -102,12 +102,18 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
     return out
 
 
+def short_engine(description: str) -> str:
+    """A stylizer's description as the overlay shows it: "onnxruntime CPUExecutionProvider fp32" -> "onnxruntime
+    CPU fp32", "onnxruntime TensorrtExecutionProvider fp16" -> "onnxruntime TensorRT fp16"."""
+    return description.replace("TensorrtExecutionProvider", "TensorRT").replace("ExecutionProvider", "")
+
+
 def stats_lines(fps: float, latency_ms: float, style: str, view: str, *, index: int, count: int,
-                status: str = "", look: str = "") -> list[str]:
+                status: str = "", look: str = "", engine: str = "") -> list[str]:
     lines = [f"{fps:5.1f} fps   latency {latency_ms:5.0f} ms",
              f"style {index + 1}/{count}: {style}   view: {view}",
              *([look] if look else []),
-             "h: keys"]
+             f"on {short_engine(engine)}   h: keys" if engine else "h: keys"]  # on the short line: no wider box
     if status:
         lines.append(status)
     return lines

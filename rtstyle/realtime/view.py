@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 
+import cv2
 import numpy as np
 
 from rtstyle.realtime.hotkeys import Action, help_lines
@@ -13,6 +14,7 @@ from rtstyle.realtime.look import Look
 from rtstyle.realtime.overlay import draw_panel, letterbox, panel_bottom, side_by_side, stats_lines
 
 HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
+MIN_SHOWN_SIZE = 640  # the window's smallest long side (see compose)
 
 
 class ViewMode(Enum):
@@ -78,15 +80,27 @@ def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, 
 
 
 def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
-            latency_ms: float, style_names: list[str], status: str = "") -> np.ndarray:
-    """The window's frame: the view plus, as enabled, the stats overlay and the key list."""
+            latency_ms: float, style_names: list[str], status: str = "", engine: str = "",
+            min_size: int = 0) -> np.ndarray:
+    """The window's frame: the view plus, as enabled, the stats overlay (`engine`: what runs the model, the
+    stylizer's description) and the key list.
+
+    `min_size`: a frame whose long side is shorter (320x240) is enlarged to it first: a usable window, and room
+    for the stats and the key list in legible text.
+    """
     image = view_image(state, original, stylized, fit=True)
+    if max(image.shape[:2]) < min_size:
+        scale = min_size / max(image.shape[:2])
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_LINEAR)
     stats: list[str] = []
     if state.overlay:
         stats = stats_lines(fps, latency_ms, style_names[state.style_index], state.mode.value,
                             index=state.style_index, count=len(style_names), status=status,
-                            look="" if state.look.is_plain else state.look.describe())
-        image = draw_panel(image, stats)
+                            look="" if state.look.is_plain else state.look.describe(), engine=engine)
+    elif status:  # "saved ...", "loading ...": said with the overlay off too, or a key would seem to do nothing
+        stats = [status]
+    image = draw_panel(image, stats)
     if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
         image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",
                            max_height=image.shape[0] - panel_bottom(image, stats))

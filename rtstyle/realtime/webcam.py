@@ -25,7 +25,7 @@ from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import PostFilter, StylizeFn
 from rtstyle.realtime.recorder import Recorder
 from rtstyle.realtime.stats import LatencyStats, LatencySummary
-from rtstyle.realtime.view import ViewState, apply_action, compose, view_image
+from rtstyle.realtime.view import MIN_SHOWN_SIZE, ViewState, apply_action, compose, view_image
 
 Log = Callable[[str], None]
 STATUS_SECONDS = 3.0
@@ -74,6 +74,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     snapshots: list[Path] = []
     status, status_until = "", 0.0
     last: LiveResult | None = None
+    painted: object = None  # what the window shows besides the frame: repainted when it changes
+    titled = ""
     ended = "stopped"
     recording: Path | None = None
     started = time.perf_counter()
@@ -90,13 +92,28 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     # a paced file) is timed by when it was captured, since frames may have been dropped.
                     at = result.index / recorder.rate if capture.lossless else result.captured_at - started
                     recorder.write(result.stylized, float(at))
-                if window is not None:
+            failure, worker.failure = worker.failure, None
+            if failure is not None:  # said for a while, and the hotkeys go on from the style still running
+                status, status_until = failure, now + STATUS_SECONDS
+                log(failure)
+                state = dataclasses.replace(state, style_index=worker.current_index)
+            if window is not None and last is not None:
+                note = worker.status or (status if now < status_until else "")
+                view = (state, note, state.help_pinned or now - started < state.help_until)
+                # A new frame, or a key or message with the model busy (a style loading, a slow network): the
+                # window answers at once, on the last frame, instead of at the next one.
+                title = f"{options.window_title}: {Path(options.styles[last.style_index]).stem}"
+                if title != titled:  # the style also in the title bar (and task bar), overlay or not
+                    window.set_title(title)
+                    titled = title
+                if result is not None or view != painted:
                     fps, latency_ms = stats.recent()
-                    note = worker.status or (status if now < status_until else "")
-                    shown = dataclasses.replace(state, style_index=result.style_index, look=result.look)
-                    window.show(compose(shown, result.original,
-                                        result.stylized, now=now - started, fps=fps, latency_ms=latency_ms,
-                                        style_names=options.styles, status=note))
+                    shown = dataclasses.replace(state, style_index=last.style_index, look=last.look)
+                    engine = getattr(worker.processor.stylize, "description", "")  # an engine.Stylizer's
+                    window.show(compose(shown, last.original, last.stylized, now=now - started, fps=fps,
+                                        latency_ms=latency_ms, style_names=options.styles, status=note,
+                                        engine=engine, min_size=MIN_SHOWN_SIZE))
+                    painted = view
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
                 stats.record(result.captured_at)
@@ -117,7 +134,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                         else:
                             snapshots.append(path)
                             status, status_until = f"saved {path.name}", now + STATUS_SECONDS
-                            log(f"snapshot: {path}")
+                            log(f"snapshot: {path.resolve()}")  # the window has room for its name only
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
                         worker.requested_index = new.style_index
@@ -149,15 +166,23 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         # lose the recording (the thread joins are bounded, so this cannot hang).
         with uninterruptible():
             capture.stop()
-            worker.stop()
-            if window is not None:
-                window.close()
-            if recorder is not None:
-                try:
-                    recording = recorder.finish()
-                except BaseException:
-                    recorder.abandon()
-                    raise
+            # The window goes and the recording is saved at once, before waiting for the model thread, which may
+            # be loading a style (an int8 calibration or a TensorRT build cannot be interrupted).
+            try:
+                if window is not None:
+                    window.close()
+                if recorder is not None:
+                    try:
+                        recording = recorder.finish()
+                    except BaseException:
+                        recorder.abandon()
+                        raise
+            finally:
+                loading = worker.loading
+                if loading is not None:
+                    log(f"quitting once {loading} has loaded (loading cannot be interrupted)")
+                worker.stop(timeout=0 if loading is not None else 10)
+        worker.wait()  # everything is saved: a Ctrl-C may cut this wait short
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
 
 
