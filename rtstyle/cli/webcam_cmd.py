@@ -89,6 +89,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         return 0
 
     from rtstyle.engine import Stylizer, create_stylizer
+    from rtstyle.engine.tiling import LIVE_BORDER_MARGIN
     from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
@@ -134,6 +135,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         def make_stylizer(name: str) -> Stylizer:
             stylizer = create_stylizer(name, backend=backend, device=device, precision=precision)
             stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
+            stylizer.border_margin = LIVE_BORDER_MARGIN  # the frame rate before the last few edge pixels' colour
             stylizers.append(stylizer)
             if len(stylizers) == 1:  # the session starts now: say what runs, and on what
                 log(f"{info.description} -> {name} on {stylizer.description} ({len(styles)} style(s) on the hotkeys)")

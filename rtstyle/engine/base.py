@@ -27,11 +27,13 @@ class Stylizer(abc.ABC):
     memory_guard: MemoryGuard | None = None
     #: Where the stylizer tells the user about a choice it made (tiling a large photo); commands set it.
     notify: Callable[[str], None] = staticmethod(lambda line: None)
+    #: Mirrored picture around each frame, against the faded edge (`BORDER_MARGIN`); the webcam sets less.
+    border_margin: int = BORDER_MARGIN
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)
         height, width = frame.shape[:2]
-        padded = with_border_margin(frame)
+        padded = with_border_margin(frame, self.border_margin)
         guard = self.memory_guard
         tile = None
         if guard is not None:
@@ -43,7 +45,7 @@ class Stylizer(abc.ABC):
                 self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
                             f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
         out = self._stylize(padded) if tile is None else stylize_tiled(self._stylize, padded, tile, TILE_OVERLAP)
-        return without_border_margin(out)
+        return without_border_margin(out, self.border_margin)
 
     @abc.abstractmethod
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
@@ -63,17 +65,19 @@ class Stylizer(abc.ABC):
         self.close()
 
 
-def with_border_margin(frames: np.ndarray) -> np.ndarray:
-    """A frame (HxWx3) or a batch (NxHxWx3) with `BORDER_MARGIN` px of mirrored picture on every side."""
-    m = BORDER_MARGIN
+def with_border_margin(frames: np.ndarray, m: int) -> np.ndarray:
+    """A frame (HxWx3) or a batch (NxHxWx3) with `m` px of mirrored picture on every side."""
+    if m == 0:
+        return frames
     if frames.ndim == 3:
         return cv2.copyMakeBorder(frames, m, m, m, m, cv2.BORDER_REFLECT_101)
     return np.stack([cv2.copyMakeBorder(frame, m, m, m, m, cv2.BORDER_REFLECT_101) for frame in frames])
 
 
-def without_border_margin(frames: np.ndarray) -> np.ndarray:
+def without_border_margin(frames: np.ndarray, m: int) -> np.ndarray:
     """What `with_border_margin` added, cropped off again (a contiguous array, as the callers write it out)."""
-    m = BORDER_MARGIN
+    if m == 0:
+        return frames
     return np.ascontiguousarray(frames[..., m:-m, m:-m, :])
 
 

@@ -58,8 +58,8 @@ def available_memory_bytes() -> int | None:
 class MemoryGuard:
     """Checks each new frame size once against the memory available at that moment.
 
-    Sizes are the caller's frame sizes; the network runs on them with `BORDER_MARGIN` px more on every side, and
-    that is what is estimated (and what tiles cut up).
+    Sizes are the caller's frame sizes; the network runs on them with up to `BORDER_MARGIN` px more on every side
+    (`Stylizer.border_margin`), and that is what is estimated (and what tiles cut up).
     """
 
     def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:

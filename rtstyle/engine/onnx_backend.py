@@ -17,7 +17,6 @@ import numpy as np
 import onnxruntime as ort
 
 from rtstyle.engine.base import Stylizer, check_batch, with_border_margin, without_border_margin
-from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.errors import RtstyleError
@@ -184,7 +183,7 @@ class OnnxStylizer(Stylizer):
 
     def _run(self, frames: np.ndarray) -> np.ndarray:
         """Frames with their border margin (`with_border_margin`); errors name the sizes without it."""
-        height, width = (side - 2 * BORDER_MARGIN for side in frames.shape[1:3])
+        height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])
         if self.memory_guard is not None:
             self.memory_guard.check(height * len(frames), width)
         try:
@@ -212,7 +211,7 @@ class OnnxStylizer(Stylizer):
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""
         frames = check_batch(frames)
-        return without_border_margin(self._run(with_border_margin(frames)))
+        return without_border_margin(self._run(with_border_margin(frames, self.border_margin)), self.border_margin)
 
     def close(self) -> None:
         self.buffers = None

@@ -27,6 +27,11 @@ TILE_OVERLAP = 128  # px of shared context; 256 measured no better at 1024 px ti
 # more gains nothing (docs/engine.md, "Borders"). Costs (w + 64)(h + 64) / wh more work: 25 % at 640x480, 9 % at
 # 1920x1080.
 BORDER_MARGIN = 32
+# The live webcam's margin: 16 px gives back most of the edge's detail and part of its colour (mosaic-fast, outer
+# 2 px against the interior, four photos at 320x240: detail 0.67-0.9, colour 0.45-0.56; 32 px: 0.82-1.09 and
+# 0.6-0.68; none: 0.13-0.16 and 0.24-0.28) for half the extra work (12 % at 640x480 and 25 % at 320x240, against
+# 25 % and 52 %), the better trade where a frame's time is the frame rate. Files (image, video) keep 32.
+LIVE_BORDER_MARGIN = 16
 # Tiles start on multiples of this, a multiple of every network's total stride (johnson 4, fast 8): a network's
 # strokes are laid out on its stride grid, and a tile on another phase of it drew a shifted pattern, which the
 # cross-fade doubled into a band of busier, double-exposed texture (1.6x the edge density of the whole frame).

@@ -179,4 +179,4 @@ class TorchStylizer(Stylizer):
         frames = check_batch(frames)
         if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
             self.memory_guard.check(frames.shape[1] * len(frames), frames.shape[2])
-        return without_border_margin(self._run(with_border_margin(frames)))
+        return without_border_margin(self._run(with_border_margin(frames, self.border_margin)), self.border_margin)
