@@ -172,3 +172,43 @@ def test_frame_graph_folds_the_channel_swap_into_the_weights(photo):
     a, b = run(folded).astype(int), run(gathered).astype(int)
     assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01
     assert weights["layers.0.conv.weight"][0, 0, 0, 0] == random_style_weights(width=8, blocks=1)["layers.0.conv.weight"][0, 0, 0, 0]  # caller's dict untouched
+
+
+def run_as_the_model_describes_itself(path, bgr_photo):
+    """What a user of another runtime can do with nothing but the file: read the standard ONNX image
+    metadata (channel order, range) and dimension denotations (layout), prepare the photo, run, and undo."""
+    model = onnx.load(path)
+    meta = {p.key: p.value for p in model.metadata_props}
+    value = model.graph.input[0]
+    layout = [d.denotation for d in value.type.tensor_type.shape.dim]
+    image = bgr_photo if meta["Image.BitmapPixelFormat"] == "Bgr8" else bgr_photo[:, :, ::-1]
+    assert meta["Image.NominalPixelRange"] == "NominalRange_0_255"  # else the photo would be rescaled
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
+    channels_first = layout.index("DATA_CHANNEL") == 1
+    x = (image.transpose(2, 0, 1) if channels_first else image)[None].astype(dtype)
+    y = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {value.name: x})[0][0]
+    y = y.transpose(1, 2, 0) if channels_first else y
+    y = np.clip(y, 0, 255).round().astype(np.uint8)
+    return y if meta["Image.BitmapPixelFormat"] == "Bgr8" else y[:, :, ::-1]
+
+
+@pytest.mark.parametrize("io", ["frame", "tensor"])
+def test_the_model_file_says_what_its_input_and_output_are(tmp_path, small_style, photo, capsys, io):
+    """Channel order, layout and value range are in the model itself (a float NCHW input reads as RGB
+    0..1 to most users; the frame model's BGR is not something anyone guesses)."""
+    from rtstyle.engine import create_stylizer
+
+    out = tmp_path / f"{io}.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(out), "--io", io], capsys).exit_code == 0
+    bgr = np.ascontiguousarray(photo[:45, :61])
+    expected = create_stylizer(str(small_style), backend="onnx", device="cpu")(bgr)
+    got = run_as_the_model_describes_itself(out, bgr)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert np.abs(expected.astype(int)[:, :, ::-1] - expected).mean() > 5  # a swap of R and B would show
+    model = onnx.load(out)
+    assert model.producer_version  # which rtstyle wrote it
+    session_meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta()
+    words = ("BGR", "NHWC", "uint8") if io == "frame" else ("RGB", "NCHW", "0..255", "not 0..1", "not clamped")
+    assert all(word in session_meta.description for word in words), session_meta.description
+    assert all(value.doc_string for value in [*model.graph.input, *model.graph.output])
+    assert (model.graph.input[0].type.denotation == "IMAGE") == (io == "tensor")  # Windows ML: IMAGE is float NCHW

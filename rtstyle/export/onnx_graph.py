@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from rtstyle import __version__
 from rtstyle.models.spec import Conv, NetSpec, Residual
 from rtstyle.models.weights import conv_prefixes
 
@@ -150,6 +151,44 @@ def _fold_bgr_into_weights(spec: NetSpec, weights: dict[str, np.ndarray]) -> dic
     return out
 
 
+# What the model's own file says about its input and output, for users of other runtimes who never read
+# our docs: the ONNX image metadata (onnx/docs/MetadataProps.md, read by Windows ML), dimension denotations
+# (onnx/docs/DimensionDenotation.md) and doc strings (shown by Netron, and by onnxruntime as the model's
+# `description`). The IMAGE type denotation goes on the "tensor" graph only: consumers of IMAGE tensors
+# (Windows ML) take them to be float NCHW, and treat anything else as a mislabelled tensor.
+IMAGE_METADATA: dict[str, dict[str, str]] = {
+    "frame": {"Image.BitmapPixelFormat": "Bgr8", "Image.ColorSpaceGamma": "SRGB",
+              "Image.NominalPixelRange": "NominalRange_0_255"},
+    "tensor": {"Image.BitmapPixelFormat": "Rgb8", "Image.ColorSpaceGamma": "SRGB",
+               "Image.NominalPixelRange": "NominalRange_0_255"},
+}
+_DIM_DENOTATIONS = {"frame": ("DATA_BATCH", "DATA_FEATURE", "DATA_FEATURE", "DATA_CHANNEL"),
+                    "tensor": ("DATA_BATCH", "DATA_CHANNEL", "DATA_FEATURE", "DATA_FEATURE")}
+IO_DOCS: dict[str, tuple[str, str]] = {
+    "frame": ("uint8 [batch, height, width, 3] (NHWC), BGR channel order, 0..255: OpenCV's frame layout "
+              "(cv2.imread gives it; from an RGB image reverse the channels); any height and width",
+              "uint8 [batch, height, width, 3] (NHWC), BGR, 0..255, the input's size"),
+    "tensor": ("float32 [batch, 3, height, width] (NCHW), RGB channel order, 0..255 (not 0..1, no mean or "
+               "std normalisation); any height and width",
+               "float32 [batch, 3, height, width] (NCHW), RGB, 0..255 but not clamped: clip to 0..255 and "
+               "round before converting to 8 bits"),
+}
+
+
+def _describe_io(model: onnx.ModelProto, io: IO, style: str) -> None:
+    """Doc strings, dimension denotations and (tensor io) the IMAGE type denotation on input and output."""
+    input_doc, output_doc = IO_DOCS[io]
+    for value, doc in ((model.graph.input[0], input_doc), (model.graph.output[0], output_doc)):
+        value.doc_string = doc
+        if io == "tensor":
+            value.type.denotation = "IMAGE"
+        for dim, denotation in zip(value.type.tensor_type.shape.dim, _DIM_DENOTATIONS[io]):
+            dim.denotation = denotation
+    model.doc_string = (f"rtstyle style transfer network, style {style!r}. "
+                        f"Input {model.graph.input[0].name!r}: {input_doc}. "
+                        f"Output {model.graph.output[0].name!r}: {output_doc}.")
+
+
 def _crop(g: _Graph, x: str, hw: str) -> str:
     starts = g.const("crop_starts", np.zeros(2, np.int64))
     axes = g.const("crop_axes", np.array([2, 3], np.int64))
@@ -226,10 +265,13 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
         graph_output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, "height", "width"])
 
     graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle",
+                              producer_version=__version__)
     model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
     record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
-              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {})}
+              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {}),
+              **IMAGE_METADATA[io]}
+    _describe_io(model, io, (metadata or {}).get("rtstyle_style", spec.name))
     for key, value in record.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
