@@ -212,3 +212,23 @@ def test_the_model_file_says_what_its_input_and_output_are(tmp_path, small_style
     assert all(word in session_meta.description for word in words), session_meta.description
     assert all(value.doc_string for value in [*model.graph.input, *model.graph.output])
     assert (model.graph.input[0].type.denotation == "IMAGE") == (io == "tensor")  # Windows ML: IMAGE is float NCHW
+
+
+def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cached(tmp_path, small_style, capsys,
+                                                                                     monkeypatch):
+    """The cached float model is what `rtstyle quantize` (and every stylizing command) runs: it is keyed by
+    the graph builder's version, so a model built by older code is rebuilt, not quantised as it was."""
+    from conftest import DATA
+    from rtstyle.engine import onnx_cache
+    from rtstyle.export import onnx_graph
+
+    with monkeypatch.context() as older_version:
+        older_version.setattr(onnx_cache, "GRAPH_VERSION", onnx_graph.GRAPH_VERSION - 1, raising=False)
+        stale = onnx_cache.onnx_for_style(small_style, io="frame")  # what the older version left in the cache
+    model = onnx.load(stale)
+    model.doc_string = "built by an older rtstyle"
+    onnx.save(model, stale)
+    out = tmp_path / "q.onnx"
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png")], capsys)
+    assert result.exit_code == 0, result
+    assert "BGR" in onnx.load(out).doc_string

@@ -28,6 +28,11 @@ from rtstyle.models.weights import conv_prefixes
 # Opset 17: InstanceNormalization, Pad with tensor inputs (>= 11) and Resize with nearest_mode (>= 11) are
 # all stable there, and it is supported by onnxruntime >= 1.12 and TensorRT >= 8.5.
 OPSET = 17
+# Bump whenever build_onnx writes a different model for the same weights (ops, metadata, io): cached models
+# (rtstyle.engine.onnx_cache, which `rtstyle quantize` and every stylizing command use) are keyed by it, so an
+# upgraded rtstyle rebuilds them instead of running, or quantising, the graph an older version wrote.
+# 2: the input/output description, image metadata and denotations.
+GRAPH_VERSION = 2
 IO = Literal["tensor", "frame"]
 INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 
