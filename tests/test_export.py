@@ -26,6 +26,7 @@ def test_export_writes_a_dynamic_model_and_reports_parity(tmp_path, small_style,
     result = run_cli(["export", str(small_style), "-o", str(out)], capsys)
     assert result.exit_code == 0, result
     assert "parity vs torch StyleNet fp32" in result.err and "77x101" in result.err
+    assert "frame io, uint8 NHWC BGR 0..255 in and out" in result.out  # what to feed it, said where it was written
     model = onnx.load(out)
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == ["batch", "height", "width", 3]  # no baked dummy shape (onnx/models#189)
@@ -232,3 +233,4 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
     result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png")], capsys)
     assert result.exit_code == 0, result
     assert "BGR" in onnx.load(out).doc_string
+    assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from rtstyle.cli.options import output_path
-
 from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
+from rtstyle.export.onnx_graph import IO_SUMMARY
 from rtstyle.io.atomic import refuse_to_replace
 
 
@@ -49,5 +49,6 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
                f"mean {report.mean_diff:.2e} over {len(report.cases)} random and real images at {', '.join(sizes)}",
                err=True)
     mb = report.path.stat().st_size / 1e6
-    click.echo(f"wrote {report.path} ({mb:.1f} MB, {io} io, {'fp16' if fp16 else 'fp32'}"
-               f"{', decomposed instance norm' if decompose_instance_norm else ''}) in {time.perf_counter() - start:.1f} s")
+    click.echo(f"wrote {report.path} ({mb:.1f} MB, {'fp16' if fp16 else 'fp32'}"
+               f"{', decomposed instance norm' if decompose_instance_norm else ''}) in {time.perf_counter() - start:.1f} s: "
+               f"{io} io, {IO_SUMMARY[io]}")

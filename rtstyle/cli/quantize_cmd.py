@@ -34,6 +34,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], ove
       rtstyle quantize my-style.safetensors -o my-style-int8.onnx --calibration photos/
     """
     from rtstyle.engine.onnx_cache import onnx_for_style
+    from rtstyle.export.onnx_graph import IO_SUMMARY
     from rtstyle.export.quantize import bundled_calibration_frames, calibration_frames_from, quantize_frame_model
     from rtstyle.styles.catalog import find_style
 
@@ -48,4 +49,4 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], ove
     with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
               disable=None) as bar:  # None: only on a terminal
         quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames, on_frame=bar.update)
-    click.echo(f"wrote {output}")
+    click.echo(f"wrote {output}: int8, {IO_SUMMARY['frame']}")

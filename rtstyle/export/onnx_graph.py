@@ -169,6 +169,7 @@ IMAGE_METADATA: dict[str, dict[str, str]] = {
 }
 _DIM_DENOTATIONS = {"frame": ("DATA_BATCH", "DATA_FEATURE", "DATA_FEATURE", "DATA_CHANNEL"),
                     "tensor": ("DATA_BATCH", "DATA_CHANNEL", "DATA_FEATURE", "DATA_FEATURE")}
+IO_SUMMARY = {"frame": "uint8 NHWC BGR 0..255 in and out", "tensor": "float32 NCHW RGB 0..255 in and out, unclamped"}
 IO_DOCS: dict[str, tuple[str, str]] = {
     "frame": ("uint8 [batch, height, width, 3] (NHWC), BGR channel order, 0..255: OpenCV's frame layout "
               "(cv2.imread gives it; from an RGB image reverse the channels); any height and width",
