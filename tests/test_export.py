@@ -1,5 +1,7 @@
 """`rtstyle export`: atomic, parity-checked, fp16 and TensorRT-safe graphs."""
 
+import json
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -33,6 +35,7 @@ def test_export_writes_a_dynamic_model_and_reports_parity(tmp_path, small_style,
     assert model.opset_import[0].version == 17
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["rtstyle_style"] == "smallstyle" and meta["rtstyle_precision"] == "fp32"
+    assert json.loads(meta["rtstyle_arch_kwargs"]) == {"blocks": 1, "width": 8}
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     for shape in [(1, 7, 9, 3), (2, 33, 18, 3)]:
         assert session.run(None, {"frame": np.zeros(shape, np.uint8)})[0].shape == shape

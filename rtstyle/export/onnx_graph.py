@@ -14,6 +14,7 @@ Two input/output conventions:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -205,8 +206,9 @@ CREDIT_KEYS = ("title", "artist", "licence", "source_image")  # a style's credit
 
 
 def style_model_metadata(name: str, arch: str, arch_kwargs: dict[str, Any], metadata: dict[str, Any]) -> dict[str, str]:
-    """What every ONNX model of a style says about it (exported, cached, quantised): its name, network and credits."""
-    return {"rtstyle_style": name, "rtstyle_arch": arch, "rtstyle_arch_kwargs": repr(arch_kwargs),
+    """What every ONNX model of a style says about it (exported, cached, quantised): its name, network and credits.
+    The network's settings are JSON, readable from any language (a Python repr was not)."""
+    return {"rtstyle_style": name, "rtstyle_arch": arch, "rtstyle_arch_kwargs": json.dumps(arch_kwargs, sort_keys=True),
             "rtstyle_opset": str(OPSET),
             **{f"style_{k}": str(v) for k, v in metadata.items() if k in CREDIT_KEYS}}
 
