@@ -258,3 +258,4 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
     assert result.exit_code == 0, result
     assert "BGR" in onnx.load(out).doc_string
     assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
+    assert "on 1 calibration frame ..." in result.err

@@ -10,6 +10,7 @@ from tqdm import tqdm
 from rtstyle.cli.options import output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
+from rtstyle.wording import counted
 
 
 @click.command()
@@ -45,7 +46,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], ove
         raise RtstyleError(f"output must be an .onnx file, got {output}")
     refuse_to_replace(output, overwrite)
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
-    click.echo(f"quantising {entry.name} on {len(frames)} calibration frames ...", err=True)
+    click.echo(f"quantising {entry.name} on {counted(len(frames), 'calibration frame')} ...", err=True)
     with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
               disable=None) as bar:  # None: only on a terminal
         quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames, on_frame=bar.update)
