@@ -32,7 +32,7 @@ OPSET = 17
 # Bump whenever build_onnx writes a different model for the same weights (ops, metadata, io): cached models
 # (rtstyle.engine.onnx_cache, which `rtstyle quantize` and every stylizing command use) are keyed by it, so an
 # upgraded rtstyle rebuilds them instead of running, or quantising, the graph an older version wrote.
-# 2: the input/output description, image metadata and denotations.
+# 2: the input/output description, image metadata and denotations; rtstyle_arch_kwargs in JSON.
 GRAPH_VERSION = 2
 IO = Literal["tensor", "frame"]
 INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
