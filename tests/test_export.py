@@ -259,3 +259,38 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
     assert "BGR" in onnx.load(out).doc_string
     assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
     assert "on 1 calibration frame ..." in result.err
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_fixed_size_export_has_no_shape_arithmetic_and_matches_the_any_size_model(tmp_path, small_style, photo,
+                                                                                   capsys, fp16):
+    """--size: OpenCV 4's DNN importer stops at a Shape of a dynamic input (`!isDynamicShape`), which the
+    any-size model needs for its alignment padding; the fixed-size model computes the padding at export."""
+    fixed, free = tmp_path / "fixed.onnx", tmp_path / "free.onnx"
+    flags = ["--fp16"] if fp16 else []
+    result = run_cli(["export", str(small_style), "-o", str(fixed), "--size", "61x45", *flags], capsys)
+    assert result.exit_code == 0, result
+    assert "61x45 only" in result.out and "at 61x45" in result.err
+    assert ("float16 arithmetic" in result.err) == fp16  # checked on the any-size twin at 53x37
+    assert run_cli(["export", str(small_style), "-o", str(free), *flags], capsys).exit_code == 0
+    model = onnx.load(fixed)
+    assert "Shape" not in ops(model) and "Shape" in ops(onnx.load(free))
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 45, 61, 3]
+    assert "height 45 and width 61 only" in model.doc_string
+    frames = np.ascontiguousarray(np.stack([photo[:45, :61], photo[45:90, 61:122]]))
+    run = lambda path: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"frame": frames})[0]  # noqa: E731
+    assert np.abs(run(fixed).astype(int) - run(free)).max() <= 1
+
+
+def test_fixed_size_export_larger_than_the_parity_photo_and_bad_sizes(tmp_path, small_style, capsys):
+    out = tmp_path / "big.onnx"
+    result = run_cli(["export", str(small_style), "-o", str(out), "--size", "700x530"], capsys)
+    assert result.exit_code == 0 and "at 700x530" in result.err, result  # the 512 px photo is enlarged for it
+    aligned = tmp_path / "aligned.onnx"  # a multiple of 4 already: nothing to pad, nothing to crop
+    assert run_cli(["export", str(small_style), "-o", str(aligned), "--size", "64x48"], capsys).exit_code == 0
+    assert not any(n.name.startswith(("align_pad", "crop")) for n in onnx.load(aligned).graph.node)
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "640", "--overwrite"], capsys),
+                          "WIDTHxHEIGHT")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "64x48,32x24",
+                                   "--overwrite"], capsys), "one frame size")

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from rtstyle.cli.options import output_path
+from rtstyle.engine.bench import parse_sizes
 from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
 from rtstyle.export.onnx_graph import IO_SUMMARY
@@ -26,8 +27,12 @@ from rtstyle.io.atomic import refuse_to_replace
 @click.option("--decompose-instance-norm", is_flag=True,
               help="Write instance norm as elementary ops with the exact epsilon, for TensorRT "
                    "(whose InstanceNormalization clamps epsilon to 1e-4).")
+@click.option("--size", metavar="WIDTHxHEIGHT",
+              help="A model for this frame size only, batch still free (default: any size). For OpenCV 4's DNN "
+                   "module, which cannot load the any-size model (its importer stops at a Shape of a dynamic input).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
-def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, overwrite: bool) -> None:
+def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, size: str | None,
+           overwrite: bool) -> None:
     """Export a style to ONNX (opset 17, dynamic batch, height and width).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
@@ -38,13 +43,20 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
       rtstyle export starry-night -o starry-night.onnx
       rtstyle export starry-night -o starry-night_fp16.onnx --fp16
       rtstyle export my.safetensors -o my_trt.onnx --fp16 --decompose-instance-norm
+      rtstyle export mosaic -o mosaic_640x480.onnx --size 640x480   # for OpenCV 4's cv2.dnn
     """
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be a .onnx file, got {output}")
+    fixed_hw = None
+    if size is not None:
+        parsed = parse_sizes(size)
+        if len(parsed) != 1:
+            raise RtstyleError(f"--size takes one frame size, got {size!r}")
+        fixed_hw = parsed[0][1], parsed[0][0]
     refuse_to_replace(output, overwrite)  # before the export's work
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]
-                          decompose_instance_norm=decompose_instance_norm)
+                          decompose_instance_norm=decompose_instance_norm, fixed_hw=fixed_hw)
     for runtime in dict.fromkeys(c.runtime for c in report.cases):
         cases = [c for c in report.cases if c.runtime == runtime]
         sizes = sorted({f"{c.width}x{c.height}" for c in cases}, key=lambda s: [int(v) for v in s.split("x")])
@@ -54,4 +66,4 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
     mb = report.path.stat().st_size / 1e6
     click.echo(f"wrote {report.path} ({mb:.1f} MB, {'fp16' if fp16 else 'fp32'}"
                f"{', decomposed instance norm' if decompose_instance_norm else ''}) in {time.perf_counter() - start:.1f} s: "
-               f"{io} io, {IO_SUMMARY[io]}")
+               f"{io} io, {IO_SUMMARY[io]}{'' if fixed_hw is None else f', {size} only'}")

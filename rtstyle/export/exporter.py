@@ -100,6 +100,11 @@ def parity_images(sizes: tuple[tuple[int, int], ...] = PARITY_SIZES, seed: int =
     images = []
     for h, w in sizes:
         images.append(("random", rng.integers(0, 256, (h, w, 3), dtype=np.uint8)))
+        if h > photo.shape[0] or w > photo.shape[1]:  # a fixed-size export larger than the photo: enlarge it
+            import cv2
+
+            scale = max(h / photo.shape[0], w / photo.shape[1])
+            photo = cv2.resize(photo, (max(w, round(photo.shape[1] * scale)), max(h, round(photo.shape[0] * scale))))
         top = int(rng.integers(0, photo.shape[0] - h + 1))
         left = int(rng.integers(0, photo.shape[1] - w + 1))
         images.append(("real", np.ascontiguousarray(photo[top:top + h, left:left + w])))
@@ -151,8 +156,13 @@ def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
 
 
 def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO, fp16: bool,
-                 report: ExportReport, sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> None:
-    """Fill report.cases; raise RtstyleError at the first case over tolerance."""
+                 report: ExportReport, sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
+                 arithmetic_model: onnx.ModelProto | None = None) -> None:
+    """Fill report.cases; raise RtstyleError at the first case over tolerance.
+
+    `arithmetic_model`: the model to check in float16 arithmetic instead of the written one (for a
+    fixed-size export: its any-size twin, since the reference runtime is too slow at full frame sizes).
+    """
     report.reference, reference = reference_fn(spec, weights)
     session = _session(model_path)
     runs: list[tuple[str, Callable[[dict[str, np.ndarray]], np.ndarray], tuple[tuple[int, int], ...]]] = [
@@ -164,7 +174,7 @@ def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray]
         # onnx's numpy reference runtime computes in float16 as written; it is slow, so one small size.
         from onnx.reference import ReferenceEvaluator
 
-        evaluator = ReferenceEvaluator(str(model_path))
+        evaluator = ReferenceEvaluator(str(model_path) if arithmetic_model is None else arithmetic_model)
 
         def in_float16(feed: dict[str, np.ndarray]) -> np.ndarray:
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported as a failed case
@@ -199,8 +209,12 @@ def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray]
 
 def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16: bool = False,
                  decompose_instance_norm: bool = False,
-                 sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> ExportReport:
-    """Write `style` as an ONNX model at `output` (atomically), after its parity check passed."""
+                 sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
+                 fixed_hw: tuple[int, int] | None = None) -> ExportReport:
+    """Write `style` as an ONNX model at `output` (atomically), after its parity check passed.
+
+    `fixed_hw` (height, width): a model for that frame size only (for OpenCV 4's DNN module), checked at it.
+    """
     output = Path(output)
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"the output must be a .onnx file, got {output}")
@@ -212,10 +226,17 @@ def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16
         loaded = find_style(style).load()
     spec = create_spec(loaded.arch, **loaded.arch_kwargs)
     weights = loaded.float32_weights()
+    metadata = style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata)
     model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                       metadata=style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata))
+                       metadata=metadata, fixed_hw=fixed_hw)
+    any_size = None
+    if fixed_hw is not None:
+        sizes = (fixed_hw,)
+        if fp16:
+            any_size = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
+                                  metadata=metadata)
     report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16))
     with atomic_output(output) as tmp:
         tmp.write_bytes(model.SerializeToString())
-        check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes)
+        check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes, arithmetic_model=any_size)
     return report
