@@ -36,7 +36,8 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
     """Export a style to ONNX (opset 17, dynamic batch, height and width).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
-    and real images at several sizes, odd ones included, before it replaces OUTPUT.
+    and real images at several sizes, odd ones included, before it replaces OUTPUT; an fp16 model also in
+    float16 arithmetic (onnxruntime's CPU provider computes it in float32).
 
     \b
     Examples:
