@@ -294,3 +294,16 @@ def test_fixed_size_export_larger_than_the_parity_photo_and_bad_sizes(tmp_path, 
                           "WIDTHxHEIGHT")
     assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "64x48,32x24",
                                    "--overwrite"], capsys), "one frame size")
+
+
+def test_rtstyle_refuses_other_frame_sizes_for_a_fixed_size_model_in_one_line(tmp_path, small_style, photo, capsys):
+    import cv2
+
+    model = tmp_path / "fixed.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model), "--size", "40x30"], capsys).exit_code == 0
+    for name, pixels in (("right.png", photo[:30, :40]), ("wrong.png", photo[:31, :40])):
+        cv2.imwrite(str(tmp_path / name), pixels)
+    assert run_cli(["image", str(tmp_path / "right.png"), "-s", str(model), "-o", str(tmp_path / "r.png")],
+                   capsys).exit_code == 0
+    assert_one_line_error(run_cli(["image", str(tmp_path / "wrong.png"), "-s", str(model), "-o",
+                                   str(tmp_path / "w.png")], capsys), "40x30 frames only", "got 40x31")
