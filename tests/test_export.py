@@ -307,3 +307,22 @@ def test_rtstyle_refuses_other_frame_sizes_for_a_fixed_size_model_in_one_line(tm
                    capsys).exit_code == 0
     assert_one_line_error(run_cli(["image", str(tmp_path / "wrong.png"), "-s", str(model), "-o",
                                    str(tmp_path / "w.png")], capsys), "40x30 frames only", "got 40x31")
+
+
+def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
+    from conftest import DATA
+    from rtstyle.export.quantize import cover_and_crop
+
+    out = tmp_path / "q.onnx"
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--size", "40x30",
+                      "--calibration", str(DATA / "chelsea.png")], capsys)
+    assert result.exit_code == 0, result
+    assert "40x30 only" in result.out
+    model = onnx.load(out)
+    assert "Shape" not in ops(model) and "QuantizeLinear" in ops(model)
+    assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["batch", 30, 40, 3]
+    frames = np.stack([cover_and_crop(photo, (30, 40))] * 2)
+    assert ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"frame": frames})[0].shape == frames.shape
+    assert cover_and_crop(photo[:20, :100], (30, 40)).shape == (30, 40, 3)  # too short: scaled up, then cropped
+    assert_one_line_error(run_cli(["quantize", str(small_style), "-o", str(out), "--size", "40", "--overwrite"], capsys),
+                          "WIDTHxHEIGHT")

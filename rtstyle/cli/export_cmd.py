@@ -16,6 +16,16 @@ from rtstyle.export.onnx_graph import IO_SUMMARY
 from rtstyle.io.atomic import refuse_to_replace
 
 
+def fixed_size(text: str | None) -> tuple[int, int] | None:
+    """--size WIDTHxHEIGHT as (height, width), None when not given."""
+    if text is None:
+        return None
+    parsed = parse_sizes(text)
+    if len(parsed) != 1:
+        raise RtstyleError(f"--size takes one frame size, got {text!r}")
+    return parsed[0][1], parsed[0][0]
+
+
 @click.command()
 @click.argument("style")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
@@ -48,12 +58,7 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
     """
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be a .onnx file, got {output}")
-    fixed_hw = None
-    if size is not None:
-        parsed = parse_sizes(size)
-        if len(parsed) != 1:
-            raise RtstyleError(f"--size takes one frame size, got {size!r}")
-        fixed_hw = parsed[0][1], parsed[0][0]
+    fixed_hw = fixed_size(size)
     refuse_to_replace(output, overwrite)  # before the export's work
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]
