@@ -1,10 +1,13 @@
 """`rtstyle export`: atomic, parity-checked, fp16 and TensorRT-safe graphs."""
 
+import json
+
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx.reference import ReferenceEvaluator
 
 from conftest import random_style_weights
 from helpers import assert_one_line_error, run_cli
@@ -26,12 +29,14 @@ def test_export_writes_a_dynamic_model_and_reports_parity(tmp_path, small_style,
     result = run_cli(["export", str(small_style), "-o", str(out)], capsys)
     assert result.exit_code == 0, result
     assert "parity vs torch StyleNet fp32" in result.err and "77x101" in result.err
+    assert "frame io, uint8 NHWC BGR 0..255 in and out" in result.out  # what to feed it, said where it was written
     model = onnx.load(out)
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == ["batch", "height", "width", 3]  # no baked dummy shape (onnx/models#189)
     assert model.opset_import[0].version == 17
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["rtstyle_style"] == "smallstyle" and meta["rtstyle_precision"] == "fp32"
+    assert json.loads(meta["rtstyle_arch_kwargs"]) == {"blocks": 1, "width": 8}
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     for shape in [(1, 7, 9, 3), (2, 33, 18, 3)]:
         assert session.run(None, {"frame": np.zeros(shape, np.uint8)})[0].shape == shape
@@ -42,12 +47,15 @@ def test_export_writes_a_dynamic_model_and_reports_parity(tmp_path, small_style,
 @pytest.mark.parametrize("fp16", [False, True])
 def test_parity_within_documented_tolerances(tmp_path, small_style, io, fp16):
     report = exporter.export_style(str(small_style), tmp_path / "m.onnx", io=io, fp16=fp16, sizes=FAST_SIZES)
-    assert len(report.cases) == 2 * len(FAST_SIZES)
+    by_onnxruntime = [c for c in report.cases if c.runtime == "onnxruntime"]
+    assert len(by_onnxruntime) == 2 * len(FAST_SIZES)
     assert {c.source for c in report.cases} == {"random", "real"}
     assert report.max_diff <= report.tolerance
+    in_fp16 = [c for c in report.cases if c.runtime == exporter.FP16_ARITHMETIC]
+    assert len(in_fp16) == (2 * len(exporter.FP16_ARITHMETIC_SIZES) if fp16 else 0)
     if fp16:
         assert report.tolerance == exporter.FP16_TOLERANCE
-        assert report.max_diff > 0  # fp16 really ran in fp16
+        assert max(c.max_diff for c in in_fp16) > 0  # fp16 really ran in fp16
     elif io == "tensor":
         assert report.tolerance == 1e-3 and report.max_diff < 1e-4
 
@@ -102,21 +110,38 @@ def test_fp16_graph_keeps_instance_norm_in_fp32():
 
 
 def test_fp16_instance_norm_survives_large_activations():
-    # Activations of a few thousand: their squares overflow float16 (max 65504), so a norm computed in
-    # float16 returns inf/nan (onnxruntime#10079); ours is computed in float32.
+    # Activations of about 15000: they fit in float16 (max 65504), their squares do not, so a norm computed
+    # in float16 returns inf/nan (onnxruntime#10079); ours is computed in float32. (x300 made the convolution's
+    # own output overflow, 1.5e5, which no graph survives in fp16.)
     spec = create_spec("johnson", width=8, blocks=1)
     weights = random_style_weights(width=8, blocks=1)
-    weights["layers.0.conv.weight"] = weights["layers.0.conv.weight"] * 300
+    weights["layers.0.conv.weight"] = weights["layers.0.conv.weight"] * 30
     x = (np.random.default_rng(0).random((1, 3, 40, 40)) * 255).astype(np.float32)
     net = StyleNet(spec)
     net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
     with torch.no_grad():
         expected = net.eval()(torch.from_numpy(x)).numpy()
-    session = ort.InferenceSession(build_onnx(spec, weights, fp16=True).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input": x})[0]
+    # onnxruntime's CPU provider runs an fp16 graph in float32, where nothing overflows: onnx's reference
+    # runtime computes in float16 as written.
+    got = ReferenceEvaluator(build_onnx(spec, weights, fp16=True)).run(None, {"input": x})[0]
     assert np.isfinite(got).all()
     assert np.abs(got - expected).max() / 255 < exporter.FP16_TOLERANCE
+
+
+def test_fp16_export_refuses_a_style_that_overflows_float16(tmp_path, capsys):
+    """onnxruntime on the CPU computes an fp16 graph in float32, so only the float16-arithmetic case sees
+    that this style's first convolution overflows float16 (max 65504) and gives a GPU inf and nan."""
+    from rtstyle.styles.format import StyleFile, save_style_file
+
+    weights = random_style_weights(width=8, blocks=1)
+    weights["layers.0.conv.weight"] = weights["layers.0.conv.weight"] * 3000  # outputs of ~1e5; norm follows
+    style = tmp_path / "loud.safetensors"
+    save_style_file(style, StyleFile("johnson", {"width": 8, "blocks": 1}, weights, {"name": "loud"}))
+    out = tmp_path / "loud.onnx"
+    assert_one_line_error(run_cli(["export", str(style), "-o", str(out), "--fp16"], capsys),
+                          "parity check failed", "float16 arithmetic", "not written", "without --fp16")
+    assert not out.exists() and not list(tmp_path.glob(".*part*"))
+    assert run_cli(["export", str(style), "-o", str(out)], capsys).exit_code == 0  # fp32 is fine
 
 
 @pytest.mark.parametrize("fp16", [False, True])
@@ -172,3 +197,134 @@ def test_frame_graph_folds_the_channel_swap_into_the_weights(photo):
     a, b = run(folded).astype(int), run(gathered).astype(int)
     assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01
     assert weights["layers.0.conv.weight"][0, 0, 0, 0] == random_style_weights(width=8, blocks=1)["layers.0.conv.weight"][0, 0, 0, 0]  # caller's dict untouched
+
+
+def run_as_the_model_describes_itself(path, bgr_photo):
+    """What a user of another runtime can do with nothing but the file: read the standard ONNX image
+    metadata (channel order, range) and dimension denotations (layout), prepare the photo, run, and undo."""
+    model = onnx.load(path)
+    meta = {p.key: p.value for p in model.metadata_props}
+    value = model.graph.input[0]
+    layout = [d.denotation for d in value.type.tensor_type.shape.dim]
+    image = bgr_photo if meta["Image.BitmapPixelFormat"] == "Bgr8" else bgr_photo[:, :, ::-1]
+    assert meta["Image.NominalPixelRange"] == "NominalRange_0_255"  # else the photo would be rescaled
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
+    channels_first = layout.index("DATA_CHANNEL") == 1
+    x = (image.transpose(2, 0, 1) if channels_first else image)[None].astype(dtype)
+    y = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {value.name: x})[0][0]
+    y = y.transpose(1, 2, 0) if channels_first else y
+    y = np.clip(y, 0, 255).round().astype(np.uint8)
+    return y if meta["Image.BitmapPixelFormat"] == "Bgr8" else y[:, :, ::-1]
+
+
+@pytest.mark.parametrize("io", ["frame", "tensor"])
+def test_the_model_file_says_what_its_input_and_output_are(tmp_path, small_style, photo, capsys, io):
+    """Channel order, layout and value range are in the model itself (a float NCHW input reads as RGB
+    0..1 to most users; the frame model's BGR is not something anyone guesses)."""
+    from rtstyle.engine import create_stylizer
+
+    out = tmp_path / f"{io}.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(out), "--io", io], capsys).exit_code == 0
+    bgr = np.ascontiguousarray(photo[:45, :61])
+    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+    stylizer.border_margin = 0  # the model alone, as another runtime runs it
+    expected = stylizer(bgr)
+    got = run_as_the_model_describes_itself(out, bgr)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert np.abs(expected.astype(int)[:, :, ::-1] - expected).mean() > 5  # a swap of R and B would show
+    model = onnx.load(out)
+    assert model.producer_version  # which rtstyle wrote it
+    session_meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta()
+    words = ("BGR", "NHWC", "uint8") if io == "frame" else ("RGB", "NCHW", "0..255", "not 0..1", "not clamped")
+    assert all(word in session_meta.description for word in words), session_meta.description
+    assert all(value.doc_string for value in [*model.graph.input, *model.graph.output])
+    assert (model.graph.input[0].type.denotation == "IMAGE") == (io == "tensor")  # Windows ML: IMAGE is float NCHW
+
+
+def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cached(tmp_path, small_style, capsys,
+                                                                                     monkeypatch):
+    """The cached float model is what `rtstyle quantize` (and every stylizing command) runs: it is keyed by
+    the graph builder's version, so a model built by older code is rebuilt, not quantised as it was."""
+    from conftest import DATA
+    from rtstyle.engine import onnx_cache
+    from rtstyle.export import onnx_graph
+
+    with monkeypatch.context() as older_version:
+        older_version.setattr(onnx_cache, "GRAPH_VERSION", onnx_graph.GRAPH_VERSION - 1, raising=False)
+        stale = onnx_cache.onnx_for_style(small_style, io="frame")  # what the older version left in the cache
+    model = onnx.load(stale)
+    model.doc_string = "built by an older rtstyle"
+    onnx.save(model, stale)
+    out = tmp_path / "q.onnx"
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png")], capsys)
+    assert result.exit_code == 0, result
+    assert "BGR" in onnx.load(out).doc_string
+    assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
+    assert "on 1 calibration frame ..." in result.err
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_fixed_size_export_has_no_shape_arithmetic_and_matches_the_any_size_model(tmp_path, small_style, photo,
+                                                                                   capsys, fp16):
+    """--size: OpenCV 4's DNN importer stops at a Shape of a dynamic input (`!isDynamicShape`), which the
+    any-size model needs for its alignment padding; the fixed-size model computes the padding at export."""
+    fixed, free = tmp_path / "fixed.onnx", tmp_path / "free.onnx"
+    flags = ["--fp16"] if fp16 else []
+    result = run_cli(["export", str(small_style), "-o", str(fixed), "--size", "61x45", *flags], capsys)
+    assert result.exit_code == 0, result
+    assert "61x45 only" in result.out and "at 61x45" in result.err
+    assert ("float16 arithmetic" in result.err) == fp16  # checked on the any-size twin at 53x37
+    assert run_cli(["export", str(small_style), "-o", str(free), *flags], capsys).exit_code == 0
+    model = onnx.load(fixed)
+    assert "Shape" not in ops(model) and "Shape" in ops(onnx.load(free))
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 45, 61, 3]
+    assert "height 45 and width 61 only" in model.doc_string
+    frames = np.ascontiguousarray(np.stack([photo[:45, :61], photo[45:90, 61:122]]))
+    run = lambda path: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"frame": frames})[0]  # noqa: E731
+    assert np.abs(run(fixed).astype(int) - run(free)).max() <= 1
+
+
+def test_fixed_size_export_larger_than_the_parity_photo_and_bad_sizes(tmp_path, small_style, capsys):
+    out = tmp_path / "big.onnx"
+    result = run_cli(["export", str(small_style), "-o", str(out), "--size", "700x530"], capsys)
+    assert result.exit_code == 0 and "at 700x530" in result.err, result  # the 512 px photo is enlarged for it
+    aligned = tmp_path / "aligned.onnx"  # a multiple of 4 already: nothing to pad, nothing to crop
+    assert run_cli(["export", str(small_style), "-o", str(aligned), "--size", "64x48"], capsys).exit_code == 0
+    assert not any(n.name.startswith(("align_pad", "crop")) for n in onnx.load(aligned).graph.node)
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "640", "--overwrite"], capsys),
+                          "WIDTHxHEIGHT")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "64x48,32x24",
+                                   "--overwrite"], capsys), "one frame size")
+
+
+def test_rtstyle_refuses_other_frame_sizes_for_a_fixed_size_model_in_one_line(tmp_path, small_style, photo, capsys):
+    import cv2
+
+    model = tmp_path / "fixed.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model), "--size", "40x30"], capsys).exit_code == 0
+    for name, pixels in (("right.png", photo[:30, :40]), ("wrong.png", photo[:31, :40])):
+        cv2.imwrite(str(tmp_path / name), pixels)
+    assert run_cli(["image", str(tmp_path / "right.png"), "-s", str(model), "-o", str(tmp_path / "r.png")],
+                   capsys).exit_code == 0
+    assert_one_line_error(run_cli(["image", str(tmp_path / "wrong.png"), "-s", str(model), "-o",
+                                   str(tmp_path / "w.png")], capsys), "40x30 frames only", "got 40x31")
+
+
+def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
+    from conftest import DATA
+    from rtstyle.export.quantize import cover_and_crop
+
+    out = tmp_path / "q.onnx"
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--size", "40x30",
+                      "--calibration", str(DATA / "chelsea.png")], capsys)
+    assert result.exit_code == 0, result
+    assert "40x30 only" in result.out
+    model = onnx.load(out)
+    assert "Shape" not in ops(model) and "QuantizeLinear" in ops(model)
+    assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["batch", 30, 40, 3]
+    frames = np.stack([cover_and_crop(photo, (30, 40))] * 2)
+    assert ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"frame": frames})[0].shape == frames.shape
+    assert cover_and_crop(photo[:20, :100], (30, 40)).shape == (30, 40, 3)  # too short: scaled up, then cropped
+    assert_one_line_error(run_cli(["quantize", str(small_style), "-o", str(out), "--size", "40", "--overwrite"], capsys),
+                          "WIDTHxHEIGHT")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
+from rtstyle.cli.export_cmd import fixed_size
 from rtstyle.cli.options import output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
+from rtstyle.wording import counted
 
 
 @click.command()
@@ -19,8 +22,12 @@ from rtstyle.io.atomic import refuse_to_replace
 @click.option("--calibration", multiple=True, type=click.Path(path_type=Path),
               help="Photo, or folder of photos, to calibrate on (repeatable). Default: the bundled photo and "
                    "frames of the bundled clip.")
+@click.option("--size", metavar="WIDTHxHEIGHT",
+              help="A model for this frame size only (default: any size), for OpenCV 4's DNN module; the "
+                   "calibration photos are scaled and centre-cropped to it.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], overwrite: bool) -> None:
+def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], size: str | None,
+             overwrite: bool) -> None:
     """Export STYLE as an int8 ONNX model for CPUs: uint8 BGR frames (NHWC) in and out.
 
     Only the convolutions are quantised (static QDQ, per-channel weights); instance norm and the
@@ -32,20 +39,36 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], ove
     Examples:
       rtstyle quantize mosaic
       rtstyle quantize my-style.safetensors -o my-style-int8.onnx --calibration photos/
+      rtstyle quantize mosaic --size 640x480 -o mosaic-int8-640x480.onnx   # for OpenCV 4's cv2.dnn
     """
     from rtstyle.engine.onnx_cache import onnx_for_style
-    from rtstyle.export.quantize import bundled_calibration_frames, calibration_frames_from, quantize_frame_model
+    from rtstyle.export.onnx_graph import IO_SUMMARY, build_onnx, style_model_metadata
+    from rtstyle.export.quantize import (bundled_calibration_frames, calibration_frames_from, cover_and_crop,
+                                         quantize_frame_model)
+    from rtstyle.models.registry import create_spec
     from rtstyle.styles.catalog import find_style
 
     entry = find_style(style)
-    entry.load()  # validate the style file before building anything from it
+    loaded = entry.load()  # validate the style file before building anything from it
+    fixed_hw = fixed_size(size)
     output = output if output is not None else Path(f"{entry.name}-int8.onnx")
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be an .onnx file, got {output}")
     refuse_to_replace(output, overwrite)
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
-    click.echo(f"quantising {entry.name} on {len(frames)} calibration frames ...", err=True)
-    with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
-              disable=None) as bar:  # None: only on a terminal
-        quantize_frame_model(onnx_for_style(entry.path, io="frame"), output, frames, on_frame=bar.update)
-    click.echo(f"wrote {output}")
+    if fixed_hw is not None:
+        frames = [cover_and_crop(frame, fixed_hw) for frame in frames]
+    click.echo(f"quantising {entry.name} on {counted(len(frames), 'calibration frame')} ...", err=True)
+    with tempfile.TemporaryDirectory(prefix="rtstyle-quantize-") as scratch:
+        if fixed_hw is None:
+            float_model = onnx_for_style(entry.path, io="frame")
+        else:  # not cached: one frame size is one user's choice
+            float_model = Path(scratch) / "float.onnx"
+            float_model.write_bytes(build_onnx(
+                create_spec(loaded.arch, **loaded.arch_kwargs), loaded.float32_weights(), io="frame", fixed_hw=fixed_hw,
+                metadata=style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata),
+            ).SerializeToString())
+        with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
+                  disable=None) as bar:  # None: only on a terminal
+            quantize_frame_model(float_model, output, frames, on_frame=bar.update)
+    click.echo(f"wrote {output}: int8, {IO_SUMMARY['frame']}{'' if fixed_hw is None else f', {size} only'}")

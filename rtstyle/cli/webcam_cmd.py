@@ -135,7 +135,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         def make_stylizer(name: str) -> Stylizer:
             stylizer = create_stylizer(name, backend=backend, device=device, precision=precision)
             stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
-            stylizer.border_margin = LIVE_BORDER_MARGIN  # the frame rate before the last few edge pixels' colour
+            # the frame rate before the last few edge pixels' colour (a fixed-size model has no margin at all)
+            stylizer.border_margin = min(stylizer.border_margin, LIVE_BORDER_MARGIN)
             stylizers.append(stylizer)
             if len(stylizers) == 1:  # the session starts now: say what runs, and on what
                 log(f"{info.description} -> {name} on {stylizer.description} ({len(styles)} style(s) on the hotkeys)")

@@ -171,6 +171,11 @@ class OnnxStylizer(Stylizer):
         else:
             raise RtstyleError(f"{model_path} is not a style model: expects a uint8 NHWC frame or a float NCHW "
                                f"image input, got {inputs[0].type} with shape {inputs[0].shape}")
+        # A model exported with `--size` takes that frame size only; onnxruntime's own refusal is a traceback.
+        hw = inputs[0].shape[1:3] if self.io == "frame" else inputs[0].shape[2:4]
+        self.fixed_hw = (hw[0], hw[1]) if all(isinstance(d, int) for d in hw) else None
+        if self.fixed_hw is not None:  # it takes its one size as it is: no mirrored margin around it
+            self.border_margin = 0
         on_gpu = self.provider != "CPUExecutionProvider"
         use_binding = on_gpu if io_binding is None else io_binding
         self.buffers = (DeviceBuffers(self.session, "cuda" if on_gpu else "cpu", self.input_name, self.output_name)
@@ -184,6 +189,9 @@ class OnnxStylizer(Stylizer):
     def _run(self, frames: np.ndarray) -> np.ndarray:
         """Frames with their border margin (`with_border_margin`); errors name the sizes without it."""
         height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])
+        if self.fixed_hw is not None and (height, width) != self.fixed_hw:
+            raise RtstyleError(f"{self.style_name} takes {self.fixed_hw[1]}x{self.fixed_hw[0]} frames only (a model "
+                               f"exported with --size), got {width}x{height}: use a model exported without --size")
         if self.memory_guard is not None:
             self.memory_guard.check(height * len(frames), width)
         try:

@@ -1,11 +1,12 @@
-"""ONNX models of styles, built once from the style file and cached (keyed by the file's content hash)."""
+"""ONNX models of styles, built once from the style file and cached (keyed by the file's content hash and
+the graph builder's GRAPH_VERSION)."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from rtstyle.export.onnx_graph import IO, build_onnx, style_model_metadata
+from rtstyle.export.onnx_graph import GRAPH_VERSION, IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.models.registry import create_spec
 from rtstyle.paths import cache_dir
@@ -28,7 +29,7 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
     """
     style_path = Path(style_path)
     variant = f"{io}-{'fp16' if fp16 else 'fp32'}{'-decomposed' if decompose_instance_norm else ''}"
-    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-{variant}.onnx"
+    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-{variant}.onnx"
     if not target.is_file():
         style = load_style_file(style_path)
         spec = create_spec(style.arch, **style.arch_kwargs)
@@ -45,7 +46,7 @@ def int8_onnx_for_style(style_path: Path) -> Path:
     from rtstyle.export.quantize import RECIPE_VERSION, quantize_frame_model
 
     style_path = Path(style_path)
-    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-frame-int8r{RECIPE_VERSION}.onnx"
+    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-frame-int8r{RECIPE_VERSION}.onnx"
     if not target.is_file():
         quantize_frame_model(onnx_for_style(style_path, io="frame"), target)
     return target

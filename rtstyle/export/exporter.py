@@ -16,7 +16,8 @@ Tolerances, on the 0..1 scale (0..255 / 255): max and mean abs difference per pa
   significand; the per-layer rounding adds up through the convolutions and residual sums (instance norm
   runs in fp32). Measured with random-weight johnson networks (width 16 and 32, two seeds each, harsher
   than trained weights): max 0.0022, mean 0.00015 for "tensor"; 1 level, mean 0.00015 for "frame" (see
-  docs/benchmarks.md). The tolerances keep 4-7x margin.
+  docs/benchmarks.md). The tolerances keep 4-7x margin. Those are onnxruntime CPU numbers, which computes
+  an fp16 graph in float32: fp16 models are also checked in float16 arithmetic (FP16_ARITHMETIC, below).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import onnx
@@ -51,6 +53,12 @@ def tolerances(io: IO, fp16: bool) -> tuple[float, float]:
     if io == "frame":
         return FP32_FRAME_TOLERANCE, FP32_FRAME_MEAN_TOLERANCE
     return FP32_TOLERANCE, FP32_TOLERANCE
+
+
+# fp16 models are also run in real float16 arithmetic (onnx's numpy reference runtime), at this size only:
+# it takes about a second a case for the paper's network on a busy 2-core machine.
+FP16_ARITHMETIC = "float16 arithmetic, onnx reference runtime"
+FP16_ARITHMETIC_SIZES = ((37, 53),)
 # (height, width): tiny, odd, not a multiple of 4, a multiple of 4, and landscape/portrait.
 PARITY_SIZES = ((1, 1), (37, 53), (64, 64), (101, 77), (150, 243))
 
@@ -62,6 +70,7 @@ class ParityCase:
     width: int
     max_diff: float
     mean_diff: float
+    runtime: str = "onnxruntime"  # or FP16_ARITHMETIC
 
 
 @dataclass
@@ -91,6 +100,11 @@ def parity_images(sizes: tuple[tuple[int, int], ...] = PARITY_SIZES, seed: int =
     images = []
     for h, w in sizes:
         images.append(("random", rng.integers(0, 256, (h, w, 3), dtype=np.uint8)))
+        if h > photo.shape[0] or w > photo.shape[1]:  # a fixed-size export larger than the photo: enlarge it
+            import cv2
+
+            scale = max(h / photo.shape[0], w / photo.shape[1])
+            photo = cv2.resize(photo, (max(w, round(photo.shape[1] * scale)), max(h, round(photo.shape[0] * scale))))
         top = int(rng.integers(0, photo.shape[0] - h + 1))
         left = int(rng.integers(0, photo.shape[1] - w + 1))
         images.append(("real", np.ascontiguousarray(photo[top:top + h, left:left + w])))
@@ -142,35 +156,65 @@ def _session(model: onnx.ModelProto | Path) -> ort.InferenceSession:
 
 
 def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO, fp16: bool,
-                 report: ExportReport, sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> None:
-    """Fill report.cases; raise RtstyleError at the first case over tolerance."""
+                 report: ExportReport, sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
+                 arithmetic_model: onnx.ModelProto | None = None) -> None:
+    """Fill report.cases; raise RtstyleError at the first case over tolerance.
+
+    `arithmetic_model`: the model to check in float16 arithmetic instead of the written one (for a
+    fixed-size export: its any-size twin, since the reference runtime is too slow at full frame sizes).
+    """
     report.reference, reference = reference_fn(spec, weights)
     session = _session(model_path)
-    for source, image in parity_images(sizes):
-        x = np.ascontiguousarray(image[None, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-        expected = reference(x)
-        if io == "frame":
-            got = session.run(None, {"frame": image[None]})[0].astype(np.float32)
-            expected = np.clip(expected, 0, 255).round()[:, ::-1].transpose(0, 2, 3, 1)
-        else:
-            got = session.run(None, {"input": x})[0]
-        if got.shape != expected.shape:
-            raise RtstyleError(f"parity check failed: output shape {got.shape} != {expected.shape} at "
-                               f"{image.shape[1]}x{image.shape[0]}; the model was not written")
-        diff = np.abs(got - expected) / 255
-        case = ParityCase(source, image.shape[0], image.shape[1], float(diff.max()), float(diff.mean()))
-        report.cases.append(case)
-        if case.max_diff > report.tolerance or case.mean_diff > report.mean_tolerance:
-            raise RtstyleError(
-                f"parity check failed at {case.width}x{case.height} ({source} image): abs diff on the 0..1 scale "
-                f"max {case.max_diff:.4g} / mean {case.mean_diff:.3g}, {'fp16' if fp16 else 'fp32'} tolerance "
-                f"{report.tolerance:.4g} / {report.mean_tolerance:.3g}; the model was not written")
+    runs: list[tuple[str, Callable[[dict[str, np.ndarray]], np.ndarray], tuple[tuple[int, int], ...]]] = [
+        ("onnxruntime", lambda feed: session.run(None, feed)[0], sizes)]
+    if fp16:
+        # onnxruntime's CPU provider has no float16 kernels for these ops: it runs an fp16 graph in float32
+        # (its "precision free" casts replace the graph's), so the weights' rounding is all that an fp16
+        # parity check on it measures, and an overflow or precision loss a GPU would meet never shows.
+        # onnx's numpy reference runtime computes in float16 as written; it is slow, so one small size.
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(str(model_path) if arithmetic_model is None else arithmetic_model)
+
+        def in_float16(feed: dict[str, np.ndarray]) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported as a failed case
+                return cast(list[np.ndarray], evaluator.run(None, feed))[0]
+
+        runs.append((FP16_ARITHMETIC, in_float16, FP16_ARITHMETIC_SIZES))
+    for runtime, run, run_sizes in runs:
+        for source, image in parity_images(run_sizes):
+            x = np.ascontiguousarray(image[None, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
+            expected = reference(x)
+            if io == "frame":
+                got = run({"frame": image[None]}).astype(np.float32)
+                expected = np.clip(expected, 0, 255).round()[:, ::-1].transpose(0, 2, 3, 1)
+            else:
+                got = run({"input": x})
+            if got.shape != expected.shape:
+                raise RtstyleError(f"parity check failed: output shape {got.shape} != {expected.shape} at "
+                                   f"{image.shape[1]}x{image.shape[0]}; the model was not written")
+            diff = np.abs(got - expected) / 255
+            finite = bool(np.isfinite(diff).all())
+            case = ParityCase(source, image.shape[0], image.shape[1], float(diff.max()) if finite else float("inf"),
+                              float(diff.mean()) if finite else float("inf"), runtime)
+            report.cases.append(case)
+            if case.max_diff > report.tolerance or case.mean_diff > report.mean_tolerance:
+                raise RtstyleError(
+                    f"parity check failed at {case.width}x{case.height} ({source} image, {runtime}): abs diff on the "
+                    f"0..1 scale max {case.max_diff:.4g} / mean {case.mean_diff:.3g}, {'fp16' if fp16 else 'fp32'} "
+                    f"tolerance {report.tolerance:.4g} / {report.mean_tolerance:.3g}; the model was not written"
+                    + ("; this style's activations overflow or lose precision in float16: export it without --fp16"
+                       if runtime == FP16_ARITHMETIC else ""))
 
 
 def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16: bool = False,
                  decompose_instance_norm: bool = False,
-                 sizes: tuple[tuple[int, int], ...] = PARITY_SIZES) -> ExportReport:
-    """Write `style` as an ONNX model at `output` (atomically), after its parity check passed."""
+                 sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
+                 fixed_hw: tuple[int, int] | None = None) -> ExportReport:
+    """Write `style` as an ONNX model at `output` (atomically), after its parity check passed.
+
+    `fixed_hw` (height, width): a model for that frame size only (for OpenCV 4's DNN module), checked at it.
+    """
     output = Path(output)
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"the output must be a .onnx file, got {output}")
@@ -182,10 +226,17 @@ def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16
         loaded = find_style(style).load()
     spec = create_spec(loaded.arch, **loaded.arch_kwargs)
     weights = loaded.float32_weights()
+    metadata = style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata)
     model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                       metadata=style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata))
+                       metadata=metadata, fixed_hw=fixed_hw)
+    any_size = None
+    if fixed_hw is not None:
+        sizes = (fixed_hw,)
+        if fp16:
+            any_size = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
+                                  metadata=metadata)
     report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16))
     with atomic_output(output) as tmp:
         tmp.write_bytes(model.SerializeToString())
-        check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes)
+        check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes, arithmetic_model=any_size)
     return report

@@ -14,6 +14,7 @@ Two input/output conventions:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,12 +22,18 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rtstyle.models.spec import Conv, NetSpec, Residual
+from rtstyle import __version__
+from rtstyle.models.spec import Conv, NetSpec, Residual, padded_size
 from rtstyle.models.weights import conv_prefixes
 
 # Opset 17: InstanceNormalization, Pad with tensor inputs (>= 11) and Resize with nearest_mode (>= 11) are
 # all stable there, and it is supported by onnxruntime >= 1.12 and TensorRT >= 8.5.
 OPSET = 17
+# Bump whenever build_onnx writes a different model for the same weights (ops, metadata, io): cached models
+# (rtstyle.engine.onnx_cache, which `rtstyle quantize` and every stylizing command use) are keyed by it, so an
+# upgraded rtstyle rebuilds them instead of running, or quantising, the graph an older version wrote.
+# 2: the input/output description, image metadata and denotations; rtstyle_arch_kwargs in JSON.
+GRAPH_VERSION = 2
 IO = Literal["tensor", "frame"]
 INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 
@@ -117,8 +124,15 @@ def _decomposed_instance_norm(g: _Graph, x: str, prefix: str, scale: np.ndarray,
     return g.op("Add", [scaled, g.const(f"{prefix}.norm.bias", bias.reshape(-1, 1, 1))], "in_shifted")
 
 
-def _align_pad(g: _Graph, x: str, spec: NetSpec) -> tuple[str, str]:
-    """Edge-pad H and W up to the network's size multiple (and minimum); returns (padded, original shape)."""
+def _align_pad(g: _Graph, x: str, spec: NetSpec, fixed_hw: tuple[int, int] | None) -> tuple[str, str | None]:
+    """Edge-pad H and W up to the network's size multiple (and minimum); returns (padded, original shape),
+    the shape None when a fixed size needs no padding (then there is nothing to crop either)."""
+    if fixed_hw is not None:  # pads known now: no Shape arithmetic, which OpenCV 4's importer cannot take
+        extra_hw = [padded_size(n, spec.size_multiple, spec.min_size) - n for n in fixed_hw]
+        if not any(extra_hw):
+            return x, None
+        pads = g.const("pads", np.array([0, 0, 0, 0, 0, 0, *extra_hw], np.int64))
+        return g.op("Pad", [x, pads], "align_pad", mode="edge"), g.const("hw", np.array(fixed_hw, np.int64))
     shape = g.op("Shape", [x], "input_shape")
     hw = g.op("Slice", [shape, g.const("i2", np.array([2], np.int64)), g.const("i4", np.array([4], np.int64))], "hw")
     multiple = g.const("multiple", np.array([spec.size_multiple], np.int64))
@@ -150,6 +164,47 @@ def _fold_bgr_into_weights(spec: NetSpec, weights: dict[str, np.ndarray]) -> dic
     return out
 
 
+# What the model's own file says about its input and output, for users of other runtimes who never read
+# our docs: the ONNX image metadata (onnx/docs/MetadataProps.md, read by Windows ML), dimension denotations
+# (onnx/docs/DimensionDenotation.md) and doc strings (shown by Netron, and by onnxruntime as the model's
+# `description`). The IMAGE type denotation goes on the "tensor" graph only: consumers of IMAGE tensors
+# (Windows ML) take them to be float NCHW, and treat anything else as a mislabelled tensor.
+IMAGE_METADATA: dict[str, dict[str, str]] = {
+    "frame": {"Image.BitmapPixelFormat": "Bgr8", "Image.ColorSpaceGamma": "SRGB",
+              "Image.NominalPixelRange": "NominalRange_0_255"},
+    "tensor": {"Image.BitmapPixelFormat": "Rgb8", "Image.ColorSpaceGamma": "SRGB",
+               "Image.NominalPixelRange": "NominalRange_0_255"},
+}
+_DIM_DENOTATIONS = {"frame": ("DATA_BATCH", "DATA_FEATURE", "DATA_FEATURE", "DATA_CHANNEL"),
+                    "tensor": ("DATA_BATCH", "DATA_CHANNEL", "DATA_FEATURE", "DATA_FEATURE")}
+IO_SUMMARY = {"frame": "uint8 NHWC BGR 0..255 in and out", "tensor": "float32 NCHW RGB 0..255 in and out, unclamped"}
+IO_DOCS: dict[str, tuple[str, str]] = {
+    "frame": ("uint8 [batch, height, width, 3] (NHWC), BGR channel order, 0..255: OpenCV's frame layout "
+              "(cv2.imread gives it; from an RGB image reverse the channels)",
+              "uint8 [batch, height, width, 3] (NHWC), BGR, 0..255, the input's size"),
+    "tensor": ("float32 [batch, 3, height, width] (NCHW), RGB channel order, 0..255 (not 0..1, no mean or "
+               "std normalisation)",
+               "float32 [batch, 3, height, width] (NCHW), RGB, 0..255 but not clamped: clip to 0..255 and "
+               "round before converting to 8 bits"),
+}
+
+
+def _describe_io(model: onnx.ModelProto, io: IO, style: str, fixed_hw: tuple[int, int] | None) -> None:
+    """Doc strings, dimension denotations and (tensor io) the IMAGE type denotation on input and output."""
+    input_doc, output_doc = IO_DOCS[io]
+    input_doc += ("; any height and width" if fixed_hw is None else
+                  f"; height {fixed_hw[0]} and width {fixed_hw[1]} only (exported with a fixed size)")
+    for value, doc in ((model.graph.input[0], input_doc), (model.graph.output[0], output_doc)):
+        value.doc_string = doc
+        if io == "tensor":
+            value.type.denotation = "IMAGE"
+        for dim, denotation in zip(value.type.tensor_type.shape.dim, _DIM_DENOTATIONS[io]):
+            dim.denotation = denotation
+    model.doc_string = (f"rtstyle style transfer network, style {style!r}. "
+                        f"Input {model.graph.input[0].name!r}: {input_doc}. "
+                        f"Output {model.graph.output[0].name!r}: {output_doc}.")
+
+
 def _crop(g: _Graph, x: str, hw: str) -> str:
     starts = g.const("crop_starts", np.zeros(2, np.int64))
     axes = g.const("crop_axes", np.array([2, 3], np.int64))
@@ -160,16 +215,20 @@ CREDIT_KEYS = ("title", "artist", "licence", "source_image")  # a style's credit
 
 
 def style_model_metadata(name: str, arch: str, arch_kwargs: dict[str, Any], metadata: dict[str, Any]) -> dict[str, str]:
-    """What every ONNX model of a style says about it (exported, cached, quantised): its name, network and credits."""
-    return {"rtstyle_style": name, "rtstyle_arch": arch, "rtstyle_arch_kwargs": repr(arch_kwargs),
+    """What every ONNX model of a style says about it (exported, cached, quantised): its name, network and credits.
+    The network's settings are JSON, readable from any language (a Python repr was not)."""
+    return {"rtstyle_style": name, "rtstyle_arch": arch, "rtstyle_arch_kwargs": json.dumps(arch_kwargs, sort_keys=True),
             "rtstyle_opset": str(OPSET),
             **{f"style_{k}": str(v) for k, v in metadata.items() if k in CREDIT_KEYS}}
 
 
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
                decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None,
-               fold_channel_order: bool = True) -> onnx.ModelProto:
-    """An ONNX model with symbolic batch, height and width.
+               fold_channel_order: bool = True, fixed_hw: tuple[int, int] | None = None) -> onnx.ModelProto:
+    """An ONNX model with symbolic batch, height and width (or, given `fixed_hw`, that height and width only).
+
+    `fixed_hw` (height, width) computes the alignment padding at export time, leaving no Shape arithmetic in
+    the graph: OpenCV 4's DNN importer refuses a Shape of a dynamic input (`!isDynamicShape`).
 
     `decompose_instance_norm` writes instance norm as ReduceMean/Sub/Mul/Sqrt/Div ops with the exact
     epsilon, for TensorRT (see `_decomposed_instance_norm`); onnxruntime's CPU and CUDA providers run
@@ -181,17 +240,18 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     folded = _fold_bgr_into_weights(spec, weights) if io == "frame" and fold_channel_order else None
     if folded is not None:
         weights = folded
+    hw_dims: list[str | int] = ["height", "width"] if fixed_hw is None else list(fixed_hw)
     if io == "frame":
-        graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", "height", "width", 3])
+        graph_input = helper.make_tensor_value_info("frame", TensorProto.UINT8, ["batch", *hw_dims, 3])
         x = g.op("Cast", ["frame"], "frame_float", to=TensorProto.FLOAT)
         x = g.op("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
         if folded is None:
             bgr_to_rgb = g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))
             x = g.op("Gather", [x, bgr_to_rgb], "rgb", axis=1)
     else:
-        graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])
+        graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, *hw_dims])
         x = "input"
-    x, hw = _align_pad(g, x, spec)
+    x, hw = _align_pad(g, x, spec, fixed_hw)
     if fp16:
         x = g.op("Cast", [x], "input_fp16", to=TensorProto.FLOAT16)
 
@@ -210,7 +270,8 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
 
     if fp16:
         x = g.op("Cast", [x], "output_fp32", to=TensorProto.FLOAT)
-    x = _crop(g, x, hw)
+    if hw is not None:
+        x = _crop(g, x, hw)
     if io == "frame":
         lo = g.const("lo", np.array(0.0, np.float32))
         hi = g.const("hi", np.array(255.0, np.float32))
@@ -220,16 +281,19 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
             x = g.op("Gather", [x, g.const("rgb_to_bgr", np.array([2, 1, 0], np.int64))], "bgr", axis=1)
         x = g.op("Transpose", [x], "nhwc", perm=[0, 2, 3, 1])
         g.nodes.append(helper.make_node("Cast", [x], ["stylized"], name="stylized", to=TensorProto.UINT8))
-        graph_output = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["batch", "height", "width", 3])
+        graph_output = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["batch", *hw_dims, 3])
     else:
         g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
-        graph_output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, "height", "width"])
+        graph_output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, *hw_dims])
 
     graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle",
+                              producer_version=__version__)
     model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
     record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
-              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {})}
+              "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {}),
+              **IMAGE_METADATA[io]}
+    _describe_io(model, io, (metadata or {}).get("rtstyle_style", spec.name), fixed_hw)
     for key, value in record.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

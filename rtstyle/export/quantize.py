@@ -43,6 +43,16 @@ def _downscale(frame: np.ndarray, max_side: int = CALIBRATION_MAX_SIDE) -> np.nd
     return cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
 
 
+def cover_and_crop(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """`frame` scaled to cover (height, width) and centre-cropped to it: calibration for a fixed-size model."""
+    height, width = hw
+    scale = max(height / frame.shape[0], width / frame.shape[1])
+    size = (max(width, round(frame.shape[1] * scale)), max(height, round(frame.shape[0] * scale)))
+    scaled = cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top, left = (scaled.shape[0] - height) // 2, (scaled.shape[1] - width) // 2
+    return np.ascontiguousarray(scaled[top:top + height, left:left + width])
+
+
 def _video_frames(path: Path, count: int) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     try:
