@@ -153,7 +153,26 @@ def test_style_file_loads_with_its_metadata(inputs: tuple[Path, Path], tmp_path:
     previews = sorted(p.name for p in (tmp_path / "run" / "previews").iterdir())
     assert previews == ["step_000002.jpg", "step_000003.jpg"]
     strip = __import__("cv2").imread(str(tmp_path / "run" / "previews" / "step_000003.jpg"))
-    assert strip.shape == (32, 64, 3)  # content | stylized
+    assert strip.shape == (256, 512, 3)  # content | stylized, at 256 px even though the crops are 32 px
+
+
+def test_slow_steps_get_previews_by_time(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """On a CPU 500 steps take an hour: without --preview-every a preview also comes every 2 minutes."""
+    def previews(run: str, preview_seconds: float | None) -> list[str]:
+        Trainer(config_for(inputs, tmp_path, steps=3, run_dir=tmp_path / run, output=tmp_path / f"{run}.safetensors",
+                           preview_every=500, preview_seconds=preview_seconds), random_loss_network()).run()
+        return sorted(p.name for p in (tmp_path / run / "previews").iterdir())
+
+    assert previews("by-steps", None) == ["step_000003.jpg"]  # only the final one
+    assert previews("by-time", 0.0) == ["step_000001.jpg", "step_000002.jpg", "step_000003.jpg"]
+
+
+def test_previews_survive_the_photos_being_moved(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    trainer = Trainer(config_for(inputs, tmp_path, steps=2, output=tmp_path / "s.safetensors"), random_loss_network())
+    first = trainer.write_preview()
+    shutil.rmtree(inputs[1])  # the crops are in memory, and so is the preview's photo
+    trainer.run()
+    assert first.is_file() and (tmp_path / "run" / "previews" / "step_000002.jpg").is_file()
 
 
 def test_init_starts_from_an_existing_style(inputs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ MAX_PARAMETERS = 200_000_000
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
 # took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
 LARGE_STYLE_PIXELS = 2048 * 2048
+# Previews are at least this many pixels square: a preview cut at the 96 px crop size of a CPU run is too small
+# to judge, and photos to stylize are larger than the crops anyway.
+PREVIEW_SIDE = 256
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
 CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
@@ -79,6 +82,9 @@ class TrainConfig:
     teacher: str | None = None  # a trained style network whose outputs the new network learns to match
     resume: bool = False
     preview_every: int = 500
+    # Also a preview after this many seconds since the last (None: by steps only): 500 steps take half a minute
+    # on a GPU but over an hour on a CPU, far too late to see whether the style is working.
+    preview_seconds: float | None = None
     checkpoint_every: int = 1000
     log_every: int = 10
     licence: str | None = None
@@ -167,6 +173,8 @@ class Trainer:
         self._notice_large_painting()
         self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
+        # Read now: the photos may be moved away later (the training crops are kept in memory).
+        self.preview_content = self.content.preview_image(max(self.hparams.crop_size, PREVIEW_SIDE))
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
         self._check_output(resumed is not None)
         self.new_dirs = missing_dirs(self.run_dir)
@@ -466,8 +474,10 @@ class Trainer:
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
                    f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
-                   f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
+                   f"run dir {self.run_dir}, previews in {self.run_dir / 'previews'}"
+                   + (f"; resuming at step {self.step}" if self.step else ""))
         started = time.perf_counter()
+        last_preview = started
         base_seconds = self.train_seconds
         try:
             with open(log_path, "a", encoding="utf-8") as log:
@@ -480,8 +490,11 @@ class Trainer:
                     if self.step % config.log_every == 0 or self.step == hp.steps:
                         log.write(json.dumps({"step": self.step, **values, "seconds": round(self.train_seconds, 2)}) + "\n")
                         log.flush()
-                    if config.preview_every and self.step % config.preview_every == 0:
+                    if (config.preview_every and self.step % config.preview_every == 0) or (
+                            config.preview_seconds is not None
+                            and time.perf_counter() - last_preview >= config.preview_seconds):
                         self.write_preview()
+                        last_preview = time.perf_counter()
                     if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                         self.save_checkpoint()
                     if self._out_of_time(started):  # checked after a step, so every launch makes progress
@@ -546,7 +559,7 @@ class Trainer:
     @torch.no_grad()
     def write_preview(self) -> Path:
         """previews/step_NNNNNN.jpg: the fixed content crop | its stylization."""
-        content = self.content.preview_image()
+        content = self.preview_content
         stylized = self.model(to_tensor(content[None], self.device)).float().clamp(0, 255).round()
         stylized_rgb = stylized.to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
         strip = np.concatenate([content, stylized_rgb], axis=1)[..., ::-1]
