@@ -106,6 +106,13 @@ def test_time_limit_writes_the_style_and_resume_continues(inputs: tuple[Path, Pa
     assert "stopped_early" not in load_style_file(output).metadata
 
 
+def test_a_run_stopped_by_its_time_limit_logs_its_last_step(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A short CPU run stops between --log-every steps: its loss log must still end where the style was written."""
+    Trainer(config_for(inputs, tmp_path, steps=50, log_every=10, time_limit=1e-9), random_loss_network()).run()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [1]
+
+
 def test_existing_checkpoint_needs_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     Trainer(config_for(inputs, tmp_path, steps=1), random_loss_network()).run()
     with pytest.raises(RtstyleError, match="--resume"):

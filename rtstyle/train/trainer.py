@@ -487,7 +487,8 @@ class Trainer:
                     self.recent.append(values)
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
-                    if self.step % config.log_every == 0 or self.step == hp.steps:
+                    out_of_time = self._out_of_time(started)  # checked after a step, so every launch makes progress
+                    if self.step % config.log_every == 0 or self.step == hp.steps or out_of_time:
                         log.write(json.dumps({"step": self.step, **values, "seconds": round(self.train_seconds, 2)}) + "\n")
                         log.flush()
                     if (config.preview_every and self.step % config.preview_every == 0) or (
@@ -497,7 +498,7 @@ class Trainer:
                         last_preview = time.perf_counter()
                     if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                         self.save_checkpoint()
-                    if self._out_of_time(started):  # checked after a step, so every launch makes progress
+                    if out_of_time:
                         break
         except KeyboardInterrupt:
             bar.close()
