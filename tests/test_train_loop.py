@@ -113,6 +113,29 @@ def test_a_run_stopped_by_its_time_limit_logs_its_last_step(inputs: tuple[Path, 
     assert [row["step"] for row in rows] == [1]
 
 
+def test_a_cpu_run_says_how_long_it_will_take(inputs: tuple[Path, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    Trainer(config_for(inputs, tmp_path, steps=4), random_loss_network()).run()
+    estimates = [line for line in capsys.readouterr().err.splitlines() if line.startswith("on the CPU")]
+    assert len(estimates) == 1 and "so the rest of the run (1 step) takes about" in estimates[0]  # once, timed over steps 2-3
+
+
+def test_a_long_cpu_run_names_the_quick_recipe(inputs: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's `--steps 2000` at 256 px takes hours on a CPU: the user hears it, and what takes minutes."""
+    import rtstyle.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "QUICK_CPU_CROP", 16)  # the 32 px test crops stand for 256 px ones
+    long = Trainer(config_for(inputs, tmp_path / "a", steps=2000, time_limit=600), random_loss_network())
+    text = long.cpu_estimate(8.0)
+    assert text.startswith("on the CPU a step takes about 8.0 s here, so the rest of the run (2,000 steps) takes about 4.4 h")
+    assert "--time-limit stops the run after 10 min" in text
+    assert "--init mosaic --crop-size 96 --style-size 256 --steps 300" in text
+    short = Trainer(config_for(inputs, tmp_path / "b", steps=300), random_loss_network())
+    assert short.cpu_estimate(1.0) == ("on the CPU a step takes about 1.0 s here, so the rest of the run "
+                                       "(300 steps) takes about 5 min")  # no recipe for a short run
+
+
 def test_existing_checkpoint_needs_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     Trainer(config_for(inputs, tmp_path, steps=1), random_loss_network()).run()
     with pytest.raises(RtstyleError, match="--resume"):

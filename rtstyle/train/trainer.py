@@ -59,6 +59,13 @@ LARGE_STYLE_PIXELS = 2048 * 2048
 # Previews are at least this many pixels square: a preview cut at the 96 px crop size of a CPU run is too small
 # to judge, and photos to stylize are larger than the crops anyway.
 PREVIEW_SIDE = 256
+# On a CPU, the run says how long it will take once it has timed this many steps (after the first, which warms
+# up), and when that is over LONG_CPU_RUN_SECONDS, how to get a style in minutes instead: the reduced recipe the
+# stopgap built-ins were trained with (docs/train/README.md), measured in docs/training.md ("On a CPU").
+ESTIMATE_AFTER_STEPS = 2
+LONG_CPU_RUN_SECONDS = 30 * 60
+QUICK_CPU_RECIPE = "--init mosaic --crop-size 96 --style-size 256 --steps 300"
+QUICK_CPU_CROP = 96
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
 CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
@@ -145,6 +152,7 @@ class Trainer:
         self.device = resolve_device(config.device)
 
         resumed = self._read_resume_checkpoint()
+        self.resumed = resumed is not None
         record = resumed.record if resumed else {}
         self.changes: list[dict[str, Any]] = list(record.get("changes_on_resume", []))
         if resumed:
@@ -479,6 +487,7 @@ class Trainer:
         started = time.perf_counter()
         last_preview = started
         base_seconds = self.train_seconds
+        step_ends: list[float] = []  # when this launch's first steps ended, for the CPU estimate
         try:
             with open(log_path, "a", encoding="utf-8") as log:
                 while self.step < hp.steps:
@@ -487,6 +496,10 @@ class Trainer:
                     self.recent.append(values)
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+                    if self.device.type == "cpu" and len(step_ends) <= ESTIMATE_AFTER_STEPS:
+                        step_ends.append(time.perf_counter())
+                        if len(step_ends) > ESTIMATE_AFTER_STEPS and self.step < hp.steps:
+                            say(self.cpu_estimate((step_ends[-1] - step_ends[0]) / ESTIMATE_AFTER_STEPS))
                     out_of_time = self._out_of_time(started)  # checked after a step, so every launch makes progress
                     if self.step % config.log_every == 0 or self.step == hp.steps or out_of_time:
                         log.write(json.dumps({"step": self.step, **values, "seconds": round(self.train_seconds, 2)}) + "\n")
@@ -520,6 +533,20 @@ class Trainer:
         self.save_checkpoint()
         self.write_preview()
         return self.write_style()
+
+    def cpu_estimate(self, step_seconds: float) -> str:
+        """How long the rest of a CPU run takes at `step_seconds` a step, and when that is long, a quicker recipe."""
+        steps_left = self.hparams.steps - self.step
+        left = steps_left * step_seconds
+        text = (f"on the CPU a step takes about {step_seconds:.1f} s here, so the rest of the run ({steps_left:,} "
+                f"{'step' if steps_left == 1 else 'steps'}) takes about {spoken_duration(left)}")
+        limit = self.config.time_limit
+        if limit is not None and limit < left:
+            text += f" (--time-limit stops the run after {spoken_duration(limit)} and writes the style)"
+        if left > LONG_CPU_RUN_SECONDS and self.hparams.crop_size > QUICK_CPU_CROP and not self.resumed:
+            text += (f"; for a style in minutes, fine-tune a built-in on small crops instead: {QUICK_CPU_RECIPE} "
+                     "(docs/training.md, \"On a CPU\")")
+        return text
 
     def _discard_unstarted_run(self) -> bool:
         """Stopped before its first step, a new run removes what it created (only the empty log) and says so."""
@@ -607,6 +634,17 @@ class Trainer:
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
+
+
+def spoken_duration(seconds: float) -> str:
+    """90 s, 12 min, 7.5 h, 3.2 days: as precise as an estimate deserves."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def option_name(key: str) -> str:
