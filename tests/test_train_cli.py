@@ -136,7 +136,15 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
                      capsys)
     assert result.exit_code == 0, result.err
     assert out_image.is_file()
-    assert "tiny" in run_cli(["styles"], capsys).out
+    listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("tiny "))
+    assert listed.endswith("Stripes; 2 steps")  # --meta title= names it
+
+    stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
+                                 "--run-dir": str(paths["tmp"] / "run2")})
+    assert run_cli(stopped, capsys).exit_code == 0
+    listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
+    # untitled: the painting's file name; cut short: not mistaken for a finished style
+    assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")
 
 
 @requires_vgg
