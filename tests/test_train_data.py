@@ -76,6 +76,17 @@ def test_previews_are_read_at_their_own_size_not_cut_from_the_small_crops(tmp_pa
     assert np.abs(frame.astype(int) - cv2.resize(video.preview_image(32), (120, 120))).mean() > 2
 
 
+def test_transparent_parts_of_a_painting_are_white_not_the_colours_hidden_under_them(tmp_path: Path) -> None:
+    import cv2
+
+    painting = np.zeros((32, 32, 4), np.uint8)  # black everywhere, as exporters store transparent pixels
+    painting[:, :16] = (0, 0, 255, 255)  # left half: opaque red (BGRA)
+    painting[:, 16:, 3] = 0  # right half: fully transparent
+    cv2.imwrite(str(tmp_path / "cutout.png"), painting)
+    image = read_style_image(tmp_path / "cutout.png", None)  # RGB
+    assert (image[:, :16] == (255, 0, 0)).all() and (image[:, 16:] == 255).all()
+
+
 def test_style_size_scales_the_longest_side(tmp_path: Path) -> None:
     image = read_style_image(REPO / "tests" / "data" / "chelsea.png", 100)
     assert max(image.shape[:2]) == 100

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, read_image, try_read_image
+from rtstyle.io.images import is_image_path, read_image, read_layout, try_read_image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Enough distinct frames to cover a clip without holding a whole film in memory.
@@ -229,8 +229,13 @@ MIN_LOSS_IMAGE_SIDE = 16  # VGG16 pools three times before relu4_3: smaller imag
 
 
 def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
-    """The style image as uint8 RGB, its longest side scaled to `style_size` when given."""
+    """The style image as uint8 RGB, its longest side scaled to `style_size` when given; transparent parts are
+    white, as a viewer shows them (the colours stored under them, often black, are no part of the painting)."""
     image = read_image(Path(path), "style image")
+    alpha = read_layout(Path(path)).alpha
+    if alpha is not None and alpha.shape == image.shape[:2] and alpha.min() < 255:
+        opacity = alpha[..., None].astype(np.float32) / 255
+        image = (image * opacity + 255 * (1 - opacity)).round().astype(np.uint8)
     if style_size:
         scale = style_size / max(image.shape[:2])
         image = cv2.resize(image, None, fx=scale, fy=scale,
