@@ -130,7 +130,14 @@ def test_a_long_cpu_run_names_the_quick_recipe(inputs: tuple[Path, Path], tmp_pa
     text = long.cpu_estimate(8.0)
     assert text.startswith("on the CPU a step takes about 8.0 s here, so the rest of the run (2,000 steps) takes about 4.4 h")
     assert "--time-limit stops the run after 10 min" in text
-    assert "--init mosaic --crop-size 96 --style-size 256 --steps 300" in text
+    assert "--init mosaic --crop-size 96 --style-size 256 --steps 300 --style-weight 2 " in text  # Caffe scale
+    from rtstyle.train.vgg import LossNetwork, parse_convention
+    from train_utils import random_vgg_state
+
+    torchvision_scale = LossNetwork(random_vgg_state(), parse_convention(
+        "RGB, 0..1, mean [0.485,0.456,0.406], std [0.229,0.224,0.225]"))
+    long = Trainer(config_for(inputs, tmp_path / "c", steps=2000), torchvision_scale)
+    assert long.quick_cpu_recipe().endswith("--steps 300 --style-weight 4e+09")  # 0.4 x 1e10, not 2
     short = Trainer(config_for(inputs, tmp_path / "b", steps=300), random_loss_network())
     assert short.cpu_estimate(1.0) == ("on the CPU a step takes about 1.0 s here, so the rest of the run "
                                        "(300 steps) takes about 5 min")  # no recipe for a short run

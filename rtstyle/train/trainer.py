@@ -38,7 +38,7 @@ from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, 
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image
 from rtstyle.train.distill import TeacherTargets
-from rtstyle.train.hparams import HyperParams
+from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
@@ -65,6 +65,9 @@ PREVIEW_SIDE = 256
 ESTIMATE_AFTER_STEPS = 2
 LONG_CPU_RUN_SECONDS = 30 * 60
 QUICK_CPU_RECIPE = "--init mosaic --crop-size 96 --style-size 256 --steps 300"
+# ... with the style weight at this fraction of the published default (2 instead of 5 with the Caffe VGG16 file):
+# at the default, 96 px crops lost the photo in the texture (docs/training.md, "On a CPU").
+QUICK_CPU_STYLE_FACTOR = 0.4
 QUICK_CPU_CROP = 96
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
@@ -544,9 +547,17 @@ class Trainer:
         if limit is not None and limit < left:
             text += f" (--time-limit stops the run after {spoken_duration(limit)} and writes the style)"
         if left > LONG_CPU_RUN_SECONDS and self.hparams.crop_size > QUICK_CPU_CROP and not self.resumed:
-            text += (f"; for a style in minutes, fine-tune a built-in on small crops instead: {QUICK_CPU_RECIPE} "
-                     "(docs/training.md, \"On a CPU\")")
+            text += ("; for a style in minutes, fine-tune a built-in on small crops instead: "
+                     f"{self.quick_cpu_recipe()} (docs/training.md, \"On a CPU\")")
         return text
+
+    def quick_cpu_recipe(self) -> str:
+        """QUICK_CPU_RECIPE with its style weight on this run's loss network's scale (the default's differs 1e9-fold
+        between a Caffe 0..255 file and torchvision's 0..1 weights)."""
+        if self.vgg is None:
+            return QUICK_CPU_RECIPE
+        style_weight = QUICK_CPU_STYLE_FACTOR * default_loss_weights(self.vgg.convention.scale)[1]
+        return f"{QUICK_CPU_RECIPE} --style-weight {style_weight:g}"
 
     def _discard_unstarted_run(self) -> bool:
         """Stopped before its first step, a new run removes what it created (only the empty log) and says so."""
