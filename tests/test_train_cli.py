@@ -136,7 +136,34 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
                      capsys)
     assert result.exit_code == 0, result.err
     assert out_image.is_file()
-    assert "tiny" in run_cli(["styles"], capsys).out
+    listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("tiny "))
+    assert listed.endswith("Stripes; 2 steps")  # --meta title= names it
+
+    stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
+                                 "--run-dir": str(paths["tmp"] / "run2")})
+    assert run_cli(stopped, capsys).exit_code == 0
+    listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
+    # untitled: the painting's file name; cut short: not mistaken for a finished style
+    assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")
+
+
+@requires_vgg
+def test_previews_come_by_time_unless_preview_every_is_given(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import rtstyle.cli.train_cmd as train_cmd
+
+    monkeypatch.setattr(train_cmd, "DEFAULT_PREVIEW_SECONDS", 0.0)  # every step stands for 2 minutes on a CPU
+    result = run_cli(args_for(paths, **{"--preview-every": None, "--steps": "3"}), capsys)
+    assert result.exit_code == 0, result.err
+    previews = paths["run"] / "previews"
+    assert sorted(p.name for p in previews.iterdir()) == [f"step_00000{i}.jpg" for i in (1, 2, 3)]
+    assert f"previews in {previews}" in result.err  # the user is told where to look
+
+    given = args_for(paths, **{"--preview-every": "2", "--steps": "3", "--run-dir": str(paths["tmp"] / "run2"),
+                               "-o": str(paths["tmp"] / "b.safetensors")})
+    assert run_cli(given, capsys).exit_code == 0
+    assert sorted(p.name for p in (paths["tmp"] / "run2" / "previews").iterdir()) == ["step_000002.jpg",
+                                                                                       "step_000003.jpg"]
 
 
 @requires_vgg

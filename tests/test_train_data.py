@@ -60,6 +60,33 @@ def test_video_frames_are_sampled_across_the_clip() -> None:
     assert source.batch(0, 2).shape == (2, 32, 32, 3)
 
 
+def test_previews_are_read_at_their_own_size_not_cut_from_the_small_crops(tmp_path: Path) -> None:
+    import cv2
+
+    folder = make_content_folder(tmp_path / "photos", count=2, size=96)
+    source = ContentSource(folder, crop_size=32, seed=0)
+    preview = source.preview_image(80)
+    assert preview.shape == (80, 80, 3)
+    upscaled_crop = cv2.resize(source.preview_image(32), (80, 80))
+    assert np.abs(preview.astype(int) - upscaled_crop).mean() > 2  # sharper than the 32 px copy blown up
+
+    video = ContentSource(REPO / "rtstyle" / "assets" / "cutBunny.mp4", crop_size=32, seed=0, max_video_frames=4)
+    frame = video.preview_image(120)
+    assert frame.shape == (120, 120, 3)
+    assert np.abs(frame.astype(int) - cv2.resize(video.preview_image(32), (120, 120))).mean() > 2
+
+
+def test_transparent_parts_of_a_painting_are_white_not_the_colours_hidden_under_them(tmp_path: Path) -> None:
+    import cv2
+
+    painting = np.zeros((32, 32, 4), np.uint8)  # black everywhere, as exporters store transparent pixels
+    painting[:, :16] = (0, 0, 255, 255)  # left half: opaque red (BGRA)
+    painting[:, 16:, 3] = 0  # right half: fully transparent
+    cv2.imwrite(str(tmp_path / "cutout.png"), painting)
+    image = read_style_image(tmp_path / "cutout.png", None)  # RGB
+    assert (image[:, :16] == (255, 0, 0)).all() and (image[:, 16:] == 255).all()
+
+
 def test_style_size_scales_the_longest_side(tmp_path: Path) -> None:
     image = read_style_image(REPO / "tests" / "data" / "chelsea.png", 100)
     assert max(image.shape[:2]) == 100

@@ -106,6 +106,43 @@ def test_time_limit_writes_the_style_and_resume_continues(inputs: tuple[Path, Pa
     assert "stopped_early" not in load_style_file(output).metadata
 
 
+def test_a_run_stopped_by_its_time_limit_logs_its_last_step(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A short CPU run stops between --log-every steps: its loss log must still end where the style was written."""
+    Trainer(config_for(inputs, tmp_path, steps=50, log_every=10, time_limit=1e-9), random_loss_network()).run()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [1]
+
+
+def test_a_cpu_run_says_how_long_it_will_take(inputs: tuple[Path, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    Trainer(config_for(inputs, tmp_path, steps=4), random_loss_network()).run()
+    estimates = [line for line in capsys.readouterr().err.splitlines() if line.startswith("on the CPU")]
+    assert len(estimates) == 1 and "so the rest of the run (1 step) takes about" in estimates[0]  # once, timed over steps 2-3
+
+
+def test_a_long_cpu_run_names_the_quick_recipe(inputs: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's `--steps 2000` at 256 px takes hours on a CPU: the user hears it, and what takes minutes."""
+    import rtstyle.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "QUICK_CPU_CROP", 16)  # the 32 px test crops stand for 256 px ones
+    long = Trainer(config_for(inputs, tmp_path / "a", steps=2000, time_limit=600), random_loss_network())
+    text = long.cpu_estimate(8.0)
+    assert text.startswith("on the CPU a step takes about 8.0 s here, so the rest of the run (2,000 steps) takes about 4.4 h")
+    assert "--time-limit stops the run after 10 min" in text
+    assert "--init mosaic --crop-size 96 --style-size 256 --steps 300 --style-weight 2 " in text  # Caffe scale
+    from rtstyle.train.vgg import LossNetwork, parse_convention
+    from train_utils import random_vgg_state
+
+    torchvision_scale = LossNetwork(random_vgg_state(), parse_convention(
+        "RGB, 0..1, mean [0.485,0.456,0.406], std [0.229,0.224,0.225]"))
+    long = Trainer(config_for(inputs, tmp_path / "c", steps=2000), torchvision_scale)
+    assert long.quick_cpu_recipe().endswith("--steps 300 --style-weight 4e+09")  # 0.4 x 1e10, not 2
+    short = Trainer(config_for(inputs, tmp_path / "b", steps=300), random_loss_network())
+    assert short.cpu_estimate(1.0) == ("on the CPU a step takes about 1.0 s here, so the rest of the run "
+                                       "(300 steps) takes about 5 min")  # no recipe for a short run
+
+
 def test_existing_checkpoint_needs_resume(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     Trainer(config_for(inputs, tmp_path, steps=1), random_loss_network()).run()
     with pytest.raises(RtstyleError, match="--resume"):
@@ -153,7 +190,26 @@ def test_style_file_loads_with_its_metadata(inputs: tuple[Path, Path], tmp_path:
     previews = sorted(p.name for p in (tmp_path / "run" / "previews").iterdir())
     assert previews == ["step_000002.jpg", "step_000003.jpg"]
     strip = __import__("cv2").imread(str(tmp_path / "run" / "previews" / "step_000003.jpg"))
-    assert strip.shape == (32, 64, 3)  # content | stylized
+    assert strip.shape == (256, 512, 3)  # content | stylized, at 256 px even though the crops are 32 px
+
+
+def test_slow_steps_get_previews_by_time(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """On a CPU 500 steps take an hour: without --preview-every a preview also comes every 2 minutes."""
+    def previews(run: str, preview_seconds: float | None) -> list[str]:
+        Trainer(config_for(inputs, tmp_path, steps=3, run_dir=tmp_path / run, output=tmp_path / f"{run}.safetensors",
+                           preview_every=500, preview_seconds=preview_seconds), random_loss_network()).run()
+        return sorted(p.name for p in (tmp_path / run / "previews").iterdir())
+
+    assert previews("by-steps", None) == ["step_000003.jpg"]  # only the final one
+    assert previews("by-time", 0.0) == ["step_000001.jpg", "step_000002.jpg", "step_000003.jpg"]
+
+
+def test_previews_survive_the_photos_being_moved(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    trainer = Trainer(config_for(inputs, tmp_path, steps=2, output=tmp_path / "s.safetensors"), random_loss_network())
+    first = trainer.write_preview()
+    shutil.rmtree(inputs[1])  # the crops are in memory, and so is the preview's photo
+    trainer.run()
+    assert first.is_file() and (tmp_path / "run" / "previews" / "step_000002.jpg").is_file()
 
 
 def test_init_starts_from_an_existing_style(inputs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -16,8 +16,14 @@ def describe(meta: dict) -> str:
     title = meta.get("title")
     if title:
         parts.append(f"{title}" + (f" by {meta['artist']}" if meta.get("artist") else ""))
+    elif meta.get("source_image"):  # a style the user trained: its painting's file name is what they know it by
+        parts.append(f"from {meta['source_image']}")
     if meta.get("steps"):
-        parts.append(f"{meta['steps']} steps")
+        planned = (meta.get("hyperparameters") or {}).get("steps")
+        if meta.get("stopped_early") and planned:  # a --time-limit run: resumable, not finished
+            parts.append(f"{meta['steps']} of {planned} steps (stopped by --time-limit; --resume continues)")
+        else:
+            parts.append(f"{meta['steps']} steps")
     if meta.get("stopgap"):
         parts.append("stopgap (reduced recipe)")
     return "; ".join(parts)

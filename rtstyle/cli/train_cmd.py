@@ -18,6 +18,9 @@ from rtstyle.realtime.timeparse import parse_time
 # Defaults are shown from the HyperParams dataclass (the one place they live); options default to None so
 # that only what the user gave overrides them.
 _HP_DEFAULTS = {"crop_size": 256, "batch_size": 4, "lr": 1e-3, "tv_weight": 1e-6, "steps": 40_000, "seed": 42}
+# Previews without --preview-every: by steps on a GPU, by time on a CPU (where 500 steps take an hour or more).
+DEFAULT_PREVIEW_EVERY = 500
+DEFAULT_PREVIEW_SECONDS = 120.0
 _WEIGHT_NOTE = "[default: {} for torchvision's VGG (0..1 input), {} for a Caffe 0..255 file]"
 
 
@@ -90,8 +93,9 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--blocks", type=click.IntRange(min=0), help="Residual blocks (johnson: 5).")
 @click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
               help="Any other architecture parameter (repeatable).")
-@click.option("--preview-every", type=click.IntRange(min=0), default=500, show_default=True,
-              help="Write a preview (content | stylized) every N steps (0: only at the end).")
+@click.option("--preview-every", type=click.IntRange(min=0),
+              help="Write a preview (content | stylized) to RUN_DIR/previews every N steps (0: only at the end). "
+                   "[default: every 500 steps, or 2 minutes of training when that comes first]")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Checkpoint every N steps (0: only at the end and on Ctrl-C).")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
@@ -116,7 +120,8 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
           lr: float | None, seed: int | None, device: str,
           vgg_weights: Path | None, init_style: str | None, teacher: str | None, distill_weight: float | None,
           resume: bool, arch: str | None, width: int | None,
-          blocks: int | None, arch_args: tuple[str, ...], preview_every: int, checkpoint_every: int, log_every: int,
+          blocks: int | None, arch_args: tuple[str, ...], preview_every: int | None, checkpoint_every: int,
+          log_every: int,
           run_dir: Path | None, output: Path | None, overwrite: bool, licence: str | None, meta: tuple[str, ...],
           half: bool, threads: int | None, time_limit: float | None, compile_networks: bool) -> None:
     """Train a feed-forward style network from one painting (Johnson et al. 2016 perceptual losses).
@@ -150,7 +155,9 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         name=name, style_image=style_image, content=content, hparams=hparams, resume_steps=steps, arch=arch,
         arch_kwargs=arch_kwargs, run_dir=run_dir, output=output, overwrite=overwrite, device=device,
         vgg_weights=str(vgg_weights) if vgg_weights else None, init=init_style, teacher=teacher, resume=resume,
-        preview_every=preview_every, checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
+        preview_every=DEFAULT_PREVIEW_EVERY if preview_every is None else preview_every,
+        preview_seconds=DEFAULT_PREVIEW_SECONDS if preview_every is None else None,
+        checkpoint_every=checkpoint_every, log_every=log_every, licence=licence,
         metadata=parse_key_values(meta, "--meta"), half=half, time_limit=time_limit, compile=compile_networks,
         resume_options=resume_options(click.get_current_context(), given, arch, arch_kwargs, init_style, teacher)
         if resume else {},

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, read_image, try_read_image
+from rtstyle.io.images import is_image_path, read_image, read_layout, try_read_image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Enough distinct frames to cover a clip without holding a whole film in memory.
@@ -56,6 +56,7 @@ class ContentSource:
         self.skipped: set[Path] = set()
         self._checked: set[int] = set()  # indices of the images decoded at least once (readable or not)
         self._frames: list[np.ndarray] | None = None
+        self._first_frame = np.zeros((0, 0, 3), np.uint8)  # a video's first frame at its own size, for previews
         self._paths: list[Path] = []
         self._cache: dict[int, np.ndarray] = {}
         self._cached_bytes = 0
@@ -68,7 +69,7 @@ class ContentSource:
                 raise RtstyleError(f"no images in the content folder {self.path}")
             self._first_readable()  # fail now, not at step 1000, when nothing can be read
         elif self.path.suffix.lower() in VIDEO_SUFFIXES:
-            self._frames = read_video_frames(self.path, crop_size, max_video_frames)
+            self._frames, self._first_frame = read_video_frames(self.path, crop_size, max_video_frames)
         else:
             raise RtstyleError(f"content must be a folder of images or a video file ({', '.join(sorted(VIDEO_SUFFIXES))}): "
                                f"{self.path}")
@@ -171,19 +172,29 @@ class ContentSource:
         left = int(rng.integers(0, width - size + 1))
         return CropBox(index, top, left, size)
 
-    def preview_image(self) -> np.ndarray:
-        """A fixed centre crop (RGB) of the first readable image, for preview strips."""
+    def preview_image(self, side: int) -> np.ndarray:
+        """A fixed centre crop (RGB), `side` px square, of the first readable image, for preview strips.
+
+        Read again at `side` rather than cut from the training copy: 96 px training crops make a preview too
+        small to judge, and a photo to stylize is larger than a crop anyway."""
         for index in range(len(self)):
-            image = self._load(index)
+            image = self._preview_source(index)
             if image is not None:
+                image = resize_short_side(image, side)
                 height, width = image.shape[:2]
-                top, left = (height - self.crop_size) // 2, (width - self.crop_size) // 2
-                return image[top:top + self.crop_size, left:left + self.crop_size, ::-1].copy()
+                top, left = (height - side) // 2, (width - side) // 2
+                return image[top:top + side, left:left + side, ::-1].copy()
         raise RtstyleError(f"none of the content images in {self.path} could be read")
 
+    def _preview_source(self, index: int) -> np.ndarray | None:
+        if self._frames is not None:
+            return self._first_frame if index == 0 else self._frames[index]
+        return try_read_image(self._paths[index]) if self._load(index) is not None else None
 
-def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.ndarray]:
-    """Up to `max_frames` frames sampled evenly across the video, resized (short side = crop size), BGR."""
+
+def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Up to `max_frames` frames sampled evenly across the video, resized (short side = crop size), BGR; and
+    the first of them at the video's own size (for previews)."""
     import av
 
     try:
@@ -196,10 +207,13 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.nd
                 total = int(stream.duration * stream.time_base * stream.average_rate)
             # Decode sequentially and keep every k-th frame: robust where seeking is not.
             every = max(1, -(-total // max_frames)) if total > 0 else 1
-            frames = []
+            frames: list[np.ndarray] = []
+            first: np.ndarray = np.zeros((0, 0, 3), np.uint8)
             for i, frame in enumerate(container.decode(stream)):
                 if i % every == 0:
-                    frames.append(resize_short_side(frame.to_ndarray(format="bgr24"), crop_size))
+                    image = frame.to_ndarray(format="bgr24")
+                    first = image if not frames else first
+                    frames.append(resize_short_side(image, crop_size))
                     if len(frames) >= max_frames:
                         break
     except RtstyleError:
@@ -208,15 +222,20 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> list[np.nd
         raise RtstyleError(f"cannot read video {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not frames:
         raise RtstyleError(f"no frames could be decoded from {path}")
-    return frames
+    return frames, first
 
 
 MIN_LOSS_IMAGE_SIDE = 16  # VGG16 pools three times before relu4_3: smaller images vanish in it
 
 
 def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
-    """The style image as uint8 RGB, its longest side scaled to `style_size` when given."""
+    """The style image as uint8 RGB, its longest side scaled to `style_size` when given; transparent parts are
+    white, as a viewer shows them (the colours stored under them, often black, are no part of the painting)."""
     image = read_image(Path(path), "style image")
+    alpha = read_layout(Path(path)).alpha
+    if alpha is not None and alpha.shape == image.shape[:2] and alpha.min() < 255:
+        opacity = alpha[..., None].astype(np.float32) / 255
+        image = (image * opacity + 255 * (1 - opacity)).round().astype(np.uint8)
     if style_size:
         scale = style_size / max(image.shape[:2])
         image = cv2.resize(image, None, fx=scale, fy=scale,

@@ -38,7 +38,7 @@ from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, 
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image
 from rtstyle.train.distill import TeacherTargets
-from rtstyle.train.hparams import HyperParams
+from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
@@ -56,6 +56,19 @@ MAX_PARAMETERS = 200_000_000
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
 # took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
 LARGE_STYLE_PIXELS = 2048 * 2048
+# Previews are at least this many pixels square: a preview cut at the 96 px crop size of a CPU run is too small
+# to judge, and photos to stylize are larger than the crops anyway.
+PREVIEW_SIDE = 256
+# On a CPU, the run says how long it will take once it has timed this many steps (after the first, which warms
+# up), and when that is over LONG_CPU_RUN_SECONDS, how to get a style in minutes instead: the reduced recipe the
+# stopgap built-ins were trained with (docs/train/README.md), measured in docs/training.md ("On a CPU").
+ESTIMATE_AFTER_STEPS = 2
+LONG_CPU_RUN_SECONDS = 30 * 60
+QUICK_CPU_RECIPE = "--init mosaic --crop-size 96 --style-size 256 --steps 300"
+# ... with the style weight at this fraction of the published default (2 instead of 5 with the Caffe VGG16 file):
+# at the default, 96 px crops lost the photo in the texture (docs/training.md, "On a CPU").
+QUICK_CPU_STYLE_FACTOR = 0.4
+QUICK_CPU_CROP = 96
 # What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
 # everything else a run started with stays, so the style's record describes one recipe.
 CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
@@ -79,6 +92,9 @@ class TrainConfig:
     teacher: str | None = None  # a trained style network whose outputs the new network learns to match
     resume: bool = False
     preview_every: int = 500
+    # Also a preview after this many seconds since the last (None: by steps only): 500 steps take half a minute
+    # on a GPU but over an hour on a CPU, far too late to see whether the style is working.
+    preview_seconds: float | None = None
     checkpoint_every: int = 1000
     log_every: int = 10
     licence: str | None = None
@@ -139,6 +155,7 @@ class Trainer:
         self.device = resolve_device(config.device)
 
         resumed = self._read_resume_checkpoint()
+        self.resumed = resumed is not None
         record = resumed.record if resumed else {}
         self.changes: list[dict[str, Any]] = list(record.get("changes_on_resume", []))
         if resumed:
@@ -167,6 +184,8 @@ class Trainer:
         self._notice_large_painting()
         self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
+        # Read now: the photos may be moved away later (the training crops are kept in memory).
+        self.preview_content = self.content.preview_image(max(self.hparams.crop_size, PREVIEW_SIDE))
         self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
         self._check_output(resumed is not None)
         self.new_dirs = missing_dirs(self.run_dir)
@@ -466,9 +485,12 @@ class Trainer:
         say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
                    f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
-                   f"run dir {self.run_dir}" + (f"; resuming at step {self.step}" if self.step else ""))
+                   f"run dir {self.run_dir}, previews in {self.run_dir / 'previews'}"
+                   + (f"; resuming at step {self.step}" if self.step else ""))
         started = time.perf_counter()
+        last_preview = started
         base_seconds = self.train_seconds
+        step_ends: list[float] = []  # when this launch's first steps ended, for the CPU estimate
         try:
             with open(log_path, "a", encoding="utf-8") as log:
                 while self.step < hp.steps:
@@ -477,14 +499,22 @@ class Trainer:
                     self.recent.append(values)
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
-                    if self.step % config.log_every == 0 or self.step == hp.steps:
+                    if self.device.type == "cpu" and len(step_ends) <= ESTIMATE_AFTER_STEPS:
+                        step_ends.append(time.perf_counter())
+                        if len(step_ends) > ESTIMATE_AFTER_STEPS and self.step < hp.steps:
+                            say(self.cpu_estimate((step_ends[-1] - step_ends[0]) / ESTIMATE_AFTER_STEPS))
+                    out_of_time = self._out_of_time(started)  # checked after a step, so every launch makes progress
+                    if self.step % config.log_every == 0 or self.step == hp.steps or out_of_time:
                         log.write(json.dumps({"step": self.step, **values, "seconds": round(self.train_seconds, 2)}) + "\n")
                         log.flush()
-                    if config.preview_every and self.step % config.preview_every == 0:
+                    if (config.preview_every and self.step % config.preview_every == 0) or (
+                            config.preview_seconds is not None
+                            and time.perf_counter() - last_preview >= config.preview_seconds):
                         self.write_preview()
+                        last_preview = time.perf_counter()
                     if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                         self.save_checkpoint()
-                    if self._out_of_time(started):  # checked after a step, so every launch makes progress
+                    if out_of_time:
                         break
         except KeyboardInterrupt:
             bar.close()
@@ -506,6 +536,28 @@ class Trainer:
         self.save_checkpoint()
         self.write_preview()
         return self.write_style()
+
+    def cpu_estimate(self, step_seconds: float) -> str:
+        """How long the rest of a CPU run takes at `step_seconds` a step, and when that is long, a quicker recipe."""
+        steps_left = self.hparams.steps - self.step
+        left = steps_left * step_seconds
+        text = (f"on the CPU a step takes about {step_seconds:.1f} s here, so the rest of the run ({steps_left:,} "
+                f"{'step' if steps_left == 1 else 'steps'}) takes about {spoken_duration(left)}")
+        limit = self.config.time_limit
+        if limit is not None and limit < left:
+            text += f" (--time-limit stops the run after {spoken_duration(limit)} and writes the style)"
+        if left > LONG_CPU_RUN_SECONDS and self.hparams.crop_size > QUICK_CPU_CROP and not self.resumed:
+            text += ("; for a style in minutes, fine-tune a built-in on small crops instead: "
+                     f"{self.quick_cpu_recipe()} (docs/training.md, \"On a CPU\")")
+        return text
+
+    def quick_cpu_recipe(self) -> str:
+        """QUICK_CPU_RECIPE with its style weight on this run's loss network's scale (the default's differs 1e9-fold
+        between a Caffe 0..255 file and torchvision's 0..1 weights)."""
+        if self.vgg is None:
+            return QUICK_CPU_RECIPE
+        style_weight = QUICK_CPU_STYLE_FACTOR * default_loss_weights(self.vgg.convention.scale)[1]
+        return f"{QUICK_CPU_RECIPE} --style-weight {style_weight:g}"
 
     def _discard_unstarted_run(self) -> bool:
         """Stopped before its first step, a new run removes what it created (only the empty log) and says so."""
@@ -546,7 +598,7 @@ class Trainer:
     @torch.no_grad()
     def write_preview(self) -> Path:
         """previews/step_NNNNNN.jpg: the fixed content crop | its stylization."""
-        content = self.content.preview_image()
+        content = self.preview_content
         stylized = self.model(to_tensor(content[None], self.device)).float().clamp(0, 255).round()
         stylized_rgb = stylized.to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
         strip = np.concatenate([content, stylized_rgb], axis=1)[..., ::-1]
@@ -593,6 +645,17 @@ class Trainer:
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
+
+
+def spoken_duration(seconds: float) -> str:
+    """90 s, 12 min, 7.5 h, 3.2 days: as precise as an estimate deserves."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def option_name(key: str) -> str:
