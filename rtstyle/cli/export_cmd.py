@@ -38,7 +38,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
 def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, size: str | None,
            overwrite: bool) -> None:
-    """Export a style to ONNX (opset 17, dynamic batch, height and width).
+    """Export a style to ONNX (opset 17, dynamic batch; height and width too unless --size).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
     and real images at several sizes, odd ones included, before it replaces OUTPUT; an fp16 model also in
