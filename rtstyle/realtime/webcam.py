@@ -74,7 +74,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     snapshots: list[Path] = []
     status, status_until = "", 0.0
     last: LiveResult | None = None
-    painted: object = None  # what the window shows besides the frame: repainted when it changes
+    painted: tuple[ViewState, str, bool] | None = None  # (view, message, key list shown): repainted on a change
     titled = ""
     ended = "stopped"
     recording: Path | None = None
