@@ -46,6 +46,8 @@ def test_stylize_batch_matches_single_frames(small_style, photo):
             assert np.abs(batch[i].astype(int) - stylizer(frame).astype(int)).max() <= 1
     with pytest.raises(RtstyleError, match="same size"):
         stylizer.stylize_batch([photo[:8, :8], photo[:9, :9]])
+    with pytest.raises(RtstyleError, match="empty batch"):  # one line, not numpy's ValueError from the margin
+        stylizer.stylize_batch(np.zeros((0, 8, 8, 3), np.uint8))
 
 
 def test_exported_onnx_runs_as_a_style(tmp_path, small_style, photo, capsys):

@@ -39,11 +39,13 @@ def test_tensorrt_options_have_fp16_cache_and_profiles(isolated_dirs):
     assert opts["trt_engine_cache_enable"] == "True"
     assert opts["trt_engine_cache_path"] == str(isolated_dirs / "cache" / "trt")
     assert opts["trt_profile_min_shapes"] == "frame:1x16x16x3"
-    assert opts["trt_profile_opt_shapes"] == "frame:1x480x640x3"
-    assert opts["trt_profile_max_shapes"] == "frame:1x2160x3840x3"
+    # The network's input is the frame with BORDER_MARGIN (32) px of mirrored picture on every side: a 640x480
+    # frame runs at 704x544, and a 4K UHD frame (3840x2160) must still be in the profile at 3904x2224.
+    assert opts["trt_profile_opt_shapes"] == "frame:1x544x704x3"
+    assert opts["trt_profile_max_shapes"] == "frame:1x2224x3904x3"
     assert tensorrt_options("fp32")["trt_fp16_enable"] == "False"
     # A frame larger than the default maximum widens the profile instead of failing at run time.
-    assert tensorrt_options("fp32", frame_hw=(4320, 7680))["trt_profile_max_shapes"] == "frame:1x4320x7680x3"
+    assert tensorrt_options("fp32", frame_hw=(4320, 7680))["trt_profile_max_shapes"] == "frame:1x4384x7744x3"
 
 
 def test_auto_reports_the_active_provider(small_style):

@@ -412,6 +412,32 @@ def test_quitting_while_a_style_loads_closes_the_window_and_saves_the_recording_
     assert loaded.is_set()  # and then it waited for the load (leaving onnxruntime building a model aborts the exit)
 
 
+def test_a_style_asked_for_just_before_quitting_is_not_loaded_after_it():
+    """n then q within one frame: the frame left in the closed capture slot must not start the new style's load
+    (minutes for a TensorRT build), which the quit would then have to wait for."""
+    from rtstyle.realtime.capture import CapturedFrame, LatestFrameCapture
+    from rtstyle.realtime.inference import InferenceWorker
+    from rtstyle.realtime.slot import LatestSlot
+
+    made: list[str] = []
+
+    def make_stylizer(name):
+        made.append(name)
+        return lambda f: f
+
+    class StopsWhileWaiting(LatestSlot):  # the quit arrives while the model thread waits for a frame
+        def get(self, timeout=None):
+            worker.stop(timeout=0)
+            return CapturedFrame(np.zeros((8, 8, 3), np.uint8), time.perf_counter(), 0)
+
+    capture = LatestFrameCapture(cv2.VideoCapture(), live=False)
+    capture.slot = StopsWhileWaiting()
+    worker = InferenceWorker(capture, ["first", "second"], make_stylizer)
+    worker.requested_index = 1
+    worker.start().wait(timeout=5)
+    assert made == ["first"] and worker.error is None and worker.loading is None
+
+
 def test_the_window_overlay_names_the_engine(tmp_path, monkeypatch):
     import rtstyle.realtime.webcam as webcam
     from rtstyle.realtime.capture import LatestFrameCapture

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from rtstyle.cli.options import output_path
-from rtstyle.engine.bench import parse_sizes
+from rtstyle.cli.options import output_path, parse_frame_size
 from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
 from rtstyle.export.onnx_graph import IO_SUMMARY
@@ -17,13 +16,9 @@ from rtstyle.io.atomic import refuse_to_replace
 
 
 def fixed_size(text: str | None) -> tuple[int, int] | None:
-    """--size WIDTHxHEIGHT as (height, width), None when not given."""
-    if text is None:
-        return None
-    parsed = parse_sizes(text)
-    if len(parsed) != 1:
-        raise RtstyleError(f"--size takes one frame size, got {text!r}")
-    return parsed[0][1], parsed[0][0]
+    """--size WIDTHxHEIGHT as (height, width), the order of the graph's dimensions; None when not given."""
+    size = parse_frame_size(text)
+    return None if size is None else (size[1], size[0])
 
 
 @click.command()
@@ -43,7 +38,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
 def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, size: str | None,
            overwrite: bool) -> None:
-    """Export a style to ONNX (opset 17, dynamic batch, height and width).
+    """Export a style to ONNX (opset 17, dynamic batch; height and width too unless --size).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
     and real images at several sizes, odd ones included, before it replaces OUTPUT; an fp16 model also in

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.engine.factory import BACKENDS, DEVICES, PRECISIONS
+from rtstyle.errors import RtstyleError
 
 F = Callable[..., Any]
 
@@ -41,6 +44,20 @@ def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     """An output path with `..` and `.` resolved by name (`new/../photo.jpg` is `photo.jpg`): otherwise a folder
     that does not exist yet would hide the existing file behind it from every "exists" and "is the input" check."""
     return None if value is None else Path(os.path.normpath(value))
+
+
+def parse_frame_size(text: str | None) -> tuple[int, int] | None:
+    """--size WIDTHxHEIGHT (webcam, export, quantize) as (width, height); None when not given."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
+    if not match or int(match[1]) < 16 or int(match[2]) < 16:
+        raise RtstyleError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
+    width, height = int(match[1]), int(match[2])
+    if width * height > MAX_FRAME_PIXELS:  # frames are made or checked at this size: refuse before allocating them
+        raise RtstyleError(f"--size {width}x{height} is larger than rtstyle stylizes "
+                           f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
+    return width, height
 
 
 def engine_options(func: F) -> F:

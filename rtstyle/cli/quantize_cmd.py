@@ -41,11 +41,10 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
       rtstyle quantize my-style.safetensors -o my-style-int8.onnx --calibration photos/
       rtstyle quantize mosaic --size 640x480 -o mosaic-int8-640x480.onnx   # for OpenCV 4's cv2.dnn
     """
-    from rtstyle.engine.onnx_cache import onnx_for_style
-    from rtstyle.export.onnx_graph import IO_SUMMARY, build_onnx, style_model_metadata
+    from rtstyle.engine.onnx_cache import onnx_for_style, style_onnx
+    from rtstyle.export.onnx_graph import IO_SUMMARY
     from rtstyle.export.quantize import (bundled_calibration_frames, calibration_frames_from, cover_and_crop,
                                          quantize_frame_model)
-    from rtstyle.models.registry import create_spec
     from rtstyle.styles.catalog import find_style
 
     entry = find_style(style)
@@ -64,10 +63,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
             float_model = onnx_for_style(entry.path, io="frame")
         else:  # not cached: one frame size is one user's choice
             float_model = Path(scratch) / "float.onnx"
-            float_model.write_bytes(build_onnx(
-                create_spec(loaded.arch, **loaded.arch_kwargs), loaded.float32_weights(), io="frame", fixed_hw=fixed_hw,
-                metadata=style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata),
-            ).SerializeToString())
+            float_model.write_bytes(style_onnx(loaded, io="frame", fixed_hw=fixed_hw).SerializeToString())
         with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
                   disable=None) as bar:  # None: only on a terminal
             quantize_frame_model(float_model, output, frames, on_frame=bar.update)

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import click
 
 from rtstyle.cli.options import (
-    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
+    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, parse_frame_size, stabilize_option,
 )
-from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
 
 _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in help_lines())
-
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
-    if not match or int(match[1]) < 16 or int(match[2]) < 16:
-        raise RtstyleError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
-    width, height = int(match[1]), int(match[2])
-    if width * height > MAX_FRAME_PIXELS:  # a file's frames are resized to it: refuse before allocating them
-        raise RtstyleError(f"--size {width}x{height} is larger than rtstyle stylizes "
-                           f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
-    return width, height
 
 
 @click.command(epilog=_EPILOG)
@@ -104,7 +89,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         raise RtstyleError(f"--record {record} is the --source being read: choose another file")
     if realtime and source is None:
         raise RtstyleError("--realtime paces a file --source; cameras are real time already")
-    size = parse_size(size_text)
+    size = parse_frame_size(size_text)
     styles = style_playlist(style)
     fast_note = None
     if not no_fast:

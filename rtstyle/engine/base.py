@@ -104,6 +104,8 @@ def check_batch(frames: np.ndarray) -> np.ndarray:
         frames = np.stack(frames)
     if not isinstance(frames, np.ndarray) or frames.ndim != 4:
         raise RtstyleError("expected a batch of frames: a uint8 N x H x W x 3 array")
+    if len(frames) == 0:  # an empty list is refused above; an empty array reached the margin's np.stack
+        raise RtstyleError("cannot stylize an empty batch")
     for frame in frames[:1]:
         check_frame(frame)
     return frames

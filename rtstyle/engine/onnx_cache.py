@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import onnx
+
 from rtstyle.export.onnx_graph import GRAPH_VERSION, IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.models.registry import create_spec
 from rtstyle.paths import cache_dir
-from rtstyle.styles.format import load_style_file
+from rtstyle.styles.format import StyleFile, load_style_file
 
 
 def file_digest(path: Path) -> str:
@@ -31,13 +33,18 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
     variant = f"{io}-{'fp16' if fp16 else 'fp32'}{'-decomposed' if decompose_instance_norm else ''}"
     target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-{variant}.onnx"
     if not target.is_file():
-        style = load_style_file(style_path)
-        spec = create_spec(style.arch, **style.arch_kwargs)
-        model = build_onnx(spec, style.float32_weights(), io=io, fp16=fp16,
-                           decompose_instance_norm=decompose_instance_norm,
-                           metadata=style_model_metadata(style.name, style.arch, style.arch_kwargs, style.metadata))
+        model = style_onnx(load_style_file(style_path), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm)
         atomic_write_bytes(target, model.SerializeToString())
     return target
+
+
+def style_onnx(style: StyleFile, *, io: IO = "frame", fp16: bool = False, decompose_instance_norm: bool = False,
+               fixed_hw: tuple[int, int] | None = None) -> onnx.ModelProto:
+    """The ONNX model of a loaded style, with the metadata every model of a style carries (not cached)."""
+    spec = create_spec(style.arch, **style.arch_kwargs)
+    return build_onnx(spec, style.float32_weights(), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
+                      fixed_hw=fixed_hw,
+                      metadata=style_model_metadata(style.name, style.arch, style.arch_kwargs, style.metadata))
 
 
 # --- int8 (fast area) ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
 from rtstyle.paths import cache_dir
 
@@ -61,8 +62,12 @@ def tensorrt_options(precision: str, input_name: str = "frame", frame_hw: tuple[
 
     Without an explicit profile, TensorRT rebuilds the engine (tens of seconds) for every new frame size.
     """
-    opt_h, opt_w = frame_hw or TRT_OPT_HW
-    max_h, max_w = max(TRT_MAX_HW[0], opt_h), max(TRT_MAX_HW[1], opt_w)
+    # The network sees each frame with its mirrored border margin around it (up to BORDER_MARGIN px a side): a
+    # profile of frame sizes was exceeded by every 4K UHD frame, and tuned for a size that never ran.
+    margin = 2 * BORDER_MARGIN
+    frame_h, frame_w = frame_hw or TRT_OPT_HW
+    opt_h, opt_w = frame_h + margin, frame_w + margin
+    max_h, max_w = max(TRT_MAX_HW[0] + margin, opt_h), max(TRT_MAX_HW[1] + margin, opt_w)
     cache = trt_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     return {

@@ -105,6 +105,8 @@ class InferenceWorker:
         if wanted == self.current_index:
             return
         if wanted not in self._stylizers:
+            if self._stop.is_set():  # a frame left in the closed slot must not start a load the user quit before
+                return
             self.status = f"loading {self.styles[wanted]}..."
             self.loading = self.styles[wanted]
             try:

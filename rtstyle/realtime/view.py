@@ -100,7 +100,8 @@ def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now
                             look="" if state.look.is_plain else state.look.describe(), engine=engine)
     elif status:  # "saved ...", "loading ...": said with the overlay off too, or a key would seem to do nothing
         stats = [status]
-    image = draw_panel(image, stats)
+    if stats:  # draw_panel copies the frame even with nothing to draw: overlay off is the fastest view
+        image = draw_panel(image, stats)
     if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
         image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",
                            max_height=image.shape[0] - panel_bottom(image, stats))

@@ -74,7 +74,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     snapshots: list[Path] = []
     status, status_until = "", 0.0
     last: LiveResult | None = None
-    painted: object = None  # what the window shows besides the frame: repainted when it changes
+    painted: tuple[ViewState, str, bool] | None = None  # (view, message, key list shown): repainted on a change
     titled = ""
     ended = "stopped"
     recording: Path | None = None
@@ -166,6 +166,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         # lose the recording (the thread joins are bounded, so this cannot hang).
         with uninterruptible():
             capture.stop()
+            worker.stop(timeout=0)  # no new frame or style load from now on (it is waited for below)
             # The window goes and the recording is saved at once, before waiting for the model thread, which may
             # be loading a style (an int8 calibration or a TensorRT build cannot be interrupted).
             try:
