@@ -188,7 +188,7 @@ def test_the_key_list_fits_below_the_stats_at_start(width, height, shown_size):
     shown = compose(ViewState(look=Look(0.7, True)), frame, frame, now=0.0, fps=10.0, latency_ms=50.0,
                     style_names=["a"], min_size=MIN_SHOWN_SIZE)
     assert (shown.shape[1], shown.shape[0]) == shown_size
-    frame = cv2.resize(frame, shown_size, interpolation=cv2.INTER_LINEAR)
+    frame = cv2.resize(frame, shown_size, interpolation=cv2.INTER_CUBIC)
     rows = np.any(shown[:, :60] != frame[:, :60], axis=(1, 2))  # the left edge, where both panels are
     first, last = np.flatnonzero(rows)[[0, -1]]
     assert first < 20 and last > shown.shape[0] - 20  # the stats at the top, the keys down to the bottom
@@ -218,3 +218,14 @@ def test_fullscreen_is_set_once_the_window_is_on_screen(monkeypatch, fullscreen)
     assert calls == expected + [("fullscreen", True)] * fullscreen + [("imshow", None)]
     window.set_fullscreen(not fullscreen)
     assert calls[-1] == ("fullscreen", not fullscreen)
+
+
+@pytest.mark.parametrize(("style", "shown"), [("my.v2", "my.v2"), ("mosaic-fast", "mosaic-fast"),
+                                              ("/styles/my.v2.safetensors", "my.v2"), ("m640.onnx", "m640")])
+def test_a_style_keeps_its_whole_name_in_the_title_and_snapshot_names(tmp_path, style, shown):
+    from datetime import datetime
+
+    from rtstyle.realtime.webcam import snapshot_path, style_title
+
+    assert style_title(style) == shown  # 'my.v2' is a valid style name: Path.stem cut it to 'my'
+    assert snapshot_path(tmp_path, style, datetime(2026, 1, 2, 3, 4, 5)).name.startswith(f"rtstyle-{shown}-2026")

@@ -29,6 +29,7 @@ from rtstyle.realtime.view import MIN_SHOWN_SIZE, ViewState, apply_action, compo
 
 Log = Callable[[str], None]
 STATUS_SECONDS = 3.0
+STYLE_FILE_SUFFIXES = (".safetensors", ".onnx")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 view = (state, note, state.help_pinned or now - started < state.help_until)
                 # A new frame, or a key or message with the model busy (a style loading, a slow network): the
                 # window answers at once, on the last frame, instead of at the next one.
-                title = f"{options.window_title}: {Path(options.styles[last.style_index]).stem}"
+                title = f"{options.window_title}: {style_title(options.styles[last.style_index])}"
                 if title != titled:  # the style also in the title bar (and task bar), overlay or not
                     window.set_title(title)
                     titled = title
@@ -187,12 +188,19 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
 
 
+def style_title(style: str) -> str:
+    """A style as the title bar and snapshot names show it: a name as it is ('my.v2' is a valid name), a style
+    or model file by its file name without the suffix."""
+    path = Path(style)
+    return path.stem if path.suffix.lower() in STYLE_FILE_SUFFIXES else path.name
+
+
 def snapshot_path(directory: Path, style: str, now: datetime | None = None) -> Path:
     """rtstyle-STYLE-YYYYmmdd-HHMMSS-mmm.png: sortable, and never clobbers an earlier snapshot."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S-%f")[:-3]
-    path = Path(directory) / f"rtstyle-{Path(style).stem}-{stamp}.png"
+    path = Path(directory) / f"rtstyle-{style_title(style)}-{stamp}.png"
     n = 1
     while path.exists():
-        path = path.with_name(f"rtstyle-{Path(style).stem}-{stamp}-{n}.png")
+        path = path.with_name(f"rtstyle-{style_title(style)}-{stamp}-{n}.png")
         n += 1
     return path
