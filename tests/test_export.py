@@ -226,9 +226,7 @@ def test_the_model_file_says_what_its_input_and_output_are(tmp_path, small_style
     out = tmp_path / f"{io}.onnx"
     assert run_cli(["export", str(small_style), "-o", str(out), "--io", io], capsys).exit_code == 0
     bgr = np.ascontiguousarray(photo[:45, :61])
-    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
-    stylizer.border_margin = 0  # the model alone, as another runtime runs it
-    expected = stylizer(bgr)
+    expected = create_stylizer(str(small_style), backend="onnx", device="cpu")(bgr)  # with rtstyle's margin
     got = run_as_the_model_describes_itself(out, bgr)
     assert np.abs(got.astype(int) - expected).max() <= 1
     assert np.abs(expected.astype(int)[:, :, ::-1] - expected).mean() > 5  # a swap of R and B would show
@@ -256,7 +254,9 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
     model.doc_string = "built by an older rtstyle"
     onnx.save(model, stale)
     out = tmp_path / "q.onnx"
-    result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png")], capsys)
+    # --border-margin 0: the cached model itself is quantised (with a margin, an uncached one is built)
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png"),
+                      "--border-margin", "0"], capsys)
     assert result.exit_code == 0, result
     assert "BGR" in onnx.load(out).doc_string
     assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
@@ -331,3 +331,120 @@ def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
     assert cover_and_crop(photo[:20, :100], (30, 40)).shape == (30, 40, 3)  # too short: scaled up, then cropped
     assert_one_line_error(run_cli(["quantize", str(small_style), "-o", str(out), "--size", "40", "--overwrite"], capsys),
                           "WIDTHxHEIGHT")
+
+
+# --- the mirrored border margin inside exported models -----------------------------------------------------------
+def run_onnxruntime(path, frame):
+    """A bare frame through the model as a user's own script runs it: no padding of its own."""
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"frame": frame[None]})[0][0]
+
+
+def test_an_export_in_plain_onnxruntime_gives_rtstyle_images_result(tmp_path, small_style, photo, capsys):
+    """Other runtimes get rtstyle's clean edges from the bare photo: the margin is in the graph."""
+    import cv2
+
+    model, picture = tmp_path / "m.onnx", tmp_path / "photo.png"
+    result = run_cli(["export", str(small_style), "-o", str(model)], capsys)
+    assert result.exit_code == 0, result
+    assert "32 px mirrored margin in the graph" in result.out
+    bgr = np.ascontiguousarray(photo[40:137, 60:183])
+    cv2.imwrite(str(picture), bgr)
+    result = run_cli(["image", str(picture), "-s", str(small_style), "-o", str(tmp_path / "r.png")], capsys)
+    assert result.exit_code == 0, result
+    expected = cv2.imread(str(tmp_path / "r.png")).astype(int)
+    assert np.abs(run_onnxruntime(model, bgr).astype(int) - expected).max() <= 1
+    meta = {p.key: p.value for p in onnx.load(model).metadata_props}
+    assert meta["rtstyle_border_margin"] == "32"
+    description = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).get_modelmeta().description
+    assert "mirrors 32 px" in description and "no padding of your own" in description
+    # what the margin is for: the bare model on the same photo differs from rtstyle's result at the edges
+    bare = tmp_path / "bare.onnx"
+    result = run_cli(["export", str(small_style), "-o", str(bare), "--border-margin", "0"], capsys)
+    assert result.exit_code == 0 and "no margin in the graph" in result.out, result
+    assert "rtstyle_border_margin" not in {p.key for p in onnx.load(bare).metadata_props}
+    assert not any(n.name.startswith("margin") for n in onnx.load(bare).graph.node)
+    assert np.abs(run_onnxruntime(bare, bgr).astype(int) - expected)[:2].mean() > 5
+
+
+def test_rtstyle_does_not_add_a_second_margin_around_an_export_that_has_one(tmp_path, small_style, photo, capsys):
+    import cv2
+
+    from rtstyle.engine import create_stylizer
+
+    with_margin, bare = tmp_path / "m.onnx", tmp_path / "bare.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(with_margin)], capsys).exit_code == 0
+    assert run_cli(["export", str(small_style), "-o", str(bare), "--border-margin", "0"], capsys).exit_code == 0
+    assert create_stylizer(str(with_margin), backend="onnx", device="cpu").border_margin == 0
+    assert create_stylizer(str(bare), backend="onnx", device="cpu").border_margin == 32  # rtstyle adds it
+    picture = tmp_path / "photo.png"
+    cv2.imwrite(str(picture), np.ascontiguousarray(photo[:90, :130]))
+    results = {}
+    for name, style in (("name", small_style), ("export", with_margin), ("bare", bare)):
+        out = tmp_path / f"{name}.png"
+        assert run_cli(["image", str(picture), "-s", str(style), "-o", str(out)], capsys).exit_code == 0
+        results[name] = cv2.imread(str(out)).astype(int)
+    assert np.abs(results["export"] - results["name"]).max() <= 1
+    assert np.abs(results["bare"] - results["name"]).max() <= 1
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (3, 500), (17, 17), (2, 3), (1, 40)])
+def test_tiny_frames_get_the_same_mirrored_margin_as_rtstyle_gives_them(tmp_path, small_style, hw):
+    """onnxruntime refuses a reflect pad as large as the side ("Pad reflect: pre-pad (32) exceeds maximum allowed
+    (16)"); cv2's BORDER_REFLECT_101 reflects again. The graph pads in steps that together give cv2's result."""
+    from rtstyle.engine import create_stylizer
+
+    model = tmp_path / "m.onnx"
+    exporter.export_style(str(small_style), model, sizes=((1, 1),))
+    frame = np.random.default_rng(1).integers(0, 256, (*hw, 3), dtype=np.uint8)
+    expected = create_stylizer(str(small_style), backend="onnx", device="cpu")(frame)
+    got = run_onnxruntime(model, frame)
+    assert got.shape == frame.shape and np.abs(got.astype(int) - expected).max() <= 1
+
+
+def test_fixed_size_export_smaller_than_its_margin(tmp_path, small_style, photo, capsys):
+    """--size 17x16 with a 32 px margin: the reflect steps are constants, still no Shape op (OpenCV 4)."""
+    from rtstyle.engine import create_stylizer
+
+    model = tmp_path / "m.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model), "--size", "17x16"], capsys).exit_code == 0
+    graph = onnx.load(model)
+    assert "Shape" not in ops(graph) and sum(n.name.startswith("margin_pad") for n in graph.graph.node) == 2
+    frame = np.ascontiguousarray(photo[100:116, 200:217])
+    expected = create_stylizer(str(small_style), backend="onnx", device="cpu")(frame)
+    assert np.abs(run_onnxruntime(model, frame).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("size", [None, "61x45"])
+def test_opencv_dnn_runs_an_export_with_its_margin(tmp_path, small_style, photo, capsys, size):
+    import cv2
+
+    model = tmp_path / "m.onnx"
+    assert run_cli(["export", str(small_style), "-o", str(model), *(["--size", size] if size else [])],
+                   capsys).exit_code == 0
+    frame = np.ascontiguousarray(photo[:45, :61])
+    net = cv2.dnn.readNetFromONNX(str(model))
+    net.setInput(frame[None])
+    assert np.abs(net.forward()[0].astype(int) - run_onnxruntime(model, frame)).max() <= 1
+
+
+def test_quantize_builds_the_margin_into_the_int8_model(tmp_path, small_style, photo, capsys):
+    from conftest import DATA
+    from rtstyle.engine import create_stylizer
+
+    out = tmp_path / "q.onnx"
+    result = run_cli(["quantize", str(small_style), "-o", str(out), "--calibration", str(DATA / "chelsea.png"),
+                      "--border-margin", "24"], capsys)
+    assert result.exit_code == 0 and "24 px mirrored margin in the graph" in result.out, result
+    model = onnx.load(out)
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["rtstyle_border_margin"] == "24" and meta["rtstyle_precision"] == "int8"
+    assert "QuantizeLinear" in ops(model) and any(n.name.startswith("margin_pad") for n in model.graph.node)
+    stylizer = create_stylizer(str(out), backend="onnx", device="cpu")
+    assert stylizer.border_margin == 0
+    frame = np.ascontiguousarray(photo[:50, :70])
+    assert np.array_equal(stylizer(frame), run_onnxruntime(out, frame))
+    for bad in ("-1", "100000"):  # a huge one would run the parity frames out of memory
+        assert_one_line_error(run_cli(["quantize", str(small_style), "-o", str(out), "--border-margin", bad,
+                                       "--overwrite"], capsys), "--border-margin")
+        assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--border-margin", bad,
+                                       "--overwrite"], capsys), "--border-margin")

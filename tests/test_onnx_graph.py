@@ -56,3 +56,30 @@ def test_graph_has_symbolic_batch_height_width():
     s = session(model)
     for shape in [(1, 10, 10, 3), (3, 17, 29, 3)]:
         assert s.run(None, {"frame": np.zeros(shape, np.uint8)})[0].shape == shape
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (3, 50), (17, 17), (1, 40), (33, 34), (45, 61)])
+def test_border_margin_in_the_graph_is_cv2s_reflect_101(hw, fixed):
+    """The graph's margin equals what rtstyle adds itself (cv2.BORDER_REFLECT_101, `with_border_margin`), also
+    where the margin is wider than the frame: onnxruntime's reflect Pad alone refuses that."""
+    from rtstyle.engine.base import with_border_margin, without_border_margin
+
+    weights = random_style_weights(width=8, blocks=1)
+    spec = create_spec("johnson", width=8, blocks=1)
+    frames = np.random.default_rng(2).integers(0, 256, (2, *hw, 3), dtype=np.uint8)
+    plain = session(build_onnx(spec, weights, io="frame"))
+    expected = without_border_margin(plain.run(None, {"frame": with_border_margin(frames, 32)})[0], 32)
+    model = build_onnx(spec, weights, io="frame", border_margin=32, fixed_hw=hw if fixed else None)
+    assert ("Shape" in {n.op_type for n in model.graph.node}) != fixed
+    got = session(model).run(None, {"frame": frames})[0]
+    assert got.shape == frames.shape and np.abs(got.astype(int) - expected).max() <= 1
+
+
+def test_reflect_steps():
+    from rtstyle.export.onnx_graph import reflect_steps
+
+    assert reflect_steps(100, 32) == [32]
+    assert reflect_steps(17, 32) == [16, 16]
+    assert reflect_steps(2, 32) == [1, 3, 9, 19]
+    assert reflect_steps(1, 32) == [] and reflect_steps(50, 0) == []

@@ -9,10 +9,28 @@ import click
 import numpy as np
 
 from rtstyle.cli.options import output_path, parse_frame_size
+from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
 from rtstyle.export.onnx_graph import IO_SUMMARY
 from rtstyle.io.atomic import refuse_to_replace
+
+
+# 48 px measured no better than 32 (docs/engine.md, "Borders"): more only costs work, and a huge one memory.
+MAX_BORDER_MARGIN = 256
+
+
+def border_margin_option(f: click.decorators.FC) -> click.decorators.FC:
+    """--border-margin, the same on `export` and `quantize`."""
+    return click.option(
+        "--border-margin", type=click.IntRange(0, MAX_BORDER_MARGIN), default=BORDER_MARGIN, show_default=True, metavar="PX",
+        help="Px of mirrored picture the model adds around each frame and crops off after, as rtstyle does when it "
+             "runs a style: without it the outer ~16 px come out blurred and pale. 0: none (the model alone).")(f)
+
+
+def margin_words(margin: int) -> str:
+    """How the written model's line says what it does around the frame."""
+    return f", {margin} px mirrored margin in the graph" if margin else ", no margin in the graph"
 
 
 def fixed_size(text: str | None) -> tuple[int, int] | None:
@@ -35,14 +53,17 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--size", metavar="WIDTHxHEIGHT",
               help="A model for this frame size only, batch still free (default: any size). For OpenCV 4's DNN "
                    "module, which cannot load the any-size model (its importer stops at a Shape of a dynamic input).")
+@border_margin_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT.")
 def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_norm: bool, size: str | None,
-           overwrite: bool) -> None:
+           border_margin: int, overwrite: bool) -> None:
     """Export a style to ONNX (opset 17, dynamic batch; height and width too unless --size).
 
     The model is checked with onnxruntime against PyTorch (or, without torch, the fp32 graph) on random
     and real images at several sizes, odd ones included, before it replaces OUTPUT; an fp16 model also in
-    float16 arithmetic (onnxruntime's CPU provider computes it in float32).
+    float16 arithmetic (onnxruntime's CPU provider computes it in float32). The model mirrors
+    --border-margin px of picture around each frame and crops them after, as rtstyle does, so that other
+    runtimes get the same clean edges from the bare frame.
 
     \b
     Examples:
@@ -57,7 +78,8 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
     refuse_to_replace(output, overwrite)  # before the export's work
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]
-                          decompose_instance_norm=decompose_instance_norm, fixed_hw=fixed_hw)
+                          decompose_instance_norm=decompose_instance_norm, fixed_hw=fixed_hw,
+                          border_margin=border_margin)
     for runtime in dict.fromkeys(c.runtime for c in report.cases):
         cases = [c for c in report.cases if c.runtime == runtime]
         sizes = sorted({f"{c.width}x{c.height}" for c in cases}, key=lambda s: [int(v) for v in s.split("x")])
@@ -67,4 +89,4 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
     mb = report.path.stat().st_size / 1e6
     click.echo(f"wrote {report.path} ({mb:.1f} MB, {'fp16' if fp16 else 'fp32'}"
                f"{', decomposed instance norm' if decompose_instance_norm else ''}) in {time.perf_counter() - start:.1f} s: "
-               f"{io} io, {IO_SUMMARY[io]}{'' if fixed_hw is None else f', {size} only'}")
+               f"{io} io, {IO_SUMMARY[io]}{'' if fixed_hw is None else f', {size} only'}{margin_words(border_margin)}")

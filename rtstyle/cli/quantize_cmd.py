@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from rtstyle.cli.export_cmd import fixed_size
+from rtstyle.cli.export_cmd import border_margin_option, fixed_size, margin_words
 from rtstyle.cli.options import output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
@@ -25,15 +25,17 @@ from rtstyle.wording import counted
 @click.option("--size", metavar="WIDTHxHEIGHT",
               help="A model for this frame size only (default: any size), for OpenCV 4's DNN module; the "
                    "calibration photos are scaled and centre-cropped to it.")
+@border_margin_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], size: str | None,
-             overwrite: bool) -> None:
+             border_margin: int, overwrite: bool) -> None:
     """Export STYLE as an int8 ONNX model for CPUs: uint8 BGR frames (NHWC) in and out.
 
     Only the convolutions are quantised (static QDQ, per-channel weights); instance norm and the
-    pre/post-processing stay float. `--precision int8` does the same on the fly with the bundled
-    calibration set. On CPUs without VNNI, int8 pays off for `johnson` but not for the fast archs
-    (docs/benchmarks.md).
+    pre/post-processing stay float, and so does the --border-margin the model mirrors around each
+    frame. `--precision int8` does the same on the fly with the bundled calibration set (and no margin
+    in the graph: rtstyle adds its own). On CPUs without VNNI, int8 pays off for `johnson` but not for
+    the fast archs (docs/benchmarks.md).
 
     \b
     Examples:
@@ -59,12 +61,14 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
         frames = [cover_and_crop(frame, fixed_hw) for frame in frames]
     click.echo(f"quantising {entry.name} on {counted(len(frames), 'calibration frame')} ...", err=True)
     with tempfile.TemporaryDirectory(prefix="rtstyle-quantize-") as scratch:
-        if fixed_hw is None:
+        if fixed_hw is None and border_margin == 0:
             float_model = onnx_for_style(entry.path, io="frame")
-        else:  # not cached: one frame size is one user's choice
+        else:  # not cached: the cached models have no margin (rtstyle adds its own), and a size is one user's choice
             float_model = Path(scratch) / "float.onnx"
-            float_model.write_bytes(style_onnx(loaded, io="frame", fixed_hw=fixed_hw).SerializeToString())
+            float_model.write_bytes(style_onnx(loaded, io="frame", fixed_hw=fixed_hw,
+                                               border_margin=border_margin).SerializeToString())
         with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
                   disable=None) as bar:  # None: only on a terminal
             quantize_frame_model(float_model, output, frames, on_frame=bar.update)
-    click.echo(f"wrote {output}: int8, {IO_SUMMARY['frame']}{'' if fixed_hw is None else f', {size} only'}")
+    click.echo(f"wrote {output}: int8, {IO_SUMMARY['frame']}{'' if fixed_hw is None else f', {size} only'}"
+               f"{margin_words(border_margin)}")

@@ -19,6 +19,7 @@ import onnxruntime as ort
 from rtstyle.engine.base import Stylizer, check_batch, with_border_margin, without_border_margin
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
+from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
 from rtstyle.errors import RtstyleError
 
 ONNX_SUFFIX = ".onnx"
@@ -176,6 +177,9 @@ class OnnxStylizer(Stylizer):
         self.fixed_hw = (hw[0], hw[1]) if all(isinstance(d, int) for d in hw) else None
         if self.fixed_hw is not None:  # it takes its one size as it is: no mirrored margin around it
             self.border_margin = 0
+        # An export that adds the margin itself (`rtstyle export --border-margin`): a second one would be wasted work.
+        if graph_border_margin(self.session):
+            self.border_margin = 0
         on_gpu = self.provider != "CPUExecutionProvider"
         use_binding = on_gpu if io_binding is None else io_binding
         self.buffers = (DeviceBuffers(self.session, "cuda" if on_gpu else "cpu", self.input_name, self.output_name)
@@ -233,6 +237,12 @@ def _rank(arg: Any) -> int:
 def stored_precision(session: ort.InferenceSession) -> str:
     """The precision an rtstyle export recorded in the model ("fp32" for a model from elsewhere)."""
     return session.get_modelmeta().custom_metadata_map.get("rtstyle_precision", "fp32")
+
+
+def graph_border_margin(session: ort.InferenceSession) -> int:
+    """The px of mirrored margin an rtstyle export's graph adds around each frame itself (0: none, or not said)."""
+    value = session.get_modelmeta().custom_metadata_map.get(BORDER_MARGIN_METADATA, "0")
+    return int(value) if value.isdigit() else 0
 
 
 def is_onnx_path(name: str) -> bool:

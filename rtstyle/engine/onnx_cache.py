@@ -39,11 +39,15 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
 
 
 def style_onnx(style: StyleFile, *, io: IO = "frame", fp16: bool = False, decompose_instance_norm: bool = False,
-               fixed_hw: tuple[int, int] | None = None) -> onnx.ModelProto:
-    """The ONNX model of a loaded style, with the metadata every model of a style carries (not cached)."""
+               fixed_hw: tuple[int, int] | None = None, border_margin: int = 0) -> onnx.ModelProto:
+    """The ONNX model of a loaded style, with the metadata every model of a style carries (not cached).
+
+    `border_margin` (for `rtstyle quantize`): the mirrored margin in the graph; the cached models have none,
+    since rtstyle adds its own, as wide as each command wants (`Stylizer.border_margin`).
+    """
     spec = create_spec(style.arch, **style.arch_kwargs)
     return build_onnx(spec, style.float32_weights(), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                      fixed_hw=fixed_hw,
+                      fixed_hw=fixed_hw, border_margin=border_margin,
                       metadata=style_model_metadata(style.name, style.arch, style.arch_kwargs, style.metadata))
 
 

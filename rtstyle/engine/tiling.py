@@ -32,6 +32,9 @@ BORDER_MARGIN = 32
 # 0.6-0.68; none: 0.13-0.16 and 0.24-0.28) for half the extra work (12 % at 640x480 and 25 % at 320x240, against
 # 25 % and 52 %), the better trade where a frame's time is the frame rate. Files (image, video) keep 32.
 LIVE_BORDER_MARGIN = 16
+# The metadata key in which an exported model says how many px of margin its graph adds itself (rtstyle export
+# --border-margin): rtstyle runs such a model without adding its own.
+BORDER_MARGIN_METADATA = "rtstyle_border_margin"
 # Tiles start on multiples of this, a multiple of every network's total stride (johnson 4, fast 8): a network's
 # strokes are laid out on its stride grid, and a tile on another phase of it drew a shifted pattern, which the
 # cross-fade doubled into a band of busier, double-exposed texture (1.6x the edge density of the whole frame).

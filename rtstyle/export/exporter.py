@@ -6,7 +6,9 @@ is within tolerance is it renamed to the target, so a failed export never replac
 
 Reference: the PyTorch StyleNet when torch is installed, otherwise the fp32 ONNX "tensor" graph built
 by the same code (then an fp32 export checks that the file round-trips, and an fp16 or decomposed one
-is checked against the plain fp32 graph).
+is checked against the plain fp32 graph), run as rtstyle runs it: on the image with its mirrored border
+margin (`with_border_margin`, cv2's BORDER_REFLECT_101), cropped after; the exported graph adds the same
+margin itself (`--border-margin`, default BORDER_MARGIN).
 
 Tolerances, on the 0..1 scale (0..255 / 255): max and mean abs difference per parity case.
 - fp32 "tensor" model: max 1e-3 (measured: < 1e-5).
@@ -31,6 +33,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from rtstyle.engine.base import with_border_margin
+from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
 from rtstyle.export.onnx_graph import IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_output
@@ -82,6 +86,7 @@ class ExportReport:
     reference: str
     tolerance: float
     mean_tolerance: float
+    border_margin: int = BORDER_MARGIN
     cases: list[ParityCase] = field(default_factory=list)
 
     @property
@@ -181,10 +186,13 @@ def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray]
                 return cast(list[np.ndarray], evaluator.run(None, feed))[0]
 
         runs.append((FP16_ARITHMETIC, in_float16, FP16_ARITHMETIC_SIZES))
+    m = report.border_margin
     for runtime, run, run_sizes in runs:
         for source, image in parity_images(run_sizes):
+            padded = with_border_margin(image, m)  # as rtstyle runs the network: the model adds it itself
+            x = np.ascontiguousarray(padded[None, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
+            expected = reference(x)[:, :, m:m + image.shape[0], m:m + image.shape[1]]
             x = np.ascontiguousarray(image[None, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-            expected = reference(x)
             if io == "frame":
                 got = run({"frame": image[None]}).astype(np.float32)
                 expected = np.clip(expected, 0, 255).round()[:, ::-1].transpose(0, 2, 3, 1)
@@ -210,11 +218,15 @@ def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray]
 def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16: bool = False,
                  decompose_instance_norm: bool = False,
                  sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
-                 fixed_hw: tuple[int, int] | None = None) -> ExportReport:
+                 fixed_hw: tuple[int, int] | None = None, border_margin: int = BORDER_MARGIN) -> ExportReport:
     """Write `style` as an ONNX model at `output` (atomically), after its parity check passed.
 
     `fixed_hw` (height, width): a model for that frame size only (for OpenCV 4's DNN module), checked at it.
+    `border_margin`: px of mirrored picture the graph adds around each frame and crops after, as rtstyle does
+    around the models it runs (against a faded edge; docs/engine.md, "Borders"); 0: none.
     """
+    if border_margin < 0:
+        raise RtstyleError(f"the border margin must be 0 or more px, got {border_margin}")
     output = Path(output)
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"the output must be a .onnx file, got {output}")
@@ -228,14 +240,14 @@ def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16
     weights = loaded.float32_weights()
     metadata = style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata)
     model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                       metadata=metadata, fixed_hw=fixed_hw)
+                       metadata=metadata, fixed_hw=fixed_hw, border_margin=border_margin)
     any_size = None
     if fixed_hw is not None:
         sizes = (fixed_hw,)
         if fp16:
             any_size = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
-                                  metadata=metadata)
-    report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16))
+                                  metadata=metadata, border_margin=border_margin)
+    report = ExportReport(output, io, fp16, decompose_instance_norm, "", *tolerances(io, fp16), border_margin)
     with atomic_output(output) as tmp:
         tmp.write_bytes(model.SerializeToString())
         check_parity(tmp, spec, weights, io=io, fp16=fp16, report=report, sizes=sizes, arithmetic_model=any_size)

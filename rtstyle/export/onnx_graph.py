@@ -23,6 +23,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from rtstyle import __version__
+from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
 from rtstyle.models.spec import Conv, NetSpec, Residual, padded_size
 from rtstyle.models.weights import conv_prefixes
 
@@ -146,6 +147,64 @@ def _align_pad(g: _Graph, x: str, spec: NetSpec, fixed_hw: tuple[int, int] | Non
     return g.op("Pad", [x, pads], "align_pad", mode="edge"), hw
 
 
+def reflect_steps(length: int, margin: int) -> list[int]:
+    """The successive reflect pads that put `margin` px of mirrored picture on each side of a `length`-px axis.
+
+    ONNX's reflect Pad (like numpy's "reflect" and cv2.BORDER_REFLECT_101) needs pad < length; onnxruntime refuses
+    more ("Pad reflect: pre-pad (32) exceeds maximum allowed (16)"). cv2 reflects again past the end: the picture
+    repeats as a triangle wave. Each pad of at most length - 1 px mirrors about the current edge, which after
+    full pads lies on a multiple of the original length - 1, an axis of that wave: so the steps together give
+    exactly cv2's result. A 1-px axis takes none (nothing to mirror): a network's output on a picture constant
+    along an axis is the same whatever its length there, so no margin is needed on it.
+    """
+    steps = []
+    remaining = margin
+    while remaining > 0 and length > 1:
+        pad = min(remaining, length - 1)
+        steps.append(pad)
+        length += 2 * pad
+        remaining -= pad
+    return steps
+
+
+def _border_margin(g: _Graph, x: str, margin: int,
+                   fixed_hw: tuple[int, int] | None) -> tuple[str, tuple[str, str] | None, tuple[int, int] | None]:
+    """`margin` px of mirrored picture on every side of the NCHW `x`, as rtstyle adds around frames it runs itself
+    (`rtstyle.engine.base.with_border_margin`, against the faded edge: docs/engine.md, "Borders").
+
+    Returns (padded, (crop starts, crop ends) of the original picture in it, the padded fixed size); the crop is
+    None when `margin` is 0 (nothing added).
+    """
+    if margin == 0:
+        return x, None, fixed_hw
+    if fixed_hw is not None:  # pads known now: constants only, no Shape (OpenCV 4)
+        per_axis = [reflect_steps(n, margin) for n in fixed_hw]
+        for k in range(max(map(len, per_axis))):
+            ph, pw = (steps[k] if k < len(steps) else 0 for steps in per_axis)
+            pads = g.const("margin_pads", np.array([0, 0, ph, pw, 0, 0, ph, pw], np.int64))
+            x = g.op("Pad", [x, pads], "margin_pad", mode="reflect")
+        added = [sum(steps) for steps in per_axis]
+        starts = g.const("margin_starts", np.array(added, np.int64))
+        ends = g.const("margin_ends", np.array([a + n for a, n in zip(added, fixed_hw)], np.int64))
+        return x, (starts, ends), (fixed_hw[0] + 2 * added[0], fixed_hw[1] + 2 * added[1])
+    shape = g.op("Shape", [x], "frame_shape")
+    hw = g.op("Slice", [shape, g.const("i2", np.array([2], np.int64)), g.const("i4", np.array([4], np.int64))],
+              "frame_hw")
+    one, two = g.const("one", np.array([1], np.int64)), g.const("two", np.array([2], np.int64))
+    zeros2 = g.const("zeros2", np.zeros(2, np.int64))
+    full = g.const("margin", np.array([margin, margin], np.int64))
+    length, remaining = hw, full
+    # As many steps as the worst case (a 2-px side) needs; on a frame larger than the margin all but the first pad 0.
+    for _ in reflect_steps(2, margin):
+        pad = g.op("Min", [remaining, g.op("Sub", [length, one], "room")], "margin_step")
+        pads = g.op("Concat", [zeros2, pad, zeros2, pad], "margin_pads", axis=0)
+        x = g.op("Pad", [x, pads], "margin_pad", mode="reflect")
+        length = g.op("Add", [length, g.op("Mul", [pad, two])], "margin_length")
+        remaining = g.op("Sub", [remaining, pad], "margin_left")
+    applied = g.op("Sub", [full, remaining], "margin_added")  # the full margin, except on a 1-px side
+    return x, (applied, g.op("Add", [applied, hw], "margin_ends")), None
+
+
 def _fold_bgr_into_weights(spec: NetSpec, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
     """Weights whose first conv reads BGR and whose last conv writes BGR; None when the network does
     not start and end with a plain 3-channel conv (then the graph swaps channels with Gather ops)."""
@@ -189,11 +248,19 @@ IO_DOCS: dict[str, tuple[str, str]] = {
 }
 
 
-def _describe_io(model: onnx.ModelProto, io: IO, style: str, fixed_hw: tuple[int, int] | None) -> None:
+def margin_doc(margin: int) -> str:
+    """What the model says about its in-graph border margin (none: nothing)."""
+    return (f"; the model mirrors {margin} px of picture around it and crops them off after, against a faded edge: "
+            "give it the picture as it is, with no padding of your own") if margin else ""
+
+
+def _describe_io(model: onnx.ModelProto, io: IO, style: str, fixed_hw: tuple[int, int] | None,
+                 border_margin: int) -> None:
     """Doc strings, dimension denotations and (tensor io) the IMAGE type denotation on input and output."""
     input_doc, output_doc = IO_DOCS[io]
     input_doc += ("; any height and width" if fixed_hw is None else
                   f"; height {fixed_hw[0]} and width {fixed_hw[1]} only (exported with a fixed size)")
+    input_doc += margin_doc(border_margin)
     for value, doc in ((model.graph.input[0], input_doc), (model.graph.output[0], output_doc)):
         value.doc_string = doc
         if io == "tensor":
@@ -224,8 +291,13 @@ def style_model_metadata(name: str, arch: str, arch_kwargs: dict[str, Any], meta
 
 def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tensor", fp16: bool = False,
                decompose_instance_norm: bool = False, metadata: dict[str, str] | None = None,
-               fold_channel_order: bool = True, fixed_hw: tuple[int, int] | None = None) -> onnx.ModelProto:
+               fold_channel_order: bool = True, fixed_hw: tuple[int, int] | None = None,
+               border_margin: int = 0) -> onnx.ModelProto:
     """An ONNX model with symbolic batch, height and width (or, given `fixed_hw`, that height and width only).
+
+    `border_margin`: px of mirrored picture added on every side before the network and cropped off after, as
+    rtstyle does around the models it runs itself (`Stylizer.border_margin`), for exports that other runtimes
+    run; recorded as the metadata `rtstyle_border_margin`. 0 (the models rtstyle runs): no such ops, no key.
 
     `fixed_hw` (height, width) computes the alignment padding at export time, leaving no Shape arithmetic in
     the graph: OpenCV 4's DNN importer refuses a Shape of a dynamic input (`!isDynamicShape`).
@@ -251,7 +323,8 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     else:
         graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, *hw_dims])
         x = "input"
-    x, hw = _align_pad(g, x, spec, fixed_hw)
+    x, margin_crop, padded_hw = _border_margin(g, x, border_margin, fixed_hw)
+    x, hw = _align_pad(g, x, spec, padded_hw)
     if fp16:
         x = g.op("Cast", [x], "input_fp16", to=TensorProto.FLOAT16)
 
@@ -270,7 +343,9 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
 
     if fp16:
         x = g.op("Cast", [x], "output_fp32", to=TensorProto.FLOAT)
-    if hw is not None:
+    if margin_crop is not None:  # one Slice cuts off the margin and the alignment padding
+        x = g.op("Slice", [x, *margin_crop, g.const("crop_axes", np.array([2, 3], np.int64))], "margin_crop")
+    elif hw is not None:
         x = _crop(g, x, hw)
     if io == "frame":
         lo = g.const("lo", np.array(0.0, np.float32))
@@ -286,14 +361,16 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
         g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
         graph_output = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3, *hw_dims])
 
-    graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], g.initializers)
+    used = {name for node in g.nodes for name in node.input}  # (a fixed size's align crop, cut by the margin's)
+    initializers = [init for init in g.initializers if init.name in used]
+    graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle",
                               producer_version=__version__)
     model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
     record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
               "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {}),
-              **IMAGE_METADATA[io]}
-    _describe_io(model, io, (metadata or {}).get("rtstyle_style", spec.name), fixed_hw)
+              **({BORDER_MARGIN_METADATA: str(border_margin)} if border_margin else {}), **IMAGE_METADATA[io]}
+    _describe_io(model, io, (metadata or {}).get("rtstyle_style", spec.name), fixed_hw, border_margin)
     for key, value in record.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
