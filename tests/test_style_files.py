@@ -83,6 +83,11 @@ def test_find_style_by_name_and_path(tmp_path, random_style, monkeypatch):
     assert "starry" in [e.name for e in list_styles()]
     with pytest.raises(RtstyleError, match="did you mean starry"):
         find_style("stary")
+    with pytest.raises(RtstyleError, match=r"did you mean rain-princess, rain-princess-fast\?"):
+        find_style("rain")  # a name's beginning
+    with pytest.raises(RtstyleError, match="available: ") as refused:
+        find_style("nosuch")  # nothing alike: the list, not a far-fetched guess ('mosaic' at difflib's 0.5)
+    assert "did you mean" not in str(refused.value)
     with pytest.raises(RtstyleError, match="not found"):
         find_style(os.path.join(str(tmp_path), "missing.safetensors"))
 

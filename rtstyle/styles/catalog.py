@@ -66,7 +66,7 @@ def find_style(name_or_path: str) -> StyleEntry:
         return entries[key]
     if name_or_path in entries:
         return entries[name_or_path]
-    close = difflib.get_close_matches(key, list(entries), n=3, cutoff=0.5)
+    close = close_names(key, sorted(entries))
     if close:
         hint = f"did you mean {', '.join(close)}?"
     elif entries:
@@ -74,6 +74,14 @@ def find_style(name_or_path: str) -> StyleEntry:
     else:
         hint = "no styles are installed; train one with `rtstyle train`"
     raise RtstyleError(f"unknown style {name_or_path!r} ({hint})")
+
+
+def close_names(key: str, names: list[str]) -> list[str]:
+    """Up to three names a mistyped or shortened `key` may mean: those it begins ('rain' -> rain-princess), then
+    those difflib finds alike (cutoff 0.6: at 0.5 'nosuch' was taken for 'mosaic')."""
+    starting = [name for name in names if len(key) >= 3 and name.startswith(key)]
+    alike = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+    return list(dict.fromkeys(starting + alike))[:3]
 
 
 def trained_painting_size(metadata: dict[str, Any]) -> int | None:
