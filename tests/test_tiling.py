@@ -117,3 +117,23 @@ def test_image_command_tiles_a_large_photo(tmp_path, small_style, photo, capsys,
     assert result.exit_code == 0, result
     assert "900x600 does not fit in memory at once" in result.err
     assert cv2.imread(str(out)).shape == (600, 900, 3)
+
+
+def test_the_memory_guard_counts_each_frames_own_margin():
+    """Estimates are for what the network runs: every frame of a batch with its margin, the stylizer's margin
+    (the webcam's 16 px, a fixed-size model's none), and a suggested --max-size that fits with it."""
+    from rtstyle.engine.memory import MemoryGuard, estimate_frame_bytes
+    from rtstyle.models.registry import create_spec
+
+    guard = MemoryGuard(create_spec("johnson", width=8), available=10**12)
+    one = estimate_frame_bytes(guard.spec, 480 + 64, 640 + 64)
+    assert guard.need(480, 640, 32, count=4) == 4 * one  # (4h + 64)(w + 64) undercounted a batch by 9 %
+    assert guard.need(480, 640, 16) == estimate_frame_bytes(guard.spec, 512, 672)
+    assert guard.need(480, 640, 0) == estimate_frame_bytes(guard.spec, 480, 640)
+    budget = guard.need(1080, 1920, 32)
+    for margin in (0, 16, 32):
+        for height, width in ((1080, 1920), (1920, 1080), (3000, 1000), (1000, 1000)):
+            side = guard.largest_side(height, width, budget, margin)
+            short = side * min(height, width) // max(height, width)
+            assert guard.need(short, side, margin) <= budget  # the suggestion fits, margin included
+            assert guard.need(short + 2, side + 4, margin) > budget * 0.97  # and is not far below what fits

@@ -33,19 +33,20 @@ class Stylizer(abc.ABC):
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)
         height, width = frame.shape[:2]
-        padded = with_border_margin(frame, self.border_margin)
+        margin = self.border_margin
+        padded = with_border_margin(frame, margin)
         guard = self.memory_guard
         tile = None
         if guard is not None:
-            first_of_its_size = (height, width) not in guard.tiles
-            tile = guard.tile_for(height, width)  # tiles of the frame with its margin
+            first_of_its_size = not guard.decided(height, width, margin)
+            tile = guard.tile_for(height, width, margin)  # tiles of the frame with its margin
             if tile is not None and first_of_its_size:  # said once per size, not once per frame of a video
-                whole = guard.largest_side(height, width, guard.budget() or 0)
+                whole = guard.largest_side(height, width, guard.budget() or 0, margin)
                 count = tile_count(padded.shape[0], padded.shape[1], tile, TILE_OVERLAP)
                 self.notify(f"{width}x{height} does not fit in memory at once: stylizing it in {count} overlapping "
                             f"tiles of up to {tile} px (--max-size {whole} would stylize it whole)")
         out = self._stylize(padded) if tile is None else stylize_tiled(self._stylize, padded, tile, TILE_OVERLAP)
-        return without_border_margin(out, self.border_margin)
+        return without_border_margin(out, margin)
 
     @abc.abstractmethod
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
@@ -54,6 +55,14 @@ class Stylizer(abc.ABC):
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3); backends that can run a batch at once override this."""
         return np.stack([self(frame) for frame in frames])
+
+    def _stylize_batch_at_once(self, frames: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """`stylize_batch` for a backend whose `run` takes N network inputs of one size at once."""
+        frames = check_batch(frames)
+        margin = self.border_margin
+        if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
+            self.memory_guard.check(frames.shape[1], frames.shape[2], margin, count=len(frames))
+        return without_border_margin(run(with_border_margin(frames, margin)), margin)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release device resources."""

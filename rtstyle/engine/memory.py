@@ -58,62 +58,78 @@ def available_memory_bytes() -> int | None:
 class MemoryGuard:
     """Checks each new frame size once against the memory available at that moment.
 
-    Sizes are the caller's frame sizes; the network runs on them with up to `BORDER_MARGIN` px more on every side
-    (`Stylizer.border_margin`), and that is what is estimated (and what tiles cut up).
+    Sizes are the caller's frame sizes; the network runs on them with `margin` px more on every side (the
+    stylizer's `border_margin`), and that is what is estimated (and what tiles cut up).
     """
 
     def __init__(self, spec: NetSpec, available: int | None = None, min_tile: int | None = None) -> None:
         self.spec = spec
         self.available = available  # fixed value for tests; None: ask the OS (psutil)
         self.min_tile = max(min_tile or MIN_TILE, 2 * TILE_OVERLAP)  # a tile must be more than its overlaps
-        self.checked: set[tuple[int, int]] = set()
-        self.tiles: dict[tuple[int, int], int | None] = {}  # per frame size: None (whole) or the tile side
+        self.checked: set[tuple[int, int, int, int]] = set()  # (height, width, margin, frames at once)
+        self.tiles: dict[tuple[int, int, int], int | None] = {}  # per frame size and margin: None (whole) or a side
 
     def budget(self) -> int | None:
         available = self.available if self.available is not None else available_memory_bytes()
         return None if available is None else int(available * HEADROOM)
 
-    def check(self, height: int, width: int) -> None:
-        if (height, width) in self.checked:
+    def need(self, height: int, width: int, margin: int, count: int = 1) -> int:
+        """Bytes to run `count` frames of height x width at once, each with `margin` px around it."""
+        return count * estimate_frame_bytes(self.spec, height + 2 * margin, width + 2 * margin)
+
+    def check(self, height: int, width: int, margin: int = BORDER_MARGIN, count: int = 1) -> None:
+        """Refuse, in one line, `count` frames at once (a batch, never tiled) that would not fit."""
+        key = (height, width, margin, count)
+        if key in self.checked:
             return
         budget = self.budget()
-        need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
+        need = self.need(height, width, margin, count)
         if budget is not None and need > budget:
-            raise self._refusal(height, width, need, budget)
-        self.checked.add((height, width))
+            raise self._refusal(height, width, margin, need, budget)
+        self.checked.add(key)
 
-    def tile_for(self, height: int, width: int) -> int | None:
+    def decided(self, height: int, width: int, margin: int = BORDER_MARGIN) -> bool:
+        """Whether `tile_for` has decided this size already (its choice is said once per size)."""
+        return (height, width, margin) in self.tiles
+
+    def tile_for(self, height: int, width: int, margin: int = BORDER_MARGIN) -> int | None:
         """None to stylize a frame of this size whole, else the side of the largest square tile that fits.
 
         Decided once per size, so that a video or a folder of photos never switches between whole and tiled
         frames as the free memory moves. Raises when even a `min_tile` tile would not fit.
         """
-        size = (height, width)
-        if size in self.tiles:
-            return self.tiles[size]
+        key = (height, width, margin)
+        if key in self.tiles:
+            return self.tiles[key]
         budget = self.budget()
-        need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
+        need = self.need(height, width, margin)
         if budget is None or need <= budget:
-            self.checked.add(size)  # it fits now: `check` need not ask again
-            self.tiles[size] = None
+            self.checked.add((height, width, margin, 1))  # it fits now: `check` need not ask again
+            self.tiles[key] = None
             return None
-        for_tiles = budget - TILING_BYTES_PER_PIXEL * (height + 2 * BORDER_MARGIN) * (width + 2 * BORDER_MARGIN)
+        for_tiles = budget - TILING_BYTES_PER_PIXEL * (height + 2 * margin) * (width + 2 * margin)
         side = math.isqrt(max(0, for_tiles) // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
         if side < self.min_tile:
-            raise self._refusal(height, width, need, budget)
-        self.tiles[size] = side
+            raise self._refusal(height, width, margin, need, budget)
+        self.tiles[key] = side
         return side
 
-    def largest_side(self, height: int, width: int, budget: int) -> int:
-        """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes."""
-        per_pixel = estimate_frame_bytes(self.spec, 1, 1)
-        return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)) - 2 * BORDER_MARGIN)
+    def largest_side(self, height: int, width: int, budget: int, margin: int = BORDER_MARGIN) -> int:
+        """The longest side a frame of this shape may be downscaled to and still fit in `budget` bytes with its
+        margin: the largest L with (L + 2m)(rL + 2m) <= budget / bytes a pixel, r the short side over the long."""
+        pixels = budget / estimate_frame_bytes(self.spec, 1, 1)
+        r = min(height, width) / max(height, width)
+        m2 = 2 * margin
+        # r L^2 + m2 (1 + r) L + m2^2 - pixels <= 0
+        root = (-m2 * (1 + r) + math.sqrt((m2 * (1 + r)) ** 2 - 4 * r * (m2 * m2 - pixels))) / (2 * r) \
+            if pixels > m2 * m2 else 0.0
+        return max(16, int(root))
 
-    def _refusal(self, height: int, width: int, need: int, budget: int) -> RtstyleError:
+    def _refusal(self, height: int, width: int, margin: int, need: int, budget: int) -> RtstyleError:
         return RtstyleError(
             f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
             f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
-            f"{self.largest_side(height, width, budget)} or less to downscale")
+            f"{self.largest_side(height, width, budget, margin)} or less to downscale")
 
 
 def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from rtstyle.engine.base import Stylizer, check_batch, with_border_margin, without_border_margin
+from rtstyle.engine.base import Stylizer
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
@@ -191,16 +191,15 @@ class OnnxStylizer(Stylizer):
         self.description = f"onnxruntime {self.provider} {precision}" + (" io-binding" if self.buffers else "")
 
     def _run(self, frames: np.ndarray) -> np.ndarray:
-        """Frames with their border margin (`with_border_margin`); errors name the sizes without it."""
-        height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])
-        if self.fixed_hw is not None and (height, width) != self.fixed_hw:
+        """Network inputs (frames with their border margin, or tiles of one); the caller checked the memory."""
+        if self.fixed_hw is not None and frames.shape[1:3] != self.fixed_hw:  # such a model has no margin
+            height, width = frames.shape[1:3]
             raise RtstyleError(f"{self.style_name} takes {self.fixed_hw[1]}x{self.fixed_hw[0]} frames only (a model "
                                f"exported with --size), got {width}x{height}: use a model exported without --size")
-        if self.memory_guard is not None:
-            self.memory_guard.check(height * len(frames), width)
         try:
             return self._run_unchecked(frames)
         except Exception as exc:  # onnxruntime's allocation failures become one clear line
+            height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])  # about the user's frame
             error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
             if error is None:
                 raise
@@ -222,8 +221,7 @@ class OnnxStylizer(Stylizer):
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""
-        frames = check_batch(frames)
-        return without_border_margin(self._run(with_border_margin(frames, self.border_margin)), self.border_margin)
+        return self._stylize_batch_at_once(frames, self._run)
 
     def close(self) -> None:
         self.buffers = None

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtstyle.engine.base import Stylizer, check_batch, with_border_margin, without_border_margin
+from rtstyle.engine.base import Stylizer
 from rtstyle.engine.memory import MemoryGuard
 from rtstyle.errors import RtstyleError
 from rtstyle.models.registry import create_spec
@@ -176,7 +176,4 @@ class TorchStylizer(Stylizer):
         return self._run(frame[None])[0]
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
-        frames = check_batch(frames)
-        if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
-            self.memory_guard.check(frames.shape[1] * len(frames), frames.shape[2])
-        return without_border_margin(self._run(with_border_margin(frames, self.border_margin)), self.border_margin)
+        return self._stylize_batch_at_once(frames, self._run)
