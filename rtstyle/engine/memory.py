@@ -68,6 +68,12 @@ class MemoryGuard:
         self.min_tile = max(min_tile or MIN_TILE, 2 * TILE_OVERLAP)  # a tile must be more than its overlaps
         self.checked: set[tuple[int, int]] = set()
         self.tiles: dict[tuple[int, int], int | None] = {}  # per frame size: None (whole) or the tile side
+        # The most memory a frame (or tile) already let through needs: a size needing no more fits whatever the OS
+        # says now, because the runtime keeps that memory for reuse (onnxruntime's arena) and is counted as using it.
+        self.accepted = 0
+
+    def _fits(self, need: int, budget: int | None) -> bool:
+        return budget is None or need <= budget or need <= self.accepted
 
     def budget(self) -> int | None:
         available = self.available if self.available is not None else available_memory_bytes()
@@ -78,8 +84,10 @@ class MemoryGuard:
             return
         budget = self.budget()
         need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
-        if budget is not None and need > budget:
+        if not self._fits(need, budget):
+            assert budget is not None
             raise self._refusal(height, width, need, budget)
+        self.accepted = max(self.accepted, need)
         self.checked.add((height, width))
 
     def tile_for(self, height: int, width: int) -> int | None:
@@ -93,12 +101,16 @@ class MemoryGuard:
             return self.tiles[size]
         budget = self.budget()
         need = estimate_frame_bytes(self.spec, height + 2 * BORDER_MARGIN, width + 2 * BORDER_MARGIN)
-        if budget is None or need <= budget:
+        if self._fits(need, budget):
             self.checked.add(size)  # it fits now: `check` need not ask again
+            self.accepted = max(self.accepted, need)
             self.tiles[size] = None
             return None
+        assert budget is not None
         for_tiles = budget - TILING_BYTES_PER_PIXEL * (height + 2 * BORDER_MARGIN) * (width + 2 * BORDER_MARGIN)
-        side = math.isqrt(max(0, for_tiles) // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
+        per_pixel = estimate_frame_bytes(self.spec, 1, 1)
+        side = math.isqrt(max(0, for_tiles) // per_pixel) // TILE_ALIGN * TILE_ALIGN
+        side = max(side, math.isqrt(self.accepted // per_pixel) // TILE_ALIGN * TILE_ALIGN)  # tiles as large as ran
         if side < self.min_tile:
             raise self._refusal(height, width, need, budget)
         self.tiles[size] = side
