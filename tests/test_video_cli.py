@@ -306,3 +306,15 @@ def test_a_10_bit_video_is_said_to_become_8_bit(tmp_path, small_style, capsys):
     result = run_cli(["video", str(make_clip(tmp_path / "eight.mp4", frames=2)), "-o", str(tmp_path / "o8.mp4"),
                       "--style", str(small_style)], capsys)
     assert result.exit_code == 0 and "-bit video" not in result.err
+
+
+def test_an_anamorphic_video_keeps_its_pixel_shape(tmp_path, small_style, capsys):
+    # A DVD's 720x480 is shown at 16:9 through its 32:27 pixels; square pixels squeezed the picture to 3:2.
+    import av
+
+    src = make_clip(tmp_path / "dvd.mp4", width=96, height=64, frames=4, sample_aspect=Fraction(32, 27))
+    for name, extra in (("out.mp4", []), ("small.mkv", ["--max-size", "48"])):
+        out = tmp_path / name
+        assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), *extra], capsys).exit_code == 0
+        with av.open(str(out)) as container:
+            assert container.streams.video[0].sample_aspect_ratio == Fraction(32, 27)

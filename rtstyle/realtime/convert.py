@@ -132,7 +132,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             audio_templates = list(container.streams.audio) if options.audio else []
             writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
-                                 audio_templates=audio_templates, shown_as=target, color=info.color)
+                                 audio_templates=audio_templates, shown_as=target, color=info.color,
+                                 sample_aspect=info.sample_aspect)
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
                                audio=options.audio, zero=info.first_time)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
