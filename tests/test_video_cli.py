@@ -318,3 +318,33 @@ def test_an_anamorphic_video_keeps_its_pixel_shape(tmp_path, small_style, capsys
         assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), *extra], capsys).exit_code == 0
         with av.open(str(out)) as container:
             assert container.streams.video[0].sample_aspect_ratio == Fraction(32, 27)
+
+
+def test_audio_tracks_keep_their_language_and_which_plays_by_default(tmp_path, small_style, capsys):
+    # Two languages came out as two 'und' tracks, both default: a player's audio menu could not tell them apart.
+    import av
+
+    one = make_clip(tmp_path / "one.mp4", frames=12, audio=True)
+    src = tmp_path / "two.mkv"
+    with av.open(str(one)) as inp, av.open(str(src), "w") as dst:
+        video = dst.add_stream_from_template(inp.streams.video[0])
+        tracks = [dst.add_stream_from_template(inp.streams.audio[0]) for _ in range(2)]
+        for track, language, default in zip(tracks, ("eng", "fra"), (True, False)):
+            track.metadata["language"] = language
+            track.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            targets = [video] if packet.stream.type == "video" else tracks
+            for target in targets:
+                copy = av.Packet(bytes(packet))
+                copy.pts, copy.dts, copy.time_base, copy.stream = packet.pts, packet.dts, packet.time_base, target
+                copy.is_keyframe = packet.is_keyframe
+                dst.mux(copy)
+    for name in ("out.mp4", "out.mkv"):
+        out = tmp_path / name
+        assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+        with av.open(str(out)) as container:
+            audio = container.streams.audio
+            assert [a.metadata.get("language") for a in audio] == ["eng", "fra"]
+            assert [bool(a.disposition & av.stream.Disposition.default) for a in audio] == [True, False]

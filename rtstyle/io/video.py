@@ -416,7 +416,12 @@ class VideoWriter:
         supported = self.container.supported_codecs
         if supported and codec not in supported:
             raise audio_refusal([template], self.shown_as)
-        return self.container.add_stream_from_template(template)
+        stream = self.container.add_stream_from_template(template)
+        # A track's language and title name it in players' audio menus (two languages were both 'und'), and its
+        # disposition says which plays by default.
+        stream.metadata.update({k: v for k, v in template.metadata.items() if k.lower() in ("language", "title")})
+        stream.disposition = template.disposition
+        return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
