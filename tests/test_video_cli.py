@@ -348,3 +348,22 @@ def test_audio_tracks_keep_their_language_and_which_plays_by_default(tmp_path, s
             audio = container.streams.audio
             assert [a.metadata.get("language") for a in audio] == ["eng", "fra"]
             assert [bool(a.disposition & av.stream.Disposition.default) for a in audio] == [True, False]
+
+
+def test_subtitles_that_are_not_copied_are_said(tmp_path, small_style, capsys):
+    import av
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6)
+    srt = tmp_path / "subs.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nhello\n")
+    src = tmp_path / "film.mkv"
+    with av.open(str(clip)) as video, av.open(str(srt)) as text, av.open(str(src), "w") as dst:
+        streams = [dst.add_stream_from_template(inp.streams[0]) for inp in (video, text)]  # all before muxing
+        for inp, stream in zip((video, text), streams):
+            for packet in inp.demux():
+                if packet.dts is not None:
+                    packet.stream = stream
+                    dst.mux(packet)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert f"1 subtitle stream of {src} not copied" in result.err

@@ -85,6 +85,7 @@ class VideoInfo:
     first_time: float = 0.0  # seconds of the first decodable frame: where --start and --duration count from
     bits: int = 8  # per colour sample (10 for HDR video); the output is 8-bit yuv420p
     sample_aspect: Fraction | None = None  # pixel shape, where not square (a DVD's 720x480 shown at 16:9: 32/27)
+    subtitles: int = 0  # subtitle streams, which are not copied
 
 
 @dataclass
@@ -137,6 +138,7 @@ def probe_video(path: Path) -> VideoInfo:
             color=ColorTags.of(first), first_time=first_time,
             bits=max((c.bits for c in first.format.components), default=8),
             sample_aspect=_sample_aspect(stream),
+            subtitles=len(container.streams.subtitles),
         )
 
 

@@ -27,6 +27,7 @@ from rtstyle.io.video import (
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
+from rtstyle.wording import counted
 
 Log = Callable[[str], None]
 
@@ -116,6 +117,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"odd frame size {info.width}x{info.height}: padded to {out_w}x{out_h} by repeating the last "
             "column/row (H.264 yuv420p needs even sizes)")
     total = expected_frames(info, options.start, options.duration)
+    if info.subtitles:  # said, not dropped silently: a film's subtitles are easy to miss until they are needed
+        log(f"{counted(info.subtitles, 'subtitle stream')} of {source} not copied (the video and its audio are)")
     if options.audio and info.audio_codecs:
         check_audio_copy(source, target)
 
