@@ -367,3 +367,44 @@ def test_subtitles_that_are_not_copied_are_said(tmp_path, small_style, capsys):
     result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
     assert result.exit_code == 0, result
     assert f"1 subtitle stream of {src} not copied" in result.err
+
+
+def test_a_rotated_phone_video_is_stylized_upright(tmp_path, small_style, capsys):
+    # A portrait video stored sideways with a rotation tag: the network saw it sideways, so its strokes (and what
+    # it does with sky and ground) lay across the picture as shown. Shown upright, the result must be the one of the
+    # same picture stored upright. Lossless in and out (--crf 0), so only the stylizing can differ.
+    import av
+
+    ys, xs = np.mgrid[0:64, 0:96]
+    stored = [np.stack([(xs * 4 + i * 9) % 256, (ys * 5) % 256, (xs * ys + i * 30) % 256], -1).astype(np.uint8)
+              for i in range(3)]
+
+    def write(path, frames, rotation):
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=24)
+            stream.height, stream.width = frames[0].shape[:2]
+            stream.pix_fmt, stream.options = "yuv444p", {"qp": "0"}
+            if rotation:
+                stream.set_display_rotation(rotation)
+            for image in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        return path
+
+    def stored_frames(path):
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+    sideways = write(tmp_path / "sideways.mp4", stored, 90)
+    upright = write(tmp_path / "upright.mp4", [np.ascontiguousarray(np.rot90(f, 1)) for f in stored], 0)
+    results = {}
+    for src in (sideways, upright):
+        out = tmp_path / f"out_{src.name}"
+        result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), "--crf", "0"], capsys)
+        assert result.exit_code == 0, result
+        results[src.name] = stored_frames(out)
+    assert video_summary(tmp_path / "out_sideways.mp4")["rotation"] == 90  # stored as the input, tag kept
+    for turned, straight in zip(results["sideways.mp4"], results["upright.mp4"], strict=True):
+        assert np.abs(np.rot90(turned, 1).astype(int) - straight).mean() < 2

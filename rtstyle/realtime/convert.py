@@ -122,6 +122,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     if options.audio and info.audio_codecs:
         check_audio_copy(source, target)
 
+    process = upright(process, info.rotation)
+
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
         if isinstance(item, DecodedFrame):
             return DecodedFrame(process(item.image), item.pts, item.index)
@@ -170,6 +172,21 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
+
+
+def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Run `process` on a rotated (phone) video's frames as they are shown, upright, and turn the result back to
+    how the file stores them (which keeps its rotation tag): the networks learnt from upright photos, and their
+    strokes lie the way they are seen (a portrait video's sky is at the top, as in a portrait photo)."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0  # np.rot90 turns as the display tag does
+    if not turns:
+        return process
+
+    def stylize_upright(frame: np.ndarray) -> np.ndarray:
+        result = process(np.ascontiguousarray(np.rot90(frame, turns)))
+        return np.ascontiguousarray(np.rot90(result, -turns))
+
+    return stylize_upright
 
 
 def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
