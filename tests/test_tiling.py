@@ -144,3 +144,23 @@ def test_image_command_tiles_a_large_photo(tmp_path, small_style, photo, capsys,
     assert result.exit_code == 0, result
     assert "900x600 does not fit in memory at once" in result.err
     assert cv2.imread(str(out)).shape == (600, 900, 3)
+
+
+def test_a_batch_goes_on_without_a_photo_too_large_for_memory(tmp_path, small_style, photo, capsys, monkeypatch):
+    # Refused even in tiles, one photo stopped the whole batch (exit 2) and left the photos after it undone.
+    import rtstyle.engine.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 40 * 2**20)  # a 64x64 photo fits, 900x600 not
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a_big.png"), cv2.resize(photo, (900, 600)))
+    cv2.imwrite(str(folder / "b_small.png"), cv2.resize(photo, (64, 64)))
+    result = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    assert result.exit_code == 0, result
+    assert f"skipped {folder / 'a_big.png'}: a 900x600 frame needs about" in result.err
+    assert "wrote 1 image(s)" in result.out and "skipped 1 too large for the memory available" in result.out
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [f"b_small_{small_style.stem}.png"]
+    (folder / "b_small.png").unlink()
+    cv2.imwrite(str(folder / "c_big.png"), cv2.resize(photo, (600, 900)))
+    result = run_cli(["image", str(folder), "-s", str(small_style)], capsys)
+    assert result.exit_code == 2 and "none of the photos fits in the memory available" in result.err

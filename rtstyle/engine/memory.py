@@ -28,6 +28,10 @@ TILE_ALIGN = 64  # tile sides are multiples of this (the networks downsample by 
 TILING_BYTES_PER_PIXEL = 16  # the cross-fade's float32 sums (3 channels) and weights (1) over the whole frame
 
 
+class TooLargeForMemory(RtstyleError):
+    """A frame that cannot be stylized in the memory available, even in tiles: a batch goes on without it."""
+
+
 def full_resolution_channels(spec: NetSpec) -> int:
     """The most channels any layer holds at the input's resolution (before downsampling / after upsampling)."""
     scale = 1.0
@@ -121,17 +125,17 @@ class MemoryGuard:
         per_pixel = estimate_frame_bytes(self.spec, 1, 1)
         return max(16, math.isqrt(budget // per_pixel * max(height, width) // min(height, width)) - 2 * BORDER_MARGIN)
 
-    def _refusal(self, height: int, width: int, need: int, budget: int) -> RtstyleError:
-        return RtstyleError(
+    def _refusal(self, height: int, width: int, need: int, budget: int) -> TooLargeForMemory:
+        return TooLargeForMemory(
             f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
             f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
             f"{self.largest_side(height, width, budget)} or less to downscale")
 
 
-def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:
+def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> TooLargeForMemory | None:
     """An RtstyleError for a runtime's allocation failure, or None if `exc` is something else."""
     text = str(exc).lower()
     if any(s in text for s in ("failed to allocate", "out of memory", "bad_alloc", "cudaerrormemoryallocation")):
-        return RtstyleError(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
+        return TooLargeForMemory(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
                             "use --max-size to downscale")
     return None
