@@ -39,7 +39,7 @@ def test_a_long_run_says_its_time_and_the_faster_choices_once_after_the_first_fr
     assert len(lines) == 1
     assert lines[0].startswith("about 2 h 30 min to go (1796 more frames at 5.0 s each)")
     assert "--style x-fast about 15 min" in lines[0] and "--max-size 1280 about 1 h 0 min" not in lines[0]
-    assert "--max-size 1280 about 1 h" in lines[0]
+    assert "--max-size 1280 about 1 h (for all 1800 frames)" in lines[0]
     assert fast_frames and all(shape == (720, 1280, 3) for shape in fast_frames)
 
 
@@ -74,6 +74,18 @@ def test_a_choice_that_is_not_much_faster_or_cannot_load_is_left_out():
     for _ in range(5):
         run(np.zeros((8, 8, 3), np.uint8))
     assert len(lines) == 1 and "faster" not in lines[0]
+
+
+def test_choices_that_cannot_even_be_listed_leave_the_estimate_alone():
+    clock, lines = Clock(), []
+
+    def unlisted() -> list[Alternative]:
+        raise OSError("styles folder unreadable")
+
+    run = RunEstimate(clock.work(5.0), 1000, lines.append, alternatives=unlisted, clock=clock)
+    for _ in range(5):
+        run(np.zeros((8, 8, 3), np.uint8))
+    assert lines == ["about 1 h 23 min to go (996 more frames at 5.0 s each)"]
 
 
 def test_times_read_as_people_say_them():

@@ -109,26 +109,33 @@ class RunEstimate:
         if left <= LONG_RUN_SECONDS:
             return
         line = f"about {how_long(left)} to go ({self.total - self.done} more frames at {seconds(pace)} each)"
+        try:
+            faster = self._faster(frame, pace, self.total)
+        except Exception:  # noqa: BLE001 - advice that cannot be timed is left out; the conversion goes on
+            faster = []
+        if faster:
+            line += (f"; faster, timed here on this video's frames: {', '.join(faster)} "
+                     f"(for all {self.total} frames)")
+        self.log(line)
+
+    def _faster(self, frame: np.ndarray, pace: float, total: int) -> list[str]:
         alternatives = self.alternatives()
         if not alternatives:
-            self.log(line)
-            return
+            return []
         work = statistics.median(self.work)
         slower = work / max(time_per_frame(self.again(), frame, clock=self.clock, most=1, warm_up=False), 1e-9)
         faster = []
         for alternative in alternatives:
             try:
                 theirs = time_per_frame(alternative.make(), alternative.prepare(frame), clock=self.clock)
-            except Exception:  # noqa: BLE001 - advice that cannot be timed is left out; the conversion goes on
+            except Exception:  # noqa: BLE001 - one that cannot load (a corrupt style file) is left out
                 continue
             finally:
                 alternative.close()
             their_pace = max(0.0, pace - work) + theirs * slower
             if their_pace <= WORTH_IT * pace:
-                faster.append(f"{alternative.options} about {how_long(their_pace * self.total)}")
-        if faster:
-            line += "; faster, timed here on this video's frames: " + ", ".join(faster) + " (for the whole video)"
-        self.log(line)
+                faster.append(f"{alternative.options} about {how_long(their_pace * total)}")
+        return faster
 
 
 def seconds(value: float) -> str:
