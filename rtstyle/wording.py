@@ -1,7 +1,18 @@
-"""How counts read in messages: "1 frame", "2 frames"."""
+"""How counts and times read in messages: "1 frame", "2 frames", "2 h 40 min"."""
 
 from __future__ import annotations
 
 
 def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def how_long(seconds: float) -> str:
+    """A time span as people say it: '45 s', '12 min', '2 h 5 min' (rounded to what matters at that length)."""
+    if seconds < 59.5:
+        return f"{seconds:.0f} s" if seconds >= 9.5 else f"{seconds:.1f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -88,9 +88,36 @@ def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkey
     guard.available = 10 * 2**30  # memory freed later: the size is still tiled, a video never switches mid-way
     stylizer(frame)
     assert len(runs) == 12 and len(notes) == 1  # and it is said once per size, not per frame
-    guard.available = 200 * 200 * 512  # too little even for a 256 px tile: refused in one line
+    # Too little even for a 256 px tile, where nothing has run yet (what ran is held: see the next test): refused
+    stylizer.memory_guard = MemoryGuard(guard.spec, available=200 * 200 * 512, min_tile=256)
     with pytest.raises(RtstyleError, match=r"--max-size \d+ or less"):
         stylizer(np.zeros((800, 1200, 3), np.uint8))
+
+
+def test_tiles_no_larger_than_one_that_ran_go_on_when_the_process_holds_the_memory(small_style, monkeypatch):
+    # onnxruntime keeps a tile's memory for reuse, so the OS reports that much less free afterwards: the next tiles
+    # (the edge ones are other sizes) and the next photo were refused for memory the process itself held (a 20 Mpx
+    # photo failed at its second tile on a 24 GiB machine with the full networks).
+    from rtstyle.engine import create_stylizer
+    from rtstyle.engine.memory import MemoryGuard
+
+    stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu")
+    guard = stylizer.memory_guard = MemoryGuard(stylizer.memory_guard.spec, available=300 * 300 * 512 * 2, min_tile=256)
+    run = stylizer._run
+    sizes: list[tuple[int, int]] = []
+
+    def run_and_hold(frames: np.ndarray) -> np.ndarray:
+        sizes.append(frames.shape[1:3])
+        out = run(frames)
+        guard.available = 100 * 100 * 512  # what the OS says while the runtime holds the tile's memory
+        return out
+
+    monkeypatch.setattr(stylizer, "_run", run_and_hold)
+    frame = cv2.resize(cv2.imread("tests/data/chelsea.png"), (610, 403))  # tiles of four sizes
+    assert stylizer(frame).shape == frame.shape
+    assert len(sizes) == 6 and len(set(sizes)) == 4
+    assert stylizer(frame[:380, :590]).shape == (380, 590, 3)  # the next photo: tiles as large as those that ran
+    assert max(max(s) for s in sizes) <= 384
 
 
 def test_a_size_that_ran_whole_is_refused_cleanly_when_memory_runs_short(small_style):
@@ -137,3 +164,23 @@ def test_the_memory_guard_counts_each_frames_own_margin():
             short = side * min(height, width) // max(height, width)
             assert guard.need(short, side, margin) <= budget  # the suggestion fits, margin included
             assert guard.need(short + 2, side + 4, margin) > budget * 0.97  # and is not far below what fits
+
+
+def test_a_batch_goes_on_without_a_photo_too_large_for_memory(tmp_path, small_style, photo, capsys, monkeypatch):
+    # Refused even in tiles, one photo stopped the whole batch (exit 2) and left the photos after it undone.
+    import rtstyle.engine.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 40 * 2**20)  # a 64x64 photo fits, 900x600 not
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a_big.png"), cv2.resize(photo, (900, 600)))
+    cv2.imwrite(str(folder / "b_small.png"), cv2.resize(photo, (64, 64)))
+    result = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    assert result.exit_code == 0, result
+    assert f"skipped {folder / 'a_big.png'}: a 900x600 frame needs about" in result.err
+    assert "wrote 1 image(s)" in result.out and "skipped 1 too large for the memory available" in result.out
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [f"b_small_{small_style.stem}.png"]
+    (folder / "b_small.png").unlink()
+    cv2.imwrite(str(folder / "c_big.png"), cv2.resize(photo, (600, 900)))
+    result = run_cli(["image", str(folder), "-s", str(small_style)], capsys)
+    assert result.exit_code == 2 and "none of the photos fits in the memory available" in result.err

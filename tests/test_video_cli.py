@@ -306,3 +306,105 @@ def test_a_10_bit_video_is_said_to_become_8_bit(tmp_path, small_style, capsys):
     result = run_cli(["video", str(make_clip(tmp_path / "eight.mp4", frames=2)), "-o", str(tmp_path / "o8.mp4"),
                       "--style", str(small_style)], capsys)
     assert result.exit_code == 0 and "-bit video" not in result.err
+
+
+def test_an_anamorphic_video_keeps_its_pixel_shape(tmp_path, small_style, capsys):
+    # A DVD's 720x480 is shown at 16:9 through its 32:27 pixels; square pixels squeezed the picture to 3:2.
+    import av
+
+    src = make_clip(tmp_path / "dvd.mp4", width=96, height=64, frames=4, sample_aspect=Fraction(32, 27))
+    for name, extra in (("out.mp4", []), ("small.mkv", ["--max-size", "48"])):
+        out = tmp_path / name
+        assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), *extra], capsys).exit_code == 0
+        with av.open(str(out)) as container:
+            assert container.streams.video[0].sample_aspect_ratio == Fraction(32, 27)
+
+
+def test_audio_tracks_keep_their_language_and_which_plays_by_default(tmp_path, small_style, capsys):
+    # Two languages came out as two 'und' tracks, both default: a player's audio menu could not tell them apart.
+    import av
+
+    one = make_clip(tmp_path / "one.mp4", frames=12, audio=True)
+    src = tmp_path / "two.mkv"
+    with av.open(str(one)) as inp, av.open(str(src), "w") as dst:
+        video = dst.add_stream_from_template(inp.streams.video[0])
+        tracks = [dst.add_stream_from_template(inp.streams.audio[0]) for _ in range(2)]
+        for track, language, default in zip(tracks, ("eng", "fra"), (True, False)):
+            track.metadata["language"] = language
+            track.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            targets = [video] if packet.stream.type == "video" else tracks
+            for target in targets:
+                copy = av.Packet(bytes(packet))
+                copy.pts, copy.dts, copy.time_base, copy.stream = packet.pts, packet.dts, packet.time_base, target
+                copy.is_keyframe = packet.is_keyframe
+                dst.mux(copy)
+    for name in ("out.mp4", "out.mkv"):
+        out = tmp_path / name
+        assert run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 0
+        with av.open(str(out)) as container:
+            audio = container.streams.audio
+            assert [a.metadata.get("language") for a in audio] == ["eng", "fra"]
+            assert [bool(a.disposition & av.stream.Disposition.default) for a in audio] == [True, False]
+
+
+def test_subtitles_that_are_not_copied_are_said(tmp_path, small_style, capsys):
+    import av
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6)
+    srt = tmp_path / "subs.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nhello\n")
+    src = tmp_path / "film.mkv"
+    with av.open(str(clip)) as video, av.open(str(srt)) as text, av.open(str(src), "w") as dst:
+        streams = [dst.add_stream_from_template(inp.streams[0]) for inp in (video, text)]  # all before muxing
+        for inp, stream in zip((video, text), streams):
+            for packet in inp.demux():
+                if packet.dts is not None:
+                    packet.stream = stream
+                    dst.mux(packet)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert f"1 subtitle stream of {src} not copied" in result.err
+
+
+def test_a_rotated_phone_video_is_stylized_upright(tmp_path, small_style, capsys):
+    # A portrait video stored sideways with a rotation tag: the network saw it sideways, so its strokes (and what
+    # it does with sky and ground) lay across the picture as shown. Shown upright, the result must be the one of the
+    # same picture stored upright. Lossless in and out (--crf 0), so only the stylizing can differ.
+    import av
+
+    ys, xs = np.mgrid[0:64, 0:96]
+    stored = [np.stack([(xs * 4 + i * 9) % 256, (ys * 5) % 256, (xs * ys + i * 30) % 256], -1).astype(np.uint8)
+              for i in range(3)]
+
+    def write(path, frames, rotation):
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=24)
+            stream.height, stream.width = frames[0].shape[:2]
+            stream.pix_fmt, stream.options = "yuv444p", {"qp": "0"}
+            if rotation:
+                stream.set_display_rotation(rotation)
+            for image in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        return path
+
+    def stored_frames(path):
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+    sideways = write(tmp_path / "sideways.mp4", stored, 90)
+    upright = write(tmp_path / "upright.mp4", [np.ascontiguousarray(np.rot90(f, 1)) for f in stored], 0)
+    results = {}
+    for src in (sideways, upright):
+        out = tmp_path / f"out_{src.name}"
+        result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style), "--crf", "0"], capsys)
+        assert result.exit_code == 0, result
+        results[src.name] = stored_frames(out)
+    assert video_summary(tmp_path / "out_sideways.mp4")["rotation"] == 90  # stored as the input, tag kept
+    for turned, straight in zip(results["sideways.mp4"], results["upright.mp4"], strict=True):
+        assert np.abs(np.rot90(turned, 1).astype(int) - straight).mean() < 2

@@ -13,7 +13,8 @@ BUNNY = Path(__file__).resolve().parent.parent / "rtstyle" / "assets" / "cutBunn
 
 def make_clip(path: Path, *, width: int = 96, height: int = 64, pts: list[int] | None = None, frames: int = 10,
               rate: int = 24, time_base: Fraction | None = None, rotation: int = 0, gop: int | None = None,
-              audio: bool = False, color: tuple[int, int, int, int] | None = None) -> Path:
+              audio: bool = False, color: tuple[int, int, int, int] | None = None,
+              sample_aspect: Fraction | None = None) -> Path:
     """A moving gradient; `pts` (in `time_base`, default 1/rate) gives variable frame rate timestamps or an offset
     start; `gop`: a keyframe every so many frames (None: x264's default, one for a short clip); `audio`: AAC
     audio as long as the video, from the video's first timestamp (the encoder adds its priming packet before);
@@ -30,6 +31,8 @@ def make_clip(path: Path, *, width: int = 96, height: int = 64, pts: list[int] |
             stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
         if rotation:
             stream.set_display_rotation(rotation)
+        if sample_aspect:
+            stream.codec_context.sample_aspect_ratio = sample_aspect
         if color:
             _tag(stream.codec_context, color)
         sound = container.add_stream("aac", rate=44100) if audio else None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import sys
 from pathlib import Path
 
 import click
@@ -11,7 +14,12 @@ from rtstyle.cli.options import (
 )
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
-from rtstyle.wording import counted
+from rtstyle.wording import counted, how_long
+
+if TYPE_CHECKING:
+    from rtstyle.engine.base import Stylizer
+    from rtstyle.realtime.estimate import Alternative
+    from rtstyle.realtime.look import Look
 
 
 @click.command()
@@ -57,9 +65,12 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video phone.mov -o small.mp4 --max-size 720 --quality medium
       rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
     """
+    from tqdm import tqdm
+
     from rtstyle.engine import create_stylizer
     from rtstyle.io.video import probe_video
-    from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video
+    from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size
+    from rtstyle.realtime.estimate import RunEstimate
     from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import default_style
     from rtstyle.realtime.processing import FrameProcessor
@@ -71,18 +82,60 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
                              preset=preset, start=start, duration=duration, scale=scale, max_size=max_size,
                              overwrite=overwrite, audio=not no_audio)
     check_paths(source, output, overwrite)  # before the (slow) model load
-    probe_video(source)  # a missing or unreadable input is the only line, before the model load too
+    info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
-    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
+    look = Look(strength, keep_colors)
+    width, height = frame_size(info, scale, max_size) or (info.width, info.height)
     try:
-        process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=Look(strength, keep_colors))
-        result = convert_video(options, process, log=log)
+        process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
+        # After the first frames, a long run says how long, and what would be faster (timed, not guessed).
+        timed = RunEstimate(
+            process, expected_frames(info, start, duration), log,
+            alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
+                                                device=device, precision=precision),
+            again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look))
+        result = convert_video(options, timed, log=log)
     finally:
         stylizer.close()
     audio = f", {counted(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
-    log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in {result.seconds:.1f} s "
-        f"({fps:.1f} fps)")
+    pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
+    log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "
+        f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
+
+
+def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,
+                   backend: str, device: str, precision: str) -> list[Alternative]:
+    """What would make a long CPU run faster: the style's fast variant, and frames of at most 1280 px.
+
+    None on a GPU: the full networks are fast there, and timing another model could mean a TensorRT build."""
+    from rtstyle.cli.webcam_cmd import gpu_expected
+    from rtstyle.engine import create_stylizer
+    from rtstyle.realtime.estimate import SMALLER_SIDE, Alternative, smaller_frames
+    from rtstyle.realtime.playlist import with_fast_variants
+    from rtstyle.realtime.processing import FrameProcessor
+
+    if gpu_expected(backend, device):
+        return []
+    choices: list[Alternative] = []
+    (fast,), _ = with_fast_variants([style], on_gpu=False)
+    if fast != style:
+        loaded: list[Stylizer] = []
+
+        def make_fast() -> FrameProcessor:
+            loaded.append(create_stylizer(fast, backend=backend, device=device, precision=precision))
+            return FrameProcessor(loaded[-1], post_filter=make_stabilizer(stabilize), look=look)
+
+        def close_fast() -> None:
+            for loaded_stylizer in loaded:
+                loaded_stylizer.close()
+
+        choices.append(Alternative(f"--style {fast}", make_fast, close=close_fast))
+    if long_side > SMALLER_SIDE:  # the same network on smaller frames (a fresh stabiliser: it keeps the last frame)
+        choices.append(smaller_frames(lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize),
+                                                             look=look)))
+    return choices

@@ -28,6 +28,10 @@ TILE_ALIGN = 64  # tile sides are multiples of this (the networks downsample by 
 TILING_BYTES_PER_PIXEL = 16  # the cross-fade's float32 sums (3 channels) and weights (1) over the whole frame
 
 
+class TooLargeForMemory(RtstyleError):
+    """A frame that cannot be stylized in the memory available, even in tiles: a batch goes on without it."""
+
+
 def full_resolution_channels(spec: NetSpec) -> int:
     """The most channels any layer holds at the input's resolution (before downsampling / after upsampling)."""
     scale = 1.0
@@ -68,6 +72,12 @@ class MemoryGuard:
         self.min_tile = max(min_tile or MIN_TILE, 2 * TILE_OVERLAP)  # a tile must be more than its overlaps
         self.checked: set[tuple[int, int, int, int]] = set()  # (height, width, margin, frames at once)
         self.tiles: dict[tuple[int, int, int], int | None] = {}  # per frame size and margin: None (whole) or a side
+        # The most memory a frame (or tile) already let through needs: a size needing no more fits whatever the OS
+        # says now, because the runtime keeps that memory for reuse (onnxruntime's arena) and is counted as using it.
+        self.accepted = 0
+
+    def _fits(self, need: int, budget: int | None) -> bool:
+        return budget is None or need <= budget or need <= self.accepted
 
     def budget(self) -> int | None:
         available = self.available if self.available is not None else available_memory_bytes()
@@ -84,8 +94,10 @@ class MemoryGuard:
             return
         budget = self.budget()
         need = self.need(height, width, margin, count)
-        if budget is not None and need > budget:
+        if not self._fits(need, budget):
+            assert budget is not None
             raise self._refusal(height, width, margin, need, budget)
+        self.accepted = max(self.accepted, need)
         self.checked.add(key)
 
     def decided(self, height: int, width: int, margin: int = BORDER_MARGIN) -> bool:
@@ -103,14 +115,19 @@ class MemoryGuard:
             return self.tiles[key]
         budget = self.budget()
         need = self.need(height, width, margin)
-        if budget is None or need <= budget:
+        if self._fits(need, budget):
             self.checked.add((height, width, margin, 1))  # it fits now: `check` need not ask again
+            self.accepted = max(self.accepted, need)
             self.tiles[key] = None
             return None
+        assert budget is not None
         for_tiles = budget - TILING_BYTES_PER_PIXEL * (height + 2 * margin) * (width + 2 * margin)
-        side = math.isqrt(max(0, for_tiles) // estimate_frame_bytes(self.spec, 1, 1)) // TILE_ALIGN * TILE_ALIGN
+        per_pixel = estimate_frame_bytes(self.spec, 1, 1)
+        side = math.isqrt(max(0, for_tiles) // per_pixel) // TILE_ALIGN * TILE_ALIGN
+        side = max(side, math.isqrt(self.accepted // per_pixel) // TILE_ALIGN * TILE_ALIGN)  # tiles as large as ran
         if side < self.min_tile:
             raise self._refusal(height, width, margin, need, budget)
+        self.accepted = max(self.accepted, side * side * per_pixel)  # its tiles are let through
         self.tiles[key] = side
         return side
 
@@ -125,17 +142,17 @@ class MemoryGuard:
             if pixels > m2 * m2 else 0.0
         return max(16, int(root))
 
-    def _refusal(self, height: int, width: int, margin: int, need: int, budget: int) -> RtstyleError:
-        return RtstyleError(
+    def _refusal(self, height: int, width: int, margin: int, need: int, budget: int) -> TooLargeForMemory:
+        return TooLargeForMemory(
             f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
             f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
             f"{self.largest_side(height, width, budget, margin)} or less to downscale")
 
 
-def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> RtstyleError | None:
+def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> TooLargeForMemory | None:
     """An RtstyleError for a runtime's allocation failure, or None if `exc` is something else."""
     text = str(exc).lower()
     if any(s in text for s in ("failed to allocate", "out of memory", "bad_alloc", "cudaerrormemoryallocation")):
-        return RtstyleError(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
-                            "use --max-size to downscale")
+        return TooLargeForMemory(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
+                                 "use --max-size to downscale")
     return None

@@ -84,6 +84,8 @@ class VideoInfo:
     color: ColorTags = ColorTags()
     first_time: float = 0.0  # seconds of the first decodable frame: where --start and --duration count from
     bits: int = 8  # per colour sample (10 for HDR video); the output is 8-bit yuv420p
+    sample_aspect: Fraction | None = None  # pixel shape, where not square (a DVD's 720x480 shown at 16:9: 32/27)
+    subtitles: int = 0  # subtitle streams, which are not copied
 
 
 @dataclass
@@ -135,7 +137,15 @@ def probe_video(path: Path) -> VideoInfo:
             codec=stream.codec_context.name, audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
             color=ColorTags.of(first), first_time=first_time,
             bits=max((c.bits for c in first.format.components), default=8),
+            sample_aspect=_sample_aspect(stream),
+            subtitles=len(container.streams.subtitles),
         )
+
+
+def _sample_aspect(stream: av.VideoStream) -> Fraction | None:
+    """The shape of a pixel (width/height) where the file gives one other than square."""
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    return Fraction(sar) if sar and sar > 0 and sar != 1 else None
 
 
 def stream_time_base(stream: av.VideoStream) -> Fraction:
@@ -355,9 +365,10 @@ class VideoWriter:
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
                  audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
-                 color: ColorTags | None = None) -> None:
+                 color: ColorTags | None = None, sample_aspect: Fraction | None = None) -> None:
         """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
-        `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified)."""
+        `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified);
+        `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape."""
         self.path = Path(path)
         self.color = color
         self.shown_as = Path(shown_as or path)
@@ -381,6 +392,8 @@ class VideoWriter:
                 # Encode in the input's time base, so timestamps (and variable frame rates) pass through exactly.
                 self.stream.codec_context.time_base = time_base
                 self.stream.time_base = time_base
+            if sample_aspect is not None:
+                self.stream.codec_context.sample_aspect_ratio = sample_aspect
             if rotation:
                 self.stream.set_display_rotation(rotation)
             self.audio_streams = [self._add_audio(t) for t in audio_templates]
@@ -405,7 +418,12 @@ class VideoWriter:
         supported = self.container.supported_codecs
         if supported and codec not in supported:
             raise audio_refusal([template], self.shown_as)
-        return self.container.add_stream_from_template(template)
+        stream = self.container.add_stream_from_template(template)
+        # A track's language and title name it in players' audio menus (two languages were both 'und'), and its
+        # disposition says which plays by default.
+        stream.metadata.update({k: v for k, v in template.metadata.items() if k.lower() in ("language", "title")})
+        stream.disposition = template.disposition
+        return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")

@@ -27,6 +27,7 @@ from rtstyle.io.video import (
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
+from rtstyle.wording import counted
 
 Log = Callable[[str], None]
 
@@ -116,8 +117,12 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"odd frame size {info.width}x{info.height}: padded to {out_w}x{out_h} by repeating the last "
             "column/row (H.264 yuv420p needs even sizes)")
     total = expected_frames(info, options.start, options.duration)
+    if info.subtitles:  # said, not dropped silently: a film's subtitles are easy to miss until they are needed
+        log(f"{counted(info.subtitles, 'subtitle stream')} of {source} not copied (the video and its audio are)")
     if options.audio and info.audio_codecs:
         check_audio_copy(source, target)
+
+    process = upright(process, info.rotation)
 
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
         if isinstance(item, DecodedFrame):
@@ -132,7 +137,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             audio_templates = list(container.streams.audio) if options.audio else []
             writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
-                                 audio_templates=audio_templates, shown_as=target, color=info.color)
+                                 audio_templates=audio_templates, shown_as=target, color=info.color,
+                                 sample_aspect=info.sample_aspect)
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
                                audio=options.audio, zero=info.first_time)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
@@ -166,6 +172,21 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams))
+
+
+def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Run `process` on a rotated (phone) video's frames as they are shown, upright, and turn the result back to
+    how the file stores them (which keeps its rotation tag): the networks learnt from upright photos, and their
+    strokes lie the way they are seen (a portrait video's sky is at the top, as in a portrait photo)."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0  # np.rot90 turns as the display tag does
+    if not turns:
+        return process
+
+    def stylize_upright(frame: np.ndarray) -> np.ndarray:
+        result = process(np.ascontiguousarray(np.rot90(frame, turns)))
+        return np.ascontiguousarray(np.rot90(result, -turns))
+
+    return stylize_upright
 
 
 def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
