@@ -296,6 +296,8 @@ def test_fixed_size_export_larger_than_the_parity_photo_and_bad_sizes(tmp_path, 
                           "WIDTHxHEIGHT")
     assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "64x48,32x24",
                                    "--overwrite"], capsys), "WIDTHxHEIGHT")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "8x8",
+                                   "--overwrite"], capsys), "--size 8x8 is too small", "at least 16 px")
     # refused before the parity check allocates a frame that size (it ran out of memory)
     assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "30000x20000",
                                    "--overwrite"], capsys), "larger than rtstyle stylizes")
