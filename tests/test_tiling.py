@@ -198,3 +198,14 @@ def test_webcam_frames_too_large_for_memory_are_advised_with_webcam_options(smal
     assert_one_line_error(result, "a 900x600 frame needs about", "use a smaller --size or an --inference-scale",
                           "px on their longer side fit")
     assert "--max-size" not in result.err
+
+
+def test_bench_sizes_too_large_for_memory_are_advised_with_bench_options(small_style, capsys, monkeypatch):
+    import rtstyle.engine.memory as memory
+    from helpers import assert_one_line_error
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 40 * 2**20)
+    result = run_cli(["bench", "-s", str(small_style), "--backends", "onnx", "--sizes", "900x600", "--frames", "1",
+                      "--warmup", "0"], capsys)
+    assert_one_line_error(result, "a 900x600 frame needs about", "time smaller --sizes", "px on the longer side fit")
+    assert "--max-size" not in result.err
