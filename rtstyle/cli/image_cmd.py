@@ -124,6 +124,9 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                     result = np.dstack([process(fill_transparent(frame, alpha)), alpha])
                 else:  # a result without alpha shows what the file holds under its transparency: stylized as it is
                     result = process(frame)
+                    if alpha is not None and int(alpha.min()) < 255:  # lost without a word before
+                        tqdm.write(f"{job.source}'s transparency is not kept in {job.target.suffix} "
+                                   f"(.png, .webp and .tiff keep it)", file=sys.stderr)
             except TooLargeForMemory as exc:
                 if plan.photos == 1:
                     raise
