@@ -314,6 +314,12 @@ def test_rtstyle_refuses_other_frame_sizes_for_a_fixed_size_model_in_one_line(tm
                    capsys).exit_code == 0
     assert_one_line_error(run_cli(["image", str(tmp_path / "wrong.png"), "-s", str(model), "-o",
                                    str(tmp_path / "w.png")], capsys), "40x30 frames only", "got 40x31")
+    from videoclips import BUNNY  # the webcam can be given frames of the model's size: it says how
+
+    assert_one_line_error(run_cli(["webcam", "--source", str(BUNNY), "-s", str(model), "--no-display", "--frames", "2"],
+                                  capsys), "40x30 frames only", "(the webcam: --size 40x30)")
+    assert run_cli(["webcam", "--source", str(BUNNY), "-s", str(model), "--no-display", "--frames", "2", "--size",
+                    "40x30"], capsys).exit_code == 0
 
 
 def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
