@@ -1,6 +1,7 @@
 """`rtstyle export`: atomic, parity-checked, fp16 and TensorRT-safe graphs."""
 
 import json
+import re
 
 import numpy as np
 import onnx
@@ -259,7 +260,7 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
                       "--border-margin", "0"], capsys)
     assert result.exit_code == 0, result
     assert "BGR" in onnx.load(out).doc_string
-    assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
+    assert "int8) in " in result.out and "frame io, uint8 NHWC BGR 0..255 in and out" in result.out
     assert "on 1 calibration frame ..." in result.err
 
 
@@ -331,6 +332,7 @@ def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
                       "--calibration", str(DATA / "chelsea.png")], capsys)
     assert result.exit_code == 0, result
     assert "40x30 only" in result.out
+    assert re.search(r"wrote .*q\.onnx \([\d.]+ MB, int8\) in [\d.]+ s: frame io, uint8 NHWC BGR", result.out), result.out
     model = onnx.load(out)
     assert "Shape" not in ops(model) and "QuantizeLinear" in ops(model)
     assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["batch", 30, 40, 3]
