@@ -325,8 +325,15 @@ def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
     result = cv2.imread(str(tmp_path / "logo_smallstyle.png"), cv2.IMREAD_UNCHANGED)
     assert result.shape == (20, 30, 4)
     assert result[:, :13, 3].max() == 0 and result[:, 17:, 3].min() == 255  # the same alpha, downscaled
-    assert run_cli(["image", str(tmp_path / "logo.png"), "-s", str(small_style), "-o", str(tmp_path / "flat.jpg")],
-                   capsys).exit_code == 0  # a format without alpha: just the colours
+    flat = run_cli(["image", str(tmp_path / "logo.png"), "-s", str(small_style), "-o", str(tmp_path / "flat.jpg")],
+                   capsys)
+    assert flat.exit_code == 0  # a format without alpha: just the colours, and said so
+    assert "logo.png's transparency is not kept in .jpg (.png, .webp and .tiff keep it)" in flat.err
+    opaque = cv2.cvtColor(photo[:40, :60], cv2.COLOR_BGR2BGRA)  # an alpha channel, all of it opaque: nothing lost
+    cv2.imwrite(str(tmp_path / "opaque.png"), opaque)
+    result_err = run_cli(["image", str(tmp_path / "opaque.png"), "-s", str(small_style), "-o",
+                          str(tmp_path / "opaque.jpg")], capsys).err
+    assert "transparency" not in result_err
     assert cv2.imread(str(tmp_path / "flat.jpg"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
 
 

@@ -1,6 +1,7 @@
 """`rtstyle export`: atomic, parity-checked, fp16 and TensorRT-safe graphs."""
 
 import json
+import re
 
 import numpy as np
 import onnx
@@ -259,7 +260,7 @@ def test_quantize_after_an_upgrade_does_not_reuse_the_graph_an_older_version_cac
                       "--border-margin", "0"], capsys)
     assert result.exit_code == 0, result
     assert "BGR" in onnx.load(out).doc_string
-    assert "int8, uint8 NHWC BGR 0..255 in and out" in result.out
+    assert "int8) in " in result.out and "frame io, uint8 NHWC BGR 0..255 in and out" in result.out
     assert "on 1 calibration frame ..." in result.err
 
 
@@ -296,6 +297,8 @@ def test_fixed_size_export_larger_than_the_parity_photo_and_bad_sizes(tmp_path, 
                           "WIDTHxHEIGHT")
     assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "64x48,32x24",
                                    "--overwrite"], capsys), "WIDTHxHEIGHT")
+    assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "8x8",
+                                   "--overwrite"], capsys), "--size 8x8 is too small", "at least 16 px")
     # refused before the parity check allocates a frame that size (it ran out of memory)
     assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--size", "30000x20000",
                                    "--overwrite"], capsys), "larger than rtstyle stylizes")
@@ -312,6 +315,12 @@ def test_rtstyle_refuses_other_frame_sizes_for_a_fixed_size_model_in_one_line(tm
                    capsys).exit_code == 0
     assert_one_line_error(run_cli(["image", str(tmp_path / "wrong.png"), "-s", str(model), "-o",
                                    str(tmp_path / "w.png")], capsys), "40x30 frames only", "got 40x31")
+    from videoclips import BUNNY  # the webcam can be given frames of the model's size: it says how
+
+    assert_one_line_error(run_cli(["webcam", "--source", str(BUNNY), "-s", str(model), "--no-display", "--frames", "2"],
+                                  capsys), "40x30 frames only", "(the webcam: --size 40x30)")
+    assert run_cli(["webcam", "--source", str(BUNNY), "-s", str(model), "--no-display", "--frames", "2", "--size",
+                    "40x30"], capsys).exit_code == 0
 
 
 def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
@@ -323,6 +332,7 @@ def test_quantize_fixed_size_for_opencv4(tmp_path, small_style, capsys, photo):
                       "--calibration", str(DATA / "chelsea.png")], capsys)
     assert result.exit_code == 0, result
     assert "40x30 only" in result.out
+    assert re.search(r"wrote .*q\.onnx \([\d.]+ MB, int8\) in [\d.]+ s: frame io, uint8 NHWC BGR", result.out), result.out
     model = onnx.load(out)
     assert "Shape" not in ops(model) and "QuantizeLinear" in ops(model)
     assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["batch", 30, 40, 3]

@@ -60,6 +60,17 @@ def test_eval_reads_a_video_file(small_style, capsys):
     assert report["flow"] == "Farneback" and report["rows"][1]["pairs"] == 2
 
 
+def test_eval_measures_a_rotated_phone_video_upright(tmp_path, small_style, capsys):
+    # rtstyle video stylizes a portrait video upright; eval measured the network on the frames as stored, sideways.
+    from videoclips import make_clip
+
+    video = make_clip(tmp_path / "portrait.mp4", width=64, height=48, frames=3, rotation=90)
+    result = run_cli(["eval", str(video), "-s", str(small_style), "--flow", "farneback", "--json"], capsys)
+    assert result.exit_code == 0, result
+    report = json.loads(result.out)
+    assert (report["width"], report["height"]) == (48, 64)
+
+
 def test_eval_bad_inputs_are_one_line_errors(tmp_path, small_style, capsys):
     assert_one_line_error(run_cli(["eval", str(tmp_path / "nope.mp4"), "-s", str(small_style)], capsys), "not found")
     single = write_frames(tmp_path / "single", panning_clip(1)[0])

@@ -184,3 +184,28 @@ def test_a_batch_goes_on_without_a_photo_too_large_for_memory(tmp_path, small_st
     cv2.imwrite(str(folder / "c_big.png"), cv2.resize(photo, (600, 900)))
     result = run_cli(["image", str(folder), "-s", str(small_style)], capsys)
     assert result.exit_code == 2 and "none of the photos fits in the memory available" in result.err
+
+
+def test_webcam_frames_too_large_for_memory_are_advised_with_webcam_options(small_style, capsys, monkeypatch):
+    # The guard's advice is --max-size, which the webcam does not have (click would refuse it).
+    import rtstyle.engine.memory as memory
+    from helpers import assert_one_line_error
+    from videoclips import BUNNY
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 40 * 2**20)  # 64x64 fits, 900x600 not
+    result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display",
+                      "--frames", "2", "--size", "900x600"], capsys)
+    assert_one_line_error(result, "a 900x600 frame needs about", "use a smaller --size or an --inference-scale",
+                          "px on their longer side fit")
+    assert "--max-size" not in result.err
+
+
+def test_bench_sizes_too_large_for_memory_are_advised_with_bench_options(small_style, capsys, monkeypatch):
+    import rtstyle.engine.memory as memory
+    from helpers import assert_one_line_error
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 40 * 2**20)
+    result = run_cli(["bench", "-s", str(small_style), "--backends", "onnx", "--sizes", "900x600", "--frames", "1",
+                      "--warmup", "0"], capsys)
+    assert_one_line_error(result, "a 900x600 frame needs about", "time smaller --sizes", "px on the longer side fit")
+    assert "--max-size" not in result.err

@@ -92,3 +92,13 @@ def test_style_size_scales_the_longest_side(tmp_path: Path) -> None:
     assert max(image.shape[:2]) == 100
     with pytest.raises(RtstyleError, match="not found"):
         read_style_image(tmp_path / "none.png", None)
+
+
+def test_a_rotated_phone_video_is_read_upright(tmp_path) -> None:
+    # A portrait video is stored sideways with a rotation tag; its frames were learnt from (and previewed) sideways.
+    from rtstyle.train.data import read_video_frames
+    from videoclips import make_clip
+
+    video = make_clip(tmp_path / "portrait.mp4", width=64, height=48, frames=3, rotation=90)
+    frames, first = read_video_frames(video, crop_size=32, max_frames=3)
+    assert first.shape == (64, 48, 3) and frames[0].shape == (43, 32, 3)  # short side 32, long side upright

@@ -220,6 +220,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
     (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
+    (["--source", "{bunny}", "--size", "7x5", "--no-display"], ("--size 7x5 is too small", "at least 16 px")),
     (["--source", "{bunny}", "--record", "rec.avi", "--no-display"], ("unsupported --record type .avi", ".mp4")),
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
+from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
 from rtstyle.styles.catalog import arch_summary, find_style
 
@@ -139,8 +140,12 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
                                "nothing to time: choose --backends onnx, or install torch for the torch backend")
         total = len(size_list) * len(configs) * (frames + warmup)
         with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:
-            results = run_bench(default_factory(default_style, threads), size_list, configs, frames=frames,
-                                warmup=warmup, progress=bar.update)
+            try:
+                results = run_bench(default_factory(default_style, threads), size_list, configs, frames=frames,
+                                    warmup=warmup, progress=bar.update)
+            except TooLargeForMemory as exc:  # its advice, --max-size, is not a bench option
+                fits = f" (up to {exc.largest_side} px on the longer side fit)" if exc.largest_side else ""
+                raise RtstyleError(f"{exc.problem}: time smaller --sizes{fits}") from exc
     for result in results:
         result.style = labels[result.style]
     report = BenchReport({**machine_info(), "threads": str(threads or "default")}, results)

@@ -44,13 +44,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
           overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
-    \b
-    Results keep the photo's format and colour (ICC) profile, not its EXIF.
-    Nothing is overwritten: an input never, an existing output only with
-    --overwrite. In a batch (a folder, a pattern, several photos or several
-    styles), existing outputs are skipped (so running the same command again
-    finishes an interrupted batch), earlier results (x_mosaic.jpg beside
-    x.jpg) are left alone, and a folder's subfolders are kept under -o.
+    Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. Nothing is overwritten:
+    an input never, an existing output only with --overwrite. In a batch (a folder, a pattern, several photos or
+    several styles), existing outputs are skipped (so running the same command again finishes an interrupted
+    batch), earlier results (x_mosaic.jpg beside x.jpg) are left alone, and a folder's subfolders are kept
+    under -o. A photo too large for the memory available is stylized in tiles (--max-size: a downscaled copy,
+    whole); a batch goes on without a photo too large even for tiles, and says which.
 
     \b
     Examples:
@@ -125,6 +124,9 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                     result = np.dstack([process(fill_transparent(frame, alpha)), alpha])
                 else:  # a result without alpha shows what the file holds under its transparency: stylized as it is
                     result = process(frame)
+                    if alpha is not None and int(alpha.min()) < 255:  # lost without a word before
+                        tqdm.write(f"{job.source}'s transparency is not kept in {job.target.suffix} "
+                                   f"(.png, .webp and .tiff keep it)", file=sys.stderr)
             except TooLargeForMemory as exc:
                 if plan.photos == 1:
                     raise

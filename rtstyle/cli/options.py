@@ -46,14 +46,19 @@ def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return None if value is None else Path(os.path.normpath(value))
 
 
+MIN_FRAME_SIDE = 16  # --size below this is a typo, not a frame anyone wants stylized
+
+
 def parse_frame_size(text: str | None) -> tuple[int, int] | None:
     """--size WIDTHxHEIGHT (webcam, export, quantize) as (width, height); None when not given."""
     if text is None:
         return None
     match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
-    if not match or int(match[1]) < 16 or int(match[2]) < 16:
+    if not match:
         raise RtstyleError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x720")
     width, height = int(match[1]), int(match[2])
+    if width < MIN_FRAME_SIDE or height < MIN_FRAME_SIDE:  # it was WIDTHxHEIGHT: 'expected WIDTHxHEIGHT' misled
+        raise RtstyleError(f"--size {width}x{height} is too small: each side must be at least {MIN_FRAME_SIDE} px")
     if width * height > MAX_FRAME_PIXELS:  # frames are made or checked at this size: refuse before allocating them
         raise RtstyleError(f"--size {width}x{height} is larger than rtstyle stylizes "
                            f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")

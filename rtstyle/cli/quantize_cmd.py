@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -59,6 +60,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
     if fixed_hw is not None:
         frames = [cover_and_crop(frame, fixed_hw) for frame in frames]
+    start = time.perf_counter()
     click.echo(f"quantising {entry.name} on {counted(len(frames), 'calibration frame')} ...", err=True)
     with tempfile.TemporaryDirectory(prefix="rtstyle-quantize-") as scratch:
         if fixed_hw is None and border_margin == 0:
@@ -70,5 +72,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
         with tqdm(total=len(frames), unit="frame", desc="calibrating", leave=False,
                   disable=None) as bar:  # None: only on a terminal
             quantize_frame_model(float_model, output, frames, on_frame=bar.update)
-    click.echo(f"wrote {output}: int8, {IO_SUMMARY['frame']}{'' if fixed_hw is None else f', {size} only'}"
+    # the same closing line as export's: what the model takes, for a user of another runtime
+    click.echo(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, int8) in {time.perf_counter() - start:.1f} s: "
+               f"frame io, {IO_SUMMARY['frame']}{'' if fixed_hw is None else f', {size} only'}"
                f"{margin_words(border_margin)}")

@@ -47,16 +47,15 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
           overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
-    rotation and colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding).
-    --start and --duration count from the video's first frame, whatever its first timestamp.
+    rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
+    the audio is copied packet for packet (no re-encoding) with each track's language; subtitles are not copied,
+    and rtstyle says so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
-    \b
-    Decoding, the model and encoding run at the same time in three threads.
-    The output is written to a hidden temporary file and renamed when complete.
-    Ctrl-C (exit 130) or `kill PID` (exit 143) keeps what was converted as
-    OUTPUT.partial.mp4 (playable) and never leaves a file under the requested
-    name. Odd frame sizes are padded by one
-    pixel (edge repeated), because yuv420p needs even sizes.
+    Decoding, the model and encoding run at the same time in three threads. A run with more than 5 minutes to go
+    says, after its first frames, how long it will take and which options would be faster (timed on the video's
+    own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
+    `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
+    the requested name. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
 
     \b
     Examples:

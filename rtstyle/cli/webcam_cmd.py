@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from rtstyle.cli.options import (
 )
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
+
+if TYPE_CHECKING:
+    from rtstyle.engine.memory import TooLargeForMemory
 
 _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in help_lines())
 
@@ -74,6 +78,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         return 0
 
     from rtstyle.engine import Stylizer, create_stylizer
+    from rtstyle.engine.memory import TooLargeForMemory
     from rtstyle.engine.tiling import LIVE_BORDER_MARGIN
     from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
@@ -135,9 +140,11 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
                                                                  on_gpu=gpu_expected(backend, device))
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
                            post_filter=make_stabilizer(stabilize, light=light))
-    except BaseException:
+    except BaseException as exc:
         if recorder is not None:  # stopped before run_live took the recording over: leave no temporary file
             recorder.abandon()
+        if isinstance(exc, TooLargeForMemory):  # its advice, --max-size, is not a webcam option
+            raise RtstyleError(live_memory_advice(exc)) from exc
         raise
     finally:
         capture.release()
@@ -150,6 +157,12 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     if no_display or outcome.summary.frames:
         click.echo(outcome.summary.format())
     return 1 if outcome.ended == "lost" else 0
+
+
+def live_memory_advice(exc: TooLargeForMemory) -> str:
+    """A frame too large for the memory, said with the webcam's own options (it has no --max-size)."""
+    fits = f" (frames up to {exc.largest_side} px on their longer side fit)" if exc.largest_side else ""
+    return f"{exc.problem}: use a smaller --size or an --inference-scale below 1{fits}"
 
 
 def gpu_expected(backend: str, device: str) -> bool:

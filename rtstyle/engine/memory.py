@@ -29,7 +29,16 @@ TILING_BYTES_PER_PIXEL = 16  # the cross-fade's float32 sums (3 channels) and we
 
 
 class TooLargeForMemory(RtstyleError):
-    """A frame that cannot be stylized in the memory available, even in tiles: a batch goes on without it."""
+    """A frame that cannot be stylized in the memory available, even in tiles: a batch goes on without it.
+
+    The advice is --max-size (image, video, eval); `problem` and `largest_side` let a command without that option
+    (the webcam) give its own."""
+
+    def __init__(self, problem: str, largest_side: int | None = None) -> None:
+        self.problem = problem
+        self.largest_side = largest_side  # the longest side that would fit; None when not worked out
+        super().__init__(f"{problem}: use --max-size {largest_side} or less to downscale" if largest_side
+                         else f"{problem}: use --max-size to downscale")
 
 
 def full_resolution_channels(spec: NetSpec) -> int:
@@ -145,14 +154,12 @@ class MemoryGuard:
     def _refusal(self, height: int, width: int, margin: int, need: int, budget: int) -> TooLargeForMemory:
         return TooLargeForMemory(
             f"a {width}x{height} frame needs about {need / 2**30:.1f} GiB of memory with this style on the CPU "
-            f"and {budget / HEADROOM / 2**30:.1f} GiB is available: use --max-size "
-            f"{self.largest_side(height, width, budget, margin)} or less to downscale")
+            f"and {budget / HEADROOM / 2**30:.1f} GiB is available", self.largest_side(height, width, budget, margin))
 
 
 def out_of_memory_error(exc: Exception, height: int, width: int, where: str) -> TooLargeForMemory | None:
     """An RtstyleError for a runtime's allocation failure, or None if `exc` is something else."""
     text = str(exc).lower()
     if any(s in text for s in ("failed to allocate", "out of memory", "bad_alloc", "cudaerrormemoryallocation")):
-        return TooLargeForMemory(f"not enough memory to stylize a {width}x{height} frame on the {where}: "
-                                 "use --max-size to downscale")
+        return TooLargeForMemory(f"not enough memory to stylize a {width}x{height} frame on the {where}")
     return None

@@ -194,8 +194,9 @@ class OnnxStylizer(Stylizer):
         """Network inputs (frames with their border margin, or tiles of one); the caller checked the memory."""
         if self.fixed_hw is not None and frames.shape[1:3] != self.fixed_hw:  # such a model has no margin
             height, width = frames.shape[1:3]
-            raise RtstyleError(f"{self.style_name} takes {self.fixed_hw[1]}x{self.fixed_hw[0]} frames only (a model "
-                               f"exported with --size), got {width}x{height}: use a model exported without --size")
+            size = f"{self.fixed_hw[1]}x{self.fixed_hw[0]}"
+            raise RtstyleError(f"{self.style_name} takes {size} frames only (a model exported with --size), got "
+                               f"{width}x{height}: use a model exported without --size (the webcam: --size {size})")
         try:
             return self._run_unchecked(frames)
         except Exception as exc:  # onnxruntime's allocation failures become one clear line

@@ -76,6 +76,13 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
-                yield frame.to_ndarray(format="bgr24")
+                # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
+                yield upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
         except av.FFmpegError as exc:
             raise RtstyleError(f"cannot decode video {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def upright_frame(image: np.ndarray, rotation: int) -> np.ndarray:
+    """A decoded frame turned as its display rotation tag says (counter-clockwise degrees, as np.rot90 turns)."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

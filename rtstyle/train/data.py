@@ -197,6 +197,8 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     the first of them at the video's own size (for previews)."""
     import av
 
+    from rtstyle.metrics.clips import upright_frame
+
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -211,7 +213,8 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             first: np.ndarray = np.zeros((0, 0, 3), np.uint8)
             for i, frame in enumerate(container.decode(stream)):
                 if i % every == 0:
-                    image = frame.to_ndarray(format="bgr24")
+                    # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
+                    image = upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
                     first = image if not frames else first
                     frames.append(resize_short_side(image, crop_size))
                     if len(frames) >= max_frames:
