@@ -23,12 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rtstyle.engine import create_stylizer  # noqa: E402
+from rtstyle.engine.bench import parse_sizes  # noqa: E402
 from rtstyle.engine.tiling import BORDER_MARGIN, LIVE_BORDER_MARGIN  # noqa: E402
 from rtstyle.metrics.clips import iter_clip  # noqa: E402
-
-
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    return [(int(w), int(h)) for w, h in (size.lower().split("x") for size in text.split(","))]
 
 
 def main() -> None:

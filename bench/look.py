@@ -25,15 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rtstyle.engine import create_stylizer  # noqa: E402
+from rtstyle.engine.bench import parse_sizes  # noqa: E402
 from rtstyle.metrics.clips import iter_clip  # noqa: E402
 from rtstyle.realtime.look import Look, apply_look  # noqa: E402
 
 LOOKS = {"--strength 0.6": Look(0.6), "--keep-colors": Look(keep_colors=True),
          "--strength 0.6 --keep-colors": Look(0.6, True)}
-
-
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    return [(int(w), int(h)) for w, h in (size.lower().split("x") for size in text.split(","))]
 
 
 def main() -> None:
