@@ -72,7 +72,7 @@ def test_running_a_folder_again_finishes_it_without_restyling_results(tmp_path, 
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == \
         ["a.png", "a_randomstyle.png", "b.jpg", "b_randomstyle.jpg", "c.png", "c_randomstyle.png"]  # hidden: skipped
     assert (folder / "b_randomstyle.jpg").read_bytes() == b"kept"
-    assert "wrote 2 image(s)" in result.out and "skipped 1 already stylized" in result.out
+    assert "wrote 2 images" in result.out and "skipped 1 already stylized" in result.out
     again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
     assert again.exit_code == 0 and "nothing to do" in again.out
     assert len(list(folder.iterdir())) == 7  # no a_randomstyle_randomstyle.png
@@ -378,7 +378,7 @@ def test_a_16_bit_photo_is_said_to_give_an_8_bit_result(tmp_path, small_style, p
     cv2.imwrite(str(tmp_path / "plain.png"), photo[:20, :30])
     result = run_cli(["image", str(tmp_path / "scan.png"), "-s", str(small_style)], capsys)
     assert result.exit_code == 0, result
-    assert "1 photo(s) had more than 8 bits per channel; the result(s) have 8" in result.err
+    assert "1 photo had more than 8 bits per channel; its result has 8" in result.err
     assert cv2.imread(str(tmp_path / "scan_smallstyle.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint8
     result = run_cli(["image", str(tmp_path / "plain.png"), "-s", str(small_style)], capsys)
     assert result.exit_code == 0 and "bits per channel" not in result.err
@@ -399,10 +399,10 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
 
     monkeypatch.setattr(image_cmd, "write_image", write_then_ctrl_c)
     result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
-    assert result.exit_code == 130 and "stopped after 1 of 3 image(s)" in result.err
+    assert result.exit_code == 130 and "stopped after 1 of 3 images" in result.err
     monkeypatch.setattr(image_cmd, "write_image", real_write)
     again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
-    assert again.exit_code == 0 and "wrote 2 image(s)" in again.out and "skipped 1 already stylized" in again.out
+    assert again.exit_code == 0 and "wrote 2 images" in again.out and "skipped 1 already stylized" in again.out
     assert "img/s" not in again.err and "\r" not in again.err  # no progress bar where stderr is not a terminal
 
 

@@ -24,7 +24,7 @@ from rtstyle.io.images import (
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.processing import FrameProcessor
 from rtstyle.styles.catalog import style_names
-from rtstyle.wording import how_long
+from rtstyle.wording import counted, how_long
 
 
 @click.command()
@@ -141,7 +141,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
         bar.update(previous)
     except KeyboardInterrupt:
         if plan.photos > 1:  # every result written so far is whole (atomic writes): say how far it got
-            tqdm.write(f"{style.name}: stopped after {written} of {len(plan.jobs)} image(s); the same command "
+            tqdm.write(f"{style.name}: stopped after {written} of {counted(len(plan.jobs), 'image')}; the same command "
                        "finishes the rest", file=sys.stderr)
         raise
     finally:
@@ -149,12 +149,12 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
         stylizer.close()
     done = len(plan.jobs) - unreadable - too_large
     if deep:  # said, not hidden: the networks and the result files work at 8 bits per channel
-        click.echo(f"{style.name}: {deep} photo(s) had more than 8 bits per channel; the result(s) have 8",
+        click.echo(f"{style.name}: {counted(deep, 'photo')} had more than 8 bits per channel; {'its result has' if deep == 1 else 'their results have'} 8",
                    err=True)
     if plan.photos > 1:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         notes += [f"skipped {too_large} too large for the memory available (see above)"] if too_large else []
-        click.echo(f"{style.name}: wrote {done} image(s) in {how_long(time.perf_counter() - start)}"
+        click.echo(f"{style.name}: wrote {counted(done, 'image')} in {how_long(time.perf_counter() - start)}"
                    + "".join(f"; {n}" for n in notes))
     if too_large and not done:
         raise RtstyleError(f"{style.name}: none of the photos fits in the memory available (see above): use --max-size")

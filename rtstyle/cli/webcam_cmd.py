@@ -13,6 +13,7 @@ from rtstyle.cli.options import (
 )
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
+from rtstyle.wording import counted
 
 if TYPE_CHECKING:
     from rtstyle.engine.memory import TooLargeForMemory
@@ -129,7 +130,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             stylizer.border_margin = min(stylizer.border_margin, LIVE_BORDER_MARGIN)
             stylizers.append(stylizer)
             if len(stylizers) == 1:  # the session starts now: say what runs, and on what
-                log(f"{info.description} -> {name} on {stylizer.description} ({len(styles)} style(s) on the hotkeys)")
+                log(f"{info.description} -> {name} on {stylizer.description} ({counted(len(styles), 'style')} on the hotkeys)")
             return stylizer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
