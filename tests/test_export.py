@@ -458,3 +458,18 @@ def test_quantize_builds_the_margin_into_the_int8_model(tmp_path, small_style, p
                                        "--overwrite"], capsys), "--border-margin")
         assert_one_line_error(run_cli(["export", str(small_style), "-o", str(out), "--border-margin", bad,
                                        "--overwrite"], capsys), "--border-margin")
+
+
+@pytest.mark.parametrize("command", ["export", "quantize"])
+def test_a_fixed_size_beyond_the_memory_available_is_refused_before_the_work(tmp_path, small_style, capsys,
+                                                                             monkeypatch, command):
+    # The parity check (export) and the calibration (quantize) run the model at that size: with too little memory
+    # they went ahead and could be killed by the OS (an 8K size with the full networks needs tens of GiB).
+    import rtstyle.engine.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 20 * 2**20)
+    out = tmp_path / "m.onnx"
+    assert_one_line_error(run_cli([command, str(small_style), "-o", str(out), "--size", "1920x1080"], capsys),
+                          "1920x1080 frame needs about", "give a smaller --size (up to")
+    assert not out.exists()
+    assert run_cli([command, str(small_style), "-o", str(out), "--size", "64x48"], capsys).exit_code == 0

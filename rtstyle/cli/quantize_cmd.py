@@ -45,7 +45,9 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
       rtstyle quantize mosaic --size 640x480 -o mosaic-int8-640x480.onnx   # for OpenCV 4's cv2.dnn
     """
     from rtstyle.engine.onnx_cache import onnx_for_style, style_onnx
+    from rtstyle.export.exporter import refuse_size_beyond_memory
     from rtstyle.export.onnx_graph import IO_SUMMARY
+    from rtstyle.models.registry import create_spec
     from rtstyle.export.quantize import (bundled_calibration_frames, calibration_frames_from, cover_and_crop,
                                          quantize_frame_model)
     from rtstyle.styles.catalog import find_style
@@ -53,6 +55,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
     entry = find_style(style)
     loaded = entry.load()  # validate the style file before building anything from it
     fixed_hw = fixed_size(size)
+    refuse_size_beyond_memory(create_spec(loaded.arch, **loaded.arch_kwargs), fixed_hw, border_margin)
     output = output if output is not None else Path(f"{entry.name}-int8.onnx")
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be an .onnx file, got {output}")

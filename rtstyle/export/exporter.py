@@ -215,6 +215,21 @@ def check_parity(model_path: Path, spec: NetSpec, weights: dict[str, np.ndarray]
                        if runtime == FP16_ARITHMETIC else ""))
 
 
+def refuse_size_beyond_memory(spec: NetSpec, fixed_hw: tuple[int, int] | None, border_margin: int) -> None:
+    """A `--size` model is checked (export) or calibrated (quantize) at that size: one that cannot run in the memory
+    available is refused in one line before the work, naming the sizes that fit (an 8K size with the full networks
+    needs tens of GiB, and the OS would kill the process)."""
+    if fixed_hw is None:
+        return
+    from rtstyle.engine.memory import MemoryGuard, TooLargeForMemory
+
+    try:
+        MemoryGuard(spec).check(*fixed_hw, border_margin)
+    except TooLargeForMemory as exc:
+        fits = f" (up to {exc.largest_side} px on the longer side fit)" if exc.largest_side else ""
+        raise RtstyleError(f"{exc.problem}: give a smaller --size{fits}") from None
+
+
 def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16: bool = False,
                  decompose_instance_norm: bool = False,
                  sizes: tuple[tuple[int, int], ...] = PARITY_SIZES,
@@ -237,6 +252,7 @@ def export_style(style: str | StyleFile, output: Path, *, io: IO = "frame", fp16
     else:
         loaded = find_style(style).load()
     spec = create_spec(loaded.arch, **loaded.arch_kwargs)
+    refuse_size_beyond_memory(spec, fixed_hw, border_margin)
     weights = loaded.float32_weights()
     metadata = style_model_metadata(loaded.name, loaded.arch, loaded.arch_kwargs, loaded.metadata)
     model = build_onnx(spec, weights, io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
