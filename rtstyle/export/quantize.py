@@ -6,21 +6,24 @@ post-processing of the "frame" graph stay float32 (instance norm needs the float
 are exact in float). Weights are quantised per output channel (one scale per filter), which depthwise convs
 need: their filters differ widely in range.
 
-Which convs stay float (recipe 2): the first three (the one that reads the image, at full and half
-resolution) and the last two (the one that writes it and the full-resolution upsampling conv before it).
-int8 error at full resolution shows as grain in smooth areas (sky, skin), and instance norm amplifies it in
-channels whose range is small next to the tensor's; measured one conv at a time, these convs carried most of
-it, while the cheap low-resolution residual blocks carry the speed gain (bench/int8_grain.py).
+Which convs stay float (recipe 2): the first three (the one that reads the image and the two downsampling
+convs, which read full- and half-resolution maps) and the last two (the one that writes the image and the
+upsampling conv before it, at full resolution). int8 error there shows as grain in smooth areas (sky, skin);
+measured one conv at a time, these convs carried most of it, while the low-resolution residual blocks, where
+the int8 speed gain is, added little (bench/int8_grain.py, docs/benchmarks.md).
 
 Calibration: the 99.99th percentile of each activation's absolute values (onnxruntime's Percentile) rather
 than MinMax, so a few outlier pixels do not stretch the 8-bit steps. Together the two changes took the
-extra neighbour step in flat areas from 1.0-1.3 levels to 0.4-0.5 and halved the mean error, for about
-the same speed (docs/benchmarks.md, "int8 grain").
+extra neighbour step in flat areas from 1.0-1.3 levels to 0.4-0.5 and cut the mean error by 35-40%, for
+the fast networks' speed (johnson keeps 60-75% of its int8 gain; docs/benchmarks.md, "int8 grain").
+Calibration runs one frame at a time (histograms merged between frames): onnxruntime otherwise keeps every
+frame's activations at once, which took 15 GB for johnson at 1280x720.
 
 Data types: uint8 activations with int8 weights (U8S8, onnxruntime's fast path on x86) and `reduce_range`
 (7-bit weights), because on AVX2 CPUs without VNNI the U8S8 kernel (VPMADDUBSW) can saturate its 16-bit
 intermediate sums; reduce_range is onnxruntime's documented remedy.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -130,6 +133,14 @@ class _FrameReader:
     def rewind(self) -> None:  # some calibration methods read the data twice
         self._frames = iter(self._all)
 
+    # onnxruntime's "CalibStridedMinMax" calibrates `stride` frames at a time through these, merging the ranges
+    # (or histograms) between strides: its activations for all frames at once took 15 GB for johnson at 720p.
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._frames = iter(self._all[start_index:end_index])
+
 
 @dataclass(frozen=True)
 class QuantSettings:
@@ -156,8 +167,6 @@ def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarra
     `on_frame`: called once per calibration frame run (for a progress bar).
     """
     frames = bundled_calibration_frames() if frames is None else frames
-    if settings.calibration != "MinMax":  # the histogram calibrators stack each activation over all frames
-        frames = same_shape(frames)
     # onnxruntime.quantization warns on the root logger ("consider pre-processing"): not the user's concern.
     root = logging.getLogger()
     level = root.level
@@ -169,12 +178,6 @@ def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarra
     finally:
         root.setLevel(level)
     return Path(target)
-
-
-def same_shape(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """The frames centre-cropped (after scaling to cover) to the smallest height and width among them."""
-    hw = (min(f.shape[0] for f in frames), min(f.shape[1] for f in frames))
-    return [f if f.shape[:2] == hw else cover_and_crop(f, hw) for f in frames]
 
 
 def float_conv_names(model: onnx.ModelProto, first: int, last: int) -> list[str]:
@@ -201,7 +204,7 @@ def _quantize(float_model: Path, out: Path, reader: _FrameReader, settings: Quan
         calibrate_method=CalibrationMethod[settings.calibration],
         nodes_to_exclude=excluded,
         extra_options={"ActivationSymmetric": settings.activations_symmetric,
-                       "CalibPercentile": settings.percentile},
+                       "CalibPercentile": settings.percentile, "CalibStridedMinMax": 1},
     )
     model = onnx.load(str(out))  # say what it is: the float model's "rtstyle_precision: fp32" came along
     for entry in model.metadata_props:
