@@ -181,8 +181,9 @@ def int8_table(size: tuple[int, int], rounds: int) -> None:
 
     photo = cv2.resize(cv2.imread(str(PHOTO), cv2.IMREAD_COLOR), size, interpolation=cv2.INTER_AREA)[None]
     recipes = {
-        "int8 (default: image convs float)": QuantSettings(),
-        "int8, all convs": QuantSettings(float_image_convs=False),
+        "int8 (default recipe)": QuantSettings(),
+        "int8, recipe 1 (image convs float, MinMax)": QuantSettings(float_first=1, float_last=1, calibration="MinMax"),
+        "int8, all convs": QuantSettings(float_first=0, float_last=0),
         "int8, no reduce_range": QuantSettings(reduce_range=False),
         "int8, S8S8": QuantSettings(activations_uint8=False, reduce_range=False),
         "int8, per-tensor weights": QuantSettings(per_channel=False),

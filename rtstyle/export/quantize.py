@@ -1,10 +1,23 @@
 """Static int8 quantisation (QDQ) of a style network's ONNX graph, calibrated on photos.
 
-Only the convolutions are quantised (except the two that read and write the 3-channel image):
-onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear into a QLinearConv, while instance norm,
-reflection padding, upsampling and the in-graph pre- and post-processing of the "frame" graph stay float32
-(instance norm needs the float variance, and the pre/post ops are exact in float). Weights are quantised
-per output channel (one scale per filter), which depthwise convs need: their filters differ widely in range.
+Only the convolutions are quantised, and not all of them: onnxruntime fuses each DequantizeLinear -> Conv ->
+QuantizeLinear into a QLinearConv, while instance norm, reflection padding, upsampling and the in-graph pre- and
+post-processing of the "frame" graph stay float32 (instance norm needs the float variance, and the pre/post ops
+are exact in float). Weights are quantised per output channel (one scale per filter), which depthwise convs
+need: their filters differ widely in range.
+
+Which convs stay float (recipe 2): the first three (the one that reads the image and the two downsampling
+convs, which read full- and half-resolution maps) and the last two (the one that writes the image and the
+upsampling conv before it, at full resolution). int8 error there shows as grain in smooth areas (sky, skin);
+measured one conv at a time, these convs carried most of it, while the low-resolution residual blocks, where
+the int8 speed gain is, added little (bench/int8_grain.py, docs/benchmarks.md).
+
+Calibration: the 99.99th percentile of each activation's absolute values (onnxruntime's Percentile) rather
+than MinMax, so a few outlier pixels do not stretch the 8-bit steps. Together the two changes took the
+extra neighbour step in flat areas from 1.0-1.3 levels to 0.4-0.5 and cut the mean error by 35-40%, for
+the fast networks' speed (johnson keeps 60-75% of its int8 gain; docs/benchmarks.md, "int8 grain").
+Calibration runs one frame at a time (histograms merged between frames): onnxruntime otherwise keeps every
+frame's activations at once, which took 15 GB for johnson at 1280x720.
 
 Data types: uint8 activations with int8 weights (U8S8, onnxruntime's fast path on x86) and `reduce_range`
 (7-bit weights), because on AVX2 CPUs without VNNI the U8S8 kernel (VPMADDUBSW) can saturate its 16-bit
@@ -13,6 +26,8 @@ intermediate sums; reduce_range is onnxruntime's documented remedy.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,7 +47,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 CALIBRATION_MAX_SIDE = 480
 VIDEO_FRAMES = 6  # frames sampled evenly from the bundled clip
 # Bump when the recipe (settings, calibration set) changes, so that cached int8 models are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 def _downscale(frame: np.ndarray, max_side: int = CALIBRATION_MAX_SIDE) -> np.ndarray:
@@ -118,18 +133,29 @@ class _FrameReader:
     def rewind(self) -> None:  # some calibration methods read the data twice
         self._frames = iter(self._all)
 
+    # onnxruntime's "CalibStridedMinMax" calibrates `stride` frames at a time through these, merging the ranges
+    # (or histograms) between strides: its activations for all frames at once took 15 GB for johnson at 720p.
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._frames = iter(self._all[start_index:end_index])
+
 
 @dataclass(frozen=True)
 class QuantSettings:
     """The onnxruntime.quantization choices (defaults: see the module docstring and docs/benchmarks.md)."""
 
     activations_uint8: bool = True  # U8S8; False gives S8S8
+    activations_symmetric: bool = False
     reduce_range: bool = True
     per_channel: bool = True
-    # The convs that read or write the 3-channel image stay float: int8 made them slower (3-channel
-    # QLinearConv is inefficient) and they carry the most visible error (measured: johnson 1.16x -> 1.28x
-    # faster than fp32 and mean error 7.6 -> 6.6 when they stay float; docs/benchmarks.md).
-    float_image_convs: bool = True
+    # Convs kept float at each end of the graph (graph order; these networks are chains). 1 and 1 keep only
+    # the convs that read and write the image (recipe 1), 0 and 0 quantise every conv.
+    float_first: int = 3
+    float_last: int = 2
+    calibration: str = "Percentile"  # an onnxruntime CalibrationMethod name: MinMax, Percentile, Entropy
+    percentile: float = 99.99  # for Percentile
 
 
 def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarray] | None = None,
@@ -146,31 +172,24 @@ def quantize_frame_model(float_model: Path, target: Path, frames: list[np.ndarra
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        with atomic_output(Path(target)) as tmp:
+        # and its histogram calibrators print progress on stdout, where `rtstyle image -o -` writes the image
+        with atomic_output(Path(target)) as tmp, contextlib.redirect_stdout(io.StringIO()):
             _quantize(Path(float_model), tmp, _FrameReader(frames, on_frame), settings)
     finally:
         root.setLevel(level)
     return Path(target)
 
 
-def image_conv_names(model: onnx.ModelProto) -> list[str]:
-    """Conv nodes with at most 3 input or output channels: the ones that read or write the image."""
-    weights = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    names = []
-    for node in model.graph.node:
-        if node.op_type != "Conv":
-            continue
-        group = next((a.i for a in node.attribute if a.name == "group"), 1)
-        out_ch, in_per_group = weights[node.input[1]][:2]
-        if out_ch <= 3 or in_per_group * group <= 3:
-            names.append(node.name)
-    return names
+def float_conv_names(model: onnx.ModelProto, first: int, last: int) -> list[str]:
+    """The first `first` and last `last` Conv nodes in graph order: the ones kept float."""
+    convs = [node.name for node in model.graph.node if node.op_type == "Conv"]
+    return convs[:first] + convs[max(first, len(convs) - last):]
 
 
 def _quantize(float_model: Path, out: Path, reader: _FrameReader, settings: QuantSettings) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    excluded = image_conv_names(onnx.load(str(float_model))) if settings.float_image_convs else []
+    excluded = float_conv_names(onnx.load(str(float_model)), settings.float_first, settings.float_last)
 
     quantize_static(
         str(float_model),
@@ -182,8 +201,10 @@ def _quantize(float_model: Path, out: Path, reader: _FrameReader, settings: Quan
         reduce_range=settings.reduce_range,
         activation_type=QuantType.QUInt8 if settings.activations_uint8 else QuantType.QInt8,
         weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
+        calibrate_method=CalibrationMethod[settings.calibration],
         nodes_to_exclude=excluded,
+        extra_options={"ActivationSymmetric": settings.activations_symmetric,
+                       "CalibPercentile": settings.percentile, "CalibStridedMinMax": 1},
     )
     model = onnx.load(str(out))  # say what it is: the float model's "rtstyle_precision: fp32" came along
     for entry in model.metadata_props:
