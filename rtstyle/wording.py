@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def counted(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    """'1 frame', '2 frames', '2,000 steps'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def how_long(seconds: float) -> str:

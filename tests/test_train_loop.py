@@ -128,7 +128,7 @@ def test_a_long_cpu_run_names_the_quick_recipe(inputs: tuple[Path, Path], tmp_pa
     monkeypatch.setattr(trainer_module, "QUICK_CPU_CROP", 16)  # the 32 px test crops stand for 256 px ones
     long = Trainer(config_for(inputs, tmp_path / "a", steps=2000, time_limit=600), random_loss_network())
     text = long.cpu_estimate(8.0)
-    assert text.startswith("on the CPU a step takes about 8.0 s here, so the rest of the run (2,000 steps) takes about 4.4 h")
+    assert text.startswith("on the CPU a step takes about 8.0 s here, so the rest of the run (2,000 steps) takes about 4 h 27 min")
     assert "--time-limit stops the run after 10 min" in text
     assert "--init mosaic --crop-size 96 --style-size 256 --steps 300 --style-weight 2 " in text  # Caffe scale
     from rtstyle.train.vgg import LossNetwork, parse_convention

@@ -42,6 +42,7 @@ from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
+from rtstyle.wording import counted, how_long
 
 LOG_NAME = "losses.jsonl"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -541,11 +542,11 @@ class Trainer:
         """How long the rest of a CPU run takes at `step_seconds` a step, and when that is long, a quicker recipe."""
         steps_left = self.hparams.steps - self.step
         left = steps_left * step_seconds
-        text = (f"on the CPU a step takes about {step_seconds:.1f} s here, so the rest of the run ({steps_left:,} "
-                f"{'step' if steps_left == 1 else 'steps'}) takes about {spoken_duration(left)}")
+        text = (f"on the CPU a step takes about {step_seconds:.1f} s here, so the rest of the run "
+                f"({counted(steps_left, 'step')}) takes about {how_long(left)}")
         limit = self.config.time_limit
         if limit is not None and limit < left:
-            text += f" (--time-limit stops the run after {spoken_duration(limit)} and writes the style)"
+            text += f" (--time-limit stops the run after {how_long(limit)} and writes the style)"
         if left > LONG_CPU_RUN_SECONDS and self.hparams.crop_size > QUICK_CPU_CROP and not self.resumed:
             text += ("; for a style in minutes, fine-tune a built-in on small crops instead: "
                      f"{self.quick_cpu_recipe()} (docs/training.md, \"On a CPU\")")
@@ -645,17 +646,6 @@ class Trainer:
         if self.content.skipped:
             say(f"skipped {len(self.content.skipped)} unreadable content file(s)")
         return TrainResult(self.output, self.step, losses, self.train_seconds)
-
-
-def spoken_duration(seconds: float) -> str:
-    """90 s, 12 min, 7.5 h, 3.2 days: as precise as an estimate deserves."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def option_name(key: str) -> str:
