@@ -109,9 +109,9 @@ def test_the_call_gets_the_clean_unmirrored_stylized_picture(devices, tmp_path):
     frames = clip_frames(clip)
     capture = cv2.VideoCapture(str(clip))
     window = ScriptedWindow(["b", "m", "i", "q"])  # side by side, mirror off again, overlay off
+    camera = VirtualCamera(320, 180, 24, None)  # held, so that only run_live can have closed it
     outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 2,
-                       LiveOptions(styles=["half"], mirror=True), window=window,
-                       virtual_camera=VirtualCamera(320, 180, 24, None))
+                       LiveOptions(styles=["half"], mirror=True), window=window, virtual_camera=camera)
     capture.release()
     assert outcome.ended == "quit"
     [device] = devices
