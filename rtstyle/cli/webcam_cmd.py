@@ -72,7 +72,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
       rtstyle webcam --style mosaic
       rtstyle webcam --camera 1 --size 1280x720 --inference-scale 0.5 --record me.mp4
       rtstyle webcam --source clip.mp4 --no-display --frames 200
-      rtstyle webcam --style candy --virtual-camera      # pick "rtstyle" as the camera in the call
+      rtstyle webcam --style candy --virtual-camera      # then pick it as the camera in the call
       rtstyle webcam --list-cameras
     """
     from rtstyle.realtime import capture as cap

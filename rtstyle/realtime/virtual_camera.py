@@ -9,14 +9,15 @@ What the call sees (choices): the stylized picture as `--record` gets it, with t
 hotkeys set, never the window's overlay or key list (the people in the call get a clean picture) and never the
 window's original or side-by-side views; unmirrored, as a real camera sends it (call apps mirror the self-view
 themselves), so `m` mirrors the window only. While the model is busy (a style loading, a slow network), the last
-frame is sent again every REPEAT_SECONDS, so a call app never takes the camera for stalled (Chrome gives up on a
-V4L2 camera after about 2 s without a frame).
+frame is sent again every REPEAT_SECONDS, so a call app never takes the camera for stalled (Chromium restarts a
+V4L2 camera that gives it no frame for 1 s, and drops it after 10 such seconds).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Protocol
 
@@ -28,7 +29,7 @@ from rtstyle.realtime.overlay import letterbox
 
 INSTALL = 'pip install "rtstyle[vcam]"'
 LINUX_SETUP = "sudo modprobe v4l2loopback exclusive_caps=1 card_label=rtstyle"
-MAC_WINDOWS_SETUP = ("install OBS Studio (30 or newer on macOS), start its virtual camera once (Start Virtual "
+MAC_WINDOWS_SETUP = ("install OBS Studio (on macOS 13 and newer: OBS 30 or newer), start its virtual camera once (Start Virtual "
                      "Camera, then stop it) and run again")
 REPEAT_SECONDS = 0.1  # the longest the call goes without a frame while the model is busy
 DEFAULT_FPS = 30.0
@@ -77,7 +78,9 @@ class VirtualCamera:
         self._unmirrored: np.ndarray | None = None  # reused: a mirrored session flips every frame back
 
     def describe(self) -> str:
-        return f"virtual camera {self.device} ({self.width}x{self.height} at {self.fps:g} fps)"
+        label = device_label(self.device)  # the name to pick in the call app's camera list
+        named = f' "{label}"' if label else ""
+        return f"virtual camera {self.device}{named} ({self.width}x{self.height} at {self.fps:g} fps)"
 
     def due(self, now: float) -> bool:
         """Whether the last frame must be sent again (nothing new for REPEAT_SECONDS)."""
@@ -102,6 +105,14 @@ class VirtualCamera:
 
     def close(self) -> None:
         self.camera.close()
+
+
+def device_label(device: str) -> str | None:
+    """A v4l2loopback device's name as apps list it (its card_label), read from sysfs; None elsewhere."""
+    try:
+        return (Path("/sys/class/video4linux") / Path(device).name / "name").read_text().strip() or None
+    except (OSError, ValueError):
+        return None
 
 
 def one_line(text: str) -> str:
