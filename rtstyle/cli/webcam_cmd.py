@@ -56,8 +56,8 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
-           inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None, stabilize: float | None, strength: float,
-           keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
+           inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
+           stabilize: float | None, strength: float, keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.

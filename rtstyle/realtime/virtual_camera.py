@@ -29,8 +29,8 @@ from rtstyle.realtime.overlay import letterbox
 
 INSTALL = 'pip install "rtstyle[vcam]"'
 LINUX_SETUP = "sudo modprobe v4l2loopback exclusive_caps=1 card_label=rtstyle"
-MAC_WINDOWS_SETUP = ("install OBS Studio (on macOS 13 and newer: OBS 30 or newer), start its virtual camera once (Start Virtual "
-                     "Camera, then stop it) and run again")
+MAC_WINDOWS_SETUP = ("install OBS Studio (on macOS 13 and newer: OBS 30 or newer), start its virtual camera once "
+                     "(Start Virtual Camera, then stop it) and run again")
 REPEAT_SECONDS = 0.1  # the longest the call goes without a frame while the model is busy
 DEFAULT_FPS = 30.0
 
