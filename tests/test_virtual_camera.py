@@ -227,8 +227,8 @@ def test_no_v4l2loopback_is_one_line_before_the_model_loads(small_style, tmp_pat
 def test_the_source_cannot_be_the_virtual_camera(devices, small_style, capsys):
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display",
                       "--virtual-camera", str(BUNNY)], capsys)
-    assert_one_line_error(result, "is the --source being read", "loop back")
-    assert devices == []
+    assert_one_line_error(result, "is the camera being read", "loop back")
+    assert devices[0].closed == 1 and not devices[0].raw
 
 
 def test_help_says_what_the_call_gets(capsys):

@@ -107,10 +107,6 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     vcam_device = virtual_camera or None  # "" (no DEVICE given): the first virtual camera there is
     if virtual_camera is not None:
         require_pyvirtualcam()  # a missing install is said before the camera opens and the model loads
-        if vcam_device is not None and source is not None and Path(source).exists() and Path(vcam_device).exists() \
-                and os.path.samefile(source, vcam_device):
-            raise RtstyleError(f"--virtual-camera {vcam_device} is the --source being read: the stream would loop "
-                               "back into itself; give another device")
     size = parse_frame_size(size_text)
     styles = style_playlist(style)
     fast_note = None
@@ -141,6 +137,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         if virtual_camera is not None:  # opened at the capture's size, before the model loads and the window opens
             width, height = cap.frame_size(capture, size if file_source else None)
             vcam = VirtualCamera(width, height, info.fps, vcam_device)
+            if is_same_device(vcam.device, source if source is not None else f"/dev/video{camera or 0}"):
+                raise RtstyleError(f"--virtual-camera {vcam.device} is the camera being read: the stream would loop "
+                                   "back into itself; give another device")
 
         log = lambda line: click.echo(line, err=True)  # noqa: E731
 
@@ -191,6 +190,15 @@ def live_memory_advice(exc: TooLargeForMemory) -> str:
     """A frame too large for the memory, said with the webcam's own options (it has no --max-size)."""
     fits = f" (frames up to {exc.largest_side} px on their longer side fit)" if exc.largest_side else ""
     return f"{exc.problem}: use a smaller --size or an --inference-scale below 1{fits}"
+
+
+def is_same_device(output: str, source: str) -> bool:
+    """Whether the virtual camera is the source itself (a v4l2loopback device read back; OpenCV's camera N is
+    /dev/videoN on Linux)."""
+    try:
+        return os.path.samefile(output, source)
+    except (OSError, ValueError):  # either is no path (OBS's camera name, a URL, a camera elsewhere)
+        return False
 
 
 def gpu_expected(backend: str, device: str) -> bool:
