@@ -13,7 +13,7 @@ setup: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 setup-dev: $(BIN)/python
-	$(BIN)/pip install -q -e ".[train,dev]"
+	$(BIN)/pip install -q -e ".[train,dev,vcam]"
 
 demo: setup
 	$(BIN)/rtstyle demo

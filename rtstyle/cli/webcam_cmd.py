@@ -33,6 +33,12 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--record", type=click.Path(path_type=Path), callback=output_path,
               help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
+@click.option("--virtual-camera", "virtual_camera", metavar="[DEVICE]", is_flag=False, flag_value="",
+              help="Also send the stylized stream to a virtual camera that Zoom, Meet, Teams or OBS can pick, at "
+                   "the capture's size and frame rate: the first one there is, or DEVICE (Linux: /dev/videoN of "
+                   "v4l2loopback; macOS, Windows: OBS's virtual camera). The call gets the clean stylized picture "
+                   "(no overlay or key list, not mirrored: m and the views change the window only). Needs "
+                   "pip install \"rtstyle[vcam]\"; see docs/realtime.md.")
 @stabilize_option
 @look_options
 @click.option("--no-fast", is_flag=True, help="Run the style asked for as is: on a CPU, the full network even when a fast variant "
@@ -50,21 +56,23 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
-           inference_scale: float, record: Path | None, overwrite: bool, stabilize: float | None, strength: float,
-           keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
+           inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
+           stabilize: float | None, strength: float, keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
 
     Capture, the model and display run on separate threads; the capture thread keeps only the newest frame,
     so a slow model shows fewer frames, never old ones. Exit code 0 when stopped (q, Ctrl-C, kill, --frames,
-    --seconds, end of a file), 1 when the camera stops delivering frames (the recording is still finalised).
+    --seconds, end of a file), 1 when the camera stops delivering frames or the virtual camera stops taking them
+    (the recording is still finalised).
 
     \b
     Examples:
       rtstyle webcam --style mosaic
       rtstyle webcam --camera 1 --size 1280x720 --inference-scale 0.5 --record me.mp4
       rtstyle webcam --source clip.mp4 --no-display --frames 200
+      rtstyle webcam --style candy --virtual-camera      # then pick it as the camera in the call
       rtstyle webcam --list-cameras
     """
     from rtstyle.realtime import capture as cap
@@ -85,6 +93,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     from rtstyle.realtime.playlist import style_playlist, with_fast_variants
     from rtstyle.realtime.recorder import Recorder
     from rtstyle.realtime.stabilize import wants_light_stabilizer
+    from rtstyle.realtime.virtual_camera import VirtualCamera, require_pyvirtualcam
     from rtstyle.realtime.webcam import LiveOptions, run_live
     from rtstyle.styles.catalog import style_cost
 
@@ -95,6 +104,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         raise RtstyleError(f"--record {record} is the --source being read: choose another file")
     if realtime and source is None:
         raise RtstyleError("--realtime paces a file --source; cameras are real time already")
+    vcam_device = virtual_camera or None  # "" (no DEVICE given): the first virtual camera there is
+    if virtual_camera is not None:
+        require_pyvirtualcam()  # a missing install is said before the camera opens and the model loads
     size = parse_frame_size(size_text)
     styles = style_playlist(style)
     fast_note = None
@@ -112,14 +124,22 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         click.echo(fast_note, err=True)
     stylizers: list[Stylizer] = []  # closed at the end (device memory)
     recorder: Recorder | None = None
+    vcam: VirtualCamera | None = None
     try:
         file_source = not info.live
-        # A file in a window plays at its own speed, like a player; headless it runs flat out unless --realtime.
-        paced = file_source and (realtime or not no_display)
+        # A file in a window or a virtual camera plays at its own speed, like a player; headless it runs flat out
+        # unless --realtime.
+        paced = file_source and (realtime or not no_display or virtual_camera is not None)
         grabber = cap.LatestFrameCapture(capture, live=info.live, lossless=file_source and not paced,
                                          pace_fps=(info.fps or 30) if paced else None,
                                          resize=size if file_source else None)
         recorder = Recorder(record, fps=info.fps, overwrite=overwrite) if record is not None else None
+        if virtual_camera is not None:  # opened at the capture's size, before the model loads and the window opens
+            width, height = cap.frame_size(capture, size if file_source else None)
+            vcam = VirtualCamera(width, height, info.fps, vcam_device)
+            if is_same_device(vcam.device, source if source is not None else f"/dev/video{camera or 0}"):
+                raise RtstyleError(f"--virtual-camera {vcam.device} is the camera being read: the stream would loop "
+                                   "back into itself; give another device")
 
         log = lambda line: click.echo(line, err=True)  # noqa: E731
 
@@ -131,6 +151,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             stylizers.append(stylizer)
             if len(stylizers) == 1:  # the session starts now: say what runs, and on what
                 log(f"{info.description} -> {name} on {stylizer.description} ({counted(len(styles), 'style')} on the hotkeys)")
+                if vcam is not None:
+                    log(f"sending to {vcam.describe()}")
             return stylizer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
@@ -139,11 +161,13 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
                                                                  on_gpu=gpu_expected(backend, device))
-        outcome = run_live(grabber, make_stylizer, options, recorder=recorder, log=log,
+        outcome = run_live(grabber, make_stylizer, options, recorder=recorder, virtual_camera=vcam, log=log,
                            post_filter=make_stabilizer(stabilize, light=light))
     except BaseException as exc:
         if recorder is not None:  # stopped before run_live took the recording over: leave no temporary file
             recorder.abandon()
+        if vcam is not None:  # closing twice is harmless (run_live closes it too)
+            vcam.close()
         if isinstance(exc, TooLargeForMemory):  # its advice, --max-size, is not a webcam option
             raise RtstyleError(live_memory_advice(exc)) from exc
         raise
@@ -153,17 +177,28 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             stylizer.close()
     if outcome.ended == "lost":
         log(f"{info.description} stopped delivering frames (unplugged?) after {grabber.frames_read} frames")
+    if vcam is not None:
+        log(f"{counted(vcam.frames_sent, 'frame')} sent to the virtual camera {vcam.device}")
     if outcome.recording is not None:
         log(f"recording saved: {outcome.recording}")
     if no_display or outcome.summary.frames:
         click.echo(outcome.summary.format())
-    return 1 if outcome.ended == "lost" else 0
+    return 1 if outcome.ended in ("lost", "virtual camera lost") else 0
 
 
 def live_memory_advice(exc: TooLargeForMemory) -> str:
     """A frame too large for the memory, said with the webcam's own options (it has no --max-size)."""
     fits = f" (frames up to {exc.largest_side} px on their longer side fit)" if exc.largest_side else ""
     return f"{exc.problem}: use a smaller --size or an --inference-scale below 1{fits}"
+
+
+def is_same_device(output: str, source: str) -> bool:
+    """Whether the virtual camera is the source itself (a v4l2loopback device read back; OpenCV's camera N is
+    /dev/videoN on Linux)."""
+    try:
+        return os.path.samefile(output, source)
+    except (OSError, ValueError):  # either is no path (OBS's camera name, a URL, a camera elsewhere)
+        return False
 
 
 def gpu_expected(backend: str, device: str) -> bool:

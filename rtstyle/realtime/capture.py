@@ -103,6 +103,20 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     return capture, SourceInfo(f"{kind} {source}", live=not is_file, fps=fps)
 
 
+def frame_size(capture: cv2.VideoCapture, resize: tuple[int, int] | None = None) -> tuple[int, int]:
+    """(width, height) of the frames a source opened here will deliver (`resize`: what LatestFrameCapture resizes
+    them to), before its first frame is read; a source that does not say (some streams) gives up one frame."""
+    if resize is not None:
+        return resize
+    width, height = round(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), round(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if width > 0 and height > 0:
+        return width, height
+    ok, image = capture.read()
+    if not ok or image is None:
+        raise RtstyleError("the source delivered no frame to take its size from")
+    return image.shape[1], image.shape[0]
+
+
 def list_cameras(max_index: int = MAX_CAMERA_INDEX) -> list[tuple[int, int, int, str]]:
     """(index, width, height, backend) of every camera index 0..max_index that delivers a frame."""
     found = []

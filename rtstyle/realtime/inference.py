@@ -30,6 +30,7 @@ class LiveResult:
     index: int
     style_index: int
     look: Look  # the strength and colours this frame was finished with (the overlay shows them)
+    mirrored: bool = False  # made from the mirrored capture (the virtual camera turns it back)
 
 
 class InferenceWorker:
@@ -87,10 +88,12 @@ class InferenceWorker:
                 self._switch_style()
                 if self._stop.is_set():  # stopped while a style loaded: the frame is not wanted
                     break
-                image = cv2.flip(frame.image, 1) if self.mirror else frame.image
-                look = self.processor.look  # read once: the main thread may change it while this frame runs
+                mirror = self.mirror  # read once, as the look: the main thread may change both while this frame runs
+                image = cv2.flip(frame.image, 1) if mirror else frame.image
+                look = self.processor.look
                 stylized = self.processor(image, look)
-                self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look))
+                self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look,
+                                            mirror))
                 if self.lossless:
                     while not self.results.wait_until_taken(timeout=0.1):
                         if self._stop.is_set() or self.results.closed:

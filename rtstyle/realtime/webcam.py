@@ -1,8 +1,8 @@
 """The live loop: capture thread (newest frame only) -> inference thread -> main thread (display or headless).
 
-The main thread owns the window (GUI toolkits require it), the recording and the statistics. Latency is
-measured per frame from the moment the capture read returned to the moment the frame was painted (display)
-or handed to the recorder (headless).
+The main thread owns the window (GUI toolkits require it), the recording, the virtual camera and the statistics.
+Latency is measured per frame from the moment the capture read returned to the moment the frame was painted
+(display) or handed to the recorder and the virtual camera (headless).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rtstyle.realtime.processing import PostFilter, StylizeFn
 from rtstyle.realtime.recorder import Recorder
 from rtstyle.realtime.stats import LatencyStats, LatencySummary
 from rtstyle.realtime.view import MIN_SHOWN_SIZE, ViewState, apply_action, compose, view_image
+from rtstyle.realtime.virtual_camera import REPEAT_SECONDS, VirtualCamera, VirtualCameraLost
 
 Log = Callable[[str], None]
 STATUS_SECONDS = 3.0
@@ -49,15 +50,20 @@ class LiveOptions:
 @dataclass(frozen=True)
 class LiveOutcome:
     summary: LatencySummary
-    ended: str  # "frames", "seconds", "quit", "end" (file finished), "lost" (camera gone), "interrupted"
+    # "frames", "seconds", "quit", "end" (file finished), "lost" (camera gone), "interrupted",
+    # "virtual camera lost" (it stopped taking frames)
+    ended: str
     recording: Path | None
     snapshots: list[Path]
 
 
 def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], StylizeFn],
              options: LiveOptions, *, recorder: Recorder | None = None, post_filter: PostFilter | None = None,
-             window: Window | None = None, log: Log = lambda _: None) -> LiveOutcome:
-    """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on."""
+             window: Window | None = None, virtual_camera: VirtualCamera | None = None,
+             log: Log = lambda _: None) -> LiveOutcome:
+    """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on.
+
+    The recording and the virtual camera are taken over: finished and closed however the loop ends."""
     try:
         worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
                                  post_filter=post_filter, look=options.look, lossless=capture.lossless)
@@ -68,6 +74,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     except BaseException:
         if recorder is not None:
             recorder.abandon()  # nothing was recorded: leave no file behind
+        if virtual_camera is not None:
+            virtual_camera.close()
         raise
     state = ViewState(mirror=options.mirror, fullscreen=options.fullscreen, look=options.look)
     worker.mirror = state.mirror
@@ -84,7 +92,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     worker.start()
     try:
         while True:
-            result = worker.results.get(timeout=0.01 if window else 0.2)
+            # Headless with a virtual camera, the loop wakes often enough to send the last frame again in time.
+            result = worker.results.get(timeout=0.01 if window else REPEAT_SECONDS / 2 if virtual_camera else 0.2)
             now = time.perf_counter()
             if result is not None:
                 last = result
@@ -93,6 +102,13 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     # a paced file) is timed by when it was captured, since frames may have been dropped.
                     at = result.index / recorder.rate if capture.lossless else result.captured_at - started
                     recorder.write(result.stylized, float(at))
+            if virtual_camera is not None and last is not None and (result is not None or virtual_camera.due(now)):
+                try:  # the stylized frame as it is: the overlay is drawn on the window's copy only
+                    virtual_camera.send(last.stylized, mirrored=last.mirrored, now=now)
+                except VirtualCameraLost as exc:
+                    log(str(exc))
+                    ended = "virtual camera lost"
+                    break
             failure, worker.failure = worker.failure, None
             if failure is not None:  # said for a while, and the hotkeys go on from the style still running
                 status, status_until = failure, now + STATUS_SECONDS
@@ -173,6 +189,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             try:
                 if window is not None:
                     window.close()
+                if virtual_camera is not None:
+                    close_virtual_camera(virtual_camera, log)
                 if recorder is not None:
                     try:
                         recording = recorder.finish()
@@ -186,6 +204,14 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 worker.stop(timeout=0 if loading is not None else 10)
         worker.wait()  # everything is saved: a Ctrl-C may cut this wait short
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
+
+
+def close_virtual_camera(camera: VirtualCamera, log: Log) -> None:
+    """Close it; a device that fails to close must not keep the recording from being saved."""
+    try:
+        camera.close()
+    except Exception as exc:  # noqa: BLE001 - the backend's own errors, said and passed over
+        log(f"closing the virtual camera {camera.device} failed: {exc}")
 
 
 def style_title(style: str) -> str:
