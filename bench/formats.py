@@ -68,17 +68,11 @@ def run_child(source: Path, target: Path, options: dict) -> dict:
 
 
 def stylized_source(directory: Path, style: str, seconds: float) -> Path:
-    from rtstyle.engine import create_stylizer
-    from rtstyle.realtime.convert import ConvertOptions, convert_video
-    from rtstyle.realtime.processing import FrameProcessor
-
+    """Run as a child too: a parent grown by onnxruntime would lend its size to every child's peak RSS (fork)."""
     path = directory / "stylized.mp4"
-    stylizer = create_stylizer(style, backend="onnx", device="cpu")
-    try:
-        convert_video(ConvertOptions(BUNNY, path, crf=0, duration=seconds, overwrite=True), FrameProcessor(stylizer),
-                      progress=False)
-    finally:
-        stylizer.close()
+    subprocess.run([sys.executable, "-m", "rtstyle", "video", str(BUNNY), "-o", str(path), "--style", style, "--crf",
+                    "0", "--duration", f"{seconds:g}", "--overwrite"], cwd=REPO, check=True, capture_output=True,
+                   env=dict(os.environ, PYTHONPATH=str(REPO)))
     return path
 
 

@@ -143,6 +143,19 @@ def test_webm_is_vp9_with_the_audio_as_opus(tmp_path, small_style, capsys):
     assert not list(tmp_path.glob(".*part*"))
 
 
+def test_webm_input_audio_that_webm_holds_is_copied_not_re_encoded(tmp_path, small_style, capsys):
+    from videoclips import audio_packets
+
+    first = tmp_path / "first.webm"
+    src = make_clip(tmp_path / "in.mp4", frames=12, audio=True)
+    assert run_cli(["video", str(src), "-o", str(first), "--style", str(small_style)], capsys).exit_code == 0
+    again = tmp_path / "again.webm"
+    result = run_cli(["video", str(first), "-o", str(again), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "re-encoded" not in result.err and "1 audio stream copied" in result.err
+    assert audio_packets(again) == audio_packets(first)
+
+
 def test_webm_without_audio_and_with_no_audio(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", frames=4, audio=True)
     silent = make_clip(tmp_path / "silent.mp4", frames=4)

@@ -30,15 +30,15 @@ if TYPE_CHECKING:
                    "SOURCE_STYLE.mp4 beside the input.")
 @click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
-              help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + "; VP9 (.webm): "
-                   + ", ".join(f"crf {v}" for v in VP9_QUALITY_CRF.values()) + ", Opus "
-                   + ", ".join(f"{v // 1000}" for v in OPUS_BITRATE.values()) + " kb/s a channel; WebP: quality "
-                   + ", ".join(f"{v}" for v in WEBP_QUALITY.values()) + " (100: lossless). A GIF's palette is "
-                   "made for the clip.")
+              help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
+                   + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
+                   + "/".join(str(v // 1000) for v in OPUS_BITRATE.values()) + " kb/s a channel. WebP: quality "
+                   + "/".join(str(v) if v < 100 else "lossless" for v in WEBP_QUALITY.values())
+                   + ". A GIF's palette is made for the clip.")
 @click.option("--crf", type=click.IntRange(0, 63),
               help="Constant rate factor: x264's (0-51), or VP9's (0-63) for .webm; overrides --quality.")
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
-              help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
+              help="x264 speed/size trade-off (H.264 only); slower presets make smaller files at the same quality.")
 @click.option("--start", type=TimeType(), default=0.0,
               help="Start this far into the video, counted from its first frame (seconds, 2m or MM:SS).")
 @click.option("--duration", type=TimeType(positive=True), help="Convert only this long (seconds, 2m or MM:SS).")
@@ -58,7 +58,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     the audio is copied packet for packet (no re-encoding) with each track's language; subtitles are not copied,
     and rtstyle says so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
-    To share a short clip: .webm is VP9 with the audio re-encoded as Opus. .gif is an animated GIF with a
+    To share a short clip: .webm is VP9 with the audio re-encoded as Opus (copied if it is Opus or Vorbis
+    already). .gif is an animated GIF with a
     256-colour palette made for the stylized frames, at most 25 frames a second (every 2nd frame of a 30 fps
     video, lasting as long) and 480 px unless --max-size or --scale is given, upright, without audio; .webp is an
     animated WebP, likewise but at the full frame rate.
@@ -118,7 +119,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, timed, log=log)
     finally:
         stylizer.close()
-    done_to_audio = "re-encoded as Opus" if fmt.audio == "opus" else "copied"
+    done_to_audio = "re-encoded as Opus" if result.audio_reencoded else "copied"
     audio = f", {counted(result.audio_streams, 'audio stream')} {done_to_audio}" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
     pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"

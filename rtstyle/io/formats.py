@@ -21,6 +21,8 @@ VP9_QUALITY_CRF: dict[str, int] = {"low": 48, "medium": 40, "high": 32, "best": 
 VP9_SPEED: dict[str, str] = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
 #: Opus bit rate per audio channel and --quality (a stereo track at "high": 128 kb/s).
 OPUS_BITRATE: dict[str, int] = {"low": 32_000, "medium": 48_000, "high": 64_000, "best": 96_000}
+#: The audio codecs WebM holds, copied as they are; others are re-encoded as Opus.
+WEBM_AUDIO = frozenset({"opus", "vorbis"})
 #: libwebp quality (0-100) per --quality; "best" is lossless.
 WEBP_QUALITY: dict[str, int] = {"low": 60, "medium": 75, "high": 90, "best": 100}
 
@@ -38,7 +40,7 @@ class OutputFormat:
     label: str  # for messages: "H.264", "VP9"
     suffixes: tuple[str, ...]
     codec: str  # the PyAV (FFmpeg) encoder
-    audio: Literal["copy", "opus", "none"]  # copied packet for packet, re-encoded to Opus, or dropped
+    audio: Literal["copy", "opus", "none"]  # copied packet for packet, Opus (WEBM_AUDIO copied), or dropped
     rotation_tag: bool  # the container stores a display rotation; otherwise frames are written upright
     even_size: bool  # yuv420p: odd sizes are padded by one pixel
     max_rate: float | None = None  # frames per second

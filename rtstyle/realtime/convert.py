@@ -26,7 +26,7 @@ from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
 from rtstyle.io.formats import (
-    GIF, OPUS_BITRATE, OutputFormat, check_crf, encoder_options, output_format,
+    GIF, OPUS_BITRATE, WEBM_AUDIO, OutputFormat, check_crf, encoder_options, output_format,
 )
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy, even_size,
@@ -63,6 +63,7 @@ class ConvertResult:
     height: int
     seconds: float
     audio_streams: int
+    audio_reencoded: bool = False  # as Opus, for WebM
 
 
 def partial_path_for(target: Path) -> Path:
@@ -172,12 +173,13 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     if info.subtitles:  # said, not dropped silently: a film's subtitles are easy to miss until they are needed
         log(f"{counted(info.subtitles, 'subtitle stream')} of {source} not copied (the video and its audio are)")
     audio = options.audio and bool(info.audio_codecs)
+    # WebM holds Opus and Vorbis: those are copied like any audio, others (AAC, most videos') re-encoded as Opus.
+    reencode = audio and fmt.audio == "opus" and not set(info.audio_codecs) <= WEBM_AUDIO
     if audio and fmt.audio == "none":
         log(f"{fmt.label} has no sound: the audio of {source} is left out")
         audio = False
-    elif audio and fmt.audio == "opus":
-        log(f"the {', '.join(sorted(set(info.audio_codecs)))} audio is re-encoded as Opus (WebM holds Opus, not "
-            "the input's)" if set(info.audio_codecs) != {"opus"} else "the Opus audio is re-encoded (WebM)")
+    elif reencode:
+        log(f"the {', '.join(sorted(set(info.audio_codecs)))} audio is re-encoded as Opus (WebM cannot hold it)")
     elif audio:
         check_audio_copy(source, target)
 
@@ -208,7 +210,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      rotation=rotation, audio_templates=audio_templates, shown_as=target,
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
-                                     opus_bitrate=OPUS_BITRATE[options.quality] if fmt.audio == "opus" else None,
+                                     opus_bitrate=OPUS_BITRATE[options.quality] if reencode else None,
                                      muxer_options=dict(fmt.muxer_options))
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
                                            audio=audio, zero=info.first_time), info.time_base, fmt.max_rate)
@@ -243,7 +245,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
-                         len(writer.audio_streams))
+                         len(writer.audio_streams), reencode)
 
 
 def _nth(step: int) -> str:
