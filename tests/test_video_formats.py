@@ -125,6 +125,28 @@ def test_gif_odd_size_is_kept_exactly(tmp_path, small_style, capsys):
     assert video_summary(tmp_path / "odd.gif")["size"] == (97, 65)
 
 
+def test_a_full_disk_while_spooling_gif_frames_names_the_requested_output(tmp_path, small_style, capsys, monkeypatch):
+    import errno
+
+    from rtstyle.io import animated
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+
+    real_open = open
+    monkeypatch.setattr(animated, "open", lambda path, mode="r": FullDisk() if "w" in mode else real_open(path, mode),
+                        raising=False)
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "full.gif"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, f"cannot write {out}: No space left on device")
+    assert not out.exists() and not list(tmp_path.glob(".*part*"))
+
+
 def test_webm_is_vp9_with_the_audio_as_opus(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", frames=24, rate=24, audio=True)
     out = tmp_path / "out.webm"

@@ -2,8 +2,9 @@
 
 GIF stores at most 256 colours a frame. FFmpeg's GIF encoder, given BGR frames, maps them to a fixed 3-3-2 colour
 cube with error diffusion: grainy, with a mean error of about 17 levels a channel on stylized frames. Here FFmpeg's
-palettegen filter counts the colours of every frame as it is written (bounded memory: a colour histogram), and at
-close paletteuse maps each frame to that palette (about 5 levels: docs/benchmarks.md). Mapping needs the palette,
+palettegen filter counts the colours of every frame as it is written (in a colour table, which grows with the distinct
+colours, not the frames), and at close paletteuse maps each frame to that palette (about 5 levels:
+docs/benchmarks.md). Mapping needs the palette,
 so it needs every frame again; the stylized frames cannot be made twice (seconds a frame on a CPU), and holding them
 would take a 1080p minute's 9 GB, so they are spooled raw to a hidden file beside the output (0.4 MB a frame at
 480x270; lossless FFV1 would be 2.4x smaller for 25 ms a frame more) and deleted when the GIF is written.
@@ -32,7 +33,7 @@ GIF_TIME_BASE = Fraction(1, 100)
 #: a still background does not crawl (and compresses).
 PALETTE_USE = "dither=sierra2_4a:diff_mode=rectangle"
 BGR = av.VideoFormat("bgr24")
-PALETTE_GEN = "stats_mode=full"  # the colours of every pixel of every frame
+PALETTE_GEN = "stats_mode=full"  # the colours of every frame, all counted alike
 
 
 def _drain(sink: av.filter.context.FilterContext) -> Iterator[av.VideoFrame]:
@@ -62,8 +63,6 @@ class GifWriter:
         self.audio_streams: list[av.stream.Stream] = []
         self.frames_written = 0
         self._times: list[int] = []  # each frame's time in 1/100 s
-        self._spool_path = temp_path_beside(self.shown_as, suffix=".frames")
-        self._spool: BinaryIO | None = open(self._spool_path, "wb")  # noqa: SIM115 - closed by close/abandon
         self._stats = av.filter.Graph()
         self._stride = 2 if min(width, height) >= 64 else 1
         self._stats_in = self._stats.add_buffer(width=-(-width // self._stride), height=-(-height // self._stride),
@@ -73,6 +72,8 @@ class GifWriter:
         self._stats_in.link_to(generator)
         generator.link_to(self._stats_out)
         self._stats.configure()
+        self._spool_path = temp_path_beside(self.shown_as, suffix=".frames")
+        self._spool: BinaryIO | None = open(self._spool_path, "wb")  # noqa: SIM115 - closed by close/abandon
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         assert self._spool is not None, "written after close"
