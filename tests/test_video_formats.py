@@ -61,6 +61,20 @@ def test_gif_frame_rate_is_capped_at_25_fps_keeping_the_duration(tmp_path, small
     assert (f"every {step}" in result.err) == (step > 1), result.err
 
 
+def test_frame_rate_cap_keeps_variable_frame_rate_timing():
+    # A phone clip that dropped frames (1/30 s ticks): a frame is kept when at least 1/25 s has passed since the last.
+    from rtstyle.io.video import AudioPacket, DecodedFrame
+    from rtstyle.realtime.convert import capped_rate
+
+    image = np.zeros((2, 2, 3), np.uint8)
+    sound = AudioPacket(packet=None, stream_index=0)  # type: ignore[arg-type]
+    items = [DecodedFrame(image, pts, index) for index, pts in enumerate([0, 1, 2, 5, 6, 10, 11, 12, 20, 21])]
+    kept = list(capped_rate(iter([items[0], sound, *items[1:]]), Fraction(1, 30), 25.0))
+    assert kept[1] is sound  # audio is never dropped
+    assert [item.pts for item in kept if isinstance(item, DecodedFrame)] == [0, 2, 5, 10, 12, 20]
+    assert list(capped_rate(iter(items), Fraction(1, 30), None)) == items
+
+
 def panning_clip(path: Path, frames: int = 6) -> list[np.ndarray]:
     """A photo panned a few pixels a frame, stored losslessly (FFV1): the frames as they go into the GIF."""
     import cv2
