@@ -138,7 +138,7 @@ def test_a_full_disk_while_copying_audio_is_not_blamed_on_the_container(tmp_path
         raise av.error.FFmpegError(failure, "write failed")
 
     writer = SimpleNamespace(audio_streams=[None], container=SimpleNamespace(mux=mux), path=tmp_path / ".x.part.mp4",
-                             shown_as=tmp_path / "x.mp4")
+                             shown_as=tmp_path / "x.mp4", opus_bitrate=None)
     item = SimpleNamespace(packet=SimpleNamespace(stream=None), stream_index=0)
     with pytest.raises(OSError) as failed:
         VideoWriter.write_audio(writer, item)
@@ -262,7 +262,7 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
 
 
 # AVI was accepted, with a header claiming 600 fps and the first frame at 1/24 s: refused now, like the rest.
-@pytest.mark.parametrize("name", ["o.xyz", "o.webm", "o.avi", "o.AVI", "o"])
+@pytest.mark.parametrize("name", ["o.xyz", "o.avi", "o.AVI", "o"])
 def test_unusable_output_format_is_one_line(tmp_path, small_style, capsys, name):
     src = make_clip(tmp_path / "in.mp4", frames=2)
     result = run_cli(["video", str(src), "-o", str(tmp_path / name), "--style", str(small_style)], capsys)

@@ -11,6 +11,7 @@ import click
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
 )
+from rtstyle.io.formats import OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 from rtstyle.wording import counted, how_long
@@ -24,13 +25,20 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
-              help="Output video (.mp4, .m4v, .mkv, .mov). Default: SOURCE_STYLE.mp4 beside the input.")
+              help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied), .webm (VP9, audio as Opus), .gif "
+                   "or .webp (animated, no audio, at most 480 px unless --max-size or --scale). Default: "
+                   "SOURCE_STYLE.mp4 beside the input.")
 @click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
-              help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ".")
-@click.option("--crf", type=click.IntRange(0, 51), help="x264 constant rate factor; overrides --quality.")
+              help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
+                   + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
+                   + "/".join(str(v // 1000) for v in OPUS_BITRATE.values()) + " kb/s a channel. WebP: quality "
+                   + "/".join(str(v) if v < 100 else "lossless" for v in WEBP_QUALITY.values())
+                   + ". A GIF's palette is made for the clip.")
+@click.option("--crf", type=click.IntRange(0, 63),
+              help="Constant rate factor: x264's (0-51), or VP9's (0-63) for .webm; overrides --quality.")
 @click.option("--preset", type=click.Choice(X264_PRESETS), default=DEFAULT_PRESET, show_default=True,
-              help="x264 speed/size trade-off; slower presets make smaller files at the same quality.")
+              help="x264 speed/size trade-off (H.264 only); slower presets make smaller files at the same quality.")
 @click.option("--start", type=TimeType(), default=0.0,
               help="Start this far into the video, counted from its first frame (seconds, 2m or MM:SS).")
 @click.option("--duration", type=TimeType(positive=True), help="Convert only this long (seconds, 2m or MM:SS).")
@@ -50,11 +58,19 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     the audio is copied packet for packet (no re-encoding) with each track's language; subtitles are not copied,
     and rtstyle says so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
+    To share a short clip: .webm is VP9 with the audio re-encoded as Opus (copied if it is Opus or Vorbis
+    already). .gif is an animated GIF with a
+    256-colour palette made for the stylized frames, at most 25 frames a second (every 2nd frame of a 30 fps
+    video, lasting as long) and 480 px unless --max-size or --scale is given, upright, without audio; .webp is an
+    animated WebP, likewise but at the full frame rate.
+
     Decoding, the model and encoding run at the same time in three threads. A run with more than 5 minutes to go
     says, after its first frames, how long it will take and which options would be faster (timed on the video's
     own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
     the requested name. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
+    A GIF is written in two passes: its palette is made from every stylized frame, which are kept in a hidden file
+    beside the output until then (0.4 MB a frame at 480x270).
 
     \b
     Examples:
@@ -62,10 +78,13 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video talk.mkv -o talk_candy.mkv --style candy --start 1:00 --duration 30
       rtstyle video phone.mov -o small.mp4 --max-size 720 --quality medium
       rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
+      rtstyle video clip.mp4 -o clip.gif --style candy --duration 5
+      rtstyle video clip.mp4 -o clip.webm --style wave
     """
     from tqdm import tqdm
 
     from rtstyle.engine import create_stylizer
+    from rtstyle.io.formats import check_crf, output_format
     from rtstyle.io.video import probe_video
     from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size
     from rtstyle.realtime.estimate import RunEstimate
@@ -76,29 +95,32 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     style = style or default_style()
     if output is None:
         output = source.with_name(f"{source.stem}_{Path(style).stem}.mp4")
-    options = ConvertOptions(source=source, target=output, crf=crf if crf is not None else QUALITY_CRF[quality],
-                             preset=preset, start=start, duration=duration, scale=scale, max_size=max_size,
-                             overwrite=overwrite, audio=not no_audio)
+    options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
+                             duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
+                             audio=not no_audio)
     check_paths(source, output, overwrite)  # before the (slow) model load
+    fmt = output_format(output)
+    check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
     look = Look(strength, keep_colors)
-    width, height = frame_size(info, scale, max_size) or (info.width, info.height)
+    width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     try:
         process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
         # After the first frames, a long run says how long, and what would be faster (timed, not guessed).
         timed = RunEstimate(
-            process, expected_frames(info, start, duration), log,
+            process, expected_frames(info, start, duration, fmt), log,
             alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
                                                 device=device, precision=precision),
             again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look))
         result = convert_video(options, timed, log=log)
     finally:
         stylizer.close()
-    audio = f", {counted(result.audio_streams, 'audio stream')} copied" if result.audio_streams else ", no audio"
+    done_to_audio = "re-encoded as Opus" if result.audio_reencoded else "copied"
+    audio = f", {counted(result.audio_streams, 'audio stream')} {done_to_audio}" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
     pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
     log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "

@@ -12,7 +12,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -360,32 +360,41 @@ def pad_to_even(image: np.ndarray) -> np.ndarray:
 
 
 class VideoWriter:
-    """H.264 yuv420p (libx264, constant quality) plus audio streams copied from templates."""
+    """H.264 yuv420p (libx264, constant quality) plus audio streams copied from templates; or another encoder
+    (`codec`, `options`: VP9 for WebM, animated WebP) and, with `opus_bitrate`, the audio re-encoded to Opus."""
 
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
                  audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
-                 color: ColorTags | None = None, sample_aspect: Fraction | None = None) -> None:
+                 color: ColorTags | None = None, sample_aspect: Fraction | None = None, codec: str = "libx264",
+                 options: dict[str, str] | None = None, opus_bitrate: int | None = None,
+                 muxer_options: dict[str, str] | None = None) -> None:
         """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
         `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified);
-        `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape."""
+        `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape;
+        `options`: the encoder's (default: x264's `crf` and `preset`); `opus_bitrate`: bits a second per channel
+        of Opus audio, decoded from the templates' packets and encoded again (None: the packets are copied);
+        `muxer_options`: the container's (a WebP's loop count)."""
         self.path = Path(path)
         self.color = color
         self.shown_as = Path(shown_as or path)
         self.width, self.height = even_size(width, height)
+        self.opus_bitrate = opus_bitrate
         try:
-            self.container = av.open(str(self.path), mode="w")
+            self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
         except (av.error.FFmpegError, ValueError) as exc:
             raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)} (use {SUFFIX_LIST})") from None
         try:
             try:
-                self.stream = self.container.add_stream("libx264", rate=rate)
+                stream = self.container.add_stream(codec, rate=rate)
             except ValueError:
-                raise RtstyleError(f"H.264 video cannot be stored in a {self.shown_as.suffix} file: "
+                raise RtstyleError(f"{codec} video cannot be stored in a {self.shown_as.suffix} file: "
                                    f"use {SUFFIX_LIST} ({self.shown_as})") from None
+            assert isinstance(stream, av.VideoStream)  # a video encoder's
+            self.stream = stream
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
-            self.stream.options = {"crf": str(crf), "preset": preset}
+            self.stream.options = dict(options) if options is not None else {"crf": str(crf), "preset": preset}
             if color is not None:
                 color.tag(self.stream.codec_context)
             if time_base is not None:
@@ -409,20 +418,38 @@ class VideoWriter:
         try:
             self.container.start_encoding()
         except (av.error.FFmpegError, ValueError) as exc:
+            if audio_templates and self.opus_bitrate:
+                raise RtstyleError(f"cannot encode the input's audio as Opus for {self.shown_as}: {_short(exc)} "
+                                   "(pass --no-audio)") from None
             if audio_templates:
                 raise audio_refusal(audio_templates, self.shown_as) from None
             raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)}") from None
 
     def _add_audio(self, template: av.stream.Stream) -> av.stream.Stream:
-        codec = template.codec_context.name
-        supported = self.container.supported_codecs
-        if supported and codec not in supported:
-            raise audio_refusal([template], self.shown_as)
-        stream = self.container.add_stream_from_template(template)
+        if self.opus_bitrate:
+            stream = self._add_opus(template, self.opus_bitrate)
+        else:
+            codec = template.codec_context.name
+            supported = self.container.supported_codecs
+            if supported and codec not in supported:
+                raise audio_refusal([template], self.shown_as)
+            stream = self.container.add_stream_from_template(template)
         # A track's language and title name it in players' audio menus (two languages were both 'und'), and its
         # disposition says which plays by default.
         stream.metadata.update({k: v for k, v in template.metadata.items() if k.lower() in ("language", "title")})
         stream.disposition = template.disposition
+        return stream
+
+    def _add_opus(self, template: av.stream.Stream, bitrate: int) -> av.stream.Stream:
+        """An Opus encoder for a copy of `template` (WebM holds Opus or Vorbis, not the AAC of most videos); PyAV
+        resamples what is decoded to Opus's 48 kHz."""
+        layout = template.codec_context.layout  # type: ignore[attr-defined]  # an audio stream's
+        try:
+            stream = self.container.add_stream("libopus", rate=48000, layout=layout.name)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise RtstyleError(f"cannot encode the input's audio as Opus for {self.shown_as}: {_short(exc)} "
+                               "(pass --no-audio)") from None
+        stream.bit_rate = bitrate * max(1, layout.nb_channels)
         return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
@@ -437,6 +464,9 @@ class VideoWriter:
         self.frames_written += 1
 
     def write_audio(self, item: AudioPacket) -> None:
+        if self.opus_bitrate:
+            self._encode_audio(item)
+            return
         item.packet.stream = self.audio_streams[item.stream_index]
         try:
             self.container.mux(item.packet)
@@ -446,11 +476,30 @@ class VideoWriter:
             raise RtstyleError(f"cannot copy the audio into {self.shown_as}: {_short(exc)} (try .mkv, or "
                                "--no-audio)") from None
 
-    def close(self) -> None:
-        """Flush the encoder and write the trailer: the file is playable after this."""
+    def _encode_audio(self, item: AudioPacket) -> None:
+        """Decode a packet with its input stream's decoder and encode what it holds as Opus."""
+        try:
+            decoded = item.packet.decode()
+        except av.error.FFmpegError:  # a damaged audio packet: a moment of silence, as a player would give
+            return
+        stream = self.audio_streams[item.stream_index]
+        assert isinstance(stream, av.AudioStream)  # an Opus encoder's
+        for frame in decoded:
+            assert isinstance(frame, av.AudioFrame)  # an audio packet's
+            for packet in stream.encode(frame):
+                self.container.mux(packet)
+
+    def close(self, progress: Callable[[int], None] | None = None) -> None:
+        """Flush the encoders and write the trailer: the file is playable after this. (`progress`: for the GIF
+        writer's second pass; nothing is left to count here.)"""
         try:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
+            if self.opus_bitrate:
+                for stream in self.audio_streams:
+                    assert isinstance(stream, av.AudioStream)  # an Opus encoder's
+                    for packet in stream.encode(None):
+                        self.container.mux(packet)
         finally:
             self.container.close()
 

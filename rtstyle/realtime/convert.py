@@ -1,4 +1,5 @@
-"""Convert a video file: decode -> stylize -> encode H.264, audio copied unchanged, written atomically.
+"""Convert a video file: decode -> stylize -> encode, written atomically. H.264 with the audio copied unchanged;
+VP9 in WebM with the audio re-encoded to Opus; animated GIF or WebP, upright, without audio (rtstyle.io.formats).
 
 Output safety: frames go to a temporary file beside the target, renamed when complete. On Ctrl-C (or SIGTERM,
 see rtstyle.interrupts) the encoder
@@ -10,9 +11,11 @@ the temporary file is deleted.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +24,13 @@ from tqdm import tqdm
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
+from rtstyle.io.animated import GifWriter
+from rtstyle.io.formats import (
+    GIF, OPUS_BITRATE, WEBM_AUDIO, OutputFormat, check_crf, encoder_options, output_format,
+)
 from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
-    check_output_suffix, even_size, iter_media, open_input, probe_video,
+    DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy, even_size,
+    iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -36,7 +43,8 @@ Log = Callable[[str], None]
 class ConvertOptions:
     source: Path
     target: Path
-    crf: int = QUALITY_CRF[DEFAULT_QUALITY]
+    quality: str = DEFAULT_QUALITY
+    crf: int | None = None  # the encoder's own scale (x264 or VP9); None: from `quality`
     preset: str = DEFAULT_PRESET
     start: float = 0.0
     duration: float | None = None
@@ -55,6 +63,7 @@ class ConvertResult:
     height: int
     seconds: float
     audio_streams: int
+    audio_reencoded: bool = False  # as Opus, for WebM
 
 
 def partial_path_for(target: Path) -> Path:
@@ -68,8 +77,12 @@ def partial_path_for(target: Path) -> Path:
     return partial
 
 
-def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tuple[int, int] | None:
-    """The size frames are decoded at: None keeps the input size; scaled sizes are rounded to even numbers."""
+def frame_size(info: VideoInfo, scale: float | None, max_size: int | None,
+               fmt: OutputFormat | None = None) -> tuple[int, int] | None:
+    """The size frames are decoded at: None keeps the input size; scaled sizes are rounded to even numbers. An
+    animated picture (GIF, WebP) is capped at its format's default size unless --scale or --max-size is given."""
+    if fmt is not None and scale is None and max_size is None:
+        max_size = fmt.default_max_size
     width, height = info.width, info.height
     factor = scale or 1.0
     if max_size and max(width, height) * factor > max_size:
@@ -83,19 +96,51 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None) -> tu
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise RtstyleError(f"output would overwrite the input: {target}")
-    check_output_suffix(target)
+    output_format(target)
     refuse_to_replace(target, overwrite, "video")
 
 
-def expected_frames(info: VideoInfo, start: float, duration: float | None) -> int | None:
+def expected_frames(info: VideoInfo, start: float, duration: float | None,
+                    fmt: OutputFormat | None = None) -> int | None:
+    """Frames the output will have: those of the range, fewer where the format caps the frame rate."""
     if not start and duration is None:
-        return info.frame_count
-    if info.duration is None:
-        return None
-    span = max(0.0, info.duration - start)
-    if duration is not None:
-        span = min(span, duration)
-    return max(1, round(span * float(info.rate)))
+        count = info.frame_count
+    elif info.duration is None:
+        count = None
+    else:
+        span = max(0.0, info.duration - start)
+        if duration is not None:
+            span = min(span, duration)
+        count = max(1, round(span * float(info.rate)))
+    if count is None or fmt is None:
+        return count
+    step = frame_step(float(info.rate), fmt)
+    return -(-count // step)
+
+
+def frame_step(rate: float, fmt: OutputFormat) -> int:
+    """Every how many frames one is kept, for a format with a frame rate cap (30 fps -> every 2nd for GIF)."""
+    if fmt.max_rate is None or rate <= 0:
+        return 1
+    return max(1, math.ceil(rate / fmt.max_rate - 1e-6))
+
+
+def capped_rate(items: Iterator[DecodedFrame | AudioPacket], time_base: Fraction,
+                max_rate: float | None) -> Iterator[DecodedFrame | AudioPacket]:
+    """Drop the frames that come less than 1/max_rate s after the last kept one (before they are stylized: no
+    work is spent on them). Each kept frame keeps its time, so the clip lasts as long; for constant frame rates
+    this keeps every n-th frame, so each shows for the same time."""
+    if max_rate is None:
+        yield from items
+        return
+    gap = 1 / max_rate - 1e-4  # 50 fps: frames 1/25 s apart are kept, whatever the time base's rounding
+    last: int | None = None
+    for item in items:
+        if isinstance(item, DecodedFrame):
+            if last is not None and float((item.pts - last) * time_base) < gap:
+                continue
+            last = item.pts
+        yield item
 
 
 def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
@@ -106,23 +151,45 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     """
     source, target = Path(options.source), Path(options.target)
     check_paths(source, target, options.overwrite)
+    fmt = output_format(target)
+    check_crf(fmt, options.crf)
     info = probe_video(source)
     if info.duration is not None and options.start >= info.duration:
         raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
     if info.bits > 8:  # said, not hidden (as for photos): HDR's PQ or HLG curve bands visibly at 8 bits
-        log(f"{source} has {info.bits}-bit video: the networks and the output (H.264, yuv420p) work at 8 bits")
-    size = frame_size(info, options.scale, options.max_size)
-    out_w, out_h = even_size(*(size or (info.width, info.height)))
-    if size is None and (info.width % 2 or info.height % 2):
-        log(f"odd frame size {info.width}x{info.height}: padded to {out_w}x{out_h} by repeating the last "
-            "column/row (H.264 yuv420p needs even sizes)")
-    total = expected_frames(info, options.start, options.duration)
+        log(f"{source} has {info.bits}-bit video: the networks and the output ({fmt.label}"
+            f"{', yuv420p' if fmt.even_size else ''}) work at 8 bits")
+    size = frame_size(info, options.scale, options.max_size, fmt)
+    width, height = size or (info.width, info.height)
+    out_w, out_h = even_size(width, height) if fmt.even_size else (width, height)
+    if (out_w, out_h) != (width, height):
+        log(f"odd frame size {width}x{height}: padded to {out_w}x{out_h} by repeating the last "
+            f"column/row ({fmt.label} yuv420p needs even sizes)")
+    step = frame_step(float(info.rate), fmt)
+    if step > 1:
+        log(f"{fmt.label}: every {_nth(step)} frame kept ({float(info.rate) / step:.4g} fps; at most "
+            f"{fmt.max_rate:g} fps, as GIF delays are in 1/100 s), lasting as long")
+    total = expected_frames(info, options.start, options.duration, fmt)
     if info.subtitles:  # said, not dropped silently: a film's subtitles are easy to miss until they are needed
         log(f"{counted(info.subtitles, 'subtitle stream')} of {source} not copied (the video and its audio are)")
-    if options.audio and info.audio_codecs:
+    audio = options.audio and bool(info.audio_codecs)
+    # WebM holds Opus and Vorbis: those are copied like any audio, others (AAC, most videos') re-encoded as Opus.
+    reencode = audio and fmt.audio == "opus" and not set(info.audio_codecs) <= WEBM_AUDIO
+    if audio and fmt.audio == "none":
+        log(f"{fmt.label} has no sound: the audio of {source} is left out")
+        audio = False
+    elif reencode:
+        log(f"the {', '.join(sorted(set(info.audio_codecs)))} audio is re-encoded as Opus (WebM cannot hold it)")
+    elif audio:
         check_audio_copy(source, target)
 
-    process = upright(process, info.rotation)
+    rotation = info.rotation if fmt.rotation_tag else 0
+    process = upright(process, info.rotation, turn_back=fmt.rotation_tag)
+    if info.rotation % 180 == 90 and not fmt.rotation_tag:  # written as shown: a portrait video stays portrait
+        out_w, out_h = out_h, out_w
+    if size is not None and options.scale is None and options.max_size is None:
+        log(f"{fmt.label}: frames scaled down to {out_w}x{out_h} (at most {fmt.default_max_size} px, as animated "
+            "pictures are shown; --max-size to change)")
 
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
         if isinstance(item, DecodedFrame):
@@ -131,18 +198,25 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
 
     started = time.perf_counter()
     tmp = temp_path_beside(target)
-    writer: VideoWriter | None = None
+    writer: VideoWriter | GifWriter | None = None
     try:
         with open_input(source) as container:
-            audio_templates = list(container.streams.audio) if options.audio else []
-            writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
-                                 crf=options.crf, preset=options.preset, rotation=info.rotation,
-                                 audio_templates=audio_templates, shown_as=target, color=info.color,
-                                 sample_aspect=info.sample_aspect)
-            items = iter_media(container, start=options.start, duration=options.duration, size=size,
-                               audio=options.audio, zero=info.first_time)
-            with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
-                      dynamic_ncols=True, leave=False) as bar:
+            audio_templates = list(container.streams.audio) if audio else []
+            if fmt is GIF:
+                writer = GifWriter(tmp, width=out_w, height=out_h, time_base=info.time_base,
+                                   frame_time=step / float(info.rate), shown_as=target)
+            else:
+                writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
+                                     rotation=rotation, audio_templates=audio_templates, shown_as=target,
+                                     color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
+                                     options=encoder_options(fmt, options.quality, options.crf, options.preset),
+                                     opus_bitrate=OPUS_BITRATE[options.quality] if reencode else None,
+                                     muxer_options=dict(fmt.muxer_options))
+            items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
+                                           audio=audio, zero=info.first_time), info.time_base, fmt.max_rate)
+            bar_shown = None if progress is None else not progress
+            with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
+                      leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
                     assert writer is not None
                     if isinstance(item, DecodedFrame):
@@ -153,7 +227,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
 
                 Pipeline(items, transform, queue_size=options.queue_size).run(consume)
             with uninterruptible():
-                writer.close()
+                _finish(writer, target, bar_shown)
                 written = move_into_place(tmp, target, options.overwrite)
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
@@ -171,20 +245,36 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
-                         len(writer.audio_streams))
+                         len(writer.audio_streams), reencode)
 
 
-def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
+def _nth(step: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
+
+
+def _finish(writer: VideoWriter | GifWriter, target: Path, bar_shown: bool | None) -> None:
+    """Close the writer; a GIF's second pass (palette mapping and encoding) has a bar of its own."""
+    if isinstance(writer, GifWriter):
+        with tqdm(total=writer.frames_written, unit="frame", desc=f"{target.name} (palette)", disable=bar_shown,
+                  dynamic_ncols=True, leave=False) as bar:
+            writer.close(bar.update)
+    else:
+        writer.close()
+
+
+def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int,
+            turn_back: bool = True) -> Callable[[np.ndarray], np.ndarray]:
     """Run `process` on a rotated (phone) video's frames as they are shown, upright, and turn the result back to
     how the file stores them (which keeps its rotation tag): the networks learnt from upright photos, and their
-    strokes lie the way they are seen (a portrait video's sky is at the top, as in a portrait photo)."""
+    strokes lie the way they are seen (a portrait video's sky is at the top, as in a portrait photo).
+    `turn_back` False: the result stays upright, for a format with no rotation tag (GIF, WebP)."""
     turns = rotation // 90 % 4 if rotation % 90 == 0 else 0  # np.rot90 turns as the display tag does
     if not turns:
         return process
 
     def stylize_upright(frame: np.ndarray) -> np.ndarray:
         result = process(np.ascontiguousarray(np.rot90(frame, turns)))
-        return np.ascontiguousarray(np.rot90(result, -turns))
+        return np.ascontiguousarray(np.rot90(result, -turns)) if turn_back else result
 
     return stylize_upright
 
@@ -196,7 +286,7 @@ def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
-def _keep_partial(writer: VideoWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
+def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
     """Finalise what was written as NAME.partial.EXT (playable), or delete it when there is nothing to keep."""
     with uninterruptible():
         frames = writer.frames_written if writer is not None else 0
