@@ -102,3 +102,13 @@ def test_a_rotated_phone_video_is_read_upright(tmp_path) -> None:
     video = make_clip(tmp_path / "portrait.mp4", width=64, height=48, frames=3, rotation=90)
     frames, first = read_video_frames(video, crop_size=32, max_frames=3)
     assert first.shape == (64, 48, 3) and frames[0].shape == (43, 32, 3)  # short side 32, long side upright
+
+
+def test_a_video_with_a_damaged_packet_is_still_content(tmp_path) -> None:
+    # One bad packet refused the whole video ("cannot read video ...: Invalid data found when processing input").
+    from rtstyle.train.data import read_video_frames
+    from videoclips import damage_packets, make_clip
+
+    video = damage_packets(make_clip(tmp_path / "in.mp4", frames=12, gop=4), [5])
+    frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
+    assert len(frames) == 11

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import BUNNY, audio_packets, make_clip, video_summary
+from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary
 
 REPO = BUNNY.parent.parent.parent
 
@@ -97,6 +97,19 @@ def test_a_truncated_input_is_converted_and_said_to_end_early(tmp_path, small_st
         assert notes == ([f"the input ended after {frames} of the expected 96 frames (the file may be truncated)"]
                          if said else []), result.err
         assert frames == 96 if not said else 0 < frames < 60
+
+
+def test_damaged_packets_in_the_middle_cost_only_their_frames(tmp_path, small_style, capsys):
+    # A bad sector or a faulty copy: the conversion stopped at the first damaged packet and lost the rest.
+    src = damage_packets(make_clip(tmp_path / "in.mp4", frames=24, gop=4), [8, 9])
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert ("skipped 2 damaged video packets of the input (its frames are missing; the video's timing is kept): "
+            "wrote 22 frames of the expected 24") in result.err
+    assert "ended after" not in result.err
+    summary = video_summary(out)
+    assert summary["frames"] == 22 and summary["times"][-1] == pytest.approx(23 / 24)
 
 
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):

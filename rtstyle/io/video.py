@@ -96,6 +96,12 @@ class DecodedFrame:
 
 
 @dataclass
+class DecodeReport:
+    """What decoding met on the way, for the conversion's closing lines."""
+    damaged_packets: int = 0  # video packets that failed to decode after the first frame, skipped
+
+
+@dataclass
 class AudioPacket:
     packet: av.Packet
     stream_index: int  # position among the input's audio streams
@@ -196,15 +202,17 @@ SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
 
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
                size: tuple[int, int] | None = None, audio: bool = True,
-               zero: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
+               zero: float | None = None, report: DecodeReport | None = None) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
     `start` and `duration` are seconds from `zero`, the video's first decodable frame (probe_video's first_time;
     without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
     naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
     (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
-    kept; with start 0 the input timestamps and audio packets are kept exactly.
+    kept; with start 0 the input timestamps and audio packets are kept exactly. A damaged video packet after the
+    first frame is skipped (the frames it held are missing) and counted in `report`.
     """
+    report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
     audio_streams = list(container.streams.audio) if audio else []
@@ -213,7 +221,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     span = _Span(start, zero + start if start > 0 else None,
                  zero + start + duration if duration is not None else None)
     if span.first is None:
-        yield from _media(container, video, audio_streams, span, size, checked=False)
+        yield from _media(container, video, audio_streams, span, size, report, checked=False)
         return
     for back in SEEK_BACKOFF:
         target = span.first - back
@@ -224,7 +232,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         except av.error.FFmpegError:
             continue
         try:
-            yield from _media(container, video, audio_streams, span, size, checked=True)
+            yield from _media(container, video, audio_streams, span, size, report, checked=True)
             return
         except _SeekMissed:
             continue
@@ -232,7 +240,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         container.seek(min(0, container.start_time or 0), backward=True)  # the beginning (AV_TIME_BASE units)
     except av.error.FFmpegError as exc:
         raise RtstyleError(f"cannot seek to --start {start:g} s in {container.name} ({_short(exc)})") from None
-    yield from _media(container, video, audio_streams, span, size, checked=False)
+    yield from _media(container, video, audio_streams, span, size, report, checked=False)
 
 
 @dataclass
@@ -249,7 +257,8 @@ class _Span:
 
 
 def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
-           span: _Span, size: tuple[int, int] | None, *, checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
+           span: _Span, size: tuple[int, int] | None, report: DecodeReport, *,
+           checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
     """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
     the first decoded frame is after span.first (a seek that overshot) or there is none."""
     time_base = stream_time_base(video)
@@ -268,7 +277,14 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                 packets += 1
                 if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
                     raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    if not decoded:
+                        raise  # nothing decodes yet: handled below (an earlier seek, or one line)
+                    report.damaged_packets += 1  # a damaged packet mid-file: go on, as players and ffmpeg do
+                    continue
+                for frame in frames:
                     assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
                     t = float(frame.time) if frame.time is not None else index / rate
                     decoded += 1
@@ -317,6 +333,23 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
         if checked and decoded == 0:
             raise _SeekMissed
         raise RtstyleError(f"no video frames in the requested range (start {span.asked:g} s) of {container.name}")
+
+
+def frames_past_damage(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """`container.decode(stream)`, going on past a damaged packet once frames decode (as players and ffmpeg do);
+    an error before the first frame is raised."""
+    decoded = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            if not decoded:
+                raise
+            continue
+        for frame in frames:
+            assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
+            decoded += 1
+            yield frame
 
 
 def _time(packet: av.Packet) -> float:

@@ -22,8 +22,8 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy,
-    check_output_suffix, even_size, iter_media, open_input, probe_video,
+    DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, AudioPacket, DecodedFrame, DecodeReport, VideoInfo, VideoWriter,
+    check_audio_copy, check_output_suffix, even_size, iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -139,8 +139,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                  crf=options.crf, preset=options.preset, rotation=info.rotation,
                                  audio_templates=audio_templates, shown_as=target, color=info.color,
                                  sample_aspect=info.sample_aspect)
+            report = DecodeReport()
             items = iter_media(container, start=options.start, duration=options.duration, size=size,
-                               audio=options.audio, zero=info.first_time)
+                               audio=options.audio, zero=info.first_time, report=report)
             with tqdm(total=total, unit="frame", desc=target.name, disable=None if progress is None else not progress,
                       dynamic_ncols=True, leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
@@ -157,7 +158,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                 written = move_into_place(tmp, target, options.overwrite)
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
-            _note_shortfall(writer.frames_written, total, log)
+            _note_shortfall(writer.frames_written, total, report, log)
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
         raise
@@ -189,10 +190,14 @@ def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Calla
     return stylize_upright
 
 
-def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
+def _note_shortfall(frames: int, total: int | None, report: DecodeReport, log: Log) -> None:
     """Say so when the input ended early (a cut or damaged file): its header promised more frames. A frame or
-    two less is the rounding of duration x frame rate, not a loss."""
-    if total is not None and total - frames > 2:
+    two less is the rounding of duration x frame rate, not a loss. Damaged packets skipped are said either way."""
+    if report.damaged_packets:
+        of = f" of the expected {total}" if total is not None else ""
+        log(f"skipped {counted(report.damaged_packets, 'damaged video packet')} of the input (its frames are "
+            f"missing; the video's timing is kept): wrote {counted(frames, 'frame')}{of}")
+    elif total is not None and total - frames > 2:
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
