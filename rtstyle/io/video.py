@@ -19,6 +19,7 @@ from pathlib import Path
 
 import av
 import cv2
+from av.video.reformatter import Interpolation, VideoReformatter
 import numpy as np
 
 from rtstyle.errors import RtstyleError
@@ -37,6 +38,10 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 #: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
 OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov")
 
+
+# BGR -> yuv420p as x264 gets it: swscale's default (fast) path truncates, which took every flat grey 128 to
+# (123, 126, 124) and darkened real frames by 1-2 levels; accurate rounding gives the input back (to +-0.02 on average).
+TO_YUV = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})  # what the disk says, not FFmpeg
 
@@ -435,6 +440,7 @@ class VideoWriter:
             self.container.close()
             raise
         self.frames_written = 0
+        self._to_yuv = VideoReformatter()
 
     def _start(self, audio_templates: Sequence[av.stream.Stream]) -> None:
         """Write the header now: a container that cannot hold a stream fails here, before any frame is converted,
@@ -461,7 +467,8 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
         if self.color is not None:
-            self.color.tag(frame)
+            self.color.tag(frame)  # the matrix and range of the conversion below
+        frame = self._to_yuv.reformat(frame, format="yuv420p", interpolation=TO_YUV)
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base
