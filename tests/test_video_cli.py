@@ -9,6 +9,7 @@ import sys
 import time
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -110,6 +111,23 @@ def test_damaged_packets_in_the_middle_cost_only_their_frames(tmp_path, small_st
     assert "ended after" not in result.err
     summary = video_summary(out)
     assert summary["frames"] == 22 and summary["times"][-1] == pytest.approx(23 / 24)
+
+
+def test_a_transport_stream_starts_at_zero_with_its_audio_in_sync(tmp_path, small_style, capsys):
+    # An MPEG-TS clock starts at 1.4 s (or anywhere): the output showed nothing for that long (a 4 s clip lasted 5.4 s).
+    src = make_clip(tmp_path / "in.ts", pts=list(range(34, 58)), audio=True)  # from 1.4 s, as ffmpeg writes them
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    starts = {}
+    for path in (src, out):
+        with av.open(str(path)) as container:
+            starts[path] = [float(s.start_time * s.time_base) for s in (container.streams.video[0],
+                                                                         container.streams.audio[0])]
+    (video_in, audio_in), (video_out, audio_out) = starts[src], starts[out]
+    assert video_in > 1 and min(video_out, audio_out) == 0
+    assert video_out - audio_out == pytest.approx(video_in - audio_in, abs=0.002)
+    assert video_summary(out)["times"][-1] == pytest.approx(video_in - min(video_in, audio_in) + 23 / 24, abs=0.002)
 
 
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):

@@ -211,11 +211,13 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
     `start` and `duration` are seconds from `zero`, the video's first decodable frame (probe_video's first_time;
-    without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
-    naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
-    (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
-    kept; with start 0 the input timestamps and audio packets are kept exactly. A damaged video packet after the
-    first frame is skipped (the frames it held are missing) and counted in `report`.
+    without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a
+    consumer that muxes them in order interleaves audio and video naturally. With `start` > 0 every timestamp is
+    shifted so that the first kept video frame is at time 0 (audio by the same amount, so they stay in sync) and
+    the audio packets that overlap the kept range are kept; with start 0 the input timestamps and audio packets
+    are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
+    A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
+    `report`.
     """
     report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
@@ -226,6 +228,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     span = _Span(start, zero + start if start > 0 else None,
                  zero + start + duration if duration is not None else None)
     if span.first is None:
+        span.origin = _common_start(video, audio_streams)
         yield from _media(container, video, audio_streams, span, size, report, checked=False)
         return
     for back in SEEK_BACKOFF:
@@ -248,6 +251,15 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     yield from _media(container, video, audio_streams, span, size, report, checked=False)
 
 
+def _common_start(video: av.VideoStream, audio_streams: list[av.AudioStream]) -> float:
+    """Seconds before the first kept stream begins, where every stream begins after 0 (an MPEG-TS clock starts at
+    1.4 s or anywhere): the output starts there, as ffmpeg's does, instead of showing nothing until then. All
+    streams move by the same amount, so they stay in sync."""
+    starts = [float(s.start_time * s.time_base) for s in (video, *audio_streams)
+              if s.start_time is not None and s.time_base]
+    return max(0.0, min(starts)) if starts else 0.0
+
+
 @dataclass
 class _Span:
     """The kept range in the input's seconds: [first, end); None is open (the start or the end of the file)."""
@@ -258,7 +270,7 @@ class _Span:
 
     def __post_init__(self) -> None:
         if self.first is None:
-            self.origin = 0.0  # no --start: timestamps are kept exactly
+            self.origin = 0.0  # no --start: timestamps are kept (but for a common start, see _common_start)
 
 
 def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
@@ -368,14 +380,15 @@ def _audio_end(packet: av.Packet) -> float:
 
 
 def _release_audio(items: list[AudioPacket], span: _Span) -> Iterator[AudioPacket]:
-    """Without --start every packet, unchanged; with it, those still sounding at the origin, shifted by it."""
+    """Without --start every packet (moved back by a common start); with it, those still sounding at the origin,
+    shifted by it."""
     for item in items:
         packet = item.packet
-        if span.first is None:
-            yield item
-            continue
         origin = span.origin or 0.0
-        if _audio_end(packet) <= origin + 1e-6:
+        if span.first is not None and _audio_end(packet) <= origin + 1e-6:
+            continue
+        if not origin:
+            yield item
             continue
         shift = round(origin / packet.time_base)
         packet.pts = packet.pts - shift if packet.pts is not None else None
