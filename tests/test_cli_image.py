@@ -524,3 +524,34 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
     assert "skipped 1 whose folder cannot be written" in result.out and (tmp_path / "a_smallstyle.png").is_file()
     assert_one_line_error(run_cli(["image", str(tmp_path / "ro"), "-s", str(small_style)], capsys),
                           "Read-only file system")  # nothing at all can be written: an error
+
+
+def test_photos_in_formats_that_are_not_read_say_so(tmp_path, small_style, photo, capsys):
+    # An iPhone's photos are HEIC: one was 'corrupt or unsupported format', a folder of them 'no images found'.
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    (phone / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (phone / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
+    assert_one_line_error(run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys),
+                          "IMG_0001.HEIC: HEIC photos are not supported (convert to JPEG or PNG first)")
+    assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
+                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported, "
+                          "convert to JPEG or PNG first)")
+    cv2.imwrite(str(phone / "a.png"), photo[:24, :24])
+    result = run_cli(["image", str(phone), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    assert result.exit_code == 0 and (tmp_path / "out" / "a_smallstyle.png").is_file(), result
+    assert "smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported: convert to JPEG or PNG first)" \
+        in result.err
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert_one_line_error(run_cli(["image", str(tmp_path / "empty.jpg"), "-s", str(small_style)], capsys),
+                          "image is an empty file (0 bytes)")
+
+
+def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path, small_style, photo, capfd):
+    # OpenCV printed '[ WARN:0@1.172] global grfmt_tiff.cpp:811 readData OpenCV TIFF: ...' above the error.
+    deep = tmp_path / "float.tif"
+    cv2.imwrite(str(deep), photo[:24, :24].astype(np.float32) / 255)
+    result = run_cli(["image", str(deep), "-s", str(small_style)], capfd)
+    assert_one_line_error(result, "cannot read image")
+    assert "WARN" not in result.err, result.err

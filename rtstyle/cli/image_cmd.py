@@ -151,6 +151,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     if deep:  # said, not hidden: the networks and the result files work at 8 bits per channel
         click.echo(f"{style.name}: {counted(deep, 'photo')} had more than 8 bits per channel; {'its result has' if deep == 1 else 'their results have'} 8",
                    err=True)
+    if plan.photos == 1 and plan.unsupported:  # a folder of one photo and a few HEICs: the batch line is not shown
+        click.echo(f"{style.name}: {plan.unsupported}", err=True)
     if plan.photos > 1:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         notes += [f"skipped {too_large} too large for the memory available (see above)"] if too_large else []

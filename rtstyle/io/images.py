@@ -5,10 +5,11 @@ cv2.imread applies the EXIF orientation, so portrait phone photos come out uprig
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,14 @@ from rtstyle.io.color_profile import ColorProfile, embed_color_profile
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
 READ_ONLY_SUFFIXES = frozenset({".gif"})  # read (the first frame), never written: results are PNG
+
+
+#: Photo formats people have that are not read (OpenCV has no decoder for them): named in the message, with what
+#: to do, instead of "corrupt or unsupported format" (an iPhone's photos are HEIC by default).
+UNSUPPORTED_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".dng": "camera raw", ".cr2": "camera raw",
+                       ".cr3": "camera raw", ".nef": "camera raw", ".arw": "camera raw", ".orf": "camera raw",
+                       ".raf": "camera raw", ".rw2": "camera raw", ".psd": "Photoshop"}
+CONVERT_FIRST = "convert to JPEG or PNG first"
 
 
 def is_image_path(path: Path) -> bool:
@@ -68,6 +77,19 @@ def stored_pixels(path: Path) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV prints multi-line warnings to stderr (a camera index that does not exist, a TIFF it cannot decode);
+    we say it in one line."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
 def try_read_image(path: Path) -> np.ndarray | None:
     """The image as uint8 BGR, or None when the file is missing, unreadable or not an image."""
     try:
@@ -77,7 +99,8 @@ def try_read_image(path: Path) -> np.ndarray | None:
         return None
     if data.size == 0:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    with quiet_opencv():
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
     return image
@@ -99,7 +122,8 @@ def read_layout(path: Path) -> StoredLayout:
     if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
         return StoredLayout()
     try:
-        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        with quiet_opencv():
+            image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, cv2.error):
         return StoredLayout()
     if image is None:
@@ -151,8 +175,31 @@ def read_image(path: Path, what: str = "image") -> np.ndarray:
         raise RtstyleError(f"{what} is a directory, not an image: {path}")
     image = try_read_image(path)
     if image is None:
-        raise RtstyleError(f"cannot read {what} (corrupt or unsupported format): {path}")
+        raise RtstyleError(unreadable_reason(path, what))
     return image
+
+
+def unreadable_reason(path: Path, what: str = "image") -> str:
+    """Why a photo could not be read, as far as can be told without a decoder: empty, a format not supported, or
+    neither (corrupt, or a format nothing here knows)."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            return f"{what} is an empty file (0 bytes): {path}"
+    kind = UNSUPPORTED_FORMATS.get(path.suffix.lower())
+    if kind:
+        return f"cannot read {what} {path}: {kind} photos are not supported ({CONVERT_FIRST})"
+    return f"cannot read {what} (corrupt or unsupported format): {path}"
+
+
+def unsupported_photos(folders: Iterable[Path]) -> dict[str, int]:
+    """How many photos of each unsupported format the folders hold (as _images_below walks them), for a batch's
+    closing line: a folder of iPhone photos said only 'no images found'."""
+    counts: dict[str, int] = {}
+    for folder in folders:
+        for path in _files_below(folder, lambda p: p.suffix.lower() in UNSUPPORTED_FORMATS):
+            kind = UNSUPPORTED_FORMATS[path.suffix.lower()]
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None,
@@ -235,13 +282,18 @@ def _images_below(folder: Path) -> list[Path]:
     being walked already (a link to a parent would loop); a folder reached twice is found twice, and find_images
     keeps the spelling without the link. Hidden files and folders are skipped, as `*` skips them in a shell: a
     temporary ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/"."""
+    return _files_below(folder, is_input_image)
+
+
+def _files_below(folder: Path, wanted: Callable[[Path], bool]) -> list[Path]:
+    """The `wanted` files in a folder and its subfolders, sorted, walked as _images_below says."""
     top = Path(folder)
     found: list[Path] = []
     for root, folders, files in os.walk(top, followlinks=True):
         here = Path(root)
         walking = {os.path.realpath(p) for p in (here, *here.parents) if p == top or top in p.parents}
         folders[:] = [n for n in folders if not n.startswith(".") and os.path.realpath(here / n) not in walking]
-        found += [here / n for n in files if not n.startswith(".") and is_input_image(Path(n)) and (here / n).is_file()]
+        found += [here / n for n in files if not n.startswith(".") and wanted(Path(n)) and (here / n).is_file()]
     return sorted(found)
 
 

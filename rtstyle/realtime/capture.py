@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.images import quiet_opencv
 from rtstyle.realtime.slot import LatestSlot
 
 MAX_CAMERA_INDEX = 9
@@ -46,18 +46,6 @@ class CapturedFrame:
     image: np.ndarray
     captured_at: float  # time.perf_counter() when the read returned
     index: int  # count of frames read from the source (gaps = frames dropped)
-
-
-@contextlib.contextmanager
-def quiet_opencv() -> Iterator[None]:
-    """OpenCV prints multi-line warnings to stderr when a camera index does not exist; we say it in one line."""
-    logging = cv2.utils.logging
-    previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    try:
-        yield
-    finally:
-        logging.setLogLevel(previous)
 
 
 def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
