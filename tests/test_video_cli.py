@@ -130,6 +130,16 @@ def test_a_transport_stream_starts_at_zero_with_its_audio_in_sync(tmp_path, smal
     assert video_summary(out)["times"][-1] == pytest.approx(video_in - min(video_in, audio_in) + 23 / 24, abs=0.002)
 
 
+def test_a_variable_frame_rate_mkv_is_not_called_truncated(tmp_path, small_style, capsys):
+    # Matroska gives no frame count: 13 frames over 1.2 s at a nominal 24 fps were 'the input ended after 13 of the
+    # expected 29 frames (the file may be truncated)'.
+    pts = [0, 1, 2, 3, 4, 5, 8, 11, 15, 19, 20, 24, 28]
+    src = make_clip(tmp_path / "vfr.mkv", pts=pts)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "wrote 13 frames" in result.err and "ended after" not in result.err, result.err
+
+
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", frames=1, audio=True)
     result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)

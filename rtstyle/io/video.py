@@ -104,6 +104,14 @@ class DecodedFrame:
 class DecodeReport:
     """What decoding met on the way, for the conversion's closing lines."""
     damaged_packets: int = 0  # video packets that failed to decode after the first frame, skipped
+    first_time: float | None = None  # seconds (the input's) of the first and the last video frame yielded
+    last_time: float | None = None
+
+    def seconds(self, rate: float) -> float:
+        """How long the frames yielded last (the last one shown for a frame at `rate`)."""
+        if self.first_time is None or self.last_time is None:
+            return 0.0
+        return self.last_time - self.first_time + 1 / rate
 
 
 @dataclass
@@ -324,6 +332,8 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     last_pts = pts
                     image = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
                                              interpolation="AREA") if size else frame.to_ndarray(format="bgr24")
+                    report.first_time = t if report.first_time is None else report.first_time
+                    report.last_time = t
                     yield DecodedFrame(image, pts, index)
                     index += 1
             elif packet.dts is not None and packet.size:  # audio; empty packets only flush decoders
