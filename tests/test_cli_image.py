@@ -526,7 +526,7 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
                           "Read-only file system")  # nothing at all can be written: an error
 
 
-def test_photos_in_formats_that_are_not_read_say_so(tmp_path, small_style, photo, capsys):
+def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys):
     # An iPhone's photos are HEIC: one was 'corrupt or unsupported format', a folder of them 'no images found'.
     phone = tmp_path / "phone"
     phone.mkdir()
@@ -543,6 +543,10 @@ def test_photos_in_formats_that_are_not_read_say_so(tmp_path, small_style, photo
     assert result.exit_code == 0 and (tmp_path / "out" / "a_smallstyle.png").is_file(), result
     assert "smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported: convert to JPEG or PNG first)" \
         in result.err
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom")
+    assert_one_line_error(run_cli(["image", str(clip), "-s", str(small_style)], capsys),
+                          f"cannot read image {clip}: it is a video (`rtstyle video {clip} -o OUT.mp4` stylizes it)")
     (tmp_path / "empty.jpg").write_bytes(b"")
     assert_one_line_error(run_cli(["image", str(tmp_path / "empty.jpg"), "-s", str(small_style)], capsys),
                           "image is an empty file (0 bytes)")

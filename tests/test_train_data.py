@@ -112,3 +112,14 @@ def test_a_video_with_a_damaged_packet_is_still_content(tmp_path) -> None:
     video = damage_packets(make_clip(tmp_path / "in.mp4", frames=12, gop=4), [5])
     frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
     assert len(frames) == 11
+
+
+def test_a_transport_stream_or_phone_3gp_is_video_content(tmp_path) -> None:
+    # A camcorder's .mts or a .ts recording was refused: 'content must be a folder of images or a video file'.
+    from videoclips import make_clip
+
+    for name in ("clip.ts", "clip.mts", "clip.3gp"):
+        path = tmp_path / name
+        path.write_bytes(make_clip(tmp_path / "in.ts", frames=6).read_bytes())
+        source = ContentSource(path, crop_size=32, seed=0, max_video_frames=6)
+        assert source.kind == "video frames" and len(source) == 6

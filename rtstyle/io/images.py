@@ -30,6 +30,9 @@ UNSUPPORTED_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".dng": "camera raw", "
                        ".cr3": "camera raw", ".nef": "camera raw", ".arw": "camera raw", ".orf": "camera raw",
                        ".raf": "camera raw", ".rw2": "camera raw", ".psd": "Photoshop"}
 CONVERT_FIRST = "convert to JPEG or PNG first"
+#: Video files, by name: train --content takes them, and `rtstyle image` points them to `rtstyle video`.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
+                            ".m2ts", ".3gp", ".flv", ".wmv"})
 
 
 def is_image_path(path: Path) -> bool:
@@ -185,6 +188,8 @@ def unreadable_reason(path: Path, what: str = "image") -> str:
     with contextlib.suppress(OSError):
         if path.stat().st_size == 0:
             return f"{what} is an empty file (0 bytes): {path}"
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return f"cannot read {what} {path}: it is a video (`rtstyle video {path} -o OUT.mp4` stylizes it)"
     kind = UNSUPPORTED_FORMATS.get(path.suffix.lower())
     if kind:
         return f"cannot read {what} {path}: {kind} photos are not supported ({CONVERT_FIRST})"

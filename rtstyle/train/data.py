@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, read_image, read_layout, try_read_image
+from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Enough distinct frames to cover a clip without holding a whole film in memory.
 MAX_VIDEO_FRAMES = 1000
 # Resized photos are kept in memory up to this many bytes, so later epochs decode nothing (a GPU step is faster
