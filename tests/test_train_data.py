@@ -112,6 +112,9 @@ def test_a_video_with_a_damaged_packet_is_still_content(tmp_path) -> None:
     video = damage_packets(make_clip(tmp_path / "in.mp4", frames=12, gop=4), [5])
     frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
     assert len(frames) == 11
+    video = damage_packets(make_clip(tmp_path / "first.mp4", frames=12, gop=4), [0])  # its first keyframe
+    frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
+    assert len(frames) == 8
 
 
 def test_a_transport_stream_or_phone_3gp_is_video_content(tmp_path) -> None:

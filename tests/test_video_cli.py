@@ -130,6 +130,21 @@ def test_a_transport_stream_starts_at_zero_with_its_audio_in_sync(tmp_path, smal
     assert video_summary(out)["times"][-1] == pytest.approx(video_in - min(video_in, audio_in) + 23 / 24, abs=0.002)
 
 
+def test_a_damaged_first_packet_costs_only_its_frames(tmp_path, small_style, capsys):
+    # 'cannot decode video: ... Invalid data found when processing input', where ffmpeg decodes 20 of the 24 frames.
+    src = damage_packets(make_clip(tmp_path / "in.mp4", frames=24, gop=4), [0])
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert ("skipped 1 damaged video packet of the input (its frames are missing; the video's timing is kept): "
+            "wrote 20 frames\n") in result.err
+    assert video_summary(out)["times"] == pytest.approx([i / 24 for i in range(4, 24)], abs=1e-3)
+    # Nothing decodable at all is still one line.
+    junk = damage_packets(make_clip(tmp_path / "junk.mp4", frames=4, gop=1), [0, 1, 2, 3])
+    assert_one_line_error(run_cli(["video", str(junk), "-o", str(tmp_path / "junk_out.mp4"), "--style",
+                                   str(small_style)], capsys), "cannot decode video")
+
+
 def test_a_variable_frame_rate_mkv_is_not_called_truncated(tmp_path, small_style, capsys):
     # Matroska gives no frame count: 13 frames over 1.2 s at a nominal 24 fps were 'the input ended after 13 of the
     # expected 29 frames (the file may be truncated)'.

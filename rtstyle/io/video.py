@@ -187,7 +187,7 @@ def _video_end(container: av.container.InputContainer, stream: av.VideoStream) -
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:
     try:
-        for frame in container.decode(stream):
+        for frame in frames_past_damage(container, stream):
             return frame
     except av.error.FFmpegError as exc:
         raise RtstyleError(f"cannot decode video: {path} ({_short(exc)})") from None
@@ -294,6 +294,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     video_done = False
     decoded = index = packets = 0
     last_pts: int | None = None
+    damage: av.error.FFmpegError | None = None  # the last packet that failed to decode
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
@@ -304,10 +305,11 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
                 try:
                     frames = packet.decode()
-                except av.error.FFmpegError:
-                    if not decoded:
-                        raise  # nothing decodes yet: handled below (an earlier seek, or one line)
-                    report.damaged_packets += 1  # a damaged packet mid-file: go on, as players and ffmpeg do
+                except av.error.FFmpegError as exc:
+                    report.damaged_packets += 1  # a damaged packet: go on, as players and ffmpeg do
+                    if not decoded and report.damaged_packets > MAX_DAMAGED_BEFORE_FIRST:
+                        raise  # not damage: a stream this decoder cannot read (handled below)
+                    damage = exc
                     continue
                 for frame in frames:
                     assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
@@ -359,24 +361,35 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     if index == 0:
         if checked and decoded == 0:
             raise _SeekMissed
+        if damage is not None and decoded == 0:
+            raise RtstyleError(f"cannot decode video: {container.name} ({_short(damage)})")
         raise RtstyleError(f"no video frames in the requested range (start {span.asked:g} s) of {container.name}")
 
 
+# Damaged packets skipped before a first frame decodes; beyond this, it is a stream the decoder cannot read.
+MAX_DAMAGED_BEFORE_FIRST = 64
+
+
 def frames_past_damage(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
-    """`container.decode(stream)`, going on past a damaged packet once frames decode (as players and ffmpeg do);
-    an error before the first frame is raised."""
-    decoded = 0
+    """`container.decode(stream)`, going on past damaged packets (as players and ffmpeg do); the decoder's error is
+    raised when no frame decodes (after MAX_DAMAGED_BEFORE_FIRST failures, or by the end)."""
+    decoded = damaged = 0
+    damage: av.error.FFmpegError | None = None
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
-        except av.error.FFmpegError:
-            if not decoded:
+        except av.error.FFmpegError as exc:
+            damaged += 1
+            if not decoded and damaged > MAX_DAMAGED_BEFORE_FIRST:
                 raise
+            damage = exc
             continue
         for frame in frames:
             assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
             decoded += 1
             yield frame
+    if not decoded and damage is not None:
+        raise damage
 
 
 def _time(packet: av.Packet) -> float:

@@ -206,7 +206,7 @@ def _note_shortfall(frames: int, total: int | None, report: DecodeReport, second
     fewer frames over the whole length is a variable frame rate whose nominal rate is too high (Matroska gives no
     frame count), not a loss either. Damaged packets skipped are said either way."""
     if report.damaged_packets:
-        of = f" of the expected {total}" if total is not None else ""
+        of = f" of the expected {total}" if total is not None and total != frames else ""
         log(f"skipped {counted(report.damaged_packets, 'damaged video packet')} of the input (its frames are "
             f"missing; the video's timing is kept): wrote {counted(frames, 'frame')}{of}")
     elif total is not None and total - frames > 2 and (seconds is None or report.seconds(rate) < seconds - 2 / rate):
