@@ -155,6 +155,16 @@ def test_a_variable_frame_rate_mkv_is_not_called_truncated(tmp_path, small_style
     assert "wrote 13 frames" in result.err and "ended after" not in result.err, result.err
 
 
+def test_a_folder_as_output_gets_the_default_name_in_it(tmp_path, small_style, capsys):
+    # 'unsupported output type (no extension): out' for `-o out/`, which `rtstyle image` takes.
+    src = make_clip(tmp_path / "clip.mp4", frames=2)
+    (tmp_path / "out").mkdir()
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out") + "/", "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert result.out.strip() == str(tmp_path / "out" / "clip_smallstyle.mp4")
+    assert video_summary(tmp_path / "out" / "clip_smallstyle.mp4")["frames"] == 2
+
+
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "in.mp4", frames=1, audio=True)
     result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
