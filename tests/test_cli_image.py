@@ -559,3 +559,24 @@ def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path,
     result = run_cli(["image", str(deep), "-s", str(small_style)], capfd)
     assert_one_line_error(result, "cannot read image")
     assert "WARN" not in result.err, result.err
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 2])
+def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, small_style, orientation, capsys):
+    # A 180-degree tag (3) turned the colours but not the alpha read as stored: a cut-out's visible half came out
+    # transparent and its hidden half visible. A 90-degree one (6) dropped the transparency without a word.
+    from PIL import Image, ImageOps
+
+    ys, xs = np.mgrid[0:24, 0:40]
+    colours = np.stack([xs * 6, ys * 10, np.full_like(xs, 90)], -1).astype(np.uint8)
+    alpha = np.where(xs < 15, 0, np.where(ys < 8, 128, 255)).astype(np.uint8)
+    image = Image.fromarray(np.dstack([colours, alpha]), "RGBA")
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "cutout.png"
+    image.save(path, exif=exif)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    out = tmp_path / "out.png"
+    assert run_cli(["image", str(path), "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert result.shape == (*upright.shape[:2], 4) and np.array_equal(result[..., 3], upright[..., 3])

@@ -109,12 +109,10 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             if job.source.suffix.lower() in READ_ONLY_SUFFIXES and (frames := frame_count(job.source)) > 1:
                 tqdm.write(f"{job.source} has {frames} frames: only the first is stylized (`rtstyle video "
                            f"{job.source} -o OUT.mp4` stylizes them all)", file=sys.stderr)
-            layout = read_layout(job.source)
+            layout = read_layout(job.source, shown=frame)  # its alpha turned as an orientation tag turned the colours
             if layout.bits > 8:
                 deep += 1
             alpha = layout.alpha
-            if alpha is not None and alpha.shape != frame.shape[:2]:
-                alpha = None  # an orientation tag turned the colours but not the raw alpha: not worth guessing
             if max_size and max(frame.shape[:2]) > max_size:
                 scale = max_size / max(frame.shape[:2])
                 frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

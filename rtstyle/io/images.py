@@ -120,8 +120,11 @@ class StoredLayout:
     bits: int = 8  # 16 for a 16-bit PNG or TIFF, 32 for a float TIFF; the colours are read (and stylized) at 8
 
 
-def read_layout(path: Path) -> StoredLayout:
-    """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP)."""
+def read_layout(path: Path, shown: np.ndarray | None = None) -> StoredLayout:
+    """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP).
+
+    `shown`: the photo's colours as read (read_image), turned upright by its EXIF orientation; the alpha is turned
+    the same way (it is read as stored), or left out when no turn makes the two agree."""
     if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
         return StoredLayout()
     try:
@@ -136,8 +139,31 @@ def read_layout(path: Path) -> StoredLayout:
         return StoredLayout(None, bits)
     alpha = np.asarray(image[..., 3])
     if alpha.dtype == np.uint16:
-        return StoredLayout((alpha // 257).astype(np.uint8), bits)
-    return StoredLayout(alpha if alpha.dtype == np.uint8 else None, bits)  # float alpha (rare TIFFs): left out
+        alpha = (alpha // 257).astype(np.uint8)
+    elif alpha.dtype != np.uint8:
+        return StoredLayout(None, bits)  # float alpha (rare TIFFs): left out
+    return StoredLayout(alpha if shown is None else _turned_like(alpha, image[..., :3], shown), bits)
+
+
+def _turned_like(alpha: np.ndarray, stored: np.ndarray, shown: np.ndarray) -> np.ndarray | None:
+    """`alpha` turned and mirrored as the EXIF orientation turned the `stored` colours into the `shown` ones (one
+    of the 8 turns a tag can ask for); None when none matches. A 180-degree tag kept the size, and the stored alpha
+    made the visible half of a cut-out transparent and the hidden half visible."""
+    small = (stored >> 8).astype(np.uint8) if stored.dtype == np.uint16 else stored
+    best: tuple[float, np.ndarray] | None = None
+    for mirrored in (False, True):
+        for turns in range(4):
+            colours = np.rot90(small[:, ::-1] if mirrored else small, turns)
+            if colours.shape != shown.shape:
+                continue
+            difference = float(np.abs(colours.astype(np.int16) - shown).mean())
+            if best is None or difference < best[0]:
+                best = (difference, np.rot90(alpha[:, ::-1] if mirrored else alpha, turns))
+            if difference == 0:
+                break
+        if best is not None and best[0] == 0:
+            break
+    return np.ascontiguousarray(best[1]) if best is not None and best[0] < 2 else None
 
 
 def fill_transparent(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -235,8 +235,8 @@ def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
     """The style image as uint8 RGB, its longest side scaled to `style_size` when given; transparent parts are
     white, as a viewer shows them (the colours stored under them, often black, are no part of the painting)."""
     image = read_image(Path(path), "style image")
-    alpha = read_layout(Path(path)).alpha
-    if alpha is not None and alpha.shape == image.shape[:2] and alpha.min() < 255:
+    alpha = read_layout(Path(path), shown=image).alpha
+    if alpha is not None and alpha.min() < 255:
         opacity = alpha[..., None].astype(np.float32) / 255
         image = (image * opacity + 255 * (1 - opacity)).round().astype(np.uint8)
     if style_size:
