@@ -107,6 +107,11 @@ def list_cameras(max_index: int = MAX_CAMERA_INDEX) -> list[tuple[int, int, int,
     return found
 
 
+# A file's failed reads in a row taken for its end; fewer are damaged packets, read past as ffmpeg does (a file
+# source stopped at the first one: 4 of a clip's 24 frames).
+FILE_MISSES_AT_END = 64
+
+
 class LatestFrameCapture:
     """Reads a source on its own thread into a LatestSlot (newest frame only).
 
@@ -147,6 +152,7 @@ class LatestFrameCapture:
     def _run(self) -> None:
         next_due = time.perf_counter()
         failing_since: float | None = None
+        misses = 0  # a file's failed reads in a row
         try:
             while not self._stop.is_set():
                 if self.pace_fps:
@@ -158,8 +164,12 @@ class LatestFrameCapture:
                 now = time.perf_counter()
                 if not ok or image is None:
                     if not self.live:
-                        self.ended = "end"
-                        return
+                        misses += 1  # a damaged packet fails one read and the next ones go on; the end fails all
+                        if misses > FILE_MISSES_AT_END:
+                            self.ended = "end"
+                            return
+                        next_due = time.perf_counter()  # no frame was shown: no time to wait for
+                        continue
                     failing_since = failing_since or now
                     if now - failing_since >= self.lost_after:
                         self.ended = "lost"
@@ -167,6 +177,7 @@ class LatestFrameCapture:
                     time.sleep(0.01)
                     continue
                 failing_since = None
+                misses = 0
                 if self.resize is not None and (image.shape[1], image.shape[0]) != self.resize:
                     image = cv2.resize(image, self.resize, interpolation=cv2.INTER_AREA)
                 self.slot.put(CapturedFrame(image, now, self.frames_read))
