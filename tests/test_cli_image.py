@@ -524,3 +524,59 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
     assert "skipped 1 whose folder cannot be written" in result.out and (tmp_path / "a_smallstyle.png").is_file()
     assert_one_line_error(run_cli(["image", str(tmp_path / "ro"), "-s", str(small_style)], capsys),
                           "Read-only file system")  # nothing at all can be written: an error
+
+
+def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys):
+    # An iPhone's photos are HEIC: one was 'corrupt or unsupported format', a folder of them 'no images found'.
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    (phone / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (phone / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
+    assert_one_line_error(run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys),
+                          "IMG_0001.HEIC: HEIC photos are not supported (convert to JPEG or PNG first)")
+    assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
+                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported, "
+                          "convert to JPEG or PNG first)")
+    cv2.imwrite(str(phone / "a.png"), photo[:24, :24])
+    result = run_cli(["image", str(phone), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    assert result.exit_code == 0 and (tmp_path / "out" / "a_smallstyle.png").is_file(), result
+    assert "smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported: convert to JPEG or PNG first)" \
+        in result.err
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom")
+    assert_one_line_error(run_cli(["image", str(clip), "-s", str(small_style)], capsys),
+                          f"cannot read image {clip}: it is a video (`rtstyle video {clip} -o OUT.mp4` stylizes it)")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert_one_line_error(run_cli(["image", str(tmp_path / "empty.jpg"), "-s", str(small_style)], capsys),
+                          "image is an empty file (0 bytes)")
+
+
+def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path, small_style, photo, capfd):
+    # OpenCV printed '[ WARN:0@1.172] global grfmt_tiff.cpp:811 readData OpenCV TIFF: ...' above the error.
+    deep = tmp_path / "float.tif"
+    cv2.imwrite(str(deep), photo[:24, :24].astype(np.float32) / 255)
+    result = run_cli(["image", str(deep), "-s", str(small_style)], capfd)
+    assert_one_line_error(result, "cannot read image")
+    assert "WARN" not in result.err, result.err
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 2])
+def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, small_style, orientation, capsys):
+    # A 180-degree tag (3) turned the colours but not the alpha read as stored: a cut-out's visible half came out
+    # transparent and its hidden half visible. A 90-degree one (6) dropped the transparency without a word.
+    from PIL import Image, ImageOps
+
+    ys, xs = np.mgrid[0:24, 0:40]
+    colours = np.stack([xs * 6, ys * 10, np.full_like(xs, 90)], -1).astype(np.uint8)
+    alpha = np.where(xs < 15, 0, np.where(ys < 8, 128, 255)).astype(np.uint8)
+    image = Image.fromarray(np.dstack([colours, alpha]), "RGBA")
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "cutout.png"
+    image.save(path, exif=exif)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    out = tmp_path / "out.png"
+    assert run_cli(["image", str(path), "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
+    result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert result.shape == (*upright.shape[:2], 4) and np.array_equal(result[..., 3], upright[..., 3])

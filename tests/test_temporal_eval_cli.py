@@ -145,3 +145,12 @@ def test_eval_photos_needs_the_painting(capsys, small_style):
     assert_one_line_error(run_cli(["eval", "--style", str(small_style), "--photos", str(DATA)], capsys),
                           "--style-image")
     assert_one_line_error(run_cli(["eval", "--style", str(small_style)], capsys), "give a clip")
+
+
+def test_a_clip_with_a_damaged_packet_is_measured_without_its_frames(tmp_path):
+    # eval stopped with 'cannot decode video ... Invalid data found' at the first damaged packet.
+    from rtstyle.metrics.clips import iter_clip
+    from videoclips import damage_packets, make_clip
+
+    clip = damage_packets(make_clip(tmp_path / "c.mp4", frames=12, gop=4), [5])
+    assert len(list(iter_clip(clip))) == 11

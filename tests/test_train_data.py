@@ -102,3 +102,27 @@ def test_a_rotated_phone_video_is_read_upright(tmp_path) -> None:
     video = make_clip(tmp_path / "portrait.mp4", width=64, height=48, frames=3, rotation=90)
     frames, first = read_video_frames(video, crop_size=32, max_frames=3)
     assert first.shape == (64, 48, 3) and frames[0].shape == (43, 32, 3)  # short side 32, long side upright
+
+
+def test_a_video_with_a_damaged_packet_is_still_content(tmp_path) -> None:
+    # One bad packet refused the whole video ("cannot read video ...: Invalid data found when processing input").
+    from rtstyle.train.data import read_video_frames
+    from videoclips import damage_packets, make_clip
+
+    video = damage_packets(make_clip(tmp_path / "in.mp4", frames=12, gop=4), [5])
+    frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
+    assert len(frames) == 11
+    video = damage_packets(make_clip(tmp_path / "first.mp4", frames=12, gop=4), [0])  # its first keyframe
+    frames, _ = read_video_frames(video, crop_size=32, max_frames=12)
+    assert len(frames) == 8
+
+
+def test_a_transport_stream_or_phone_3gp_is_video_content(tmp_path) -> None:
+    # A camcorder's .mts or a .ts recording was refused: 'content must be a folder of images or a video file'.
+    from videoclips import make_clip
+
+    for name in ("clip.ts", "clip.mts", "clip.3gp"):
+        path = tmp_path / name
+        path.write_bytes(make_clip(tmp_path / "in.ts", frames=6).read_bytes())
+        source = ContentSource(path, crop_size=32, seed=0, max_video_frames=6)
+        assert source.kind == "video frames" and len(source) == 6

@@ -9,11 +9,12 @@ import sys
 import time
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import BUNNY, audio_packets, make_clip, video_summary
+from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary
 
 REPO = BUNNY.parent.parent.parent
 
@@ -97,6 +98,71 @@ def test_a_truncated_input_is_converted_and_said_to_end_early(tmp_path, small_st
         assert notes == ([f"the input ended after {frames} of the expected 96 frames (the file may be truncated)"]
                          if said else []), result.err
         assert frames == 96 if not said else 0 < frames < 60
+
+
+def test_damaged_packets_in_the_middle_cost_only_their_frames(tmp_path, small_style, capsys):
+    # A bad sector or a faulty copy: the conversion stopped at the first damaged packet and lost the rest.
+    src = damage_packets(make_clip(tmp_path / "in.mp4", frames=24, gop=4), [8, 9])
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert ("skipped 2 damaged video packets of the input (its frames are missing; the video's timing is kept): "
+            "wrote 22 frames of the expected 24") in result.err
+    assert "ended after" not in result.err
+    summary = video_summary(out)
+    assert summary["frames"] == 22 and summary["times"][-1] == pytest.approx(23 / 24)
+
+
+def test_a_transport_stream_starts_at_zero_with_its_audio_in_sync(tmp_path, small_style, capsys):
+    # An MPEG-TS clock starts at 1.4 s (or anywhere): the output showed nothing for that long (a 4 s clip lasted 5.4 s).
+    src = make_clip(tmp_path / "in.ts", pts=list(range(34, 58)), audio=True)  # from 1.4 s, as ffmpeg writes them
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    starts = {}
+    for path in (src, out):
+        with av.open(str(path)) as container:
+            starts[path] = [float(s.start_time * s.time_base) for s in (container.streams.video[0],
+                                                                         container.streams.audio[0])]
+    (video_in, audio_in), (video_out, audio_out) = starts[src], starts[out]
+    assert video_in > 1 and min(video_out, audio_out) == 0
+    assert video_out - audio_out == pytest.approx(video_in - audio_in, abs=0.002)
+    assert video_summary(out)["times"][-1] == pytest.approx(video_in - min(video_in, audio_in) + 23 / 24, abs=0.002)
+
+
+def test_a_damaged_first_packet_costs_only_its_frames(tmp_path, small_style, capsys):
+    # 'cannot decode video: ... Invalid data found when processing input', where ffmpeg decodes 20 of the 24 frames.
+    src = damage_packets(make_clip(tmp_path / "in.mp4", frames=24, gop=4), [0])
+    out = tmp_path / "out.mp4"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert ("skipped 1 damaged video packet of the input (its frames are missing; the video's timing is kept): "
+            "wrote 20 frames\n") in result.err
+    assert video_summary(out)["times"] == pytest.approx([i / 24 for i in range(4, 24)], abs=1e-3)
+    # Nothing decodable at all is still one line.
+    junk = damage_packets(make_clip(tmp_path / "junk.mp4", frames=4, gop=1), [0, 1, 2, 3])
+    assert_one_line_error(run_cli(["video", str(junk), "-o", str(tmp_path / "junk_out.mp4"), "--style",
+                                   str(small_style)], capsys), "cannot decode video")
+
+
+def test_a_variable_frame_rate_mkv_is_not_called_truncated(tmp_path, small_style, capsys):
+    # Matroska gives no frame count: 13 frames over 1.2 s at a nominal 24 fps were 'the input ended after 13 of the
+    # expected 29 frames (the file may be truncated)'.
+    pts = [0, 1, 2, 3, 4, 5, 8, 11, 15, 19, 20, 24, 28]
+    src = make_clip(tmp_path / "vfr.mkv", pts=pts)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "wrote 13 frames" in result.err and "ended after" not in result.err, result.err
+
+
+def test_a_folder_as_output_gets_the_default_name_in_it(tmp_path, small_style, capsys):
+    # 'unsupported output type (no extension): out' for `-o out/`, which `rtstyle image` takes.
+    src = make_clip(tmp_path / "clip.mp4", frames=2)
+    (tmp_path / "out").mkdir()
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "out") + "/", "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert result.out.strip() == str(tmp_path / "out" / "clip_smallstyle.mp4")
+    assert video_summary(tmp_path / "out" / "clip_smallstyle.mp4")["frames"] == 2
 
 
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):

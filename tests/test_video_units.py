@@ -166,7 +166,9 @@ def test_duration_counts_from_the_first_frame(tmp_path):
     with open_input(src) as container:
         frames = [i for i in iter_media(container, duration=1.0) if isinstance(i, DecodedFrame)]
     assert len(frames) == 24
-    assert frames[0].pts == 10 * 90000  # without --start the input's timestamps are kept
+    # Without --start the input's timestamps are kept, less the 10 s that every stream starts after (the output
+    # showed nothing for 10 s); the audio's priming starts a little before the video, and stays before it.
+    assert 0 < frames[0].pts < 0.1 * 90000 and frames[1].pts - frames[0].pts == 90000 // 24
 
 
 def _colors(path: Path) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -188,3 +190,34 @@ def test_colour_tags_are_kept_and_colours_do_not_shift(tmp_path, tags):
     # The BGR frames the model saw come back: YUV -> BGR and BGR -> YUV used the same matrix and range (a
     # BT.601 matrix on BT.709 pixels moves saturated colours by 10-30 levels).
     assert np.abs(after - before).mean() < 2.5
+
+
+FLAT_COLOURS = [(128, 128, 128), (90, 140, 200), (200, 150, 60), (30, 30, 30), (235, 235, 235)]  # BGR
+
+
+@pytest.mark.parametrize("tags", [(1, 1, 1, 1), (1, 1, 1, 2), (2, 2, 2, 0)], ids=["bt709-tv", "bt709-pc", "untagged"])
+def test_flat_colours_are_written_as_the_matrix_says(tmp_path, tags):
+    # swscale's default BGR -> yuv420p truncates: a flat grey 128 came back (123, 126, 124) and every frame was 1-2
+    # levels darker. Each patch's Y, Cb, Cr against the matrix's formula (BT.601 when untagged).
+    from rtstyle.io.video import ColorTags, VideoWriter
+
+    image = np.concatenate([np.full((32, 32, 3), colour, np.uint8) for colour in FLAT_COLOURS], axis=1)
+    out = tmp_path / "flat.mp4"
+    writer = VideoWriter(out, width=image.shape[1], height=32, rate=Fraction(24), crf=0, preset="ultrafast",
+                         color=ColorTags(*tags))
+    writer.write(image)
+    writer.close()
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0))
+        planes = [np.frombuffer(frame.planes[i], np.uint8).reshape(frame.planes[i].height, -1) for i in range(3)]
+    kr, kb = (0.2126, 0.0722) if tags[2] == 1 else (0.299, 0.114)
+    full = tags[3] == 2
+    for k, (b, g, r) in enumerate(FLAT_COLOURS):
+        luma = kr * r + (1 - kr - kb) * g + kb * b
+        cb, cr = (b - luma) / (2 * (1 - kb)), (r - luma) / (2 * (1 - kr))
+        expected = (luma, 128 + cb, 128 + cr) if full else (16 + luma * 219 / 255, 128 + cb * 224 / 255,
+                                                            128 + cr * 224 / 255)
+        x = 32 * k + 16
+        got = (planes[0][16, x], planes[1][8, x // 2], planes[2][8, x // 2])
+        # within 0.9 of a level: swscale's own coefficients leave up to 0.7; truncation was a whole level or more
+        assert np.abs(np.array(got, float) - expected).max() < 0.9, (k, got, expected)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import BUNNY, make_clip, video_summary
+from videoclips import BUNNY, damage_packets, make_clip, video_summary
 
 STATS = re.compile(r"(\d+) frames in ([\d.]+) s: ([\d.]+) fps achieved; capture-to-output latency median "
                    r"([\d.]+) ms, p95 ([\d.]+) ms; (\d+) stale frames? dropped")
@@ -96,6 +96,21 @@ def test_lossless_file_capture_delivers_every_frame_in_order(tmp_path):
     capture.release()
     assert indices == list(range(12))
     assert grabber.dropped == 0 and grabber.ended == "end"
+
+
+def test_a_file_source_reads_past_damaged_packets(tmp_path):
+    # It ended at the first damaged packet: 8 of the clip's 24 frames.
+    from rtstyle.realtime.capture import LatestFrameCapture
+
+    clip = damage_packets(make_clip(tmp_path / "c.mp4", frames=24, gop=4), [8, 9])
+    capture = cv2.VideoCapture(str(clip))
+    grabber = LatestFrameCapture(capture, live=False, lossless=True).start()
+    frames = 0
+    while grabber.slot.get(timeout=2) is not None:
+        frames += 1
+    grabber.stop()
+    capture.release()
+    assert frames == 22 and grabber.ended == "end"
 
 
 def test_lost_camera_finalises_the_recording(tmp_path):

@@ -116,3 +116,17 @@ def audio_packets(path: Path, start: float = float("-inf"), end: float | None = 
                 if t >= start - 1e-6 and (end is None or t < end - 1e-6):
                     out.append((t, bytes(packet)))
         return out
+
+
+def damage_packets(path: Path, packets: list[int]) -> Path:
+    """Break the given video packets (in file order) of an MP4 in place, as a bad sector or a faulty copy would:
+    each one's first NAL unit length becomes absurd, so the decoder refuses that packet and only that one."""
+    with av.open(str(path)) as container:
+        places = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(path.read_bytes())
+    for k in packets:
+        pos, size = places[k]
+        assert pos is not None and size > 4
+        data[pos:pos + 4] = b"\x0d\x0d\x0d\x0d"
+    path.write_bytes(bytes(data))
+    return path

@@ -109,12 +109,10 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             if job.source.suffix.lower() in READ_ONLY_SUFFIXES and (frames := frame_count(job.source)) > 1:
                 tqdm.write(f"{job.source} has {frames} frames: only the first is stylized (`rtstyle video "
                            f"{job.source} -o OUT.mp4` stylizes them all)", file=sys.stderr)
-            layout = read_layout(job.source)
+            layout = read_layout(job.source, shown=frame)  # its alpha turned as an orientation tag turned the colours
             if layout.bits > 8:
                 deep += 1
             alpha = layout.alpha
-            if alpha is not None and alpha.shape != frame.shape[:2]:
-                alpha = None  # an orientation tag turned the colours but not the raw alpha: not worth guessing
             if max_size and max(frame.shape[:2]) > max_size:
                 scale = max_size / max(frame.shape[:2])
                 frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -151,6 +149,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     if deep:  # said, not hidden: the networks and the result files work at 8 bits per channel
         click.echo(f"{style.name}: {counted(deep, 'photo')} had more than 8 bits per channel; {'its result has' if deep == 1 else 'their results have'} 8",
                    err=True)
+    if plan.photos == 1 and plan.unsupported:  # a folder of one photo and a few HEICs: the batch line is not shown
+        click.echo(f"{style.name}: {plan.unsupported}", err=True)
     if plan.photos > 1:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         notes += [f"skipped {too_large} too large for the memory available (see above)"] if too_large else []

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied), .webm (VP9, audio as Opus), .gif "
-                   "or .webp (animated, no audio, at most 480 px unless --max-size or --scale). Default: "
+                   "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
+                   "SOURCE_STYLE.mp4 in it. Default: "
                    "SOURCE_STYLE.mp4 beside the input.")
 @click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
@@ -93,8 +94,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     from rtstyle.realtime.processing import FrameProcessor
 
     style = style or default_style()
-    if output is None:
-        output = source.with_name(f"{source.stem}_{Path(style).stem}.mp4")
+    if output is None or output.is_dir():  # `-o stylized/`, as `rtstyle image` takes it
+        output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
     options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
                              duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
                              audio=not no_audio)

@@ -23,7 +23,10 @@ from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
-from rtstyle.io.images import IMAGE_SUFFIXES, FoundImage, find_images, is_image_path
+from rtstyle.io.images import (
+    CONVERT_FIRST, IMAGE_SUFFIXES, FoundImage, find_images, is_image_path, unsupported_photos,
+)
+from rtstyle.wording import counted
 
 CASE_INSENSITIVE_FILES = sys.platform in ("darwin", "win32")  # their default file systems
 
@@ -44,6 +47,7 @@ class ImagePlan:
     existing_inputs: int = 0  # results already there that are inputs too (beside their photos): never replaced
     earlier_results: int = 0  # other photos named like a result of a photo in their folder, left alone
     unwritable: int = 0  # photos whose results' folder cannot be written (read-only), left out of a batch
+    unsupported: str = ""  # the folders' photos in formats that are not read (HEIC...), said
 
     def notes(self) -> list[str]:
         notes = [f"skipped {self.existing} already stylized (--overwrite to redo them)"] if self.existing else []
@@ -54,7 +58,18 @@ class ImagePlan:
             notes.append(f"left alone {self.earlier_results} earlier result(s)")
         if self.unwritable:
             notes.append(f"skipped {self.unwritable} whose folder cannot be written (-o DIR puts results elsewhere)")
+        if self.unsupported:
+            notes.append(self.unsupported)
         return notes
+
+
+def _unsupported_list(counts: dict[str, int]) -> str:
+    """'3 HEIC photos and 1 camera raw photo'."""
+    return " and ".join(counted(n, f"{kind} photo") for kind, n in sorted(counts.items()))
+
+
+def _unsupported_note(counts: dict[str, int]) -> str:
+    return f"skipped {_unsupported_list(counts)} (not supported: {CONVERT_FIRST})"
 
 
 def result_name(source: Path, style: str) -> str:
@@ -70,8 +85,11 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     if output is not None and output.is_dir():  # -o inside an input folder: its results are not photos
         inside = os.path.realpath(output) + os.sep
         found = [image for image in found if image.named or not os.path.realpath(image.path).startswith(inside)]
+    folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    unsupported = unsupported_photos(folders) if folders else {}
     if not found:
-        raise RtstyleError("no images found in the given inputs")
+        raise RtstyleError("no images found in the given inputs" + (
+            f" ({_unsupported_list(unsupported)}: not supported, {CONVERT_FIRST})" if unsupported else ""))
     many = batch or len(found) > 1 or not found[0].named
     if output is not None and many and output.suffix and is_image_path(output):
         # Not "N inputs": N would count earlier results too, which are found here but never stylized.
@@ -83,7 +101,8 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     _refuse_clashes(targets)
     earlier = _earlier_results(found, [style, *known_styles]) if many else set()
     inputs_on_disk = {file_key(image.path) for image in found}
-    plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite)
+    plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite,
+                     unsupported=_unsupported_note(unsupported) if unsupported else "")
     kept: set[Path] = set()
     for image in found:
         if image.path in earlier:

@@ -5,10 +5,11 @@ cv2.imread applies the EXIF orientation, so portrait phone photos come out uprig
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,17 @@ from rtstyle.io.color_profile import ColorProfile, embed_color_profile
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
 READ_ONLY_SUFFIXES = frozenset({".gif"})  # read (the first frame), never written: results are PNG
+
+
+#: Photo formats people have that are not read (OpenCV has no decoder for them): named in the message, with what
+#: to do, instead of "corrupt or unsupported format" (an iPhone's photos are HEIC by default).
+UNSUPPORTED_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".dng": "camera raw", ".cr2": "camera raw",
+                       ".cr3": "camera raw", ".nef": "camera raw", ".arw": "camera raw", ".orf": "camera raw",
+                       ".raf": "camera raw", ".rw2": "camera raw", ".psd": "Photoshop"}
+CONVERT_FIRST = "convert to JPEG or PNG first"
+#: Video files, by name: train --content takes them, and `rtstyle image` points them to `rtstyle video`.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
+                            ".m2ts", ".3gp", ".flv", ".wmv"})
 
 
 def is_image_path(path: Path) -> bool:
@@ -68,6 +80,19 @@ def stored_pixels(path: Path) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV prints multi-line warnings to stderr (a camera index that does not exist, a TIFF it cannot decode);
+    we say it in one line."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
 def try_read_image(path: Path) -> np.ndarray | None:
     """The image as uint8 BGR, or None when the file is missing, unreadable or not an image."""
     try:
@@ -77,7 +102,8 @@ def try_read_image(path: Path) -> np.ndarray | None:
         return None
     if data.size == 0:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    with quiet_opencv():
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
     return image
@@ -94,12 +120,16 @@ class StoredLayout:
     bits: int = 8  # 16 for a 16-bit PNG or TIFF, 32 for a float TIFF; the colours are read (and stylized) at 8
 
 
-def read_layout(path: Path) -> StoredLayout:
-    """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP)."""
+def read_layout(path: Path, shown: np.ndarray | None = None) -> StoredLayout:
+    """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP).
+
+    `shown`: the photo's colours as read (read_image), turned upright by its EXIF orientation; the alpha is turned
+    the same way (it is read as stored), or left out when no turn makes the two agree."""
     if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
         return StoredLayout()
     try:
-        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        with quiet_opencv():
+            image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except (OSError, cv2.error):
         return StoredLayout()
     if image is None:
@@ -109,8 +139,31 @@ def read_layout(path: Path) -> StoredLayout:
         return StoredLayout(None, bits)
     alpha = np.asarray(image[..., 3])
     if alpha.dtype == np.uint16:
-        return StoredLayout((alpha // 257).astype(np.uint8), bits)
-    return StoredLayout(alpha if alpha.dtype == np.uint8 else None, bits)  # float alpha (rare TIFFs): left out
+        alpha = (alpha // 257).astype(np.uint8)
+    elif alpha.dtype != np.uint8:
+        return StoredLayout(None, bits)  # float alpha (rare TIFFs): left out
+    return StoredLayout(alpha if shown is None else _turned_like(alpha, image[..., :3], shown), bits)
+
+
+def _turned_like(alpha: np.ndarray, stored: np.ndarray, shown: np.ndarray) -> np.ndarray | None:
+    """`alpha` turned and mirrored as the EXIF orientation turned the `stored` colours into the `shown` ones (one
+    of the 8 turns a tag can ask for); None when none matches. A 180-degree tag kept the size, and the stored alpha
+    made the visible half of a cut-out transparent and the hidden half visible."""
+    small = (stored >> 8).astype(np.uint8) if stored.dtype == np.uint16 else stored
+    best: tuple[float, np.ndarray] | None = None
+    for mirrored in (False, True):
+        for turns in range(4):
+            colours = np.rot90(small[:, ::-1] if mirrored else small, turns)
+            if colours.shape != shown.shape:
+                continue
+            difference = float(np.abs(colours.astype(np.int16) - shown).mean())
+            if best is None or difference < best[0]:
+                best = (difference, np.rot90(alpha[:, ::-1] if mirrored else alpha, turns))
+            if difference == 0:
+                break
+        if best is not None and best[0] == 0:
+            break
+    return np.ascontiguousarray(best[1]) if best is not None and best[0] < 2 else None
 
 
 def fill_transparent(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -151,8 +204,33 @@ def read_image(path: Path, what: str = "image") -> np.ndarray:
         raise RtstyleError(f"{what} is a directory, not an image: {path}")
     image = try_read_image(path)
     if image is None:
-        raise RtstyleError(f"cannot read {what} (corrupt or unsupported format): {path}")
+        raise RtstyleError(unreadable_reason(path, what))
     return image
+
+
+def unreadable_reason(path: Path, what: str = "image") -> str:
+    """Why a photo could not be read, as far as can be told without a decoder: empty, a format not supported, or
+    neither (corrupt, or a format nothing here knows)."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            return f"{what} is an empty file (0 bytes): {path}"
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return f"cannot read {what} {path}: it is a video (`rtstyle video {path} -o OUT.mp4` stylizes it)"
+    kind = UNSUPPORTED_FORMATS.get(path.suffix.lower())
+    if kind:
+        return f"cannot read {what} {path}: {kind} photos are not supported ({CONVERT_FIRST})"
+    return f"cannot read {what} (corrupt or unsupported format): {path}"
+
+
+def unsupported_photos(folders: Iterable[Path]) -> dict[str, int]:
+    """How many photos of each unsupported format the folders hold (as _images_below walks them), for a batch's
+    closing line: a folder of iPhone photos said only 'no images found'."""
+    counts: dict[str, int] = {}
+    for folder in folders:
+        for path in _files_below(folder, lambda p: p.suffix.lower() in UNSUPPORTED_FORMATS):
+            kind = UNSUPPORTED_FORMATS[path.suffix.lower()]
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None,
@@ -235,13 +313,18 @@ def _images_below(folder: Path) -> list[Path]:
     being walked already (a link to a parent would loop); a folder reached twice is found twice, and find_images
     keeps the spelling without the link. Hidden files and folders are skipped, as `*` skips them in a shell: a
     temporary ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/"."""
+    return _files_below(folder, is_input_image)
+
+
+def _files_below(folder: Path, wanted: Callable[[Path], bool]) -> list[Path]:
+    """The `wanted` files in a folder and its subfolders, sorted, walked as _images_below says."""
     top = Path(folder)
     found: list[Path] = []
     for root, folders, files in os.walk(top, followlinks=True):
         here = Path(root)
         walking = {os.path.realpath(p) for p in (here, *here.parents) if p == top or top in p.parents}
         folders[:] = [n for n in folders if not n.startswith(".") and os.path.realpath(here / n) not in walking]
-        found += [here / n for n in files if not n.startswith(".") and is_input_image(Path(n)) and (here / n).is_file()]
+        found += [here / n for n in files if not n.startswith(".") and wanted(Path(n)) and (here / n).is_file()]
     return sorted(found)
 
 

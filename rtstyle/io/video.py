@@ -19,6 +19,7 @@ from pathlib import Path
 
 import av
 import cv2
+from av.video.reformatter import Interpolation, VideoReformatter
 import numpy as np
 
 from rtstyle.errors import RtstyleError
@@ -37,6 +38,10 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 #: timestamps) and the usual audio codecs. AVI stores one frame rate, not timestamps; WebM refuses H.264.
 OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov")
 
+
+# BGR -> yuv420p as x264 gets it: swscale's default (fast) path truncates, which took every flat grey 128 to
+# (123, 126, 124) and darkened real frames by 1-2 levels; accurate rounding gives the input back (to +-0.02 on average).
+TO_YUV = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})  # what the disk says, not FFmpeg
 
@@ -93,6 +98,20 @@ class DecodedFrame:
     image: np.ndarray
     pts: int  # in the video stream's time base, already shifted by the trim origin
     index: int
+
+
+@dataclass
+class DecodeReport:
+    """What decoding met on the way, for the conversion's closing lines."""
+    damaged_packets: int = 0  # video packets that failed to decode after the first frame, skipped
+    first_time: float | None = None  # seconds (the input's) of the first and the last video frame yielded
+    last_time: float | None = None
+
+    def seconds(self, rate: float) -> float:
+        """How long the frames yielded last (the last one shown for a frame at `rate`)."""
+        if self.first_time is None or self.last_time is None:
+            return 0.0
+        return self.last_time - self.first_time + 1 / rate
 
 
 @dataclass
@@ -168,7 +187,7 @@ def _video_end(container: av.container.InputContainer, stream: av.VideoStream) -
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> av.VideoFrame:
     try:
-        for frame in container.decode(stream):
+        for frame in frames_past_damage(container, stream):
             return frame
     except av.error.FFmpegError as exc:
         raise RtstyleError(f"cannot decode video: {path} ({_short(exc)})") from None
@@ -196,15 +215,19 @@ SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
 
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
                size: tuple[int, int] | None = None, audio: bool = True,
-               zero: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
+               zero: float | None = None, report: DecodeReport | None = None) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
     `start` and `duration` are seconds from `zero`, the video's first decodable frame (probe_video's first_time;
-    without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a consumer that muxes them in order interleaves audio and video
-    naturally. With `start` > 0 every timestamp is shifted so that the first kept video frame is at time 0
-    (audio by the same amount, so they stay in sync) and the audio packets that overlap the kept range are
-    kept; with start 0 the input timestamps and audio packets are kept exactly.
+    without it, the stream's start: video_start), whatever its first timestamp. Items come in demux order, so a
+    consumer that muxes them in order interleaves audio and video naturally. With `start` > 0 every timestamp is
+    shifted so that the first kept video frame is at time 0 (audio by the same amount, so they stay in sync) and
+    the audio packets that overlap the kept range are kept; with start 0 the input timestamps and audio packets
+    are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
+    A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
+    `report`.
     """
+    report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # frame threads: decoding keeps up while the model uses the cores
     audio_streams = list(container.streams.audio) if audio else []
@@ -213,7 +236,8 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     span = _Span(start, zero + start if start > 0 else None,
                  zero + start + duration if duration is not None else None)
     if span.first is None:
-        yield from _media(container, video, audio_streams, span, size, checked=False)
+        span.origin = _common_start(video, audio_streams)
+        yield from _media(container, video, audio_streams, span, size, report, checked=False)
         return
     for back in SEEK_BACKOFF:
         target = span.first - back
@@ -224,7 +248,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         except av.error.FFmpegError:
             continue
         try:
-            yield from _media(container, video, audio_streams, span, size, checked=True)
+            yield from _media(container, video, audio_streams, span, size, report, checked=True)
             return
         except _SeekMissed:
             continue
@@ -232,7 +256,16 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         container.seek(min(0, container.start_time or 0), backward=True)  # the beginning (AV_TIME_BASE units)
     except av.error.FFmpegError as exc:
         raise RtstyleError(f"cannot seek to --start {start:g} s in {container.name} ({_short(exc)})") from None
-    yield from _media(container, video, audio_streams, span, size, checked=False)
+    yield from _media(container, video, audio_streams, span, size, report, checked=False)
+
+
+def _common_start(video: av.VideoStream, audio_streams: list[av.AudioStream]) -> float:
+    """Seconds before the first kept stream begins, where every stream begins after 0 (an MPEG-TS clock starts at
+    1.4 s or anywhere): the output starts there, as ffmpeg's does, instead of showing nothing until then. All
+    streams move by the same amount, so they stay in sync."""
+    starts = [float(s.start_time * s.time_base) for s in (video, *audio_streams)
+              if s.start_time is not None and s.time_base]
+    return max(0.0, min(starts)) if starts else 0.0
 
 
 @dataclass
@@ -245,11 +278,12 @@ class _Span:
 
     def __post_init__(self) -> None:
         if self.first is None:
-            self.origin = 0.0  # no --start: timestamps are kept exactly
+            self.origin = 0.0  # no --start: timestamps are kept (but for a common start, see _common_start)
 
 
 def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
-           span: _Span, size: tuple[int, int] | None, *, checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
+           span: _Span, size: tuple[int, int] | None, report: DecodeReport, *,
+           checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
     """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
     the first decoded frame is after span.first (a seek that overshot) or there is none."""
     time_base = stream_time_base(video)
@@ -260,6 +294,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     video_done = False
     decoded = index = packets = 0
     last_pts: int | None = None
+    damage: av.error.FFmpegError | None = None  # the last packet that failed to decode
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
@@ -268,7 +303,15 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                 packets += 1
                 if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
                     raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError as exc:
+                    report.damaged_packets += 1  # a damaged packet: go on, as players and ffmpeg do
+                    if not decoded and report.damaged_packets > MAX_DAMAGED_BEFORE_FIRST:
+                        raise  # not damage: a stream this decoder cannot read (handled below)
+                    damage = exc
+                    continue
+                for frame in frames:
                     assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
                     t = float(frame.time) if frame.time is not None else index / rate
                     decoded += 1
@@ -291,6 +334,8 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     last_pts = pts
                     image = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
                                              interpolation="AREA") if size else frame.to_ndarray(format="bgr24")
+                    report.first_time = t if report.first_time is None else report.first_time
+                    report.last_time = t
                     yield DecodedFrame(image, pts, index)
                     index += 1
             elif packet.dts is not None and packet.size:  # audio; empty packets only flush decoders
@@ -316,7 +361,35 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     if index == 0:
         if checked and decoded == 0:
             raise _SeekMissed
+        if damage is not None and decoded == 0:
+            raise RtstyleError(f"cannot decode video: {container.name} ({_short(damage)})")
         raise RtstyleError(f"no video frames in the requested range (start {span.asked:g} s) of {container.name}")
+
+
+# Damaged packets skipped before a first frame decodes; beyond this, it is a stream the decoder cannot read.
+MAX_DAMAGED_BEFORE_FIRST = 64
+
+
+def frames_past_damage(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """`container.decode(stream)`, going on past damaged packets (as players and ffmpeg do); the decoder's error is
+    raised when no frame decodes (after MAX_DAMAGED_BEFORE_FIRST failures, or by the end)."""
+    decoded = damaged = 0
+    damage: av.error.FFmpegError | None = None
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            damaged += 1
+            if not decoded and damaged > MAX_DAMAGED_BEFORE_FIRST:
+                raise
+            damage = exc
+            continue
+        for frame in frames:
+            assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
+            decoded += 1
+            yield frame
+    if not decoded and damage is not None:
+        raise damage
 
 
 def _time(packet: av.Packet) -> float:
@@ -330,14 +403,15 @@ def _audio_end(packet: av.Packet) -> float:
 
 
 def _release_audio(items: list[AudioPacket], span: _Span) -> Iterator[AudioPacket]:
-    """Without --start every packet, unchanged; with it, those still sounding at the origin, shifted by it."""
+    """Without --start every packet (moved back by a common start); with it, those still sounding at the origin,
+    shifted by it."""
     for item in items:
         packet = item.packet
-        if span.first is None:
-            yield item
-            continue
         origin = span.origin or 0.0
-        if _audio_end(packet) <= origin + 1e-6:
+        if span.first is not None and _audio_end(packet) <= origin + 1e-6:
+            continue
+        if not origin:
+            yield item
             continue
         shift = round(origin / packet.time_base)
         packet.pts = packet.pts - shift if packet.pts is not None else None
@@ -411,6 +485,7 @@ class VideoWriter:
             self.container.close()
             raise
         self.frames_written = 0
+        self._to_yuv = VideoReformatter()
 
     def _start(self, audio_templates: Sequence[av.stream.Stream]) -> None:
         """Write the header now: a container that cannot hold a stream fails here, before any frame is converted,
@@ -455,7 +530,8 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
         if self.color is not None:
-            self.color.tag(frame)
+            self.color.tag(frame)  # the matrix and range of the conversion below
+        frame = self._to_yuv.reformat(frame, format="yuv420p", interpolation=TO_YUV)
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base

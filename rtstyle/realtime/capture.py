@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.images import quiet_opencv
 from rtstyle.realtime.slot import LatestSlot
 
 MAX_CAMERA_INDEX = 9
@@ -46,18 +46,6 @@ class CapturedFrame:
     image: np.ndarray
     captured_at: float  # time.perf_counter() when the read returned
     index: int  # count of frames read from the source (gaps = frames dropped)
-
-
-@contextlib.contextmanager
-def quiet_opencv() -> Iterator[None]:
-    """OpenCV prints multi-line warnings to stderr when a camera index does not exist; we say it in one line."""
-    logging = cv2.utils.logging
-    previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    try:
-        yield
-    finally:
-        logging.setLogLevel(previous)
 
 
 def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
@@ -133,6 +121,11 @@ def list_cameras(max_index: int = MAX_CAMERA_INDEX) -> list[tuple[int, int, int,
     return found
 
 
+# A file's failed reads in a row taken for its end; fewer are damaged packets, read past as ffmpeg does (a file
+# source stopped at the first one: 4 of a clip's 24 frames).
+FILE_MISSES_AT_END = 64
+
+
 class LatestFrameCapture:
     """Reads a source on its own thread into a LatestSlot (newest frame only).
 
@@ -173,6 +166,7 @@ class LatestFrameCapture:
     def _run(self) -> None:
         next_due = time.perf_counter()
         failing_since: float | None = None
+        misses = 0  # a file's failed reads in a row
         try:
             while not self._stop.is_set():
                 if self.pace_fps:
@@ -184,8 +178,12 @@ class LatestFrameCapture:
                 now = time.perf_counter()
                 if not ok or image is None:
                     if not self.live:
-                        self.ended = "end"
-                        return
+                        misses += 1  # a damaged packet fails one read and the next ones go on; the end fails all
+                        if misses > FILE_MISSES_AT_END:
+                            self.ended = "end"
+                            return
+                        next_due = time.perf_counter()  # no frame was shown: no time to wait for
+                        continue
                     failing_since = failing_since or now
                     if now - failing_since >= self.lost_after:
                         self.ended = "lost"
@@ -193,6 +191,7 @@ class LatestFrameCapture:
                     time.sleep(0.01)
                     continue
                 failing_since = None
+                misses = 0
                 if self.resize is not None and (image.shape[1], image.shape[0]) != self.resize:
                     image = cv2.resize(image, self.resize, interpolation=cv2.INTER_AREA)
                 self.slot.put(CapturedFrame(image, now, self.frames_read))

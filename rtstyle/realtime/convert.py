@@ -29,8 +29,8 @@ from rtstyle.io.formats import (
     GIF, OPUS_BITRATE, WEBM_AUDIO, OutputFormat, check_crf, encoder_options, output_format,
 )
 from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, VideoInfo, VideoWriter, check_audio_copy, even_size,
-    iter_media, open_input, probe_video,
+    DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, DecodeReport, VideoInfo, VideoWriter,
+    check_audio_copy, even_size, iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -212,8 +212,10 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
                                      opus_bitrate=OPUS_BITRATE[options.quality] if reencode else None,
                                      muxer_options=dict(fmt.muxer_options))
+            report = DecodeReport()
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
-                                           audio=audio, zero=info.first_time), info.time_base, fmt.max_rate)
+                                           audio=audio, zero=info.first_time, report=report), info.time_base,
+                                fmt.max_rate)
             bar_shown = None if progress is None else not progress
             with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
                       leave=False) as bar:
@@ -231,7 +233,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                 written = move_into_place(tmp, target, options.overwrite)
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
-            _note_shortfall(writer.frames_written, total, log)
+            _note_shortfall(writer.frames_written, total, report, expected_seconds(info, options.start, options.duration),
+                            float(info.rate), log)
     except KeyboardInterrupt:
         _keep_partial(writer, tmp, target, total, log)
         raise
@@ -279,10 +282,25 @@ def upright(process: Callable[[np.ndarray], np.ndarray], rotation: int,
     return stylize_upright
 
 
-def _note_shortfall(frames: int, total: int | None, log: Log) -> None:
-    """Say so when the input ended early (a cut or damaged file): its header promised more frames. A frame or
-    two less is the rounding of duration x frame rate, not a loss."""
-    if total is not None and total - frames > 2:
+def expected_seconds(info: VideoInfo, start: float, duration: float | None) -> float | None:
+    """How long the converted part of the video should last, where the file says how long it is."""
+    if info.duration is None:
+        return duration
+    span = max(0.0, info.duration - start)
+    return min(span, duration) if duration is not None else span
+
+
+def _note_shortfall(frames: int, total: int | None, report: DecodeReport, seconds: float | None, rate: float,
+                    log: Log) -> None:
+    """Say so when the input ended early (a cut or damaged file): its header promised more frames, and its frames
+    stop before its stated end. A frame or two less is the rounding of duration x frame rate, not a loss; and
+    fewer frames over the whole length is a variable frame rate whose nominal rate is too high (Matroska gives no
+    frame count), not a loss either. Damaged packets skipped are said either way."""
+    if report.damaged_packets:
+        of = f" of the expected {total}" if total is not None and total != frames else ""
+        log(f"skipped {counted(report.damaged_packets, 'damaged video packet')} of the input (its frames are "
+            f"missing; the video's timing is kept): wrote {counted(frames, 'frame')}{of}")
+    elif total is not None and total - frames > 2 and (seconds is None or report.seconds(rate) < seconds - 2 / rate):
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 

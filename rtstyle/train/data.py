@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, read_image, read_layout, try_read_image
+from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Enough distinct frames to cover a clip without holding a whole film in memory.
 MAX_VIDEO_FRAMES = 1000
 # Resized photos are kept in memory up to this many bytes, so later epochs decode nothing (a GPU step is faster
@@ -197,6 +196,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     the first of them at the video's own size (for previews)."""
     import av
 
+    from rtstyle.io.video import frames_past_damage
     from rtstyle.metrics.clips import upright_frame
 
     try:
@@ -211,7 +211,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             every = max(1, -(-total // max_frames)) if total > 0 else 1
             frames: list[np.ndarray] = []
             first: np.ndarray = np.zeros((0, 0, 3), np.uint8)
-            for i, frame in enumerate(container.decode(stream)):
+            for i, frame in enumerate(frames_past_damage(container, stream)):  # a damaged packet costs its frames
                 if i % every == 0:
                     # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
                     image = upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
@@ -235,8 +235,8 @@ def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
     """The style image as uint8 RGB, its longest side scaled to `style_size` when given; transparent parts are
     white, as a viewer shows them (the colours stored under them, often black, are no part of the painting)."""
     image = read_image(Path(path), "style image")
-    alpha = read_layout(Path(path)).alpha
-    if alpha is not None and alpha.shape == image.shape[:2] and alpha.min() < 255:
+    alpha = read_layout(Path(path), shown=image).alpha
+    if alpha is not None and alpha.min() < 255:
         opacity = alpha[..., None].astype(np.float32) / 255
         image = (image * opacity + 255 * (1 - opacity)).round().astype(np.uint8)
     if style_size:
