@@ -205,3 +205,20 @@ def test_runtime_allocation_failure_is_a_clear_error(small_style, monkeypatch):
     monkeypatch.setattr(stylizer, "_run_unchecked", fail)
     with pytest.raises(RtstyleError, match="not enough memory to stylize a 9x8 frame on the CPU"):
         stylizer(np.zeros((8, 9, 3), np.uint8))
+
+
+def test_a_style_with_its_model_cached_runs_without_importing_onnx(small_style):
+    """The onnx package is for building models (its import took 1.3-2.3 s of each command's start on 2 cores);
+    a style whose model is cached, as at every run after the first, needs onnxruntime only."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    onnx_for_style(small_style)  # the first run: built and cached (RTSTYLE_CACHE_DIR, set by conftest)
+    code = ("import sys, numpy as np; from rtstyle.engine import create_stylizer; "
+            f"s = create_stylizer({str(small_style)!r}, backend='onnx', device='cpu'); "
+            "s(np.zeros((8, 8, 3), np.uint8)); print('onnx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+                         cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "False", out.stderr

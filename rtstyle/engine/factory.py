@@ -45,11 +45,10 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
         raise RtstyleError(f"unknown device {device!r} (choose from {', '.join(DEVICES)})")
     if precision not in PRECISIONS:
         raise RtstyleError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
-    _load_native_libraries(torch_too=backend == "torch")
+    onnx_model = style.lower().endswith(".onnx")  # onnx_backend.is_onnx_path, before onnxruntime is imported
+    _load_native_libraries(onnx_too=onnx_model or precision == "int8", torch_too=backend == "torch")
 
-    from rtstyle.engine.onnx_backend import is_onnx_path
-
-    if is_onnx_path(style):
+    if onnx_model:
         if backend == "torch":
             raise RtstyleError(f"{style} is an ONNX model: run it with --backend onnx (or auto)")
         return _onnx_model_stylizer(Path(style), device, precision, available_providers, frame_hw, cpu_threads)
@@ -110,13 +109,17 @@ def _torch_stylizer(entry: StyleEntry, device: str, precision: str, compile: boo
     return TorchStylizer(entry.load(), torch_device, precision, compile=compile)
 
 
-def _load_native_libraries(torch_too: bool) -> None:
-    """Import onnx and onnxruntime (and torch) with Ctrl-C held until they are in: an interrupt inside an
+def _load_native_libraries(onnx_too: bool, torch_too: bool) -> None:
+    """Import onnxruntime (and onnx, torch) with Ctrl-C held until they are in: an interrupt inside an
     extension's own start-up aborted the process (a C++ exception, exit 134) or was lost. Only the imports: a
-    long build after them (int8 calibration, a TensorRT engine) stays interruptible."""
+    long build after them (int8 calibration, a TensorRT engine) stays interruptible. onnx only where it is
+    needed for sure (an .onnx model is read, int8 is quantised): a style's cached model runs without it, and its
+    import took 1.3-2.3 s of every command's start on the 2-core VM (onnx_cache imports it to build a model)."""
     with deferred_stop():
-        import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
+
+        if onnx_too:
+            import onnx  # noqa: F401
 
         if torch_too and torch_available():
             import torch  # noqa: F401

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
-
-from rtstyle.export.onnx_graph import GRAPH_VERSION, IO, build_onnx, style_model_metadata
+from rtstyle.export.graph_version import GRAPH_VERSION
+from rtstyle.interrupts import deferred_stop
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.models.registry import create_spec
 from rtstyle.paths import cache_dir
 from rtstyle.styles.format import StyleFile, load_style_file
+
+if TYPE_CHECKING:  # onnx is imported when a model is built: a cached one is found without it (1-2 s sooner)
+    import onnx
+
+    from rtstyle.export.onnx_graph import IO
 
 
 def file_digest(path: Path) -> str:
@@ -45,6 +50,9 @@ def style_onnx(style: StyleFile, *, io: IO = "frame", fp16: bool = False, decomp
     `border_margin` (for `rtstyle quantize`): the mirrored margin in the graph; the cached models have none,
     since rtstyle adds its own, as wide as each command wants (`Stylizer.border_margin`).
     """
+    with deferred_stop():  # onnx's start-up must not be cut by Ctrl-C (see create_stylizer)
+        from rtstyle.export.onnx_graph import build_onnx, style_model_metadata
+
     spec = create_spec(style.arch, **style.arch_kwargs)
     return build_onnx(spec, style.float32_weights(), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm,
                       fixed_hw=fixed_hw, border_margin=border_margin,

@@ -24,17 +24,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 from rtstyle import __version__
 from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
+from rtstyle.export.graph_version import GRAPH_VERSION  # noqa: F401 - the builder's version, kept apart from onnx
 from rtstyle.models.spec import Conv, NetSpec, Residual, padded_size
 from rtstyle.models.weights import conv_prefixes
 
 # Opset 17: InstanceNormalization, Pad with tensor inputs (>= 11) and Resize with nearest_mode (>= 11) are
 # all stable there, and it is supported by onnxruntime >= 1.12 and TensorRT >= 8.5.
 OPSET = 17
-# Bump whenever build_onnx writes a different model for the same weights (ops, metadata, io): cached models
-# (rtstyle.engine.onnx_cache, which `rtstyle quantize` and every stylizing command use) are keyed by it, so an
-# upgraded rtstyle rebuilds them instead of running, or quantising, the graph an older version wrote.
-# 2: the input/output description, image metadata and denotations; rtstyle_arch_kwargs in JSON.
-GRAPH_VERSION = 2
 IO = Literal["tensor", "frame"]
 INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 
