@@ -120,13 +120,22 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, timed, log=log)
     finally:
         stylizer.close()
-    done_to_audio = "re-encoded as Opus" if result.audio_reencoded else "copied"
-    audio = f", {counted(result.audio_streams, 'audio stream')} {done_to_audio}" if result.audio_streams else ", no audio"
+    audio = f", {audio_summary(result.audio_streams, result.audio_reencoded)}" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
     pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
     log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
+
+
+def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
+    """'1 audio stream copied', '2 audio streams re-encoded as AAC', '2 audio streams (1 re-encoded as AAC)'."""
+    as_what = " and ".join(sorted(set(reencoded)))
+    if not reencoded:
+        return f"{counted(streams, 'audio stream')} copied"
+    if len(reencoded) == streams:
+        return f"{counted(streams, 'audio stream')} re-encoded as {as_what}"
+    return f"{counted(streams, 'audio stream')} ({len(reencoded)} re-encoded as {as_what}, the rest copied)"
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,
