@@ -1,5 +1,5 @@
-"""`rtstyle video` on footage straight from cameras: PCM audio (camera .MOV, AVCHD .m2ts), generated, encoded and
-decoded for real."""
+"""`rtstyle video` on footage straight from cameras: PCM audio (camera .MOV, AVCHD .m2ts) and interlaced 1080i
+video (camcorders' .mts, broadcast .ts), generated, encoded and decoded for real."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from helpers import run_cli
-from videoclips import audio_packets, click_time, make_camera_clip, video_summary
+from videoclips import (
+    audio_packets, click_time, combing, make_camera_clip, make_clip, make_interlaced_clip, video_summary,
+)
 
 
 def tracks(path: Path) -> list[tuple[str, str | None, bool]]:
@@ -18,6 +20,11 @@ def tracks(path: Path) -> list[tuple[str, str | None, bool]]:
     with av.open(str(path)) as container:
         return [(s.codec_context.name, s.metadata.get("language"), bool(s.disposition & av.stream.Disposition.default))
                 for s in container.streams.audio]
+
+
+def bar_edge(image: np.ndarray) -> int:
+    """The left edge of field_frame's bar (in pixels): it moves 6 pixels a field."""
+    return int(np.argmax(image[..., 0].mean(axis=0) > 130))
 
 
 @pytest.mark.parametrize("codec, suffix", [("pcm_s16le", ".mp4"), ("pcm_s24le", ".mp4"), ("pcm_s16le", ".m4v")])
@@ -90,3 +97,64 @@ def test_avchd_blu_ray_pcm_that_no_other_container_holds_is_encoded(tmp_path, sm
     assert f"(a {suffix} file cannot hold it)" in result.err
     assert tracks(out)[0][:2] == (codec, "fra")
     assert click_time(out) == pytest.approx(0.25, abs=0.001)
+
+
+@pytest.mark.parametrize("top_first", [True, False])
+@pytest.mark.parametrize("suffix", [".ts", ".mkv"])
+def test_interlaced_video_is_deinterlaced_before_the_network(tmp_path, top_first, suffix):
+    from rtstyle.realtime.convert import ConvertOptions, convert_video
+
+    src = make_interlaced_clip(tmp_path / f"in{suffix}", top_first=top_first)
+    with av.open(str(src)) as container:
+        assert min(combing(frame.to_ndarray(format="bgr24")) for frame in container.decode(video=0)) > 4
+    seen: list[np.ndarray] = []
+
+    def network(image: np.ndarray) -> np.ndarray:
+        seen.append(image)
+        return image
+
+    lines: list[str] = []
+    out = tmp_path / "out.mp4"
+    convert_video(ConvertOptions(src, out), network, log=lines.append, progress=False)
+    assert lines == [f"{src} is interlaced (96i): each frame is deinterlaced (bwdif) before stylizing, at the same 25 "
+                     "frames a second"]
+    assert len(seen) == 10 and max(combing(image) for image in seen) < 2.5
+    assert [bar_edge(image) for image in seen] == [12 * i for i in range(10)]  # each frame's first field's moment
+    got, want = video_summary(out), video_summary(src)
+    assert got["frames"] == 10 and got["rate"] == 25
+    assert got["times"] == pytest.approx([t - want["times"][0] for t in want["times"]], abs=1e-6)  # one for one
+
+
+def test_interlaced_range_keeps_its_frames_to_the_last(tmp_path):
+    from rtstyle.io.video import iter_media, open_input
+
+    src = make_interlaced_clip(tmp_path / "in.ts", frames=12)
+    with open_input(src) as container:
+        times = [item.pts / 90000 for item in iter_media(container, start=0.12, duration=0.2)]
+    with open_input(src) as container:
+        whole = [item for item in iter_media(container)]
+    assert times == pytest.approx([0.0, 0.04, 0.08, 0.12, 0.16])
+    assert len(whole) == 12 and max(combing(item.image) for item in whole) < 2.5
+
+
+def test_progressive_video_is_not_touched(tmp_path):
+    from rtstyle.io.video import iter_media, open_input, probe_video
+
+    src = make_clip(tmp_path / "in.mp4", frames=6)
+    assert not probe_video(src).interlaced
+    with open_input(src) as container:
+        mine = [item.image for item in iter_media(container)]
+    with av.open(str(src)) as container:
+        theirs = [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+    assert len(mine) == 6 and all(np.array_equal(a, b) for a, b in zip(mine, theirs))
+
+
+def test_training_and_evaluation_read_interlaced_clips_deinterlaced(tmp_path):
+    from rtstyle.metrics.clips import iter_clip
+    from rtstyle.train.data import read_video_frames
+
+    src = make_interlaced_clip(tmp_path / "in.mts")
+    frames, first = read_video_frames(src, 96, 10)
+    assert len(frames) == 10 and max(combing(image) for image in (*frames, first)) < 2.5
+    evaluated = list(iter_clip(src))
+    assert len(evaluated) == 10 and max(combing(image) for image in evaluated) < 2.5

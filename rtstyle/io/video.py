@@ -24,6 +24,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
 from rtstyle.realtime.timeparse import parse_time
 
 #: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
@@ -96,6 +97,7 @@ class VideoInfo:
     bits: int = 8  # per colour sample (10 for HDR video); the output is 8-bit yuv420p
     sample_aspect: Fraction | None = None  # pixel shape, where not square (a DVD's 720x480 shown at 16:9: 32/27)
     subtitles: int = 0  # subtitle streams, which are not copied
+    interlaced: bool = False  # fields of a frame taken at two moments (1080i): deinterlaced as decoded
 
 
 @dataclass
@@ -109,6 +111,7 @@ class DecodedFrame:
 class DecodeReport:
     """What decoding met on the way, for the conversion's closing lines."""
     damaged_packets: int = 0  # video packets that failed to decode after the first frame, skipped
+    deinterlaced: int = 0  # interlaced frames made progressive before they were yielded
     first_time: float | None = None  # seconds (the input's) of the first and the last video frame yielded
     last_time: float | None = None
 
@@ -171,7 +174,7 @@ def probe_video(path: Path) -> VideoInfo:
             color=ColorTags.of(first), first_time=first_time,
             bits=max((c.bits for c in first.format.components), default=8),
             sample_aspect=_sample_aspect(stream),
-            subtitles=len(container.streams.subtitles),
+            subtitles=len(container.streams.subtitles), interlaced=is_interlaced(first),
         )
 
 
@@ -239,7 +242,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     the audio packets that overlap the kept range are kept; with start 0 the input timestamps and audio packets
     are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
     A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
-    `report`.
+    `report`. Interlaced frames are deinterlaced (rtstyle.io.deinterlace), one for one, as they are decoded.
     """
     report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
@@ -309,6 +312,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     decoded = index = packets = 0
     last_pts: int | None = None
     damage: av.error.FFmpegError | None = None  # the last packet that failed to decode
+    deinterlacer = Deinterlacer(video)  # nothing to do, and nothing spent, for progressive video
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
@@ -318,15 +322,17 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                 if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
                     raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
                 try:
-                    frames = packet.decode()
+                    frames = deinterlacer.push(packet.decode())
                 except av.error.FFmpegError as exc:
                     report.damaged_packets += 1  # a damaged packet: go on, as players and ffmpeg do
                     if not decoded and report.damaged_packets > MAX_DAMAGED_BEFORE_FIRST:
                         raise  # not damage: a stream this decoder cannot read (handled below)
                     damage = exc
                     continue
+                if not packet.size:  # the decoder's flush, at the end: the deinterlacer's too
+                    frames += deinterlacer.flush()
+                report.deinterlaced = deinterlacer.deinterlaced
                 for frame in frames:
-                    assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
                     t = float(frame.time) if frame.time is not None else index / rate
                     decoded += 1
                     if checked and decoded == 1 and t > (span.first or 0.0) + 1e-6:

@@ -26,6 +26,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
+from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
@@ -160,6 +161,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     if info.bits > 8:  # said, not hidden (as for photos): HDR's PQ or HLG curve bands visibly at 8 bits
         log(f"{source} has {info.bits}-bit video: the networks and the output ({fmt.label}"
             f"{', yuv420p' if fmt.even_size else ''}) work at 8 bits")
+    if info.interlaced:  # said: the output is progressive, at the input's frame rate
+        log(f"{source} is interlaced ({info.height}i): each frame is deinterlaced ({DEINTERLACER}) before stylizing, "
+            f"at the same {float(info.rate):.4g} frames a second")
     size = frame_size(info, options.scale, options.max_size, fmt)
     width, height = size or (info.width, info.height)
     out_w, out_h = even_size(width, height) if fmt.even_size else (width, height)
