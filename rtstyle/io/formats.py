@@ -30,7 +30,7 @@ AAC_BITRATE: dict[str, int] = {"low": 48_000, "medium": 64_000, "high": 96_000, 
 
 #: The audio codecs each container holds where common players play them: copied packet for packet; others are
 #: encoded again (see reencoding). MP4's muxer takes PCM, FLAC, AC-3 or Opus too, but QuickTime, browsers and
-#: phones play AAC and MP3 in it (PCM gets the 'ipcm' tag that few players know, AC-3 plays on Apple's only);
+#: phones all play AAC and MP3 in it (PCM gets the 'ipcm' tag that few players know; AC-3, FLAC, Opus play in some);
 #: .m4v (Apple's) holds AAC; QuickTime's .mov also plays the PCM that cameras record, and ALAC; WebM holds Opus and
 #: Vorbis. Matroska's players (VLC, mpv, Kodi, Windows) play whatever its muxer takes (None: all of it).
 WEBM_AUDIO = frozenset({"opus", "vorbis"})
@@ -144,7 +144,7 @@ def audio_note(target: Path, codecs: Sequence[str], encodings: Sequence[AudioEnc
     suffix = Path(target).suffix.lower()
     how = again[0][1]
     names = sorted({codec for codec, _ in again})
-    rate = f" at {how.bit_rate // 1000} kb/s a channel" if how.bit_rate else " (lossless)"
+    bits = f" at {how.bit_rate // 1000} kb/s a channel" if how.bit_rate else ", lossless"
     if suffix == ".webm":
         why = "WebM cannot hold it"
     elif KEPT_AUDIO.get(suffix) is None or HELD_NOWHERE.intersection(names):
@@ -154,7 +154,7 @@ def audio_note(target: Path, codecs: Sequence[str], encodings: Sequence[AudioEnc
         elsewhere = [s for s in (".mov", ".mkv") if s != suffix and all(plays(s, codec) for codec in names)]
         if elsewhere:
             why += f"; {' or '.join(elsewhere)} {'keeps' if len(elsewhere) == 1 else 'keep'} it as it is"
-    return f"the {', '.join(names)} audio is re-encoded as {how.label}{rate} ({why})"
+    return f"the {', '.join(names)} audio is re-encoded as {how.label}{bits} ({why})"
 
 
 def check_crf(fmt: OutputFormat, crf: int | None) -> None:

@@ -78,7 +78,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
-            # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as `rtstyle video` does
+            # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as by `rtstyle video`
             for frame in progressive(frames_past_damage(container, stream), stream):
                 # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
                 yield upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
