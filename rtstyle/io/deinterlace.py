@@ -42,7 +42,6 @@ class Deinterlacer:
     in a stream whose order is 'tt'), and the wrong field first makes motion judder back and forth."""
 
     def __init__(self, stream: av.VideoStream | None = None) -> None:
-        self.deinterlaced = 0  # frames that went through the filter
         self._stream = stream
         self._graph: av.filter.Graph | None = None
         self._shape: tuple[int, int, str] | None = None
@@ -97,7 +96,6 @@ class Deinterlacer:
             if frame.pts is not None and frame.time_base and self._time_base:
                 frame.pts = round(frame.pts * Fraction(frame.time_base) / self._time_base)
                 frame.time_base = self._time_base
-            self.deinterlaced += 1
             out.append(frame)
 
 

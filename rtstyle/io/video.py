@@ -111,7 +111,6 @@ class DecodedFrame:
 class DecodeReport:
     """What decoding met on the way, for the conversion's closing lines."""
     damaged_packets: int = 0  # video packets that failed to decode after the first frame, skipped
-    deinterlaced: int = 0  # interlaced frames made progressive before they were yielded
     first_time: float | None = None  # seconds (the input's) of the first and the last video frame yielded
     last_time: float | None = None
 
@@ -331,7 +330,6 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     continue
                 if not packet.size:  # the decoder's flush, at the end: the deinterlacer's too
                     frames += deinterlacer.flush()
-                report.deinterlaced = deinterlacer.deinterlaced
                 for frame in frames:
                     t = float(frame.time) if frame.time is not None else index / rate
                     decoded += 1
