@@ -204,7 +204,7 @@ def test_a_full_disk_while_copying_audio_is_not_blamed_on_the_container(tmp_path
         raise av.error.FFmpegError(failure, "write failed")
 
     writer = SimpleNamespace(audio_streams=[None], container=SimpleNamespace(mux=mux), path=tmp_path / ".x.part.mp4",
-                             shown_as=tmp_path / "x.mp4", opus_bitrate=None)
+                             shown_as=tmp_path / "x.mp4", audio_encodings=[None])
     item = SimpleNamespace(packet=SimpleNamespace(stream=None), stream_index=0)
     with pytest.raises(OSError) as failed:
         VideoWriter.write_audio(writer, item)

@@ -130,3 +130,105 @@ def damage_packets(path: Path, packets: list[int]) -> Path:
         data[pos:pos + 4] = b"\x0d\x0d\x0d\x0d"
     path.write_bytes(bytes(data))
     return path
+
+
+def make_camera_clip(path: Path, tracks: tuple[str, ...] = ("pcm_s16le",), *, frames: int = 12, rate: int = 24,
+                     click: float = 0.25, noise: bool = False, languages: tuple[str, ...] = ("fra", "eng"),
+                     fmt: str | None = None) -> Path:
+    """A camera's recording: 64x48 H.264 and one audio track per codec in `tracks` (PCM as cameras record it in
+    .MOV, pcm_bluray as AVCHD camcorders in .m2ts, or aac), 48 kHz stereo, silent but for a loud click at `click`
+    seconds (to measure sync: the video's first frame is at 0), or white noise (`noise`, to compare bit rates).
+    Track k is tagged `languages[k]`; the first is the default track."""
+    samples = round(frames / rate * 48000)
+    sound = np.random.default_rng(0).uniform(-0.5, 0.5, samples) if noise else np.zeros(samples)
+    if not noise:
+        start = round(click * 48000)
+        sound[start:start + 480] = 0.8
+    with av.open(str(path), mode="w", format=fmt) as container:
+        video = container.add_stream("libx264", rate=rate)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = []
+        for k, codec in enumerate(tracks):
+            stream = container.add_stream(codec, rate=48000)
+            stream.layout = "stereo"
+            stream.metadata["language"] = languages[k]
+            stream.disposition = av.stream.Disposition.default if k == 0 else av.stream.Disposition(0)
+            audio.append(stream)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20 % 256, np.uint8), "bgr24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for stream in audio:
+            _encode_sound(container, stream, sound)
+        for packet in video.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _encode_sound(container: av.container.OutputContainer, stream: av.AudioStream, sound: np.ndarray) -> None:
+    layout = stream.codec_context.format
+    for offset in range(0, len(sound), 1024):
+        chunk = sound[offset:offset + 1024]
+        if layout.name.startswith("s16"):
+            data = (chunk * 32767).astype(np.int16)
+        elif layout.name.startswith("s32"):
+            data = (chunk * 2 ** 31 * 0.999).astype(np.int32)
+        else:
+            data = chunk.astype(np.float32)
+        both = np.stack([data, data])
+        frame = av.AudioFrame.from_ndarray(both if layout.is_planar else np.ascontiguousarray(both.T).reshape(1, -1),
+                                           format=layout.name, layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, offset, Fraction(1, 48000)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def click_time(path: Path, track: int = 0) -> float:
+    """Seconds from the first video frame to the click of a make_camera_clip track, as a player plays the file."""
+    with av.open(str(path)) as container:
+        first = next(iter(container.decode(video=0))).time
+        for frame in container.decode(audio=track):
+            samples = frame.to_ndarray().astype(np.float64)
+            samples = samples if frame.format.is_planar else samples.reshape(-1, len(frame.layout.channels)).T
+            full = {"s16": 32767, "s32": 2 ** 31}.get(frame.format.name.rstrip("p"), 1)
+            loud = np.nonzero(np.abs(samples).max(axis=0) > 0.3 * full)[0]
+            if len(loud):
+                return float(frame.time) + loud[0] / frame.sample_rate - float(first)
+    raise AssertionError(f"no click in {path}")
+
+
+def field_frame(i: int, width: int, height: int, top_first: bool = True) -> np.ndarray:
+    """Frame i of an interlaced camera's view of a bright bar moving right: each field (the even lines, the odd
+    lines) is taken at its own moment, 1/50 s apart, so the bar's edges are combed."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    second_field = ys % 2 if top_first else 1 - ys % 2
+    left = ((2 * i + second_field) * 6) % width
+    bar = np.where((xs >= left) & (xs < left + width // 4), 230, 30).astype(np.uint8)
+    return np.stack([bar, (ys * 2 % 256).astype(np.uint8), bar], -1)
+
+
+def make_interlaced_clip(path: Path, *, frames: int = 10, rate: int = 25, width: int = 128, height: int = 96,
+                         top_first: bool = True) -> Path:
+    """Interlaced H.264 (x264's MBAFF), as 1080i camcorders and broadcasters write it: decoded frames are flagged
+    interlaced, with the field order given."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"x264-params": f"interlaced=1:pic-struct=1:{'tff' if top_first else 'bff'}=1"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(field_frame(i, width, height, top_first), "bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def combing(image: np.ndarray) -> float:
+    """How far each line is from the mean of its neighbours, on average: high where fields disagree (combing)."""
+    lines = image.astype(np.float32)
+    return float(np.abs(lines[1:-1] - (lines[:-2] + lines[2:]) / 2).mean())

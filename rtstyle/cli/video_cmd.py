@@ -1,4 +1,4 @@
-"""`rtstyle video`: stylize a video file; the audio is copied unchanged."""
+"""`rtstyle video`: stylize a video file; the audio is copied unchanged where the output's players play it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
 )
-from rtstyle.io.formats import OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
+from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
 from rtstyle.wording import counted, how_long
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
-              help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied), .webm (VP9, audio as Opus), .gif "
+              help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied, or AAC where players would not play "
+                   "it), .webm (VP9, audio as Opus), .gif "
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
                    "SOURCE_STYLE.mp4 in it. Default: "
                    "SOURCE_STYLE.mp4 beside the input.")
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
                    + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
-                   + "/".join(str(v // 1000) for v in OPUS_BITRATE.values()) + " kb/s a channel. WebP: quality "
+                   + "/".join(str(v // 1000) for v in OPUS_BITRATE.values()) + " kb/s a channel. Audio encoded as "
+                   "AAC: " + "/".join(str(v // 1000) for v in AAC_BITRATE.values()) + " kb/s a channel. WebP: quality "
                    + "/".join(str(v) if v < 100 else "lossless" for v in WEBP_QUALITY.values())
                    + ". A GIF's palette is made for the clip.")
 @click.option("--crf", type=click.IntRange(0, 63),
@@ -56,8 +58,11 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
           precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
-    the audio is copied packet for packet (no re-encoding) with each track's language; subtitles are not copied,
-    and rtstyle says so. --start and --duration count from the video's first frame, whatever its first timestamp.
+    the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
+    play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
+    and .mkv keep PCM as it is). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
+    stylizing (bwdif, a frame for each frame), and rtstyle says so. Subtitles are not copied, and rtstyle says
+    so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
     To share a short clip: .webm is VP9 with the audio re-encoded as Opus (copied if it is Opus or Vorbis
     already). .gif is an animated GIF with a
@@ -120,13 +125,22 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         result = convert_video(options, timed, log=log)
     finally:
         stylizer.close()
-    done_to_audio = "re-encoded as Opus" if result.audio_reencoded else "copied"
-    audio = f", {counted(result.audio_streams, 'audio stream')} {done_to_audio}" if result.audio_streams else ", no audio"
+    audio = f", {audio_summary(result.audio_streams, result.audio_reencoded)}" if result.audio_streams else ", no audio"
     fps = result.frames / result.seconds if result.seconds else 0.0
     pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
     log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
+
+
+def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
+    """'1 audio stream copied', '2 audio streams re-encoded as AAC', '2 audio streams (1 re-encoded as AAC)'."""
+    as_what = " and ".join(sorted(set(reencoded)))
+    if not reencoded:
+        return f"{counted(streams, 'audio stream')} copied"
+    if len(reencoded) == streams:
+        return f"{counted(streams, 'audio stream')} re-encoded as {as_what}"
+    return f"{counted(streams, 'audio stream')} ({len(reencoded)} re-encoded as {as_what}, the rest copied)"
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,

@@ -6,12 +6,15 @@ Each format says what its container can hold (audio, a rotation tag, odd sizes) 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, OUTPUT_SUFFIXES, QUALITY_CRF
+from rtstyle.io.video import (
+    DEFAULT_PRESET, DEFAULT_QUALITY, OUTPUT_SUFFIXES, QUALITY_CRF, AudioEncoding, refused_audio_copies,
+)
 
 #: libvpx-vp9 CRF (0-63) per --quality: the PSNR that x264 veryfast reaches at that level's CRF, on stylized
 #: frames (cutBunny, mosaic-fast, 480x270; docs/benchmarks.md), at about the same file size.
@@ -21,8 +24,22 @@ VP9_QUALITY_CRF: dict[str, int] = {"low": 48, "medium": 40, "high": 32, "best": 
 VP9_SPEED: dict[str, str] = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
 #: Opus bit rate per audio channel and --quality (a stereo track at "high": 128 kb/s).
 OPUS_BITRATE: dict[str, int] = {"low": 32_000, "medium": 48_000, "high": 64_000, "best": 96_000}
-#: The audio codecs WebM holds, copied as they are; others are re-encoded as Opus.
+#: AAC bit rate per audio channel and --quality (a stereo track at "high": 192 kb/s): FFmpeg's own AAC encoder
+#: needs about half as much again as Opus for the same sound.
+AAC_BITRATE: dict[str, int] = {"low": 48_000, "medium": 64_000, "high": 96_000, "best": 128_000}
+
+#: The audio codecs each container holds where common players play them: copied packet for packet; others are
+#: encoded again (see reencoding). MP4's muxer takes PCM, FLAC, AC-3 or Opus too, but QuickTime, browsers and
+#: phones all play AAC and MP3 in it (PCM gets the 'ipcm' tag that few players know; AC-3, FLAC, Opus play in some);
+#: .m4v (Apple's) holds AAC; QuickTime's .mov also plays the PCM that cameras record, and ALAC; WebM holds Opus and
+#: Vorbis. Matroska's players (VLC, mpv, Kodi, Windows) play whatever its muxer takes (None: all of it).
 WEBM_AUDIO = frozenset({"opus", "vorbis"})
+MP4_AUDIO = frozenset({"aac", "mp3"})
+MOV_AUDIO = MP4_AUDIO | {"alac"}  # and PCM (pcm_*)
+#: PCM packed as on Blu-ray and DVD, and broadcast SMPTE 302M: only their own containers hold it.
+HELD_NOWHERE = frozenset({"pcm_bluray", "pcm_dvd", "s302m"})
+KEPT_AUDIO: dict[str, frozenset[str] | None] = {".mp4": MP4_AUDIO, ".m4v": frozenset({"aac"}), ".mov": MOV_AUDIO,
+                                                ".mkv": None, ".webm": WEBM_AUDIO}
 #: libwebp quality (0-100) per --quality; "best" is lossless.
 WEBP_QUALITY: dict[str, int] = {"low": 60, "medium": 75, "high": 90, "best": 100}
 
@@ -40,7 +57,7 @@ class OutputFormat:
     label: str  # for messages: "H.264", "VP9"
     suffixes: tuple[str, ...]
     codec: str  # the PyAV (FFmpeg) encoder
-    audio: Literal["copy", "opus", "none"]  # copied packet for packet, Opus (WEBM_AUDIO copied), or dropped
+    audio: Literal["copy", "opus", "none"]  # copied or encoded again (see audio_encodings), as Opus, or dropped
     rotation_tag: bool  # the container stores a display rotation; otherwise frames are written upright
     even_size: bool  # yuv420p: odd sizes are padded by one pixel
     max_rate: float | None = None  # frames per second
@@ -85,6 +102,59 @@ def encoder_options(fmt: OutputFormat, quality: str = DEFAULT_QUALITY, crf: int 
         level = WEBP_QUALITY[quality]
         return {"lossless": "1"} if level == 100 else {"quality": str(level)}
     return {}  # GIF: the palette is made for the clip (rtstyle.io.animated)
+
+
+def plays(suffix: str, codec: str) -> bool:
+    """Whether common players of a `suffix` file play `codec` audio in it (KEPT_AUDIO)."""
+    kept = KEPT_AUDIO.get(suffix.lower())
+    if codec in HELD_NOWHERE:
+        return False
+    return kept is None or codec in kept or (suffix.lower() == ".mov" and codec.startswith("pcm_"))
+
+
+def reencoding(suffix: str, quality: str = DEFAULT_QUALITY) -> AudioEncoding:
+    """What audio that a `suffix` file cannot hold playably becomes: Opus in WebM; FLAC in Matroska, lossless
+    (only what its muxer refuses gets here: Blu-ray and DVD PCM, broadcast SMPTE 302M); AAC elsewhere."""
+    if suffix.lower() == ".webm":
+        return AudioEncoding("Opus", "libopus", OPUS_BITRATE[quality], rate=48000)
+    if suffix.lower() == ".mkv":
+        return AudioEncoding("FLAC", "flac", None)
+    return AudioEncoding("AAC", "aac", AAC_BITRATE[quality])
+
+
+def audio_encodings(source: Path, target: Path, codecs: Sequence[str],
+                    quality: str = DEFAULT_QUALITY) -> list[AudioEncoding | None]:
+    """Per audio stream of `source` (of these `codecs`): None where its packets are copied into `target`, or how
+    it is encoded again, where the target's players would not play it or its muxer refuses it (tried for real)."""
+    suffix = Path(target).suffix
+
+    def plan(refused: Collection[int]) -> list[AudioEncoding | None]:
+        again = reencoding(suffix, quality)
+        return [again if k in refused or not plays(suffix, codec) else None for k, codec in enumerate(codecs)]
+
+    first = plan(())
+    return plan(refused_audio_copies(source, target, [k for k, how in enumerate(first) if how is None]))
+
+
+def audio_note(target: Path, codecs: Sequence[str], encodings: Sequence[AudioEncoding | None]) -> str | None:
+    """The line that says which audio is encoded again, as what, and why (None: all of it is copied)."""
+    again = [(codec, how) for codec, how in zip(codecs, encodings) if how is not None]
+    if not again:
+        return None
+    suffix = Path(target).suffix.lower()
+    how = again[0][1]
+    names = sorted({codec for codec, _ in again})
+    bits = f" at {how.bit_rate // 1000} kb/s a channel" if how.bit_rate else ", lossless"
+    if suffix == ".webm":
+        why = "WebM cannot hold it"
+    elif KEPT_AUDIO.get(suffix) is None or HELD_NOWHERE.intersection(names):
+        why = f"a {suffix} file cannot hold it"
+    else:
+        why = f"common {suffix} players cannot play it"
+        elsewhere = [s for s in (".mov", ".mkv") if s != suffix and all(plays(s, codec) for codec in names)]
+        if elsewhere:
+            why += f"; {' or '.join(elsewhere)} {'keeps' if len(elsewhere) == 1 else 'keep'} it as it is"
+    return f"the {', '.join(names)} audio is re-encoded as {how.label}{bits} ({why})"
 
 
 def check_crf(fmt: OutputFormat, crf: int | None) -> None:

@@ -1,7 +1,8 @@
 """Video files through PyAV (the ffmpeg libraries in its wheel): probe, decode to BGR frames, encode H.264.
 
 Frames are uint8 HxWx3 BGR (what every Stylizer takes). Timestamps stay in the input stream's time base, so
-variable frame rate input keeps its timing; audio is demuxed as packets and muxed unchanged (no re-encode).
+variable frame rate input keeps its timing; audio is demuxed as packets and muxed unchanged, or decoded and encoded
+again where the output cannot hold it playably (rtstyle.io.formats decides which).
 The input's colour tags (matrix, range, primaries, transfer) go to the output, and both conversions, YUV to
 BGR and back, use that matrix and range, so colours keep their meaning.
 """
@@ -23,6 +24,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
 from rtstyle.realtime.timeparse import parse_time
 
 #: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
@@ -42,6 +44,10 @@ OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov")
 # BGR -> yuv420p as x264 gets it: swscale's default (fast) path truncates, which took every flat grey 128 to
 # (123, 126, 124) and darkened real frames by 1-2 levels; accurate rounding gives the input back (to +-0.02 on average).
 TO_YUV = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
+
+#: The channels of audio whose file does not say which is where (PCM in Matroska: "2 channels"), as FFmpeg
+#: assumes them.
+USUAL_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})  # what the disk says, not FFmpeg
 
@@ -91,6 +97,7 @@ class VideoInfo:
     bits: int = 8  # per colour sample (10 for HDR video); the output is 8-bit yuv420p
     sample_aspect: Fraction | None = None  # pixel shape, where not square (a DVD's 720x480 shown at 16:9: 32/27)
     subtitles: int = 0  # subtitle streams, which are not copied
+    interlaced: bool = False  # fields of a frame taken at two moments (1080i): deinterlaced as decoded
 
 
 @dataclass
@@ -112,6 +119,15 @@ class DecodeReport:
         if self.first_time is None or self.last_time is None:
             return 0.0
         return self.last_time - self.first_time + 1 / rate
+
+
+@dataclass(frozen=True)
+class AudioEncoding:
+    """How a track that the output cannot hold (or its players cannot play) as it is gets encoded again."""
+    label: str  # for messages: "AAC"
+    encoder: str  # FFmpeg's name
+    bit_rate: int | None  # bits a second per channel; None: lossless
+    rate: int | None = None  # the one sample rate the encoder takes (Opus: 48 kHz); None: the input's, where it can
 
 
 @dataclass
@@ -157,7 +173,7 @@ def probe_video(path: Path) -> VideoInfo:
             color=ColorTags.of(first), first_time=first_time,
             bits=max((c.bits for c in first.format.components), default=8),
             sample_aspect=_sample_aspect(stream),
-            subtitles=len(container.streams.subtitles),
+            subtitles=len(container.streams.subtitles), interlaced=is_interlaced(first),
         )
 
 
@@ -225,7 +241,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     the audio packets that overlap the kept range are kept; with start 0 the input timestamps and audio packets
     are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
     A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
-    `report`.
+    `report`. Interlaced frames are deinterlaced (rtstyle.io.deinterlace), one for one, as they are decoded.
     """
     report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
@@ -295,6 +311,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
     decoded = index = packets = 0
     last_pts: int | None = None
     damage: av.error.FFmpegError | None = None  # the last packet that failed to decode
+    deinterlacer = Deinterlacer(video)  # nothing to do, and nothing spent, for progressive video
     try:
         for packet in container.demux(video, *audio_streams):
             if packet.stream.type == "video":
@@ -304,15 +321,16 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                 if checked and not decoded and packets > 64 and _time(packet) > (span.first or 0.0):
                     raise _SeekMissed  # no keyframe from here on (decoders lag a few frames, never 64)
                 try:
-                    frames = packet.decode()
+                    frames = deinterlacer.push(packet.decode())
                 except av.error.FFmpegError as exc:
                     report.damaged_packets += 1  # a damaged packet: go on, as players and ffmpeg do
                     if not decoded and report.damaged_packets > MAX_DAMAGED_BEFORE_FIRST:
                         raise  # not damage: a stream this decoder cannot read (handled below)
                     damage = exc
                     continue
+                if not packet.size:  # the decoder's flush, at the end: the deinterlacer's too
+                    frames += deinterlacer.flush()
                 for frame in frames:
-                    assert isinstance(frame, av.VideoFrame)  # a video packet decodes to video frames
                     t = float(frame.time) if frame.time is not None else index / rate
                     decoded += 1
                     if checked and decoded == 1 and t > (span.first or 0.0) + 1e-6:
@@ -435,25 +453,27 @@ def pad_to_even(image: np.ndarray) -> np.ndarray:
 
 class VideoWriter:
     """H.264 yuv420p (libx264, constant quality) plus audio streams copied from templates; or another encoder
-    (`codec`, `options`: VP9 for WebM, animated WebP) and, with `opus_bitrate`, the audio re-encoded to Opus."""
+    (`codec`, `options`: VP9 for WebM, animated WebP); audio streams with an `audio_encodings` entry are decoded and
+    encoded again (Opus for WebM, AAC for PCM in .mp4)."""
 
     def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction | None = None,
                  crf: int = QUALITY_CRF[DEFAULT_QUALITY], preset: str = DEFAULT_PRESET, rotation: int = 0,
                  audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
                  color: ColorTags | None = None, sample_aspect: Fraction | None = None, codec: str = "libx264",
-                 options: dict[str, str] | None = None, opus_bitrate: int | None = None,
+                 options: dict[str, str] | None = None, audio_encodings: Sequence[AudioEncoding | None] = (),
                  muxer_options: dict[str, str] | None = None) -> None:
         """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
         `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified);
         `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape;
-        `options`: the encoder's (default: x264's `crf` and `preset`); `opus_bitrate`: bits a second per channel
-        of Opus audio, decoded from the templates' packets and encoded again (None: the packets are copied);
+        `options`: the encoder's (default: x264's `crf` and `preset`); `audio_encodings`: per audio template, how
+        its packets are decoded and encoded again (None, or no entry: the packets are copied);
         `muxer_options`: the container's (a WebP's loop count)."""
         self.path = Path(path)
         self.color = color
         self.shown_as = Path(shown_as or path)
         self.width, self.height = even_size(width, height)
-        self.opus_bitrate = opus_bitrate
+        self.audio_encodings = [audio_encodings[k] if k < len(audio_encodings) else None
+                                for k in range(len(audio_templates))]
         try:
             self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
         except (av.error.FFmpegError, ValueError) as exc:
@@ -479,7 +499,7 @@ class VideoWriter:
                 self.stream.codec_context.sample_aspect_ratio = sample_aspect
             if rotation:
                 self.stream.set_display_rotation(rotation)
-            self.audio_streams = [self._add_audio(t) for t in audio_templates]
+            self.audio_streams = [self._add_audio(t, e) for t, e in zip(audio_templates, self.audio_encodings)]
             self._start(audio_templates)
         except BaseException:
             self.container.close()
@@ -493,16 +513,18 @@ class VideoWriter:
         try:
             self.container.start_encoding()
         except (av.error.FFmpegError, ValueError) as exc:
-            if audio_templates and self.opus_bitrate:
-                raise RtstyleError(f"cannot encode the input's audio as Opus for {self.shown_as}: {_short(exc)} "
-                                   "(pass --no-audio)") from None
+            encoded = [t for t, e in zip(audio_templates, self.audio_encodings) if e is not None]
+            if encoded:
+                labels = " and ".join(sorted({e.label for e in self.audio_encodings if e is not None}))
+                raise RtstyleError(f"cannot encode the input's audio as {labels} for {self.shown_as}: "
+                                   f"{_short(exc)} (pass --no-audio)") from None
             if audio_templates:
                 raise audio_refusal(audio_templates, self.shown_as) from None
             raise RtstyleError(f"cannot write video {self.shown_as}: {_short(exc)}") from None
 
-    def _add_audio(self, template: av.stream.Stream) -> av.stream.Stream:
-        if self.opus_bitrate:
-            stream = self._add_opus(template, self.opus_bitrate)
+    def _add_audio(self, template: av.stream.Stream, encoding: AudioEncoding | None) -> av.stream.Stream:
+        if encoding is not None:
+            stream = self._add_encoder(template, encoding)
         else:
             codec = template.codec_context.name
             supported = self.container.supported_codecs
@@ -515,16 +537,23 @@ class VideoWriter:
         stream.disposition = template.disposition
         return stream
 
-    def _add_opus(self, template: av.stream.Stream, bitrate: int) -> av.stream.Stream:
-        """An Opus encoder for a copy of `template` (WebM holds Opus or Vorbis, not the AAC of most videos); PyAV
-        resamples what is decoded to Opus's 48 kHz."""
-        layout = template.codec_context.layout  # type: ignore[attr-defined]  # an audio stream's
+    def _add_encoder(self, template: av.stream.Stream, encoding: AudioEncoding) -> av.stream.Stream:
+        """An encoder for a copy of `template`, with its channels; PyAV resamples what is decoded to the encoder's
+        sample format and rate."""
+        context = template.codec_context
+        layout = context.layout  # type: ignore[attr-defined]  # an audio stream's
+        rate = encoding.rate or _encodable_rate(encoding.encoder, context.sample_rate)  # type: ignore[attr-defined]
+        name = layout.name
+        if any(channel.name == "NONE" for channel in layout.channels):  # "2 channels": encoders want their places
+            name = USUAL_LAYOUTS.get(layout.nb_channels, name)
         try:
-            stream = self.container.add_stream("libopus", rate=48000, layout=layout.name)
+            stream = self.container.add_stream(encoding.encoder, rate=rate, layout=name)
         except (av.error.FFmpegError, ValueError) as exc:
-            raise RtstyleError(f"cannot encode the input's audio as Opus for {self.shown_as}: {_short(exc)} "
-                               "(pass --no-audio)") from None
-        stream.bit_rate = bitrate * max(1, layout.nb_channels)
+            raise RtstyleError(f"cannot encode the input's audio as {encoding.label} for {self.shown_as}: "
+                               f"{_short(exc)} (pass --no-audio)") from None
+        assert isinstance(stream, av.AudioStream)  # an audio encoder's
+        if encoding.bit_rate:
+            stream.bit_rate = encoding.bit_rate * max(1, layout.nb_channels)
         return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
@@ -540,7 +569,7 @@ class VideoWriter:
         self.frames_written += 1
 
     def write_audio(self, item: AudioPacket) -> None:
-        if self.opus_bitrate:
+        if self.audio_encodings[item.stream_index] is not None:
             self._encode_audio(item)
             return
         item.packet.stream = self.audio_streams[item.stream_index]
@@ -553,13 +582,13 @@ class VideoWriter:
                                "--no-audio)") from None
 
     def _encode_audio(self, item: AudioPacket) -> None:
-        """Decode a packet with its input stream's decoder and encode what it holds as Opus."""
+        """Decode a packet with its input stream's decoder and encode what it holds again."""
         try:
             decoded = item.packet.decode()
         except av.error.FFmpegError:  # a damaged audio packet: a moment of silence, as a player would give
             return
         stream = self.audio_streams[item.stream_index]
-        assert isinstance(stream, av.AudioStream)  # an Opus encoder's
+        assert isinstance(stream, av.AudioStream)  # an audio encoder's
         for frame in decoded:
             assert isinstance(frame, av.AudioFrame)  # an audio packet's
             for packet in stream.encode(frame):
@@ -571,9 +600,9 @@ class VideoWriter:
         try:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
-            if self.opus_bitrate:
-                for stream in self.audio_streams:
-                    assert isinstance(stream, av.AudioStream)  # an Opus encoder's
+            for stream, encoding in zip(self.audio_streams, self.audio_encodings):
+                if encoding is not None:
+                    assert isinstance(stream, av.AudioStream)  # an audio encoder's
                     for packet in stream.encode(None):
                         self.container.mux(packet)
         finally:
@@ -591,34 +620,44 @@ def audio_refusal(streams: Sequence[av.stream.Stream], target: Path) -> RtstyleE
                         "output extension that can hold it (e.g. .mkv), or pass --no-audio")
 
 
-def check_audio_copy(source: Path, target: Path) -> None:
-    """Copy the first packet of each audio stream into a throwaway file of the target's type and finish it.
+def refused_audio_copies(source: Path, target: Path, streams: Sequence[int]) -> list[int]:
+    """Those of the input's audio `streams` (positions among its audio streams) that a file of the target's type
+    cannot hold: the first packet of each is copied into a throwaway file of that type, which is then finished.
 
-    Some containers accept a codec at the header and refuse it only when the file is finished (PCM audio in
-    .mp4): found here, before the conversion, that is one line instead of a whole conversion lost at the end.
+    Some containers accept a codec at the header and refuse it only when the file is finished: found here, before
+    the conversion, the track is encoded again (or refused in one line) instead of a whole conversion lost at the end.
     """
+    return [k for k in streams if not _copies_into(source, target, k)]
+
+
+def _copies_into(source: Path, target: Path, index: int) -> bool:
     with open_input(source) as container:
-        streams = list(container.streams.audio)
-        if not streams:
-            return
+        stream = container.streams.audio[index]
         fd, name = tempfile.mkstemp(suffix=target.suffix)
         os.close(fd)
         try:
             with av.open(name, mode="w") as trial:
-                copies = [trial.add_stream_from_template(s) for s in streams]
-                pending = set(range(len(streams)))
-                for packet in container.demux(*streams):
-                    k = streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
-                    if k in pending and packet.dts is not None and packet.size:
-                        packet.stream = copies[k]
+                copy = trial.add_stream_from_template(stream)
+                for packet in container.demux(stream):
+                    if packet.dts is not None and packet.size:
+                        packet.stream = copy
                         trial.mux(packet)
-                        pending.discard(k)
-                    if not pending:
                         break
         except (av.error.FFmpegError, ValueError):
-            raise audio_refusal(streams, target) from None
+            return False
         finally:
             os.unlink(name)
+    return True
+
+
+def _encodable_rate(encoder: str, rate: int) -> int:
+    """The input's sample rate where the encoder takes it; else the nearest it takes at or above it (AAC stops at
+    96 kHz, below a 192 kHz recording's)."""
+    rates = av.Codec(encoder, "w").audio_rates
+    if not rates or rate in rates:
+        return rate
+    above = [r for r in rates if r >= rate]
+    return min(above) if above else max(rates)
 
 
 def count_frames(path: Path) -> int:

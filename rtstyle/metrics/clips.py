@@ -65,6 +65,7 @@ def _iter_folder(folder: Path) -> Iterator[np.ndarray]:
 def _iter_video(path: Path) -> Iterator[np.ndarray]:
     import av
 
+    from rtstyle.io.deinterlace import progressive
     from rtstyle.io.video import frames_past_damage
 
     try:
@@ -77,7 +78,8 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
-            for frame in frames_past_damage(container, stream):  # a damaged packet costs its frames, not the clip
+            # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as by `rtstyle video`
+            for frame in progressive(frames_past_damage(container, stream), stream):
                 # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
                 yield upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
         except av.FFmpegError as exc:

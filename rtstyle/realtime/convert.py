@@ -1,5 +1,6 @@
-"""Convert a video file: decode -> stylize -> encode, written atomically. H.264 with the audio copied unchanged;
-VP9 in WebM with the audio re-encoded to Opus; animated GIF or WebP, upright, without audio (rtstyle.io.formats).
+"""Convert a video file: decode -> stylize -> encode, written atomically. H.264 with the audio copied unchanged (or
+as AAC where players would not play it: PCM in .mp4); VP9 in WebM with the audio re-encoded to Opus; animated GIF
+or WebP, upright, without audio (rtstyle.io.formats).
 
 Output safety: frames go to a temporary file beside the target, renamed when complete. On Ctrl-C (or SIGTERM,
 see rtstyle.interrupts) the encoder
@@ -25,12 +26,13 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
+from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.formats import (
-    GIF, OPUS_BITRATE, WEBM_AUDIO, OutputFormat, check_crf, encoder_options, output_format,
+    GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
 from rtstyle.io.video import (
     DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, DecodeReport, VideoInfo, VideoWriter,
-    check_audio_copy, even_size, iter_media, open_input, probe_video,
+    even_size, iter_media, open_input, probe_video,
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
@@ -63,7 +65,7 @@ class ConvertResult:
     height: int
     seconds: float
     audio_streams: int
-    audio_reencoded: bool = False  # as Opus, for WebM
+    audio_reencoded: tuple[str, ...] = ()  # what each audio stream encoded again became ("AAC", "Opus")
 
 
 def partial_path_for(target: Path) -> Path:
@@ -159,6 +161,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     if info.bits > 8:  # said, not hidden (as for photos): HDR's PQ or HLG curve bands visibly at 8 bits
         log(f"{source} has {info.bits}-bit video: the networks and the output ({fmt.label}"
             f"{', yuv420p' if fmt.even_size else ''}) work at 8 bits")
+    if info.interlaced:  # said: the output is progressive, at the input's frame rate
+        log(f"{source} is interlaced ({info.height}i): each frame is deinterlaced ({DEINTERLACER}) before stylizing, "
+            f"at the same {float(info.rate):.4g} frames a second")
     size = frame_size(info, options.scale, options.max_size, fmt)
     width, height = size or (info.width, info.height)
     out_w, out_h = even_size(width, height) if fmt.even_size else (width, height)
@@ -173,15 +178,14 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     if info.subtitles:  # said, not dropped silently: a film's subtitles are easy to miss until they are needed
         log(f"{counted(info.subtitles, 'subtitle stream')} of {source} not copied (the video and its audio are)")
     audio = options.audio and bool(info.audio_codecs)
-    # WebM holds Opus and Vorbis: those are copied like any audio, others (AAC, most videos') re-encoded as Opus.
-    reencode = audio and fmt.audio == "opus" and not set(info.audio_codecs) <= WEBM_AUDIO
     if audio and fmt.audio == "none":
         log(f"{fmt.label} has no sound: the audio of {source} is left out")
         audio = False
-    elif reencode:
-        log(f"the {', '.join(sorted(set(info.audio_codecs)))} audio is re-encoded as Opus (WebM cannot hold it)")
-    elif audio:
-        check_audio_copy(source, target)
+    # Copied where the target's players play it; else encoded again (PCM in .mp4 as AAC, AAC in WebM as Opus).
+    reencode = audio_encodings(source, target, info.audio_codecs, options.quality) if audio else []
+    note = audio_note(target, info.audio_codecs, reencode)
+    if note:
+        log(note)
 
     rotation = info.rotation if fmt.rotation_tag else 0
     process = upright(process, info.rotation, turn_back=fmt.rotation_tag)
@@ -210,7 +214,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      rotation=rotation, audio_templates=audio_templates, shown_as=target,
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
-                                     opus_bitrate=OPUS_BITRATE[options.quality] if reencode else None,
+                                     audio_encodings=reencode,
                                      muxer_options=dict(fmt.muxer_options))
             report = DecodeReport()
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
@@ -248,7 +252,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
-                         len(writer.audio_streams), reencode)
+                         len(writer.audio_streams), tuple(how.label for how in reencode if how is not None))
 
 
 def _nth(step: int) -> str:

@@ -196,6 +196,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     the first of them at the video's own size (for previews)."""
     import av
 
+    from rtstyle.io.deinterlace import progressive
     from rtstyle.io.video import frames_past_damage
     from rtstyle.metrics.clips import upright_frame
 
@@ -211,7 +212,8 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             every = max(1, -(-total // max_frames)) if total > 0 else 1
             frames: list[np.ndarray] = []
             first: np.ndarray = np.zeros((0, 0, 3), np.uint8)
-            for i, frame in enumerate(frames_past_damage(container, stream)):  # a damaged packet costs its frames
+            # A damaged packet costs its frames; interlaced frames are made whole (combing would be learnt as texture).
+            for i, frame in enumerate(progressive(frames_past_damage(container, stream), stream)):
                 if i % every == 0:
                     # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
                     image = upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
