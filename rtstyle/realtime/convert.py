@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +35,7 @@ from rtstyle.io.video import (
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
+from rtstyle.realtime.resume import KeptFrame, Resume, plan_resume, reuse_frames, source_identity
 from rtstyle.wording import counted
 
 Log = Callable[[str], None]
@@ -53,6 +55,10 @@ class ConvertOptions:
     overwrite: bool = False
     audio: bool = True
     queue_size: int = 4
+    # What the run is, beyond the options above (the style file's hash, the look, --stabilize): with it, an
+    # interrupted run's part is resumed (rtstyle.realtime.resume); None: every run starts from the beginning.
+    record: dict[str, Any] | None = None
+    restart: bool = False  # start from the beginning, replacing an earlier part
 
 
 @dataclass(frozen=True)
@@ -144,10 +150,12 @@ def capped_rate(items: Iterator[DecodedFrame | AudioPacket], time_base: Fraction
 
 
 def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
-                  log: Log = lambda _: None, progress: bool | None = None) -> ConvertResult:
+                  log: Log = lambda _: None, progress: bool | None = None,
+                  resumed: Callable[[int], None] = lambda _: None) -> ConvertResult:
     """Convert `options.source` into `options.target`, running `process` on every frame.
 
-    `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only.
+    `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only. `resumed`: called with
+    the number of frames an earlier part holds, before the run, when it continues one (`options.record`).
     """
     source, target = Path(options.source), Path(options.target)
     check_paths(source, target, options.overwrite)
@@ -191,8 +199,12 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"{fmt.label}: frames scaled down to {out_w}x{out_h} (at most {fmt.default_max_size} px, as animated "
             "pictures are shown; --max-size to change)")
 
+    resume = _plan_resume(options, fmt, (out_w, out_h), log)
+    if resume is not None and resume.part is not None:
+        resumed(resume.part.frames)
+
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
-        if isinstance(item, DecodedFrame):
+        if isinstance(item, DecodedFrame) and not isinstance(item, KeptFrame):  # a kept one is stylized already
             return DecodedFrame(process(item.image), item.pts, item.index)
         return item  # audio packets ride along, so they stay in demux order
 
@@ -216,12 +228,17 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
                                            audio=audio, zero=info.first_time, report=report), info.time_base,
                                 fmt.max_rate)
+            if resume is not None and resume.part is not None:
+                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate))
             bar_shown = None if progress is None else not progress
             with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
                       leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
                     assert writer is not None
-                    if isinstance(item, DecodedFrame):
+                    if isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
+                        writer.write_picture(item.picture, item.pts)
+                        bar.update(1)
+                    elif isinstance(item, DecodedFrame):
                         writer.write(item.image, item.pts)
                         bar.update(1)
                     else:
@@ -231,12 +248,14 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             with uninterruptible():
                 _finish(writer, target, bar_shown)
                 written = move_into_place(tmp, target, options.overwrite)
+                if resume is not None:
+                    resume.finished()
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
             _note_shortfall(writer.frames_written, total, report, expected_seconds(info, options.start, options.duration),
                             float(info.rate), log)
     except KeyboardInterrupt:
-        _keep_partial(writer, tmp, target, total, log)
+        _keep_partial(writer, tmp, target, total, log, resume)
         raise
     except BaseException as exc:
         if writer is not None:
@@ -304,7 +323,19 @@ def _note_shortfall(frames: int, total: int | None, report: DecodeReport, second
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
-def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
+def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], log: Log) -> Resume | None:
+    """What this run continues, from its record: the settings that make its frames what they are."""
+    if options.record is None:
+        return None
+    record = {**options.record, "size": list(size), "start": options.start, "duration": options.duration,
+              "encoder": {k: v for k, v in encoder_options(fmt, options.quality, options.crf).items()
+                          if k != "preset"},  # the preset changes the speed and size, not the look
+              "audio": options.audio, "source": source_identity(options.source)}
+    return plan_resume(options.target, fmt, record, options.restart, log)
+
+
+def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Path, total: int | None, log: Log,
+                  resume: Resume | None = None) -> None:
     """Finalise what was written as NAME.partial.EXT (playable), or delete it when there is nothing to keep."""
     with uninterruptible():
         frames = writer.frames_written if writer is not None else 0
@@ -316,9 +347,15 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
         elif writer is not None:
             writer.abandon()
         if frames > 0 and tmp.exists():
-            partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
+            if resume is not None and isinstance(writer, VideoWriter):  # with its record, to be resumed
+                partial, frames = resume.keep_partial(tmp, partial_path_for(target), frames)
+                again = "; run the same command again to continue it"
+            else:
+                partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
+                again = ""
             of_total = f" of ~{total}" if total else ""
-            log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable); {target} was not written")
+            log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable{again}); {target} "
+                "was not written")
         else:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

@@ -1,0 +1,186 @@
+"""An interrupted `rtstyle video` run is continued by the same command: no frame is stylized twice, none is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from rtstyle.realtime.convert import ConvertOptions, convert_video
+from rtstyle.realtime.resume import record_path
+from videoclips import audio_packets, make_clip, video_summary
+
+RECORD = {"style": "test", "style_file": "0123", "strength": 1.0, "keep_colors": False, "stabilize": None,
+          "precision": "fp32"}
+
+
+class Network:
+    """Stands in for the style network (a real colour change, so kept frames can be told from fresh ones):
+    counts its calls, and can be stopped after a number of frames as Ctrl-C stops a run."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.calls = 0
+        self.stop_after = stop_after
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        if self.stop_after is not None and self.calls == self.stop_after:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return np.ascontiguousarray(255 - frame)
+
+
+def convert(src: Path, out: Path, network: Network, log: list[str], **options: object) -> None:
+    record = {**RECORD, **options.pop("record", {})}  # type: ignore[dict-item]
+    convert_video(ConvertOptions(src, out, record=record, **options), network,  # type: ignore[arg-type]
+                  log=log.append, progress=False)
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="bgr24").astype(np.float64) for f in container.decode(video=0)]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255 ** 2 / max(np.mean((a - b) ** 2), 1e-9)))
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov"])
+def test_a_second_run_continues_where_the_first_stopped(tmp_path, suffix):
+    src = make_clip(tmp_path / "in.mp4", frames=48, gop=12, audio=True)
+    out = tmp_path / f"out{suffix}"
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=20), log)
+    partial = tmp_path / f"out.partial{suffix}"
+    first = video_summary(partial)["frames"]
+    assert 0 < first <= 20 and "run the same command again to continue it" in log[-1]
+    kept = decoded(partial)
+
+    log.clear()
+    network = Network()
+    convert(src, out, network, log)
+    assert any(f"resuming from out.partial{suffix}: its {first} stylized frames are kept" in line for line in log)
+    assert network.calls == 48 - first  # the network ran for the remaining frames only
+    # Each frame once, in order, at its time, and the audio copied from the source: as a run never stopped.
+    reference = tmp_path / f"reference{suffix}"
+    convert(src, reference, Network(), [])
+    got, expected = video_summary(out), video_summary(reference)
+    assert got["frames"] == 48 and got["times"] == pytest.approx(expected["times"], abs=1e-3)
+    assert audio_packets(out) == audio_packets(reference)
+    assert [p for _, p in audio_packets(out)] == [p for _, p in audio_packets(src)]
+    frames = decoded(out)
+    assert all(psnr(frames[i], kept[i]) > 35 for i in range(first))  # the part's frames, encoded once more
+    assert not partial.exists() and not record_path(partial).exists()  # in the output now
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_interrupted_again_the_part_grows(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", frames=40, gop=10)
+    out = tmp_path / "out.mp4"
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=10), log)
+    partial = tmp_path / "out.partial.mp4"
+    first = video_summary(partial)["frames"]
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=15), log)
+    second = video_summary(partial)["frames"]
+    assert second > first  # the same part, holding the first run's frames and the second's
+    assert json.loads(record_path(partial).read_text())["frames"] == second
+    assert not (tmp_path / "out.partial-2.mp4").exists()
+    network = Network()
+    convert(src, out, network, log)
+    assert network.calls == 40 - second
+    assert video_summary(out)["frames"] == 40
+
+
+@pytest.mark.parametrize("changed, said", [
+    ({"record": {"strength": 0.5}}, "--strength 1, now 0.5"),
+    ({"record": {"style_file": "4567"}}, "the style file's content"),
+    ({"quality": "medium"}, "--quality/--crf crf 18, now crf 23"),
+    ({"max_size": 64}, "the frame size (--scale, --max-size) 96x64, now 64x42"),
+    ({"duration": 1.0}, "--duration not given, now 1"),
+    ("source", "the source file"),
+])
+def test_a_part_made_otherwise_is_not_mixed_in(tmp_path, capsys, changed, said):
+    src = make_clip(tmp_path / "in.mp4", frames=24)
+    out = tmp_path / "out.mp4"
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=8), log)
+    partial = tmp_path / "out.partial.mp4"
+    before = partial.read_bytes()
+    if changed == "source":
+        os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10 ** 9))  # re-exported, say
+        changed = {}
+    from rtstyle.errors import RtstyleError
+
+    network = Network()
+    with pytest.raises(RtstyleError) as refused:
+        convert(src, out, network, log, **changed)
+    message = str(refused.value)
+    assert "out.partial.mp4 was made with other settings" in message and said in message, message
+    assert "--restart" in message
+    assert network.calls == 0 and partial.read_bytes() == before and not out.exists()
+
+    convert(src, out, network, log, restart=True, **changed)  # --restart: from the beginning, the part replaced
+    assert network.calls == 24 and video_summary(out)["frames"] == 24
+    assert not partial.exists() and not record_path(partial).exists()
+
+
+def test_the_cli_resumes_and_says_so(tmp_path, small_style, capsys, monkeypatch):
+    from rtstyle.realtime.processing import FrameProcessor
+
+    src = make_clip(tmp_path / "in.mp4", frames=24, audio=True)
+    out = tmp_path / "out.mp4"
+    calls = []
+    stylize = FrameProcessor.__call__
+
+    def counted(self, frame, look=None):
+        if len(calls) == 9 and stop:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return stylize(self, frame, look)
+
+    monkeypatch.setattr(FrameProcessor, "__call__", counted)
+    stop = True
+    args = ["video", str(src), "-o", str(out), "--style", str(small_style), "--strength", "0.8"]
+    assert run_cli(args, capsys).exit_code == 130
+    kept = video_summary(tmp_path / "out.partial.mp4")["frames"]
+    assert 0 < kept <= 9
+    stop, calls[:] = False, []
+    result = run_cli(args[:-1] + ["0.7"], capsys)  # another look: refused, the part untouched
+    assert_one_line_error(result, "out.partial.mp4 was made with other settings (--strength 0.8, now 0.7)")
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result
+    assert f"resuming from out.partial.mp4: its {kept} stylized frames are kept" in result.err
+    assert len(calls) == 24 - kept
+    assert video_summary(out)["frames"] == 24 and audio_packets(out) == audio_packets(src)
+
+
+def test_a_user_file_named_like_a_part_is_left_alone(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", frames=12)
+    out = tmp_path / "out.mp4"
+    (tmp_path / "out.partial.mp4").write_bytes(b"the user's own file")
+    network = Network()
+    convert(src, out, network, [])
+    assert network.calls == 12
+    assert (tmp_path / "out.partial.mp4").read_bytes() == b"the user's own file"
+
+
+def test_webm_starts_from_the_beginning_and_says_so(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", frames=12)
+    out = tmp_path / "out.webm"
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=4), log)
+    network = Network()
+    log.clear()
+    convert(src, out, network, log)
+    assert network.calls == 12 and video_summary(out)["frames"] == 12
+    assert any("resuming is for H.264 video" in line for line in log), log
