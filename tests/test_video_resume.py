@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
@@ -13,7 +16,9 @@ import pytest
 from helpers import assert_one_line_error, run_cli
 from rtstyle.realtime.convert import ConvertOptions, convert_video
 from rtstyle.realtime.resume import record_path
-from videoclips import audio_packets, make_clip, video_summary
+from videoclips import BUNNY, audio_packets, make_clip, video_summary
+
+REPO = BUNNY.parent.parent.parent
 
 RECORD = {"style": "test", "style_file": "0123", "strength": 1.0, "keep_colors": False, "stabilize": None,
           "precision": "fp32"}
@@ -184,3 +189,69 @@ def test_webm_starts_from_the_beginning_and_says_so(tmp_path):
     convert(src, out, network, log)
     assert network.calls == 12 and video_summary(out)["frames"] == 12
     assert any("resuming is for H.264 video" in line for line in log), log
+
+
+def test_a_killed_run_leaves_a_readable_file_that_the_next_run_continues(tmp_path, small_style, capsys,
+                                                                         monkeypatch):
+    # kill -9 (or a crash, or a power loss): no Ctrl-C handler runs, nothing is finalised. The temporary file is
+    # written in fragments, so what reached it is readable; its record and released lock say a run stopped there.
+    out = tmp_path / "out.mp4"
+    args = ["video", str(BUNNY), "-o", str(out), "--style", str(small_style), "--scale", "0.5"]
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", *args], cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        temps = list(tmp_path.glob(".out.*part.mp4"))
+        if temps and temps[0].stat().st_size > 60_000:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        pytest.fail("conversion did not start writing in time")
+    proc.kill()
+    proc.communicate(timeout=60)
+    (temp,) = tmp_path.glob(".out.*part.mp4")
+    assert record_path(temp).exists()
+    readable = video_summary(temp)["frames"]
+    assert 0 < readable < 240
+
+    from rtstyle.realtime.processing import FrameProcessor
+
+    calls = []
+    stylize = FrameProcessor.__call__
+
+    def counted(self, frame, look=None):
+        calls.append(1)
+        return stylize(self, frame, look)
+
+    monkeypatch.setattr(FrameProcessor, "__call__", counted)
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result
+    assert "resuming a run that was stopped without finishing" in result.err
+    kept = int(result.err.split("stopped without finishing (killed, crashed or a power loss): its ")[1].split()[0])
+    assert readable - 20 <= kept < readable  # all but the last frame or two, which may have been cut short
+    assert len(calls) == 240 - kept
+    got = video_summary(out)
+    assert got["frames"] == 240 and got["times"] == pytest.approx([i / 24 for i in range(240)], abs=1e-3)
+    assert audio_packets(out) == audio_packets(BUNNY)
+    assert not list(tmp_path.glob(".*part*"))  # the stopped run's file and record went with the finished output
+
+
+def test_a_live_runs_temporary_file_is_not_taken(tmp_path):
+    # A second run started while the first still writes (its lock is held) starts from the beginning.
+    src = make_clip(tmp_path / "in.mp4", frames=12)
+    out = tmp_path / "out.mp4"
+    first: list[str] = []
+
+    class Second(Network):
+        def __call__(self, frame: np.ndarray) -> np.ndarray:
+            if self.calls == 6 and not first:
+                network = Network()
+                convert(src, out, network, first, overwrite=True)
+                first.append(f"calls {network.calls}")
+            return super().__call__(frame)
+
+    convert(src, out, Second(), [], overwrite=True)
+    assert "calls 12" in first and not any("resuming" in line for line in first)

@@ -26,6 +26,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
+from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
 from rtstyle.io.formats import (
     GIF, OPUS_BITRATE, WEBM_AUDIO, OutputFormat, check_crf, encoder_options, output_format,
 )
@@ -39,6 +40,9 @@ from rtstyle.realtime.resume import KeptFrame, Resume, plan_resume, reuse_frames
 from rtstyle.wording import counted
 
 Log = Callable[[str], None]
+
+#: How often what is written is pushed to the disk (fsync), so a power loss keeps it too.
+SYNC_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
 
     started = time.perf_counter()
     tmp = temp_path_beside(target)
+    # Readable after a hard stop (rtstyle.io.fragments), for the runs that can be continued.
+    fragmented = resume is not None and fragmentable(target, source, audio)
+    first_time: list[float] = []  # of the first frame given to the encoder
     writer: VideoWriter | GifWriter | None = None
     try:
         with open_input(source) as container:
@@ -223,32 +230,45 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
                                      opus_bitrate=OPUS_BITRATE[options.quality] if reencode else None,
-                                     muxer_options=dict(fmt.muxer_options))
+                                     muxer_options={**dict(fmt.muxer_options), **(FRAGMENTED_OPTIONS if fragmented
+                                                                                   else {})})
+                if resume is not None:
+                    resume.begin(tmp)  # marked as this run's, to be continued after a hard stop
             report = DecodeReport()
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
                                            audio=audio, zero=info.first_time, report=report), info.time_base,
                                 fmt.max_rate)
             if resume is not None and resume.part is not None:
-                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate))
+                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate), resume.part.cut)
+            synced = [time.monotonic()]
             bar_shown = None if progress is None else not progress
             with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
                       leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
                     assert writer is not None
+                    if isinstance(item, DecodedFrame) and not first_time:
+                        first_time.append(float(item.pts * info.time_base))
                     if isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
                         writer.write_picture(item.picture, item.pts)
                         bar.update(1)
                     elif isinstance(item, DecodedFrame):
                         writer.write(item.image, item.pts)
                         bar.update(1)
+                        if resume is not None and time.monotonic() - synced[0] > SYNC_SECONDS:
+                            resume.sync()
+                            synced[0] = time.monotonic()
                     else:
                         writer.write_audio(item)
 
                 Pipeline(items, transform, queue_size=options.queue_size).run(consume)
             with uninterruptible():
                 _finish(writer, target, bar_shown)
-                written = move_into_place(tmp, target, options.overwrite)
+                if fragmented and first_time:
+                    written = _defragmented(tmp, target, first_time[0], options.overwrite)
+                else:
+                    written = move_into_place(tmp, target, options.overwrite)
                 if resume is not None:
+                    resume.end()
                     resume.finished()
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
@@ -262,12 +282,28 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             writer.abandon()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if resume is not None:
+            resume.end()
         if isinstance(exc, OSError) and exc.filename and Path(exc.filename) == tmp:
             # A full disk, say: name the file the user asked for, not the hidden (and now deleted) temporary one.
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams), reencode)
+
+
+def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool) -> Path:
+    """The finished fragmented file, remuxed into a plain one and moved into place."""
+    plain = temp_path_beside(target)
+    try:
+        defragment(tmp, plain, first_time, shown_as=target)
+        written = move_into_place(plain, target, overwrite)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()
+        raise
+    tmp.unlink()
+    return written
 
 
 def _nth(step: int) -> str:
@@ -349,6 +385,7 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
         if frames > 0 and tmp.exists():
             if resume is not None and isinstance(writer, VideoWriter):  # with its record, to be resumed
                 partial, frames = resume.keep_partial(tmp, partial_path_for(target), frames)
+                resume.end()
                 again = "; run the same command again to continue it"
             else:
                 partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
@@ -359,4 +396,6 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
         else:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            if resume is not None:
+                resume.end()
             log(f"interrupted before any frame was written; {target} was not written")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,7 +25,13 @@ from typing import Any
 
 import av
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; hard-stopped runs are not continued there
+    fcntl = None  # type: ignore[assignment]
+
 from rtstyle.errors import RtstyleError
+from rtstyle.io.fragments import last_whole_time
 from rtstyle.io.atomic import atomic_write_bytes, move_into_place
 from rtstyle.io.formats import H264, OutputFormat
 from rtstyle.io.video import AudioPacket, DecodedFrame, frames_past_damage
@@ -64,20 +71,45 @@ def source_identity(source: Path) -> list[int]:
 class EarlierPart:
     """A partial file whose record matches this run."""
     path: Path
-    frames: int  # as recorded; the frames actually reused are those that decode and match in time
+    frames: int  # as recorded (counted, for a hard-stopped one); those reused are those that decode and match
+    cut: float | None = None  # a hard-stopped file: frames from this time (the file's) on may be incomplete
+
+    @property
+    def hard_stopped(self) -> bool:
+        return self.path.name.startswith(".")
 
 
 @dataclass
 class Resume:
     """This run's record, the earlier part it continues (if any) and the parts it replaces once it has a part
-    of its own (a later interruption) or has finished."""
+    of its own (a later interruption) or has finished. While the run writes, its temporary file has a record
+    too, and a lock that the system lets go of however the process ends: a file with a record and no lock is
+    a run stopped hard (kill -9, a crash, power loss), to be continued."""
     record: dict[str, Any]
     part: EarlierPart | None = None
     replaced: list[Path] = field(default_factory=list)
+    _temp: Path | None = None
+    _lock: int | None = None
 
-    @property
-    def kept_frames(self) -> int:
-        return self.part.frames if self.part else 0
+    def begin(self, tmp: Path) -> None:
+        """Mark the run's temporary file as this run's: a record (frames unknown) and a lock."""
+        self._temp, self._lock = tmp, _lock(tmp)  # first: a record without a lock is a stopped run's
+        atomic_write_bytes(record_path(tmp), json.dumps(self.record).encode())
+
+    def sync(self) -> None:
+        """Make what is written so far survive a power loss (the data the OS still holds)."""
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._lock)
+
+    def end(self) -> None:
+        """The temporary file is renamed or deleted: its record and lock go."""
+        if self._temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                record_path(self._temp).unlink()
+        if self._lock is not None:
+            os.close(self._lock)  # the lock goes with it
+        self._temp = self._lock = None
 
     def keep_partial(self, tmp: Path, fresh: Path, frames: int) -> tuple[Path, int]:
         """Keep an interrupted run's file: in place of the part it continued (or --restart replaces), else at
@@ -86,22 +118,55 @@ class Resume:
         if self.part is not None and frames < self.part.frames:
             tmp.unlink()
             return self.part.path, self.part.frames
-        place = self.replaced[0] if self.replaced else fresh
+        shown = [part for part in self.replaced if not part.name.startswith(".")]  # not a hard-stopped temp
+        place = shown[0] if shown else fresh
         atomic_write_bytes(record_path(place), json.dumps({**self.record, "frames": frames}).encode())
-        if self.replaced:
+        if shown:
             tmp.replace(place)  # holds every frame of the part it replaces, and the new ones
         else:
             place = move_into_place(tmp, place, overwrite=False)
             if place != fresh:  # another run took the name meanwhile: the record goes with this file
                 record_path(fresh).replace(record_path(place))
-        for other in self.replaced[1:]:
-            remove_part(other)
+        for other in self.replaced:
+            if other != place:
+                remove_part(other)
         return place, frames
 
     def finished(self) -> None:
         """The full output is written: the parts it contains (or --restart replaced) go."""
         for part in self.replaced:
             remove_part(part)
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on `path` for as long as the returned descriptor is open (None: no locks here)."""
+    if fcntl is None:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _in_use(path: Path) -> bool:
+    """Another run holds this file (it is writing it): not a hard-stopped one. Without locks (Windows), a hidden
+    temporary file cannot be told from a live run's, so none is taken."""
+    if fcntl is None:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def remove_part(part: Path) -> None:
@@ -124,29 +189,36 @@ def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart
     parts = _earlier_parts(target)
     if restart:
         if parts:
-            log(f"--restart: starting from the beginning; {', '.join(p.name for p, _ in parts)} will be replaced")
+            log(f"--restart: starting from the beginning; {', '.join(_named(p) for p, _ in parts)} will be replaced")
         return Resume(record, replaced=[p for p, _ in parts])
     matching = [(path, saved) for path, saved in parts if _differences(saved, record) == []]
     if not matching:
         if parts:
             path, saved = parts[0]
-            raise RtstyleError(f"{path} was made with other settings ({'; '.join(_differences(saved, record))}): "
-                               "run its command again to resume it, or pass --restart to start over (it is "
-                               "replaced)")
+            raise RtstyleError(f"{_named(path)} was made with other settings "
+                               f"({'; '.join(_differences(saved, record))}): run its command again to resume it, or "
+                               "pass --restart to start over (it is replaced)")
         return Resume(record)
-    path, saved = max(matching, key=lambda found: int(found[1].get("frames", 0)))
-    frames = int(saved.get("frames", 0))
-    log(f"resuming from {path.name}: its {frames} stylized frames are kept, the rest are stylized (--restart to "
-        "start over)")
-    return Resume(record, EarlierPart(path, frames), replaced=[path] + [p for p, _ in matching if p != path])
+    part = max((_earlier_part(path, saved) for path, saved in matching), key=lambda found: found.frames)
+    if not part.frames:  # stopped before its first frame was written: nothing to keep
+        return Resume(record, replaced=[p for p, _ in matching])
+    if part.hard_stopped:
+        log(f"resuming a run that was stopped without finishing (killed, crashed or a power loss): its {part.frames} "
+            "stylized frames are kept, the rest are stylized (--restart to start over)")
+    else:
+        log(f"resuming from {part.path.name}: its {part.frames} stylized frames are kept, the rest are stylized "
+            "(--restart to start over)")
+    return Resume(record, part, replaced=[part.path] + [p for p, _ in matching if p != part.path])
 
 
 def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """OUT.partial.EXT, OUT.partial-2.EXT ... that have a readable record, in that order."""
+    """OUT.partial.EXT, OUT.partial-2.EXT ... and the hidden temporary files of runs stopped hard, that have a
+    readable record, in that order."""
+    stem, suffix = _glob_escape(target.stem), _glob_escape(target.suffix)
     found = []
     candidates = [target.with_name(f"{target.stem}.partial{target.suffix}")]
-    candidates += sorted(target.parent.glob(f"{_glob_escape(target.stem)}.partial-*{_glob_escape(target.suffix)}"),
-                         key=lambda p: (len(p.name), p.name))
+    candidates += sorted(target.parent.glob(f"{stem}.partial-*{suffix}"), key=lambda p: (len(p.name), p.name))
+    candidates += sorted(p for p in target.parent.glob(f".{stem}.*.part{suffix}") if not _in_use(p))
     for path in candidates:
         if not path.is_file():
             continue
@@ -157,6 +229,26 @@ def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
         if isinstance(saved, dict):
             found.append((path, saved))
     return found
+
+
+def _earlier_part(path: Path, saved: dict[str, Any]) -> EarlierPart:
+    if "frames" in saved:  # kept by an interruption: closed properly
+        return EarlierPart(path, int(saved["frames"]))
+    cut = last_whole_time(path)  # a hard stop: the last frame written may be cut short
+    return EarlierPart(path, _frames_before(path, cut), cut)
+
+
+def _frames_before(path: Path, cut: float | None) -> int:
+    if cut is None:
+        return 0
+    with contextlib.suppress(av.error.FFmpegError), av.open(str(path)) as container:
+        return sum(1 for p in container.demux(video=0) if p.pts is not None and p.size
+                   and float(p.pts * p.time_base) < cut - 1e-6)
+    return 0
+
+
+def _named(part: Path) -> str:
+    return f"an unfinished run's file {part}" if part.name.startswith(".") else str(part)
 
 
 def _glob_escape(text: str) -> str:
@@ -204,7 +296,7 @@ class KeptFrame(DecodedFrame):
 
 
 def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_base: Fraction,
-                 rate: float) -> Iterator[DecodedFrame | AudioPacket]:
+                 rate: float, cut: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
     """The source's items, with each video frame that the part holds (at the same time) replaced by the part's
     frame; from the first that it does not hold (its end, a frame that does not decode), frames pass on to be
     stylized. Audio passes as it comes: it is copied from the source."""
@@ -214,6 +306,8 @@ def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_b
         frames = frames_past_damage(container, container.streams.video[0])
         pending = _next_frame(frames)
         for item in items:
+            if pending is not None and pending.time is not None and cut is not None and pending.time >= cut - 1e-6:
+                pending = None  # a hard-stopped file's last frames: stylized again
             if pending is not None and isinstance(item, DecodedFrame):
                 at = float(item.pts * time_base)
                 if shift is None and pending.time is not None:
