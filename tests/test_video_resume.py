@@ -255,3 +255,63 @@ def test_a_live_runs_temporary_file_is_not_taken(tmp_path):
 
     convert(src, out, Second(), [], overwrite=True)
     assert "calls 12" in first and not any("resuming" in line for line in first)
+
+
+def make_cut_clip(path: Path, frames: int = 72, cut: int = 36) -> Path:
+    """A clip with a scene cut: the style network's frames change completely there, and x264 starts a keyframe."""
+    rng = np.random.default_rng(0)
+    scenes = [rng.integers(0, 256, (64, 96, 3), dtype=np.uint8), rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i in range(frames):
+            image = np.roll(scenes[i >= cut], i, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
+def test_the_frames_before_the_parts_last_keyframe_are_copied_as_they_were(tmp_path):
+    # No generation loss for most of the kept frames: up to the part's last keyframe its packets are copied.
+    src = make_cut_clip(tmp_path / "in.mp4")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=60), [])
+    partial = tmp_path / "out.partial.mp4"
+    kept, kept_frames = video_packets(partial), decoded(partial)
+    with av.open(str(partial)) as container:
+        keys = [n for n, p in enumerate(p for p in container.demux(video=0) if p.size) if p.is_keyframe]
+    assert keys[0] == 0 and len(keys) > 1  # the scene cut's keyframe
+    network = Network()
+    convert(src, out, network, [])
+    assert network.calls == 72 - len(kept_frames)
+    got = video_packets(out)
+    assert got[:keys[-1]] == kept[:keys[-1]]  # byte for byte
+    assert got[keys[-1]] != kept[keys[-1]]  # from the keyframe on: encoded again by this run's encoder
+    frames = decoded(out)
+    assert len(frames) == 72
+    assert all(np.array_equal(frames[i], kept_frames[i]) for i in range(keys[-1]))
+    reference = tmp_path / "reference.mp4"
+    convert(src, reference, Network(), [])
+    assert video_summary(out)["times"] == pytest.approx(video_summary(reference)["times"], abs=1e-3)
+
+
+def test_another_preset_encodes_the_kept_frames_again(tmp_path):
+    # --preset is not part of the record (it changes the size, not the look), but x264's SPS/PPS differ with it:
+    # packets of one cannot follow the other's, so every kept frame is decoded and encoded again.
+    src = make_cut_clip(tmp_path / "in.mp4")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=60), [], preset="ultrafast")
+    kept = video_packets(tmp_path / "out.partial.mp4")
+    network = Network()
+    convert(src, out, network, [])
+    got = video_packets(out)
+    assert got[0] != kept[0] and network.calls < 72 and len(decoded(out)) == 72

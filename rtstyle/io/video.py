@@ -544,6 +544,14 @@ class VideoWriter:
             self.container.mux(packet)
         self.frames_written += 1
 
+    def write_encoded(self, packets: Sequence[av.Packet]) -> None:
+        """One frame's place in the video: `packets` (zero or more, in decoding order) that an encoder with this
+        one's settings made, copied as they are (a resumed run's kept part; rtstyle.realtime.resume)."""
+        for packet in packets:
+            packet.stream = self.stream
+            self.container.mux(packet)
+        self.frames_written += 1
+
     def write_audio(self, item: AudioPacket) -> None:
         if self.opus_bitrate:
             self._encode_audio(item)

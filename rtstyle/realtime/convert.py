@@ -36,7 +36,9 @@ from rtstyle.io.video import (
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
-from rtstyle.realtime.resume import KeptFrame, Resume, plan_resume, reuse_frames, source_identity
+from rtstyle.realtime.resume import (
+    CopiedFrame, KeptFrame, Resume, ReusedFrame, plan_resume, reuse_frames, source_identity,
+)
 from rtstyle.wording import counted
 
 Log = Callable[[str], None]
@@ -208,7 +210,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         resumed(resume.part.frames)
 
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
-        if isinstance(item, DecodedFrame) and not isinstance(item, KeptFrame):  # a kept one is stylized already
+        if isinstance(item, DecodedFrame) and not isinstance(item, ReusedFrame):  # a kept one is stylized already
             return DecodedFrame(process(item.image), item.pts, item.index)
         return item  # audio packets ride along, so they stay in demux order
 
@@ -238,8 +240,10 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
                                            audio=audio, zero=info.first_time, report=report), info.time_base,
                                 fmt.max_rate)
-            if resume is not None and resume.part is not None:
-                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate), resume.part.cut)
+            if resume is not None and resume.part is not None and isinstance(writer, VideoWriter):
+                copied = resume.part.copyable(writer.stream.codec_context.extradata)
+                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate), resume.part.cut,
+                                     copied)
             synced = [time.monotonic()]
             bar_shown = None if progress is None else not progress
             with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
@@ -248,7 +252,10 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     assert writer is not None
                     if isinstance(item, DecodedFrame) and not first_time:
                         first_time.append(float(item.pts * info.time_base))
-                    if isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
+                    if isinstance(item, CopiedFrame) and isinstance(writer, VideoWriter):
+                        writer.write_encoded(item.packets)
+                        bar.update(1)
+                    elif isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
                         writer.write_picture(item.picture, item.pts)
                         bar.update(1)
                     elif isinstance(item, DecodedFrame):

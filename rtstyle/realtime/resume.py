@@ -31,7 +31,7 @@ except ImportError:  # Windows: no flock; hard-stopped runs are not continued th
     fcntl = None  # type: ignore[assignment]
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.fragments import last_whole_time
+from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, last_whole_time
 from rtstyle.io.atomic import atomic_write_bytes, move_into_place
 from rtstyle.io.formats import H264, OutputFormat
 from rtstyle.io.video import AudioPacket, DecodedFrame, frames_past_damage
@@ -77,6 +77,21 @@ class EarlierPart:
     @property
     def hard_stopped(self) -> bool:
         return self.path.name.startswith(".")
+
+    def copyable(self, encoder_extradata: bytes | None) -> int:
+        """How many of the first frames can be copied as packets into the output of an encoder with this
+        extradata: none where its SPS or PPS differ from the part's (another --preset, another x264)."""
+        try:
+            with av.open(str(self.path)) as container:
+                extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
+        except av.error.FFmpegError:
+            return 0
+        if extradata[:1] != b"\x01" or len(extradata) < 5 or extradata[4] & 3 != 3:
+            return 0  # not avcC with 4-byte NAL lengths (what x264 in MP4 writes; _annex_b reads)
+        theirs = parameter_sets(extradata)
+        if not theirs or theirs != parameter_sets(encoder_extradata):
+            return 0
+        return copyable_frames(self.path, self.cut)
 
 
 @dataclass
@@ -287,24 +302,41 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class KeptFrame(DecodedFrame):
-    """A frame of the earlier part, stylized already: encoded again as it is (`picture`, yuv420p)."""
+class ReusedFrame(DecodedFrame):
+    """A frame of the earlier part, stylized already: not stylized again."""
+
+
+class KeptFrame(ReusedFrame):
+    """Encoded again as it is (`picture`, yuv420p)."""
 
     def __init__(self, item: DecodedFrame, picture: av.VideoFrame) -> None:
         super().__init__(item.image, item.pts, item.index)
         self.picture = picture
 
 
+class CopiedFrame(ReusedFrame):
+    """Copied as the part's encoder wrote it: `packets` are those (in decoding order) that can go into the output
+    once this frame is reached (none for a frame whose packet came earlier, or comes with a later frame's)."""
+
+    def __init__(self, item: DecodedFrame, packets: list[av.Packet]) -> None:
+        super().__init__(item.image, item.pts, item.index)
+        self.packets = packets
+
+
 def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_base: Fraction,
-                 rate: float, cut: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
-    """The source's items, with each video frame that the part holds (at the same time) replaced by the part's
-    frame; from the first that it does not hold (its end, a frame that does not decode), frames pass on to be
-    stylized. Audio passes as it comes: it is copied from the source."""
+                 rate: float, cut: float | None = None, copied: int = 0) -> Iterator[DecodedFrame | AudioPacket]:
+    """The source's items, with each video frame that the part holds (at the same time) replaced by the part's:
+    the first `copied` as its packets (see copyable_frames), the next decoded, to be encoded again. From the first
+    frame that it does not hold (its end, a frame that does not decode), frames pass on to be stylized. Audio
+    passes as it comes: it is copied from the source."""
     tolerance = 0.5 / rate if rate > 0 else 1e-3
     shift: float | None = None  # the part's times less the source's: a container may move every stream alike
-    with av.open(str(part)) as container:  # (Matroska starts at 0 where audio priming comes before the video)
-        frames = frames_past_damage(container, container.streams.video[0])
+    with av.open(str(part)) as container, av.open(str(part)) as copies:  # (Matroska starts at 0 where audio
+        frames = frames_past_damage(container, container.streams.video[0])  # priming comes before the video)
+        packets = (p for p in copies.demux(video=0) if p.size and p.pts is not None)
+        waiting: list[av.Packet] = []  # in decoding order, not yet muxed: a frame after them is not confirmed
         pending = _next_frame(frames)
+        matched = 0
         for item in items:
             if pending is not None and pending.time is not None and cut is not None and pending.time >= cut - 1e-6:
                 pending = None  # a hard-stopped file's last frames: stylized again
@@ -313,12 +345,94 @@ def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_b
                 if shift is None and pending.time is not None:
                     shift = pending.time - at  # both runs begin at the same frame of the source
                 if pending.time is not None and abs(pending.time - at - (shift or 0.0)) <= tolerance:
-                    pending.pict_type = av.video.frame.PictureType.NONE  # x264 chooses: not the part's GOP
-                    yield KeptFrame(item, pending)
+                    if matched < copied:
+                        waiting.append(next(packets))
+                        yield CopiedFrame(item, _confirmed(waiting, pending.time + tolerance, shift or 0.0))
+                    else:
+                        pending.pict_type = av.video.frame.PictureType.NONE  # x264 chooses: not the part's GOP
+                        yield KeptFrame(item, pending)
+                    matched += 1
                     pending = _next_frame(frames)
                     continue
+                if matched < copied:  # packets of frames not confirmed are out already: the file would lack them
+                    raise RtstyleError(f"{part} does not match the source at {at:.3f} s: pass --restart to start "
+                                       "over")
                 pending = None  # out of step with the source: stylized from here on
             yield item
+
+
+def _confirmed(waiting: list[av.Packet], until: float, shift: float) -> list[av.Packet]:
+    """Take from `waiting` the packets, in decoding order, of frames up to `until` (the part's seconds), moved to
+    the output's times; a packet of a later frame (a P frame that B frames before it refer to) waits."""
+    ready = []
+    while waiting and waiting[0].pts is not None and float(waiting[0].pts * waiting[0].time_base) <= until:
+        packet = waiting.pop(0)
+        moved = round(shift / packet.time_base)
+        copy = av.Packet(_annex_b(bytes(packet)))
+        copy.time_base, copy.is_keyframe = packet.time_base, packet.is_keyframe
+        copy.pts = packet.pts - moved if packet.pts is not None else None
+        copy.dts = packet.dts - moved if packet.dts is not None else None
+        copy.duration = packet.duration
+        ready.append(copy)
+    return ready
+
+
+def _annex_b(data: bytes) -> bytes:
+    """An MP4's H.264 sample (each NAL unit after its 4-byte length) as an encoder gives it (each after a start
+    code), which the muxer takes back to lengths: the same bytes in the file."""
+    units, pos = [], 0
+    while pos + 4 <= len(data):
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        units.append(b"\x00\x00\x00\x01" + data[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    return b"".join(units)
+
+
+def parameter_sets(extradata: bytes | None) -> list[bytes]:
+    """The H.264 SPS and PPS in a stream's extradata, as an MP4 stores them (avcC) or an encoder gives them
+    (start codes): two encoders whose sets are the same make packets that can follow each other."""
+    data = bytes(extradata or b"")
+    if data[:1] == b"\x01" and len(data) > 6:  # avcC: version 1, lengths, then counted SPS and PPS
+        sets, pos = [], 5
+        for mask in (0x1F, 0xFF):
+            count, pos = data[pos] & mask, pos + 1
+            for _ in range(count):
+                size = int.from_bytes(data[pos:pos + 2], "big")
+                sets.append(data[pos + 2:pos + 2 + size])
+                pos += 2 + size
+        return sorted(sets)
+    return sorted(unit.strip(b"\x00") for unit in data.split(b"\x00\x00\x01") if unit.strip(b"\x00"))
+
+
+def copyable_frames(part: Path, cut: float | None) -> int:
+    """How many of the part's first frames can be copied as packets instead of encoded again (no generation loss):
+    those before its last keyframe, where that is a clean cut. The H.264 in MP4 is a closed GOP (x264's default:
+    nothing before the keyframe refers to a frame after it), the frame rate constant, and the keyframe's decoding
+    time the one a fresh encoder starting on it gives (its first picture's delay), so the timestamps of the copied
+    packets and of the new encoder's follow on. Otherwise 0: every kept frame is decoded and encoded again."""
+    if Path(part).suffix.lower() not in FRAGMENTED_SUFFIXES:  # Matroska does not store decoding times
+        return 0
+    try:
+        with av.open(str(part)) as container:
+            video = container.streams.video[0]
+            if video.codec_context.name != "h264":
+                return 0
+            found = [(p.pts, p.dts, p.is_keyframe, float(p.pts * p.time_base)) for p in container.demux(video)
+                     if p.size and p.pts is not None and p.dts is not None]
+    except av.error.FFmpegError:
+        return 0
+    keys = [n for n, (_, _, key, at) in enumerate(found) if key and n > 0 and (cut is None or at < cut - 1e-6)]
+    if not keys:
+        return 0
+    k = keys[-1]
+    pts = [p for p, _, _, _ in found]
+    if max(pts[:k]) >= pts[k] or min(pts[k:]) < pts[k]:
+        return 0  # an open GOP: a frame on one side refers to the other
+    steps = {b - a for a, b in zip(sorted(pts[:k + 1]), sorted(pts[:k + 1])[1:])}
+    delay = min(pts[:k]) - found[0][1]
+    if len(steps) != 1 or found[k][1] != pts[k] - delay:
+        return 0
+    return k
 
 
 def _next_frame(frames: Iterator[av.VideoFrame]) -> av.VideoFrame | None:
