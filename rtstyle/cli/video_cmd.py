@@ -73,9 +73,10 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
     the requested name. Running the same command again continues it: the frames it holds are not stylized again
-    (they are encoded again with the rest), and rtstyle says so; a part made with other settings (style, look,
-    size, range, quality, or a changed source) is refused, naming what differs; --restart starts over. WebM, GIF
-    and WebP runs always start from the beginning. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
+    (their packets are copied; those after its last keyframe are encoded again), and rtstyle says so; a part made
+    with other settings (style, look, size, range, quality, or a changed source) is refused, naming what differs;
+    --restart starts over. A killed or crashed run is continued too. WebM, GIF and WebP runs always start from the
+    beginning. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
     A GIF is written in two passes: its palette is made from every stylized frame, which are kept in a hidden file
     beside the output until then (0.4 MB a frame at 480x270).
 
