@@ -164,6 +164,7 @@ def test_the_cli_resumes_and_says_so(tmp_path, small_style, capsys, monkeypatch)
     result = run_cli(args, capsys)
     assert result.exit_code == 0, result
     assert f"resuming from out.partial.mp4: its {kept} stylized frames are kept" in result.err
+    assert f"wrote 24 frames ({kept} kept from the interrupted run, {24 - kept} stylized now)" in result.err
     assert len(calls) == 24 - kept
     assert video_summary(out)["frames"] == 24 and audio_packets(out) == audio_packets(src)
 

@@ -130,9 +130,11 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
         stylizer.close()
     done_to_audio = "re-encoded as Opus" if result.audio_reencoded else "copied"
     audio = f", {counted(result.audio_streams, 'audio stream')} {done_to_audio}" if result.audio_streams else ", no audio"
-    fps = result.frames / result.seconds if result.seconds else 0.0
-    pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
-    log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "
+    stylized = result.frames - result.kept  # the pace of this run's own work
+    fps = stylized / result.seconds if result.seconds else 0.0
+    pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / stylized:.1f} s a frame"
+    kept = f" ({result.kept} kept from the interrupted run, {stylized} stylized now)" if result.kept else ""
+    log(f"wrote {counted(result.frames, 'frame')}{kept} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
 

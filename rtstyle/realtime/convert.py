@@ -76,6 +76,7 @@ class ConvertResult:
     seconds: float
     audio_streams: int
     audio_reencoded: bool = False  # as Opus, for WebM
+    kept: int = 0  # frames taken from an interrupted run's part (rtstyle.realtime.resume), not stylized again
 
 
 def partial_path_for(target: Path) -> Path:
@@ -219,6 +220,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     # Readable after a hard stop (rtstyle.io.fragments), for the runs that can be continued.
     fragmented = resume is not None and fragmentable(target, source, audio)
     first_time: list[float] = []  # of the first frame given to the encoder
+    kept_count = [0]
     writer: VideoWriter | GifWriter | None = None
     try:
         with open_input(source) as container:
@@ -252,6 +254,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     assert writer is not None
                     if isinstance(item, DecodedFrame) and not first_time:
                         first_time.append(float(item.pts * info.time_base))
+                    if isinstance(item, ReusedFrame):
+                        kept_count[0] += 1
                     if isinstance(item, CopiedFrame) and isinstance(writer, VideoWriter):
                         writer.write_encoded(item.packets)
                         bar.update(1)
@@ -296,7 +300,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
-                         len(writer.audio_streams), reencode)
+                         len(writer.audio_streams), reencode, kept_count[0])
 
 
 def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool) -> Path:
