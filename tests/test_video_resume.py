@@ -316,3 +316,31 @@ def test_another_preset_encodes_the_kept_frames_again(tmp_path):
     convert(src, out, network, [])
     got = video_packets(out)
     assert got[0] != kept[0] and network.calls < 72 and len(decoded(out)) == 72
+
+
+@pytest.mark.parametrize("step", ["write_encoded", "write_picture"])
+def test_stopped_again_before_the_kept_frames_are_written_the_part_stays_as_it_was(tmp_path, monkeypatch, step):
+    from rtstyle.io.video import VideoWriter
+
+    src = make_cut_clip(tmp_path / "in.mp4")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(stop_after=60), [])
+    partial = tmp_path / "out.partial.mp4"
+    before, record = partial.read_bytes(), record_path(partial).read_text()
+    original = getattr(VideoWriter, step)
+
+    def stopped(self, *args):
+        if self.frames_written == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the part's frames go into the new file
+        return original(self, *args)
+
+    monkeypatch.setattr(VideoWriter, step, stopped)
+    if step == "write_picture":  # every kept frame encoded again: no copy
+        monkeypatch.setattr("rtstyle.realtime.resume.EarlierPart.copyable", lambda self, extradata: 0)
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        convert(src, out, Network(), log)
+    assert partial.read_bytes() == before and record_path(partial).read_text() == record
+    assert not list(tmp_path.glob(".out.*part.mp4")) and not (tmp_path / "out.partial-2.mp4").exists()
+    assert "kept the first 60 of ~72 frames as" in log[-1], log
