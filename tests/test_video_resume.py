@@ -344,3 +344,19 @@ def test_stopped_again_before_the_kept_frames_are_written_the_part_stays_as_it_w
     assert partial.read_bytes() == before and record_path(partial).read_text() == record
     assert not list(tmp_path.glob(".out.*part.mp4")) and not (tmp_path / "out.partial-2.mp4").exists()
     assert "kept the first 60 of ~72 frames as" in log[-1], log
+
+
+def test_no_room_to_remux_keeps_the_fragmented_file_as_the_output(tmp_path, monkeypatch):
+    import errno
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / ".x.part.mp4"))
+
+    monkeypatch.setattr("rtstyle.realtime.convert.defragment", full_disk)
+    src = make_clip(tmp_path / "in.mp4", frames=24, audio=True)
+    out = tmp_path / "out.mp4"
+    log: list[str] = []
+    convert(src, out, Network(), log)
+    assert any("out.mp4 is written as fragmented MP4" in line and "No space left" in line for line in log), log
+    assert video_summary(out)["frames"] == 24 and audio_packets(out) == audio_packets(src)
+    assert not list(tmp_path.glob(".*part*"))

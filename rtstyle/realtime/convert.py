@@ -275,7 +275,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             with uninterruptible():
                 _finish(writer, target, bar_shown)
                 if fragmented and first_time:
-                    written = _defragmented(tmp, target, first_time[0], options.overwrite)
+                    written = _defragmented(tmp, target, first_time[0], options.overwrite, log)
                 else:
                     written = move_into_place(tmp, target, options.overwrite)
                 if resume is not None:
@@ -303,11 +303,19 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                          len(writer.audio_streams), reencode, kept_count[0])
 
 
-def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool) -> Path:
-    """The finished fragmented file, remuxed into a plain one and moved into place."""
+def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool, log: Log) -> Path:
+    """The finished fragmented file, remuxed into a plain one and moved into place. Where the remux fails (a disk
+    without room for the copy, say), the fragmented file is the output: it plays, and the work is not lost."""
     plain = temp_path_beside(target)
     try:
         defragment(tmp, plain, first_time, shown_as=target)
+    except (RtstyleError, OSError) as exc:
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()
+        log(f"{target} is written as fragmented MP4 (it plays as any MP4; some editors want it remuxed): "
+            f"{getattr(exc, 'strerror', None) or exc}")
+        return move_into_place(tmp, target, overwrite)
+    try:
         written = move_into_place(plain, target, overwrite)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
