@@ -318,8 +318,9 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
     assert "Traceback" not in err
     assert err.rstrip().endswith(f"rtstyle: {said}"), err
     assert not out.exists()
-    assert not list(tmp_path.glob(".*part*"))  # the temporary file was renamed or removed
     partial = tmp_path / "out.partial.mp4"
+    # The temporary file was renamed or removed; what remains hidden is the part's record, to resume it.
+    assert list(tmp_path.glob(".*part*")) == [tmp_path / ".out.partial.mp4.rtstyle.json"]
     assert partial.exists(), err
     assert "out.partial.mp4" in err
     got = video_summary(partial)  # finalised: decodes from start to end

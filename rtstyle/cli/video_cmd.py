@@ -49,13 +49,16 @@ if TYPE_CHECKING:
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--no-audio", is_flag=True, help="Drop the audio instead of copying it.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--restart", is_flag=True,
+              help="Start from the beginning instead of continuing an interrupted run's OUTPUT.partial file "
+                   "(which this run replaces).")
 @stabilize_option
 @look_options
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
-          precision: str) -> None:
+          overwrite: bool, restart: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str,
+          device: str, precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
@@ -74,7 +77,11 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     says, after its first frames, how long it will take and which options would be faster (timed on the video's
     own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
-    the requested name. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
+    the requested name. Running the same command again continues it: the frames it holds are not stylized again
+    (their packets are copied; those after its last keyframe are encoded again), and rtstyle says so; a part made
+    with other settings (style, look, size, range, quality, or a changed source) is refused, naming what differs;
+    --restart starts over. A killed or crashed run is continued too. WebM, GIF and WebP runs always start from the
+    beginning. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
     A GIF is written in two passes: its palette is made from every stylized frame, which are kept in a hidden file
     beside the output until then (0.4 MB a frame at 480x270).
 
@@ -101,9 +108,6 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     style = style or default_style()
     if output is None or output.is_dir():  # `-o stylized/`, as `rtstyle image` takes it
         output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
-    options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
-                             duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
-                             audio=not no_audio)
     check_paths(source, output, overwrite)  # before the (slow) model load
     fmt = output_format(output)
     check_crf(fmt, crf)
@@ -115,6 +119,10 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     look = Look(strength, keep_colors)
     width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     try:
+        record = run_record(style, strength=strength, keep_colors=keep_colors, stabilize=stabilize, precision=precision)
+        options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
+                                 duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
+                                 audio=not no_audio, record=record, restart=restart)
         process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
         # After the first frames, a long run says how long, and what would be faster (timed, not guessed).
         timed = RunEstimate(
@@ -122,13 +130,15 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
             alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
                                                 device=device, precision=precision),
             again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look))
-        result = convert_video(options, timed, log=log)
+        result = convert_video(options, timed, log=log, resumed=timed.skip)
     finally:
         stylizer.close()
     audio = f", {audio_summary(result.audio_streams, result.audio_reencoded)}" if result.audio_streams else ", no audio"
-    fps = result.frames / result.seconds if result.seconds else 0.0
-    pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / result.frames:.1f} s a frame"
-    log(f"wrote {counted(result.frames, 'frame')} {result.width}x{result.height}{audio} in "
+    stylized = result.frames - result.kept  # the pace of this run's own work
+    fps = stylized / result.seconds if result.seconds else 0.0
+    pace = f"{fps:.1f} fps" if fps >= 1 or not fps else f"{result.seconds / stylized:.1f} s a frame"
+    kept = f" ({result.kept} kept from the interrupted run, {stylized} stylized now)" if result.kept else ""
+    log(f"wrote {counted(result.frames, 'frame')}{kept} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
 
@@ -141,6 +151,21 @@ def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
     if len(reencoded) == streams:
         return f"{counted(streams, 'audio stream')} re-encoded as {as_what}"
     return f"{counted(streams, 'audio stream')} ({len(reencoded)} re-encoded as {as_what}, the rest copied)"
+
+
+def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: float | None,
+               precision: str) -> dict[str, object]:
+    """What makes this run's frames what they are, beside the conversion's own options: an interrupted run is
+    continued only by a run whose record is the same (rtstyle.realtime.resume). The style is its file's content:
+    a retrained style of the same name is another style. The backend is not in it: onnxruntime and torch give
+    the same picture (to rounding)."""
+    from rtstyle.engine.onnx_backend import is_onnx_path
+    from rtstyle.realtime.resume import file_digest
+    from rtstyle.styles.catalog import find_style
+
+    path = Path(style) if is_onnx_path(style) else find_style(style).path
+    return {"style": path.stem, "style_file": file_digest(path), "strength": strength, "keep_colors": keep_colors,
+            "stabilize": stabilize or None, "precision": precision}
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,

@@ -561,10 +561,23 @@ class VideoWriter:
         if self.color is not None:
             self.color.tag(frame)  # the matrix and range of the conversion below
         frame = self._to_yuv.reformat(frame, format="yuv420p", interpolation=TO_YUV)
+        self.write_picture(frame, pts)
+
+    def write_picture(self, frame: av.VideoFrame, pts: int | None = None) -> None:
+        """A frame in the output's own format (yuv420p at its size): a resumed run's kept frames, encoded again
+        without a round trip through BGR (which would blur their chroma once more)."""
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base
         for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames_written += 1
+
+    def write_encoded(self, packets: Sequence[av.Packet]) -> None:
+        """One frame's place in the video: `packets` (zero or more, in decoding order) that an encoder with this
+        one's settings made, copied as they are (a resumed run's kept part; rtstyle.realtime.resume)."""
+        for packet in packets:
+            packet.stream = self.stream
             self.container.mux(packet)
         self.frames_written += 1
 

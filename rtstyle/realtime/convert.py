@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -27,6 +28,7 @@ from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
 from rtstyle.io.deinterlace import FILTER as DEINTERLACER
+from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
@@ -36,9 +38,15 @@ from rtstyle.io.video import (
 )
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
+from rtstyle.realtime.resume import (
+    CopiedFrame, KeptFrame, Resume, ReusedFrame, plan_resume, reuse_frames, source_identity,
+)
 from rtstyle.wording import counted
 
 Log = Callable[[str], None]
+
+#: How often what is written is pushed to the disk (fsync), so a power loss keeps it too.
+SYNC_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,10 @@ class ConvertOptions:
     overwrite: bool = False
     audio: bool = True
     queue_size: int = 4
+    # What the run is, beyond the options above (the style file's hash, the look, --stabilize): with it, an
+    # interrupted run's part is resumed (rtstyle.realtime.resume); None: every run starts from the beginning.
+    record: dict[str, Any] | None = None
+    restart: bool = False  # start from the beginning, replacing an earlier part
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,7 @@ class ConvertResult:
     seconds: float
     audio_streams: int
     audio_reencoded: tuple[str, ...] = ()  # what each audio stream encoded again became ("AAC", "Opus")
+    kept: int = 0  # frames taken from an interrupted run's part (rtstyle.realtime.resume), not stylized again
 
 
 def partial_path_for(target: Path) -> Path:
@@ -146,10 +159,12 @@ def capped_rate(items: Iterator[DecodedFrame | AudioPacket], time_base: Fraction
 
 
 def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
-                  log: Log = lambda _: None, progress: bool | None = None) -> ConvertResult:
+                  log: Log = lambda _: None, progress: bool | None = None,
+                  resumed: Callable[[int], None] = lambda _: None) -> ConvertResult:
     """Convert `options.source` into `options.target`, running `process` on every frame.
 
-    `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only.
+    `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only. `resumed`: called with
+    the number of frames an earlier part holds, before the run, when it continues one (`options.record`).
     """
     source, target = Path(options.source), Path(options.target)
     check_paths(source, target, options.overwrite)
@@ -195,13 +210,21 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"{fmt.label}: frames scaled down to {out_w}x{out_h} (at most {fmt.default_max_size} px, as animated "
             "pictures are shown; --max-size to change)")
 
+    resume = _plan_resume(options, fmt, (out_w, out_h), log)
+    if resume is not None and resume.part is not None:
+        resumed(resume.part.frames)
+
     def transform(item: DecodedFrame | AudioPacket) -> DecodedFrame | AudioPacket:
-        if isinstance(item, DecodedFrame):
+        if isinstance(item, DecodedFrame) and not isinstance(item, ReusedFrame):  # a kept one is stylized already
             return DecodedFrame(process(item.image), item.pts, item.index)
         return item  # audio packets ride along, so they stay in demux order
 
     started = time.perf_counter()
     tmp = temp_path_beside(target)
+    # Readable after a hard stop (rtstyle.io.fragments), for the runs that can be continued.
+    fragmented = resume is not None and fragmentable(target, source, audio)
+    first_time: list[float] = []  # of the first frame given to the encoder
+    kept_count = [0]
     writer: VideoWriter | GifWriter | None = None
     try:
         with open_input(source) as container:
@@ -215,44 +238,97 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
                                      audio_encodings=reencode,
-                                     muxer_options=dict(fmt.muxer_options))
+                                     muxer_options={**dict(fmt.muxer_options), **(FRAGMENTED_OPTIONS if fragmented
+                                                                                   else {})})
+                if resume is not None:
+                    resume.begin(tmp)  # marked as this run's, to be continued after a hard stop
             report = DecodeReport()
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
                                            audio=audio, zero=info.first_time, report=report), info.time_base,
                                 fmt.max_rate)
+            if resume is not None and resume.part is not None and isinstance(writer, VideoWriter):
+                copied = resume.part.copyable(writer.stream.codec_context.extradata)
+                items = reuse_frames(items, resume.part.path, info.time_base, float(info.rate), resume.part.cut,
+                                     copied)
+            synced = [time.monotonic()]
             bar_shown = None if progress is None else not progress
             with tqdm(total=total, unit="frame", desc=target.name, disable=bar_shown, dynamic_ncols=True,
                       leave=False) as bar:
                 def consume(item: DecodedFrame | AudioPacket) -> None:
                     assert writer is not None
-                    if isinstance(item, DecodedFrame):
+                    if isinstance(item, DecodedFrame) and not first_time:
+                        first_time.append(float(item.pts * info.time_base))
+                    if isinstance(item, ReusedFrame):
+                        kept_count[0] += 1
+                    if isinstance(item, CopiedFrame) and isinstance(writer, VideoWriter):
+                        writer.write_encoded(item.packets)
+                        bar.update(1)
+                    elif isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
+                        writer.write_picture(item.picture, item.pts)
+                        bar.update(1)
+                    elif isinstance(item, DecodedFrame):
                         writer.write(item.image, item.pts)
                         bar.update(1)
+                        if resume is not None and time.monotonic() - synced[0] > SYNC_SECONDS:
+                            resume.sync()
+                            synced[0] = time.monotonic()
                     else:
                         writer.write_audio(item)
 
                 Pipeline(items, transform, queue_size=options.queue_size).run(consume)
             with uninterruptible():
                 _finish(writer, target, bar_shown)
-                written = move_into_place(tmp, target, options.overwrite)
+                if fragmented and first_time:
+                    written = _defragmented(tmp, target, first_time[0], options.overwrite, log)
+                else:
+                    written = move_into_place(tmp, target, options.overwrite)
+                if resume is not None:
+                    resume.end()
+                    resume.finished()
             if written != target:
                 log(f"{target} appeared while converting (another run writing it?): this result is kept as {written}")
             _note_shortfall(writer.frames_written, total, report, expected_seconds(info, options.start, options.duration),
                             float(info.rate), log)
     except KeyboardInterrupt:
-        _keep_partial(writer, tmp, target, total, log)
+        _keep_partial(writer, tmp, target, total, log, resume)
         raise
     except BaseException as exc:
         if writer is not None:
             writer.abandon()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if resume is not None:
+            resume.end()
         if isinstance(exc, OSError) and exc.filename and Path(exc.filename) == tmp:
             # A full disk, say: name the file the user asked for, not the hidden (and now deleted) temporary one.
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
-                         len(writer.audio_streams), tuple(how.label for how in reencode if how is not None))
+                         len(writer.audio_streams), tuple(how.label for how in reencode if how is not None),
+                         kept_count[0])
+
+
+
+def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool, log: Log) -> Path:
+    """The finished fragmented file, remuxed into a plain one and moved into place. Where the remux fails (a disk
+    without room for the copy, say), the fragmented file is the output: it plays, and the work is not lost."""
+    plain = temp_path_beside(target)
+    try:
+        defragment(tmp, plain, first_time, shown_as=target)
+    except (RtstyleError, OSError) as exc:
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()
+        log(f"{target} is written as fragmented MP4 (it plays as any MP4; some editors want it remuxed): "
+            f"{getattr(exc, 'strerror', None) or exc}")
+        return move_into_place(tmp, target, overwrite)
+    try:
+        written = move_into_place(plain, target, overwrite)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()
+        raise
+    tmp.unlink()
+    return written
 
 
 def _nth(step: int) -> str:
@@ -308,7 +384,19 @@ def _note_shortfall(frames: int, total: int | None, report: DecodeReport, second
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
-def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Path, total: int | None, log: Log) -> None:
+def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], log: Log) -> Resume | None:
+    """What this run continues, from its record: the settings that make its frames what they are."""
+    if options.record is None:
+        return None
+    record = {**options.record, "size": list(size), "start": options.start, "duration": options.duration,
+              "encoder": {k: v for k, v in encoder_options(fmt, options.quality, options.crf).items()
+                          if k != "preset"},  # the preset changes the speed and size, not the look
+              "audio": options.audio, "source": source_identity(options.source)}
+    return plan_resume(options.target, fmt, record, options.restart, log)
+
+
+def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Path, total: int | None, log: Log,
+                  resume: Resume | None = None) -> None:
     """Finalise what was written as NAME.partial.EXT (playable), or delete it when there is nothing to keep."""
     with uninterruptible():
         frames = writer.frames_written if writer is not None else 0
@@ -320,10 +408,19 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
         elif writer is not None:
             writer.abandon()
         if frames > 0 and tmp.exists():
-            partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
+            if resume is not None and isinstance(writer, VideoWriter):  # with its record, to be resumed
+                partial, frames = resume.keep_partial(tmp, partial_path_for(target), frames)
+                resume.end()
+                again = "; run the same command again to continue it"
+            else:
+                partial = move_into_place(tmp, partial_path_for(target), overwrite=False)  # another run's is kept
+                again = ""
             of_total = f" of ~{total}" if total else ""
-            log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable); {target} was not written")
+            log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable{again}); {target} "
+                "was not written")
         else:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            if resume is not None:
+                resume.end()
             log(f"interrupted before any frame was written; {target} was not written")

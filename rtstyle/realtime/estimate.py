@@ -86,6 +86,11 @@ class RunEstimate:
         self.work: list[float] = []
         self.said = False
 
+    def skip(self, frames: int) -> None:
+        """A resumed run: `frames` of the total are done already, and will not pass through here."""
+        if self.total is not None:
+            self.total = max(0, self.total - frames)
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         start = self.clock()
         out = self.process(frame)
