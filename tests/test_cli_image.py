@@ -526,23 +526,33 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
                           "Read-only file system")  # nothing at all can be written: an error
 
 
-def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys):
+def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys, monkeypatch):
     # An iPhone's photos are HEIC: one was 'corrupt or unsupported format', a folder of them 'no images found'.
+    # Without pillow-heif (the heic extra) they are named, with the extra that reads them.
+    import rtstyle.io.heif
+    import rtstyle.io.images
+
+    for module in (rtstyle.io.heif, rtstyle.io.images):
+        monkeypatch.setattr(module, "heif_reader_installed", lambda: False)
     phone = tmp_path / "phone"
     phone.mkdir()
     (phone / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
     (phone / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
-    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
     assert_one_line_error(run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys),
-                          "IMG_0001.HEIC: HEIC photos are not supported (convert to JPEG or PNG first)")
+                          'IMG_0001.HEIC: HEIC photos are not supported here (pip install "rtstyle[heic]" reads them, '
+                          'or convert to JPEG or PNG first)')
     assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
-                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported, "
-                          "convert to JPEG or PNG first)")
+                          'no images found in the given inputs (2 HEIC photos: not supported here, pip install '
+                          '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')
+    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
+    assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
+                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported "
+                          'here, convert to JPEG or PNG first; pip install "rtstyle[heic]" reads HEIC)')
     cv2.imwrite(str(phone / "a.png"), photo[:24, :24])
     result = run_cli(["image", str(phone), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
     assert result.exit_code == 0 and (tmp_path / "out" / "a_smallstyle.png").is_file(), result
-    assert "smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported: convert to JPEG or PNG first)" \
-        in result.err
+    assert ("smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported here: convert to JPEG or PNG "
+            'first; pip install "rtstyle[heic]" reads HEIC)') in result.err
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypisom")
     assert_one_line_error(run_cli(["image", str(clip), "-s", str(small_style)], capsys),

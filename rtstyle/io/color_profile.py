@@ -8,6 +8,7 @@ photo's profile:
   PNG   the iCCP chunk, and the sRGB, gAMA and cHRM chunks (sRGB only without an ICC profile, as the PNG spec asks)
   WebP  the ICCP chunk, in a VP8X (extended) container
   TIFF  tag 34675 (InterColorProfile) in the first IFD
+  HEIC  the primary image's colr box, through pillow-heif (read only: HEIC results are JPEG)
 
 A profile is carried across formats where the result's format holds one (PNG -> JPEG keeps the ICC profile; gAMA
 and cHRM have no JPEG or WebP equivalent and are left out). BMP results get none. Reading never raises: a
@@ -22,6 +23,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from rtstyle.io.heif import heif_icc, is_heif
 
 ICC_HEADER_BYTES = 128
 JPEG_ICC_MARKER = b"ICC_PROFILE\x00"
@@ -65,7 +68,7 @@ def profile_from_file(fh: BinaryIO) -> ColorProfile:
 
     Raises CorruptProfile (or struct.error, zlib.error) on a damaged file; read_color_profile catches them.
     """
-    head = fh.read(12)
+    head = fh.read(64)
     fh.seek(0)
     if head.startswith(b"\xff\xd8"):
         return ColorProfile(icc=_checked_icc(_jpeg_icc(fh)))
@@ -75,6 +78,8 @@ def profile_from_file(fh: BinaryIO) -> ColorProfile:
         return ColorProfile(icc=_checked_icc(_webp_icc(fh)))
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return ColorProfile(icc=_checked_icc(_tiff_icc(fh)))
+    if is_heif(head):
+        return ColorProfile(icc=_checked_icc(heif_icc(fh)))
     return ColorProfile()
 
 
