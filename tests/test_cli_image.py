@@ -538,9 +538,10 @@ def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_s
     phone.mkdir()
     (phone / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
     (phone / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
-    assert_one_line_error(run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys),
-                          'IMG_0001.HEIC: HEIC photos are not supported here (pip install "rtstyle[heic]" reads them, '
-                          'or convert to JPEG or PNG first)')
+    result = run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys)
+    assert_one_line_error(result, 'IMG_0001.HEIC: HEIC photos are not supported here (pip install "rtstyle[heic]" '
+                                  'reads them, or convert to JPEG or PNG first)')
+    assert "style smallstyle on" not in result.err  # said before the model loads
     assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
                           'no images found in the given inputs (2 HEIC photos: not supported here, pip install '
                           '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')

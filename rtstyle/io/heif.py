@@ -10,7 +10,6 @@ pillow_heif is imported only when a HEIF file is read, so start-up without one c
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,8 +47,12 @@ def is_heif_file(path: Path) -> bool:
 
 @functools.cache
 def heif_reader_installed() -> bool:
-    """pillow-heif is there (looked up, not imported)."""
-    return importlib.util.find_spec("pillow_heif") is not None
+    """pillow-heif can be imported (asked only when a HEIF file is met: the import takes a moment)."""
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:  # not installed, or a wheel whose libraries do not load here: as if not installed
+        return False
+    return True
 
 
 @dataclass(frozen=True)

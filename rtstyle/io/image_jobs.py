@@ -24,8 +24,8 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
 from rtstyle.io.images import (
-    FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unsupported_photos,
-    unwritable_format,
+    FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
+    unsupported_kind, unsupported_photos, unwritable_format,
 )
 from rtstyle.wording import counted
 
@@ -93,6 +93,8 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
             f" ({_unsupported_list(unsupported)}: not supported here, {how_to_read(unsupported)})" if unsupported
             else ""))
     many = batch or len(found) > 1 or not found[0].named
+    if not many and unsupported_kind(found[0].path):  # said before the model loads, not after
+        raise RtstyleError(unreadable_reason(found[0].path))
     if output is not None and many and is_image_name(output) and not output.is_dir():
         # Not "N inputs": N would count earlier results too, which are found here but never stylized.
         raise RtstyleError(f"a batch (a folder, a pattern or several photos) needs an output folder, not the file "
