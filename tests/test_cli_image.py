@@ -591,3 +591,23 @@ def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, sm
     assert run_cli(["image", str(path), "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
     result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert result.shape == (*upright.shape[:2], 4) and np.array_equal(result[..., 3], upright[..., 3])
+
+
+def test_avif_photos_are_read_in_folders_too_and_keep_their_profile(tmp_path, small_style, photo, capsys):
+    # A single .avif was read (OpenCV decodes it) but a folder's were not found, and the result lost its profile.
+    from rtstyle.io.color_profile import read_color_profile
+
+    if not cv2.haveImageWriter("x.avif"):  # its AVIF decoder comes with the encoder
+        pytest.skip("this OpenCV decodes no AVIF")
+    image_module = pytest.importorskip("PIL.Image")
+    if not pytest.importorskip("PIL.features").check("avif"):
+        pytest.skip("this Pillow writes no AVIF (the test's writer of a tagged one)")
+    icc = fake_icc(700, seed=9)
+    (tmp_path / "web").mkdir()
+    image_module.fromarray(photo[:24, :32, ::-1].copy()).save(tmp_path / "web" / "p.avif", icc_profile=icc, quality=95)
+    result = run_cli(["image", str(tmp_path / "web"), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    written = tmp_path / "out" / "p_smallstyle.png"
+    assert result.exit_code == 0 and result.out.strip() == str(written), result
+    assert cv2.imread(str(written)).shape == (24, 32, 3)
+    profile = read_color_profile(written)
+    assert profile is not None and profile.icc == icc

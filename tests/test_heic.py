@@ -31,7 +31,7 @@ def quadrants(height: int = 32, width: int = 48) -> np.ndarray:
 
 
 def save_heic(path: Path, rgb: np.ndarray, mode: str = "RGB", orientation: int | None = None,
-              icc: bytes | None = None, more: tuple[np.ndarray, ...] = (), primary: int = 0) -> None:
+              icc: bytes | None = None, more: tuple[np.ndarray, ...] = (), primary: int = 0, **options) -> None:
     """`rgb` (RGB, RGBA or 16-bit RGB) as a lossless HEIC; `orientation`: an EXIF orientation tag, which pillow-heif
     turns into the file's own irot / imir boxes (and keeps in the EXIF too, as an iPhone does)."""
     from PIL import Image
@@ -46,7 +46,7 @@ def save_heic(path: Path, rgb: np.ndarray, mode: str = "RGB", orientation: int |
         exif = Image.Exif()
         exif[EXIF_ORIENTATION] = orientation
         extra["exif"] = exif.tobytes()
-    heif.save(path, quality=-1, chroma=444, primary_index=primary, **extra)
+    heif.save(path, quality=-1, chroma=444, primary_index=primary, **extra, **options)
 
 
 def bgr(rgb: np.ndarray) -> np.ndarray:
@@ -83,9 +83,10 @@ def test_a_heic_is_read_upright_once_with_its_colours(tmp_path, orientation):
 def test_a_heic_is_stylized_like_the_same_photo_as_png_into_a_jpeg_with_its_profile(tmp_path, small_style, capsys):
     from rtstyle.io.color_profile import read_color_profile
 
-    upright = quadrants(40, 56)
+    upright = quadrants(72, 96)
     icc = fake_icc(600, seed=3)
-    save_heic(tmp_path / "IMG_0002.heic", TURNS[6](upright), orientation=6, icc=icc)
+    # As an iPhone stores it: a grid of tiles (512 px there) under a rotation, a Display-P3 profile (here: stand-in).
+    save_heic(tmp_path / "IMG_0002.heic", TURNS[6](upright), orientation=6, icc=icc, tile_size=64)
     cv2.imwrite(str(tmp_path / "same.png"), bgr(upright))
     result = run_cli(["image", str(tmp_path / "IMG_0002.heic"), "-s", str(small_style)], capsys)
     assert result.exit_code == 0, result
@@ -141,14 +142,14 @@ def test_only_the_primary_image_of_a_burst_is_stylized_and_said(tmp_path, small_
 
 @needs_encoder
 def test_folders_pick_up_heic_and_avif_photos(tmp_path, small_style, capsys):
-    from rtstyle.io.images import READ_ONLY_SUFFIXES, expand_image_inputs
+    from rtstyle.io.images import expand_image_inputs
 
     phone = tmp_path / "phone"
     (phone / "sub").mkdir(parents=True)
     save_heic(phone / "IMG_0001.HEIC", quadrants())
     save_heic(phone / "sub" / "IMG_0002.heif", quadrants(24, 24))
     cv2.imwrite(str(phone / "a.png"), bgr(quadrants(16, 16)))
-    avif = ".avif" in READ_ONLY_SUFFIXES  # where OpenCV decodes AVIF: a single .avif was read, a folder's was not
+    avif = cv2.haveImageWriter("x.avif")  # where OpenCV decodes AVIF: a single .avif was read, a folder's was not
     if avif:
         assert cv2.imwrite(str(phone / "web.avif"), bgr(quadrants(16, 24)))
     assert {p.name for p in expand_image_inputs([str(phone)])} == \
