@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, fake_icc, run_cli
+from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, quadrants, run_cli
 
 
 def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
@@ -611,3 +611,32 @@ def test_avif_photos_are_read_in_folders_too_and_keep_their_profile(tmp_path, sm
     assert cv2.imread(str(written)).shape == (24, 32, 3)
     profile = read_color_profile(written)
     assert profile is not None and profile.icc == icc
+
+
+def avif_writer():
+    """Pillow, where it writes AVIF (libavif turns an EXIF orientation into the file's irot / imir boxes)."""
+    if not cv2.haveImageWriter("x.avif"):  # its AVIF decoder comes with the encoder
+        pytest.skip("this OpenCV decodes no AVIF")
+    image_module = pytest.importorskip("PIL.Image")
+    if not pytest.importorskip("PIL.features").check("avif"):
+        pytest.skip("this Pillow writes no AVIF")
+    return image_module
+
+
+@pytest.mark.parametrize("orientation", sorted(TURNS))
+def test_an_avif_is_read_upright_with_its_transparency(tmp_path, orientation):
+    # OpenCV decodes an AVIF as stored, without its irot / imir: a portrait one came out on its side.
+    from rtstyle.io.images import read_image, read_layout
+
+    image_module = avif_writer()
+    upright = quadrants()
+    alpha = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (32, 1))
+    stored = np.ascontiguousarray(TURNS[orientation](np.dstack([upright, alpha])))
+    exif = image_module.Exif()
+    exif[0x0112] = orientation
+    image_module.fromarray(stored).save(tmp_path / "p.avif", exif=exif.tobytes(), quality=100, subsampling="4:4:4")
+    read = read_image(tmp_path / "p.avif")
+    seen = alpha > 64  # what the encoder keeps under near-transparency is its own choice
+    assert read.shape == upright.shape and close(read[seen], bgr(upright)[seen], 4), (orientation, read.shape)
+    layout = read_layout(tmp_path / "p.avif", shown=read)
+    assert layout.alpha is not None and close(layout.alpha, alpha, 4)

@@ -10,24 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, fake_icc, run_cli
+from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, quadrants, run_cli
 
 pillow_heif = pytest.importorskip("pillow_heif", reason='pillow-heif is not installed (pip install "rtstyle[heic]")')
 needs_encoder = pytest.mark.skipif(not pillow_heif.libheif_info().get("HEIF"),
                                    reason="this pillow-heif wheel has no HEIF (x265) encoder to make test files")
 
 EXIF_ORIENTATION = 0x0112
-
-
-def quadrants(height: int = 32, width: int = 48) -> np.ndarray:
-    """An RGB picture no turn or mirror leaves alike: four colours, with a gradient across."""
-    image = np.zeros((height, width, 3), np.uint8)
-    image[: height // 2, : width // 2] = (230, 30, 30)
-    image[: height // 2, width // 2:] = (30, 200, 40)
-    image[height // 2:, : width // 2] = (20, 40, 220)
-    image[height // 2:, width // 2:] = (240, 220, 30)
-    image[..., 1] += np.linspace(0, 20, width, dtype=np.uint8)[None, :]
-    return image
 
 
 def save_heic(path: Path, rgb: np.ndarray, mode: str = "RGB", orientation: int | None = None,
@@ -47,20 +36,6 @@ def save_heic(path: Path, rgb: np.ndarray, mode: str = "RGB", orientation: int |
         exif[EXIF_ORIENTATION] = orientation
         extra["exif"] = exif.tobytes()
     heif.save(path, quality=-1, chroma=444, primary_index=primary, **extra, **options)
-
-
-def bgr(rgb: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rgb[..., 2::-1])
-
-
-def close(a: np.ndarray, b: np.ndarray, tolerance: float = 2.0) -> bool:
-    return a.shape == b.shape and float(np.abs(a.astype(np.int16) - b).mean()) < tolerance
-
-
-# Stored pixels, and the EXIF orientation that shows them upright: a portrait shot (the phone turned a quarter),
-# upside down, and a front camera's mirror image.
-TURNS = {6: lambda upright: np.rot90(upright, 1), 3: lambda upright: upright[::-1, ::-1],
-         2: lambda upright: upright[:, ::-1]}
 
 
 @needs_encoder

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rtstyle.io.heif import AV1_BRANDS, heif_icc, is_heif
+from rtstyle.io.heif import heif_icc, is_heif
+from rtstyle.io.isobmff import is_avif, primary_properties
 
 ICC_HEADER_BYTES = 128
 JPEG_ICC_MARKER = b"ICC_PROFILE\x00"
@@ -81,7 +82,7 @@ def profile_from_file(fh: BinaryIO) -> ColorProfile:
         return ColorProfile(icc=_checked_icc(_tiff_icc(fh)))
     if is_heif(head):
         return ColorProfile(icc=_checked_icc(heif_icc(fh)))
-    if head[4:8] == b"ftyp" and AV1_BRANDS & {head[i:i + 4] for i in range(8, len(head) - 3, 4)}:
+    if is_avif(head):
         return ColorProfile(icc=_checked_icc(_avif_icc(fh)))
     return ColorProfile()
 
@@ -368,92 +369,13 @@ def tiff_with_icc(encoded: bytes, icc: bytes) -> bytes:
     return bytes(out)
 
 
-# -- AVIF (AV1 in the HEIF container: ISO-BMFF boxes) --------------------------------------------------------------
 
-MAX_META_BYTES = 64 * 1024 * 1024  # a meta box holds item and property descriptions, not pixels
-
-
-def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the boxes in data[start:end]."""
-    end = len(data) if end is None else end
-    boxes: list[tuple[bytes, int, int]] = []
-    at = start
-    while at + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[at:at + 8])
-        header = 8
-        if size == 1:
-            size, header = struct.unpack(">Q", data[at + 8:at + 16])[0], 16
-        elif size == 0:  # to the end
-            size = end - at
-        if size < header or at + size > end:
-            raise CorruptProfile("box out of range")
-        boxes.append((kind, at + header, at + size))
-        at += size
-    return boxes
-
-
-def _meta_box(fh: BinaryIO) -> bytes:
-    """The top-level meta box's payload (its version and flags, then its boxes), read by seeking past the others."""
-    while True:
-        header = _read(fh, 8)
-        size, kind = struct.unpack(">I4s", header)
-        length = 8
-        if size == 1:
-            size, length = struct.unpack(">Q", _read(fh, 8))[0], 16
-        if size == 0 or size < length:
-            raise CorruptProfile("no meta box")
-        if kind == b"meta":
-            if size > MAX_META_BYTES:
-                raise CorruptProfile("absurd meta box")
-            return _read(fh, size - length)
-        fh.seek(size - length, 1)
+# -- AVIF ----------------------------------------------------------------------------------------------------------
 
 
 def _avif_icc(fh: BinaryIO) -> bytes | None:
     """The ICC profile (a colr box of type prof or rICC) among the primary item's properties."""
-    meta = _meta_box(fh)
-    children = {kind: (start, end) for kind, start, end in _boxes(meta, 4)}  # after version and flags
-    if not {b"pitm", b"iprp"} <= children.keys():
-        return None
-    start, _ = children[b"pitm"]
-    primary = struct.unpack(">H", meta[start + 4:start + 6])[0] if meta[start] == 0 else \
-        struct.unpack(">I", meta[start + 4:start + 8])[0]
-    iprp = {kind: (begin, end) for kind, begin, end in _boxes(meta, *children[b"iprp"])}
-    if not {b"ipco", b"ipma"} <= iprp.keys():
-        return None
-    properties = _boxes(meta, *iprp[b"ipco"])
-    for index in _associations(meta, *iprp[b"ipma"]).get(primary, []):
-        if not 1 <= index <= len(properties):
-            raise CorruptProfile("property index out of range")
-        kind, begin, end = properties[index - 1]
-        if kind == b"colr" and meta[begin:begin + 4] in (b"prof", b"rICC"):
-            return meta[begin + 4:end]
+    for kind, payload in primary_properties(fh):
+        if kind == b"colr" and payload[:4] in (b"prof", b"rICC"):
+            return payload[4:]
     return None
-
-
-def _associations(meta: bytes, start: int, end: int) -> dict[int, list[int]]:
-    """ipma: each item's property indices (1-based into ipco), in order."""
-    version, flags = meta[start], int.from_bytes(meta[start + 1:start + 4], "big")
-    (count,) = struct.unpack(">I", meta[start + 4:start + 8])
-    at = start + 8
-    items: dict[int, list[int]] = {}
-    for _ in range(count):
-        if version < 1:
-            (item,), at = struct.unpack(">H", meta[at:at + 2]), at + 2
-        else:
-            (item,), at = struct.unpack(">I", meta[at:at + 4]), at + 4
-        if at >= end:
-            raise CorruptProfile("truncated ipma")
-        n, at = meta[at], at + 1
-        indices = []
-        for _ in range(n):
-            if flags & 1:
-                (value,), at = struct.unpack(">H", meta[at:at + 2]), at + 2
-                indices.append(value & 0x7FFF)
-            else:
-                if at >= end:
-                    raise CorruptProfile("truncated ipma")
-                indices.append(meta[at] & 0x7F)
-                at += 1
-        items[item] = indices
-    return items

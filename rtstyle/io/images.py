@@ -24,6 +24,7 @@ from rtstyle.io.heif import (
     HEIF_SUFFIXES, INSTALL_HEIF, heif_bits, heif_has_alpha, heif_image_count, heif_reader_installed, is_heif,
     is_heif_file, read_heif,
 )
+from rtstyle.io.isobmff import is_avif, primary_properties, upright
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
 # Read, never written: a GIF's first frame (its result is PNG); AVIF where OpenCV was built with a decoder for it.
@@ -153,10 +154,21 @@ def try_read_image(path: Path) -> np.ndarray | None:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
+    if is_avif(data[:64].tobytes()):  # OpenCV decodes AVIF without its rotation and mirroring
+        image = _avif_upright(path, image)
     return image
 
 
-ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})  # formats that keep transparency
+def _avif_upright(path: Path, image: np.ndarray) -> np.ndarray:
+    """An AVIF's pixels turned as its irot / imir boxes say; as decoded when they cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return upright(image, primary_properties(fh))
+    except (OSError, ValueError, IndexError, struct.error):
+        return image
+
+
+ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff", ".avif"})  # formats that keep transparency
 
 
 @dataclass(frozen=True)
