@@ -545,6 +545,9 @@ def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_s
     assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
                           'no images found in the given inputs (2 HEIC photos: not supported here, pip install '
                           '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')
+    assert_one_line_error(run_cli(["image", str(phone / "*.HEIC"), "-s", str(small_style)], capsys),
+                          f"no images match {str(phone / '*.HEIC')!r} (HEIC photos: not supported here, pip install "
+                          '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')
     (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
     assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
                           "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported "

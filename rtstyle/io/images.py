@@ -359,8 +359,10 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         elif glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             matched_images = [p for p in matches if p.is_file() and is_input_image(p)]
-            if not matched_images:
-                raise RtstyleError(f"no images match {item!r}")
+            if not matched_images:  # "*.HEIC" without pillow-heif: said why
+                kinds = sorted({kind for p in matches if p.is_file() and (kind := unsupported_kind(p))})
+                raise RtstyleError(f"no images match {item!r}" + (
+                    f" ({' and '.join(kinds)} photos: not supported here, {how_to_read(kinds)})" if kinds else ""))
             for p in matched_images:
                 add(p, Path(*_until_magic(path.parts)), False)
         else:
