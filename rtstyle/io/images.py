@@ -24,7 +24,7 @@ from rtstyle.io.heif import (
     HEIF_SUFFIXES, INSTALL_HEIF, heif_bits, heif_has_alpha, heif_image_count, heif_reader_installed, is_heif,
     is_heif_file, read_heif,
 )
-from rtstyle.io.isobmff import is_avif, primary_properties, upright
+from rtstyle.io.isobmff import is_avif, primary_pixels, primary_properties, upright
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
 # Read, never written: a GIF's first frame (its result is PNG); AVIF where OpenCV was built with a decoder for it.
@@ -102,7 +102,8 @@ JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..
 
 
 def stored_pixels(path: Path) -> int | None:
-    """Width x height from a JPEG's or PNG's header, without decoding it; None for other formats or a bad header.
+    """Width x height from a JPEG's, PNG's, HEIC's or AVIF's header, without decoding it; None for other formats or a
+    bad header.
 
     A batch's progress goes by pixels: a folder's 20-megapixel photo takes 100 times a 0.2-megapixel one's time."""
     try:
@@ -111,6 +112,9 @@ def stored_pixels(path: Path) -> int | None:
             if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
                 return width * height
+            if head[4:8] == b"ftyp":  # HEIC, AVIF: the primary image's ispe
+                fh.seek(0)
+                return primary_pixels(fh)
             if not head.startswith(b"\xff\xd8"):
                 return None
             fh.seek(2)
@@ -120,7 +124,7 @@ def stored_pixels(path: Path) -> int | None:
                     height, width = struct.unpack(">xHH", fh.read(5))
                     return width * height
                 fh.seek(length - 2, 1)
-    except (OSError, struct.error):
+    except (OSError, ValueError, IndexError, struct.error):
         pass
     return None
 

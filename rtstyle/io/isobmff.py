@@ -54,6 +54,15 @@ def primary_properties(fh: BinaryIO) -> list[tuple[bytes, bytes]]:
     return found
 
 
+def primary_pixels(fh: BinaryIO) -> int | None:
+    """Width x height of the primary image, from its ispe property (a grid's whole size); None without one."""
+    for kind, payload in primary_properties(fh):
+        if kind == b"ispe" and len(payload) >= 12:
+            width, height = struct.unpack(">II", payload[4:12])  # after version and flags
+            return width * height
+    return None
+
+
 def upright(image: np.ndarray, properties: Sequence[tuple[bytes, bytes]]) -> np.ndarray:
     """The decoded pixels turned and mirrored as the irot and imir properties say (as libheif and libavif read
     them: irot turns by quarters anticlockwise; imir axis 1 mirrors left-right, axis 0 top-bottom)."""
