@@ -13,7 +13,7 @@ setup: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 setup-dev: $(BIN)/python
-	$(BIN)/pip install -q -e ".[train,dev,vcam]"
+	$(BIN)/pip install -q -e ".[train,dev,vcam,heic]"
 
 demo: setup
 	$(BIN)/rtstyle demo

@@ -49,3 +49,29 @@ def fake_icc(size: int = 588, seed: int = 0, space: bytes = b"RGB ", kind: bytes
     header[12:16], header[16:20], header[20:24], header[36:40] = kind, space, b"XYZ ", b"acsp"
     body = struct.pack(">I", 0) + np.random.default_rng(seed).integers(0, 256, size - 132, np.uint8).tobytes()
     return bytes(header) + body
+
+
+def quadrants(height: int = 32, width: int = 48) -> np.ndarray:
+    """An RGB picture no turn or mirror leaves alike: four colours, with a gradient across."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[: height // 2, : width // 2] = (230, 30, 30)
+    image[: height // 2, width // 2:] = (30, 200, 40)
+    image[height // 2:, : width // 2] = (20, 40, 220)
+    image[height // 2:, width // 2:] = (240, 220, 30)
+    image[..., 1] += np.linspace(0, 20, width, dtype=np.uint8)[None, :]
+    return image
+
+
+def bgr(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb[..., 2::-1])
+
+
+def close(a: np.ndarray, b: np.ndarray, tolerance: float = 2.0) -> bool:
+    """Same shape, and a mean difference under `tolerance` (a lossy encoder's, not a turn's or a mirror's)."""
+    return a.shape == b.shape and float(np.abs(a.astype(np.int16) - b).mean()) < tolerance
+
+
+# Stored pixels, and the EXIF orientation that shows them upright: a portrait shot (the phone turned a quarter),
+# upside down, a front camera's mirror image, and a turn and a mirror together.
+TURNS = {6: lambda upright: np.rot90(upright, 1), 3: lambda upright: upright[::-1, ::-1],
+         2: lambda upright: upright[:, ::-1], 7: lambda upright: np.rot90(upright, 1)[:, ::-1]}

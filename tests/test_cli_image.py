@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, fake_icc, run_cli
+from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, quadrants, run_cli
 
 
 def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
@@ -526,23 +526,37 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
                           "Read-only file system")  # nothing at all can be written: an error
 
 
-def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys):
+def test_photos_in_formats_that_are_not_read_and_videos_say_so(tmp_path, small_style, photo, capsys, monkeypatch):
     # An iPhone's photos are HEIC: one was 'corrupt or unsupported format', a folder of them 'no images found'.
+    # Without pillow-heif (the heic extra) they are named, with the extra that reads them.
+    import rtstyle.io.heif
+    import rtstyle.io.images
+
+    for module in (rtstyle.io.heif, rtstyle.io.images):
+        monkeypatch.setattr(module, "heif_reader_installed", lambda: False)
     phone = tmp_path / "phone"
     phone.mkdir()
     (phone / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
     (phone / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
-    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
-    assert_one_line_error(run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys),
-                          "IMG_0001.HEIC: HEIC photos are not supported (convert to JPEG or PNG first)")
+    result = run_cli(["image", str(phone / "IMG_0001.HEIC"), "-s", str(small_style)], capsys)
+    assert_one_line_error(result, 'IMG_0001.HEIC: HEIC photos are not supported here (pip install "rtstyle[heic]" '
+                                  'reads them, or convert to JPEG or PNG first)')
+    assert "style smallstyle on" not in result.err  # said before the model loads
     assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
-                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported, "
-                          "convert to JPEG or PNG first)")
+                          'no images found in the given inputs (2 HEIC photos: not supported here, pip install '
+                          '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')
+    assert_one_line_error(run_cli(["image", str(phone / "*.HEIC"), "-s", str(small_style)], capsys),
+                          f"no images match {str(phone / '*.HEIC')!r} (HEIC photos: not supported here, pip install "
+                          '"rtstyle[heic]" reads them, or convert to JPEG or PNG first)')
+    (phone / "IMG_0003.DNG").write_bytes(b"II*\x00")
+    assert_one_line_error(run_cli(["image", str(phone), "-s", str(small_style)], capsys),
+                          "no images found in the given inputs (2 HEIC photos and 1 camera raw photo: not supported "
+                          'here, convert to JPEG or PNG first; pip install "rtstyle[heic]" reads HEIC)')
     cv2.imwrite(str(phone / "a.png"), photo[:24, :24])
     result = run_cli(["image", str(phone), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
     assert result.exit_code == 0 and (tmp_path / "out" / "a_smallstyle.png").is_file(), result
-    assert "smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported: convert to JPEG or PNG first)" \
-        in result.err
+    assert ("smallstyle: skipped 2 HEIC photos and 1 camera raw photo (not supported here: convert to JPEG or PNG "
+            'first; pip install "rtstyle[heic]" reads HEIC)') in result.err
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypisom")
     assert_one_line_error(run_cli(["image", str(clip), "-s", str(small_style)], capsys),
@@ -580,3 +594,52 @@ def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, sm
     assert run_cli(["image", str(path), "-s", str(small_style), "-o", str(out)], capsys).exit_code == 0
     result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert result.shape == (*upright.shape[:2], 4) and np.array_equal(result[..., 3], upright[..., 3])
+
+
+def test_avif_photos_are_read_in_folders_too_and_keep_their_profile(tmp_path, small_style, photo, capsys):
+    # A single .avif was read (OpenCV decodes it) but a folder's were not found, and the result lost its profile.
+    from rtstyle.io.color_profile import read_color_profile
+
+    if not cv2.haveImageWriter("x.avif"):  # its AVIF decoder comes with the encoder
+        pytest.skip("this OpenCV decodes no AVIF")
+    image_module = pytest.importorskip("PIL.Image")
+    if not pytest.importorskip("PIL.features").check("avif"):
+        pytest.skip("this Pillow writes no AVIF (the test's writer of a tagged one)")
+    icc = fake_icc(700, seed=9)
+    (tmp_path / "web").mkdir()
+    image_module.fromarray(photo[:24, :32, ::-1].copy()).save(tmp_path / "web" / "p.avif", icc_profile=icc, quality=95)
+    result = run_cli(["image", str(tmp_path / "web"), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    written = tmp_path / "out" / "p_smallstyle.png"
+    assert result.exit_code == 0 and result.out.strip() == str(written), result
+    assert cv2.imread(str(written)).shape == (24, 32, 3)
+    profile = read_color_profile(written)
+    assert profile is not None and profile.icc == icc
+
+
+def avif_writer():
+    """Pillow, where it writes AVIF (libavif turns an EXIF orientation into the file's irot / imir boxes)."""
+    if not cv2.haveImageWriter("x.avif"):  # its AVIF decoder comes with the encoder
+        pytest.skip("this OpenCV decodes no AVIF")
+    image_module = pytest.importorskip("PIL.Image")
+    if not pytest.importorskip("PIL.features").check("avif"):
+        pytest.skip("this Pillow writes no AVIF")
+    return image_module
+
+
+@pytest.mark.parametrize("orientation", sorted(TURNS))
+def test_an_avif_is_read_upright_with_its_transparency(tmp_path, orientation):
+    # OpenCV decodes an AVIF as stored, without its irot / imir: a portrait one came out on its side.
+    from rtstyle.io.images import read_image, read_layout
+
+    image_module = avif_writer()
+    upright = quadrants()
+    alpha = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (32, 1))
+    stored = np.ascontiguousarray(TURNS[orientation](np.dstack([upright, alpha])))
+    exif = image_module.Exif()
+    exif[0x0112] = orientation
+    image_module.fromarray(stored).save(tmp_path / "p.avif", exif=exif.tobytes(), quality=100, subsampling="4:4:4")
+    read = read_image(tmp_path / "p.avif")
+    seen = alpha > 64  # what the encoder keeps under near-transparency is its own choice
+    assert read.shape == upright.shape and close(read[seen], bgr(upright)[seen], 4), (orientation, read.shape)
+    layout = read_layout(tmp_path / "p.avif", shown=read)
+    assert layout.alpha is not None and close(layout.alpha, alpha, 4)

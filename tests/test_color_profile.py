@@ -219,3 +219,29 @@ def test_profiles_in_files_pillow_wrote_are_read(tmp_path):
             img.save(path, icc_profile=icc)
             profile = read_color_profile(path)
             assert profile is not None and profile.icc == icc, (size, suffix)
+
+
+def test_an_avifs_profile_is_read_and_a_damaged_avif_never_raises(tmp_path):
+    """OpenCV decodes AVIF but drops its profile: a Display-P3 AVIF's result came out untagged."""
+    image_module = pytest.importorskip("PIL.Image")
+    features = pytest.importorskip("PIL.features")
+    if not features.check("avif"):
+        pytest.skip("this Pillow writes no AVIF (the test's independent writer)")
+    img = image_module.fromarray(pixels()[..., ::-1].copy())
+    icc = fake_icc(900, seed=11)
+    img.save(tmp_path / "p.avif", icc_profile=icc)
+    img.save(tmp_path / "plain.avif")
+    assert read_color_profile(tmp_path / "p.avif") == ColorProfile(icc=icc)
+    assert read_color_profile(tmp_path / "plain.avif") is None
+    tagged = (tmp_path / "p.avif").read_bytes()
+    rng = np.random.default_rng(5)
+    damaged = [tagged[:n] for n in range(0, min(len(tagged), 1500), 3)]
+    for _ in range(300):
+        flipped = bytearray(tagged)
+        for at in rng.integers(0, min(len(tagged), 600), 3):
+            flipped[at] = int(rng.integers(0, 256))
+        damaged.append(bytes(flipped))
+    for data in damaged:
+        (tmp_path / "d.avif").write_bytes(data)
+        profile = read_color_profile(tmp_path / "d.avif")
+        assert profile is None or isinstance(profile, ColorProfile)

@@ -17,8 +17,9 @@ from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
 from rtstyle.io.color_profile import read_color_profile
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
+from rtstyle.io.heif import is_heif_file
 from rtstyle.io.images import (
-    ALPHA_SUFFIXES, READ_ONLY_SUFFIXES, fill_transparent, frame_count, is_image_path, read_image, read_layout,
+    ALPHA_SUFFIXES, fill_transparent, frame_count, is_image_name, read_image, read_layout,
     stored_pixels, try_read_image, write_image,
 )
 from rtstyle.realtime.look import Look
@@ -44,7 +45,8 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
           overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
-    Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. Nothing is overwritten:
+    Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. HEIC photos (an
+    iPhone's) are read with `pip install "rtstyle[heic]"`; their results are JPEG. Nothing is overwritten:
     an input never, an existing output only with --overwrite. In a batch (a folder, a pattern, several photos or
     several styles), existing outputs are skipped (so running the same command again finishes an interrupted
     batch), earlier results (x_mosaic.jpg beside x.jpg) are left alone, and a folder's subfolders are kept
@@ -58,9 +60,10 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
       rtstyle image photos/ --style candy,udnie -o stylized/
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
+      rtstyle image IMG_0001.HEIC --style candy    # IMG_0001_candy.jpg (needs rtstyle[heic])
     """
     styles = requested_styles(style_args, backend)
-    if len(styles) > 1 and output is not None and output.suffix and is_image_path(output):
+    if len(styles) > 1 and output is not None and is_image_name(output) and not output.is_dir():
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
     installed = style_names()
     # Every refusal before the first (slow) model load.
@@ -106,7 +109,9 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 unreadable += 1
                 tqdm.write(f"skipped unreadable image: {job.source}")
                 continue
-            if job.source.suffix.lower() in READ_ONLY_SUFFIXES and (frames := frame_count(job.source)) > 1:
+            if is_heif_file(job.source) and (shots := frame_count(job.source)) > 1:  # a burst, an edit's original
+                tqdm.write(f"{job.source} holds {shots} images: only its primary one is stylized", file=sys.stderr)
+            elif job.source.suffix.lower() == ".gif" and (frames := frame_count(job.source)) > 1:
                 tqdm.write(f"{job.source} has {frames} frames: only the first is stylized (`rtstyle video "
                            f"{job.source} -o OUT.mp4` stylizes them all)", file=sys.stderr)
             layout = read_layout(job.source, shown=frame)  # its alpha turned as an orientation tag turned the colours

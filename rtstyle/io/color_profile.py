@@ -8,6 +8,8 @@ photo's profile:
   PNG   the iCCP chunk, and the sRGB, gAMA and cHRM chunks (sRGB only without an ICC profile, as the PNG spec asks)
   WebP  the ICCP chunk, in a VP8X (extended) container
   TIFF  tag 34675 (InterColorProfile) in the first IFD
+  HEIC  the primary image's colr box, through pillow-heif (read only: HEIC results are JPEG)
+  AVIF  the primary image's colr box in the meta box, read here (OpenCV decodes AVIF, but drops its profile)
 
 A profile is carried across formats where the result's format holds one (PNG -> JPEG keeps the ICC profile; gAMA
 and cHRM have no JPEG or WebP equivalent and are left out). BMP results get none. Reading never raises: a
@@ -22,6 +24,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from rtstyle.io.heif import heif_icc, is_heif
+from rtstyle.io.isobmff import is_avif, primary_properties
 
 ICC_HEADER_BYTES = 128
 JPEG_ICC_MARKER = b"ICC_PROFILE\x00"
@@ -55,7 +60,7 @@ def read_color_profile(path: Path) -> ColorProfile | None:
     try:
         with open(path, "rb") as fh:
             profile = profile_from_file(fh)
-    except (OSError, ValueError, struct.error, zlib.error, OverflowError, MemoryError):
+    except (OSError, ValueError, IndexError, struct.error, zlib.error, OverflowError, MemoryError):
         return None
     return profile or None
 
@@ -65,7 +70,7 @@ def profile_from_file(fh: BinaryIO) -> ColorProfile:
 
     Raises CorruptProfile (or struct.error, zlib.error) on a damaged file; read_color_profile catches them.
     """
-    head = fh.read(12)
+    head = fh.read(64)
     fh.seek(0)
     if head.startswith(b"\xff\xd8"):
         return ColorProfile(icc=_checked_icc(_jpeg_icc(fh)))
@@ -75,6 +80,10 @@ def profile_from_file(fh: BinaryIO) -> ColorProfile:
         return ColorProfile(icc=_checked_icc(_webp_icc(fh)))
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return ColorProfile(icc=_checked_icc(_tiff_icc(fh)))
+    if is_heif(head):
+        return ColorProfile(icc=_checked_icc(heif_icc(fh)))
+    if is_avif(head):
+        return ColorProfile(icc=_checked_icc(_avif_icc(fh)))
     return ColorProfile()
 
 
@@ -358,3 +367,15 @@ def tiff_with_icc(encoded: bytes, icc: bytes) -> bytes:
         raise ValueError("too large for a classic TIFF")
     out[4:8] = struct.pack(order + "I", new_ifd)
     return bytes(out)
+
+
+
+# -- AVIF ----------------------------------------------------------------------------------------------------------
+
+
+def _avif_icc(fh: BinaryIO) -> bytes | None:
+    """The ICC profile (a colr box of type prof or rICC) among the primary item's properties."""
+    for kind, payload in primary_properties(fh):
+        if kind == b"colr" and payload[:4] in (b"prof", b"rICC"):
+            return payload[4:]
+    return None

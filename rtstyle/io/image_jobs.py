@@ -8,8 +8,8 @@ The rules protect what the user has:
   interrupted batch;
 - in a batch, a photo named like the result of another photo in its folder (x_candy.jpg beside x.jpg, for any
   installed or requested style) is taken for an earlier result: not stylized, and (as an input) never replaced;
-- results keep the photo's format (x.tif -> x_candy.tif; an unknown format -> .png), and under -o the photos'
-  subfolders, so a result's name depends only on its photo and style;
+- results keep the photo's format (x.tif -> x_candy.tif; a HEIC -> .jpg; a GIF or AVIF -> .png), and under -o
+  the photos' subfolders, so a result's name depends only on its photo and style;
 - two results that would be one file (names differing only in letter case on macOS or Windows) are refused.
 """
 
@@ -24,7 +24,8 @@ from pathlib import Path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
 from rtstyle.io.images import (
-    CONVERT_FIRST, IMAGE_SUFFIXES, FoundImage, find_images, is_image_path, unsupported_photos,
+    FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
+    unsupported_kind, unsupported_photos, unwritable_format,
 )
 from rtstyle.wording import counted
 
@@ -69,12 +70,12 @@ def _unsupported_list(counts: dict[str, int]) -> str:
 
 
 def _unsupported_note(counts: dict[str, int]) -> str:
-    return f"skipped {_unsupported_list(counts)} (not supported: {CONVERT_FIRST})"
+    return f"skipped {_unsupported_list(counts)} (not supported here: {how_to_read(counts)})"
 
 
 def result_name(source: Path, style: str) -> str:
-    """photo.jpg -> photo_STYLE.jpg, in the photo's own format (.png for one that cannot be written)."""
-    return f"{source.stem}_{style}{source.suffix if is_image_path(source) else '.png'}"
+    """photo.jpg -> photo_STYLE.jpg, in the photo's own format (photo.heic -> photo_STYLE.jpg, .png for a GIF)."""
+    return f"{source.stem}_{style}{result_suffix(source)}"
 
 
 def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, overwrite: bool, *,
@@ -89,15 +90,18 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     unsupported = unsupported_photos(folders) if folders else {}
     if not found:
         raise RtstyleError("no images found in the given inputs" + (
-            f" ({_unsupported_list(unsupported)}: not supported, {CONVERT_FIRST})" if unsupported else ""))
+            f" ({_unsupported_list(unsupported)}: not supported here, {how_to_read(unsupported)})" if unsupported
+            else ""))
     many = batch or len(found) > 1 or not found[0].named
-    if output is not None and many and output.suffix and is_image_path(output):
+    if not many and unsupported_kind(found[0].path):  # said before the model loads, not after
+        raise RtstyleError(unreadable_reason(found[0].path))
+    if output is not None and many and is_image_name(output) and not output.is_dir():
         # Not "N inputs": N would count earlier results too, which are found here but never stylized.
         raise RtstyleError(f"a batch (a folder, a pattern or several photos) needs an output folder, not the file "
                            f"{output}")
     targets = {image.path: _target(image, output, style, many) for image in found}
     if output is not None and not many and not is_image_path(targets[found[0].path]):
-        raise RtstyleError(f"unsupported output image format {output.suffix!r}: use one of {sorted(IMAGE_SUFFIXES)}")
+        raise RtstyleError(unwritable_format(output.suffix))
     _refuse_clashes(targets)
     earlier = _earlier_results(found, [style, *known_styles]) if many else set()
     inputs_on_disk = {file_key(image.path) for image in found}

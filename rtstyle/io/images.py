@@ -1,6 +1,7 @@
 """Read and write images as uint8 HxWx3 BGR arrays (OpenCV's layout, which every backend takes).
 
-cv2.imread applies the EXIF orientation, so portrait phone photos come out upright.
+cv2.imread applies the EXIF orientation, so portrait phone photos come out upright. HEIC / HEIF photos are read
+through pillow-heif when it is installed (rtstyle/io/heif.py), and written as JPEG.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ import numpy as np
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.color_profile import ColorProfile, embed_color_profile
+from rtstyle.io.heif import (
+    HEIF_SUFFIXES, INSTALL_HEIF, heif_bits, heif_has_alpha, heif_image_count, heif_reader_installed, is_heif,
+    is_heif_file, read_heif,
+)
+from rtstyle.io.isobmff import is_avif, primary_pixels, primary_properties, upright
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
-READ_ONLY_SUFFIXES = frozenset({".gif"})  # read (the first frame), never written: results are PNG
+# Read, never written: a GIF's first frame (its result is PNG); AVIF where OpenCV was built with a decoder for it.
+READ_ONLY_SUFFIXES = frozenset({".gif"} | ({".avif"} if cv2.haveImageWriter("x.avif") else set()))
 
 
 #: Photo formats people have that are not read (OpenCV has no decoder for them): named in the message, with what
-#: to do, instead of "corrupt or unsupported format" (an iPhone's photos are HEIC by default).
-UNSUPPORTED_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".dng": "camera raw", ".cr2": "camera raw",
-                       ".cr3": "camera raw", ".nef": "camera raw", ".arw": "camera raw", ".orf": "camera raw",
-                       ".raf": "camera raw", ".rw2": "camera raw", ".psd": "Photoshop"}
+#: to do, instead of "corrupt or unsupported format" (an iPhone's photos are HEIC by default: read when
+#: pillow-heif is installed).
+UNSUPPORTED_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF", ".dng": "camera raw",
+                       ".cr2": "camera raw", ".cr3": "camera raw", ".nef": "camera raw", ".arw": "camera raw",
+                       ".orf": "camera raw", ".raf": "camera raw", ".rw2": "camera raw", ".psd": "Photoshop"}
 CONVERT_FIRST = "convert to JPEG or PNG first"
 #: Video files, by name: train --content takes them, and `rtstyle image` points them to `rtstyle video`.
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
@@ -42,11 +50,48 @@ def is_image_path(path: Path) -> bool:
 
 def is_input_image(path: Path) -> bool:
     """A format rtstyle reads photos from (folders and patterns find these)."""
-    return is_image_path(path) or path.suffix.lower() in READ_ONLY_SUFFIXES
+    suffix = path.suffix.lower()
+    return is_image_path(path) or suffix in READ_ONLY_SUFFIXES or (suffix in HEIF_SUFFIXES and heif_reader_installed())
+
+
+def is_image_name(path: Path) -> bool:
+    """A name in an image format rtstyle reads or writes: `-o x.heic` names a file (refused), not a folder."""
+    suffix = path.suffix.lower()
+    return suffix in IMAGE_SUFFIXES or suffix in READ_ONLY_SUFFIXES or suffix in HEIF_SUFFIXES
+
+
+def unsupported_kind(path: Path) -> str | None:
+    """The name of a photo format that is not read here ("HEIC" without pillow-heif), by the file's name."""
+    suffix = path.suffix.lower()
+    if is_input_image(path):
+        return None
+    return UNSUPPORTED_FORMATS.get(suffix)
+
+
+def how_to_read(kinds: Iterable[str]) -> str:
+    """What to do about photos of these unsupported formats: HEIC ones need only pillow-heif."""
+    heif = {"HEIC", "HEIF"}
+    kinds = set(kinds)
+    if kinds and kinds <= heif:
+        return f"{INSTALL_HEIF} reads them, or {CONVERT_FIRST}"
+    if kinds & heif:
+        return f"{CONVERT_FIRST}; {INSTALL_HEIF} reads HEIC"
+    return CONVERT_FIRST
+
+
+def result_suffix(path: Path) -> str:
+    """The format a photo's result is written in: its own; JPEG for a HEIC (photos, not written here); PNG for the
+    other formats that are read but not written (a GIF, AVIF)."""
+    suffix = path.suffix.lower()
+    if is_image_path(path):
+        return path.suffix
+    return ".jpg" if suffix in HEIF_SUFFIXES else ".png"
 
 
 def frame_count(path: Path) -> int:
-    """How many images a file holds (an animated GIF: its frames); 1 when it cannot tell."""
+    """How many images a file holds (an animated GIF: its frames; a HEIC: a burst's shots); 1 when it cannot tell."""
+    if is_heif_file(path):
+        return heif_image_count(path)
     try:
         return max(1, int(cv2.imcount(str(path))))
     except (cv2.error, AttributeError):  # imcount is OpenCV 4.6+
@@ -57,7 +102,8 @@ JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..
 
 
 def stored_pixels(path: Path) -> int | None:
-    """Width x height from a JPEG's or PNG's header, without decoding it; None for other formats or a bad header.
+    """Width x height from a JPEG's, PNG's, HEIC's or AVIF's header, without decoding it; None for other formats or a
+    bad header.
 
     A batch's progress goes by pixels: a folder's 20-megapixel photo takes 100 times a 0.2-megapixel one's time."""
     try:
@@ -66,6 +112,9 @@ def stored_pixels(path: Path) -> int | None:
             if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
                 return width * height
+            if head[4:8] == b"ftyp":  # HEIC, AVIF: the primary image's ispe
+                fh.seek(0)
+                return primary_pixels(fh)
             if not head.startswith(b"\xff\xd8"):
                 return None
             fh.seek(2)
@@ -75,7 +124,7 @@ def stored_pixels(path: Path) -> int | None:
                     height, width = struct.unpack(">xHH", fh.read(5))
                     return width * height
                 fh.seek(length - 2, 1)
-    except (OSError, struct.error):
+    except (OSError, ValueError, IndexError, struct.error):
         pass
     return None
 
@@ -102,14 +151,28 @@ def try_read_image(path: Path) -> np.ndarray | None:
         return None
     if data.size == 0:
         return None
+    if is_heif(data[:64].tobytes()):  # by content: OpenCV has no HEIC decoder
+        photo = read_heif(path)
+        return photo.colours if photo is not None else None
     with quiet_opencv():
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
+    if is_avif(data[:64].tobytes()):  # OpenCV decodes AVIF without its rotation and mirroring
+        image = _avif_upright(path, image)
     return image
 
 
-ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})  # formats that keep transparency
+def _avif_upright(path: Path, image: np.ndarray) -> np.ndarray:
+    """An AVIF's pixels turned as its irot / imir boxes say; as decoded when they cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return upright(image, primary_properties(fh))
+    except (OSError, ValueError, IndexError, struct.error):
+        return image
+
+
+ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff", ".avif"})  # formats that keep transparency
 
 
 @dataclass(frozen=True)
@@ -124,7 +187,11 @@ def read_layout(path: Path, shown: np.ndarray | None = None) -> StoredLayout:
     """The transparency and bit depth of a photo; plain 8-bit for formats that hold neither (JPEG, BMP).
 
     `shown`: the photo's colours as read (read_image), turned upright by its EXIF orientation; the alpha is turned
-    the same way (it is read as stored), or left out when no turn makes the two agree."""
+    the same way (it is read as stored), or left out when no turn makes the two agree. A HEIC's alpha comes upright
+    with its colours."""
+    if is_heif_file(path):
+        photo = read_heif(path, with_alpha=True) if heif_has_alpha(path) else None
+        return StoredLayout(photo.alpha if photo is not None else None, heif_bits(path))
     if Path(path).suffix.lower() not in ALPHA_SUFFIXES:
         return StoredLayout()
     try:
@@ -216,9 +283,9 @@ def unreadable_reason(path: Path, what: str = "image") -> str:
             return f"{what} is an empty file (0 bytes): {path}"
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return f"cannot read {what} {path}: it is a video (`rtstyle video {path} -o OUT.mp4` stylizes it)"
-    kind = UNSUPPORTED_FORMATS.get(path.suffix.lower())
+    kind = unsupported_kind(path)
     if kind:
-        return f"cannot read {what} {path}: {kind} photos are not supported ({CONVERT_FIRST})"
+        return f"cannot read {what} {path}: {kind} photos are not supported here ({how_to_read([kind])})"
     return f"cannot read {what} (corrupt or unsupported format): {path}"
 
 
@@ -227,7 +294,7 @@ def unsupported_photos(folders: Iterable[Path]) -> dict[str, int]:
     closing line: a folder of iPhone photos said only 'no images found'."""
     counts: dict[str, int] = {}
     for folder in folders:
-        for path in _files_below(folder, lambda p: p.suffix.lower() in UNSUPPORTED_FORMATS):
+        for path in _files_below(folder, lambda p: unsupported_kind(p) is not None):
             kind = UNSUPPORTED_FORMATS[path.suffix.lower()]
             counts[kind] = counts.get(kind, 0) + 1
     return counts
@@ -240,13 +307,20 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise RtstyleError(f"unsupported output image format {suffix or '(none)'!r}: use one of {sorted(IMAGE_SUFFIXES)}")
+        raise RtstyleError(unwritable_format(suffix))
     params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in {".jpg", ".jpeg"} else \
         [cv2.IMWRITE_WEBP_QUALITY, jpeg_quality] if suffix == ".webp" else []  # OpenCV's WebP default is lossless
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise RtstyleError(f"cannot encode image as {suffix}: {path}")
     atomic_write_bytes(path, embed_color_profile(encoded.tobytes(), suffix, profile), overwrite)
+
+
+def unwritable_format(suffix: str) -> str:
+    """The error for an output name in a format rtstyle does not write (-o x.heic)."""
+    read_only = " (read, never written)" if suffix.lower() in READ_ONLY_SUFFIXES | HEIF_SUFFIXES else ""
+    return (f"unsupported output image format {suffix or '(none)'!r}{read_only}: use one of "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))}")
 
 
 @dataclass(frozen=True)
@@ -289,8 +363,10 @@ def find_images(inputs: Iterable[str]) -> list[FoundImage]:
         elif glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             matched_images = [p for p in matches if p.is_file() and is_input_image(p)]
-            if not matched_images:
-                raise RtstyleError(f"no images match {item!r}")
+            if not matched_images:  # "*.HEIC" without pillow-heif: said why
+                kinds = sorted({kind for p in matches if p.is_file() and (kind := unsupported_kind(p))})
+                raise RtstyleError(f"no images match {item!r}" + (
+                    f" ({' and '.join(kinds)} photos: not supported here, {how_to_read(kinds)})" if kinds else ""))
             for p in matched_images:
                 add(p, Path(*_until_magic(path.parts)), False)
         else:
