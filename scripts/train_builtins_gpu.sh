@@ -16,14 +16,15 @@
 # $OUT/results.tar (a call returns at most 8 files). Then, here:
 #   python scripts/collect_gpu_styles.py /work/.device/.../results.tar   # packs each into the package
 set -u
-# name:painting:style weight:style size (0: the painting's own size)
+# name:painting:style weight:style size (0: the painting's own size). udnie and wave: style weight 10, the least
+# stylised two (docs/train/README.md "Style weights for the finish": a CPU probe at 5 and 15).
 declare -A JOBS=(
   [mosaic]=pytorch_examples_fast_neural_style/mosaic.jpg:5:0
   [candy]=pytorch_examples_fast_neural_style/candy.jpg:5:512
-  [udnie]=pytorch_examples_fast_neural_style/udnie.jpg:5:512
+  [udnie]=pytorch_examples_fast_neural_style/udnie.jpg:10:512
   [rain-princess]=pytorch_examples_fast_neural_style/rain-princess.jpg:5:512
   [starry-night]=jcjohnson_fast_neural_style/starry_night.jpg:5:512
-  [wave]=jcjohnson_fast_neural_style/wave.jpg:5:512
+  [wave]=jcjohnson_fast_neural_style/wave.jpg:10:512
   [the-scream]=jcjohnson_fast_neural_style/the_scream.jpg:5:512
   [composition-vii]=jcjohnson_fast_neural_style/composition_vii.jpg:5:512
   [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:5:512
