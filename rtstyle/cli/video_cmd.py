@@ -112,24 +112,25 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     fmt = output_format(output)
     check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
-    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
-    click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
+    width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
+    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, stabilize, width, height)
+    at_once = f", {workers} frames at once" if workers > 1 else ""
+    click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
     look = Look(strength, keep_colors)
-    width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     try:
         record = run_record(style, strength=strength, keep_colors=keep_colors, stabilize=stabilize, precision=precision)
         options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
                                  duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
-                                 audio=not no_audio, record=record, restart=restart)
+                                 audio=not no_audio, record=record, restart=restart, workers=workers)
         process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
         # After the first frames, a long run says how long, and what would be faster (timed, not guessed).
         timed = RunEstimate(
             process, expected_frames(info, start, duration, fmt), log,
             alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
-                                                device=device, precision=precision),
-            again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look))
+                                                device=device, precision=precision, cpu_threads=threads),
+            again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look), workers=workers)
         result = convert_video(options, timed, log=log, resumed=timed.skip)
     finally:
         stylizer.close()
@@ -141,6 +142,28 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     log(f"wrote {counted(result.frames, 'frame')}{kept} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
+
+
+def _load_for_frames(style: str, backend: str, device: str, precision: str, stabilize: float | None, width: int,
+                     height: int) -> tuple[Stylizer, int, int | None]:
+    """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
+
+    On the CPU, one frame per core, each on one thread of one shared session (rtstyle.realtime.parallel); where
+    that many frames do not fit in memory at once, the model is loaded again for one frame at a time on every
+    core (rare: frames of several thousand px)."""
+    from rtstyle.cli.webcam_cmd import gpu_expected
+    from rtstyle.engine import create_stylizer
+    from rtstyle.realtime.parallel import THREADS_PER_FRAME, frames_at_once, planned_workers
+
+    wanted = planned_workers(backend, stabilize, on_gpu=gpu_expected(backend, device))
+    threads = THREADS_PER_FRAME if wanted > 1 else None
+    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
+    workers = frames_at_once(stylizer, wanted, height, width)
+    if threads is not None and workers == 1:
+        stylizer.close()
+        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
+        threads = None
+    return stylizer, workers, threads
 
 
 def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
@@ -169,8 +192,9 @@ def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: flo
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,
-                   backend: str, device: str, precision: str) -> list[Alternative]:
-    """What would make a long CPU run faster: the style's fast variant, and frames of at most 1280 px.
+                   backend: str, device: str, precision: str, cpu_threads: int | None = None) -> list[Alternative]:
+    """What would make a long CPU run faster: the style's fast variant, and frames of at most 1280 px. The fast
+    variant is loaded with the run's session threads (`cpu_threads`), as the run would load it.
 
     None on a GPU: the full networks are fast there, and timing another model could mean a TensorRT build."""
     from rtstyle.cli.webcam_cmd import gpu_expected
@@ -187,7 +211,8 @@ def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, s
         loaded: list[Stylizer] = []
 
         def make_fast() -> FrameProcessor:
-            loaded.append(create_stylizer(fast, backend=backend, device=device, precision=precision))
+            loaded.append(create_stylizer(fast, backend=backend, device=device, precision=precision,
+                                          cpu_threads=cpu_threads))
             return FrameProcessor(loaded[-1], post_filter=make_stabilizer(stabilize), look=look)
 
         def close_fast() -> None:
