@@ -175,6 +175,34 @@ def test_frames_in_flight_must_fit_in_memory_or_the_video_goes_one_frame_at_a_ti
     stylizer.memory_guard = MemoryGuard(guard.spec, available=int(2.5 * one / HEADROOM))
     assert parallel.frames_at_once(stylizer, 2, 360, 640) == 2
     assert stylizer.memory_guard.tile_for(640, 360, stylizer.border_margin) is None  # a portrait frame too
+    # More cores than frames that fit: as many frames as fit and divide the cores (2 threads each), every core busy.
+    assert parallel.frames_at_once(stylizer, 4, 360, 640) == 2
+    assert parallel.frames_at_once(stylizer, 3, 360, 640) == 1
+
+
+def test_the_video_command_goes_one_frame_at_a_time_on_every_core_when_memory_is_tight(
+        tmp_path, small_style, capsys, conversions, monkeypatch):
+    from rtstyle.engine import memory
+    from rtstyle.engine.tiling import BORDER_MARGIN
+    from rtstyle.models.registry import create_spec
+
+    one = MemoryGuard(create_spec("johnson", width=8, blocks=1)).need(64, 96, BORDER_MARGIN)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: int(1.5 * one / HEADROOM))
+    made: list[int | None] = []
+    real = create_stylizer
+
+    def counted(*args, **kwargs):
+        made.append(kwargs.get("cpu_threads"))
+        return real(*args, **kwargs)
+
+    import rtstyle.engine
+    monkeypatch.setattr(rtstyle.engine, "create_stylizer", counted)
+    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=4)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert "frames at once" not in result.err and conversions[-1].workers == 1
+    assert made == [1, None]  # loaded again with onnxruntime's own threads
+    assert video_summary(tmp_path / "a.mp4")["frames"] == 4
 
 
 def test_never_with_the_stabilizer_a_gpu_or_torch():

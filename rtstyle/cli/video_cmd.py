@@ -148,21 +148,23 @@ def _load_for_frames(style: str, backend: str, device: str, precision: str, stab
                      height: int) -> tuple[Stylizer, int, int | None]:
     """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
 
-    On the CPU, one frame per core, each on one thread of one shared session (rtstyle.realtime.parallel); where
-    that many frames do not fit in memory at once, the model is loaded again for one frame at a time on every
-    core (rare: frames of several thousand px)."""
+    On the CPU, one frame per core, each on one thread of one shared session (rtstyle.realtime.parallel). Where
+    that many frames do not fit in memory at once (frames of thousands of px, many cores), the model is loaded
+    again for fewer frames with more threads each, or for one frame at a time on every core."""
     from rtstyle.cli.webcam_cmd import gpu_expected
     from rtstyle.engine import create_stylizer
-    from rtstyle.realtime.parallel import THREADS_PER_FRAME, frames_at_once, planned_workers
+    from rtstyle.realtime.parallel import frames_at_once, planned_workers
 
     wanted = planned_workers(backend, stabilize, on_gpu=gpu_expected(backend, device))
-    threads = THREADS_PER_FRAME if wanted > 1 else None
+    threads = 1 if wanted > 1 else None
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
     workers = frames_at_once(stylizer, wanted, height, width)
-    if threads is not None and workers == 1:
+    if workers != wanted:
+        guard = stylizer.memory_guard  # it has let `workers` frames through: the same style, the same guard
         stylizer.close()
-        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
-        threads = None
+        threads = wanted // workers if workers > 1 else None
+        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
+        stylizer.memory_guard = guard
     return stylizer, workers, threads
 
 

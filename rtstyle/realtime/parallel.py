@@ -7,8 +7,8 @@ graph are then held once.
 
 Only where the frames are independent and fit: not with the stabiliser (each frame is blended with the previous
 output), not on a GPU (one run already fills it), not with PyTorch (its own thread pool), and only when every
-frame in flight fits in memory whole (`MemoryGuard.fits_at_once`); otherwise one frame at a time, as before. The
-webcam never does this: a frame would wait for the ones started before it, which is latency.
+frame in flight fits in memory whole (`MemoryGuard.fits_at_once`); otherwise fewer frames with more threads each,
+or one frame at a time with every core, as before. The webcam never does this: a frame would wait for the ones started before it, which is latency.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import psutil
 from rtstyle.engine.base import Stylizer
 from rtstyle.engine.providers import CPU
 
-#: Session threads for a frame-parallel run: each frame on one core.
-THREADS_PER_FRAME = 1
 
 
 def cpu_cores() -> int:
@@ -33,16 +31,18 @@ def cpu_cores() -> int:
 
 
 def planned_workers(backend: str, stabilize: float | None, on_gpu: bool, cores: int | None = None) -> int:
-    """Frames to stylize at once, decided before the model loads (its session threads depend on it): one per
-    core for onnxruntime on the CPU without the stabiliser, else 1."""
+    """Frames to stylize at once, as planned before the model loads (its session threads depend on it): one per
+    core for onnxruntime on the CPU without the stabiliser, else 1. `frames_at_once` has the last word."""
     if stabilize is not None or on_gpu or backend == "torch":
         return 1
     return cores if cores is not None else cpu_cores()
 
 
 def frames_at_once(stylizer: Stylizer, wanted: int, height: int, width: int) -> int:
-    """`wanted` where the loaded stylizer runs on the CPU's onnxruntime and `wanted` frames of height x width fit
-    in memory whole at the same time, else 1 (tiles and tight memory: one frame at a time, with every core)."""
+    """How many of `wanted` frames of height x width to stylize at once with the loaded stylizer: all of them
+    where it runs on the CPU's onnxruntime and they fit in memory whole at the same time; else the most that fit
+    and divide `wanted` (each then gets wanted / that many session threads, so every core still works); else 1
+    (tiles and tight memory: one frame at a time, with every core)."""
     from rtstyle.engine.onnx_backend import OnnxStylizer
 
     if wanted <= 1 or not isinstance(stylizer, OnnxStylizer):
@@ -50,6 +50,9 @@ def frames_at_once(stylizer: Stylizer, wanted: int, height: int, width: int) -> 
     if stylizer.provider != CPU or stylizer.buffers is not None:  # a binding's buffers are one frame's
         return 1
     guard = stylizer.memory_guard
-    if guard is not None and not guard.fits_at_once(height, width, stylizer.border_margin, wanted):
-        return 1
-    return wanted
+    if guard is None:  # an exported .onnx file: no estimate of its memory (nor a check for one frame)
+        return wanted
+    for count in range(wanted, 1, -1):
+        if wanted % count == 0 and guard.fits_at_once(height, width, stylizer.border_margin, count):
+            return count
+    return 1
