@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import run_cli
-from rtstyle.realtime import estimate, parallel
+from rtstyle.realtime import estimate
 from rtstyle.realtime.estimate import Alternative, RunEstimate, smaller_frames
 from rtstyle.wording import how_long
 from videoclips import make_clip
@@ -105,7 +105,6 @@ def test_the_video_command_names_the_fast_variant_and_smaller_frames(tmp_path, s
     monkeypatch.setattr(estimate, "LONG_RUN_SECONDS", 0.0)  # every run is long: the line is what is tested
     monkeypatch.setattr(estimate, "SMALLER_SIDE", 48)
     monkeypatch.setattr(estimate, "WORTH_IT", 100.0)  # the two networks are alike here: name every choice
-    monkeypatch.setattr(parallel, "cpu_cores", lambda: 1)  # one frame at a time: said after the 4th frame
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=8)
     result = run_cli(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--style", "mine"], capsys)
     assert result.exit_code == 0, result

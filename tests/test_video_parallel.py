@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from helpers import assert_one_line_error, run_cli
 from rtstyle.engine import create_stylizer
 from rtstyle.engine.memory import HEADROOM, MemoryGuard
 from rtstyle.realtime import convert as convert_module
@@ -198,9 +198,11 @@ def test_the_video_command_goes_one_frame_at_a_time_on_every_core_when_memory_is
     import rtstyle.engine
     monkeypatch.setattr(rtstyle.engine, "create_stylizer", counted)
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=4)
-    result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style)], capsys)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style),
+                      "--parallel-frames"], capsys)
     assert result.exit_code == 0, result
     assert "frames at once" not in result.err and conversions[-1].workers == 1
+    assert "2 frames of 96x64 do not fit in memory at once: one at a time" in result.err
     assert made == [1, None]  # loaded again with onnxruntime's own threads
     assert video_summary(tmp_path / "a.mp4")["frames"] == 4
 
@@ -228,16 +230,24 @@ def conversions(monkeypatch):
     return seen
 
 
-def test_the_video_command_stylizes_a_frame_per_core_but_not_with_stabilize(tmp_path, small_style, capsys,
-                                                                             conversions, monkeypatch):
+def test_the_video_command_stylizes_a_frame_per_core_when_asked(tmp_path, small_style, capsys, conversions,
+                                                                monkeypatch):
     monkeypatch.setattr(estimate, "LONG_RUN_SECONDS", 0.0)  # every run is long: the estimate is said
     src = make_clip(tmp_path / "in.mp4", frames=8)
-    result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style)], capsys)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style),
+                      "--parallel-frames"], capsys)
     assert result.exit_code == 0, result
     assert "onnxruntime CPUExecutionProvider fp32, 2 frames at once" in result.err
     assert conversions[-1].workers == 2 and video_summary(tmp_path / "a.mp4")["frames"] == 8
     assert "to go (3 more frames at" in result.err  # after 5 frames: 3 paces over 2 frames each
-    result = run_cli(["video", str(src), "-o", str(tmp_path / "b.mp4"), "--style", str(small_style),
-                      "--stabilize"], capsys)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "b.mp4"), "--style", str(small_style)], capsys)
     assert result.exit_code == 0, result
-    assert "frames at once" not in result.err and conversions[-1].workers == 1
+    assert "frames at once" not in result.err and conversions[-1].workers == 1  # not by default (yet)
+
+
+def test_parallel_frames_with_stabilize_is_refused_in_one_line(tmp_path, small_style, capsys, conversions):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "b.mp4"), "--style", str(small_style),
+                      "--stabilize", "--parallel-frames"], capsys)
+    assert_one_line_error(result, "--parallel-frames", "--stabilize")
+    assert not conversions and not (tmp_path / "b.mp4").exists()

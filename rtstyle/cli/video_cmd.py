@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import click
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
 )
+from rtstyle.errors import RtstyleError
 from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
@@ -52,13 +54,18 @@ if TYPE_CHECKING:
 @click.option("--restart", is_flag=True,
               help="Start from the beginning instead of continuing an interrupted run's OUTPUT.partial file "
                    "(which this run replaces).")
+@click.option("--parallel-frames", is_flag=True,
+              help="On the CPU, stylize one frame per core at once, each on one thread, instead of one frame on "
+                   "every core: less CPU time a frame (fast networks: about 1.1x the frames a second on a busy 2-core "
+                   "machine; full networks: within a few %), the same output, and a frame's memory per core. Not "
+                   "with --stabilize; a GPU runs one frame at a time.")
 @stabilize_option
 @look_options
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, restart: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str,
-          device: str, precision: str) -> None:
+          overwrite: bool, restart: bool, parallel_frames: bool, stabilize: float | None, strength: float,
+          keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
@@ -73,7 +80,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     video, lasting as long) and 480 px unless --max-size or --scale is given, upright, without audio; .webp is an
     animated WebP, likewise but at the full frame rate.
 
-    Decoding, the model and encoding run at the same time in three threads. A run with more than 5 minutes to go
+    Decoding, the model and encoding run at the same time in three threads (--parallel-frames: the model on a
+    frame per core at once). A run with more than 5 minutes to go
     says, after its first frames, how long it will take and which options would be faster (timed on the video's
     own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
@@ -106,6 +114,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     from rtstyle.realtime.processing import FrameProcessor
 
     style = style or default_style()
+    if parallel_frames and stabilize is not None:
+        raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
+                           "one before it")
     if output is None or output.is_dir():  # `-o stylized/`, as `rtstyle image` takes it
         output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
     check_paths(source, output, overwrite)  # before the (slow) model load
@@ -113,10 +124,11 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
     width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
-    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, stabilize, width, height)
+    log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
+    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, parallel_frames, width, height,
+                                                  log)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
-    log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
     look = Look(strength, keep_colors)
     try:
@@ -144,22 +156,29 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     click.echo(str(result.path))
 
 
-def _load_for_frames(style: str, backend: str, device: str, precision: str, stabilize: float | None, width: int,
-                     height: int) -> tuple[Stylizer, int, int | None]:
+def _load_for_frames(style: str, backend: str, device: str, precision: str, parallel: bool, width: int,
+                     height: int, log: Callable[[str], None]) -> tuple[Stylizer, int, int | None]:
     """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
 
-    On the CPU, one frame per core, each on one thread of one shared session (rtstyle.realtime.parallel). Where
-    that many frames do not fit in memory at once (frames of thousands of px, many cores), the model is loaded
-    again for fewer frames with more threads each, or for one frame at a time on every core."""
+    `parallel` (--parallel-frames), on the CPU: one frame per core, each on one thread of one shared session
+    (rtstyle.realtime.parallel). Where that many frames do not fit in memory at once (frames of thousands of px,
+    many cores), the model is loaded again for fewer frames with more threads each, or for one frame at a time
+    on every core, and the user is told."""
     from rtstyle.cli.webcam_cmd import gpu_expected
     from rtstyle.engine import create_stylizer
     from rtstyle.realtime.parallel import frames_at_once, planned_workers
 
-    wanted = planned_workers(backend, stabilize, on_gpu=gpu_expected(backend, device))
+    on_gpu = parallel and gpu_expected(backend, device)
+    wanted = planned_workers(backend, None, on_gpu=on_gpu) if parallel else 1
+    if parallel and wanted == 1:
+        log("--parallel-frames: " + ("a GPU runs one frame at a time" if on_gpu else "the torch backend runs one "
+            "frame at a time" if backend == "torch" else "one core: one frame at a time"))
     threads = 1 if wanted > 1 else None
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
     workers = frames_at_once(stylizer, wanted, height, width)
     if workers != wanted:
+        log(f"--parallel-frames: {wanted} frames of {width}x{height} do not fit in memory at once: "
+            + (f"{workers} at a time" if workers > 1 else "one at a time, on every core"))
         guard = stylizer.memory_guard  # it has let `workers` frames through: the same style, the same guard
         stylizer.close()
         threads = wanted // workers if workers > 1 else None
