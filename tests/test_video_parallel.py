@@ -251,3 +251,39 @@ def test_parallel_frames_with_stabilize_is_refused_in_one_line(tmp_path, small_s
                       "--stabilize", "--parallel-frames"], capsys)
     assert_one_line_error(result, "--parallel-frames", "--stabilize")
     assert not conversions and not (tmp_path / "b.mp4").exists()
+
+
+def test_ctrl_c_on_a_parallel_run_keeps_a_playable_part(tmp_path, small_style):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from videoclips import BUNNY
+
+    repo = BUNNY.parent.parent.parent
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "video", str(BUNNY), "-o", str(out), "--style",
+                             str(small_style), "--scale", "0.5", "--preset", "ultrafast", "--parallel-frames"],
+                            cwd=repo, env=dict(os.environ, PYTHONPATH=str(repo)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until frames are being written, then Ctrl-C
+        temps = list(tmp_path.glob(".out.*part.mp4"))
+        if temps and temps[0].stat().st_size > 2000:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("conversion did not start writing in time")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and not out.exists()
+    if parallel.cpu_cores() >= 2:
+        assert "2 frames at once" in err
+    got = video_summary(tmp_path / "out.partial.mp4")  # finalised: decodes from start to end
+    assert 0 < got["frames"] < 240 and got["size"] == (320, 180)
+    assert got["times"] == pytest.approx([i / 24 for i in range(got["frames"])], abs=1e-3)  # none missing

@@ -56,8 +56,8 @@ if TYPE_CHECKING:
                    "(which this run replaces).")
 @click.option("--parallel-frames", is_flag=True,
               help="On the CPU, stylize one frame per core at once, each on one thread, instead of one frame on "
-                   "every core: less CPU time a frame (fast networks: about 1.1x the frames a second on a busy 2-core "
-                   "machine; full networks: within a few %), the same output, and a frame's memory per core. Not "
+                   "every core: less CPU time a frame (fast networks: 1.1-1.2x the frames a second on a busy 2-core "
+                   "machine; full networks: a few %), the same output, and a frame's memory per core. Not "
                    "with --stabilize; a GPU runs one frame at a time.")
 @stabilize_option
 @look_options
@@ -101,6 +101,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
       rtstyle video clip.mp4 -o clip.gif --style candy --duration 5
       rtstyle video clip.mp4 -o clip.webm --style wave
+      rtstyle video long.mp4 --style mosaic-fast --parallel-frames
     """
     from tqdm import tqdm
 
