@@ -81,9 +81,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     animated WebP, likewise but at the full frame rate.
 
     Decoding, the model and encoding run at the same time in three threads (--parallel-frames: the model on a
-    frame per core at once). A run with more than 5 minutes to go
-    says, after its first frames, how long it will take and which options would be faster (timed on the video's
-    own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
+    frame per core at once). A run with more than 5 minutes to go says, after its first frames, how long it will
+    take and which options would be faster (timed on the video's own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
     the requested name. Running the same command again continues it: the frames it holds are not stylized again
     (their packets are copied; those after its last keyframe are encoded again), and rtstyle says so; a part made

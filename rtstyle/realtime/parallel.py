@@ -8,7 +8,9 @@ graph are then held once.
 Only where the frames are independent and fit: not with the stabiliser (each frame is blended with the previous
 output), not on a GPU (one run already fills it), not with PyTorch (its own thread pool), and only when every
 frame in flight fits in memory whole (`MemoryGuard.fits_at_once`); otherwise fewer frames with more threads each,
-or one frame at a time with every core, as before. The webcam never does this: a frame would wait for the ones started before it, which is latency.
+or one frame at a time with every core, as before. An option (`rtstyle video --parallel-frames`), not the default:
+it wins clearly for the fast networks only. The webcam never does this: a frame would wait for the ones started
+before it, which is latency.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import psutil
 
 from rtstyle.engine.base import Stylizer
 from rtstyle.engine.providers import CPU
-
 
 
 def cpu_cores() -> int:
