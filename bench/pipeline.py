@@ -17,11 +17,15 @@ the model alone keeps every core busy.
   x264-threads-1     x264 on one thread instead of its own choice (frame threads: four threads on 2 cores here)
   decoder-threads-1  the H.264 decoder on one thread instead of FFmpeg's automatic frame threads
   queue-1, queue-16  1 or 16 frames between the threads instead of 4 (ConvertOptions.queue_size)
+  frames-parallel    one frame per core at once (ConvertOptions.workers), all on one 1-thread session
+                     (rtstyle.realtime.parallel: what `rtstyle video` does on the CPU)
+  frames-parallel-own  the same with a 1-thread session of its own for each worker (more memory)
 `--per-thread` (Linux) prints one end-to-end conversion's CPU time by thread.
 
     python bench/pipeline.py                              # small random style (width 8, 1 block), 2 s of cutBunny
     python bench/pipeline.py --styles johnson --seconds 1 # the full johnson net (random weights), 640x360
     python bench/pipeline.py --styles mosaic-fast --repeat 8 --variants ort-threads-1 x264-threads-1 --per-thread
+    python bench/pipeline.py --styles mosaic-fast --repeat 5 --variants frames-parallel frames-parallel-own
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import rtstyle.realtime.convert as convert_module  # noqa: E402
+from rtstyle.realtime.parallel import cpu_cores  # noqa: E402
 from rtstyle.engine import create_stylizer  # noqa: E402
 from rtstyle.io.video import DEFAULT_PRESET, DecodedFrame, VideoWriter, iter_media, open_input, probe_video  # noqa: E402
 from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size  # noqa: E402
@@ -53,7 +58,8 @@ from rtstyle.realtime.processing import FrameProcessor  # noqa: E402
 
 BUNNY = REPO / "rtstyle" / "assets" / "cutBunny.mp4"
 PRESETS = {"small": {"width": 8, "blocks": 1}, "johnson": {"width": 32, "blocks": 5}}
-VARIANTS = ("ort-threads-1", "x264-threads-1", "decoder-threads-1", "queue-1", "queue-16")
+VARIANTS = ("ort-threads-1", "x264-threads-1", "decoder-threads-1", "queue-1", "queue-16", "frames-parallel",
+            "frames-parallel-own")
 
 
 def cpu_seconds() -> float:
@@ -162,11 +168,26 @@ def model_only(stylizer, frames: list[np.ndarray]) -> float:
 
 
 def end_to_end(stylizer, source: Path, out: Path, seconds: float, scale: float | None,
-               queue_size: int = ConvertOptions.queue_size) -> tuple[float, int]:
+               queue_size: int = ConvertOptions.queue_size, workers: int = 1) -> tuple[float, int]:
     result = convert_video(ConvertOptions(source, out, duration=seconds, scale=scale, overwrite=True,
-                                          queue_size=queue_size),
+                                          queue_size=queue_size, workers=workers),
                            FrameProcessor(stylizer), progress=False)
     return result.frames / result.seconds, result.frames
+
+
+class OwnSessions:
+    """Stylizes with one of `stylizers` per calling thread (frames-parallel-own: a session for each worker)."""
+
+    def __init__(self, stylizers: list) -> None:
+        self.free = list(stylizers)
+        self.local = threading.local()
+        self.lock = threading.Lock()
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        if not hasattr(self.local, "stylizer"):
+            with self.lock:
+                self.local.stylizer = self.free.pop()
+        return self.local.stylizer(frame)
 
 
 def sequential(stylizer, source: Path, out: Path, seconds: float, scale: float | None) -> tuple[float, int]:
@@ -216,6 +237,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=[], choices=VARIANTS,
                         help="also convert with these thread settings, in the same rounds")
     parser.add_argument("--per-thread", action="store_true", help="one more conversion, its CPU time by thread")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8"], help="of the style's model")
+    parser.add_argument("--no-sequential", action="store_true", help="leave out the one-thread sequential run")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="rtstyle-bench-"))
@@ -230,21 +253,30 @@ def main() -> None:
     print(f"# {args.source.name}: {len(frames)} frames at {size[0]}x{size[1]}, best of {args.repeat}\n")
     print(f"# decode only {decode_only(args.source, args.seconds, args.scale):.0f} fps, "
           f"x264 ({DEFAULT_PRESET}, CRF 18) encode only {encode_only(frames, tmp / 'enc.mp4'):.0f} fps\n")
-    print("| style | run | frames | fps (best) | vs model-only (best; pairs) | CPU ms/frame (median) | cpu ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| style | run | frames | fps (best) | vs model-only (best; pairs) | CPU ms/frame (median) | cpu ratio "
+          "| fps vs end-to-end (pairs: median) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name in args.styles:
         style = random_style(tmp, name) if name in PRESETS else Path(name)
-        stylizer = create_stylizer(str(style), backend="onnx")
-        one_thread = create_stylizer(str(style), backend="onnx", cpu_threads=1) \
-            if "ort-threads-1" in args.variants else stylizer
-        for model in {stylizer, one_thread}:
+        stylizer = create_stylizer(str(style), backend="onnx", precision=args.precision)
+        one_thread = create_stylizer(str(style), backend="onnx", cpu_threads=1, precision=args.precision) \
+            if {"ort-threads-1", "frames-parallel"} & set(args.variants) else stylizer
+        cores = cpu_cores()
+        own = [create_stylizer(str(style), backend="onnx", cpu_threads=1, precision=args.precision)
+               for _ in range(cores)] \
+            if "frames-parallel-own" in args.variants else []
+        for model in {stylizer, one_thread, *own}:
             model(frames[0])  # warm-up: session initialisation and allocations
 
         def convert(variant: str) -> tuple[float, int]:
             with codec_threads(variant):
                 queue_size = int(variant.split("-")[1]) if variant.startswith("queue-") else ConvertOptions.queue_size
-                return end_to_end(one_thread if variant == "ort-threads-1" else stylizer, args.source,
-                                  tmp / "e2e.mp4", args.seconds, args.scale, queue_size)
+                if variant == "frames-parallel-own":
+                    return end_to_end(OwnSessions(own), args.source, tmp / "e2e.mp4", args.seconds, args.scale,
+                                      workers=cores)
+                return end_to_end(one_thread if variant in ("ort-threads-1", "frames-parallel") else stylizer,
+                                  args.source, tmp / "e2e.mp4", args.seconds, args.scale, queue_size,
+                                  workers=cores if variant == "frames-parallel" else 1)
 
         runs: dict[str, Callable[[], tuple[float, int]]] = {
             "model-only": lambda: (model_only(stylizer, frames), len(frames)),
@@ -252,12 +284,15 @@ def main() -> None:
             **{variant: (lambda v=variant: convert(v)) for variant in args.variants},
             "sequential": lambda: sequential(stylizer, args.source, tmp / "seq.mp4", args.seconds, args.scale),
         }
+        if args.no_sequential:
+            del runs["sequential"]
         results: dict[str, list[tuple[float, float]]] = {run: [] for run in runs}
         for r in range(args.repeat):
             # Back to back, in alternating order (model-only next to end-to-end both ways), so that drifting
             # background load hits every run alike.
             for run in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
                 results[run].append(timed(runs[run]))
+        print(f"# {name}: load avg after its rounds {os.getloadavg()[0]:.1f}", flush=True)
         model_fps = max(fps for fps, _ in results["model-only"])
         model_cpu = statistics.median(cpu for _, cpu in results["model-only"])
         for run, measured in results.items():
@@ -265,8 +300,9 @@ def main() -> None:
             cpu = statistics.median(c for _, c in measured)
             pairs = ", ".join(f"{f / m:.0%}" for (f, _), (m, _) in zip(measured, results["model-only"]))
             versus = "" if run == "model-only" else f"{fps / model_fps:.0%} ({pairs})"
+            e2e = [f / e for (f, _), (e, _) in zip(measured, results["end-to-end"])]  # each against its neighbour
             print(f"| {name} ({stylizer.description}) | {run} | {len(frames)} | {fps:.2f} | {versus} | {cpu:.1f} | "
-                  f"{model_cpu / cpu:.0%} |", flush=True)
+                  f"{model_cpu / cpu:.0%} | {statistics.median(e2e):.2f} |", flush=True)
         if args.per_thread:
             used = per_thread_cpu(lambda: convert("default"))
             print(f"\n# {name}, one end-to-end conversion, CPU ms/frame by thread (load avg "

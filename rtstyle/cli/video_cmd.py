@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import click
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
 )
+from rtstyle.errors import RtstyleError
 from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
 from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
 from rtstyle.realtime.timeparse import TimeType
@@ -52,13 +54,18 @@ if TYPE_CHECKING:
 @click.option("--restart", is_flag=True,
               help="Start from the beginning instead of continuing an interrupted run's OUTPUT.partial file "
                    "(which this run replaces).")
+@click.option("--parallel-frames", is_flag=True,
+              help="On the CPU, stylize one frame per core at once, each on one thread, instead of one frame on "
+                   "every core: less CPU time a frame (fast networks: 1.1-1.2x the frames a second on a busy 2-core "
+                   "machine; full networks: a few %), the same output, and a frame's memory per core. Not "
+                   "with --stabilize; a GPU runs one frame at a time.")
 @stabilize_option
 @look_options
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, restart: bool, stabilize: float | None, strength: float, keep_colors: bool, backend: str,
-          device: str, precision: str) -> None:
+          overwrite: bool, restart: bool, parallel_frames: bool, stabilize: float | None, strength: float,
+          keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
@@ -73,9 +80,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     video, lasting as long) and 480 px unless --max-size or --scale is given, upright, without audio; .webp is an
     animated WebP, likewise but at the full frame rate.
 
-    Decoding, the model and encoding run at the same time in three threads. A run with more than 5 minutes to go
-    says, after its first frames, how long it will take and which options would be faster (timed on the video's
-    own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
+    Decoding, the model and encoding run at the same time in three threads (--parallel-frames: the model on a
+    frame per core at once). A run with more than 5 minutes to go says, after its first frames, how long it will
+    take and which options would be faster (timed on the video's own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
     `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
     the requested name. Running the same command again continues it: the frames it holds are not stylized again
     (their packets are copied; those after its last keyframe are encoded again), and rtstyle says so; a part made
@@ -93,6 +100,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
       rtstyle video clip.mp4 -o clip.gif --style candy --duration 5
       rtstyle video clip.mp4 -o clip.webm --style wave
+      rtstyle video long.mp4 --style mosaic-fast --parallel-frames
     """
     from tqdm import tqdm
 
@@ -106,30 +114,35 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     from rtstyle.realtime.processing import FrameProcessor
 
     style = style or default_style()
+    if parallel_frames and stabilize is not None:
+        raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
+                           "one before it")
     if output is None or output.is_dir():  # `-o stylized/`, as `rtstyle image` takes it
         output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
     check_paths(source, output, overwrite)  # before the (slow) model load
     fmt = output_format(output)
     check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
-    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision)
-    click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
+    width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
+    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, parallel_frames, width, height,
+                                                  log)
+    at_once = f", {workers} frames at once" if workers > 1 else ""
+    click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
     look = Look(strength, keep_colors)
-    width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     try:
         record = run_record(style, strength=strength, keep_colors=keep_colors, stabilize=stabilize, precision=precision)
         options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
                                  duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
-                                 audio=not no_audio, record=record, restart=restart)
+                                 audio=not no_audio, record=record, restart=restart, workers=workers)
         process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
         # After the first frames, a long run says how long, and what would be faster (timed, not guessed).
         timed = RunEstimate(
             process, expected_frames(info, start, duration, fmt), log,
             alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
-                                                device=device, precision=precision),
-            again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look))
+                                                device=device, precision=precision, cpu_threads=threads),
+            again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look), workers=workers)
         result = convert_video(options, timed, log=log, resumed=timed.skip)
     finally:
         stylizer.close()
@@ -141,6 +154,37 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     log(f"wrote {counted(result.frames, 'frame')}{kept} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
     click.echo(str(result.path))
+
+
+def _load_for_frames(style: str, backend: str, device: str, precision: str, parallel: bool, width: int,
+                     height: int, log: Callable[[str], None]) -> tuple[Stylizer, int, int | None]:
+    """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
+
+    `parallel` (--parallel-frames), on the CPU: one frame per core, each on one thread of one shared session
+    (rtstyle.realtime.parallel). Where that many frames do not fit in memory at once (frames of thousands of px,
+    many cores), the model is loaded again for fewer frames with more threads each, or for one frame at a time
+    on every core, and the user is told."""
+    from rtstyle.cli.webcam_cmd import gpu_expected
+    from rtstyle.engine import create_stylizer
+    from rtstyle.realtime.parallel import frames_at_once, planned_workers
+
+    on_gpu = parallel and gpu_expected(backend, device)
+    wanted = planned_workers(backend, None, on_gpu=on_gpu) if parallel else 1
+    if parallel and wanted == 1:
+        log("--parallel-frames: " + ("a GPU runs one frame at a time" if on_gpu else "the torch backend runs one "
+            "frame at a time" if backend == "torch" else "one core: one frame at a time"))
+    threads = 1 if wanted > 1 else None
+    stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
+    workers = frames_at_once(stylizer, wanted, height, width)
+    if workers != wanted:
+        log(f"--parallel-frames: {wanted} frames of {width}x{height} do not fit in memory at once: "
+            + (f"{workers} at a time" if workers > 1 else "one at a time, on every core"))
+        guard = stylizer.memory_guard  # it has let `workers` frames through: the same style, the same guard
+        stylizer.close()
+        threads = wanted // workers if workers > 1 else None
+        stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
+        stylizer.memory_guard = guard
+    return stylizer, workers, threads
 
 
 def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
@@ -169,8 +213,9 @@ def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: flo
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,
-                   backend: str, device: str, precision: str) -> list[Alternative]:
-    """What would make a long CPU run faster: the style's fast variant, and frames of at most 1280 px.
+                   backend: str, device: str, precision: str, cpu_threads: int | None = None) -> list[Alternative]:
+    """What would make a long CPU run faster: the style's fast variant, and frames of at most 1280 px. The fast
+    variant is loaded with the run's session threads (`cpu_threads`), as the run would load it.
 
     None on a GPU: the full networks are fast there, and timing another model could mean a TensorRT build."""
     from rtstyle.cli.webcam_cmd import gpu_expected
@@ -187,7 +232,8 @@ def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, s
         loaded: list[Stylizer] = []
 
         def make_fast() -> FrameProcessor:
-            loaded.append(create_stylizer(fast, backend=backend, device=device, precision=precision))
+            loaded.append(create_stylizer(fast, backend=backend, device=device, precision=precision,
+                                          cpu_threads=cpu_threads))
             return FrameProcessor(loaded[-1], post_filter=make_stabilizer(stabilize), look=look)
 
         def close_fast() -> None:

@@ -14,6 +14,7 @@ fit, when that is at least `MIN_TILE` px; below that the tiles' own instance-nor
 from __future__ import annotations
 
 import math
+import threading
 
 import psutil
 
@@ -84,6 +85,7 @@ class MemoryGuard:
         # The most memory a frame (or tile) already let through needs: a size needing no more fits whatever the OS
         # says now, because the runtime keeps that memory for reuse (onnxruntime's arena) and is counted as using it.
         self.accepted = 0
+        self._lock = threading.Lock()  # a frame-parallel conversion's workers ask at the same time
 
     def _fits(self, need: int, budget: int | None) -> bool:
         return budget is None or need <= budget or need <= self.accepted
@@ -98,6 +100,10 @@ class MemoryGuard:
 
     def check(self, height: int, width: int, margin: int = BORDER_MARGIN, count: int = 1) -> None:
         """Refuse, in one line, `count` frames at once (a batch, never tiled) that would not fit."""
+        with self._lock:
+            self._check(height, width, margin, count)
+
+    def _check(self, height: int, width: int, margin: int, count: int) -> None:
         key = (height, width, margin, count)
         if key in self.checked:
             return
@@ -119,6 +125,20 @@ class MemoryGuard:
         Decided once per size, so that a video or a folder of photos never switches between whole and tiled
         frames as the free memory moves. Raises when even a `min_tile` tile would not fit.
         """
+        with self._lock:
+            return self._tile_for(height, width, margin)
+
+    def fits_at_once(self, height: int, width: int, margin: int, count: int) -> bool:
+        """Whether `count` frames of this size fit whole at the same time (a frame-parallel conversion runs that
+        many at once, each with its own activations); if so, frames of this size are let through from now on."""
+        with self._lock:
+            need = self.need(height, width, margin, count)
+            if not self._fits(need, self.budget()):
+                return False
+            self.accepted = max(self.accepted, need)
+            return True
+
+    def _tile_for(self, height: int, width: int, margin: int) -> int | None:
         key = (height, width, margin)
         if key in self.tiles:
             return self.tiles[key]

@@ -63,6 +63,9 @@ class ConvertOptions:
     overwrite: bool = False
     audio: bool = True
     queue_size: int = 4
+    # Frames stylized at once, each on a thread of its own (rtstyle.realtime.parallel): `process` must then be
+    # safe to call from that many threads. The output is the same, in the same order.
+    workers: int = 1
     # What the run is, beyond the options above (the style file's hash, the look, --stabilize): with it, an
     # interrupted run's part is resumed (rtstyle.realtime.resume); None: every run starts from the beginning.
     record: dict[str, Any] | None = None
@@ -275,7 +278,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     else:
                         writer.write_audio(item)
 
-                Pipeline(items, transform, queue_size=options.queue_size).run(consume)
+                Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers).run(consume)
             with uninterruptible():
                 _finish(writer, target, bar_shown)
                 if fragmented and first_time:

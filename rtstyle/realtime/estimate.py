@@ -9,6 +9,7 @@ variant, smaller frames), each timed on the video's own frame on this machine, n
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,26 +63,31 @@ def time_per_frame(process: Process, frame: np.ndarray, *, clock: Callable[[], f
 
 
 class RunEstimate:
-    """Wraps the per-frame work of a conversion (called in order, on one thread): after the first frames it
-    says, once, how long the rest will take when that is long, and what would be faster.
+    """Wraps the per-frame work of a conversion (called in order, on one thread; or from `workers` threads at
+    once, each on its own frame: rtstyle.realtime.parallel): after the first frames it says, once, how long the
+    rest will take when that is long, and what would be faster.
 
     The pace is the time between finished frames (what the run really achieves, with the decoder, the encoder
-    and whatever else runs on the machine beside the model). The alternatives are timed together with the same
-    work again (`again`: a fresh copy of `process`), in the same moment, and scaled by how much slower the work
-    ran in the run than then; the time between frames not spent in the work is added as it is.
+    and whatever else runs on the machine beside the model); with `workers` frames at once, the time over
+    `workers` frames, divided by it (they finish in pairs, a pair apart). The alternatives are timed together
+    with the same work again (`again`: a fresh copy of `process`), in the same moment, and scaled by how much
+    slower the work ran in the run than then; the time between frames not spent in the work is added as it is.
+    With `workers`, each worker's work is a share of the pace: the work a frame over `workers`.
     """
 
     def __init__(self, process: Process, total: int | None, log: Callable[[str], None], *,
                  alternatives: Callable[[], list[Alternative]] = list, again: Callable[[], Process] | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, workers: int = 1) -> None:
         self.process = process
+        self.workers = workers
+        self._lock = threading.Lock()
         self.again = again or (lambda: process)
         self.total = total
         self.log = log
         self.alternatives = alternatives
         self.clock = clock
         self.done = 0
-        self.last_end: float | None = None
+        self.ends: list[float] = []  # of the frames timed (the first frame pays the warm-up: not counted)
         self.paces: list[float] = []
         self.work: list[float] = []
         self.said = False
@@ -95,25 +101,30 @@ class RunEstimate:
         start = self.clock()
         out = self.process(frame)
         end = self.clock()
-        self.done += 1
-        if self.last_end is not None:  # the first frame pays the warm-up: not counted
-            self.paces.append(end - self.last_end)
-            self.work.append(end - start)
-        self.last_end = end
-        if not self.said and len(self.paces) == TIMED_FRAMES:
-            self.said = True
-            self._advise(frame)
-            self.last_end = self.clock()  # the timing above is not the run's pace
+        with self._lock:
+            self.done += 1
+            if self.said:
+                return out
+            if self.ends:  # the first frame pays the warm-up: not counted
+                self.work.append(end - start)
+            self.ends.append(end)
+            if len(self.ends) > self.workers:
+                self.paces.append((end - self.ends[-1 - self.workers]) / self.workers)
+            advise = len(self.paces) == TIMED_FRAMES
+            self.said = advise
+            done = self.done
+        if advise:  # outside the lock: the other workers go on meanwhile, as in the run
+            self._advise(frame, done)
         return out
 
-    def _advise(self, frame: np.ndarray) -> None:
+    def _advise(self, frame: np.ndarray, done: int) -> None:
         if not self.total:
             return
         pace = statistics.median(self.paces)
-        left = pace * max(0, self.total - self.done)
+        left = pace * max(0, self.total - done)
         if left <= LONG_RUN_SECONDS:
             return
-        line = f"about {how_long(left)} to go ({self.total - self.done} more frames at {seconds(pace)} each)"
+        line = f"about {how_long(left)} to go ({self.total - done} more frames at {seconds(pace)} each)"
         try:
             faster = self._faster(frame, pace, self.total)
         except Exception:  # noqa: BLE001 - advice that cannot be timed is left out; the conversion goes on
@@ -129,6 +140,7 @@ class RunEstimate:
             return []
         work = statistics.median(self.work)
         slower = work / max(time_per_frame(self.again(), frame, clock=self.clock, most=1, warm_up=False), 1e-9)
+        work /= self.workers  # each frame's share of the pace, as `workers` frames are stylized at once
         faster = []
         for alternative in alternatives:
             try:
@@ -137,7 +149,7 @@ class RunEstimate:
                 continue
             finally:
                 alternative.close()
-            their_pace = max(0.0, pace - work) + theirs * slower
+            their_pace = max(0.0, pace - work) + theirs * slower / self.workers
             if their_pace <= WORTH_IT * pace:
                 faster.append(f"{alternative.options} about {how_long(their_pace * total)}")
         return faster

@@ -4,6 +4,12 @@ Decoding, onnxruntime and the encoder all release the GIL, so with threads the t
 the end-to-end rate approaches the slowest stage (the model) instead of the sum of all three. The queues are
 bounded so memory stays flat however long the video is. The consumer runs on the calling (main) thread, so
 Ctrl-C lands there and the caller decides how to finish the output.
+
+With `workers` > 1 the transform runs on that many threads, each on a different item (frame-parallel inference:
+one single-threaded onnxruntime run per core has none of the per-op synchronisation of one run spread over the
+cores, docs/benchmarks.md). The items still reach the consumer in their order: the producer queues a slot for
+each item in order, a worker fills it, and the consumer waits for the slots one after another. That queue of
+slots is bounded too, so a worker that races ahead cannot pile up frames behind a slow one.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -19,18 +25,35 @@ U = TypeVar("U")
 _END = object()  # sentinel: the upstream stage has finished
 
 
+class _Slot:
+    """One item's place in the output order, filled by whichever worker transforms it."""
+
+    __slots__ = ("done", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: object = None
+
+
 class Pipeline(Generic[T, U]):
-    def __init__(self, source: Iterable[T], transform: Callable[[T], U], *, queue_size: int = 4) -> None:
+    def __init__(self, source: Iterable[T], transform: Callable[[T], U], *, queue_size: int = 4,
+                 workers: int = 1) -> None:
+        """`workers` > 1: `transform` is called from that many threads at once (it must be safe to)."""
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self._source = source
         self._transform = transform
+        self._workers = workers
         self._decoded: queue.Queue[object] = queue.Queue(maxsize=queue_size)
-        self._transformed: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        # In parallel, the slots in order: the workers' items and those finished, waiting for the consumer.
+        self._transformed: queue.Queue[object] = queue.Queue(maxsize=queue_size + (workers if workers > 1 else 0))
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._threads = [
-            threading.Thread(target=self._produce, name="rtstyle-decode", daemon=True),
-            threading.Thread(target=self._work, name="rtstyle-infer", daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._produce if workers == 1 else self._produce_slots,
+                                          name="rtstyle-decode", daemon=True)]
+        self._threads += [threading.Thread(target=self._work if workers == 1 else self._work_on_slots,
+                                           name="rtstyle-infer" if workers == 1 else f"rtstyle-infer-{i + 1}",
+                                           daemon=True) for i in range(workers)]
 
     def run(self, consume: Callable[[U], None]) -> None:
         """Run to the end, calling `consume` on the main thread for each transformed item, in order."""
@@ -41,6 +64,12 @@ class Pipeline(Generic[T, U]):
                 item = self._get(self._transformed)
                 if item is _END:
                     break
+                if isinstance(item, _Slot):
+                    while not item.done.wait(0.1) and not self._stop.is_set():
+                        pass
+                    if not item.done.is_set():  # a worker failed (its error is raised below)
+                        break
+                    item = item.result
                 consume(item)  # type: ignore[arg-type]
         finally:
             self.stop()
@@ -80,6 +109,35 @@ class Pipeline(Generic[T, U]):
             self._fail(exc)
         finally:
             self._put(self._transformed, _END)
+
+    def _produce_slots(self) -> None:
+        """In parallel: each item's slot goes in the output order first, then the item to the workers."""
+        try:
+            for item in self._source:
+                slot = _Slot()
+                if not self._put(self._transformed, slot) or not self._put(self._decoded, (slot, item)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - carried to the main thread
+            self._fail(exc)
+        finally:
+            self._put(self._transformed, _END)
+            for _ in range(self._workers):
+                self._put(self._decoded, _END)
+
+    def _work_on_slots(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    entry = self._decoded.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if entry is _END:
+                    return
+                slot, item = cast("tuple[_Slot, T]", entry)
+                slot.result = self._transform(item)
+                slot.done.set()
+        except BaseException as exc:  # noqa: BLE001
+            self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
