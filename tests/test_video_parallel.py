@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
+from rtstyle.cli.video_cmd import parallel_by_default
 from rtstyle.engine import create_stylizer
 from rtstyle.engine.memory import HEADROOM, MemoryGuard
 from rtstyle.realtime import convert as convert_module
@@ -230,8 +231,8 @@ def conversions(monkeypatch):
     return seen
 
 
-def test_the_video_command_stylizes_a_frame_per_core_when_asked(tmp_path, small_style, capsys, conversions,
-                                                                monkeypatch):
+def test_the_video_command_stylizes_a_frame_per_core_for_fast_networks(tmp_path, small_style, capsys, conversions,
+                                                                       monkeypatch):
     monkeypatch.setattr(estimate, "LONG_RUN_SECONDS", 0.0)  # every run is long: the estimate is said
     src = make_clip(tmp_path / "in.mp4", frames=8)
     result = run_cli(["video", str(src), "-o", str(tmp_path / "a.mp4"), "--style", str(small_style),
@@ -240,9 +241,21 @@ def test_the_video_command_stylizes_a_frame_per_core_when_asked(tmp_path, small_
     assert "onnxruntime CPUExecutionProvider fp32, 2 frames at once" in result.err
     assert conversions[-1].workers == 2 and video_summary(tmp_path / "a.mp4")["frames"] == 8
     assert "to go (3 more frames at" in result.err  # after 5 frames: 3 paces over 2 frames each
+    # By default too: the test style is as cheap as the NAME-fast networks, where it wins clearly.
     result = run_cli(["video", str(src), "-o", str(tmp_path / "b.mp4"), "--style", str(small_style)], capsys)
     assert result.exit_code == 0, result
-    assert "frames at once" not in result.err and conversions[-1].workers == 1  # not by default (yet)
+    assert "2 frames at once" in result.err and conversions[-1].workers == 2
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "c.mp4"), "--style", str(small_style),
+                      "--one-frame-at-a-time"], capsys)
+    assert result.exit_code == 0, result
+    assert "frames at once" not in result.err and conversions[-1].workers == 1
+
+
+def test_frames_in_parallel_by_default_only_for_fast_networks_on_the_cpu_without_the_stabilizer():
+    assert parallel_by_default("mosaic-fast", None, "auto", "cpu")
+    assert not parallel_by_default("mosaic", None, "auto", "cpu")  # a full network gains a few %, not clearly
+    assert not parallel_by_default("mosaic-fast", 0.5, "auto", "cpu")  # each stabilized frame needs the last
+    assert not parallel_by_default("mosaic-fast", None, "torch", "cpu")
 
 
 def test_parallel_frames_with_stabilize_is_refused_in_one_line(tmp_path, small_style, capsys, conversions):

@@ -54,17 +54,18 @@ if TYPE_CHECKING:
 @click.option("--restart", is_flag=True,
               help="Start from the beginning instead of continuing an interrupted run's OUTPUT.partial file "
                    "(which this run replaces).")
-@click.option("--parallel-frames", is_flag=True,
+@click.option("--parallel-frames/--one-frame-at-a-time", default=None,
               help="On the CPU, stylize one frame per core at once, each on one thread, instead of one frame on "
-                   "every core: less CPU time a frame (fast networks: 1.1-1.2x the frames a second on a busy 2-core "
-                   "machine; full networks: a few %), the same output, and a frame's memory per core. Not "
-                   "with --stabilize; a GPU runs one frame at a time.")
+                   "every core: less CPU time a frame, the same output, and a frame's memory per core (fast "
+                   "networks: 1.1-1.2x the frames a second on a busy 2-core machine; full networks: a few %). "
+                   "Default: on for the fast networks (NAME-fast) without --stabilize, off otherwise. Not with "
+                   "--stabilize; a GPU runs one frame at a time.")
 @stabilize_option
 @look_options
 @engine_options
 def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, restart: bool, parallel_frames: bool, stabilize: float | None, strength: float,
+          overwrite: bool, restart: bool, parallel_frames: bool | None, stabilize: float | None, strength: float,
           keep_colors: bool, backend: str, device: str, precision: str) -> None:
     """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
@@ -100,7 +101,7 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
       rtstyle video party.mp4 --style udnie --strength 0.7 --keep-colors
       rtstyle video clip.mp4 -o clip.gif --style candy --duration 5
       rtstyle video clip.mp4 -o clip.webm --style wave
-      rtstyle video long.mp4 --style mosaic-fast --parallel-frames
+      rtstyle video long.mp4 --style mosaic --parallel-frames
     """
     from tqdm import tqdm
 
@@ -125,8 +126,11 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
     width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
-    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, parallel_frames, width, height,
-                                                  log)
+    # Asked for, or by default where it was measured to win clearly (the fast networks, docs/benchmarks.md).
+    parallel = parallel_frames if parallel_frames is not None else parallel_by_default(style, stabilize, backend,
+                                                                                          device)
+    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, parallel, width, height,
+                                                  log, said=parallel_frames is True)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
@@ -156,8 +160,21 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     click.echo(str(result.path))
 
 
+def parallel_by_default(style: str, stabilize: float | None, backend: str, device: str) -> bool:
+    """Frame-parallel by default where it wins clearly: a fast network (below the stabiliser's light threshold,
+    as the NAME-fast variants are) on the CPU, without the stabiliser."""
+    from rtstyle.cli.webcam_cmd import gpu_expected
+    from rtstyle.realtime.stabilize import LIGHT_BELOW_MACS_PER_PIXEL
+    from rtstyle.styles.catalog import style_cost
+
+    if stabilize is not None or backend == "torch" or gpu_expected(backend, device):
+        return False
+    cost = style_cost(style)
+    return cost is not None and cost < LIGHT_BELOW_MACS_PER_PIXEL
+
+
 def _load_for_frames(style: str, backend: str, device: str, precision: str, parallel: bool, width: int,
-                     height: int, log: Callable[[str], None]) -> tuple[Stylizer, int, int | None]:
+                     height: int, log: Callable[[str], None], said: bool = True) -> tuple[Stylizer, int, int | None]:
     """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
 
     `parallel` (--parallel-frames), on the CPU: one frame per core, each on one thread of one shared session
@@ -170,15 +187,16 @@ def _load_for_frames(style: str, backend: str, device: str, precision: str, para
 
     on_gpu = parallel and gpu_expected(backend, device)
     wanted = planned_workers(backend, None, on_gpu=on_gpu) if parallel else 1
-    if parallel and wanted == 1:
+    if parallel and wanted == 1 and said:  # asked for, and not possible here
         log("--parallel-frames: " + ("a GPU runs one frame at a time" if on_gpu else "the torch backend runs one "
             "frame at a time" if backend == "torch" else "one core: one frame at a time"))
     threads = 1 if wanted > 1 else None
     stylizer = create_stylizer(style, backend=backend, device=device, precision=precision, cpu_threads=threads)
     workers = frames_at_once(stylizer, wanted, height, width)
     if workers != wanted:
-        log(f"--parallel-frames: {wanted} frames of {width}x{height} do not fit in memory at once: "
-            + (f"{workers} at a time" if workers > 1 else "one at a time, on every core"))
+        if said:  # by default it falls back quietly
+            log(f"--parallel-frames: {wanted} frames of {width}x{height} do not fit in memory at once: "
+                + (f"{workers} at a time" if workers > 1 else "one at a time, on every core"))
         guard = stylizer.memory_guard  # it has let `workers` frames through: the same style, the same guard
         stylizer.close()
         threads = wanted // workers if workers > 1 else None

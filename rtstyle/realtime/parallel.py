@@ -8,8 +8,8 @@ graph are then held once.
 Only where the frames are independent and fit: not with the stabiliser (each frame is blended with the previous
 output), not on a GPU (one run already fills it), not with PyTorch (its own thread pool), and only when every
 frame in flight fits in memory whole (`MemoryGuard.fits_at_once`); otherwise fewer frames with more threads each,
-or one frame at a time with every core, as before. An option (`rtstyle video --parallel-frames`), not the default:
-it wins clearly for the fast networks only. The webcam never does this: a frame would wait for the ones started
+or one frame at a time with every core, as before. The default for the fast networks only (`rtstyle video`,
+`--parallel-frames` for the full ones, `--one-frame-at-a-time` to turn it off): it wins clearly for them only. The webcam never does this: a frame would wait for the ones started
 before it, which is latency.
 """
 
