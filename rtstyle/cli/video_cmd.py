@@ -160,11 +160,11 @@ def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: flo
     a retrained style of the same name is another style. The backend is not in it: onnxruntime and torch give
     the same picture (to rounding)."""
     from rtstyle.engine.onnx_backend import is_onnx_path
-    from rtstyle.realtime.resume import file_digest
+    from rtstyle.engine.onnx_cache import file_digest
     from rtstyle.styles.catalog import find_style
 
     path = Path(style) if is_onnx_path(style) else find_style(style).path
-    return {"style": path.stem, "style_file": file_digest(path), "strength": strength, "keep_colors": keep_colors,
+    return {"style": path.stem, "style_file": file_digest(path, chars=32), "strength": strength, "keep_colors": keep_colors,
             "stabilize": stabilize or None, "precision": precision}
 
 

@@ -14,7 +14,6 @@ away by a changed option); `--restart` starts over and replaces it. Resuming is 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -49,15 +48,6 @@ SETTING_NAMES: dict[str, str] = {
 def record_path(part: Path) -> Path:
     """The hidden record kept beside a partial file: out.partial.mp4 -> .out.partial.mp4.rtstyle.json."""
     return part.with_name(f".{part.name}.rtstyle.json")
-
-
-def file_digest(path: Path) -> str:
-    """The content of a style file or model: a retrained or replaced file of the same name is another style."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
 
 
 def source_identity(source: Path) -> list[int]:
