@@ -360,3 +360,28 @@ def test_no_room_to_remux_keeps_the_fragmented_file_as_the_output(tmp_path, monk
     assert any("out.mp4 is written as fragmented MP4" in line and "No space left" in line for line in log), log
     assert video_summary(out)["frames"] == 24 and audio_packets(out) == audio_packets(src)
     assert not list(tmp_path.glob(".*part*"))
+
+
+@pytest.mark.parametrize("tracks, fmt, name", [(("pcm_bluray",), "mpegts", "00001.m2ts"),
+                                               (("pcm_s16le",), None, "CLIP0001.MOV")])
+def test_camera_audio_encoded_again_still_leaves_a_file_a_hard_stop_keeps_readable(tmp_path, tracks, fmt, name):
+    # Blu-ray PCM (AVCHD) cannot be copied into an MP4, so it is encoded as AAC; whether the temporary file could be
+    # written in fragments was tried by copying it all the same, and a camcorder's long conversion was written as a
+    # plain MP4, which a kill -9 leaves unreadable (and not to be continued).
+    from videoclips import make_camera_clip
+
+    src = make_camera_clip(tmp_path / name, tracks, frames=96, fmt=fmt)
+    seen: list[bytes] = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        network.calls += 1  # type: ignore[attr-defined]
+        if network.calls == 90:  # type: ignore[attr-defined]  # past x264's look-ahead: frames are in the file
+            (temp,) = tmp_path.glob(".out.*part.mp4")
+            seen.append(temp.read_bytes())
+        return np.ascontiguousarray(255 - frame)
+
+    network.calls = 0  # type: ignore[attr-defined]
+
+    convert_video(ConvertOptions(src, tmp_path / "out.mp4", record=RECORD), network, progress=False)
+    assert seen and b"moof" in seen[0]  # fragments: readable up to the last whole one
+    assert video_summary(tmp_path / "out.mp4")["frames"] == 96

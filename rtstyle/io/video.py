@@ -633,30 +633,32 @@ def audio_refusal(streams: Sequence[av.stream.Stream], target: Path) -> RtstyleE
                         "output extension that can hold it (e.g. .mkv), or pass --no-audio")
 
 
-def refused_audio_copies(source: Path, target: Path, streams: Sequence[int]) -> list[int]:
+def refused_audio_copies(source: Path, target: Path, streams: Sequence[int],
+                         muxer_options: dict[str, str] | None = None) -> list[int]:
     """Those of the input's audio `streams` (positions among its audio streams) that a file of the target's type
-    cannot hold: the first packet of each is copied into a throwaway file of that type, which is then finished.
+    cannot hold: the first packet of each is copied into a throwaway file of that type (written with
+    `muxer_options`), which is then finished.
 
     Some containers accept a codec at the header and refuse it only when the file is finished: found here, before
     the conversion, the track is encoded again (or refused in one line) instead of a whole conversion lost at the end.
     """
-    return [k for k in streams if not _copies_into(source, target, k)]
+    return [k for k in streams if not _copies_into(source, target, k, muxer_options or {})]
 
 
-def _copies_into(source: Path, target: Path, index: int) -> bool:
+def _copies_into(source: Path, target: Path, index: int, muxer_options: dict[str, str]) -> bool:
     with open_input(source) as container:
         stream = container.streams.audio[index]
         fd, name = tempfile.mkstemp(suffix=target.suffix)
         os.close(fd)
         try:
-            with av.open(name, mode="w") as trial:
+            with av.open(name, mode="w", options=muxer_options) as trial:
                 copy = trial.add_stream_from_template(stream)
                 for packet in container.demux(stream):
                     if packet.dts is not None and packet.size:
                         packet.stream = copy
                         trial.mux(packet)
                         break
-        except (av.error.FFmpegError, ValueError):
+        except (av.error.FFmpegError, ValueError, OSError):
             return False
         finally:
             os.unlink(name)

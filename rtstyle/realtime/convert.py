@@ -222,7 +222,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     started = time.perf_counter()
     tmp = temp_path_beside(target)
     # Readable after a hard stop (rtstyle.io.fragments), for the runs that can be continued.
-    fragmented = resume is not None and fragmentable(target, source, audio)
+    fragmented = resume is not None and fragmentable(target, source, [k for k, how in enumerate(reencode)
+                                                                      if how is None])
     first_time: list[float] = []  # of the first frame given to the encoder
     kept_count = [0]
     writer: VideoWriter | GifWriter | None = None
