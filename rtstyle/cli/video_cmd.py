@@ -63,7 +63,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
     play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
-    and .mkv keep PCM as it is). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
+    and .mkv keep PCM as it is; a camcorder's Blu-ray PCM, which only its own containers hold, becomes FLAC in
+    .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
     stylizing (bwdif, a frame for each frame), and rtstyle says so. Subtitles are not copied, and rtstyle says
     so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
