@@ -230,6 +230,36 @@ def test_webp_is_animated_looping_and_upright(tmp_path, small_style, capsys):
     assert sum(durations) == pytest.approx(200, abs=2)  # ms: 5 frames at 25 fps
 
 
+def test_best_webp_is_lossless_with_its_odd_size(tmp_path):
+    # --quality best is 'lossless': it was lossless only after the frames went through yuv420p (chroma at half
+    # size, odd sizes padded), a mean error of several levels on colourful detail.
+    image = pytest.importorskip("PIL.Image")
+    from rtstyle.realtime.convert import ConvertOptions, convert_video
+
+    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=3)
+    odd = tmp_path / "odd.mkv"
+    with av.open(str(src)) as source, av.open(str(odd), "w") as target:  # 95x63, lossless, full chroma
+        stream = target.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 95, 63, "bgr0"
+        for frame in source.decode(video=0):
+            picture = frame.to_ndarray(format="bgr24")[:63, :95]
+            picture[::2, ::2] += np.array([0, 90, 180], np.uint8)  # colourful detail (wrapping around)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="bgr24")):
+                target.mux(packet)
+        for packet in stream.encode(None):
+            target.mux(packet)
+    out = tmp_path / "out.webp"
+    convert_video(ConvertOptions(odd, out, quality="best"), lambda frame: frame)
+    with av.open(str(odd)) as container:
+        expected = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    with image.open(out) as picture:
+        assert picture.n_frames == 3 and picture.size == (95, 63)
+        for index in range(3):
+            picture.seek(index)
+            got = np.asarray(picture.convert("RGB"))[..., ::-1]
+            assert np.array_equal(got, expected[index])
+
+
 @pytest.mark.parametrize("name, args, fragments", [
     ("o.xyz", [], ("o.xyz", ".mp4, .m4v, .mkv or .mov (H.264), .webm (VP9 with Opus audio), .gif or .webp")),
     ("o.mp4", ["--crf", "60"], ("--crf 60", "0-51")),

@@ -461,17 +461,18 @@ class VideoWriter:
                  audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
                  color: ColorTags | None = None, sample_aspect: Fraction | None = None, codec: str = "libx264",
                  options: dict[str, str] | None = None, audio_encodings: Sequence[AudioEncoding | None] = (),
-                 muxer_options: dict[str, str] | None = None) -> None:
+                 muxer_options: dict[str, str] | None = None, pix_fmt: str = "yuv420p") -> None:
         """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
         `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified);
         `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape;
         `options`: the encoder's (default: x264's `crf` and `preset`); `audio_encodings`: per audio template, how
         its packets are decoded and encoded again (None, or no entry: the packets are copied);
-        `muxer_options`: the container's (a WebP's loop count)."""
+        `muxer_options`: the container's (a WebP's loop count); `pix_fmt`: what the encoder takes (yuv420p, whose
+        odd sizes are padded; or bgra for WebP, as the frames are)."""
         self.path = Path(path)
         self.color = color
         self.shown_as = Path(shown_as or path)
-        self.width, self.height = even_size(width, height)
+        self.width, self.height = even_size(width, height) if pix_fmt == "yuv420p" else (width, height)
         self.audio_encodings = [audio_encodings[k] if k < len(audio_encodings) else None
                                 for k in range(len(audio_templates))]
         try:
@@ -487,7 +488,7 @@ class VideoWriter:
             assert isinstance(stream, av.VideoStream)  # a video encoder's
             self.stream = stream
             self.stream.width, self.stream.height = self.width, self.height
-            self.stream.pix_fmt = "yuv420p"
+            self.stream.pix_fmt = pix_fmt
             self.stream.options = dict(options) if options is not None else {"crf": str(crf), "preset": preset}
             if color is not None:
                 color.tag(self.stream.codec_context)
@@ -557,6 +558,10 @@ class VideoWriter:
         return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        if self.stream.pix_fmt != "yuv420p":  # RGB for the encoder (WebP): the same colours
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=self.stream.pix_fmt)
+            self.write_picture(frame, pts)
+            return
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
         if self.color is not None:
             self.color.tag(frame)  # the matrix and range of the conversion below

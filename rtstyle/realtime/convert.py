@@ -238,7 +238,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      rotation=rotation, audio_templates=audio_templates, shown_as=target,
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
-                                     audio_encodings=reencode,
+                                     audio_encodings=reencode, pix_fmt=fmt.pix_fmt,
                                      muxer_options={**dict(fmt.muxer_options), **(FRAGMENTED_OPTIONS if fragmented
                                                                                    else {})})
                 if resume is not None:
