@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli, wait_until_writing
 from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary
 
 REPO = BUNNY.parent.parent.parent
@@ -302,16 +301,7 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_start_like_a_background_job)
     # Wait until frames are being written (the temporary file grows), then press Ctrl-C (or `kill PID`).
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        temps = list(tmp_path.glob(".out.*part.mp4"))
-        if temps and temps[0].stat().st_size > 2000:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("conversion did not start writing in time")
+    wait_until_writing(proc, tmp_path, ".out.*part.mp4", 2000)
     proc.send_signal(stop_signal)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == exit_code, err

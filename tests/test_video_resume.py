@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli, wait_until_writing
 from rtstyle.realtime.convert import ConvertOptions, convert_video
 from rtstyle.realtime.resume import record_path
 from videoclips import BUNNY, audio_packets, make_clip, video_summary
@@ -201,16 +200,7 @@ def test_a_killed_run_leaves_a_readable_file_that_the_next_run_continues(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", *args], cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        temps = list(tmp_path.glob(".out.*part.mp4"))
-        if temps and temps[0].stat().st_size > 60_000:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    else:
-        proc.kill()
-        pytest.fail("conversion did not start writing in time")
+    wait_until_writing(proc, tmp_path, ".out.*part.mp4", 60_000)
     proc.kill()
     proc.communicate(timeout=60)
     (temp,) = tmp_path.glob(".out.*part.mp4")
