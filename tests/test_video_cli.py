@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli, wait_until_writing
-from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary
+from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary, write_frames
 
 REPO = BUNNY.parent.parent.parent
 
@@ -437,18 +437,7 @@ def test_a_rotated_phone_video_is_stylized_upright(tmp_path, small_style, capsys
               for i in range(3)]
 
     def write(path, frames, rotation):
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("libx264", rate=24)
-            stream.height, stream.width = frames[0].shape[:2]
-            stream.pix_fmt, stream.options = "yuv444p", {"qp": "0"}
-            if rotation:
-                stream.set_display_rotation(rotation)
-            for image in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        return path
+        return write_frames(path, frames, codec="libx264", pix_fmt="yuv444p", options={"qp": "0"}, rotation=rotation)
 
     def stored_frames(path):
         with av.open(str(path)) as container:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import make_clip, video_summary
+from videoclips import make_clip, video_summary, write_frames
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -79,14 +79,7 @@ def panning_clip(path: Path, frames: int = 6) -> list[np.ndarray]:
     photo = cv2.imread(str(DATA / "chelsea.png"), cv2.IMREAD_COLOR)
     images = [np.ascontiguousarray(cv2.resize(photo[:, 4 * i:4 * i + 400], (160, 120), interpolation=cv2.INTER_AREA))
               for i in range(frames)]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "bgr0"
-        for image in images:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    write_frames(path, images)
     return images
 
 
@@ -236,18 +229,11 @@ def test_best_webp_is_lossless_with_its_odd_size(tmp_path):
     image = pytest.importorskip("PIL.Image")
     from rtstyle.realtime.convert import ConvertOptions, convert_video
 
-    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=3)
-    odd = tmp_path / "odd.mkv"
-    with av.open(str(src)) as source, av.open(str(odd), "w") as target:  # 95x63, lossless, full chroma
-        stream = target.add_stream("ffv1", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 95, 63, "bgr0"
-        for frame in source.decode(video=0):
-            picture = frame.to_ndarray(format="bgr24")[:63, :95]
-            picture[::2, ::2] += np.array([0, 90, 180], np.uint8)  # colourful detail (wrapping around)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="bgr24")):
-                target.mux(packet)
-        for packet in stream.encode(None):
-            target.mux(packet)
+    with av.open(str(make_clip(tmp_path / "in.mp4", width=96, height=64, frames=3))) as source:
+        pictures = [frame.to_ndarray(format="bgr24")[:63, :95] for frame in source.decode(video=0)]
+    for picture in pictures:
+        picture[::2, ::2] += np.array([0, 90, 180], np.uint8)  # colourful detail (wrapping around)
+    odd = write_frames(tmp_path / "odd.mkv", pictures)  # 95x63, lossless, full chroma
     out = tmp_path / "out.webp"
     convert_video(ConvertOptions(odd, out, quality="best"), lambda frame: frame)
     with av.open(str(odd)) as container:
