@@ -123,3 +123,13 @@ def test_ctrl_c_while_a_filter_graph_has_nothing_ready_is_not_lost():
                 caught.set()
         presser.join()
     assert not lost
+
+
+def test_holding_a_stop_inside_a_finalisation_keeps_it_ignored():
+    # A GIF is written (palette mapped, frames encoded) inside uninterruptible(), pulling its filter graph with the
+    # stop held (rtstyle.io.filtergraph): a second Ctrl-C there must not cut the GIF short after all.
+    with stop_on_signals(), uninterruptible():
+        with deferred_stop():
+            _deliver(signal.SIGINT)
+        finished = True
+    assert finished
