@@ -64,13 +64,16 @@ def uninterruptible() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred_stop() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while native libraries load (onnx, onnxruntime, torch, a model session), then act on
-    them: an interrupt inside their initialisation can abort the process (a C++ exception, exit 134) or be lost."""
+    """Hold Ctrl-C and SIGTERM while native libraries load (onnx, onnxruntime, torch, a model session) or a PyAV
+    filter graph is pulled (rtstyle.io.filtergraph), then act on them: an interrupt inside their initialisation can
+    abort the process (a C++ exception, exit 134), and one inside PyAV's error check is lost."""
     if not _on_main_thread():
         yield
         return
     caught: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in STOP_SIGNALS}
+    # A signal ignored now stays ignored (inside uninterruptible(), a finalisation must not be cut short after all).
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in STOP_SIGNALS
+                if signal.getsignal(sig) is not signal.SIG_IGN}
     try:
         yield
     finally:

@@ -1,9 +1,13 @@
-"""Running the CLI in-process the way a user runs it, exit code and all; a fake ICC profile for the image tests."""
+"""Running the CLI in-process the way a user runs it, exit code and all; waiting for a CLI run in a child process
+to be writing; a fake ICC profile for the image tests."""
 
 from __future__ import annotations
 
 import struct
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +32,20 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> CliResult:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     captured = capsys.readouterr()
     return CliResult(code, captured.out, captured.err)
+
+
+def wait_until_writing(proc: subprocess.Popen[str], folder: Path, pattern: str, size: int) -> None:
+    """Wait (60 s at most) until the run's file matching `pattern` in `folder` holds more than `size` bytes: frames
+    are being written. Fails the test, killing the run, when it ends first or takes longer."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(folder.glob(pattern))
+        if found and found[0].stat().st_size > size:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail("conversion did not start writing in time")
 
 
 def assert_one_line_error(result: CliResult, *fragments: str) -> None:

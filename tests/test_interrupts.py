@@ -80,3 +80,56 @@ def test_the_cli_exits_130_on_ctrl_c_and_143_on_sigterm(monkeypatch, capsys, rai
         cli_main.main(["stops"])
     assert exited.value.code == code
     assert capsys.readouterr().err.strip().endswith(f"rtstyle: {said}")
+
+
+def test_ctrl_c_while_a_filter_graph_has_nothing_ready_is_not_lost():
+    # PyAV says 'nothing ready' by raising inside its error check; a KeyboardInterrupt raised there by the signal
+    # handler was lost, and a GIF conversion (which pulls its palette graph after every frame) went on after Ctrl-C.
+    import threading
+    from fractions import Fraction
+
+    import av
+    import av.filter
+
+    from rtstyle.io.filtergraph import ready_frames
+
+    graph = av.filter.Graph()
+    source = graph.add_buffer(width=16, height=16, format=av.VideoFormat("bgr24"), time_base=Fraction(1, 100))
+    sink = graph.add("buffersink")
+    graph.link_nodes(source, graph.add("palettegen"), sink).configure()  # nothing comes out before the end
+    listening, caught, done, lost = threading.Event(), threading.Event(), threading.Event(), []
+
+    def press_ctrl_c_again_and_again() -> None:
+        for _ in range(100):
+            listening.wait()  # the main thread is pulling, inside its try
+            time.sleep(0.002)  # well into its loop of pulls
+            caught.clear()
+            os.kill(os.getpid(), signal.SIGINT)
+            if not caught.wait(5):
+                lost.append(1)
+                break
+        done.set()
+
+    with stop_on_signals():
+        presser = threading.Thread(target=press_ctrl_c_again_and_again)
+        presser.start()
+        while not done.is_set():
+            try:
+                listening.set()
+                for _ in ready_frames(sink):
+                    pass
+            except KeyboardInterrupt:
+                listening.clear()
+                caught.set()
+        presser.join()
+    assert not lost
+
+
+def test_holding_a_stop_inside_a_finalisation_keeps_it_ignored():
+    # A GIF is written (palette mapped, frames encoded) inside uninterruptible(), pulling its filter graph with the
+    # stop held (rtstyle.io.filtergraph): a second Ctrl-C there must not cut the GIF short after all.
+    with stop_on_signals(), uninterruptible():
+        with deferred_stop():
+            _deliver(signal.SIGINT)
+        finished = True
+    assert finished

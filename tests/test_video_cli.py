@@ -6,15 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, run_cli
-from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary
+from helpers import assert_one_line_error, run_cli, wait_until_writing
+from videoclips import BUNNY, audio_packets, damage_packets, make_clip, video_summary, write_frames
 
 REPO = BUNNY.parent.parent.parent
 
@@ -302,16 +301,7 @@ def test_ctrl_c_or_kill_leaves_no_file_under_the_requested_name(tmp_path, small_
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_start_like_a_background_job)
     # Wait until frames are being written (the temporary file grows), then press Ctrl-C (or `kill PID`).
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        temps = list(tmp_path.glob(".out.*part.mp4"))
-        if temps and temps[0].stat().st_size > 2000:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("conversion did not start writing in time")
+    wait_until_writing(proc, tmp_path, ".out.*part.mp4", 2000)
     proc.send_signal(stop_signal)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == exit_code, err
@@ -447,18 +437,7 @@ def test_a_rotated_phone_video_is_stylized_upright(tmp_path, small_style, capsys
               for i in range(3)]
 
     def write(path, frames, rotation):
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("libx264", rate=24)
-            stream.height, stream.width = frames[0].shape[:2]
-            stream.pix_fmt, stream.options = "yuv444p", {"qp": "0"}
-            if rotation:
-                stream.set_display_rotation(rotation)
-            for image in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        return path
+        return write_frames(path, frames, codec="libx264", pix_fmt="yuv444p", options={"qp": "0"}, rotation=rotation)
 
     def stored_frames(path):
         with av.open(str(path)) as container:

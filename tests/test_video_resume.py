@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli, wait_until_writing
 from rtstyle.realtime.convert import ConvertOptions, convert_video
 from rtstyle.realtime.resume import record_path
 from videoclips import BUNNY, audio_packets, make_clip, video_summary
@@ -201,16 +200,7 @@ def test_a_killed_run_leaves_a_readable_file_that_the_next_run_continues(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "rtstyle", *args], cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        temps = list(tmp_path.glob(".out.*part.mp4"))
-        if temps and temps[0].stat().st_size > 60_000:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    else:
-        proc.kill()
-        pytest.fail("conversion did not start writing in time")
+    wait_until_writing(proc, tmp_path, ".out.*part.mp4", 60_000)
     proc.kill()
     proc.communicate(timeout=60)
     (temp,) = tmp_path.glob(".out.*part.mp4")
@@ -360,3 +350,28 @@ def test_no_room_to_remux_keeps_the_fragmented_file_as_the_output(tmp_path, monk
     assert any("out.mp4 is written as fragmented MP4" in line and "No space left" in line for line in log), log
     assert video_summary(out)["frames"] == 24 and audio_packets(out) == audio_packets(src)
     assert not list(tmp_path.glob(".*part*"))
+
+
+@pytest.mark.parametrize("tracks, fmt, name", [(("pcm_bluray",), "mpegts", "00001.m2ts"),
+                                               (("pcm_s16le",), None, "CLIP0001.MOV")])
+def test_camera_audio_encoded_again_still_leaves_a_file_a_hard_stop_keeps_readable(tmp_path, tracks, fmt, name):
+    # Blu-ray PCM (AVCHD) cannot be copied into an MP4, so it is encoded as AAC; whether the temporary file could be
+    # written in fragments was tried by copying it all the same, and a camcorder's long conversion was written as a
+    # plain MP4, which a kill -9 leaves unreadable (and not to be continued).
+    from videoclips import make_camera_clip
+
+    src = make_camera_clip(tmp_path / name, tracks, frames=96, fmt=fmt)
+    seen: list[bytes] = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        network.calls += 1  # type: ignore[attr-defined]
+        if network.calls == 90:  # type: ignore[attr-defined]  # past x264's look-ahead: frames are in the file
+            (temp,) = tmp_path.glob(".out.*part.mp4")
+            seen.append(temp.read_bytes())
+        return np.ascontiguousarray(255 - frame)
+
+    network.calls = 0  # type: ignore[attr-defined]
+
+    convert_video(ConvertOptions(src, tmp_path / "out.mp4", record=RECORD), network, progress=False)
+    assert seen and b"moof" in seen[0]  # fragments: readable up to the last whole one
+    assert video_summary(tmp_path / "out.mp4")["frames"] == 96

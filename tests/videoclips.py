@@ -232,3 +232,20 @@ def combing(image: np.ndarray) -> float:
     """How far each line is from the mean of its neighbours, on average: high where fields disagree (combing)."""
     lines = image.astype(np.float32)
     return float(np.abs(lines[1:-1] - (lines[:-2] + lines[2:]) / 2).mean())
+
+
+def write_frames(path: Path, images: list[np.ndarray], *, codec: str = "ffv1", pix_fmt: str = "bgr0", rate: int = 24,
+                 options: dict[str, str] | None = None, rotation: int = 0) -> Path:
+    """BGR `images` as a video, one frame each (FFV1 in bgr0, the default, stores them exactly)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.height, stream.width = images[0].shape[:2]
+        stream.pix_fmt, stream.options = pix_fmt, options or {}
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for image in images:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path

@@ -71,7 +71,8 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
     play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
-    and .mkv keep PCM as it is). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
+    and .mkv keep PCM as it is; a camcorder's Blu-ray PCM, which only its own containers hold, becomes FLAC in
+    .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
     stylizing (bwdif, a frame for each frame), and rtstyle says so. Subtitles are not copied, and rtstyle says
     so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
@@ -222,11 +223,11 @@ def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: flo
     a retrained style of the same name is another style. The backend is not in it: onnxruntime and torch give
     the same picture (to rounding)."""
     from rtstyle.engine.onnx_backend import is_onnx_path
-    from rtstyle.realtime.resume import file_digest
+    from rtstyle.engine.onnx_cache import file_digest
     from rtstyle.styles.catalog import find_style
 
     path = Path(style) if is_onnx_path(style) else find_style(style).path
-    return {"style": path.stem, "style_file": file_digest(path), "strength": strength, "keep_colors": keep_colors,
+    return {"style": path.stem, "style_file": file_digest(path, chars=32), "strength": strength, "keep_colors": keep_colors,
             "stabilize": stabilize or None, "precision": precision}
 
 

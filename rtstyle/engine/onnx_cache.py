@@ -20,12 +20,14 @@ if TYPE_CHECKING:  # onnx is imported when a model is built: a cached one is fou
     from rtstyle.export.onnx_graph import IO
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, chars: int = 16) -> str:
+    """The content of a style file or model, as `chars` hex digits of its SHA-256: a retrained or replaced file of
+    the same name is another style (16 in cached models' names; 32 in an interrupted video run's record)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:chars]
 
 
 def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,

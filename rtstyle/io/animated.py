@@ -26,6 +26,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.filtergraph import ready_frames
 
 GIF_TIME_BASE = Fraction(1, 100)
 #: Error diffusion (FFmpeg's default, sierra2_4a) looks closest to the stylized frame (Bayer patterns band in
@@ -34,18 +35,6 @@ GIF_TIME_BASE = Fraction(1, 100)
 PALETTE_USE = "dither=sierra2_4a:diff_mode=rectangle"
 BGR = av.VideoFormat("bgr24")
 PALETTE_GEN = "stats_mode=full"  # the colours of every frame, all counted alike
-
-
-def _drain(sink: av.filter.context.FilterContext) -> Iterator[av.VideoFrame]:
-    """What a filter graph has ready. PyAV's push only queues a frame: the graph runs when the sink is pulled, so
-    pulling after every push is what keeps the queue (and memory) from growing with the clip."""
-    while True:
-        try:
-            frame = sink.pull()
-        except (av.error.BlockingIOError, av.error.EOFError):
-            return
-        assert isinstance(frame, av.VideoFrame)
-        yield frame
 
 
 class GifWriter:
@@ -86,7 +75,7 @@ class GifWriter:
         frame = av.VideoFrame.from_ndarray(sample, format="bgr24")
         frame.pts, frame.time_base = centis, GIF_TIME_BASE
         self._stats_in.push(frame)
-        for _ in _drain(self._stats_out):  # nothing comes before the end: the palette is made then
+        for _ in ready_frames(self._stats_out):  # nothing comes before the end: the palette is made then
             pass
         try:
             self._spool.write(np.ascontiguousarray(image).tobytes())
@@ -108,7 +97,7 @@ class GifWriter:
             if not self.frames_written:
                 return
             self._stats_in.push(None)
-            palette = next(_drain(self._stats_out))
+            palette = next(ready_frames(self._stats_out))
             self._write_gif(palette, progress)
         finally:
             self._discard_spool()
@@ -153,9 +142,9 @@ class GifWriter:
                     frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                     frame.pts, frame.time_base = centis, GIF_TIME_BASE
                     frames_in.push(frame)
-                    encode(_drain(sink))
+                    encode(ready_frames(sink))
             frames_in.push(None)
-            encode(_drain(sink))
+            encode(ready_frames(sink))
             for packet in stream.encode(None):
                 container.mux(packet)
 

@@ -13,6 +13,8 @@ from fractions import Fraction
 
 import av
 
+from rtstyle.io.filtergraph import ready_frames
+
 #: bwdif ("Bob Weaver"): yadif's successor in FFmpeg, sharper edges for a little more time (docs/benchmarks.md).
 #: send_frame: one frame out per frame in; deint interlaced: only frames flagged interlaced are touched (a
 #: camcorder's progressive segments, a channel's films, pass through).
@@ -85,18 +87,14 @@ class Deinterlacer:
     def _pulled(self) -> list[av.VideoFrame]:
         assert self._graph is not None
         out: list[av.VideoFrame] = []
-        while True:
-            try:
-                frame = self._graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return out
-            assert isinstance(frame, av.VideoFrame)  # a video graph's
+        for frame in ready_frames(self._graph):  # Ctrl-C kept, where this runs on the main thread (training)
             # The filter counts in half the input's time base (for its field-rate mode): back to the input's, so
             # timestamps compare with the stream's and with the audio's.
             if frame.pts is not None and frame.time_base and self._time_base:
                 frame.pts = round(frame.pts * Fraction(frame.time_base) / self._time_base)
                 frame.time_base = self._time_base
             out.append(frame)
+        return out
 
 
 def progressive(frames: Iterable[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:

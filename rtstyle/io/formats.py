@@ -63,6 +63,7 @@ class OutputFormat:
     max_rate: float | None = None  # frames per second
     default_max_size: int | None = None  # longer side, when neither --max-size nor --scale is given
     muxer_options: tuple[tuple[str, str], ...] = ()
+    pix_fmt: str = "yuv420p"  # what the encoder is given (converted from the frames' BGR)
 
     @property
     def animated_picture(self) -> bool:
@@ -73,8 +74,11 @@ H264 = OutputFormat("H.264", OUTPUT_SUFFIXES, "libx264", "copy", rotation_tag=Tr
 WEBM = OutputFormat("VP9", (".webm",), "libvpx-vp9", "opus", rotation_tag=True, even_size=True)
 GIF = OutputFormat("GIF", (".gif",), "gif", "none", rotation_tag=False, even_size=False, max_rate=GIF_MAX_RATE,
                    default_max_size=ANIMATED_MAX_SIZE)
-WEBP = OutputFormat("WebP", (".webp",), "libwebp_anim", "none", rotation_tag=False, even_size=True,
-                    default_max_size=ANIMATED_MAX_SIZE, muxer_options=(("loop", "0"),))  # FFmpeg's plays once
+# WebP is given the frames' own colours (libwebp makes its YUV itself where lossy): lossless is lossless, and odd
+# sizes stay as they are.
+WEBP = OutputFormat("WebP", (".webp",), "libwebp_anim", "none", rotation_tag=False, even_size=False,
+                    default_max_size=ANIMATED_MAX_SIZE, muxer_options=(("loop", "0"),),  # FFmpeg's plays once
+                    pix_fmt="bgra")
 FORMATS = (H264, WEBM, GIF, WEBP)
 
 #: For messages and --help.

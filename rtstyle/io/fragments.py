@@ -11,13 +11,13 @@ docs/benchmarks.md (a few percent larger while converting; the remux reads and w
 from __future__ import annotations
 
 import contextlib
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.video import refused_audio_copies
 
 #: The containers written in fragments while converting (the ISO/QuickTime family).
 FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")
@@ -28,35 +28,14 @@ FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")
 FRAGMENTED_OPTIONS = {"movflags": "delay_moov+default_base_moof", "frag_duration": "1", "flush_packets": "1"}
 
 
-def fragmentable(target: Path, source: Path, audio: bool) -> bool:
-    """Whether `target` can be written in fragments with the source's audio copied into it. The MP4 muxer takes
-    ADTS AAC (MPEG-TS audio) only without fragments, where it converts it itself: tried on the first audio
+def fragmentable(target: Path, source: Path, copied: Sequence[int]) -> bool:
+    """Whether `target` can be written in fragments with the source's audio streams `copied` (positions among its
+    audio streams) copied into it; those encoded again come from an encoder in a form the muxer takes. The MP4
+    muxer takes ADTS AAC (MPEG-TS audio) only without fragments, where it converts it itself: tried on the first
     packets, into a throwaway file, as the conversion would copy them."""
     if Path(target).suffix.lower() not in FRAGMENTED_SUFFIXES:
         return False
-    if not audio:
-        return True
-    with av.open(str(source)) as container:
-        streams = list(container.streams.audio)
-        if not streams:
-            return True
-        with tempfile.TemporaryDirectory(prefix="rtstyle-fragments-") as folder:
-            try:
-                with av.open(str(Path(folder) / f"trial{Path(target).suffix}"), mode="w",
-                             options=FRAGMENTED_OPTIONS) as trial:
-                    copies = [trial.add_stream_from_template(s) for s in streams]
-                    pending = set(range(len(streams)))
-                    for packet in container.demux(*streams):
-                        k = streams.index(packet.stream)  # type: ignore[arg-type]  # an audio packet's stream
-                        if k in pending and packet.dts is not None and packet.size:
-                            packet.stream = copies[k]
-                            trial.mux(packet)
-                            pending.discard(k)
-                        if not pending:
-                            break
-            except (av.error.FFmpegError, ValueError, OSError):
-                return False
-    return True
+    return not refused_audio_copies(source, target, copied, FRAGMENTED_OPTIONS)
 
 
 def defragment(fragmented: Path, plain: Path, first_time: float, shown_as: Path) -> None:

@@ -461,17 +461,18 @@ class VideoWriter:
                  audio_templates: Sequence[av.stream.Stream] = (), shown_as: Path | None = None,
                  color: ColorTags | None = None, sample_aspect: Fraction | None = None, codec: str = "libx264",
                  options: dict[str, str] | None = None, audio_encodings: Sequence[AudioEncoding | None] = (),
-                 muxer_options: dict[str, str] | None = None) -> None:
+                 muxer_options: dict[str, str] | None = None, pix_fmt: str = "yuv420p") -> None:
         """`shown_as`: the name to use in messages (the user's target, when `path` is a temporary file);
         `color`: the input's colour tags, for the header and the BGR -> yuv420p conversion (None: unspecified);
         `sample_aspect`: the input's pixel shape (None: square), so an anamorphic video keeps its picture's shape;
         `options`: the encoder's (default: x264's `crf` and `preset`); `audio_encodings`: per audio template, how
         its packets are decoded and encoded again (None, or no entry: the packets are copied);
-        `muxer_options`: the container's (a WebP's loop count)."""
+        `muxer_options`: the container's (a WebP's loop count); `pix_fmt`: what the encoder takes (yuv420p, whose
+        odd sizes are padded; or bgra for WebP, as the frames are)."""
         self.path = Path(path)
         self.color = color
         self.shown_as = Path(shown_as or path)
-        self.width, self.height = even_size(width, height)
+        self.width, self.height = even_size(width, height) if pix_fmt == "yuv420p" else (width, height)
         self.audio_encodings = [audio_encodings[k] if k < len(audio_encodings) else None
                                 for k in range(len(audio_templates))]
         try:
@@ -487,7 +488,7 @@ class VideoWriter:
             assert isinstance(stream, av.VideoStream)  # a video encoder's
             self.stream = stream
             self.stream.width, self.stream.height = self.width, self.height
-            self.stream.pix_fmt = "yuv420p"
+            self.stream.pix_fmt = pix_fmt
             self.stream.options = dict(options) if options is not None else {"crf": str(crf), "preset": preset}
             if color is not None:
                 color.tag(self.stream.codec_context)
@@ -557,6 +558,10 @@ class VideoWriter:
         return stream
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        if self.stream.pix_fmt != "yuv420p":  # RGB for the encoder (WebP): the same colours
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=self.stream.pix_fmt)
+            self.write_picture(frame, pts)
+            return
         frame = av.VideoFrame.from_ndarray(pad_to_even(image), format="bgr24")
         if self.color is not None:
             self.color.tag(frame)  # the matrix and range of the conversion below
@@ -633,30 +638,32 @@ def audio_refusal(streams: Sequence[av.stream.Stream], target: Path) -> RtstyleE
                         "output extension that can hold it (e.g. .mkv), or pass --no-audio")
 
 
-def refused_audio_copies(source: Path, target: Path, streams: Sequence[int]) -> list[int]:
+def refused_audio_copies(source: Path, target: Path, streams: Sequence[int],
+                         muxer_options: dict[str, str] | None = None) -> list[int]:
     """Those of the input's audio `streams` (positions among its audio streams) that a file of the target's type
-    cannot hold: the first packet of each is copied into a throwaway file of that type, which is then finished.
+    cannot hold: the first packet of each is copied into a throwaway file of that type (written with
+    `muxer_options`), which is then finished.
 
     Some containers accept a codec at the header and refuse it only when the file is finished: found here, before
     the conversion, the track is encoded again (or refused in one line) instead of a whole conversion lost at the end.
     """
-    return [k for k in streams if not _copies_into(source, target, k)]
+    return [k for k in streams if not _copies_into(source, target, k, muxer_options or {})]
 
 
-def _copies_into(source: Path, target: Path, index: int) -> bool:
+def _copies_into(source: Path, target: Path, index: int, muxer_options: dict[str, str]) -> bool:
     with open_input(source) as container:
         stream = container.streams.audio[index]
         fd, name = tempfile.mkstemp(suffix=target.suffix)
         os.close(fd)
         try:
-            with av.open(name, mode="w") as trial:
+            with av.open(name, mode="w", options=muxer_options) as trial:
                 copy = trial.add_stream_from_template(stream)
                 for packet in container.demux(stream):
                     if packet.dts is not None and packet.size:
                         packet.stream = copy
                         trial.mux(packet)
                         break
-        except (av.error.FFmpegError, ValueError):
+        except (av.error.FFmpegError, ValueError, OSError):
             return False
         finally:
             os.unlink(name)

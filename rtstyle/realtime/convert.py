@@ -225,7 +225,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     started = time.perf_counter()
     tmp = temp_path_beside(target)
     # Readable after a hard stop (rtstyle.io.fragments), for the runs that can be continued.
-    fragmented = resume is not None and fragmentable(target, source, audio)
+    fragmented = resume is not None and fragmentable(target, source, [k for k, how in enumerate(reencode)
+                                                                      if how is None])
     first_time: list[float] = []  # of the first frame given to the encoder
     kept_count = [0]
     writer: VideoWriter | GifWriter | None = None
@@ -240,7 +241,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                                      rotation=rotation, audio_templates=audio_templates, shown_as=target,
                                      color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
-                                     audio_encodings=reencode,
+                                     audio_encodings=reencode, pix_fmt=fmt.pix_fmt,
                                      muxer_options={**dict(fmt.muxer_options), **(FRAGMENTED_OPTIONS if fragmented
                                                                                    else {})})
                 if resume is not None:

@@ -3,18 +3,18 @@
 An interrupted run (Ctrl-C, SIGTERM) keeps its frames as OUT.partial.EXT with a hidden record beside it,
 `.OUT.partial.EXT.rtstyle.json`: what the run was (style file's hash, look, frame size, range, encoder quality,
 the source's size and modification time). Running the same command again finds that part, says so, and takes its
-frames instead of stylizing them again: they are decoded and encoded again together with the new ones in one
-encoder (an H.264 re-encode costs about 1% of a CPU network's time; the generation loss is measured in
-docs/benchmarks.md), and the audio is copied from the source as in any run, so sync stays exact. A part made
-with other settings is refused with one line naming what differs (hours of work are not mixed in, nor thrown
-away by a changed option); `--restart` starts over and replaces it. Resuming is for H.264 outputs (.mp4, .m4v,
-.mkv, .mov); a WebM, GIF or WebP run starts from the beginning, and says so.
+frames instead of stylizing them again: up to its last keyframe its packets are copied byte for byte where that
+is a clean cut (copyable_frames), and the frames after it (all of them otherwise) are decoded and encoded again
+together with the new ones in one encoder (an H.264 re-encode costs about 1% of a CPU network's time; the
+generation loss is measured in docs/benchmarks.md). The audio comes from the source as in any run, so sync stays
+exact. A part made with other settings is refused with one line naming what differs (hours of work are not mixed
+in, nor thrown away by a changed option); `--restart` starts over and replaces it. Resuming is for H.264 outputs
+(.mp4, .m4v, .mkv, .mov); a WebM, GIF or WebP run starts from the beginning, and says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -49,15 +49,6 @@ SETTING_NAMES: dict[str, str] = {
 def record_path(part: Path) -> Path:
     """The hidden record kept beside a partial file: out.partial.mp4 -> .out.partial.mp4.rtstyle.json."""
     return part.with_name(f".{part.name}.rtstyle.json")
-
-
-def file_digest(path: Path) -> str:
-    """The content of a style file or model: a retrained or replaced file of the same name is another style."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
 
 
 def source_identity(source: Path) -> list[int]:
