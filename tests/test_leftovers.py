@@ -115,3 +115,18 @@ def test_no_lock_is_left_held_after_a_conversion_or_a_ctrl_c(tmp_path, stop):
 def test_sizes_read_as_a_file_manager_shows_them():
     assert [file_size(n) for n in (1, 999, 1000, 12_345, 230_400_000, 1_440_000_000)] == \
         ["1 byte", "999 bytes", "1.0 kB", "12 kB", "230 MB", "1.4 GB"]
+
+
+def test_a_recording_removes_what_a_killed_recording_left(tmp_path):
+    from rtstyle.realtime.recorder import Recorder
+
+    left = tmp_path / ".rec.abcd1234.part.mp4"
+    left.write_bytes(b"\0" * 3000)
+    said: list[str] = []
+    recorder = Recorder(tmp_path / "rec.mp4", fps=24, say=said.append)
+    try:
+        assert said == [f"removed 1 file (3.0 kB) left by an interrupted run of {tmp_path / 'rec.mp4'}"]
+        assert not left.exists()
+    finally:
+        recorder.abandon()
+    assert temp_locks.holding() == [] and not list(tmp_path.iterdir())
