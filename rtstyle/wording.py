@@ -17,3 +17,14 @@ def how_long(seconds: float) -> str:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def file_size(size: int) -> str:
+    """A size in bytes as a file manager shows it: '870 bytes', '12 kB', '230 MB', '1.4 GB' (powers of 1000)."""
+    if size < 1000:
+        return counted(size, "byte")
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        if size < scale * 999.5 or unit == "TB":
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")

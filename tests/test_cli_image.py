@@ -643,3 +643,20 @@ def test_an_avif_is_read_upright_with_its_transparency(tmp_path, orientation):
     assert read.shape == upright.shape and close(read[seen], bgr(upright)[seen], 4), (orientation, read.shape)
     layout = read_layout(tmp_path / "p.avif", shown=read)
     assert layout.alpha is not None and close(layout.alpha, alpha, 4)
+
+
+def test_a_batch_removes_what_a_killed_run_left_for_the_results_it_writes(tmp_path, random_style, photo, capsys):
+    # kill -9 while a result was being written leaves its hidden temporary file (rtstyle.io.leftovers).
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(folder / name), photo[:32, :48])
+    (folder / "b_randomstyle.png").write_bytes(b"kept")  # done before: not written now
+    left = folder / ".a_randomstyle.abcd1234.part.png"
+    left.write_bytes(b"\0" * 1500)
+    other = folder / ".b_randomstyle.abcd1234.part.png"  # of a result not written now: not looked at
+    other.write_bytes(b"\0" * 10)
+    result = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
+    assert result.exit_code == 0, result
+    assert f"removed 1 file (1.5 kB) left by an interrupted run of {folder / 'a_randomstyle.png'}" in result.err
+    assert not left.exists() and other.exists() and (folder / "a_randomstyle.png").exists()

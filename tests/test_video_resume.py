@@ -221,6 +221,7 @@ def test_a_killed_run_leaves_a_readable_file_that_the_next_run_continues(tmp_pat
     result = run_cli(args, capsys)
     assert result.exit_code == 0, result
     assert "resuming a run that was stopped without finishing" in result.err
+    assert "removed" not in result.err  # its part is continued, not taken for a leftover (rtstyle.io.leftovers)
     kept = int(result.err.split("stopped without finishing (killed, crashed or a power loss): its ")[1].split()[0])
     assert readable - 20 <= kept < readable  # all but the last frame or two, which may have been cut short
     assert len(calls) == 240 - kept

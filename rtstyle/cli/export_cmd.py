@@ -14,6 +14,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.export.exporter import export_style
 from rtstyle.export.onnx_graph import IO_SUMMARY
 from rtstyle.io.atomic import refuse_to_replace
+from rtstyle.io.leftovers import clear_leftovers
 
 
 # 48 px measured no better than 32 (docs/engine.md, "Borders"): more only costs work, and a huge one memory.
@@ -76,6 +77,7 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
         raise RtstyleError(f"output must be a .onnx file, got {output}")
     fixed_hw = fixed_size(size)
     refuse_to_replace(output, overwrite)  # before the export's work
+    clear_leftovers([output], lambda line: click.echo(line, err=True))
     start = time.perf_counter()
     report = export_style(style, output, io=io, fp16=fp16,  # type: ignore[arg-type]
                           decompose_instance_norm=decompose_instance_norm, fixed_hw=fixed_hw,

@@ -17,6 +17,7 @@ from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
 from rtstyle.io.color_profile import read_color_profile
 from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
+from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.heif import is_heif_file
 from rtstyle.io.images import (
     ALPHA_SUFFIXES, fill_transparent, frame_count, is_image_name, read_image, read_layout,
@@ -93,6 +94,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
     process = FrameProcessor(stylizer, look=look)
     unreadable = written = deep = too_large = 0
     start = time.perf_counter()
+    clear_leftovers([job.target for job in plan.jobs], lambda line: click.echo(line, err=True))
     weights = progress_weights([job.source for job in plan.jobs])
     # By pixels, so the time left is right when the sizes differ (by photos it said 20 min with 1 min to go);
     # the photo count in front.

@@ -13,6 +13,7 @@ from rtstyle.cli.export_cmd import border_margin_option, fixed_size, margin_word
 from rtstyle.cli.options import output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
+from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.wording import counted
 
 
@@ -60,6 +61,7 @@ def quantize(style: str, output: Path | None, calibration: tuple[Path, ...], siz
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be an .onnx file, got {output}")
     refuse_to_replace(output, overwrite)
+    clear_leftovers([output], lambda line: click.echo(line, err=True))
     frames = calibration_frames_from(calibration) if calibration else bundled_calibration_frames()
     if fixed_hw is not None:
         frames = [cover_and_crop(frame, fixed_hw) for frame in frames]

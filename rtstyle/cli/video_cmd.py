@@ -92,7 +92,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     --restart starts over. A killed or crashed run is continued too. WebM, GIF and WebP runs always start from the
     beginning. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
     A GIF is written in two passes: its palette is made from every stylized frame, which are kept in a hidden file
-    beside the output until then (0.4 MB a frame at 480x270).
+    beside the output until then (0.4 MB a frame at 480x270). The hidden files a killed run leaves that cannot be
+    continued (a GIF's frames, a WebM's or WebP's temporary file) are removed by the next run writing the same
+    output, which says how much that freed; a live run's are never touched.
 
     \b
     Examples:

@@ -133,7 +133,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         grabber = cap.LatestFrameCapture(capture, live=info.live, lossless=file_source and not paced,
                                          pace_fps=(info.fps or 30) if paced else None,
                                          resize=size if file_source else None)
-        recorder = Recorder(record, fps=info.fps, overwrite=overwrite) if record is not None else None
+        recorder = Recorder(record, fps=info.fps, overwrite=overwrite,
+                            say=lambda line: click.echo(line, err=True)) if record is not None else None
         if virtual_camera is not None:  # opened at the capture's size, before the model loads and the window opens
             width, height = cap.frame_size(capture, size if file_source else None)
             vcam = VirtualCamera(width, height, info.fps, vcam_device)

@@ -25,7 +25,7 @@ import av.filter
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import temp_path_beside
+from rtstyle.io.atomic import discard_temp, temp_path_beside
 from rtstyle.io.filtergraph import ready_frames
 
 GIF_TIME_BASE = Fraction(1, 100)
@@ -61,7 +61,7 @@ class GifWriter:
         self._stats_in.link_to(generator)
         generator.link_to(self._stats_out)
         self._stats.configure()
-        self._spool_path = temp_path_beside(self.shown_as, suffix=".frames")
+        self._spool_path = temp_path_beside(self.shown_as, suffix=f"{self.shown_as.suffix}.frames")  # .OUT.*.part.gif.frames
         self._spool: BinaryIO | None = open(self._spool_path, "wb")  # noqa: SIM115 - closed by close/abandon
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
@@ -157,5 +157,4 @@ class GifWriter:
         self._discard_spool()
 
     def _discard_spool(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._spool_path.unlink()
+        discard_temp(self._spool_path)

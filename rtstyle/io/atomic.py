@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io import temp_locks
 
 
 def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: str = "",
@@ -31,20 +32,31 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     """A fresh, unused path in the target's directory (same filesystem, so os.replace is atomic).
 
     The temporary name keeps the target's extension, because encoders pick the container from it.
+    It is locked (rtstyle.io.temp_locks) until it is renamed (move_into_place) or deleted (discard_temp): a file
+    like it without a lock is a stopped run's (rtstyle.io.leftovers removes those).
     """
     target = Path(target)
     directory = target.parent
     ensure_writable_dir(directory)
-    try:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}", dir=directory
-        )
-    except OSError as exc:  # named as the user's path: the temporary one means nothing to them
-        raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
-    os.close(fd)
+    while True:
+        try:
+            fd, name = tempfile.mkstemp(
+                prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}",
+                dir=directory)
+        except OSError as exc:  # named as the user's path: the temporary one means nothing to them
+            raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
+        if temp_locks.hold(Path(name), fd):
+            break
     # mkstemp creates the file private (0600); give it the mode a plain open() would, as it becomes the output.
     os.chmod(name, 0o666 & ~current_umask())
     return Path(name)
+
+
+def discard_temp(tmp: Path) -> None:
+    """Delete a temporary file of temp_path_beside (if it is there) and let go of its lock."""
+    with contextlib.suppress(FileNotFoundError):
+        Path(tmp).unlink()
+    temp_locks.release(tmp)
 
 
 def probe_writable(target: Path, what: str = "the output") -> None:
@@ -91,8 +103,7 @@ def atomic_output(target: Path, overwrite: bool = True) -> Iterator[Path]:
         yield tmp
         move_into_place(tmp, target, overwrite, keep_aside=False)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        discard_temp(tmp)
         raise
 
 
@@ -107,10 +118,12 @@ def move_into_place(tmp: Path, target: Path, overwrite: bool, *, keep_aside: boo
     tmp, target = Path(tmp), Path(target)
     if overwrite:
         os.replace(tmp, target)
+        temp_locks.release(tmp)
         return target
     for n in range(1, 1000):
         candidate = target if n == 1 else target.with_name(f"{target.stem}-{n}{target.suffix}")
         if _take_name(tmp, candidate):
+            temp_locks.release(tmp)
             return candidate
         if not keep_aside:
             raise RtstyleError(f"{target} appeared while this ran (another rtstyle writing it?): not replaced "

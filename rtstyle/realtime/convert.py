@@ -11,7 +11,6 @@ the temporary file is deleted.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -25,9 +24,10 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
 from rtstyle.io.deinterlace import FILTER as DEINTERLACER
+from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
@@ -213,6 +213,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         log(f"{fmt.label}: frames scaled down to {out_w}x{out_h} (at most {fmt.default_max_size} px, as animated "
             "pictures are shown; --max-size to change)")
 
+    clear_leftovers([target], log)  # hidden files of runs stopped hard (not a part that resume continues)
     resume = _plan_resume(options, fmt, (out_w, out_h), log)
     if resume is not None and resume.part is not None:
         resumed(resume.part.frames)
@@ -299,8 +300,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     except BaseException as exc:
         if writer is not None:
             writer.abandon()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        discard_temp(tmp)
         if resume is not None:
             resume.end()
         if isinstance(exc, OSError) and exc.filename and Path(exc.filename) == tmp:
@@ -320,18 +320,16 @@ def _defragmented(tmp: Path, target: Path, first_time: float, overwrite: bool, l
     try:
         defragment(tmp, plain, first_time, shown_as=target)
     except (RtstyleError, OSError) as exc:
-        with contextlib.suppress(FileNotFoundError):
-            plain.unlink()
+        discard_temp(plain)
         log(f"{target} is written as fragmented MP4 (it plays as any MP4; some editors want it remuxed): "
             f"{getattr(exc, 'strerror', None) or exc}")
         return move_into_place(tmp, target, overwrite)
     try:
         written = move_into_place(plain, target, overwrite)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            plain.unlink()
+        discard_temp(plain)
         raise
-    tmp.unlink()
+    discard_temp(tmp)
     return written
 
 
@@ -423,8 +421,7 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
             log(f"interrupted: kept the first {frames}{of_total} frames as {partial} (playable{again}); {target} "
                 "was not written")
         else:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            discard_temp(tmp)
             if resume is not None:
                 resume.end()
             log(f"interrupted before any frame was written; {target} was not written")

@@ -7,13 +7,14 @@ of a file or a lost camera: stopping is the normal way to end a recording, so it
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from rtstyle.io.atomic import move_into_place, refuse_to_replace, temp_path_beside
+from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
+from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.video import DEFAULT_PRESET, VideoWriter, check_output_suffix
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
@@ -21,10 +22,12 @@ TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when t
 
 class Recorder:
     def __init__(self, target: Path, *, fps: float | None, overwrite: bool = False, crf: int = 20,
-                 preset: str = DEFAULT_PRESET) -> None:
+                 preset: str = DEFAULT_PRESET, say: Callable[[str], None] = lambda _: None) -> None:
+        """`say`: where the removal of files an interrupted recording left (rtstyle.io.leftovers) is said."""
         self.target = Path(target)
         refuse_to_replace(self.target, overwrite, "recording")  # also a folder in the way
         check_output_suffix(self.target, "--record")  # .avi would store one frame rate, not the live timing
+        clear_leftovers([self.target], say)
         self.overwrite = overwrite
         self.rate = Fraction(fps or 30).limit_denominator(1001)
         self.crf, self.preset = crf, preset
@@ -65,5 +68,4 @@ class Recorder:
         writer = getattr(self, "writer", None)  # also called from __init__, before it exists
         if writer is not None:
             writer.abandon()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp.unlink()
+        discard_temp(self.tmp)

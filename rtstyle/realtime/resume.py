@@ -25,15 +25,12 @@ from typing import Any
 
 import av
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; hard-stopped runs are not continued there
-    fcntl = None  # type: ignore[assignment]
-
 from rtstyle.errors import RtstyleError
 from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, last_whole_time
-from rtstyle.io.atomic import atomic_write_bytes, move_into_place
+from rtstyle.io import temp_locks
+from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place
 from rtstyle.io.formats import H264, OutputFormat
+from rtstyle.io.leftovers import record_path
 from rtstyle.io.video import AudioPacket, DecodedFrame, frames_past_damage
 
 RECORD_VERSION = 1
@@ -44,11 +41,6 @@ SETTING_NAMES: dict[str, str] = {
     "size": "the frame size (--scale, --max-size)", "start": "--start", "duration": "--duration",
     "encoder": "--quality/--crf", "audio": "--no-audio", "source": "the source file (its size or time changed)",
 }
-
-
-def record_path(part: Path) -> Path:
-    """The hidden record kept beside a partial file: out.partial.mp4 -> .out.partial.mp4.rtstyle.json."""
-    return part.with_name(f".{part.name}.rtstyle.json")
 
 
 def source_identity(source: Path) -> list[int]:
@@ -95,40 +87,41 @@ class Resume:
     part: EarlierPart | None = None
     replaced: list[Path] = field(default_factory=list)
     _temp: Path | None = None
-    _lock: int | None = None
 
     def begin(self, tmp: Path) -> None:
-        """Mark the run's temporary file as this run's: a record (frames unknown) and a lock."""
-        self._temp, self._lock = tmp, _lock(tmp)  # first: a record without a lock is a stopped run's
+        """Mark the run's temporary file (locked by temp_path_beside while the run lives) as this run's: a
+        record (frames unknown)."""
+        self._temp = tmp
         atomic_write_bytes(record_path(tmp), json.dumps(self.record).encode())
 
     def sync(self) -> None:
         """Make what is written so far survive a power loss (the data the OS still holds)."""
-        if self._lock is not None:
+        fd = temp_locks.held(self._temp) if self._temp is not None else None
+        if fd is not None:
             with contextlib.suppress(OSError):
-                os.fsync(self._lock)
+                os.fsync(fd)
 
     def end(self) -> None:
         """The temporary file is renamed or deleted: its record and lock go."""
         if self._temp is not None:
             with contextlib.suppress(FileNotFoundError):
                 record_path(self._temp).unlink()
-        if self._lock is not None:
-            os.close(self._lock)  # the lock goes with it
-        self._temp = self._lock = None
+            temp_locks.release(self._temp)
+        self._temp = None
 
     def keep_partial(self, tmp: Path, fresh: Path, frames: int) -> tuple[Path, int]:
         """Keep an interrupted run's file: in place of the part it continued (or --restart replaces), else at
         `fresh` (the first free OUT.partial*.EXT), with its record. Stopped before it had re-encoded all the
         part's frames, the part stays as it was."""
         if self.part is not None and frames < self.part.frames:
-            tmp.unlink()
+            discard_temp(tmp)
             return self.part.path, self.part.frames
         shown = [part for part in self.replaced if not part.name.startswith(".")]  # not a hard-stopped temp
         place = shown[0] if shown else fresh
         atomic_write_bytes(record_path(place), json.dumps({**self.record, "frames": frames}).encode())
         if shown:
             tmp.replace(place)  # holds every frame of the part it replaces, and the new ones
+            temp_locks.release(tmp)
         else:
             place = move_into_place(tmp, place, overwrite=False)
             if place != fresh:  # another run took the name meanwhile: the record goes with this file
@@ -142,37 +135,6 @@ class Resume:
         """The full output is written: the parts it contains (or --restart replaced) go."""
         for part in self.replaced:
             remove_part(part)
-
-
-def _lock(path: Path) -> int | None:
-    """An exclusive lock on `path` for as long as the returned descriptor is open (None: no locks here)."""
-    if fcntl is None:
-        return None
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _in_use(path: Path) -> bool:
-    """Another run holds this file (it is writing it): not a hard-stopped one. Without locks (Windows), a hidden
-    temporary file cannot be told from a live run's, so none is taken."""
-    if fcntl is None:
-        return True
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def remove_part(part: Path) -> None:
@@ -224,7 +186,7 @@ def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
     found = []
     candidates = [target.with_name(f"{target.stem}.partial{target.suffix}")]
     candidates += sorted(target.parent.glob(f"{stem}.partial-*{suffix}"), key=lambda p: (len(p.name), p.name))
-    candidates += sorted(p for p in target.parent.glob(f".{stem}.*.part{suffix}") if not _in_use(p))
+    candidates += sorted(p for p in target.parent.glob(f".{stem}.*.part{suffix}") if not temp_locks.in_use(p))
     for path in candidates:
         if not path.is_file():
             continue

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import ensure_writable_dir, file_key, probe_writable, refuse_to_replace
+from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
@@ -192,6 +193,7 @@ class Trainer:
         self.new_dirs = missing_dirs(self.run_dir)
         probe_writable(self.checkpoint_path, "the checkpoint")
         ensure_writable_dir(self.run_dir)  # removed again (when empty) if the start fails
+        clear_leftovers([self.checkpoint_path, self.output], say)  # of a run killed while writing them
 
         torch.manual_seed(self.hparams.seed)
         self.arch, self.arch_kwargs, init_weights = self._architecture(record)
