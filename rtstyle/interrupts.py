@@ -49,16 +49,31 @@ def stop_on_signals() -> Iterator[None]:
         _restore(previous)
 
 
+_finalising: list[bool] = []  # uninterruptible() blocks open on the main thread
+
+
 @contextlib.contextmanager
-def uninterruptible() -> Iterator[None]:
-    """Let a short finalisation (encoder flush, trailer, rename) finish even if Ctrl-C or SIGTERM comes again."""
+def uninterruptible(said: Callable[[], None] | None = None) -> Iterator[None]:
+    """Let a finalisation (encoder flush, trailer, rename) finish even if Ctrl-C or SIGTERM comes again.
+
+    `said`: called once at the first such signal, to say why it does not stop at once (a long finalisation, such
+    as a GIF's palette pass, would otherwise look hung)."""
     if not _on_main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    heard: list[int] = []
+
+    def acknowledge(signum: int, frame: FrameType | None) -> None:
+        if said is not None and not heard:
+            said()
+        heard.append(signum)
+
+    previous = {sig: signal.signal(sig, acknowledge if said is not None else signal.SIG_IGN) for sig in STOP_SIGNALS}
+    _finalising.append(True)
     try:
         yield
     finally:
+        _finalising.pop()
         _restore(previous)
 
 
@@ -70,8 +85,11 @@ def deferred_stop() -> Iterator[None]:
     if not _on_main_thread():
         yield
         return
+    if _finalising:  # inside uninterruptible(): the stop is held (and said) there, a finalisation is not cut short
+        yield
+        return
     caught: list[int] = []
-    # A signal ignored now stays ignored (inside uninterruptible(), a finalisation must not be cut short after all).
+    # A signal ignored now stays ignored (as the parent of a process may have set it).
     previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in STOP_SIGNALS
                 if signal.getsignal(sig) is not signal.SIG_IGN}
     try:

@@ -52,6 +52,17 @@ def test_uninterruptible_lets_the_block_finish_then_restores_the_handlers():
     assert finished
 
 
+def test_uninterruptible_can_say_once_why_it_does_not_stop():
+    said: list[str] = []
+    with stop_on_signals():
+        with uninterruptible(said=lambda: said.append("finishing")):
+            _deliver(signal.SIGINT)
+            _deliver(signal.SIGTERM)
+            _deliver(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert said == ["finishing"]
+
+
 @pytest.mark.parametrize("sig, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
 def test_a_stop_while_libraries_load_takes_effect_once_they_have(sig, raised):
     # A KeyboardInterrupt inside a native library's start-up (importing onnx) aborted the process (exit 134).

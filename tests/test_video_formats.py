@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import make_clip, video_summary, write_frames
+from videoclips import BUNNY, make_clip, video_summary, write_frames
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -310,3 +311,31 @@ def test_ctrl_c_keeps_a_playable_part_and_nothing_under_the_name(tmp_path, small
     assert got["times"] == pytest.approx([i / 24 for i in range(got["frames"])], abs=0.006)
     if suffix == ".gif":
         assert gif_duration(partial) == pytest.approx(got["frames"] / 24, abs=0.02)
+
+
+def test_ctrl_c_during_a_gifs_palette_pass_is_answered_and_the_gif_finished(tmp_path, small_style, capsys):
+    """The palette pass maps every spooled frame again (seconds a hundred frames): a Ctrl-C there cannot stop it
+    without losing the frames, so the GIF is finished, and a line says why, instead of the Ctrl-C doing nothing."""
+    out = tmp_path / "out.gif"
+    sent = threading.Event()
+
+    def interrupt_in_the_palette_pass() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not sent.is_set():
+            # The GIF itself is written only in the palette pass; before it only the frames are spooled.
+            if any(path.stat().st_size > 0 for path in tmp_path.glob(".out.*.part.gif")):
+                os.kill(os.getpid(), signal.SIGINT)
+                sent.set()
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=interrupt_in_the_palette_pass, daemon=True)
+    watcher.start()
+    result = run_cli(["video", str(BUNNY), "-o", str(out), "--style", str(small_style), "--scale", "0.5",
+                      "--duration", "4"], capsys)
+    sent.set()
+    watcher.join()
+    assert result.exit_code == 0, result
+    assert result.err.count("is being finished") == 1, result.err
+    assert "Traceback" not in result.err
+    assert video_summary(out)["frames"] == 96
+    assert not list(tmp_path.glob(".*part*"))

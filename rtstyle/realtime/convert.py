@@ -281,7 +281,9 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                         writer.write_audio(item)
 
                 Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers).run(consume)
-            with uninterruptible():
+            # A GIF's palette pass takes seconds a hundred frames: a Ctrl-C there is answered, not ignored in silence.
+            with uninterruptible(said=lambda: log(f"{target} is being finished: stopping now would lose the "
+                                                  "converted frames, so it is written first")):
                 _finish(writer, target, bar_shown)
                 if fragmented and first_time:
                     written = _defragmented(tmp, target, first_time[0], options.overwrite, log)
