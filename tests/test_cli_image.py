@@ -245,8 +245,10 @@ def test_earlier_results_are_recognised_wherever_the_new_results_go(tmp_path, sm
     folder.mkdir()
     cv2.imwrite(str(folder / "x.jpg"), photo[:24, :32])
     assert run_cli(["image", str(folder), "-s", "aa"], capsys).exit_code == 0  # x_aa.jpg beside x.jpg
-    assert run_cli(["image", str(folder), str(tmp_path / ".." / tmp_path.name / "photos"), "-s", "bb", "-o",
-                    str(tmp_path / "out")], capsys).exit_code == 0  # the same folder spelled twice
+    again = run_cli(["image", str(folder), str(tmp_path / ".." / tmp_path.name / "photos"), "-s", "bb", "-o",
+                     str(tmp_path / "out")], capsys)  # the same folder spelled twice
+    assert again.exit_code == 0
+    assert "left alone 1 earlier result (named PHOTO_STYLE beside its photo)" in again.out  # not 'result(s)'
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x_bb.jpg"]  # not x_aa_bb.jpg, nor twice
     model = tmp_path / "m.onnx"
     model.write_bytes(b"an exported model")
