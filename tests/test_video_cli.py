@@ -162,6 +162,10 @@ def test_a_folder_as_output_gets_the_default_name_in_it(tmp_path, small_style, c
     assert result.exit_code == 0, result
     assert result.out.strip() == str(tmp_path / "out" / "clip_smallstyle.mp4")
     assert video_summary(tmp_path / "out" / "clip_smallstyle.mp4")["frames"] == 2
+    # A folder that is not there yet is made, as `rtstyle image -o new/` makes it (it was 'unsupported output type').
+    result = run_cli(["video", str(src), "-o", str(tmp_path / "new") + "/", "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert video_summary(tmp_path / "new" / "clip_smallstyle.mp4")["frames"] == 2
 
 
 def test_one_frame_is_one_frame(tmp_path, small_style, capsys):

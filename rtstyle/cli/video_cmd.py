@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rtstyle.cli.options import (
-    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, stabilize_option,
+    FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.errors import RtstyleError
 from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
+@click.option("-o", "--output", "output_arg", type=click.Path(),
               help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied, or AAC where players would not play "
                    "it), .webm (VP9, audio as Opus), .gif "
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 @stabilize_option
 @look_options
 @engine_options
-def video(source: Path, output: Path | None, style: str | None, quality: str, crf: int | None, preset: str,
+def video(source: Path, output_arg: str | None, style: str | None, quality: str, crf: int | None, preset: str,
           start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
           overwrite: bool, restart: bool, parallel_frames: bool | None, stabilize: float | None, strength: float,
           keep_colors: bool, backend: str, device: str, precision: str) -> None:
@@ -121,7 +122,9 @@ def video(source: Path, output: Path | None, style: str | None, quality: str, cr
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
                            "one before it")
-    if output is None or output.is_dir():  # `-o stylized/`, as `rtstyle image` takes it
+    output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
+    # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
+    if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):
         output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
     check_paths(source, output, overwrite)  # before the (slow) model load
     fmt = output_format(output)
