@@ -221,3 +221,42 @@ def test_flat_colours_are_written_as_the_matrix_says(tmp_path, tags):
         got = (planes[0][16, x], planes[1][8, x // 2], planes[2][8, x // 2])
         # within 0.9 of a level: swscale's own coefficients leave up to 0.7; truncation was a whole level or more
         assert np.abs(np.array(got, float) - expected).max() < 0.9, (k, got, expected)
+
+
+def test_a_stop_between_encoding_and_muxing_loses_no_frame(tmp_path):
+    # Ctrl-C landed between the encoder giving a frame's packet and the muxer taking it: the packet was lost, and
+    # the kept part skipped a frame (13 before its end, x264's delay); resuming then matched only up to that gap.
+    import os
+    import signal
+
+    from rtstyle.interrupts import stop_on_signals
+    from rtstyle.io.video import VideoWriter
+
+    out = tmp_path / "part.mp4"
+    writer = VideoWriter(out, width=64, height=48, rate=Fraction(24))
+    real = writer.container
+    calls = [0]
+
+    class StoppedWhileMuxing:  # the real container; Ctrl-C arrives as the 6th packet is about to go in
+        def mux(self, packet: av.Packet) -> None:
+            calls[0] += 1
+            if calls[0] == 6:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.1)  # delivered here, before the packet is muxed
+            real.mux(packet)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    writer.container = StoppedWhileMuxing()  # type: ignore[assignment]
+    image = np.zeros((48, 64, 3), np.uint8)
+    with stop_on_signals(), pytest.raises(KeyboardInterrupt):
+        for i in range(100):
+            image[:] = i * 2
+            writer.write(image, i)
+    writer.container = real
+    writer.close()
+    with av.open(str(out)) as container:
+        times = [frame.pts for frame in container.decode(video=0)]
+    assert len(times) == writer.frames_written
+    assert times == list(range(0, times[-1] + 1, times[1] - times[0]))  # no frame missing

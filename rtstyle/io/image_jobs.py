@@ -56,7 +56,8 @@ class ImagePlan:
             notes.append(f"skipped {self.existing_inputs} already stylized beside their photos"
                          + (" (inputs are never replaced: delete them to redo them)" if self.overwrite else ""))
         if self.earlier_results:
-            notes.append(f"left alone {counted(self.earlier_results, 'earlier result')} (named PHOTO_STYLE beside its photo)")
+            notes.append(f"left alone {counted(self.earlier_results, 'earlier result')} "
+                         "(named PHOTO_STYLE beside its photo)")
         if self.unwritable:
             notes.append(f"skipped {self.unwritable} whose folder cannot be written (-o DIR puts results elsewhere)")
         if self.unsupported:

@@ -25,6 +25,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
+from rtstyle.interrupts import deferred_stop
 from rtstyle.realtime.timeparse import parse_time
 
 #: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
@@ -574,30 +575,33 @@ class VideoWriter:
         frame.pts = pts if pts is not None else self.frames_written
         if self.stream.codec_context.time_base is not None:
             frame.time_base = self.stream.codec_context.time_base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-        self.frames_written += 1
+        with deferred_stop():  # a Ctrl-C between encoding and muxing lost the frame's packet from the part
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+            self.frames_written += 1
 
     def write_encoded(self, packets: Sequence[av.Packet]) -> None:
         """One frame's place in the video: `packets` (zero or more, in decoding order) that an encoder with this
         one's settings made, copied as they are (a resumed run's kept part; rtstyle.realtime.resume)."""
-        for packet in packets:
-            packet.stream = self.stream
-            self.container.mux(packet)
-        self.frames_written += 1
+        with deferred_stop():  # all of them or none
+            for packet in packets:
+                packet.stream = self.stream
+                self.container.mux(packet)
+            self.frames_written += 1
 
     def write_audio(self, item: AudioPacket) -> None:
-        if self.audio_encodings[item.stream_index] is not None:
-            self._encode_audio(item)
-            return
-        item.packet.stream = self.audio_streams[item.stream_index]
-        try:
-            self.container.mux(item.packet)
-        except av.error.FFmpegError as exc:  # a packet the output container refuses: one line, not a traceback
-            if exc.errno in WRITE_FAILURES:  # the disk, not the container: the advice below would be wrong
-                raise OSError(exc.errno, os.strerror(exc.errno), str(self.path)) from None
-            raise RtstyleError(f"cannot copy the audio into {self.shown_as}: {_short(exc)} (try .mkv, or "
-                               "--no-audio)") from None
+        with deferred_stop():  # as for a frame: a stop between decoding, encoding and muxing lost sound
+            if self.audio_encodings[item.stream_index] is not None:
+                self._encode_audio(item)
+                return
+            item.packet.stream = self.audio_streams[item.stream_index]
+            try:
+                self.container.mux(item.packet)
+            except av.error.FFmpegError as exc:  # a packet the output container refuses: one line, not a traceback
+                if exc.errno in WRITE_FAILURES:  # the disk, not the container: the advice below would be wrong
+                    raise OSError(exc.errno, os.strerror(exc.errno), str(self.path)) from None
+                raise RtstyleError(f"cannot copy the audio into {self.shown_as}: {_short(exc)} (try .mkv, or "
+                                   "--no-audio)") from None
 
     def _encode_audio(self, item: AudioPacket) -> None:
         """Decode a packet with its input stream's decoder and encode what it holds again."""
