@@ -311,6 +311,9 @@ def test_ctrl_c_keeps_a_playable_part_and_nothing_under_the_name(tmp_path, small
     assert got["times"] == pytest.approx([i / 24 for i in range(got["frames"])], abs=0.006)
     if suffix == ".gif":
         assert gif_duration(partial) == pytest.approx(got["frames"] / 24, abs=0.02)
+        # Said before the palette pass, which takes seconds a hundred frames: not a silent wait after Ctrl-C.
+        first, kept = err.index("made into a GIF first"), err.index("interrupted: kept")
+        assert first < kept, err
 
 
 def test_ctrl_c_during_a_gifs_palette_pass_is_answered_and_the_gif_finished(tmp_path, small_style, capsys):

@@ -405,6 +405,8 @@ def _keep_partial(writer: VideoWriter | GifWriter | None, tmp: Path, target: Pat
     with uninterruptible():
         frames = writer.frames_written if writer is not None else 0
         if writer is not None and frames > 0:
+            if isinstance(writer, GifWriter):  # said now: its palette pass takes seconds a hundred frames
+                log(f"interrupted: the {frames} frames done are made into a GIF first (its palette pass)")
             try:
                 writer.close()
             except Exception:  # noqa: BLE001 - a half-flushed file is not worth keeping
