@@ -312,8 +312,8 @@ def test_ctrl_c_keeps_a_playable_part_and_nothing_under_the_name(tmp_path, small
     if suffix == ".gif":
         assert gif_duration(partial) == pytest.approx(got["frames"] / 24, abs=0.02)
         # Said before the palette pass, which takes seconds a hundred frames: not a silent wait after Ctrl-C.
-        first, kept = err.index("made into a GIF first"), err.index("interrupted: kept")
-        assert first < kept, err
+        first, kept = result.err.index("made into a GIF first"), result.err.index("interrupted: kept")
+        assert first < kept, result.err
 
 
 def test_ctrl_c_during_a_gifs_palette_pass_is_answered_and_the_gif_finished(tmp_path, small_style, capsys):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 try:
@@ -66,41 +67,46 @@ def holding() -> list[Path]:
     return list(_held)
 
 
-def in_use(path: Path) -> bool:
-    """A run holds this file (it is writing it). Without locks (Windows) every file counts as in use."""
+@contextlib.contextmanager
+def _locked_if_unused(path: Path) -> Iterator[int | None]:
+    """A descriptor of `path` holding its lock, or None where a run holds it (or it cannot be opened)."""
     if fcntl is None or Path(path) in _held:
-        return True
+        yield None
+        return
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return True
+        yield None
+        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield None
+            return
+        yield fd
     finally:
-        os.close(fd)
-    return False
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def in_use(path: Path) -> bool:
+    """A run holds this file (it is writing it). Without locks (Windows) every file counts as in use."""
+    with _locked_if_unused(path) as fd:
+        return fd is None
 
 
 def remove_unused(path: Path) -> int | None:
     """Delete `path` unless a run holds it; the bytes freed, or None where it is in use (or gone). The lock is
     held while deleting, so a run cannot take the file between the check and the deletion."""
-    if fcntl is None or Path(path) in _held:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        stat = os.fstat(fd)
-        if not os.path.samestat(stat, os.stat(path)):  # replaced meanwhile: not the file checked
+    with _locked_if_unused(path) as fd:
+        if fd is None:
             return None
-        os.unlink(path)
-    except OSError:
-        return None
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    return stat.st_size
+        try:
+            stat = os.fstat(fd)
+            if not os.path.samestat(stat, os.stat(path)):  # replaced meanwhile: not the file checked
+                return None
+            os.unlink(path)
+        except OSError:
+            return None
+        return stat.st_size
