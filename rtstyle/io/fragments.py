@@ -11,7 +11,8 @@ docs/benchmarks.md (a few percent larger while converting; the remux reads and w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -74,23 +75,18 @@ def defragment(fragmented: Path, plain: Path, first_time: float, shown_as: Path)
 
 def _first_video_time(container: av.container.InputContainer, video: av.VideoStream) -> float:
     """The earliest presentation time of the video's packets (the first frame's, whatever the decoding order)."""
-    times = [float(p.pts * p.time_base) for p in _head(container.demux(video), 64) if p.pts is not None]
+    times = [float(p.pts * p.time_base) for p in itertools.islice(container.demux(video), 64) if p.pts is not None]
     return min(times) if times else 0.0
 
 
-def _head(packets: Iterator[av.Packet], count: int) -> Iterator[av.Packet]:
-    for n, packet in enumerate(packets):
-        if n >= count:
-            return
-        yield packet
-
-
-def last_whole_time(path: Path) -> float | None:
-    """For a file cut by a hard stop: the presentation time from which its frames may be incomplete (that of
-    its last video packet, which may have been cut short, and of any later frame), None when it has no packet."""
-    last: float | None = None
+def whole_frames(path: Path) -> tuple[float | None, int]:
+    """For a file cut by a hard stop, in one pass: the presentation time from which its frames may be incomplete
+    (that of its last video packet, which may have been cut short, and of any later frame; None when it has no
+    packet), and how many frames come before it."""
+    times: list[float] = []
     with contextlib.suppress(av.error.FFmpegError), av.open(str(path)) as container:
-        for packet in container.demux(video=0):
-            if packet.pts is not None and packet.size:
-                last = float(packet.pts * packet.time_base)
-    return last
+        times = [float(p.pts * p.time_base) for p in container.demux(video=0) if p.pts is not None and p.size]
+    if not times:
+        return None, 0
+    cut = times[-1]
+    return cut, sum(1 for t in times if t < cut - 1e-6)

@@ -684,12 +684,6 @@ def _encodable_rate(encoder: str, rate: int) -> int:
     return min(above) if above else max(rates)
 
 
-def count_frames(path: Path) -> int:
-    """Decoded frame count (exact, unlike the container's estimate); for checks and tests."""
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
-
-
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]

@@ -15,6 +15,7 @@ in, nor thrown away by a changed option); `--restart` starts over and replaces i
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import Any
 import av
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, last_whole_time
+from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, whole_frames
 from rtstyle.io import temp_locks
 from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place
 from rtstyle.io.formats import H264, OutputFormat
@@ -182,7 +183,7 @@ def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart
 def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
     """OUT.partial.EXT, OUT.partial-2.EXT ... and the hidden temporary files of runs stopped hard, that have a
     readable record, in that order."""
-    stem, suffix = _glob_escape(target.stem), _glob_escape(target.suffix)
+    stem, suffix = glob.escape(target.stem), glob.escape(target.suffix)
     found = []
     candidates = [target.with_name(f"{target.stem}.partial{target.suffix}")]
     candidates += sorted(target.parent.glob(f"{stem}.partial-*{suffix}"), key=lambda p: (len(p.name), p.name))
@@ -202,25 +203,12 @@ def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
 def _earlier_part(path: Path, saved: dict[str, Any]) -> EarlierPart:
     if "frames" in saved:  # kept by an interruption: closed properly
         return EarlierPart(path, int(saved["frames"]))
-    cut = last_whole_time(path)  # a hard stop: the last frame written may be cut short
-    return EarlierPart(path, _frames_before(path, cut), cut)
-
-
-def _frames_before(path: Path, cut: float | None) -> int:
-    if cut is None:
-        return 0
-    with contextlib.suppress(av.error.FFmpegError), av.open(str(path)) as container:
-        return sum(1 for p in container.demux(video=0) if p.pts is not None and p.size
-                   and float(p.pts * p.time_base) < cut - 1e-6)
-    return 0
+    cut, frames = whole_frames(path)  # a hard stop: the last frame written may be cut short
+    return EarlierPart(path, frames, cut)
 
 
 def _named(part: Path) -> str:
     return f"an unfinished run's file {part}" if part.name.startswith(".") else str(part)
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
 def _differences(saved: dict[str, Any], record: dict[str, Any]) -> list[str]:
