@@ -73,9 +73,10 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
     play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
     and .mkv keep PCM as it is; a camcorder's Blu-ray PCM, which only its own containers hold, becomes FLAC in
-    .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
-    stylizing (bwdif, a frame for each frame), and rtstyle says so. Subtitles are not copied, and rtstyle says
-    so. --start and --duration count from the video's first frame, whatever its first timestamp.
+    .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before stylizing (bwdif, a frame for
+    each frame), and rtstyle says so. HDR video (HLG from phones, PQ / HDR10) is tone-mapped to SDR (BT.709) for
+    the networks and the output, and rtstyle says so. Subtitles are not copied, and rtstyle says so. --start and
+    --duration count from the video's first frame, whatever its first timestamp.
 
     To share a short clip: .webm is VP9 with the audio re-encoded as Opus (copied if it is Opus or Vorbis
     already). .gif is an animated GIF with a

@@ -25,6 +25,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
+from rtstyle.io.hdr import frame_to_bgr, is_hdr
 from rtstyle.interrupts import deferred_stop
 from rtstyle.realtime.timeparse import parse_time
 
@@ -79,6 +80,14 @@ class ColorTags:
         """Tag an encoder (for the file's header) or a BGR frame (PyAV converts it to YUV with this matrix)."""
         target.color_primaries, target.color_trc = self.primaries, self.trc
         target.colorspace, target.color_range = self.space, self.range
+
+    @property
+    def hdr(self) -> bool:
+        return is_hdr(self.trc)
+
+    def written(self) -> ColorTags:
+        """The output's tags: these, but BT.709 SDR for HDR input, which is tone-mapped as it is decoded."""
+        return ColorTags(1, 1, 1, self.range) if self.hdr else self
 
 
 @dataclass(frozen=True)
@@ -351,8 +360,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
                         pts = last_pts + 1
                     last_pts = pts
-                    image = frame.to_ndarray(format="bgr24", width=size[0], height=size[1],
-                                             interpolation="AREA") if size else frame.to_ndarray(format="bgr24")
+                    image = frame_to_bgr(frame, size)  # HDR tone-mapped to SDR, as the networks learnt
                     report.first_time = t if report.first_time is None else report.first_time
                     report.last_time = t
                     yield DecodedFrame(image, pts, index)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.hdr import frame_to_bgr
 from rtstyle.io.images import is_image_path, try_read_image
 
 
@@ -81,7 +82,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
             # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as by `rtstyle video`
             for frame in progressive(frames_past_damage(container, stream), stream):
                 # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
-                yield upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
+                yield upright_frame(frame_to_bgr(frame), int(getattr(frame, "rotation", 0) or 0))
         except av.FFmpegError as exc:
             raise RtstyleError(f"cannot decode video {path}: {getattr(exc, 'strerror', None) or exc}") from None
 

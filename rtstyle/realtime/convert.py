@@ -29,6 +29,7 @@ from rtstyle.io.animated import GifWriter
 from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
+from rtstyle.io.hdr import HDR_NAMES, TONE_MAP
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
@@ -176,7 +177,10 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     info = probe_video(source)
     if info.duration is not None and options.start >= info.duration:
         raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
-    if info.bits > 8:  # said, not hidden (as for photos): HDR's PQ or HLG curve bands visibly at 8 bits
+    if info.color.hdr:  # said: the output is SDR, which every screen shows as intended
+        log(f"{source} is HDR video ({HDR_NAMES[info.color.trc]}, {info.bits}-bit): tone-mapped to SDR (BT.709, "
+            f"8-bit) for the networks, which learnt from SDR photos, and for the output")
+    elif info.bits > 8:  # said, not hidden (as for photos)
         log(f"{source} has {info.bits}-bit video: the networks and the output ({fmt.label}"
             f"{', yuv420p' if fmt.even_size else ''}) work at 8 bits")
     if info.interlaced:  # said: the output is progressive, at the input's frame rate
@@ -214,7 +218,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             "pictures are shown; --max-size to change)")
 
     clear_leftovers([target], log)  # hidden files of runs stopped hard (not a part that resume continues)
-    resume = _plan_resume(options, fmt, (out_w, out_h), log)
+    resume = _plan_resume(options, fmt, (out_w, out_h), info.color.hdr, log)
     if resume is not None and resume.part is not None:
         resumed(resume.part.frames)
 
@@ -240,7 +244,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             else:
                 writer = VideoWriter(tmp, width=out_w, height=out_h, rate=info.rate, time_base=info.time_base,
                                      rotation=rotation, audio_templates=audio_templates, shown_as=target,
-                                     color=info.color, sample_aspect=info.sample_aspect, codec=fmt.codec,
+                                     color=info.color.written(), sample_aspect=info.sample_aspect, codec=fmt.codec,
                                      options=encoder_options(fmt, options.quality, options.crf, options.preset),
                                      audio_encodings=reencode, pix_fmt=fmt.pix_fmt,
                                      muxer_options={**dict(fmt.muxer_options), **(FRAGMENTED_OPTIONS if fragmented
@@ -388,14 +392,17 @@ def _note_shortfall(frames: int, total: int | None, report: DecodeReport, second
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
-def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], log: Log) -> Resume | None:
-    """What this run continues, from its record: the settings that make its frames what they are."""
+def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], hdr: bool,
+                 log: Log) -> Resume | None:
+    """What this run continues, from its record: the settings that make its frames what they are (for HDR input,
+    how it is tone-mapped: a part made before HDR was tone-mapped would otherwise be mixed in)."""
     if options.record is None:
         return None
     record = {**options.record, "size": list(size), "start": options.start, "duration": options.duration,
               "encoder": {k: v for k, v in encoder_options(fmt, options.quality, options.crf).items()
                           if k != "preset"},  # the preset changes the speed and size, not the look
-              "audio": options.audio, "source": source_identity(options.source)}
+              "audio": options.audio, "source": source_identity(options.source),
+              **({"tone_map": TONE_MAP} if hdr else {})}
     return plan_resume(options.target, fmt, record, options.restart, log)
 
 

@@ -41,6 +41,7 @@ SETTING_NAMES: dict[str, str] = {
     "keep_colors": "--keep-colors", "stabilize": "--stabilize", "precision": "--precision",
     "size": "the frame size (--scale, --max-size)", "start": "--start", "duration": "--duration",
     "encoder": "--quality/--crf", "audio": "--no-audio", "source": "the source file (its size or time changed)",
+    "tone_map": "HDR to SDR tone mapping",
 }
 
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.hdr import frame_to_bgr
 from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
 
 # Enough distinct frames to cover a clip without holding a whole film in memory.
@@ -216,7 +217,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             for i, frame in enumerate(progressive(frames_past_damage(container, stream), stream)):
                 if i % every == 0:
                     # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
-                    image = upright_frame(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
+                    image = upright_frame(frame_to_bgr(frame), int(getattr(frame, "rotation", 0) or 0))
                     first = image if not frames else first
                     frames.append(resize_short_side(image, crop_size))
                     if len(frames) >= max_frames:
