@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 
+from rtstyle.io.frames import frame_to_bgr
 from rtstyle.io.video import AudioPacket, DecodedFrame, VideoInfo, even_size, iter_media, open_input, pad_to_even
 from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size, partial_path_for
 from rtstyle.realtime.pipeline import Pipeline
@@ -128,7 +129,7 @@ def _ts_clip(path: Path, gop: int | None) -> Path:
 
 def _decoded(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+        return [frame_to_bgr(frame) for frame in container.decode(video=0)]
 
 
 def _audio(path: Path) -> list[tuple[float, float, bytes]]:

@@ -98,11 +98,13 @@ def _frame_at(path: Path, seconds: float, max_size: int):
     import av
     import cv2
 
+    from rtstyle.io.frames import frame_to_bgr
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
             if frame.time is not None and frame.time >= seconds:
-                image = frame.to_ndarray(format="bgr24")
+                image = frame_to_bgr(frame)
                 break
         else:
             raise RtstyleError(f"cannot read a frame from {path}")

@@ -10,13 +10,9 @@ display: an HDR phone video as an SDR screen should show it, its colours as shot
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-
-if TYPE_CHECKING:  # for the annotations only: the callers decoded the frame, and rtstyle.metrics imports PyAV lazily
-    import av
 
 # FFmpeg's AVCOL_TRC codes of the two HDR transfer functions.
 PQ = 16  # SMPTE ST 2084
@@ -39,15 +35,6 @@ BT2020_LUMA = np.array([[0.2627, 0.6780, 0.0593]], np.float32)  # Y of linear BT
 def is_hdr(trc: int) -> bool:
     """Whether FFmpeg's transfer-characteristic code is an HDR curve that needs tone mapping."""
     return trc in HDR_NAMES
-
-
-def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-    """A decoded frame as 8-bit BGR (scaled to `size` with area averaging): tone-mapped to SDR when it is HDR."""
-    hdr = is_hdr(frame.color_trc)
-    fmt = "rgb48le" if hdr else "bgr24"  # HDR's 10-bit steps kept in 16 bits until its curves are undone
-    image = frame.to_ndarray(format=fmt, width=size[0], height=size[1], interpolation="AREA") if size else \
-        frame.to_ndarray(format=fmt)
-    return tone_map(image, frame.color_trc) if hdr else image
 
 
 def tone_map(rgb48: np.ndarray, trc: int) -> np.ndarray:

@@ -25,7 +25,8 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
-from rtstyle.io.hdr import frame_to_bgr, is_hdr
+from rtstyle.io.frames import frame_to_bgr
+from rtstyle.io.hdr import is_hdr
 from rtstyle.interrupts import deferred_stop
 from rtstyle.realtime.timeparse import parse_time
 

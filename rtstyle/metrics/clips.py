@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.hdr import frame_to_bgr
 from rtstyle.io.images import is_image_path, try_read_image
 
 
@@ -67,6 +66,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
     import av
 
     from rtstyle.io.deinterlace import progressive
+    from rtstyle.io.frames import frame_to_bgr
     from rtstyle.io.video import frames_past_damage
 
     try:

@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.hdr import frame_to_bgr
 from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
 
 # Enough distinct frames to cover a clip without holding a whole film in memory.
@@ -198,6 +197,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     import av
 
     from rtstyle.io.deinterlace import progressive
+    from rtstyle.io.frames import frame_to_bgr
     from rtstyle.io.video import frames_past_damage
     from rtstyle.metrics.clips import upright_frame
 

@@ -1,0 +1,20 @@
+"""Decoded video frames as the networks take them: 8-bit BGR, HDR tone-mapped to SDR."""
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from rtstyle.io.hdr import is_hdr, tone_map
+
+# swscale's default (fast) YUV -> BGR is kept: it reads frames about a level dark (-1.05 on average on a 1080p
+# photo), and its accurate path (ACCURATE_RND | FULL_CHR_H_INT) gets the matrix's own colours but costs 16 ms a
+# 1080p frame instead of 1 (bench/decode.py): the decoding thread would then hold back GPU conversions.
+
+
+def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A decoded frame as 8-bit BGR (scaled to `size` with area averaging): tone-mapped to SDR when it is HDR."""
+    hdr = is_hdr(frame.color_trc)
+    fmt = "rgb48le" if hdr else "bgr24"  # HDR's 10-bit steps kept in 16 bits until its curves are undone
+    image = frame.to_ndarray(format=fmt, width=size[0], height=size[1], interpolation="AREA") if size else \
+        frame.to_ndarray(format=fmt)
+    return tone_map(image, frame.color_trc) if hdr else image
