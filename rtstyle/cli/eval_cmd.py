@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
-from rtstyle.flow import FLOW_METHODS
+from rtstyle.flow_methods import FLOW_METHODS
 
 
 def _number(value: float | None, digits: str = ".5f") -> str:

@@ -14,8 +14,9 @@ from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.errors import RtstyleError
-from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
-from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
+from rtstyle.io.quality import (
+    AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, VP9_QUALITY_CRF, WEBP_QUALITY, X264_PRESETS,
+)
 from rtstyle.realtime.timeparse import TimeType
 from rtstyle.wording import counted, how_long
 
