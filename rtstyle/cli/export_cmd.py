@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import output_path, parse_frame_size
 from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
@@ -38,7 +39,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 
 
 @click.command()
-@click.argument("style")
+@click.argument("style", shell_complete=complete_style)
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
               help="The .onnx file to write.")
 @click.option("--fp16", is_flag=True, help="float16 weights and activations (instance norm stays float32): for GPUs.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import engine_options, look_options, output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.wording import counted, how_long
@@ -20,8 +21,8 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-s", "--style", "style_args", required=True, multiple=True,
+@click.argument("inputs", nargs=-1, required=True, shell_complete=complete_path)
+@click.option("-s", "--style", "style_args", required=True, multiple=True, shell_complete=complete_style_list,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
                    "or separate them with commas; `all` for every usable installed style (fast variants aside).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
                    "SOURCE_STYLE.mp4 in it. Default: "
                    "SOURCE_STYLE.mp4 beside the input.")
-@click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
+@click.option("-s", "--style", shell_complete=complete_style, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
                    + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
