@@ -15,15 +15,12 @@ We also treat pixels whose correspondence falls outside the other frame as inval
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-
-FlowMethod = Literal["dis", "farneback"]
-FLOW_METHODS: tuple[str, ...] = ("dis", "farneback")
+from rtstyle.flow_methods import FLOW_METHODS, FlowMethod
 
 # Thresholds of the forward-backward check and the motion-boundary test (Ruder et al. 2016, eq. 6-7;
 # identical constants in Lai et al. 2018's detect_occlusion).

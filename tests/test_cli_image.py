@@ -387,11 +387,11 @@ def test_a_16_bit_photo_is_said_to_give_an_8_bit_result(tmp_path, small_style, p
 
 
 def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, capsys, monkeypatch):
-    import rtstyle.cli.image_cmd as image_cmd
+    import rtstyle.io.images as images
 
     for name in ("a.png", "b.png", "c.png"):
         cv2.imwrite(str(tmp_path / name), photo[:16, :16])
-    real_write, calls = image_cmd.write_image, []
+    real_write, calls = images.write_image, []
 
     def write_then_ctrl_c(path, image, **kwargs):
         calls.append(path)
@@ -399,10 +399,10 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
             raise KeyboardInterrupt
         real_write(path, image, **kwargs)
 
-    monkeypatch.setattr(image_cmd, "write_image", write_then_ctrl_c)
+    monkeypatch.setattr(images, "write_image", write_then_ctrl_c)
     result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
     assert result.exit_code == 130 and "stopped after 1 of 3 images" in result.err
-    monkeypatch.setattr(image_cmd, "write_image", real_write)
+    monkeypatch.setattr(images, "write_image", real_write)
     again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
     assert again.exit_code == 0 and "wrote 2 images" in again.out and "skipped 1 already stylized" in again.out
     assert "img/s" not in again.err and "\r" not in again.err  # no progress bar where stderr is not a terminal

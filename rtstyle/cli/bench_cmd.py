@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 from tqdm import tqdm
 
+from rtstyle.cli.completion import complete_arch, complete_style
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
@@ -87,11 +88,11 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
 
 
 @click.command()
-@click.option("-s", "--style", "styles", multiple=True,
+@click.option("-s", "--style", "styles", multiple=True, shell_complete=complete_style,
               help="Style name or file, or an exported .onnx model; repeat to compare styles in one run (the first "
                    "one's torch eager fp32 is the baseline). Default: random weights of --arch (timing does not "
                    "depend on the weights).")
-@click.option("--arch", default="johnson", show_default=True, help="Architecture to time without --style.")
+@click.option("--arch", default="johnson", show_default=True, shell_complete=complete_arch, help="Architecture to time without --style.")
 @click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
               help="Architecture hyperparameter without --style, e.g. --arch-arg width=16 (repeatable).")
 @click.option("--sizes", default=DEFAULT_SIZES, show_default=True, help="Frame sizes WIDTHxHEIGHT, comma-separated.")

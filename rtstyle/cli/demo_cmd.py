@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rtstyle.cli.completion import complete_style_list
 from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
 
@@ -31,7 +32,7 @@ def default_demo_styles(count: int) -> list[str]:
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
               show_default=True, help="Where the results go. A later demo replaces the files an earlier one wrote "
                                       "there, and nothing else.")
-@click.option("--styles", "styles_text", metavar="A,B,...", help="Styles to show (default: up to --count built-ins).")
+@click.option("--styles", "styles_text", metavar="A,B,...", shell_complete=complete_style_list, help="Styles to show (default: up to --count built-ins).")
 @click.option("--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many built-in styles.")
 @click.option("--seconds", type=FiniteFloatRange(0.5, 10), default=3.0, show_default=True,
               help="How much of the bundled 10 s clip to convert.")

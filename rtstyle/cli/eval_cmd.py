@@ -12,9 +12,10 @@ import click
 import numpy as np
 from tqdm import tqdm
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
-from rtstyle.flow import FLOW_METHODS
+from rtstyle.flow_methods import FLOW_METHODS
 
 
 def _number(value: float | None, digits: str = ".5f") -> str:
@@ -42,7 +43,7 @@ def format_photo_losses(result: dict) -> str:
 
 @click.command(name="eval")
 @click.argument("clip", type=click.Path(path_type=Path), required=False)
-@click.option("-s", "--style", required=True, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model.")
+@click.option("-s", "--style", required=True, shell_complete=complete_style, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model.")
 @click.option("--stabilize", "strengths", type=FiniteFloatRange(0, 1, max_open=True), multiple=True,
               help="Also score the run-time stabiliser at this strength (repeat to compare several).")
 @click.option("--max-frames", type=click.IntRange(min=2), help="Evaluate only the first N frames.")

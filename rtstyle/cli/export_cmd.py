@@ -6,13 +6,11 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import output_path, parse_frame_size
 from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
-from rtstyle.export.exporter import export_style
-from rtstyle.export.onnx_graph import IO_SUMMARY
 from rtstyle.io.atomic import refuse_to_replace
 from rtstyle.io.leftovers import clear_leftovers
 
@@ -41,7 +39,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 
 
 @click.command()
-@click.argument("style")
+@click.argument("style", shell_complete=complete_style)
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
               help="The .onnx file to write.")
 @click.option("--fp16", is_flag=True, help="float16 weights and activations (instance norm stays float32): for GPUs.")
@@ -73,6 +71,11 @@ def export(style: str, output: Path, fp16: bool, io: str, decompose_instance_nor
       rtstyle export my.safetensors -o my_trt.onnx --fp16 --decompose-instance-norm
       rtstyle export mosaic -o mosaic_640x480.onnx --size 640x480   # for OpenCV 4's cv2.dnn
     """
+    import numpy as np
+
+    from rtstyle.export.exporter import export_style  # onnx and onnxruntime: only when exporting, not on every Tab
+    from rtstyle.export.onnx_graph import IO_SUMMARY
+
     if output.suffix.lower() != ".onnx":
         raise RtstyleError(f"output must be a .onnx file, got {output}")
     fixed_hw = fixed_size(size)

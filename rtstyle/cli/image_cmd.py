@@ -5,33 +5,24 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-from tqdm import tqdm
 
+from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import engine_options, look_options, output_path
-from rtstyle.cli.style_requests import RequestedStyle, requested_styles
-from rtstyle.engine import create_stylizer
-from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
-from rtstyle.io.color_profile import read_color_profile
-from rtstyle.io.image_jobs import ImagePlan, name_key, plan_image_jobs
-from rtstyle.io.leftovers import clear_leftovers
-from rtstyle.io.heif import is_heif_file
-from rtstyle.io.images import (
-    ALPHA_SUFFIXES, fill_transparent, frame_count, is_image_name, read_image, read_layout,
-    stored_pixels, try_read_image, write_image,
-)
-from rtstyle.realtime.look import Look
-from rtstyle.realtime.processing import FrameProcessor
-from rtstyle.styles.catalog import style_names
 from rtstyle.wording import counted, how_long
+
+if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--help, a Tab) loads no OpenCV
+    from rtstyle.cli.style_requests import RequestedStyle
+    from rtstyle.io.image_jobs import ImagePlan
+    from rtstyle.realtime.look import Look
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-s", "--style", "style_args", required=True, multiple=True,
+@click.argument("inputs", nargs=-1, required=True, shell_complete=complete_path)
+@click.option("-s", "--style", "style_args", required=True, multiple=True, shell_complete=complete_style_list,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
                    "or separate them with commas; `all` for every usable installed style (fast variants aside).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
@@ -63,6 +54,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
       rtstyle image IMG_0001.HEIC --style candy    # IMG_0001_candy.jpg (needs rtstyle[heic])
     """
+    from rtstyle.cli.style_requests import requested_styles
+    from rtstyle.io.image_jobs import plan_image_jobs
+    from rtstyle.io.images import is_image_name
+    from rtstyle.realtime.look import Look
+    from rtstyle.styles.catalog import style_names
+
     styles = requested_styles(style_args, backend)
     if len(styles) > 1 and output is not None and is_image_name(output) and not output.is_dir():
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
@@ -83,6 +80,18 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                    device: str, precision: str) -> bool:
     """Run one style's plan; False when none of its inputs could be read (nor had been done before)."""
     import cv2
+    import numpy as np
+    from tqdm import tqdm
+
+    from rtstyle.engine import create_stylizer
+    from rtstyle.engine.memory import TooLargeForMemory
+    from rtstyle.io.color_profile import read_color_profile
+    from rtstyle.io.heif import is_heif_file
+    from rtstyle.io.images import (
+        ALPHA_SUFFIXES, fill_transparent, frame_count, read_image, read_layout, try_read_image, write_image,
+    )
+    from rtstyle.io.leftovers import clear_leftovers
+    from rtstyle.realtime.processing import FrameProcessor
 
     notes = plan.notes()
     if not plan.jobs:
@@ -171,6 +180,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
 def progress_weights(paths: list[Path]) -> list[int]:
     """Each photo's share of a batch's work: its pixels, read from the header (JPEG, PNG); the mean of those for
     the others (or 1 each when none could be read)."""
+    from rtstyle.io.images import stored_pixels
+
     pixels = [stored_pixels(path) for path in paths]
     known = [p for p in pixels if p]
     fill = sum(known) // len(known) if known else 1
@@ -179,6 +190,8 @@ def progress_weights(paths: list[Path]) -> list[int]:
 
 def refuse_shared_targets(plans: dict[RequestedStyle, ImagePlan]) -> None:
     """Two styles writing one file (style `my_style` on x.jpg, style `style` on x_my.jpg) would lose a result."""
+    from rtstyle.io.image_jobs import name_key
+
     writers: dict[str, str] = {}
     for style, plan in plans.items():
         for job in plan.jobs:

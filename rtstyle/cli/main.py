@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from rtstyle import __version__
 from rtstyle.errors import RtstyleError
@@ -23,6 +24,7 @@ from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals
 COMMANDS: dict[str, str] = {
     "archs": "rtstyle.cli.archs_cmd:archs",
     "bench": "rtstyle.cli.bench_cmd:bench",
+    "completion": "rtstyle.cli.completion_cmd:completion",
     "demo": "rtstyle.cli.demo_cmd:demo",
     "eval": "rtstyle.cli.eval_cmd:eval_command",
     "export": "rtstyle.cli.export_cmd:export",
@@ -33,6 +35,9 @@ COMMANDS: dict[str, str] = {
     "video": "rtstyle.cli.video_cmd:video",
     "webcam": "rtstyle.cli.webcam_cmd:webcam",
 }
+
+# The variable click's shell completion protocol runs on (`rtstyle completion SHELL` prints the scripts that set it).
+COMPLETE_VAR = "_RTSTYLE_COMPLETE"
 
 
 class LazyGroup(click.Group):
@@ -47,6 +52,11 @@ class LazyGroup(click.Group):
         with deferred_stop():  # native libraries (cv2, av, onnx) load here: Ctrl-C must not cut their start-up
             return getattr(importlib.import_module(module_name), attribute)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names without their help: click's own would import every command module at each Tab."""
+        names = [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)  # the group's options (--version ...)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="rtstyle")
@@ -60,12 +70,13 @@ def main(argv: list[str] | None = None) -> None:
         # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
         # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    if not (sys.argv[1:] if argv is None else argv):  # plain `rtstyle`: the help, as a help (not an error line)
+    completing = COMPLETE_VAR in os.environ  # a Tab: the shell runs plain `rtstyle` with the words in the environment
+    if not (sys.argv[1:] if argv is None else argv) and not completing:  # plain `rtstyle`: the help, not an error
         click.echo(cli.get_help(click.Context(cli, info_name="rtstyle")))
         sys.exit(0)
     try:
         with stop_on_signals():
-            result: Any = cli.main(args=argv, prog_name="rtstyle", standalone_mode=False)
+            result: Any = cli.main(args=argv, prog_name="rtstyle", complete_var=COMPLETE_VAR, standalone_mode=False)
     except RtstyleError as exc:
         if debug:
             raise

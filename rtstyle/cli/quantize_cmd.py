@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.export_cmd import border_margin_option, fixed_size, margin_words
 from rtstyle.cli.options import output_path
 from rtstyle.errors import RtstyleError
@@ -18,7 +19,7 @@ from rtstyle.wording import counted
 
 
 @click.command()
-@click.argument("style")
+@click.argument("style", shell_complete=complete_style)
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output .onnx file. Default: STYLE-int8.onnx in the current folder.")
 @click.option("--calibration", multiple=True, type=click.Path(path_type=Path),

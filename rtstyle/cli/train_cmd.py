@@ -10,6 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from rtstyle.cli.completion import complete_arch, complete_style
 from rtstyle.cli.options import FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
@@ -82,13 +83,13 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--vgg-weights", type=click.Path(path_type=Path),
               help=f"VGG16 safetensors file for the loss network (or set {VGG_WEIGHTS_ENV}). "
                    "[default: torchvision's IMAGENET1K_V1, downloaded once]")
-@click.option("--init", "init_style", help="Start from this style (name or path) instead of random weights.")
-@click.option("--teacher", help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
+@click.option("--init", "init_style", shell_complete=complete_style, help="Start from this style (name or path) instead of random weights.")
+@click.option("--teacher", shell_complete=complete_style, help="Distil: also match this trained style's outputs (name or path), e.g. to train a "
               "fast network (--arch fast) from a johnson style.")
 @click.option("--distill-weight", type=FiniteFloatRange(min=0), help="Weight of the teacher term. [default: 10]")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint, with its own "
               "settings; a new --lr or loss weight (content, style, tv) applies from there.")
-@click.option("--arch", help="Network architecture from the registry. [default: johnson]")
+@click.option("--arch", shell_complete=complete_arch, help="Network architecture from the registry. [default: johnson]")
 @click.option("--width", type=click.IntRange(min=1), help="Architecture width (johnson: 32).")
 @click.option("--blocks", type=click.IntRange(min=0), help="Residual blocks (johnson: 5).")
 @click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",

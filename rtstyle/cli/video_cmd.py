@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.errors import RtstyleError
-from rtstyle.io.formats import AAC_BITRATE, OPUS_BITRATE, VP9_QUALITY_CRF, WEBP_QUALITY
-from rtstyle.io.video import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF, X264_PRESETS
+from rtstyle.io.quality import (
+    AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, VP9_QUALITY_CRF, WEBP_QUALITY, X264_PRESETS,
+)
 from rtstyle.realtime.timeparse import TimeType
 from rtstyle.wording import counted, how_long
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
                    "SOURCE_STYLE.mp4 in it. Default: "
                    "SOURCE_STYLE.mp4 beside the input.")
-@click.option("-s", "--style", help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
+@click.option("-s", "--style", shell_complete=complete_style, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
                    + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "

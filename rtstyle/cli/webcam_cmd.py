@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rtstyle.cli.completion import complete_path, complete_style
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, parse_frame_size, stabilize_option,
 )
@@ -22,10 +23,10 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 
 
 @click.command(epilog=_EPILOG)
-@click.option("-s", "--style", help="Style to start with (name or path). Default: mosaic. Hotkeys step through "
+@click.option("-s", "--style", shell_complete=complete_style, help="Style to start with (name or path). Default: mosaic. Hotkeys step through "
                                     "this style and then every installed style.")
 @click.option("--camera", type=click.IntRange(min=0), help="Camera index.  [default: 0]")
-@click.option("--source", help="Instead of a camera: a video file, a URL (rtsp://, http://) or a device (/dev/video2).")
+@click.option("--source", shell_complete=complete_path, help="Instead of a camera: a video file, a URL (rtsp://, http://) or a device (/dev/video2).")
 @click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")
 @click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
 @click.option("--inference-scale", type=FiniteFloatRange(0.1, 1.0), default=1.0, show_default=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from rtstyle.engine.memory import MemoryGuard
@@ -78,6 +77,8 @@ def with_border_margin(frames: np.ndarray, m: int) -> np.ndarray:
     """A frame (HxWx3) or a batch (NxHxWx3) with `m` px of mirrored picture on every side."""
     if m == 0:
         return frames
+    import cv2  # here, not at the top: the CLI's option lists import this module, and a Tab must not load OpenCV
+
     if frames.ndim == 3:
         return cv2.copyMakeBorder(frames, m, m, m, m, cv2.BORDER_REFLECT_101)
     return np.stack([cv2.copyMakeBorder(frame, m, m, m, m, cv2.BORDER_REFLECT_101) for frame in frames])

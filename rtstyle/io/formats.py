@@ -12,21 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, OUTPUT_SUFFIXES, QUALITY_CRF, AudioEncoding, refused_audio_copies,
+from rtstyle.io.quality import (
+    AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, VP9_QUALITY_CRF, WEBP_QUALITY,
 )
+from rtstyle.io.video import OUTPUT_SUFFIXES, AudioEncoding, refused_audio_copies
 
-#: libvpx-vp9 CRF (0-63) per --quality: the PSNR that x264 veryfast reaches at that level's CRF, on stylized
-#: frames (cutBunny, mosaic-fast, 480x270; docs/benchmarks.md), at about the same file size.
-VP9_QUALITY_CRF: dict[str, int] = {"low": 48, "medium": 40, "high": 32, "best": 24}
 #: libvpx speed: the realtime deadline at cpu-used 6, with row threads, encodes about as fast as x264 veryfast;
 #: deadline "good" (cpu-used 4-5) makes 5-10% smaller files at 5-10x the time (docs/benchmarks.md).
 VP9_SPEED: dict[str, str] = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
-#: Opus bit rate per audio channel and --quality (a stereo track at "high": 128 kb/s).
-OPUS_BITRATE: dict[str, int] = {"low": 32_000, "medium": 48_000, "high": 64_000, "best": 96_000}
-#: AAC bit rate per audio channel and --quality (a stereo track at "high": 192 kb/s): FFmpeg's own AAC encoder
-#: needs about half as much again as Opus for the same sound.
-AAC_BITRATE: dict[str, int] = {"low": 48_000, "medium": 64_000, "high": 96_000, "best": 128_000}
 
 #: The audio codecs each container holds where common players play them: copied packet for packet; others are
 #: encoded again (see reencoding). MP4's muxer takes PCM, FLAC, AC-3 or Opus too, but QuickTime, browsers and
@@ -40,8 +33,6 @@ MOV_AUDIO = MP4_AUDIO | {"alac"}  # and PCM (pcm_*)
 HELD_NOWHERE = frozenset({"pcm_bluray", "pcm_dvd", "s302m"})
 KEPT_AUDIO: dict[str, frozenset[str] | None] = {".mp4": MP4_AUDIO, ".m4v": frozenset({"aac"}), ".mov": MOV_AUDIO,
                                                 ".mkv": None, ".webm": WEBM_AUDIO}
-#: libwebp quality (0-100) per --quality; "best" is lossless.
-WEBP_QUALITY: dict[str, int] = {"low": 60, "medium": 75, "high": 90, "best": 100}
 
 #: Animated pictures are shared and shown small, and their files grow with every pixel (a GIF of stylized
 #: 480x270 frames takes about 2.5 MB a second): frames larger than this are scaled down unless --max-size or --scale

@@ -27,16 +27,10 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.deinterlace import Deinterlacer, is_interlaced
 from rtstyle.io.frames import frame_to_bgr
 from rtstyle.io.hdr import is_hdr
+from rtstyle.io.quality import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF
 from rtstyle.interrupts import deferred_stop
 from rtstyle.realtime.timeparse import parse_time
 
-#: x264 constant rate factor per --quality (lower is better; 18 is commonly called visually lossless).
-QUALITY_CRF: dict[str, int] = {"low": 28, "medium": 23, "high": 18, "best": 14}
-DEFAULT_QUALITY = "high"
-# veryfast by default: ~3x the speed of x264's own default (medium) at a similar size for a given CRF, so the
-# encoder stays far from being the bottleneck of a fast (GPU) model; the CRF sets the quality either way.
-DEFAULT_PRESET = "veryfast"
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 #: The containers written: they hold H.264 with the input's own time base (variable frame rates, exact
