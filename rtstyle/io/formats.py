@@ -80,6 +80,8 @@ WEBP = OutputFormat("WebP", (".webp",), "libwebp_anim", "none", rotation_tag=Fal
                     default_max_size=ANIMATED_MAX_SIZE, muxer_options=(("loop", "0"),),  # FFmpeg's plays once
                     pix_fmt="bgra")
 FORMATS = (H264, WEBM, GIF, WEBP)
+#: `rtstyle video --format`: what a batch's results are written as, by their extension.
+RESULT_FORMATS = tuple(suffix[1:] for fmt in FORMATS for suffix in fmt.suffixes)
 
 #: For messages and --help.
 SUPPORTED = ".mp4, .m4v, .mkv or .mov (H.264), .webm (VP9 with Opus audio), .gif or .webp (animated)"

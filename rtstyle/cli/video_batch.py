@@ -1,0 +1,227 @@
+"""`rtstyle video` on a batch: several videos, folders, patterns or styles, converted one after another.
+
+Each video goes through the single-file conversion (rtstyle.realtime.convert), so resuming, `.partial` parts,
+the formats and every message are the same. Which files are written is decided before any model loads
+(rtstyle.io.video_jobs); each style's model is loaded once for all its videos. A video that cannot be converted
+(unreadable, no video stream, a part made with other settings) does not stop the batch: it is said at once and
+again at the end, and the command exits with 2. Ctrl-C keeps the current video's playable part, as for one video,
+and stops the batch (exit 130): running the same command again skips what is done and continues that video.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import click
+from tqdm import tqdm
+
+from rtstyle.cli.options import make_stabilizer
+from rtstyle.cli.style_requests import RequestedStyle, requested_styles
+from rtstyle.errors import RtstyleError
+from rtstyle.io.formats import check_crf, output_format
+from rtstyle.io.images import VIDEO_SUFFIXES
+from rtstyle.io.video import VideoInfo, probe_video
+from rtstyle.io.video_jobs import VideoJob, VideoPlan, plan_video_jobs
+from rtstyle.wording import counted, how_long
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """How every video of the batch is converted: `rtstyle video`'s options."""
+    quality: str
+    crf: int | None
+    preset: str
+    start: float
+    duration: float | None
+    scale: float | None
+    max_size: int | None
+    audio: bool
+    overwrite: bool
+    restart: bool
+    parallel_frames: bool | None
+    stabilize: float | None
+    strength: float
+    keep_colors: bool
+    backend: str
+    device: str
+    precision: str
+
+
+@dataclass
+class BatchOutcome:
+    converted: int = 0
+    failed: list[tuple[VideoJob, str]] = field(default_factory=list)  # and why, in one line
+
+
+def batch_output_folder(output_arg: str | None) -> Path | None:
+    """-o for a batch: a folder (made if need be), never a file."""
+    if output_arg is None:
+        return None
+    output = Path(os.path.normpath(output_arg))  # as options.output_path does
+    names_file = output.suffix.lower() in VIDEO_SUFFIXES | {".gif", ".webp"} or output.is_file()
+    if names_file and not output.is_dir() and not output_arg.endswith(("/", os.sep)):
+        raise RtstyleError(f"a batch (several videos, a folder, a pattern or several styles) needs an output folder, "
+                           f"not the file {output}")
+    return output
+
+
+def convert_batch(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[str, ...], suffix: str,
+                  settings: VideoSettings) -> None:
+    from rtstyle.realtime.playlist import default_style
+    from rtstyle.styles.catalog import style_names
+
+    output = batch_output_folder(output_arg)
+    fmt = output_format(Path(f"result{suffix}"))
+    check_crf(fmt, settings.crf)
+    styles = requested_styles(style_args or (default_style(),), settings.backend)
+    # Every refusal before the first (slow) model load.
+    plan = plan_video_jobs(sources, output, [style.name for style in styles], suffix, settings.overwrite,
+                           known_styles=style_names())
+    notes = plan.notes()
+    if not plan.jobs:
+        click.echo("nothing to do: " + "; ".join(notes), err=True)
+        return
+    log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bars
+    infos = _probe_all(plan)
+    started = time.perf_counter()
+    outcome = BatchOutcome()
+    _run_jobs(plan, styles, infos, settings, suffix, outcome, log)  # Ctrl-C: said there, no summary
+    _say_summary(outcome, notes, time.perf_counter() - started, log)
+    if outcome.failed:
+        named = ", ".join(str(job.source) for job, _ in outcome.failed[:3])
+        more = f" and {len(outcome.failed) - 3} more" if len(outcome.failed) > 3 else ""
+        raise RtstyleError(f"{len(outcome.failed)} of {counted(len(plan.jobs), 'video')} could not be converted: "
+                           f"{named}{more} (see above)")
+
+
+def _probe_all(plan: VideoPlan) -> dict[Path, VideoInfo | str]:
+    """Each video's header (for the overall progress), or why it cannot be read: said when its turn comes."""
+    infos: dict[Path, VideoInfo | str] = {}
+    for job in plan.jobs:
+        if job.source not in infos:
+            try:
+                infos[job.source] = probe_video(job.source)
+            except (RtstyleError, av.error.FFmpegError) as exc:
+                infos[job.source] = str(exc)
+    return infos
+
+
+def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, VideoInfo | str],
+              settings: VideoSettings, suffix: str, outcome: BatchOutcome, log: Log) -> None:
+    from rtstyle.cli.video_cmd import (
+        _load_for_frames, faster_choices, parallel_by_default, run_record, say_written,
+    )
+    from rtstyle.realtime.convert import ConvertOptions, convert_video, expected_frames, frame_size
+    from rtstyle.realtime.estimate import RunEstimate
+    from rtstyle.realtime.look import Look
+    from rtstyle.realtime.processing import FrameProcessor
+
+    fmt = output_format(Path(f"result{suffix}"))
+    sizes = {path: (frame_size(info, settings.scale, settings.max_size, fmt) or (info.width, info.height))
+             for path, info in infos.items() if isinstance(info, VideoInfo)}
+    frames = {path: expected_frames(info, settings.start, settings.duration, fmt)
+              for path, info in infos.items() if isinstance(info, VideoInfo)}
+    weights = _weights(plan.jobs, sizes, frames)
+    look = Look(settings.strength, settings.keep_colors)
+    stabilize = settings.stabilize
+    number = 0
+    # By pixels, so the time left holds for videos of mixed sizes and lengths; which video it is on, in front.
+    overall = tqdm(total=sum(weights.values()), disable=True if len(plan.jobs) == 1 else None, leave=False,
+                   dynamic_ncols=True, desc=f"video 1 of {len(plan.jobs)}", bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+    done_weight = 0
+    try:
+        for style in styles:
+            jobs = [job for job in plan.jobs if job.style == style.name]
+            readable = [job for job in jobs if isinstance(infos[job.source], VideoInfo)]
+            stylizer = None
+            if readable:
+                width, height = max((sizes[job.source] for job in readable), key=lambda s: s[0] * s[1])
+                parallel = (settings.parallel_frames if settings.parallel_frames is not None
+                            else parallel_by_default(style.spec, stabilize, settings.backend, settings.device))
+                stylizer, workers, threads = _load_for_frames(
+                    style.spec, settings.backend, settings.device, settings.precision, parallel, width, height, log,
+                    said=settings.parallel_frames is True)
+                at_once = f", {workers} frames at once" if workers > 1 else ""
+                log(f"style {stylizer.style_name} on {stylizer.description}{at_once}")
+                stylizer.notify = log
+                record = run_record(style.spec, strength=settings.strength, keep_colors=settings.keep_colors,
+                                    stabilize=stabilize, precision=settings.precision)
+            try:
+                for job in jobs:
+                    number += 1
+                    weight = weights[job]
+                    overall.set_description_str(f"video {number} of {len(plan.jobs)}")
+                    log(f"video {number} of {len(plan.jobs)}: {job.source} -> {job.target}")
+                    info = infos[job.source]
+                    if not isinstance(info, VideoInfo):
+                        outcome.failed.append((job, info))
+                        log(f"failed: {info}")
+                        done_weight += weight
+                        continue
+                    assert stylizer is not None
+                    width, height = sizes[job.source]
+                    pixels = width * height  # a frame's share of the overall bar
+                    options = ConvertOptions(
+                        source=job.source, target=job.target, quality=settings.quality, crf=settings.crf,
+                        preset=settings.preset, start=settings.start, duration=settings.duration,
+                        scale=settings.scale, max_size=settings.max_size, overwrite=settings.overwrite,
+                        audio=settings.audio, record=record, restart=settings.restart, workers=workers)
+                    process = FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look)
+                    timed = RunEstimate(
+                        process, frames[job.source], log,
+                        alternatives=lambda: faster_choices(
+                            style.spec, stylizer, max(width, height), look, stabilize, backend=settings.backend,
+                            device=settings.device, precision=settings.precision, cpu_threads=threads),
+                        again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look),
+                        workers=workers)
+                    try:
+                        result = convert_video(options, timed, log=log, resumed=timed.skip,
+                                               frame_done=lambda: overall.update(pixels))
+                    except (RtstyleError, av.error.FFmpegError) as exc:
+                        outcome.failed.append((job, str(exc)))
+                        log(f"failed: {exc}")
+                    else:
+                        say_written(result, log)
+                        tqdm.write(str(result.path), file=sys.stdout)  # as one video's run: the result's path
+                        outcome.converted += 1
+                    done_weight += weight
+                    overall.n = done_weight  # the frames a file really had, not the header's guess
+                    overall.refresh()
+            except KeyboardInterrupt:
+                rest = len(plan.jobs) - outcome.converted - len(outcome.failed)
+                failed = f", {len(outcome.failed)} could not be converted" if outcome.failed else ""
+                log(f"the batch stopped at video {number} of {len(plan.jobs)} ({outcome.converted} written{failed}, "
+                    f"{rest} not done): run the same command again to finish it (what is written is skipped)")
+                raise
+            finally:
+                if stylizer is not None:
+                    stylizer.close()
+    finally:
+        overall.close()
+
+
+def _weights(jobs: list[VideoJob], sizes: dict[Path, tuple[int, int]],
+             frames: dict[Path, int | None]) -> dict[VideoJob, int]:
+    """Each job's share of the batch's work: its frames times their pixels; a video whose length is not known
+    counts as the mean of the others; one that cannot be read as nothing."""
+    counts = [n for n in frames.values() if n]
+    fill = sum(counts) // len(counts) if counts else 1
+    return {job: (frames[job.source] or fill) * sizes[job.source][0] * sizes[job.source][1] if job.source in sizes
+            else 0 for job in jobs}
+
+
+def _say_summary(outcome: BatchOutcome, notes: list[str], seconds: float, log: Log) -> None:
+    failed = [f"{len(outcome.failed)} could not be converted"] if outcome.failed else []
+    log(f"wrote {counted(outcome.converted, 'video')} in {how_long(seconds)}" + "".join(f"; {n}" for n in
+                                                                                      notes + failed))
+    for job, reason in outcome.failed:
+        log(f"  {job.source}: {reason}")
+
