@@ -169,7 +169,7 @@ def test_bad_batch_input_is_one_line(tmp_path, clips, small_style, random_style,
 
 def test_one_video_takes_format_for_its_default_name(tmp_path, small_style, capsys):
     src = make_clip(tmp_path / "a.mov", frames=2)
-    result = run_cli(["video", str(src), "--style", str(small_style), "--format", "webp"], capsys)
+    result = run_cli(["video", str(src), "--style", str(small_style), "--format", "gif"], capsys)
     assert result.exit_code == 0, result
-    assert result.out.strip() == str(tmp_path / "a_smallstyle.webp")  # one video: converted as before, as WebP
-    assert video_summary(tmp_path / "a_smallstyle.webp")["frames"] == 2
+    assert result.out.strip() == str(tmp_path / "a_smallstyle.gif")  # one video: converted as before, as a GIF
+    assert video_summary(tmp_path / "a_smallstyle.gif")["frames"] == 2
