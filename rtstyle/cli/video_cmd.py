@@ -40,8 +40,8 @@ if TYPE_CHECKING:
                    "separate them with commas; `all` for every usable installed style (fast variants aside). "
                    "Default: mosaic.")
 @click.option("--format", "result_format", type=click.Choice(RESULT_FORMATS, case_sensitive=False),
-              help="What results named SOURCE_STYLE are written as (default mp4): e.g. gif for a folder of clips to "
-                   "share. With -o FILE, its extension says it.")
+              help="What results are written as, named SOURCE_STYLE.FORMAT (default mp4): e.g. gif for a folder of "
+                   "clips to share. Not needed with -o FILE: its extension says it.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
                    + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
@@ -77,7 +77,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
           max_size: int | None, no_audio: bool, overwrite: bool, restart: bool, parallel_frames: bool | None,
           stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
-    """Stylize video files: one, several, folders (searched for videos, recursively) or glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
+    """Stylize videos: files, folders (recursive) and glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
     play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
