@@ -173,3 +173,20 @@ def test_one_video_takes_format_for_its_default_name(tmp_path, small_style, caps
     assert result.exit_code == 0, result
     assert result.out.strip() == str(tmp_path / "a_smallstyle.gif")  # one video: converted as before, as a GIF
     assert video_summary(tmp_path / "a_smallstyle.gif")["frames"] == 2
+
+
+def test_a_full_disk_stops_the_batch(clips, small_style, capsys, monkeypatch):
+    # Every video after it would fail as well, each after its work: the batch stops at the first.
+    import errno
+
+    from rtstyle.io.video import VideoWriter
+
+    def disk_full(self, image, pts=None):  # what PyAV raises when the muxer's write fails
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+    monkeypatch.setattr(VideoWriter, "write", disk_full)
+    result = run_cli(["video", str(clips), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, f"cannot write {clips / 'a_smallstyle.mp4'}: No space left on device",
+                          "stopped at video 1 of 3 (0 written)", "run the same command again")
+    assert "video 2 of 3" not in result.err
+    assert _files(clips) == [".d.mp4", "a.mp4", "b.mov", "sub/c.mkv"]

@@ -10,6 +10,7 @@ and stops the batch (exit 130): running the same command again skips what is don
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -186,6 +187,11 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
                         result = convert_video(options, timed, log=log, resumed=timed.skip,
                                                frame_done=lambda: overall.update(pixels))
                     except (RtstyleError, av.error.FFmpegError) as exc:
+                        if _disk_full(exc):  # every video after it would fail too, each after its work
+                            raise RtstyleError(
+                                f"{exc}: the batch stopped at video {number} of {len(plan.jobs)} "
+                                f"({outcome.converted} written): make room and run the same command again to "
+                                "finish it") from None
                         outcome.failed.append((job, str(exc)))
                         log(f"failed: {exc}")
                     else:
@@ -206,6 +212,12 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
                     stylizer.close()
     finally:
         overall.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A conversion failed for want of room (convert_video names the output, the disk's error in its context)."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _weights(jobs: list[VideoJob], sizes: dict[Path, tuple[int, int]],
