@@ -210,8 +210,8 @@ def is_batch(sources: tuple[str, ...], style_args: tuple[str, ...]) -> bool:
     specs = style_specs(style_args)
     if len(specs) > 1 or specs == ["all"] or len(sources) > 1:
         return True
-    path = Path(sources[0])
-    return path.is_dir() or (glob.has_magic(sources[0]) and not path.exists())
+    path = Path(sources[0])  # "" is no folder (Path("") is "."): one video's run refuses it, as before
+    return (bool(sources[0]) and path.is_dir()) or (glob.has_magic(sources[0]) and not path.exists())
 
 
 def say_written(result: ConvertResult, log: Callable[[str], None]) -> None:
