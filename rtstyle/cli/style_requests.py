@@ -25,7 +25,8 @@ def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedSty
 
     specs: list[tuple[str, bool]] = []  # (style, whether `all` brought it in)
     for value in values:
-        for item in (part.strip() for part in value.split(",")):
+        # A style file's own path is one style, commas in its name or not.
+        for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))):
             if item == "all":
                 everything = without_fast_variants(style_names())
                 if not everything:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from collections.abc import Callable
@@ -10,32 +11,40 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rtstyle.cli.completion import complete_style
+from rtstyle.cli.completion import complete_path, complete_style
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.errors import RtstyleError
 from rtstyle.io.quality import (
-    AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, VP9_QUALITY_CRF, WEBP_QUALITY, X264_PRESETS,
+    AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
+    WEBP_QUALITY, X264_PRESETS,
 )
 from rtstyle.realtime.timeparse import TimeType
 from rtstyle.wording import counted, how_long
 
 if TYPE_CHECKING:
     from rtstyle.engine.base import Stylizer
+    from rtstyle.realtime.convert import ConvertResult
     from rtstyle.realtime.estimate import Alternative
     from rtstyle.realtime.look import Look
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", shell_complete=complete_path)
 @click.option("-o", "--output", "output_arg", type=click.Path(),
               help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied, or AAC where players would not play "
                    "it), .webm (VP9, audio as Opus), .gif "
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
-                   "SOURCE_STYLE.mp4 in it. Default: "
-                   "SOURCE_STYLE.mp4 beside the input.")
-@click.option("-s", "--style", shell_complete=complete_style, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic.")
+                   "SOURCE_STYLE.mp4 in it (a batch's results, with the inputs' subfolders kept). Default: "
+                   "SOURCE_STYLE.mp4 beside each input.")
+@click.option("-s", "--style", "style_args", multiple=True, shell_complete=complete_style,
+              help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, or "
+                   "separate them with commas; `all` for every usable installed style (fast variants aside). "
+                   "Default: mosaic.")
+@click.option("--format", "result_format", type=click.Choice(RESULT_FORMATS, case_sensitive=False),
+              help="What results are written as, named SOURCE_STYLE.FORMAT (default mp4): e.g. gif for a folder of "
+                   "clips to share. Not needed with -o FILE: its extension says it.")
 @click.option("--quality", type=click.Choice(list(QUALITY_CRF)), default=DEFAULT_QUALITY, show_default=True,
               help="H.264 quality: " + ", ".join(f"{k}=crf {v}" for k, v in QUALITY_CRF.items()) + ". WebM: VP9 crf "
                    + "/".join(str(v) for v in VP9_QUALITY_CRF.values()) + " with Opus at "
@@ -66,11 +75,12 @@ if TYPE_CHECKING:
 @stabilize_option
 @look_options
 @engine_options
-def video(source: Path, output_arg: str | None, style: str | None, quality: str, crf: int | None, preset: str,
-          start: float, duration: float | None, scale: float | None, max_size: int | None, no_audio: bool,
-          overwrite: bool, restart: bool, parallel_frames: bool | None, stabilize: float | None, strength: float,
-          keep_colors: bool, backend: str, device: str, precision: str) -> None:
-    """Stylize a video file. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
+def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[str, ...], result_format: str | None,
+          quality: str, crf: int | None, preset: str, start: float, duration: float | None, scale: float | None,
+          max_size: int | None, no_audio: bool, overwrite: bool, restart: bool, parallel_frames: bool | None,
+          stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
+          precision: str) -> None:
+    """Stylize videos: files, folders (recursive) and glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
     rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
     the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
     play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
@@ -100,6 +110,14 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
     continued (a GIF's frames, a WebM's or WebP's temporary file) are removed by the next run writing the same
     output, which says how much that freed; a live run's are never touched.
 
+    A batch (several videos, a folder, a pattern or several styles) converts one video after another, each as
+    above: results go beside each video as VIDEO_STYLE.mp4 (--format for another), or into -o DIR with the
+    folders' subfolders kept. Inputs are never replaced; existing results are skipped unless --overwrite, and an
+    earlier result (clip_candy.mp4 beside clip.mov) or part (clip_candy.partial.mp4) is not taken for an input,
+    so after Ctrl-C the same command finishes the batch, continuing the interrupted video. Hidden files are
+    skipped. A video that cannot be converted does not stop the others; the batch ends with a summary naming
+    each, and exits with 2.
+
     \b
     Examples:
       rtstyle video clip.mp4 -o clip_mosaic.mp4 --style mosaic
@@ -109,7 +127,26 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
       rtstyle video clip.mp4 -o clip.gif --style candy --duration 5
       rtstyle video clip.mp4 -o clip.webm --style wave
       rtstyle video long.mp4 --style mosaic --parallel-frames
+      rtstyle video clips/ --style candy                 # clips/**/NAME_candy.mp4
+      rtstyle video a.mp4 b.mov --style mosaic,candy -o stylized/
+      rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
+      rtstyle video clips/ --style wave --format gif --duration 5
     """
+    if is_batch(sources, style_args):
+        from rtstyle.cli.video_batch import VideoSettings, convert_batch
+
+        if parallel_frames and stabilize is not None:
+            raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
+                               "one before it")
+        settings = VideoSettings(quality=quality, crf=crf, preset=preset, start=start, duration=duration, scale=scale,
+                                 max_size=max_size, audio=not no_audio, overwrite=overwrite, restart=restart,
+                                 parallel_frames=parallel_frames, stabilize=stabilize, strength=strength,
+                                 keep_colors=keep_colors, backend=backend, device=device, precision=precision)
+        convert_batch(sources, output_arg, style_args, f".{(result_format or 'mp4').lower()}", settings)
+        return
+    source = Path(sources[0])
+    style = next(iter(style_specs(style_args)), None)
+    suffix = f".{result_format.lower()}" if result_format else ".mp4"
     from tqdm import tqdm
 
     from rtstyle.engine import create_stylizer
@@ -128,7 +165,9 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
     # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
     if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):
-        output = (output or source.parent) / f"{source.stem}_{Path(style).stem}.mp4"
+        output = (output or source.parent) / f"{source.stem}_{Path(style).stem}{suffix}"
+    elif result_format and output.suffix.lower() != suffix:
+        raise RtstyleError(f"--format {result_format} and -o {output} disagree: give one of them")
     check_paths(source, output, overwrite)  # before the (slow) model load
     fmt = output_format(output)
     check_crf(fmt, crf)
@@ -159,6 +198,28 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
         result = convert_video(options, timed, log=log, resumed=timed.skip)
     finally:
         stylizer.close()
+    say_written(result, log)
+    click.echo(str(result.path))
+
+
+def style_specs(values: tuple[str, ...]) -> list[str]:
+    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
+    return [item for value in values
+            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
+
+
+def is_batch(sources: tuple[str, ...], style_args: tuple[str, ...]) -> bool:
+    """Several videos, a folder, a pattern or several styles (rtstyle.cli.video_batch); else one video's
+    conversion."""
+    specs = style_specs(style_args)
+    if len(specs) > 1 or specs == ["all"] or len(sources) > 1:
+        return True
+    path = Path(sources[0])  # "" is no folder (Path("") is "."): one video's run refuses it, as before
+    return (bool(sources[0]) and path.is_dir()) or (glob.has_magic(sources[0]) and not path.exists())
+
+
+def say_written(result: ConvertResult, log: Callable[[str], None]) -> None:
+    """'wrote 240 frames 640x360, 1 audio stream copied in 12 s (20.0 fps)'."""
     audio = f", {audio_summary(result.audio_streams, result.audio_reencoded)}" if result.audio_streams else ", no audio"
     stylized = result.frames - result.kept  # the pace of this run's own work
     fps = stylized / result.seconds if result.seconds else 0.0
@@ -166,7 +227,6 @@ def video(source: Path, output_arg: str | None, style: str | None, quality: str,
     kept = f" ({result.kept} kept from the interrupted run, {stylized} stylized now)" if result.kept else ""
     log(f"wrote {counted(result.frames, 'frame')}{kept} {result.width}x{result.height}{audio} in "
         f"{how_long(result.seconds)} ({pace})")
-    click.echo(str(result.path))
 
 
 def parallel_by_default(style: str, stabilize: float | None, backend: str, device: str) -> bool:

@@ -7,10 +7,8 @@ through pillow-heif when it is installed (rtstyle/io/heif.py), and written as JP
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.color_profile import ColorProfile, embed_color_profile
+from rtstyle.io.found_files import FoundFile, files_below, find_files
 from rtstyle.io.heif import (
     HEIF_SUFFIXES, INSTALL_HEIF, heif_bits, heif_has_alpha, heif_image_count, heif_reader_installed, is_heif,
     is_heif_file, read_heif,
@@ -290,11 +289,11 @@ def unreadable_reason(path: Path, what: str = "image") -> str:
 
 
 def unsupported_photos(folders: Iterable[Path]) -> dict[str, int]:
-    """How many photos of each unsupported format the folders hold (as _images_below walks them), for a batch's
+    """How many photos of each unsupported format the folders hold (as find_images walks folders), for a batch's
     closing line: a folder of iPhone photos said only 'no images found'."""
     counts: dict[str, int] = {}
     for folder in folders:
-        for path in _files_below(folder, lambda p: unsupported_kind(p) is not None):
+        for path in files_below(folder, lambda p: unsupported_kind(p) is not None):
             kind = UNSUPPORTED_FORMATS[path.suffix.lower()]
             counts[kind] = counts.get(kind, 0) + 1
     return counts
@@ -323,11 +322,8 @@ def unwritable_format(suffix: str) -> str:
             f"{', '.join(sorted(IMAGE_SUFFIXES))}")
 
 
-@dataclass(frozen=True)
-class FoundImage:
-    path: Path
-    root: Path  # the folder given, the fixed part of a glob pattern, or a named file's own folder
-    named: bool  # given by name on the command line (not found in a folder or by a pattern)
+#: Where a photo was found (rtstyle.io.found_files).
+FoundImage = FoundFile
 
 
 def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
@@ -337,83 +333,12 @@ def expand_image_inputs(inputs: Iterable[str]) -> list[Path]:
 
 def find_images(inputs: Iterable[str]) -> list[FoundImage]:
     """Like `expand_image_inputs`, with where each image was found (so outputs can mirror the subfolders).
-
-    An image is one input however it is spelled (`q` and `$PWD/q`, a link): reached twice, it keeps the outermost
-    root (`r/sub r` and `r r/sub` agree), with that root's spelling, and counts as named if it was named once.
-    """
-    found: dict[str, FoundImage] = {}
-
-    def add(path: Path, root: Path, named: bool) -> None:
-        key = os.path.realpath(path)
-        earlier = found.get(key)
-        image = FoundImage(path, root, named)
-        if earlier is not None:  # the outermost root; under one root, the spelling without a linked folder
-            outer = min(earlier, image,
-                        key=lambda i: (len(Path(os.path.realpath(i.root)).parts), _through_link(i.path)))
-            image = FoundImage(outer.path, outer.root, named or earlier.named)
-        found[key] = image
-
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            for p in _images_below(path):
-                add(p, path, False)
-        elif path.exists():
-            add(path, path.parent, True)
-        elif glob.has_magic(item):
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
-            matched_images = [p for p in matches if p.is_file() and is_input_image(p)]
-            if not matched_images:  # "*.HEIC" without pillow-heif: said why
-                kinds = sorted({kind for p in matches if p.is_file() and (kind := unsupported_kind(p))})
-                raise RtstyleError(f"no images match {item!r}" + (
-                    f" ({' and '.join(kinds)} photos: not supported here, {how_to_read(kinds)})" if kinds else ""))
-            for p in matched_images:
-                add(p, Path(*_until_magic(path.parts)), False)
-        else:
-            raise RtstyleError(f"input not found: {item}")
-    # Inputs from several places (photos named one by one or by a shell's *, several folders) share one root,
-    # the common parent: under -o each keeps its subfolders, so d1/a.png and d2/a.png never meet.
-    roots = {os.path.abspath(image.root) for image in found.values()}
-    if len(roots) > 1:
-        try:
-            common = Path(os.path.commonpath(sorted(roots)))
-        except ValueError:  # on different drives (Windows): each keeps its own root
-            roots = set()
-        if roots:
-            found = {key: FoundImage(image.path, common, image.named) for key, image in found.items()}
-    return list(found.values())
+    Hidden files and folders are skipped (rtstyle.io.found_files.files_below)."""
+    return find_files(inputs, is_input_image, _no_image_matches)
 
 
-def _images_below(folder: Path) -> list[Path]:
-    """The photos in a folder and its subfolders, sorted. Linked folders are followed, but never into a folder
-    being walked already (a link to a parent would loop); a folder reached twice is found twice, and find_images
-    keeps the spelling without the link. Hidden files and folders are skipped, as `*` skips them in a shell: a
-    temporary ".name.part.png" of a killed run, macOS's "._photo.jpg", ".thumbnails/"."""
-    return _files_below(folder, is_input_image)
-
-
-def _files_below(folder: Path, wanted: Callable[[Path], bool]) -> list[Path]:
-    """The `wanted` files in a folder and its subfolders, sorted, walked as _images_below says."""
-    top = Path(folder)
-    found: list[Path] = []
-    for root, folders, files in os.walk(top, followlinks=True):
-        here = Path(root)
-        walking = {os.path.realpath(p) for p in (here, *here.parents) if p == top or top in p.parents}
-        folders[:] = [n for n in folders if not n.startswith(".") and os.path.realpath(here / n) not in walking]
-        found += [here / n for n in files if not n.startswith(".") and wanted(Path(n)) and (here / n).is_file()]
-    return sorted(found)
-
-
-def _through_link(path: Path) -> bool:
-    """Whether a path reaches its file through a linked folder."""
-    return os.path.realpath(path.parent) != os.path.abspath(path.parent)
-
-
-def _until_magic(parts: tuple[str, ...]) -> list[str]:
-    """The leading path parts without glob characters."""
-    fixed: list[str] = []
-    for part in parts:
-        if glob.has_magic(part):
-            break
-        fixed.append(part)
-    return fixed
+def _no_image_matches(pattern: str, files: list[Path]) -> RtstyleError:
+    """A pattern that matched no photo; "*.HEIC" without pillow-heif: said why."""
+    kinds = sorted({kind for p in files if (kind := unsupported_kind(p))})
+    return RtstyleError(f"no images match {pattern!r}" + (
+        f" ({' and '.join(kinds)} photos: not supported here, {how_to_read(kinds)})" if kinds else ""))

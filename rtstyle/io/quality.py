@@ -21,3 +21,6 @@ OPUS_BITRATE: dict[str, int] = {"low": 32_000, "medium": 48_000, "high": 64_000,
 AAC_BITRATE: dict[str, int] = {"low": 48_000, "medium": 64_000, "high": 96_000, "best": 128_000}
 #: libwebp quality (0-100) per --quality; "best" is lossless.
 WEBP_QUALITY: dict[str, int] = {"low": 60, "medium": 75, "high": 90, "best": 100}
+
+#: What `rtstyle video --format` names results as (rtstyle.io.formats has what each is; a test keeps the two alike).
+RESULT_FORMATS = ("mp4", "m4v", "mkv", "mov", "webm", "gif", "webp")

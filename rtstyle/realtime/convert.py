@@ -164,11 +164,13 @@ def capped_rate(items: Iterator[DecodedFrame | AudioPacket], time_base: Fraction
 
 def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
                   log: Log = lambda _: None, progress: bool | None = None,
-                  resumed: Callable[[int], None] = lambda _: None) -> ConvertResult:
+                  resumed: Callable[[int], None] = lambda _: None,
+                  frame_done: Callable[[], None] = lambda: None) -> ConvertResult:
     """Convert `options.source` into `options.target`, running `process` on every frame.
 
     `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only. `resumed`: called with
     the number of frames an earlier part holds, before the run, when it continues one (`options.record`).
+    `frame_done`: called as each frame is written, kept ones too (a batch's overall progress).
     """
     source, target = Path(options.source), Path(options.target)
     check_paths(source, target, options.overwrite)
@@ -272,12 +274,15 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     if isinstance(item, CopiedFrame) and isinstance(writer, VideoWriter):
                         writer.write_encoded(item.packets)
                         bar.update(1)
+                        frame_done()
                     elif isinstance(item, KeptFrame) and isinstance(writer, VideoWriter):
                         writer.write_picture(item.picture, item.pts)
                         bar.update(1)
+                        frame_done()
                     elif isinstance(item, DecodedFrame):
                         writer.write(item.image, item.pts)
                         bar.update(1)
+                        frame_done()
                         if resume is not None and time.monotonic() - synced[0] > SYNC_SECONDS:
                             resume.sync()
                             synced[0] = time.monotonic()
