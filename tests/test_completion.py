@@ -55,6 +55,7 @@ def test_commands_taking_a_style_offer_the_names(isolated_dirs: Path) -> None:
     for line in ("export my", "quantize my", "image a.jpg -s my", "bench --style my", "eval clip.mp4 -s my",
                  "train --init my", "train --teacher my", "demo --styles my"):
         assert offered(line) == ["my-sketch"], line
+    assert offered("video a.mp4 -s candy,my") == ["candy,my-sketch"]  # a batch's list, as image takes it
 
 
 def test_a_user_style_is_offered_with_its_title(isolated_dirs: Path) -> None:

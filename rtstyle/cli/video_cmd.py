@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rtstyle.cli.completion import complete_path, complete_style
+from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
                    "SOURCE_STYLE.mp4 in it (a batch's results, with the inputs' subfolders kept). Default: "
                    "SOURCE_STYLE.mp4 beside each input.")
-@click.option("-s", "--style", "style_args", multiple=True, shell_complete=complete_style,
+@click.option("-s", "--style", "style_args", multiple=True, shell_complete=complete_style_list,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, or "
                    "separate them with commas; `all` for every usable installed style (fast variants aside). "
                    "Default: mosaic.")
