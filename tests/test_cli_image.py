@@ -318,6 +318,19 @@ def test_output_folder_inside_the_input_and_several_folders(tmp_path, small_styl
         ["d1/a_smallstyle.png", "d2/a_smallstyle.png"]
 
 
+def test_output_folder_that_is_the_input_folder_gets_the_results_beside_the_photos(tmp_path, small_style, photo,
+                                                                                   capsys):
+    # `-o photos/` for `photos/` found no photos at all: everything in the searched folder was taken for results.
+    (tmp_path / "photos" / "trip").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), photo[:20, :20])
+    cv2.imwrite(str(tmp_path / "photos" / "trip" / "b.png"), photo[:20, :20])
+    folder = str(tmp_path / "photos")
+    result = run_cli(["image", folder, "-s", str(small_style), "-o", folder + "/"], capsys)
+    assert result.exit_code == 0, result
+    assert sorted(p.relative_to(tmp_path / "photos").as_posix() for p in (tmp_path / "photos").rglob("*.png")) == \
+        ["a.png", "a_smallstyle.png", "trip/b.png", "trip/b_smallstyle.png"]
+
+
 def test_transparency_is_kept(tmp_path, small_style, photo, capsys):
     rgba = cv2.cvtColor(photo[:40, :60], cv2.COLOR_BGR2BGRA)
     rgba[:, :30, 3] = 0  # the left half transparent

@@ -99,3 +99,10 @@ def _until_magic(parts: tuple[str, ...]) -> list[str]:
             break
         fixed.append(part)
     return fixed
+
+
+def below_output(found: FoundFile, output: Path) -> bool:
+    """Whether a file found in a folder or by a pattern lies in -o DIR, itself inside the folder searched (its
+    results there are not inputs; -o naming the searched folder itself is the folder, not a results folder)."""
+    out, root, path = (os.path.realpath(p) for p in (output, found.root, found.path))
+    return out.startswith(root + os.sep) and path.startswith(out + os.sep)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
+from rtstyle.io.found_files import below_output
 from rtstyle.io.images import (
     FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
     unsupported_kind, unsupported_photos, unwritable_format,
@@ -85,8 +86,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     batch (several styles); `known_styles`: the styles whose results count as earlier results."""
     found = find_images(inputs)
     if output is not None and output.is_dir():  # -o inside an input folder: its results are not photos
-        inside = os.path.realpath(output) + os.sep
-        found = [image for image in found if image.named or not os.path.realpath(image.path).startswith(inside)]
+        found = [image for image in found if image.named or not below_output(image, output)]
     folders = [Path(item) for item in inputs if Path(item).is_dir()]
     unsupported = unsupported_photos(folders) if folders else {}
     if not found:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
-from rtstyle.io.found_files import FoundFile, find_files
+from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
 from rtstyle.wording import counted
@@ -80,7 +80,7 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
     are given, in the order they run; `known_styles`: the other styles whose results count as earlier results."""
     found = find_files(inputs, is_input_video, _no_video_matches)
     if output is not None:  # -o below an input folder: its results are not inputs
-        found = [video for video in found if video.named or not _below_output(video, output)]
+        found = [video for video in found if video.named or not below_output(video, output)]
     if not found:
         raise RtstyleError(f"no videos found in {_listed(inputs)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
     parts = {video.path for video in found if _PART_STEM.fullmatch(video.path.stem)}
@@ -123,12 +123,6 @@ def _no_video_matches(pattern: str, files: list[Path]) -> RtstyleError:
 
 def _listed(inputs: Sequence[str]) -> str:
     return inputs[0] if len(inputs) == 1 else "the given inputs"
-
-
-def _below_output(video: FoundFile, output: Path) -> bool:
-    """Whether a video found in a folder or by a pattern lies in -o DIR, itself inside the folder searched."""
-    out, root, path = (os.path.realpath(p) for p in (output, video.root, video.path))
-    return out.startswith(root + os.sep) and path.startswith(out + os.sep)
 
 
 def _earlier_results(found: list[FoundFile], styles: Sequence[str]) -> set[Path]:
