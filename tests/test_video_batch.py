@@ -198,3 +198,14 @@ def test_the_format_choices_are_the_formats_written():
     from rtstyle.io.quality import RESULT_FORMATS
 
     assert RESULT_FORMATS == tuple(suffix[1:] for fmt in FORMATS for suffix in fmt.suffixes)
+
+
+def test_one_video_is_named_after_the_style_as_a_batch_names_it(tmp_path, capsys):
+    # `--style Mosaic_Fast` named the result clip_Mosaic_Fast.mp4, which a batch (clip_mosaic-fast.mp4) did again.
+    make_clip(tmp_path / "clip.mp4", frames=2)
+    result = run_cli(["video", str(tmp_path / "clip.mp4"), "--style", "Mosaic_Fast"], capsys)
+    assert result.exit_code == 0, result
+    assert result.out.split() == [str(tmp_path / "clip_mosaic-fast.mp4")]
+    again = run_cli(["video", str(tmp_path / "clip.mp4"), "-s", "mosaic-fast,candy-fast"], capsys)
+    assert again.exit_code == 0, again
+    assert again.out.split() == [str(tmp_path / "clip_candy-fast.mp4")]  # clip_mosaic-fast.mp4 was done already

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import sys
@@ -165,7 +166,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
     # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
     if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):
-        output = (output or source.parent) / f"{source.stem}_{Path(style).stem}{suffix}"
+        output = (output or source.parent) / f"{source.stem}_{_result_name(style)}{suffix}"
     elif result_format and output.suffix.lower() != suffix:
         raise RtstyleError(f"--format {result_format} and -o {output} disagree: give one of them")
     check_paths(source, output, overwrite)  # before the (slow) model load
@@ -282,6 +283,18 @@ def audio_summary(streams: int, reencoded: tuple[str, ...]) -> str:
     if len(reencoded) == streams:
         return f"{counted(streams, 'audio stream')} re-encoded as {as_what}"
     return f"{counted(streams, 'audio stream')} ({len(reencoded)} re-encoded as {as_what}, the rest copied)"
+
+
+def _result_name(style: str) -> str:
+    """What a result is named after: the style's own name (`--style Rain_Princess` gives _rain-princess, as a batch
+    names it, so that either finds the other's results), or a file's stem; an unknown name is refused later."""
+    from rtstyle.engine.onnx_backend import is_onnx_path
+    from rtstyle.styles.catalog import find_style
+
+    if not is_onnx_path(style):
+        with contextlib.suppress(RtstyleError):
+            return find_style(style).name
+    return Path(style).stem
 
 
 def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: float | None,
