@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
-from videoclips import BUNNY, damage_packets, make_clip, video_summary
+from videoclips import BUNNY, combing, damage_packets, make_clip, make_interlaced_clip, video_summary
 
 STATS = re.compile(r"(\d+) frames in ([\d.]+) s: ([\d.]+) fps achieved; capture-to-output latency median "
                    r"([\d.]+) ms, p95 ([\d.]+) ms; (\d+) stale frames? dropped")
@@ -82,11 +82,28 @@ def test_latest_frame_capture_drops_stale_frames(tmp_path):
     assert grabber.dropped > 0
 
 
+def read_all(source: str) -> tuple[list[np.ndarray], tuple[int, int], str]:
+    """Every frame of a file --source as the webcam loop gets it (lossless), the size said before the first frame,
+    and how the capture ended."""
+    from rtstyle.realtime.capture import LatestFrameCapture, frame_size, open_source
+
+    capture, info = open_source(source)
+    assert not info.live
+    size = frame_size(capture)
+    grabber = LatestFrameCapture(capture, live=False, lossless=True).start()
+    frames = []
+    while (frame := grabber.slot.get(timeout=2)) is not None:
+        frames.append(frame.image)
+    grabber.stop()
+    capture.release()
+    return frames, size, grabber.ended or ""
+
+
 def test_lossless_file_capture_delivers_every_frame_in_order(tmp_path):
-    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.capture import LatestFrameCapture, open_source
 
     clip = make_clip(tmp_path / "c.mp4", frames=12)
-    capture = cv2.VideoCapture(str(clip))
+    capture, _ = open_source(str(clip))
     grabber = LatestFrameCapture(capture, live=False, lossless=True).start()
     indices = []
     while (frame := grabber.slot.get(timeout=2)) is not None:
@@ -100,17 +117,22 @@ def test_lossless_file_capture_delivers_every_frame_in_order(tmp_path):
 
 def test_a_file_source_reads_past_damaged_packets(tmp_path):
     # It ended at the first damaged packet: 8 of the clip's 24 frames.
-    from rtstyle.realtime.capture import LatestFrameCapture
+    frames, _, ended = read_all(str(damage_packets(make_clip(tmp_path / "c.mp4", frames=24, gop=4), [8, 9])))
+    assert len(frames) == 22 and ended == "end"
 
-    clip = damage_packets(make_clip(tmp_path / "c.mp4", frames=24, gop=4), [8, 9])
-    capture = cv2.VideoCapture(str(clip))
-    grabber = LatestFrameCapture(capture, live=False, lossless=True).start()
-    frames = 0
-    while grabber.slot.get(timeout=2) is not None:
-        frames += 1
-    grabber.stop()
-    capture.release()
-    assert frames == 22 and grabber.ended == "end"
+
+def test_a_file_source_is_decoded_as_rtstyle_video_decodes_it(tmp_path):
+    # OpenCV's reader gave an interlaced clip combed and an HLG phone clip pale: the window and --record showed what
+    # `rtstyle video` would never have stylized.
+    from test_video_hdr import hdr, make_hdr_clip, mean_error, photo
+
+    frames, size, _ = read_all(str(make_interlaced_clip(tmp_path / "in.mts")))
+    assert len(frames) == 10 and max(combing(image) for image in frames) < 2.5 and size == (128, 96)
+    image = photo()
+    frames, _, _ = read_all(str(make_hdr_clip(tmp_path / "IMG_0001.mov", image, hdr.HLG, frames=2)))
+    assert len(frames) == 2 and mean_error(frames[0], image) < 3
+    frames, size, _ = read_all(str(make_clip(tmp_path / "portrait.mp4", width=96, height=64, frames=2, rotation=90)))
+    assert size == (64, 96) and frames[0].shape[:2] == (96, 64)  # upright, and said so before the first frame
 
 
 def test_lost_camera_finalises_the_recording(tmp_path):

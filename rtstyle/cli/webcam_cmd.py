@@ -1,4 +1,4 @@
-"""`rtstyle webcam`: live style transfer from a camera (or any OpenCV source) in a window, or headless."""
+"""`rtstyle webcam`: live style transfer from a camera (or a video file, stream or device) in a window, or headless."""
 
 from __future__ import annotations
 

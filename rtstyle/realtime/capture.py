@@ -1,4 +1,5 @@
-"""Open cameras, files, URLs and devices with OpenCV, and read them on a thread that keeps only the newest frame.
+"""Open cameras, URLs and devices with OpenCV (files with PyAV: rtstyle.realtime.file_source), and read them on a
+thread that keeps only the newest frame.
 
 Sources and pacing:
 - a camera, URL or device is *live*: it delivers frames at its own pace; frames the model has no time for are
@@ -16,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -24,6 +25,9 @@ import numpy as np
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import quiet_opencv
 from rtstyle.realtime.slot import LatestSlot
+
+if TYPE_CHECKING:
+    from rtstyle.realtime.file_source import VideoFileSource
 
 MAX_CAMERA_INDEX = 9
 LIST_HINT = "list cameras with `rtstyle webcam --list-cameras`, or read a video file, URL or device with --source"
@@ -64,8 +68,9 @@ def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.Vi
     return capture, SourceInfo(f"camera {index}", live=True, fps=fps)
 
 
-def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
-    """A file, URL (rtsp://, http://...) or device (/dev/video2); a bare number is a camera index."""
+def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, SourceInfo]:
+    """A file (read with PyAV), URL (rtsp://, http://...) or device (/dev/video2); a bare number is a camera
+    index."""
     if source.isdigit():
         return open_camera(int(source))
     path = Path(source).expanduser()
@@ -77,25 +82,33 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
                            "or a device such as /dev/video0)")
+    if is_file:  # decoded as `rtstyle video` decodes it: deinterlaced, HDR tone-mapped, upright
+        from rtstyle.realtime.file_source import VideoFileSource
+
+        try:
+            video = VideoFileSource(path)
+        except RtstyleError:
+            raise RtstyleError(f"--source {source}: cannot read it as video (is it a video file?)") from None
+        return video, SourceInfo(f"file {source}", live=False, fps=video.fps)
     with quiet_opencv():
-        capture = cv2.VideoCapture(str(path) if is_file else source)
+        capture = cv2.VideoCapture(source)
         opened = capture.isOpened()
     if not opened:
         capture.release()
         # What to try next depends on what was given: a file is not video, a stream is not reachable.
-        hint = ("is it a video file?" if is_file else "is the address right and the stream running?" if is_url
-                else LIST_HINT)
+        hint = "is the address right and the stream running?" if is_url else LIST_HINT
         raise RtstyleError(f"--source {source}: OpenCV cannot read it as video ({hint})")
     fps = capture.get(cv2.CAP_PROP_FPS) or None
-    kind = "file" if is_file else ("stream" if is_url else "device")
-    return capture, SourceInfo(f"{kind} {source}", live=not is_file, fps=fps)
+    return capture, SourceInfo(f"{'stream' if is_url else 'device'} {source}", live=True, fps=fps)
 
 
-def frame_size(capture: cv2.VideoCapture, resize: tuple[int, int] | None = None) -> tuple[int, int]:
+def frame_size(capture: cv2.VideoCapture | VideoFileSource, resize: tuple[int, int] | None = None) -> tuple[int, int]:
     """(width, height) of the frames a source opened here will deliver (`resize`: what LatestFrameCapture resizes
     them to), before its first frame is read; a source that does not say (some streams) gives up one frame."""
     if resize is not None:
         return resize
+    if not isinstance(capture, cv2.VideoCapture):  # a file: its size as shown, upright
+        return capture.size
     width, height = round(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), round(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     if width > 0 and height > 0:
         return width, height
