@@ -93,6 +93,22 @@ def test_an_error_in_one_worker_reaches_the_caller_and_stops_all_of_them():
     assert not [t for t in threading.enumerate() if t.name.startswith("rtstyle-")]
 
 
+def test_a_ctrl_c_while_the_threads_start_stops_those_already_started(monkeypatch):
+    # Thread.start waits for the thread to run: a Ctrl-C there left the decoding thread going, reading a file that
+    # the conversion then closed (a segfault).
+    start = threading.Thread.start
+
+    def start_then_ctrl_c(self: threading.Thread) -> None:
+        start(self)
+        if self.name == "rtstyle-decode":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(iter(range(10**6)), lambda x: x, queue_size=2, workers=2).run(lambda x: None)
+    assert not [t for t in threading.enumerate() if t.name.startswith("rtstyle-")]
+
+
 def test_a_real_network_gives_the_same_video_two_frames_at_a_time(tmp_path, small_style):
     src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=16, audio=True)
     stylizer = create_stylizer(str(small_style), backend="onnx", device="cpu", cpu_threads=1)

@@ -57,9 +57,9 @@ class Pipeline(Generic[T, U]):
 
     def run(self, consume: Callable[[U], None]) -> None:
         """Run to the end, calling `consume` on the main thread for each transformed item, in order."""
-        for thread in self._threads:
-            thread.start()
         try:
+            for thread in self._threads:  # inside the try: a Ctrl-C while they start still stops those started
+                thread.start()
             while True:
                 item = self._get(self._transformed)
                 if item is _END:
