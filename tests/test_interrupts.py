@@ -17,14 +17,6 @@ def _deliver(sig: signal.Signals) -> None:
     time.sleep(0.2)  # the Python-level handler runs at the next bytecode; give delivery a moment
 
 
-@pytest.fixture
-def sigint_ignored():
-    """Start as a shell starts a background job: SIGINT ignored."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_sigint_is_re_armed_even_when_the_shell_ignored_it(sigint_ignored):
     with pytest.raises(KeyboardInterrupt) as raised, stop_on_signals():
         _deliver(signal.SIGINT)
