@@ -94,6 +94,29 @@ def test_an_error_in_one_worker_reaches_the_caller_and_stops_all_of_them():
     assert not [t for t in threading.enumerate() if t.name.startswith("rtstyle-")]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the KeyboardInterrupt dropped
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_ctrl_c_whose_keyboard_interrupt_a_finaliser_dropped_still_stops_the_run(workers):
+    # Ctrl-C is handled wherever the main thread is; where that is a finaliser (an object's __del__, a generator or
+    # file closed by the garbage collector) or C code that clears errors, Python drops the KeyboardInterrupt and the
+    # run went on to its end. Here a finaliser runs on the main thread at item 10.
+    class PressedWhileFreed:
+        def __del__(self) -> None:
+            _thread.interrupt_main()  # handled here, inside __del__, where the KeyboardInterrupt goes nowhere
+
+    out: list[int] = []
+
+    def consume(x: int) -> None:
+        out.append(x)
+        if x == 10:
+            PressedWhileFreed()  # made and freed at once, on the main thread
+
+    with stop_on_signals(), pytest.raises(KeyboardInterrupt):
+        Pipeline(iter(range(200)), lambda x: x, queue_size=2, workers=workers).run(consume)
+    assert out == list(range(11))  # stopped before the next item
+    assert not [t for t in threading.enumerate() if t.name.startswith("rtstyle-")]
+
+
 def test_a_ctrl_c_while_the_threads_start_stops_those_already_started(monkeypatch):
     # Thread.start waits for the thread to run: a Ctrl-C there left the decoding thread going, reading a file that
     # the conversion then closed (a segfault).
