@@ -100,6 +100,51 @@ def deferred_stop() -> Iterator[None]:
         raise Terminated if signal.SIGTERM in caught else KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def stops_kept() -> Iterator[Callable[[], None]]:
+    """Keep what the Ctrl-C and SIGTERM handlers raise during the block, for a loop on the main thread to check.
+
+    A handler raises wherever the main thread is when the signal is handled, and some places drop what it raises: a
+    finaliser run there (an object's `__del__`, or a generator or file closed by the garbage collector: Python
+    prints 'Exception ignored' or nothing), C code that clears errors. That stop was then never acted on (a
+    conversion ran on to its end). The block's `check()` raises it again if it did not arrive; one that did arrive
+    has left the loop before it is checked. The handlers themselves are kept (wrapped): one that does not raise
+    (a caller's own, `uninterruptible`'s) still does not."""
+    if not _on_main_thread():
+        yield lambda: None
+        return
+    raised: list[BaseException] = []
+
+    def check() -> None:
+        if raised:  # SIGTERM's first, as in deferred_stop: the exit code says the process was killed
+            exc = next((e for e in raised if isinstance(e, Terminated)), raised[0])
+            raised.clear()
+            raise exc.with_traceback(None)  # its traceback is where it was dropped
+
+    previous: dict[signal.Signals, Handler] = {}
+    try:
+        for sig in STOP_SIGNALS:
+            handler = signal.getsignal(sig)
+            if callable(handler):
+                previous[sig] = handler  # before it is replaced: a stop in between cannot leave the wrapper behind
+                signal.signal(sig, _keeping(handler, raised))
+        yield check
+    finally:
+        _restore(previous)
+
+
+def _keeping(handler: Callable[[int, FrameType | None], Any], raised: list[BaseException]) -> Callable[
+        [int, FrameType | None], Any]:
+    def handle(signum: int, frame: FrameType | None) -> Any:
+        try:
+            return handler(signum, frame)
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+
+    return handle
+
+
 def _restore(previous: dict[signal.Signals, Handler]) -> None:
     for sig, handler in previous.items():
         if handler is not None:  # None: installed outside Python, cannot be put back from here

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,14 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("RTSTYLE_STYLES_DIR", str(home / "styles"))
     monkeypatch.setenv("RTSTYLE_CACHE_DIR", str(home / "cache"))
     return home
+
+
+@pytest.fixture
+def sigint_ignored():
+    """Start as a shell starts a background job (`pytest &` in a script): SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def random_style_weights(arch: str = "johnson", seed: int = 0, **arch_kwargs: object) -> dict[str, np.ndarray]:

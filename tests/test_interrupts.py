@@ -9,20 +9,12 @@ import time
 import click
 import pytest
 
-from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals, uninterruptible
+from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals, stops_kept, uninterruptible
 
 
 def _deliver(sig: signal.Signals) -> None:
     os.kill(os.getpid(), sig)
     time.sleep(0.2)  # the Python-level handler runs at the next bytecode; give delivery a moment
-
-
-@pytest.fixture
-def sigint_ignored():
-    """Start as a shell starts a background job: SIGINT ignored."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 def test_sigint_is_re_armed_even_when_the_shell_ignored_it(sigint_ignored):
@@ -76,6 +68,27 @@ def test_a_stop_while_libraries_load_takes_effect_once_they_have(sig, raised):
     assert finished
     with stop_on_signals(), deferred_stop():
         pass  # nothing caught: nothing raised
+
+
+def test_a_stop_kept_is_raised_again_only_when_its_exception_was_dropped():
+    with stop_on_signals():
+        with stops_kept() as check:
+            check()  # nothing heard
+            try:
+                _deliver(signal.SIGTERM)
+            except Terminated:
+                pass  # dropped on its way, as a finaliser on the main thread drops it
+            with pytest.raises(Terminated):
+                check()
+            check()  # raised once
+            with pytest.raises(KeyboardInterrupt):  # the handler itself still raises where it lands
+                _deliver(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+        with uninterruptible(said=lambda: None), stops_kept() as check:
+            _deliver(signal.SIGINT)
+            check()  # a handler that does not raise still does not
+    with uninterruptible(), stops_kept():  # an ignored signal is not wrapped: still ignored
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 @pytest.mark.parametrize("raised, code, said", [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")])

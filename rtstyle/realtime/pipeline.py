@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar, cast
 
+from rtstyle.interrupts import stops_kept
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -57,22 +59,25 @@ class Pipeline(Generic[T, U]):
 
     def run(self, consume: Callable[[U], None]) -> None:
         """Run to the end, calling `consume` on the main thread for each transformed item, in order."""
-        for thread in self._threads:
-            thread.start()
-        try:
-            while True:
-                item = self._get(self._transformed)
-                if item is _END:
-                    break
-                if isinstance(item, _Slot):
-                    while not item.done.wait(0.1) and not self._stop.is_set():
-                        pass
-                    if not item.done.is_set():  # a worker failed (its error is raised below)
+        with stops_kept() as check_stop:  # a Ctrl-C whose KeyboardInterrupt was dropped on the way still stops it
+            try:
+                for thread in self._threads:  # inside the try: a Ctrl-C while they start still stops those started
+                    thread.start()
+                while True:
+                    item = self._get(self._transformed, check_stop)
+                    if item is _END:
                         break
-                    item = item.result
-                consume(item)  # type: ignore[arg-type]
-        finally:
-            self.stop()
+                    if isinstance(item, _Slot):
+                        while not item.done.wait(0.1) and not self._stop.is_set():
+                            check_stop()
+                        if not item.done.is_set():  # a worker failed (its error is raised below)
+                            break
+                        item = item.result
+                    check_stop()
+                    consume(item)  # type: ignore[arg-type]
+                check_stop()
+            finally:
+                self.stop()
         if self._error is not None:
             raise self._error  # the worker's own exception (its traceback points into the worker)
 
@@ -158,10 +163,11 @@ class Pipeline(Generic[T, U]):
                         q.queue.clear()
                     continue
 
-    def _get(self, q: queue.Queue[object]) -> object:
+    def _get(self, q: queue.Queue[object], check_stop: Callable[[], None] = lambda: None) -> object:
         while True:
             try:
                 return q.get(timeout=0.1)
             except queue.Empty:
+                check_stop()
                 if self._stop.is_set() and not any(t.is_alive() for t in self._threads):
                     return _END
