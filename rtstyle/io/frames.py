@@ -7,8 +7,8 @@ import numpy as np
 from rtstyle.io.hdr import is_hdr, tone_map
 
 # swscale's default (fast) YUV -> BGR is kept: it reads frames about a level dark (-1.05 on average on a 1080p
-# photo), and its accurate path (ACCURATE_RND | FULL_CHR_H_INT) gets the matrix's own colours but costs 16 ms a
-# 1080p frame instead of 1 (bench/decode.py): the decoding thread would then hold back GPU conversions.
+# photo), and its accurate path (ACCURATE_RND | FULL_CHR_H_INT) gets the matrix's own colours but costs 8-16 ms a
+# 1080p frame instead of 0.7-1 (bench/decode.py): the decoding thread would then hold back GPU conversions.
 
 
 def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
