@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "bench": "rtstyle.cli.bench_cmd:bench",
     "completion": "rtstyle.cli.completion_cmd:completion",
     "demo": "rtstyle.cli.demo_cmd:demo",
+    "doctor": "rtstyle.cli.doctor_cmd:doctor",
     "eval": "rtstyle.cli.eval_cmd:eval_command",
     "export": "rtstyle.cli.export_cmd:export",
     "image": "rtstyle.cli.image_cmd:image",

@@ -1,0 +1,99 @@
+"""`rtstyle doctor`: each check says what it found, and what to do about what is missing or broken."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from helpers import run_cli
+from rtstyle import doctor
+from rtstyle.paths import builtin_styles_dir
+from rtstyle.realtime.virtual_camera import INSTALL
+
+
+def findings(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, dict[str, str | None]]]:
+    result = run_cli(["doctor", "--json"], capsys)
+    return result.exit_code, {f["topic"]: f for f in json.loads(result.out)["findings"]}
+
+
+def test_every_check_reports_on_this_machine(capsys):
+    code, found = findings(capsys)
+    assert list(found) == ["machine", "inference", "torch", "video", "window", "virtual camera", "HEIC photos",
+                           "styles", "VGG16 weights"]
+    assert found["video"]["status"] == "ok"  # PyAV's wheel has every encoder the formats use
+    assert found["styles"]["status"] == "ok" and found["styles"]["detail"].startswith("9 built-in (and 9 fast")
+    assert all(f["fix"] for f in found.values() if f["status"] != "ok")
+    assert code == (1 if any(f["status"] == "problem" for f in found.values()) else 0)
+
+
+def test_a_gpu_provider_that_does_not_load_is_a_problem(monkeypatch):
+    # onnxruntime-gpu without its CUDA libraries lists the provider, logs an error and runs on the CPU: the
+    # check makes a real session asking for it (this machine's onnxruntime has no CUDA, so it falls back too).
+    from rtstyle.engine import providers
+
+    monkeypatch.setattr(providers, "available_providers", lambda: [providers.CUDA, providers.CPU])
+    finding = doctor.inference()
+    assert finding.status == doctor.PROBLEM and "cannot load it" in finding.detail
+    assert "onnxruntime.ai" in (finding.fix or "")
+
+
+def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
+    from rtstyle.engine import factory, providers
+
+    monkeypatch.setattr(providers, "available_providers", lambda: [providers.CPU])
+    monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: True)
+    finding = doctor.inference()
+    assert finding.status == doctor.MISSING
+    assert finding.fix == 'pip uninstall -y onnxruntime && pip install "rtstyle[gpu]"'
+    monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: False)
+    assert doctor.inference().status == doctor.OK
+
+
+def test_styles_of_yours_are_counted_and_a_broken_one_is_a_problem(isolated_dirs, capsys):
+    yours = isolated_dirs / "styles"
+    yours.mkdir(parents=True)
+    shutil.copy(builtin_styles_dir() / "candy.safetensors", yours / "candy.safetensors")
+    finding = doctor.styles()
+    assert finding.status == doctor.OK and "1 of yours (1 replacing a built-in of the same name)" in finding.detail
+    (yours / "broken.safetensors").write_bytes(b"not a style")
+    finding = doctor.styles()
+    assert finding.status == doctor.PROBLEM and finding.detail.endswith("unusable: broken")
+    result = run_cli(["doctor"], capsys)
+    assert result.exit_code == 1
+    assert "  problem  styles" in result.out and "-> `rtstyle styles` says why" in result.out
+
+
+def test_the_training_weights_are_found_as_training_looks_for_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSTYLE_VGG_WEIGHTS", str(tmp_path / "nowhere.safetensors"))
+    assert doctor.training_weights().status == doctor.PROBLEM
+    (tmp_path / "vgg.safetensors").write_bytes(b"x")
+    monkeypatch.setenv("RTSTYLE_VGG_WEIGHTS", str(tmp_path / "vgg.safetensors"))
+    assert doctor.training_weights().status == doctor.OK
+    monkeypatch.delenv("RTSTYLE_VGG_WEIGHTS")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert doctor.training_weights().status == doctor.MISSING  # downloaded on first use: said, with the offline way
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / doctor.TORCHVISION_VGG16
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"x")
+    assert doctor.training_weights() == doctor.Finding("VGG16 weights", doctor.OK, f"torchvision's, cached: {cached}")
+
+
+def test_the_extras_say_how_to_install_them(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("pyvirtualcam", "torch")
+                        else real(name, *a))
+    assert doctor.virtual_camera() == doctor.Finding(
+        "virtual camera", doctor.MISSING, "pyvirtualcam is not installed: webcam --virtual-camera needs it", INSTALL)
+    assert doctor.torch_backend().fix == 'pip install "rtstyle[train]"'
+
+
+def test_a_window_needs_a_display(monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert doctor.window().status == doctor.MISSING
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert doctor.window().status == doctor.OK  # this OpenCV build has a GUI backend (opencv-python, not headless)
