@@ -39,8 +39,8 @@ def is_hdr(trc: int) -> bool:
 
 def tone_map(rgb48: np.ndarray, trc: int) -> np.ndarray:
     """HxWx3 uint16 RGB, BT.2020 primaries and the `trc` HDR curve -> HxWx3 uint8 BGR, BT.709 SDR."""
-    light = _signal_to_light(trc)[rgb48]  # relative to reference white: 1.0 is SDR white
-    if trc == HLG:  # the OOTF: display light grows with the scene's luminance to the power 0.2 (BT.2100)
+    light = _signal_to_light(trc)[rgb48]  # PQ: display light, 1.0 the reference white; HLG: scene light, 0..1
+    if trc == HLG:  # its OOTF makes that display light (growing with the scene's luminance to the power 0.2)
         gain = cv2.pow(cv2.transform(light, BT2020_LUMA), HLG_GAMMA - 1) * (PEAK_NITS / REFERENCE_WHITE_NITS)
         light *= gain[..., None]
     bgr = cv2.transform(light, BT2020_TO_BT709_BGR)
