@@ -181,3 +181,30 @@ def test_an_exported_model_says_its_precision_and_keeps_it(tmp_path, small_style
     assert result.exit_code == 0 and "int8" in result.err  # labelled as what it is (it said fp32)
     assert_one_line_error(run_cli(["image", str(src), "-s", str(model), "--precision", "fp16", "--overwrite"], capsys),
                           "exported as int8")
+
+
+def _png_claiming(path, width: int, height: int):
+    """A tiny PNG whose header claims width x height (a decompression bomb's header, without its data)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_photo_too_large_for_opencv_to_decode_is_one_line(tmp_path, small_style, photo, capsys):
+    bomb = _png_claiming(tmp_path / "bomb.png", 60_000, 60_000)
+    result = run_cli(["image", str(bomb), "-s", str(small_style)], capsys)
+    assert_one_line_error(result, "3,600 Mpx", "bomb.png")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    bomb.rename(batch / "bomb.png")
+    cv2.imwrite(str(batch / "ok.png"), photo[:20, :20])
+    result = run_cli(["image", str(batch), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
+    assert result.exit_code == 0, result  # the batch goes on without it
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["ok_smallstyle.png"]
