@@ -208,3 +208,18 @@ def test_a_photo_too_large_for_opencv_to_decode_is_one_line(tmp_path, small_styl
     result = run_cli(["image", str(batch), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
     assert result.exit_code == 0, result  # the batch goes on without it
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["ok_smallstyle.png"]
+
+
+def test_a_calibration_photo_that_cannot_be_read_says_why(tmp_path, small_style, capsys):
+    out = str(tmp_path / "q.onnx")
+    bomb = _png_claiming(tmp_path / "bomb.png", 60_000, 60_000)
+    assert_one_line_error(run_cli(["quantize", str(small_style), "-o", out, "--calibration", str(bomb)], capsys),
+                          "calibration image", "3,600 Mpx")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert_one_line_error(run_cli(["quantize", str(small_style), "-o", out, "--calibration",
+                                   str(tmp_path / "empty.jpg")], capsys), "empty file")
+    clip = make_clip(tmp_path / "c.mp4", frames=2)
+    result = run_cli(["quantize", str(small_style), "-o", out, "--calibration", str(clip)], capsys)
+    assert_one_line_error(result, "is a video")
+    assert "stylizes it" not in result.err  # that hint is for `rtstyle image`, not a calibration set
+    assert not (tmp_path / "q.onnx").exists()

@@ -289,7 +289,8 @@ def unreadable_reason(path: Path, what: str = "image") -> str:
         if path.stat().st_size == 0:
             return f"{what} is an empty file (0 bytes): {path}"
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return f"cannot read {what} {path}: it is a video (`rtstyle video {path} -o OUT.mp4` stylizes it)"
+        hint = f" (`rtstyle video {path} -o OUT.mp4` stylizes it)" if what == "image" else ""  # not a painting's
+        return f"cannot read {what} {path}: it is a video{hint}"
     pixels = stored_pixels(path)
     if pixels is not None and pixels > OPENCV_MAX_PIXELS:
         return (f"cannot read {what} {path}: its header says {pixels / 1e6:,.0f} Mpx, more than images are read at "
