@@ -223,3 +223,9 @@ def test_a_calibration_photo_that_cannot_be_read_says_why(tmp_path, small_style,
     assert_one_line_error(result, "is a video")
     assert "stylizes it" not in result.err  # that hint is for `rtstyle image`, not a calibration set
     assert not (tmp_path / "q.onnx").exists()
+
+
+@pytest.mark.parametrize("option", ["--camera", "--source"])
+def test_a_camera_index_too_large_for_opencv_is_one_line(option, small_style, capsys):
+    result = run_cli(["webcam", "--no-display", "--frames", "1", "-s", str(small_style), option, "9" * 20], capsys)
+    assert_one_line_error(result, "cannot open camera 99999")

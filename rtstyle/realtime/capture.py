@@ -49,9 +49,12 @@ class CapturedFrame:
 
 
 def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
-    with quiet_opencv():
-        capture = cv2.VideoCapture(index)
-        ok = capture.isOpened() and capture.read()[0]
+    try:
+        with quiet_opencv():
+            capture = cv2.VideoCapture(index)
+            ok = capture.isOpened() and capture.read()[0]
+    except (cv2.error, OverflowError):  # an index past a C int (`--camera 99999999999`): no such camera either
+        raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}") from None
     if not ok:
         capture.release()
         raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}")
