@@ -229,3 +229,10 @@ def test_a_calibration_photo_that_cannot_be_read_says_why(tmp_path, small_style,
 def test_a_camera_index_too_large_for_opencv_is_one_line(option, small_style, capsys):
     result = run_cli(["webcam", "--no-display", "--frames", "1", "-s", str(small_style), option, "9" * 20], capsys)
     assert_one_line_error(result, "cannot open camera 99999")
+
+
+def test_a_folder_as_webcam_source_is_named_as_one(tmp_path, small_style, capsys):
+    result = run_cli(["webcam", "--no-display", "--frames", "1", "-s", str(small_style), "--source", str(tmp_path)],
+                     capsys)
+    assert_one_line_error(result, "is a folder")
+    assert "list-cameras" not in result.err  # the hint for a camera that is not there

@@ -77,6 +77,8 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     is_device = not is_url and not is_file and source.startswith("/dev/")
     if is_device and not path.exists():  # the hint below would suggest the very path given
         raise RtstyleError(f"--source {source}: no such device (list cameras with `rtstyle webcam --list-cameras`)")
+    if not is_url and path.is_dir():  # the camera hint that OpenCV's refusal gets below would mislead
+        raise RtstyleError(f"--source {source} is a folder: give a video file, a URL or a device")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
                            "or a device such as /dev/video0)")
