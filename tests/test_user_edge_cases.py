@@ -236,3 +236,9 @@ def test_a_folder_as_webcam_source_is_named_as_one(tmp_path, small_style, capsys
                      capsys)
     assert_one_line_error(result, "is a folder")
     assert "list-cameras" not in result.err  # the hint for a camera that is not there
+
+
+@pytest.mark.parametrize("command", [["bench", "--sizes", "32x32", "--frames", "1"],
+                                     ["train", "--name", "x", "--style-image", "p.png", "--content", "."]])
+def test_threads_past_any_machine_are_refused(command, capsys):
+    assert_one_line_error(run_cli([*command, "--threads", "100000"], capsys), "--threads", "1<=x<=1024")

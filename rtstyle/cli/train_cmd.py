@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from rtstyle.cli.options import FiniteFloatRange, output_path
+from rtstyle.cli.options import THREADS, FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
@@ -108,7 +108,7 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--licence", help="Licence note of the style image, stored with the style.")
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Extra metadata for the style (e.g. title=, artist=).")
 @click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. [default: torch's choice]")
+@click.option("--threads", type=THREADS, help="CPU threads for torch. [default: torch's choice]")
 @click.option("--time-limit", metavar="DURATION", callback=lambda ctx, param, value: parse_duration(value),
               help="Stop after this long (e.g. 90s, 45m, 2h), write the style and keep the checkpoint, so that "
                    "--resume can continue. [default: none]")
