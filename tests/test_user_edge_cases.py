@@ -242,3 +242,15 @@ def test_a_folder_as_webcam_source_is_named_as_one(tmp_path, small_style, capsys
                                      ["train", "--name", "x", "--style-image", "p.png", "--content", "."]])
 def test_threads_past_any_machine_are_refused(command, capsys):
     assert_one_line_error(run_cli([*command, "--threads", "100000"], capsys), "--threads", "1<=x<=1024")
+
+
+@pytest.mark.parametrize("arch_arg, fragment", [
+    ("width=0", "width must be >= 1"),
+    ("blocks=-1", "blocks from 0 to"),  # was built as 0 blocks without a word
+    ("blocks=1000000000", "blocks from 0 to"),
+    ("width=100000", "too many to train or run"),  # numpy's 1.3 TiB allocation traceback
+])
+def test_an_architecture_out_of_range_is_one_line(arch_arg, fragment, capsys):
+    result = run_cli(["bench", "--sizes", "32x32", "--frames", "1", "--backends", "onnx", "--arch-arg", arch_arg],
+                     capsys)
+    assert_one_line_error(result, fragment)
