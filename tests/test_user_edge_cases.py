@@ -254,3 +254,19 @@ def test_an_architecture_out_of_range_is_one_line(arch_arg, fragment, capsys):
     result = run_cli(["bench", "--sizes", "32x32", "--frames", "1", "--backends", "onnx", "--arch-arg", arch_arg],
                      capsys)
     assert_one_line_error(result, fragment)
+
+
+@pytest.mark.parametrize("option, value, fragment", [
+    ("--crop-size", "100000", "Mpx a step"),  # OpenCV's out-of-memory traceback
+    ("--batch-size", "100000", "Mpx a step"),  # swapped for minutes, then killed by the OS
+    ("--style-size", "100000", "8192 px at most"),  # OpenCV's out-of-memory traceback
+])
+def test_training_sizes_past_any_memory_are_one_line(tmp_path, option, value, fragment, capsys):
+    cv2.imwrite(str(tmp_path / "paint.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
+    result = run_cli(["train", "--name", "x", "--style-image", str(tmp_path / "paint.png"), "--content",
+                      str(tmp_path / "photos"), "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "x.safetensors"),
+                      "--vgg-weights", str(tmp_path / "none.safetensors"), option, value], capsys)
+    assert_one_line_error(result, option, fragment)
+    assert not (tmp_path / "x.safetensors").exists()
