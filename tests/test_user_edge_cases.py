@@ -287,3 +287,15 @@ def test_an_onnx_model_that_does_not_return_a_frame_is_one_line(tmp_path, photo,
     result = run_cli(["image", str(src), "-s", str(model), "-o", str(tmp_path / "o.png")], capsys)
     assert_one_line_error(result, "brightest.onnx is not a style model", "(1, 1, 1, 3)")  # was cv2.resize's traceback
     assert not (tmp_path / "o.png").exists()
+
+
+def test_vgg_weights_given_as_their_folder_name_the_file(tmp_path, monkeypatch):
+    from rtstyle.errors import RtstyleError
+    from rtstyle.train.vgg import load_loss_network
+
+    (tmp_path / "vgg16.safetensors").write_bytes(b"")
+    with pytest.raises(RtstyleError, match="is a folder.*give the file in it: .*vgg16.safetensors"):
+        load_loss_network(tmp_path)  # it said "file not found", of a folder that is there
+    monkeypatch.setenv("RTSTYLE_VGG_WEIGHTS", str(tmp_path / "gone.safetensors"))
+    with pytest.raises(RtstyleError, match="^RTSTYLE_VGG_WEIGHTS=.*gone.safetensors: VGG weights file not found"):
+        load_loss_network(None)  # a variable set long ago is named
