@@ -299,3 +299,14 @@ def test_vgg_weights_given_as_their_folder_name_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("RTSTYLE_VGG_WEIGHTS", str(tmp_path / "gone.safetensors"))
     with pytest.raises(RtstyleError, match="^RTSTYLE_VGG_WEIGHTS=.*gone.safetensors: VGG weights file not found"):
         load_loss_network(None)  # a variable set long ago is named
+
+
+@pytest.mark.parametrize("name", ["mine.onnx", "mine"])
+def test_train_writes_a_style_only_under_a_style_files_name(tmp_path, name, capsys):
+    cv2.imwrite(str(tmp_path / "paint.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
+    result = run_cli(["train", "--name", "x", "--style-image", str(tmp_path / "paint.png"), "--content",
+                      str(tmp_path / "photos"), "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / name),
+                      "--vgg-weights", str(tmp_path / "none.safetensors")], capsys)
+    assert_one_line_error(result, "a style is a .safetensors file", f"-o {tmp_path / 'mine.safetensors'}")

@@ -103,7 +103,7 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--run-dir", type=click.Path(path_type=Path), help="Checkpoints, previews and the loss log. "
               "[default: runs/NAME]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
-              help="Where to write the style. [default: the user styles folder, NAME.safetensors]")
+              help="Where to write the style, a .safetensors file. [default: the user styles folder, NAME.safetensors]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing style of that name.")
 @click.option("--licence", help="Licence note of the style image, stored with the style.")
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Extra metadata for the style (e.g. title=, artist=).")

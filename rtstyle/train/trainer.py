@@ -245,6 +245,11 @@ class Trainer:
             raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
     def _check_output(self, resumed: bool) -> None:
+        if self.output.suffix.lower() != STYLE_SUFFIX and not self.output.is_dir():  # a folder: said as one below
+            # -o mine.onnx wrote a safetensors file under that name, which `--style mine.onnx` then read as a broken
+            # ONNX model ("wire format was corrupt"); without a suffix, `rtstyle styles` never listed it.
+            raise RtstyleError(f"a style is a {STYLE_SUFFIX} file, not {self.output}: -o "
+                               f"{self.output.with_suffix(STYLE_SUFFIX)} (`rtstyle export` makes an .onnx from it)")
         # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
         own = resumed and self._written_by_this_run(self.output)
         hint = "; this run did not write it" if resumed else ", or choose another --name"
