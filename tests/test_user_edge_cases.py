@@ -266,8 +266,9 @@ def test_training_sizes_past_any_memory_are_one_line(tmp_path, option, value, fr
     (tmp_path / "photos").mkdir()
     cv2.imwrite(str(tmp_path / "photos" / "a.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
     result = run_cli(["train", "--name", "x", "--style-image", str(tmp_path / "paint.png"), "--content",
-                      str(tmp_path / "photos"), "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "x.safetensors"),
-                      "--vgg-weights", str(tmp_path / "none.safetensors"), option, value], capsys)
+                      str(tmp_path / "photos"), "--run-dir", str(tmp_path / "run"),
+                      "-o", str(tmp_path / "x.safetensors"), "--vgg-weights", str(tmp_path / "none.safetensors"),
+                      option, value], capsys)
     assert_one_line_error(result, option, fragment)
     assert not (tmp_path / "x.safetensors").exists()
 
