@@ -319,3 +319,16 @@ def test_a_single_style_command_asked_for_several_says_so(tmp_path, style, capsy
     result = run_cli(["video", str(clip), "-s", style, "-o", str(tmp_path / "o.mp4")], capsys)
     assert_one_line_error(result, "one name or file", "rtstyle image")  # it listed every style, or 'did you mean'
     assert_one_line_error(run_cli(["export", style, "-o", str(tmp_path / "o.onnx")], capsys), "rtstyle image")
+
+
+@pytest.mark.parametrize("value, traceback", [("0", False), ("off", False), ("1", True)])
+def test_rtstyle_debug_0_is_off(tmp_path, value, traceback, capsys, monkeypatch):
+    from rtstyle.errors import RtstyleError
+
+    monkeypatch.setenv("RTSTYLE_DEBUG", value)
+    args = ["image", str(tmp_path / "gone.png"), "-s", "mosaic"]
+    if traceback:  # debug on: the error is raised for its traceback
+        with pytest.raises(RtstyleError, match="input not found"):
+            run_cli(args, capsys)
+    else:
+        assert_one_line_error(run_cli(args, capsys), "input not found")
