@@ -332,3 +332,12 @@ def test_rtstyle_debug_0_is_off(tmp_path, value, traceback, capsys, monkeypatch)
             run_cli(args, capsys)
     else:
         assert_one_line_error(run_cli(args, capsys), "input not found")
+
+
+def test_a_cache_that_cannot_be_written_is_named_as_the_cache(tmp_path, small_style, photo, capsys, monkeypatch):
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    (tmp_path / "file").write_bytes(b"")
+    monkeypatch.setenv("RTSTYLE_CACHE_DIR", str(tmp_path / "file"))
+    result = run_cli(["image", str(src), "-s", str(small_style), "--backend", "onnx"], capsys)
+    assert_one_line_error(result, "rtstyle's cache", "RTSTYLE_CACHE_DIR")  # it said "cannot create output directory"
