@@ -341,3 +341,20 @@ def test_a_cache_that_cannot_be_written_is_named_as_the_cache(tmp_path, small_st
     monkeypatch.setenv("RTSTYLE_CACHE_DIR", str(tmp_path / "file"))
     result = run_cli(["image", str(src), "-s", str(small_style), "--backend", "onnx"], capsys)
     assert_one_line_error(result, "rtstyle's cache", "RTSTYLE_CACHE_DIR")  # it said "cannot create output directory"
+
+
+def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits(tmp_path):
+    from types import SimpleNamespace
+
+    import torch
+
+    from rtstyle.errors import RtstyleError
+    from rtstyle.train.trainer import Trainer
+
+    trainer = Trainer.__new__(Trainer)  # only what the check reads: the device and the painting
+    trainer.device = torch.device("cpu")
+    trainer.style_rgb = SimpleNamespace(shape=(8192, 8192, 3))  # --style-size 8192: the OS killed the run
+    with pytest.raises(RtstyleError, match=r"8192x8192 px needs about 52 GB .* 24 GB available: --style-size 5"):
+        trainer._refuse_painting_past_memory(available=24 * 10**9)
+    trainer.style_rgb = SimpleNamespace(shape=(2048, 2048, 3))
+    trainer._refuse_painting_past_memory(available=24 * 10**9)  # fits: no refusal
