@@ -358,3 +358,8 @@ def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits(t
         trainer._refuse_painting_past_memory(available=24 * 10**9)
     trainer.style_rgb = SimpleNamespace(shape=(2048, 2048, 3))
     trainer._refuse_painting_past_memory(available=24 * 10**9)  # fits: no refusal
+
+
+def test_a_bench_size_past_the_frame_limit_is_one_line(capsys):
+    result = run_cli(["bench", "--sizes", "32x32,99999x99999", "--frames", "1", "--backends", "onnx"], capsys)
+    assert_one_line_error(result, "99999x99999", "67 Mpx at most")  # OpenCV's 30 GB allocation traceback
