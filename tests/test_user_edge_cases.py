@@ -363,3 +363,15 @@ def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits(t
 def test_a_bench_size_past_the_frame_limit_is_one_line(capsys):
     result = run_cli(["bench", "--sizes", "32x32,99999x99999", "--frames", "1", "--backends", "onnx"], capsys)
     assert_one_line_error(result, "99999x99999", "67 Mpx at most")  # OpenCV's 30 GB allocation traceback
+
+
+def test_the_input_folder_as_output_folder_stylizes_its_photos(tmp_path, small_style, photo, capsys):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    cv2.imwrite(str(folder / "a.png"), photo[:20, :20])
+    cv2.imwrite(str(folder / "sub" / "b.png"), photo[:20, :20])
+    result = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(folder)], capsys)
+    assert result.exit_code == 0, result  # it said "no images found in the given inputs"
+    assert (folder / "a_smallstyle.png").is_file() and (folder / "sub" / "b_smallstyle.png").is_file()
+    again = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(folder)], capsys)
+    assert again.exit_code == 0 and "nothing to do" in again.out  # its results are not stylized in turn

@@ -86,7 +86,10 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     found = find_images(inputs)
     if output is not None and output.is_dir():  # -o inside an input folder: its results are not photos
         inside = os.path.realpath(output) + os.sep
-        found = [image for image in found if image.named or not os.path.realpath(image.path).startswith(inside)]
+        # -o the input folder itself (or one above it) holds every photo: they are photos, written beside as
+        # without -o ("no images found in the given inputs" was all it said).
+        found = [image for image in found if image.named or not os.path.realpath(image.path).startswith(inside)
+                 or (os.path.realpath(image.root) + os.sep).startswith(inside)]
     folders = [Path(item) for item in inputs if Path(item).is_dir()]
     unsupported = unsupported_photos(folders) if folders else {}
     if not found:
