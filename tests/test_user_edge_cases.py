@@ -375,3 +375,12 @@ def test_the_input_folder_as_output_folder_stylizes_its_photos(tmp_path, small_s
     assert (folder / "a_smallstyle.png").is_file() and (folder / "sub" / "b_smallstyle.png").is_file()
     again = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(folder)], capsys)
     assert again.exit_code == 0 and "nothing to do" in again.out  # its results are not stylized in turn
+
+
+def test_a_clip_frame_that_cannot_be_read_says_why(tmp_path, small_style, photo, capsys):
+    cv2.imwrite(str(tmp_path / "0.png"), photo[:32, :32])
+    cv2.imwrite(str(tmp_path / "1.png"), photo[:32, :32])
+    (tmp_path / "2.png").write_bytes(b"")
+    assert_one_line_error(run_cli(["eval", str(tmp_path), "-s", str(small_style)], capsys), "empty file", "2.png")
+    _png_claiming(tmp_path / "2.png", 60_000, 60_000)
+    assert_one_line_error(run_cli(["eval", str(tmp_path), "-s", str(small_style)], capsys), "3,600 Mpx")

@@ -14,7 +14,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.hdr import frame_to_bgr
-from rtstyle.io.images import is_image_path, try_read_image
+from rtstyle.io.images import is_image_path, read_image
 
 
 def clip_frame_paths(folder: Path) -> list[Path]:
@@ -57,10 +57,7 @@ def _iter_folder(folder: Path) -> Iterator[np.ndarray]:
     if not paths:
         raise RtstyleError(f"no image frames in folder {folder}")
     for p in paths:
-        frame = try_read_image(p)
-        if frame is None:
-            raise RtstyleError(f"cannot read frame {p}")
-        yield frame
+        yield read_image(p, "frame")  # says why one cannot be read: empty, too large to decode, corrupt
 
 
 def _iter_video(path: Path) -> Iterator[np.ndarray]:
