@@ -384,3 +384,11 @@ def test_a_clip_frame_that_cannot_be_read_says_why(tmp_path, small_style, photo,
     assert_one_line_error(run_cli(["eval", str(tmp_path), "-s", str(small_style)], capsys), "empty file", "2.png")
     _png_claiming(tmp_path / "2.png", 60_000, 60_000)
     assert_one_line_error(run_cli(["eval", str(tmp_path), "-s", str(small_style)], capsys), "3,600 Mpx")
+
+
+def test_an_empty_video_file_is_named_as_empty_by_every_command(tmp_path, small_style, capsys):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")  # an interrupted copy: FFmpeg's "invalid data found" hid it
+    for args in (["video", str(empty), "-s", str(small_style)], ["eval", str(empty), "-s", str(small_style)],
+                 ["webcam", "--no-display", "--frames", "1", "-s", str(small_style), "--source", str(empty)]):
+        assert_one_line_error(run_cli(args, capsys), "empty file (0 bytes)")

@@ -64,15 +64,9 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.video import frames_past_damage
+    from rtstyle.io.video import frames_past_damage, open_input
 
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise RtstyleError(f"cannot open video {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    with container:
-        if not container.streams.video:
-            raise RtstyleError(f"no video stream in {path}")
+    with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:

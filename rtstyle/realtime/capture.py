@@ -79,6 +79,8 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, SourceInfo]:
         raise RtstyleError(f"--source {source}: no such device (list cameras with `rtstyle webcam --list-cameras`)")
     if not is_url and path.is_dir():  # the camera hint that OpenCV's refusal gets below would mislead
         raise RtstyleError(f"--source {source} is a folder: give a video file, a URL or a device")
+    if is_file and path.stat().st_size == 0:
+        raise RtstyleError(f"--source {source} is an empty file (0 bytes)")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
                            "or a device such as /dev/video0)")

@@ -198,13 +198,11 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.video import frames_past_damage
+    from rtstyle.io.video import frames_past_damage, open_input
     from rtstyle.metrics.clips import upright_frame
 
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise RtstyleError(f"no video stream in {path}")
+        with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
             stream = container.streams.video[0]
             total = stream.frames or 0
             if total <= 0 and stream.duration and stream.time_base and stream.average_rate:
