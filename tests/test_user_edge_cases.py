@@ -392,3 +392,11 @@ def test_an_empty_video_file_is_named_as_empty_by_every_command(tmp_path, small_
     for args in (["video", str(empty), "-s", str(small_style)], ["eval", str(empty), "-s", str(small_style)],
                  ["webcam", "--no-display", "--frames", "1", "-s", str(small_style), "--source", str(empty)]):
         assert_one_line_error(run_cli(args, capsys), "empty file (0 bytes)")
+
+
+def test_a_folder_as_style_is_named_as_a_folder(tmp_path, photo, capsys):
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:20, :20])
+    (tmp_path / "styles").mkdir()
+    result = run_cli(["image", str(src), "-s", str(tmp_path / "styles")], capsys)
+    assert_one_line_error(result, "is a folder, not a style file")  # it said "style file not found"

@@ -57,6 +57,9 @@ def find_style(name_or_path: str) -> StyleEntry:
     """A style by path (anything that exists or looks like a file) or by name."""
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix == STYLE_SUFFIX or candidate.exists() or "/" in name_or_path or "\\" in name_or_path:
+        if candidate.is_dir():  # "not found" misled: it is there
+            raise RtstyleError(f"style {candidate} is a folder, not a style file (a .safetensors style, or an "
+                               "exported .onnx model)")
         if not candidate.is_file():
             raise RtstyleError(f"style file not found: {candidate}")
         return StyleEntry(candidate.stem, candidate, "path")
