@@ -343,21 +343,20 @@ def test_a_cache_that_cannot_be_written_is_named_as_the_cache(tmp_path, small_st
     assert_one_line_error(result, "rtstyle's cache", "RTSTYLE_CACHE_DIR")  # it said "cannot create output directory"
 
 
-def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits(tmp_path):
-    from types import SimpleNamespace
-
-    import torch
-
+def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits():
     from rtstyle.errors import RtstyleError
-    from rtstyle.train.trainer import Trainer
+    from rtstyle.train.data import refuse_painting_past_memory
 
-    trainer = Trainer.__new__(Trainer)  # only what the check reads: the device and the painting
-    trainer.device = torch.device("cpu")
-    trainer.style_rgb = SimpleNamespace(shape=(8192, 8192, 3))  # --style-size 8192: the OS killed the run
     with pytest.raises(RtstyleError, match=r"8192x8192 px needs about 52 GB .* 24 GB available: --style-size 5"):
-        trainer._refuse_painting_past_memory(available=24 * 10**9)
-    trainer.style_rgb = SimpleNamespace(shape=(2048, 2048, 3))
-    trainer._refuse_painting_past_memory(available=24 * 10**9)  # fits: no refusal
+        refuse_painting_past_memory((8192, 8192, 3), available=24 * 10**9)  # --style-size 8192: killed by the OS
+    refuse_painting_past_memory((2048, 2048, 3), available=24 * 10**9)  # fits: no refusal
+
+
+def test_eval_refuses_a_style_size_past_any_memory(tmp_path, small_style, capsys):
+    cv2.imwrite(str(tmp_path / "paint.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
+    result = run_cli(["eval", "-s", str(small_style), "--photos", "tests/data/chelsea.png", "--style-image",
+                      str(tmp_path / "paint.png"), "--style-size", "99999999"], capsys)
+    assert_one_line_error(result, "--style-size 99999999", "8192 px at most")  # OpenCV's 30 PB allocation traceback
 
 
 def test_a_bench_size_past_the_frame_limit_is_one_line(capsys):

@@ -8,7 +8,6 @@ Super-Resolution", and its reference code jcjohnson/fast-neural-style (train.lua
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -78,16 +77,13 @@ class HyperParams:
                 raise RtstyleError(f"{name.replace('_', '-')} must not be negative")
         if self.style_size is not None and self.style_size < 16:
             raise RtstyleError("style-size must be at least 16 pixels")
-        # Absurd sizes are refused before any photo is read: --crop-size 100000 or --style-size 100000 stopped with
-        # OpenCV's out-of-memory traceback; --batch-size 100000 swapped for minutes until the OS killed the run.
+        # Absurd sizes are refused before any photo is read: --crop-size 100000 stopped with OpenCV's out-of-memory
+        # traceback; --batch-size 100000 swapped for minutes until the OS killed the run. (--style-size: data.py.)
         step_pixels = self.batch_size * self.crop_size**2
         if step_pixels > MAX_FRAME_PIXELS:
             raise RtstyleError(f"--batch-size {self.batch_size} crops of --crop-size {self.crop_size} are "
                                f"{step_pixels / 1e6:,.0f} Mpx a step, more than rtstyle trains on "
                                f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
-        if self.style_size is not None and self.style_size**2 > MAX_FRAME_PIXELS:
-            raise RtstyleError(f"--style-size {self.style_size} is larger than rtstyle reads a painting at "
-                               f"({math.isqrt(MAX_FRAME_PIXELS)} px at most; Johnson's recipe uses 256)")
         unknown = [n for n in (self.content_layer, *self.style_layers) if n not in VGG_LAYERS]
         if unknown:
             raise RtstyleError(f"unknown VGG layer(s) {', '.join(unknown)} (choose from {', '.join(VGG_LAYERS)})")

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from rtstyle.engine.memory import HEADROOM, available_memory_bytes
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import ensure_writable_dir, file_key, probe_writable, refuse_to_replace
@@ -37,7 +36,7 @@ from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
 from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from rtstyle.train.data import ContentSource, CropBox, read_style_image
+from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_painting_past_memory
 from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
@@ -55,9 +54,6 @@ FINAL_LOSS_WINDOW = 50
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
 # took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
 LARGE_STYLE_PIXELS = 2048 * 2048
-# Peak memory growth of VGG16's style features on the CPU, per painting pixel: 779 B/px measured at 2560x2560 (the
-# Caffe VGG16 file, 2 threads; 800-850 at 512-1536 px); the note above's 19.5 GB at 6000x6000 is 540 B/px.
-STYLE_TARGET_BYTES_PER_PIXEL = 780
 # Previews are at least this many pixels square: a preview cut at the 96 px crop size of a CPU run is too small
 # to judge, and photos to stylize are larger than the crops anyway.
 PREVIEW_SIDE = 256
@@ -183,7 +179,8 @@ class Trainer:
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
-        self._refuse_painting_past_memory()
+        if self.device.type == "cpu":
+            refuse_painting_past_memory(self.style_rgb.shape)
         self._notice_large_painting()
         self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
@@ -302,20 +299,6 @@ class Trainer:
         if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
             say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
         return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
-
-    def _refuse_painting_past_memory(self, available: int | None = None) -> None:
-        """On the CPU, a painting whose style targets need more memory than there is: refused, with the
-        --style-size that fits (--style-size 8192 ran VGG16 on 67 Mpx until the OS killed the run)."""
-        if self.device.type != "cpu" or (available := available or available_memory_bytes()) is None:
-            return
-        height, width = self.style_rgb.shape[:2]
-        need = height * width * STYLE_TARGET_BYTES_PER_PIXEL
-        budget = available * HEADROOM
-        if need > budget:
-            fits = int(max(height, width) * math.sqrt(budget / need))
-            raise RtstyleError(f"the style image at {width}x{height} px needs about {need / 1e9:.0f} GB for its "
-                               f"style targets, more than the {available / 1e9:.0f} GB available: --style-size {fits} "
-                               "or less (Johnson's recipe uses 256)")
 
     def _notice_large_painting(self) -> None:
         height, width = self.style_rgb.shape[:2]
