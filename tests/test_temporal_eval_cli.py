@@ -79,7 +79,7 @@ def test_eval_bad_inputs_are_one_line_errors(tmp_path, small_style, capsys):
     assert_one_line_error(run_cli(["eval", str(tmp_path / "empty"), "-s", str(small_style)], capsys), "no image frames")
     (tmp_path / "broken.mp4").write_bytes(b"not a video")
     assert_one_line_error(run_cli(["eval", str(tmp_path / "broken.mp4"), "-s", str(small_style)], capsys),
-                          "cannot open video")
+                          "cannot read video")
     mixed = write_frames(tmp_path / "mixed", [panning_clip(1)[0][0], panning_clip(1, shape=(50, 60))[0][0]])
     assert_one_line_error(run_cli(["eval", str(mixed), "-s", str(small_style)], capsys), "one size")
     clip = write_frames(tmp_path / "ok", panning_clip(2)[0])

@@ -342,8 +342,9 @@ def test_resume_replaces_only_the_style_its_own_run_wrote(inputs: tuple[Path, Pa
     with pytest.raises(KeyboardInterrupt):
         Trainer(config_for(inputs, tmp_path, steps=2, output=tmp_path / "mine.safetensors"), random_loss_network()).run()
     monkeypatch.setattr(Trainer, "train_step", original_step)
-    for target in (photo, other):
-        with pytest.raises(RtstyleError, match="exists.*--overwrite.*this run did not write it"):
+    for target, refusal in ((photo, "a style is a .safetensors file"),  # not even with --overwrite
+                            (other, "exists.*--overwrite.*this run did not write it")):
+        with pytest.raises(RtstyleError, match=refusal):
             Trainer(config_for(inputs, tmp_path, steps=2, output=target, resume=True), random_loss_network())
     assert photo.read_bytes() == b"a photo" and other.read_bytes() == other_bytes
     resumed = Trainer(config_for(inputs, tmp_path, steps=2, output=other, resume=True, overwrite=True),

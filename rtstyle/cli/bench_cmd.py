@@ -11,6 +11,7 @@ from click.core import ParameterSource
 from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_arch, complete_style
+from rtstyle.cli.options import THREADS
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
@@ -105,7 +106,7 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
                    "fp32 and fp16 on a GPU.")
 @click.option("--frames", type=click.IntRange(min=1), default=20, show_default=True, help="Timed frames per row.")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed frames first.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=THREADS, default=None,
               help="CPU threads for onnxruntime and torch alike (default: each library's own default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (machine info and one record per row).")
 def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,

@@ -119,11 +119,12 @@ def _photo_losses(stylizer, photos: Path, style_image: Path, style_size: int | N
 
     require_torch("content and style loss (--photos)")
     from rtstyle.metrics.perceptual import photo_losses, read_photos
-    from rtstyle.train.data import read_style_image
+    from rtstyle.train.data import read_style_image, refuse_painting_past_memory
     from rtstyle.train.vgg import load_loss_network
 
     images = read_photos(photos, max_size)
     style_rgb = read_style_image(style_image, style_size)
+    refuse_painting_past_memory(style_rgb.shape)  # its VGG16 features are computed on the CPU
     network, vgg_source = load_loss_network(str(vgg_weights) if vgg_weights else None)
     losses = photo_losses(stylizer, images, style_rgb, network)
     return {**losses.as_dict(), "photo_source": str(photos), "vgg": vgg_source,

@@ -66,7 +66,8 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    debug = bool(os.environ.get("RTSTYLE_DEBUG"))
+    # RTSTYLE_DEBUG=0 (or false, no, off) is off, as one writes it to turn a setting off: it showed tracebacks.
+    debug = os.environ.get("RTSTYLE_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
     if not debug:
         # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
         # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.

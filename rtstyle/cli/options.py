@@ -46,6 +46,11 @@ def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return None if value is None else Path(os.path.normpath(value))
 
 
+# --threads: onnxruntime and torch start each thread they are given; 100,000 took GBs and crashed onnxruntime
+# (a segfault), so past the largest machines' core counts it is refused.
+MAX_THREADS = 1024
+THREADS = click.IntRange(1, MAX_THREADS)
+
 MIN_FRAME_SIDE = 16  # --size below this is a typo, not a frame anyone wants stylized
 
 

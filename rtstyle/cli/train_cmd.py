@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from rtstyle.cli.completion import complete_arch, complete_style
-from rtstyle.cli.options import FiniteFloatRange, output_path
+from rtstyle.cli.options import THREADS, FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
@@ -104,12 +104,12 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--run-dir", type=click.Path(path_type=Path), help="Checkpoints, previews and the loss log. "
               "[default: runs/NAME]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
-              help="Where to write the style. [default: the user styles folder, NAME.safetensors]")
+              help="Where to write the style, a .safetensors file. [default: the user styles folder, NAME.safetensors]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing style of that name.")
 @click.option("--licence", help="Licence note of the style image, stored with the style.")
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Extra metadata for the style (e.g. title=, artist=).")
 @click.option("--half", is_flag=True, help="Store the weights as float16 (half the file size).")
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch. [default: torch's choice]")
+@click.option("--threads", type=THREADS, help="CPU threads for torch. [default: torch's choice]")
 @click.option("--time-limit", metavar="DURATION", callback=lambda ctx, param, value: parse_duration(value),
               help="Stop after this long (e.g. 90s, 45m, 2h), write the style and keep the checkpoint, so that "
                    "--resume can continue. [default: none]")

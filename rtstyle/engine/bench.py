@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtstyle.engine.base import Stylizer
+from rtstyle.engine.base import MAX_FRAME_PIXELS, Stylizer
 from rtstyle.errors import RtstyleError
 
 DEFAULT_SIZES = "320x240,640x480,1280x720"
@@ -82,7 +82,11 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
         parts = item.lower().split("x")
         if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
             raise RtstyleError(f"bad frame size {item!r}: use WIDTHxHEIGHT, e.g. 640x480")
-        sizes.append((int(parts[0]), int(parts[1])))
+        width, height = int(parts[0]), int(parts[1])
+        if width * height > MAX_FRAME_PIXELS:  # the test frame is made at this size: OpenCV's allocation traceback
+            raise RtstyleError(f"frame size {item} is larger than rtstyle stylizes "
+                               f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
+        sizes.append((width, height))
     if not sizes:
         raise RtstyleError("no frame sizes given")
     return sizes

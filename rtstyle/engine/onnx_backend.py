@@ -159,6 +159,7 @@ class OnnxStylizer(Stylizer):
         active = self.session.get_providers()
         if plan is not None:
             check_active_provider(plan, active, requested_device)
+        self.model_path = Path(model_path)
         self.style_name = style_name or Path(model_path).stem
         self.provider = active[0]
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -198,13 +199,17 @@ class OnnxStylizer(Stylizer):
             raise RtstyleError(f"{self.style_name} takes {size} frames only (a model exported with --size), got "
                                f"{width}x{height}: use a model exported without --size (the webcam: --size {size})")
         try:
-            return self._run_unchecked(frames)
+            out = self._run_unchecked(frames)
         except Exception as exc:  # onnxruntime's allocation failures become one clear line
             height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])  # about the user's frame
             error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
             if error is None:
                 raise
             raise error from None
+        if out.shape != frames.shape:  # a model from elsewhere (an upscaler, a classifier): the crop and resize after
+            raise RtstyleError(f"{self.model_path} is not a style model: it does not return a frame of the size it "
+                               f"is given (its output's shape: {tuple(out.shape)})")  # was OpenCV's traceback
+        return out
 
     def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
         if self.io == "tensor":

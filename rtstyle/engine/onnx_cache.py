@@ -4,6 +4,7 @@ the graph builder's GRAPH_VERSION)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,8 @@ from rtstyle.export.graph_version import GRAPH_VERSION
 from rtstyle.interrupts import deferred_stop
 from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.models.registry import create_spec
-from rtstyle.paths import cache_dir
+from rtstyle.errors import RtstyleError
+from rtstyle.paths import CACHE_DIR_ENV, cache_dir
 from rtstyle.styles.format import StyleFile, load_style_file
 
 if TYPE_CHECKING:  # onnx is imported when a model is built: a cached one is found without it (1-2 s sooner)
@@ -30,6 +32,19 @@ def file_digest(path: Path, chars: int = 16) -> str:
     return h.hexdigest()[:chars]
 
 
+def make_cache_dir(folder: Path) -> None:
+    """Make the cache folder before a model is built in it. One that cannot be written is said to be the cache: the
+    user's output folder was blamed ("cannot create output directory ~/.cache/rtstyle/onnx")."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable, reason = os.access(folder, os.W_OK), "not writable"
+    except OSError as exc:
+        writable, reason = False, exc.strerror or str(exc)
+    if not writable:
+        raise RtstyleError(f"cannot keep the styles' ONNX models in rtstyle's cache {folder}: {reason} "
+                           f"(set {CACHE_DIR_ENV} to a folder that can be written)")
+
+
 def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
                    decompose_instance_norm: bool = False) -> Path:
     """Path of the cached ONNX model for a style file, building it on first use.
@@ -40,6 +55,7 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
     variant = f"{io}-{'fp16' if fp16 else 'fp32'}{'-decomposed' if decompose_instance_norm else ''}"
     target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-{variant}.onnx"
     if not target.is_file():
+        make_cache_dir(target.parent)
         model = style_onnx(load_style_file(style_path), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm)
         atomic_write_bytes(target, model.SerializeToString())
     return target
@@ -69,5 +85,6 @@ def int8_onnx_for_style(style_path: Path) -> Path:
     style_path = Path(style_path)
     target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-frame-int8r{RECIPE_VERSION}.onnx"
     if not target.is_file():
+        make_cache_dir(target.parent)
         quantize_frame_model(onnx_for_style(style_path, io="frame"), target)
     return target

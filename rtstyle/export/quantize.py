@@ -39,9 +39,9 @@ import onnx
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_output
+from rtstyle.io.images import is_input_image, read_image
 
 PACKAGE_ASSETS = Path(__file__).resolve().parent.parent / "assets"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 # Calibration frames are downscaled so their long side is at most this: activation ranges of these
 # networks depend on content, not on frame size, and calibration time grows with pixels.
 CALIBRATION_MAX_SIDE = 480
@@ -99,17 +99,16 @@ def calibration_frames_from(paths: Iterable[Path]) -> list[np.ndarray]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+            files.extend(sorted(p for p in path.iterdir() if is_input_image(p)))
         elif path.is_file():
             files.append(path)
         else:
             raise RtstyleError(f"calibration path {path} does not exist")
     frames = []
     for file in files:
-        frame = cv2.imread(str(file), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise RtstyleError(f"cannot read calibration image {file}")
-        frames.append(_downscale(frame))
+        # read_image, as every photo is read: it says why one cannot be (empty, a video, too large to decode) where
+        # cv2.imread said only "cannot read", or raised on a decompression bomb's header; and it reads HEIC.
+        frames.append(_downscale(read_image(file, "calibration image")))
     if not frames:
         raise RtstyleError("no calibration images found in " + ", ".join(map(str, paths)))
     return frames

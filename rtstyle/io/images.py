@@ -97,6 +97,10 @@ def frame_count(path: Path) -> int:
         return 1
 
 
+# OpenCV refuses to decode an image whose header claims more pixels than this (CV_IO_MAX_IMAGE_PIXELS, its guard
+# against decompression bombs); unreadable_reason says so rather than "corrupt".
+OPENCV_MAX_PIXELS = 1 << 30
+
 JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15: the frame's size
 
 
@@ -153,8 +157,11 @@ def try_read_image(path: Path) -> np.ndarray | None:
     if is_heif(data[:64].tobytes()):  # by content: OpenCV has no HEIC decoder
         photo = read_heif(path)
         return photo.colours if photo is not None else None
-    with quiet_opencv():
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        with quiet_opencv():
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # a header over OPENCV_MAX_PIXELS (a decompression bomb) raises instead of giving None
+        return None
     if image is None or image.size == 0:
         return None
     if is_avif(data[:64].tobytes()):  # OpenCV decodes AVIF without its rotation and mirroring
@@ -281,7 +288,12 @@ def unreadable_reason(path: Path, what: str = "image") -> str:
         if path.stat().st_size == 0:
             return f"{what} is an empty file (0 bytes): {path}"
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return f"cannot read {what} {path}: it is a video (`rtstyle video {path} -o OUT.mp4` stylizes it)"
+        hint = f" (`rtstyle video {path} -o OUT.mp4` stylizes it)" if what == "image" else ""  # not a painting's
+        return f"cannot read {what} {path}: it is a video{hint}"
+    pixels = stored_pixels(path)
+    if pixels is not None and pixels > OPENCV_MAX_PIXELS:
+        return (f"cannot read {what} {path}: its header says {pixels / 1e6:,.0f} Mpx, more than images are read at "
+                f"({OPENCV_MAX_PIXELS / 1e6:,.0f} Mpx at most)")
     kind = unsupported_kind(path)
     if kind:
         return f"cannot read {what} {path}: {kind} photos are not supported here ({how_to_read([kind])})"

@@ -147,6 +147,8 @@ def open_input(path: Path) -> av.container.InputContainer:
         raise RtstyleError(f"video not found: {path}")
     if path.is_dir():
         raise RtstyleError(f"expected a video file, got a directory: {path}")
+    if path.is_file() and path.stat().st_size == 0:  # FFmpeg's "invalid data" hid it (an interrupted copy)
+        raise RtstyleError(f"video is an empty file (0 bytes): {path}")
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.images import is_image_path, try_read_image
+from rtstyle.io.images import is_image_path, read_image
 
 
 def clip_frame_paths(folder: Path) -> list[Path]:
@@ -56,10 +56,7 @@ def _iter_folder(folder: Path) -> Iterator[np.ndarray]:
     if not paths:
         raise RtstyleError(f"no image frames in folder {folder}")
     for p in paths:
-        frame = try_read_image(p)
-        if frame is None:
-            raise RtstyleError(f"cannot read frame {p}")
-        yield frame
+        yield read_image(p, "frame")  # says why one cannot be read: empty, too large to decode, corrupt
 
 
 def _iter_video(path: Path) -> Iterator[np.ndarray]:
@@ -67,15 +64,9 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
 
     from rtstyle.io.deinterlace import progressive
     from rtstyle.io.frames import frame_to_bgr
-    from rtstyle.io.video import frames_past_damage
+    from rtstyle.io.video import frames_past_damage, open_input
 
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise RtstyleError(f"cannot open video {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    with container:
-        if not container.streams.video:
-            raise RtstyleError(f"no video stream in {path}")
+    with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:

@@ -23,9 +23,8 @@ transfer model with layer pruning and quantization" (2018) pruned the 1.7M-weigh
 
 from __future__ import annotations
 
-from rtstyle.errors import RtstyleError
 from rtstyle.models.registry import register_model
-from rtstyle.models.spec import Activation, Conv, NetSpec, Residual
+from rtstyle.models.spec import Activation, Conv, NetSpec, Residual, check_width_blocks
 
 
 def separable(channels: int, act: Activation = "relu") -> tuple[Conv, Conv]:
@@ -41,8 +40,7 @@ def separable_residual_block(channels: int) -> Residual:
 
 
 def fast_spec(name: str, width: int, blocks: int) -> NetSpec:
-    if width < 1 or blocks < 0:
-        raise RtstyleError(f"{name}: width must be >= 1 and blocks >= 0 (got width={width}, blocks={blocks})")
+    check_width_blocks(name, width, blocks)
     w1, w2, w3 = width, 2 * width, 4 * width
     layers: tuple[Conv | Residual, ...] = (
         Conv(3, w1, kernel=9, stride=2),  # 1/2: Johnson's 9x9 stem, at stride 2

@@ -7,7 +7,7 @@ conv instead of fractionally strided convolutions.
 from __future__ import annotations
 
 from rtstyle.models.registry import register_model
-from rtstyle.models.spec import Conv, NetSpec, Residual
+from rtstyle.models.spec import Conv, NetSpec, Residual, check_width_blocks
 
 
 def residual_block(channels: int) -> Residual:
@@ -25,6 +25,7 @@ def johnson(width: int = 32, blocks: int = 5) -> NetSpec:
 
     `width` scales every layer (32 in the paper); `blocks` is the number of residual blocks (5).
     """
+    check_width_blocks("johnson", width, blocks)
     w1, w2, w3 = width, 2 * width, 4 * width
     layers: tuple[Conv | Residual, ...] = (
         Conv(3, w1, kernel=9),

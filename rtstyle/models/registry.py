@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtstyle.errors import RtstyleError
-from rtstyle.models.spec import NetSpec
+from rtstyle.models.spec import MAX_PARAMETERS, NetSpec
 
 SpecFactory = Callable[..., NetSpec]
 _REGISTRY: dict[str, SpecFactory] = {}
@@ -37,9 +37,15 @@ def create_spec(name: str, **kwargs: Any) -> NetSpec:
         raise RtstyleError(f"unknown architecture {name!r}{hint}")
     _check_types(key, factory, kwargs)
     try:
-        return factory(**kwargs)
+        spec = factory(**kwargs)
     except TypeError as exc:
         raise RtstyleError(f"bad parameters for architecture {key!r}: {exc}") from None
+    # Checked for every use (train, bench, a style file's own record), not only training's: bench --arch-arg
+    # width=100000 asked numpy for 1.3 TiB of random weights and stopped with its traceback.
+    if (count := spec.num_params()) > MAX_PARAMETERS:
+        raise RtstyleError(f"the {key} network with {kwargs} would have {count:,} parameters, too many to train or "
+                           f"run (at most {MAX_PARAMETERS:,}): lower --width or --blocks")
+    return spec
 
 
 def _check_types(key: str, factory: SpecFactory, kwargs: dict[str, Any]) -> None:

@@ -10,7 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+from rtstyle.errors import RtstyleError
+
 Activation = Literal["relu", "none"]
+
+# Far above any real-time network (johnson: 1.7M parameters; width 128: 27M), far below what exhausts memory:
+# an absurd --width must be one line, not an allocator's traceback.
+MAX_PARAMETERS = 200_000_000
+# Residual blocks (5 in every registered net): a count past this is a typo, and its spec alone would fill memory.
+MAX_BLOCKS = 1000
+
+
+def check_width_blocks(name: str, width: int, blocks: int) -> None:
+    """The shared hyperparameters of the registered nets, checked before a spec is built from them."""
+    if width < 1 or not 0 <= blocks <= MAX_BLOCKS:
+        raise RtstyleError(f"{name}: width must be >= 1 and blocks from 0 to {MAX_BLOCKS} "
+                           f"(got width={width}, blocks={blocks})")
 
 
 @dataclass(frozen=True)

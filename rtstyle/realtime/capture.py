@@ -53,9 +53,12 @@ class CapturedFrame:
 
 
 def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
-    with quiet_opencv():
-        capture = cv2.VideoCapture(index)
-        ok = capture.isOpened() and capture.read()[0]
+    try:
+        with quiet_opencv():
+            capture = cv2.VideoCapture(index)
+            ok = capture.isOpened() and capture.read()[0]
+    except (cv2.error, OverflowError):  # an index past a C int (`--camera 99999999999`): no such camera either
+        raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}") from None
     if not ok:
         capture.release()
         raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}")
@@ -79,6 +82,10 @@ def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, Source
     is_device = not is_url and not is_file and source.startswith("/dev/")
     if is_device and not path.exists():  # the hint below would suggest the very path given
         raise RtstyleError(f"--source {source}: no such device (list cameras with `rtstyle webcam --list-cameras`)")
+    if not is_url and path.is_dir():  # the camera hint that OpenCV's refusal gets below would mislead
+        raise RtstyleError(f"--source {source} is a folder: give a video file, a URL or a device")
+    if is_file and path.stat().st_size == 0:
+        raise RtstyleError(f"--source {source} is an empty file (0 bytes)")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
                            "or a device such as /dev/video0)")

@@ -57,6 +57,9 @@ def find_style(name_or_path: str) -> StyleEntry:
     """A style by path (anything that exists or looks like a file) or by name."""
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix == STYLE_SUFFIX or candidate.exists() or "/" in name_or_path or "\\" in name_or_path:
+        if candidate.is_dir():  # "not found" misled: it is there
+            raise RtstyleError(f"style {candidate} is a folder, not a style file (a .safetensors style, or an "
+                               "exported .onnx model)")
         if not candidate.is_file():
             raise RtstyleError(f"style file not found: {candidate}")
         return StyleEntry(candidate.stem, candidate, "path")
@@ -66,6 +69,9 @@ def find_style(name_or_path: str) -> StyleEntry:
         return entries[key]
     if name_or_path in entries:
         return entries[name_or_path]
+    if key == "all" or "," in key:  # no style is called so: the image command's way to ask for several
+        raise RtstyleError(f"unknown style {name_or_path!r}: here a style is one name or file (`all` and lists "
+                           "such as a,b are for `rtstyle image`)")
     close = close_names(key, sorted(entries))
     if close:
         hint = f"did you mean {', '.join(close)}?"

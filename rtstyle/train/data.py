@@ -8,12 +8,15 @@ Following pytorch/examples, each image is resized so its short side is the crop 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from rtstyle.engine.base import MAX_FRAME_PIXELS
+from rtstyle.engine.memory import HEADROOM, available_memory_bytes
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
 
@@ -198,13 +201,11 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
 
     from rtstyle.io.deinterlace import progressive
     from rtstyle.io.frames import frame_to_bgr
-    from rtstyle.io.video import frames_past_damage
+    from rtstyle.io.video import frames_past_damage, open_input
     from rtstyle.metrics.clips import upright_frame
 
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise RtstyleError(f"no video stream in {path}")
+        with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
             stream = container.streams.video[0]
             total = stream.frames or 0
             if total <= 0 and stream.duration and stream.time_base and stream.average_rate:
@@ -234,9 +235,19 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
 MIN_LOSS_IMAGE_SIDE = 16  # VGG16 pools three times before relu4_3: smaller images vanish in it
 
 
+# The longest side a painting is scaled to: rtstyle's frame limit (--style-size 100000 was OpenCV's allocation traceback).
+MAX_STYLE_SIDE = math.isqrt(MAX_FRAME_PIXELS)
+# Peak memory growth of VGG16's style features on the CPU, per painting pixel: 779 B/px measured at 2560x2560 (the
+# Caffe VGG16 file, 2 threads; 800-850 at 512-1536 px); trainer.py's note of 19.5 GB at 6000x6000 is 540 B/px.
+STYLE_TARGET_BYTES_PER_PIXEL = 780
+
+
 def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
     """The style image as uint8 RGB, its longest side scaled to `style_size` when given; transparent parts are
     white, as a viewer shows them (the colours stored under them, often black, are no part of the painting)."""
+    if style_size is not None and style_size > MAX_STYLE_SIDE:
+        raise RtstyleError(f"--style-size {style_size} is larger than rtstyle reads a painting at "
+                           f"({MAX_STYLE_SIDE} px at most; Johnson's recipe uses 256)")
     image = read_image(Path(path), "style image")
     alpha = read_layout(Path(path), shown=image).alpha
     if alpha is not None and alpha.min() < 255:
@@ -250,3 +261,18 @@ def read_style_image(path: Path, style_size: int | None) -> np.ndarray:
         raise RtstyleError(f"the style image {path} is {image.shape[1]}x{image.shape[0]} px: VGG16 needs at least "
                            f"{MIN_LOSS_IMAGE_SIDE} px on each side (three poolings before relu4_3)")
     return image[..., ::-1].copy()
+
+
+def refuse_painting_past_memory(shape: tuple[int, ...], available: int | None = None) -> None:
+    """A painting (of this HxW) whose style targets need more memory than the CPU has: refused, with the --style-size
+    that fits (--style-size 8192 ran VGG16 on 67 Mpx until the OS killed the run)."""
+    if (available := available or available_memory_bytes()) is None:
+        return
+    height, width = shape[:2]
+    need = height * width * STYLE_TARGET_BYTES_PER_PIXEL
+    budget = available * HEADROOM
+    if need > budget:
+        fits = int(max(height, width) * math.sqrt(budget / need))
+        raise RtstyleError(f"the style image at {width}x{height} px needs about {need / 1e9:.0f} GB for its style "
+                           f"targets, more than the {available / 1e9:.0f} GB available: --style-size {fits} or less "
+                           "(Johnson's recipe uses 256)")

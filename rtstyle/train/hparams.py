@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.errors import RtstyleError
 
 # `rtstyle train --temporal`: see HyperParams.temporal_weight.
@@ -76,6 +77,13 @@ class HyperParams:
                 raise RtstyleError(f"{name.replace('_', '-')} must not be negative")
         if self.style_size is not None and self.style_size < 16:
             raise RtstyleError("style-size must be at least 16 pixels")
+        # Absurd sizes are refused before any photo is read: --crop-size 100000 stopped with OpenCV's out-of-memory
+        # traceback; --batch-size 100000 swapped for minutes until the OS killed the run. (--style-size: data.py.)
+        step_pixels = self.batch_size * self.crop_size**2
+        if step_pixels > MAX_FRAME_PIXELS:
+            raise RtstyleError(f"--batch-size {self.batch_size} crops of --crop-size {self.crop_size} are "
+                               f"{step_pixels / 1e6:,.0f} Mpx a step, more than rtstyle trains on "
+                               f"({MAX_FRAME_PIXELS // 1_000_000} Mpx at most)")
         unknown = [n for n in (self.content_layer, *self.style_layers) if n not in VGG_LAYERS]
         if unknown:
             raise RtstyleError(f"unknown VGG layer(s) {', '.join(unknown)} (choose from {', '.join(VGG_LAYERS)})")

@@ -33,11 +33,10 @@ from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
-from rtstyle.models.weights import expected_weight_shapes
 from rtstyle.paths import user_styles_dir
 from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from rtstyle.train.data import ContentSource, CropBox, read_style_image
+from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_painting_past_memory
 from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
@@ -52,9 +51,6 @@ RESERVED_NAMES = frozenset({"all"})
 TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
-# Far above any real-time network (johnson: 1.7M parameters; width 128: 27M), far below what exhausts memory:
-# an absurd --width must be one line, not an allocator's traceback.
-MAX_PARAMETERS = 200_000_000
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
 # took minutes and 19.5 GB before step 1 (pytorch/examples uses the image's own size, Johnson's train.lua 256).
 LARGE_STYLE_PIXELS = 2048 * 2048
@@ -183,6 +179,8 @@ class Trainer:
 
         # Cheap input checks first, so a typo fails before VGG is loaded or downloaded.
         self.style_rgb = read_style_image(self.style_image_path, self.hparams.style_size)
+        if self.device.type == "cpu":
+            refuse_painting_past_memory(self.style_rgb.shape)
         self._notice_large_painting()
         self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
@@ -249,6 +247,11 @@ class Trainer:
             raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
     def _check_output(self, resumed: bool) -> None:
+        if self.output.suffix.lower() != STYLE_SUFFIX and not self.output.is_dir():  # a folder: said as one below
+            # -o mine.onnx wrote a safetensors file under that name, which `--style mine.onnx` then read as a broken
+            # ONNX model ("wire format was corrupt"); without a suffix, `rtstyle styles` never listed it.
+            raise RtstyleError(f"a style is a {STYLE_SUFFIX} file, not {self.output}: -o "
+                               f"{self.output.with_suffix(STYLE_SUFFIX)} (`rtstyle export` makes an .onnx from it)")
         # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
         own = resumed and self._written_by_this_run(self.output)
         hint = "; this run did not write it" if resumed else ", or choose another --name"
@@ -678,16 +681,12 @@ def say(message: str) -> None:
 
 
 def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
-    spec = create_spec(arch, **arch_kwargs)
-    count = sum(math.prod(shape) for shape in expected_weight_shapes(spec).values())
-    too_large = (f"the {arch} network with {arch_kwargs} would have {count:,} parameters, too many to train: "
-                 "lower --width or --blocks")
-    if count > MAX_PARAMETERS:
-        raise RtstyleError(too_large)
+    spec = create_spec(arch, **arch_kwargs)  # refuses more than MAX_PARAMETERS
     try:
         return StyleNet(spec)
     except (MemoryError, RuntimeError) as exc:  # under the limit, but more than this machine holds
-        raise RtstyleError(f"{too_large} ({str(exc).splitlines()[0]})") from None
+        raise RtstyleError(f"the {arch} network with {arch_kwargs} would have {spec.num_params():,} parameters, "
+                           f"too many to train here: lower --width or --blocks ({str(exc).splitlines()[0]})") from None
 
 
 def missing_dirs(directory: Path) -> list[Path]:

@@ -143,6 +143,10 @@ def load_vgg_file(path: Path) -> LossNetwork:
     from safetensors import SafetensorError, safe_open
 
     path = Path(path).expanduser()
+    if path.is_dir():  # "not found" misled: it is there, as the folder the file was put in
+        inside = sorted(p.name for p in path.glob("*.safetensors"))
+        hint = f"give the file in it: {path / inside[0]}" if len(inside) == 1 else WEIGHTS_HINT
+        raise RtstyleError(f"VGG weights {path} is a folder, not a safetensors file ({hint})")
     if not path.is_file():
         raise RtstyleError(f"VGG weights file not found: {path} ({WEIGHTS_HINT})")
     try:
@@ -182,5 +186,11 @@ def load_loss_network(vgg_weights: str | Path | None) -> tuple[LossNetwork, str]
     """(network, description): from the path, else $RTSTYLE_VGG_WEIGHTS, else torchvision's weights."""
     source = vgg_weights or os.environ.get(VGG_WEIGHTS_ENV) or None
     if source:
-        return load_vgg_file(Path(source)), str(Path(source).name)
+        try:
+            return load_vgg_file(Path(source)), str(Path(source).name)
+        except RtstyleError as exc:
+            if vgg_weights:
+                raise
+            # A variable set long ago is easily forgotten: say where the path came from.
+            raise RtstyleError(f"{VGG_WEIGHTS_ENV}={source}: {exc}") from None
     return load_torchvision_vgg(), "torchvision VGG16_Weights.IMAGENET1K_V1"
