@@ -316,9 +316,9 @@ def test_train_writes_a_style_only_under_a_style_files_name(tmp_path, name, caps
 @pytest.mark.parametrize("style", ["all", "mosaic,candy"])
 def test_a_single_style_command_asked_for_several_says_so(tmp_path, style, capsys):
     clip = make_clip(tmp_path / "c.mp4", frames=2)
-    result = run_cli(["video", str(clip), "-s", style, "-o", str(tmp_path / "o.mp4")], capsys)
+    result = run_cli(["eval", str(clip), "-s", style], capsys)
     assert_one_line_error(result, "one name or file", "rtstyle image")  # it listed every style, or 'did you mean'
-    assert_one_line_error(run_cli(["export", style, "-o", str(tmp_path / "o.onnx")], capsys), "rtstyle image")
+    assert_one_line_error(run_cli(["export", style, "-o", str(tmp_path / "o.onnx")], capsys), "rtstyle video")
 
 
 @pytest.mark.parametrize("value, traceback", [("0", False), ("off", False), ("1", True)])
