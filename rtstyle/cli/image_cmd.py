@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
 @look_options
 @engine_options
 def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | None, max_size: int | None,
-          sheet: Path | None, overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
+          sheet: Path | None, overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str,
+          precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
     Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. HEIC photos (an
@@ -61,8 +62,8 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     from rtstyle.cli.style_requests import requested_styles
     from rtstyle.io.image_jobs import plan_image_jobs
     from rtstyle.io.images import is_image_name
-    from rtstyle.realtime.look import Look
     from rtstyle.io.result_sheet import check_sheet_path, plan_sheet, write_sheet
+    from rtstyle.realtime.look import Look
     from rtstyle.styles.catalog import style_names
 
     if sheet is not None:
