@@ -1,8 +1,9 @@
 """Running the CLI in-process the way a user runs it, exit code and all; waiting for a CLI run in a child process
-to be writing; a fake ICC profile for the image tests."""
+to be writing; a fake ICC profile for the image tests; user styles installed by name."""
 
 from __future__ import annotations
 
+import shutil
 import struct
 import subprocess
 import time
@@ -93,3 +94,13 @@ def close(a: np.ndarray, b: np.ndarray, tolerance: float = 2.0) -> bool:
 # upside down, a front camera's mirror image, and a turn and a mirror together.
 TURNS = {6: lambda upright: np.rot90(upright, 1), 3: lambda upright: upright[::-1, ::-1],
          2: lambda upright: upright[:, ::-1], 7: lambda upright: np.rot90(upright, 1)[:, ::-1]}
+
+
+def install_user_styles(home: Path, style: Path, *names: str) -> Path:
+    """Copies of `style` installed as user styles under these names (in `home`, the isolated_dirs fixture's);
+    returns the user styles folder."""
+    folder = home / "styles"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(style, folder / f"{name}.safetensors")
+    return folder

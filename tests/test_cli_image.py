@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, quadrants, run_cli
+from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, install_user_styles, quadrants, run_cli
 
 
 def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
@@ -187,15 +187,6 @@ def test_styles_lists_user_styles(tmp_path, random_style, capsys, monkeypatch):
     assert result.exit_code == 0
     line = next(l for l in result.out.splitlines() if l.startswith("noise"))
     assert "user" in line and "johnson" in line and "Noise by numpy" in line
-
-
-def install_user_styles(home, style, *names: str):
-    """Copies of `style` installed as user styles under these names; returns the user styles folder."""
-    folder = home / "styles"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy(style, folder / f"{name}.safetensors")
-    return folder
 
 
 def test_several_styles_in_one_run(tmp_path, small_style, photo, capsys, monkeypatch, no_builtin_styles, isolated_dirs):

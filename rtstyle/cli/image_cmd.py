@@ -29,12 +29,16 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
               help="Output file (one input and one style) or folder. Default: beside each input, named "
                    "INPUT_STYLE.EXT.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
+@click.option("--contact-sheet", "sheet", type=click.Path(path_type=Path), callback=output_path, metavar="FILE",
+              help="Also write one overview image (.jpg, .png...): a row per photo, the photo and then its result in "
+                   "each style, labelled; results already there are shown too.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
                                                 "an error, and many inputs' are skipped).")
 @look_options
 @engine_options
 def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | None, max_size: int | None,
-          overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str, precision: str) -> None:
+          sheet: Path | None, overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str,
+          precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
     Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. HEIC photos (an
@@ -49,6 +53,7 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     Examples:
       rtstyle image photo.jpg --style mosaic
       rtstyle image photo.jpg --style all          # one result per style
+      rtstyle image a.jpg b.jpg -s all --contact-sheet styles.jpg   # and every result on one page
       rtstyle image photos/ --style candy,udnie -o stylized/
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
@@ -57,9 +62,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     from rtstyle.cli.style_requests import requested_styles
     from rtstyle.io.image_jobs import plan_image_jobs
     from rtstyle.io.images import is_image_name
+    from rtstyle.io.result_sheet import check_sheet_path, plan_sheet, write_sheet
     from rtstyle.realtime.look import Look
     from rtstyle.styles.catalog import style_names
 
+    if sheet is not None:
+        check_sheet_path(sheet, overwrite)
     styles = requested_styles(style_args, backend)
     if len(styles) > 1 and output is not None and is_image_name(output) and not output.is_dir():
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
@@ -69,11 +77,15 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     plans = {style: plan_image_jobs(inputs, output, style.name, overwrite, batch=len(styles) > 1,
                                     known_styles=known) for style in styles}
     refuse_shared_targets(plans)
+    sheet_rows = plan_sheet(sheet, {style.name: plan for style, plan in plans.items()}) if sheet is not None else []
     look = Look(strength, keep_colors)
     failed = [style for style, plan in plans.items()
               if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision)]
     if failed:
         raise RtstyleError("none of the inputs could be read as an image")
+    if sheet is not None:
+        write_sheet(sheet, sheet_rows, [style.name for style in styles], overwrite)
+        click.echo(str(sheet))
 
 
 def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size: int | None, *, backend: str,

@@ -9,6 +9,25 @@ import numpy as np
 
 BACKGROUND = (24, 24, 24)
 LABEL_COLOUR = (235, 235, 235)
+MARK_COLOUR = (120, 120, 120)  # the words on a tile that stands for a missing image: quieter than a label
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def label_band(tile_h: int) -> int:
+    """The height of the title strip above a column (and the size its words are drawn at: band / 40)."""
+    return max(18, tile_h // 8)
+
+
+def fit_text(text: str, width: int, scale: float, thickness: int = 1) -> str:
+    """`text`, its middle replaced by '..' until it is drawn at most `width` px wide: a long file name keeps its
+    start and its end (IMG_20240501_0001.jpg and _0002 still differ), where cutting off the end lost that."""
+    if cv2.getTextSize(text, FONT, scale, thickness)[0][0] <= width:
+        return text
+    for keep in range(len(text) - 1, 0, -1):
+        short = f"{text[:(keep + 1) // 2]}..{text[len(text) - keep // 2:]}"
+        if cv2.getTextSize(short, FONT, scale, thickness)[0][0] <= width:
+            return short
+    return text[:1]
 
 
 def fit_tile(image: np.ndarray, tile_w: int, tile_h: int) -> np.ndarray:
@@ -27,21 +46,32 @@ def fit_tile(image: np.ndarray, tile_w: int, tile_h: int) -> np.ndarray:
 def labelled(tile: np.ndarray, label: str, band: int) -> np.ndarray:
     out = np.full((tile.shape[0] + band, tile.shape[1], 3), BACKGROUND, np.uint8)
     out[band:] = tile
-    scale = band / 40
-    cv2.putText(out, label, (6, int(band * 0.72)), cv2.FONT_HERSHEY_SIMPLEX, scale, LABEL_COLOUR,
-                max(1, round(scale * 2)), cv2.LINE_AA)
+    scale, thickness = band / 40, max(1, round(band / 20))
+    cv2.putText(out, fit_text(label, tile.shape[1] - 8, scale, thickness), (6, int(band * 0.72)), FONT, scale,
+                LABEL_COLOUR, thickness, cv2.LINE_AA)  # shortened to its column, not cut off at the next one's
     return out
+
+
+def marked_tile(tile_w: int, tile_h: int, text: str) -> np.ndarray:
+    """A tile that stands for an image that is not there ("not written"), its words centred."""
+    tile = np.full((tile_h, tile_w, 3), BACKGROUND, np.uint8)
+    scale = label_band(tile_h) / 40
+    text = fit_text(text, tile_w - 8, scale)
+    (text_w, text_h), _ = cv2.getTextSize(text, FONT, scale, 1)
+    cv2.putText(tile, text, ((tile_w - text_w) // 2, (tile_h + text_h) // 2), FONT, scale, MARK_COLOUR, 1,
+                cv2.LINE_AA)
+    return tile
 
 
 def contact_sheet(rows: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[str] | None = None,
                   col_labels: Sequence[str] | None = None, tile_w: int = 256, tile_h: int = 192,
                   gap: int = 4) -> np.ndarray:
     """A grid of `rows` (lists of BGR images), with optional column titles and a label per row."""
-    band = max(18, tile_h // 8)
+    band = label_band(tile_h)
     n_cols = max(len(r) for r in rows)
     label_w = 0
     if row_labels:
-        label_w = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, band / 40, 1)[0][0] for t in row_labels) + 12
+        label_w = max(cv2.getTextSize(t, FONT, band / 40, max(1, round(band / 20)))[0][0] for t in row_labels) + 12
     grid_rows = []
     if col_labels:
         header = [labelled(np.full((0, tile_w, 3), BACKGROUND, np.uint8), t, band) for t in col_labels]
@@ -64,7 +94,7 @@ def _join(tiles: list[np.ndarray], gap: int, label_w: int, label: str, band: int
     if label_w:
         cell = np.full((height, label_w, 3), BACKGROUND, np.uint8)
         if label:
-            cv2.putText(cell, label, (6, height // 2), cv2.FONT_HERSHEY_SIMPLEX, band / 40, LABEL_COLOUR,
+            cv2.putText(cell, label, (6, height // 2), FONT, band / 40, LABEL_COLOUR,
                         max(1, round(band / 20)), cv2.LINE_AA)
         parts.append(cell)
     for tile in tiles:

@@ -45,6 +45,10 @@ class ImagePlan:
     photos: int  # how many were found
     overwrite: bool = False
     jobs: list[ImageJob] = field(default_factory=list)
+    # Every photo's result, to be written now or there already (earlier results aside), in the photos' order:
+    # what --contact-sheet shows.
+    results: list[ImageJob] = field(default_factory=list)
+    input_keys: frozenset[tuple[int, int]] = frozenset()  # the photos found, as files on disk (atomic.file_key)
     existing: int = 0  # results already there, kept (no --overwrite)
     existing_inputs: int = 0  # results already there that are inputs too (beside their photos): never replaced
     earlier_results: int = 0  # other photos named like a result of a photo in their folder, left alone
@@ -106,13 +110,14 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     _refuse_clashes(targets)
     earlier = _earlier_results(found, [style, *known_styles]) if many else set()
     inputs_on_disk = {file_key(image.path) for image in found}
-    plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite,
+    plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite, input_keys=frozenset(inputs_on_disk),
                      unsupported=_unsupported_note(unsupported) if unsupported else "")
     kept: set[Path] = set()
     for image in found:
         if image.path in earlier:
             continue
         target = targets[image.path]
+        plan.results.append(ImageJob(image.path, target))
         if target.is_file():
             if file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                 if not many:
