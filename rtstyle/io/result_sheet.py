@@ -48,8 +48,9 @@ def plan_sheet(path: Path, plans: Mapping[str, ImagePlan]) -> list[SheetRow]:
     """The sheet's rows (`plans`: each style's, by name, in the columns' order), with every refusal made before any
     style runs: the sheet as one of the photos or of the results, or too large to be an overview."""
     if path.exists() and any(file_key(path) in plan.input_keys for plan in plans.values()):
-        raise RtstyleError(f"--contact-sheet {path} is one of the photos (an input is never replaced): "
-                           "give the sheet another name")
+        raise RtstyleError(f"--contact-sheet {path} is one of the photos (an input is never replaced; a sheet written "
+                           "into a folder being stylized is a photo to the next run): give the sheet another name, or "
+                           "a place outside the photos' folders")
     sheet = name_key(path)
     photos: dict[Path, list[Path | None]] = {}
     for column, (style, plan) in enumerate(plans.items()):
