@@ -610,6 +610,11 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
     shutil.copy(small_style, user / "mosaic.safetensors")  # the user's own mosaic replaces the built-in
     assert with_fast_variants(["mosaic"], on_gpu=False) == (["mosaic"], {})  # not the built-in's mosaic-fast
+    (user / "mosaic.safetensors").unlink()
+    # A user's mosaic-fast (`train --teacher mosaic --name mosaic-fast`) is the built-in mosaic's webcam alternate.
+    shutil.copy(small_style, user / "mosaic-fast.safetensors")
+    styles, notes = with_fast_variants(["mosaic"], on_gpu=False)
+    assert styles == ["mosaic-fast"] and "using mosaic-fast" in notes["mosaic"]
 
 
 def test_a_fast_style_asked_for_where_a_gpu_is_expected_is_swapped_and_said(small_style, tmp_path, capsys, monkeypatch):
