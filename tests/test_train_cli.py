@@ -141,7 +141,8 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
 
     stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
                                  "--run-dir": str(paths["tmp"] / "run2")})
-    assert run_cli(stopped, capsys).exit_code == 0
+    cut = run_cli(stopped, capsys)
+    assert cut.exit_code == 0 and "after 1 step (" in cut.err  # not "1 steps"
     listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
     # untitled: the painting's file name; cut short: not mistaken for a finished style
     assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")
@@ -197,3 +198,10 @@ def test_resume_names_only_the_options_it_does_not_apply(paths: dict[str, Path],
     assert "--batch-size 3 (the run's: 2)" in ignored and "--arch johnson (the run's: fast)" in ignored
     assert "--crop-size" not in ignored and "--width" not in ignored and "--lr" not in ignored
     assert "--resume: from step 2, --lr 0.0005 (was 0.001)" in changed.err
+
+
+def test_styles_lists_a_one_step_style_as_one_step() -> None:
+    from rtstyle.cli.styles_cmd import describe
+
+    assert describe({"source_image": "p.jpg", "steps": 1}) == "from p.jpg; 1 step"
+    assert describe({"source_image": "p.jpg", "steps": 2000}) == "from p.jpg; 2,000 steps"

@@ -15,6 +15,7 @@ from rtstyle.cli.options import FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
+from rtstyle.wording import counted
 
 # Defaults are shown from the HyperParams dataclass (the one place they live); options default to None so
 # that only what the user gave overrides them.
@@ -168,7 +169,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
     result = trainer.run()
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
-    click.echo(f"wrote style {name!r} to {result.style_path} after {result.steps} steps "
+    click.echo(f"wrote style {name!r} to {result.style_path} after {counted(result.steps, 'step')} "
                f"({result.seconds / 60:.1f} min; final losses: {losses})", err=True)
     click.echo(str(result.style_path))
 
