@@ -205,3 +205,11 @@ def test_styles_lists_a_one_step_style_as_one_step() -> None:
 
     assert describe({"source_image": "p.jpg", "steps": 1}) == "from p.jpg; 1 step"
     assert describe({"source_image": "p.jpg", "steps": 2000}) == "from p.jpg; 2,000 steps"
+
+
+def test_the_help_that_doctor_points_to_gives_the_quick_cpu_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    # `rtstyle doctor` on a machine without a GPU says "training takes seconds a step, see `rtstyle train --help`"
+    from rtstyle.train.trainer import QUICK_CPU_RECIPE, QUICK_CPU_STYLE_FACTOR
+
+    help_text = " ".join(run_cli(["train", "--help"], capsys).out.replace("\\\n", " ").split())
+    assert "On a CPU" in help_text and f"{QUICK_CPU_RECIPE} --style-weight {5 * QUICK_CPU_STYLE_FACTOR:g}" in help_text
