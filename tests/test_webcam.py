@@ -254,6 +254,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
     (["--source", "/dev/video77", "--no-display"], ("--source /dev/video77: no such device", "--list-cameras")),
     (["--source", "{readme}", "--no-display"], ("cannot read it as video (is it a video file?)",)),
+    (["--source", "{folder}", "--no-display"], ("is a folder", "a video file")),  # told to use --source before
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
     (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
@@ -262,7 +263,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])
 def test_bad_options_are_one_line(small_style, capsys, args, fragments):
-    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md") for a in args]
+    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md", folder=BUNNY.parent) for a in args]
     result = run_cli(["webcam", "--style", str(small_style), *args], capsys)
     assert_one_line_error(result, *fragments)
     assert "a video file, URL or device with --source" not in result.err  # to someone who gave one
