@@ -690,3 +690,25 @@ def test_the_summary_line_counts_in_words_that_fit():
     stats.record(0.05, 0.15)
     assert STATS.fullmatch(stats.summary(dropped=2).format())
     assert stats.summary().format().startswith("2 frames in 0.1 s: 10.0 fps achieved;")
+
+
+def test_a_recording_is_tagged_bt709_so_players_show_its_colours(tmp_path):
+    # Untagged, it was converted with swscale's BT.601 matrix, and players read untagged HD video as BT.709: a
+    # 1280x720 recording played a mean 8 levels off the window's colours (reds and greens most).
+    import av
+
+    from rtstyle.realtime.recorder import Recorder
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    for i, colour in enumerate([(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255), (255, 0, 255), (40, 90, 200)]):
+        image[:, i * 200:(i + 1) * 200] = colour  # saturated bars, where the two matrices differ most
+    recorder = Recorder(tmp_path / "rec.mp4", fps=24)
+    for n in range(3):
+        recorder.write(image, n / 24)
+    assert recorder.finish() == tmp_path / "rec.mp4"
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.color_primaries, stream.codec_context.colorspace) == (1, 1)  # BT.709
+        frame = next(container.decode(video=0))
+        shown = frame.reformat(format="bgr24", src_colorspace=1, src_color_range=frame.color_range).to_ndarray()
+    assert np.abs(shown.astype(int) - image).mean() < 2.5
