@@ -155,6 +155,29 @@ def test_the_bash_script_completes_style_names_in_bash(tmp_path: Path, capsys: p
     assert shell.stdout.splitlines() == ["mosaic", "mosaic-fast", "complete -o nosort -F _rtstyle_completion rtstyle"]
 
 
+def test_the_fish_script_completes_a_style_list_in_fish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("no fish here")
+    result = run_cli(["completion", "fish"], capsys)
+    assert result.exit_code == 0
+    completions = tmp_path / "home" / ".config" / "fish" / "completions"
+    completions.mkdir(parents=True)
+    (completions / "rtstyle.fish").write_text(result.out)  # as its --help says
+    program = tmp_path / "bin" / "rtstyle"  # the command the script runs at each Tab: this checkout's rtstyle
+    program.parent.mkdir()
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m rtstyle "$@"\n')
+    program.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path / "home"),
+           "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"), "PATH": f"{program.parent}:{os.environ['PATH']}"}
+    session = 'complete -C "rtstyle image x.jpg --style candy,mo"; complete -C "rtstyle image x.jpg --style mosaic-f"'
+    shell = subprocess.run([fish, "--no-config", "-c", f"source {completions / 'rtstyle.fish'}; {session}"],
+                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    # click's own script split at every comma: nothing for a list, and descriptions cut at their first comma
+    assert shell.stdout.splitlines() == ["candy,mosaic\tMosaic", "candy,mosaic-fast\tMosaic, fast network",
+                                         "mosaic-fast\tMosaic, fast network"], shell.stderr
+
+
 @pytest.mark.parametrize(("shell", "registers"), [
     ("bash", "complete -o nosort -F _rtstyle_completion rtstyle"),
     ("zsh", "compdef _rtstyle_completion rtstyle"),

@@ -141,7 +141,8 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
 
     stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
                                  "--run-dir": str(paths["tmp"] / "run2")})
-    assert run_cli(stopped, capsys).exit_code == 0
+    cut = run_cli(stopped, capsys)
+    assert cut.exit_code == 0 and "after 1 step (" in cut.err  # not "1 steps"
     listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
     # untitled: the painting's file name; cut short: not mistaken for a finished style
     assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")
@@ -197,3 +198,18 @@ def test_resume_names_only_the_options_it_does_not_apply(paths: dict[str, Path],
     assert "--batch-size 3 (the run's: 2)" in ignored and "--arch johnson (the run's: fast)" in ignored
     assert "--crop-size" not in ignored and "--width" not in ignored and "--lr" not in ignored
     assert "--resume: from step 2, --lr 0.0005 (was 0.001)" in changed.err
+
+
+def test_styles_lists_a_one_step_style_as_one_step() -> None:
+    from rtstyle.cli.styles_cmd import describe
+
+    assert describe({"source_image": "p.jpg", "steps": 1}) == "from p.jpg; 1 step"
+    assert describe({"source_image": "p.jpg", "steps": 2000}) == "from p.jpg; 2,000 steps"
+
+
+def test_the_help_that_doctor_points_to_gives_the_quick_cpu_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    # `rtstyle doctor` on a machine without a GPU says "training takes seconds a step, see `rtstyle train --help`"
+    from rtstyle.train.trainer import QUICK_CPU_RECIPE, QUICK_CPU_STYLE_FACTOR
+
+    help_text = " ".join(run_cli(["train", "--help"], capsys).out.replace("\\\n", " ").split())
+    assert "On a CPU" in help_text and f"{QUICK_CPU_RECIPE} --style-weight {5 * QUICK_CPU_STYLE_FACTOR:g}" in help_text

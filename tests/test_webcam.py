@@ -254,6 +254,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--source", "nowhere.mp4", "--no-display"], ("not found",)),
     (["--source", "/dev/video77", "--no-display"], ("--source /dev/video77: no such device", "--list-cameras")),
     (["--source", "{readme}", "--no-display"], ("cannot read it as video (is it a video file?)",)),
+    (["--source", "{folder}", "--no-display"], ("is a folder", "a video file")),  # told to use --source before
     (["--camera", "0", "--source", "x.mp4"], ("either --camera or --source",)),
     (["--source", "{bunny}", "--size", "big", "--no-display"], ("--size",)),
     (["--source", "{bunny}", "--size", "99999x99999", "--no-display"], ("--size 99999x99999", "larger")),
@@ -262,7 +263,7 @@ def test_corrupt_source_prints_nothing_but_the_error(small_style, tmp_path):
     (["--camera", "0", "--realtime", "--no-display"], ("--realtime",)),
 ])
 def test_bad_options_are_one_line(small_style, capsys, args, fragments):
-    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md") for a in args]
+    args = [a.format(bunny=BUNNY, readme=BUNNY.parent.parent.parent / "README.md", folder=BUNNY.parent) for a in args]
     result = run_cli(["webcam", "--style", str(small_style), *args], capsys)
     assert_one_line_error(result, *fragments)
     assert "a video file, URL or device with --source" not in result.err  # to someone who gave one
@@ -610,6 +611,11 @@ def test_cpu_uses_installed_fast_variants_and_says_so(tmp_path, small_style, cap
     assert result.exit_code == 0 and "using" not in result.err  # bbb has no variant; aaa's is not its business
     shutil.copy(small_style, user / "mosaic.safetensors")  # the user's own mosaic replaces the built-in
     assert with_fast_variants(["mosaic"], on_gpu=False) == (["mosaic"], {})  # not the built-in's mosaic-fast
+    (user / "mosaic.safetensors").unlink()
+    # A user's mosaic-fast (`train --teacher mosaic --name mosaic-fast`) is the built-in mosaic's webcam alternate.
+    shutil.copy(small_style, user / "mosaic-fast.safetensors")
+    styles, notes = with_fast_variants(["mosaic"], on_gpu=False)
+    assert styles == ["mosaic-fast"] and "using mosaic-fast" in notes["mosaic"]
 
 
 def test_a_fast_style_asked_for_where_a_gpu_is_expected_is_swapped_and_said(small_style, tmp_path, capsys, monkeypatch):
@@ -684,3 +690,25 @@ def test_the_summary_line_counts_in_words_that_fit():
     stats.record(0.05, 0.15)
     assert STATS.fullmatch(stats.summary(dropped=2).format())
     assert stats.summary().format().startswith("2 frames in 0.1 s: 10.0 fps achieved;")
+
+
+def test_a_recording_is_tagged_bt709_so_players_show_its_colours(tmp_path):
+    # Untagged, it was converted with swscale's BT.601 matrix, and players read untagged HD video as BT.709: a
+    # 1280x720 recording played a mean 8 levels off the window's colours (reds and greens most).
+    import av
+
+    from rtstyle.realtime.recorder import Recorder
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    for i, colour in enumerate([(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255), (255, 0, 255), (40, 90, 200)]):
+        image[:, i * 200:(i + 1) * 200] = colour  # saturated bars, where the two matrices differ most
+    recorder = Recorder(tmp_path / "rec.mp4", fps=24)
+    for n in range(3):
+        recorder.write(image, n / 24)
+    assert recorder.finish() == tmp_path / "rec.mp4"
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.color_primaries, stream.codec_context.colorspace) == (1, 1)  # BT.709
+        frame = next(container.decode(video=0))
+        shown = frame.reformat(format="bgr24", src_colorspace=1, src_color_range=frame.color_range).to_ndarray()
+    assert np.abs(shown.astype(int) - image).mean() < 2.5

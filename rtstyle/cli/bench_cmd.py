@@ -18,6 +18,7 @@ from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
 from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
 from rtstyle.styles.catalog import arch_summary, find_style
+from rtstyle.wording import counted
 
 
 @contextlib.contextmanager
@@ -158,6 +159,6 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
     click.echo(f"{info['cpu']} ({info['cpu_cores']} cores){', ' + info['gpu'] if 'gpu' in info else ''}; "
                f"onnxruntime {info['onnxruntime']}"
                + (f", torch {info['torch']} ({info['torch_threads']} threads)" if "torch" in info else "")
-               + f"; {info['date']}; {frames} frames after {warmup} warm-up"
+               + f"; {info['date']}; {counted(frames, 'frame')} after {warmup} warm-up"
                + (f"; {threads} CPU thread(s) each" if threads else ""))
     click.echo(format_table(results))

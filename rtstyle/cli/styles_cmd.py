@@ -9,6 +9,7 @@ import click
 from rtstyle.errors import RtstyleError
 from rtstyle.paths import user_styles_dir
 from rtstyle.styles.catalog import arch_summary, list_styles
+from rtstyle.wording import counted
 
 
 def describe(meta: dict) -> str:
@@ -23,7 +24,7 @@ def describe(meta: dict) -> str:
         if meta.get("stopped_early") and planned:  # a --time-limit run: resumable, not finished
             parts.append(f"{meta['steps']} of {planned} steps (stopped by --time-limit; --resume continues)")
         else:
-            parts.append(f"{meta['steps']} steps")
+            parts.append(counted(meta["steps"], "step"))
     if meta.get("stopgap"):
         parts.append("stopgap (reduced recipe)")
     return "; ".join(parts)

@@ -15,6 +15,7 @@ from rtstyle.cli.options import THREADS, FiniteFloatRange, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
+from rtstyle.wording import counted
 
 # Defaults are shown from the HyperParams dataclass (the one place they live); options default to None so
 # that only what the user gave overrides them.
@@ -132,6 +133,14 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
       rtstyle train --style-image starry_night.jpg --content photos/ --name starry --steps 2000
       rtstyle image photo.jpg --style starry
     Ctrl-C (or `kill PID`) saves a checkpoint; run the same command with --resume to continue.
+
+    On a CPU a step takes seconds, so the example takes hours (a few steps in, the run says how long). For a style
+    in minutes, fine-tune a built-in on small crops, with 0.4x the default style weight (2 with a Caffe VGG16 file,
+    4e9 with torchvision's weights; docs/training.md, "On a CPU"):
+
+    \b
+      rtstyle train --style-image painting.jpg --content photos/ --name mine \\
+          --init mosaic --crop-size 96 --style-size 256 --steps 300 --style-weight 2
     """
     require_torch("rtstyle train")
     if steps and epochs:
@@ -168,7 +177,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
     result = trainer.run()
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
-    click.echo(f"wrote style {name!r} to {result.style_path} after {result.steps} steps "
+    click.echo(f"wrote style {name!r} to {result.style_path} after {counted(result.steps, 'step')} "
                f"({result.seconds / 60:.1f} min; final losses: {losses})", err=True)
     click.echo(str(result.style_path))
 

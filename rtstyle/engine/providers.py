@@ -105,7 +105,8 @@ def plan_providers(device: str, precision: str = "fp32", available: Sequence[str
         if device == "cuda":
             raise RtstyleError(
                 f"--device cuda: onnxruntime has no CUDA provider here (available: {', '.join(present) or 'none'}); "
-                "install onnxruntime-gpu (pip install 'rtstyle[gpu]') or use --device cpu")
+                "replace onnxruntime with onnxruntime-gpu (pip uninstall -y onnxruntime && pip install 'rtstyle[gpu]'; "
+                "the two wheels share one module name) or use --device cpu")
         return ProviderPlan([(CPU, {})], "cpu")
     # CPU stays last so that the rare op without a GPU kernel still runs; the session is checked afterwards.
     return ProviderPlan([*gpu, (CPU, {})], "cuda", decompose_instance_norm=gpu[0][0] == TENSORRT)

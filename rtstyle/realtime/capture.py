@@ -71,6 +71,9 @@ def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.Vi
     return capture, SourceInfo(f"camera {index}", live=True, fps=fps)
 
 
+SOURCE_HINT = "give a video file, a URL such as rtsp://host/stream, or a device such as /dev/video0"
+
+
 def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, SourceInfo]:
     """A file (read with PyAV), URL (rtsp://, http://...) or device (/dev/video2); a bare number is a camera
     index."""
@@ -87,8 +90,9 @@ def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, Source
     if is_file and path.stat().st_size == 0:
         raise RtstyleError(f"--source {source} is an empty file (0 bytes)")
     if not is_url and not path.exists():
-        raise RtstyleError(f"--source {source}: not found (give a video file, a URL such as rtsp://host/stream, "
-                           "or a device such as /dev/video0)")
+        raise RtstyleError(f"--source {source}: not found ({SOURCE_HINT})")
+    if path.is_dir():  # OpenCV's "cannot read" hint would tell the user to use --source, given with a folder
+        raise RtstyleError(f"--source {source}: is a folder ({SOURCE_HINT})")
     if is_file:  # decoded as `rtstyle video` decodes it: deinterlaced, HDR tone-mapped, upright
         from rtstyle.realtime.file_source import VideoFileSource
 

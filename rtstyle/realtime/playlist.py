@@ -40,10 +40,12 @@ def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], di
     asked for).
     """
     sources = {entry.name: entry.source for entry in list_styles()}
-    # A variant stands in only for a style of the same origin: a user's own `mosaic` does not get the built-in
-    # `mosaic-fast`, which was distilled from another network.
+    # A built-in variant stands in only for the built-in style: a user's own `mosaic` does not get the built-in
+    # `mosaic-fast`, which was distilled from another network. A user's `NAME-fast` stands in for any NAME: the
+    # user named it so (`train --teacher mosaic --name mosaic-fast`, the documented way to make one).
     installed = {name for name in sources
-                 if not name.endswith(FAST_SUFFIX) or sources.get(name[: -len(FAST_SUFFIX)]) in (None, sources[name])}
+                 if not name.endswith(FAST_SUFFIX) or sources[name] == "user"
+                 or sources.get(name[: -len(FAST_SUFFIX)]) in (None, sources[name])}
     result: list[str] = []
     notes: dict[str, str] = {}
     for name in playlist:

@@ -15,9 +15,13 @@ import numpy as np
 
 from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.leftovers import clear_leftovers
-from rtstyle.io.video import DEFAULT_PRESET, VideoWriter, check_output_suffix
+from rtstyle.io.video import DEFAULT_PRESET, ColorTags, VideoWriter, check_output_suffix
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
+# The frames are what the window shows: SDR RGB (a camera's, or a file decoded and tone-mapped to BT.709). Written
+# as BT.709, limited range, and tagged so: untagged, swscale converted them with BT.601's matrix and players read
+# untagged HD video as BT.709, so a 720p recording played a mean 8 levels off the window's colours.
+RECORDING_COLOR = ColorTags(primaries=1, trc=1, space=1, range=1)
 
 
 class Recorder:
@@ -49,7 +53,7 @@ class Recorder:
         if self.writer is None:
             self.writer = VideoWriter(self.tmp, width=image.shape[1], height=image.shape[0], rate=self.rate,
                                       time_base=TIME_BASE, crf=self.crf, preset=self.preset,
-                                      shown_as=self.target)
+                                      color=RECORDING_COLOR, shown_as=self.target)
         if self._origin is None:
             self._origin = seconds  # the recording starts at 0 with its first frame
         pts = max(round((seconds - self._origin) / TIME_BASE), self._last_pts + 1)
