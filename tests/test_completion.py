@@ -136,17 +136,29 @@ def test_completing_a_command_name_loads_no_command() -> None:
     assert output == ["plain,eval", "plain,export", "", "IMPORTED []", "COMMANDS []"]
 
 
-def test_the_bash_script_completes_style_names_in_bash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash here")
-    result = run_cli(["completion", "bash"], capsys)
+def shell_and_script(shell: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """The shell's path (the test is skipped where it is not installed) and `rtstyle completion SHELL`'s script."""
+    path = shutil.which(shell)
+    if path is None:
+        pytest.skip(f"no {shell} here")
+    result = run_cli(["completion", shell], capsys)
     assert result.exit_code == 0
-    script = tmp_path / "rtstyle-complete.bash"
-    script.write_text(result.out)
-    program = tmp_path / "rtstyle"  # the command the shell runs at each Tab: this checkout's rtstyle
+    return path, result.out
+
+
+def checkout_rtstyle(program: Path) -> Path:
+    """The command a completion script runs at each Tab, as this checkout's rtstyle."""
+    program.parent.mkdir(parents=True, exist_ok=True)
     program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m rtstyle "$@"\n')
     program.chmod(0o755)
+    return program
+
+
+def test_the_bash_script_completes_style_names_in_bash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bash, text = shell_and_script("bash", capsys)
+    script = tmp_path / "rtstyle-complete.bash"
+    script.write_text(text)
+    program = checkout_rtstyle(tmp_path / "rtstyle")
     words = "rtstyle webcam --style mo"
     session = (f'source "{script}"; COMP_WORDS=({words}); COMP_CWORD=3; '
                f'_rtstyle_completion "{program}" 2>/dev/null; printf "%s\\n" "${{COMPREPLY[@]}}"; complete -p rtstyle')
@@ -156,18 +168,11 @@ def test_the_bash_script_completes_style_names_in_bash(tmp_path: Path, capsys: p
 
 
 def test_the_fish_script_completes_a_style_list_in_fish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fish = shutil.which("fish")
-    if fish is None:
-        pytest.skip("no fish here")
-    result = run_cli(["completion", "fish"], capsys)
-    assert result.exit_code == 0
+    fish, text = shell_and_script("fish", capsys)
     completions = tmp_path / "home" / ".config" / "fish" / "completions"
     completions.mkdir(parents=True)
-    (completions / "rtstyle.fish").write_text(result.out)  # as its --help says
-    program = tmp_path / "bin" / "rtstyle"  # the command the script runs at each Tab: this checkout's rtstyle
-    program.parent.mkdir()
-    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m rtstyle "$@"\n')
-    program.chmod(0o755)
+    (completions / "rtstyle.fish").write_text(text)  # as its --help says
+    program = checkout_rtstyle(tmp_path / "bin" / "rtstyle")
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path / "home"),
            "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"), "PATH": f"{program.parent}:{os.environ['PATH']}"}
     session = 'complete -C "rtstyle image x.jpg --style candy,mo"; complete -C "rtstyle image x.jpg --style mosaic-f"'
