@@ -178,7 +178,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     # Asked for, or by default where it was measured to win clearly (the fast networks, docs/benchmarks.md).
     parallel = parallel_frames if parallel_frames is not None else parallel_by_default(style, stabilize, backend,
                                                                                           device)
-    stylizer, workers, threads = _load_for_frames(style, backend, device, precision, parallel, width, height,
+    stylizer, workers, threads = load_for_frames(style, backend, device, precision, parallel, width, height,
                                                   log, said=parallel_frames is True)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
@@ -243,7 +243,7 @@ def parallel_by_default(style: str, stabilize: float | None, backend: str, devic
     return cost is not None and cost < LIGHT_BELOW_MACS_PER_PIXEL
 
 
-def _load_for_frames(style: str, backend: str, device: str, precision: str, parallel: bool, width: int,
+def load_for_frames(style: str, backend: str, device: str, precision: str, parallel: bool, width: int,
                      height: int, log: Callable[[str], None], said: bool = True) -> tuple[Stylizer, int, int | None]:
     """The stylizer, how many frames it stylizes at once, and its session threads (None: onnxruntime's default).
 
