@@ -81,35 +81,35 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
           max_size: int | None, no_audio: bool, overwrite: bool, restart: bool, parallel_frames: bool | None,
           stabilize: float | None, strength: float, keep_colors: bool, backend: str, device: str,
           precision: str) -> None:
-    """Stylize videos: files, folders (recursive) and glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or .mov; frame rate, timestamps, size,
-    rotation (a portrait phone video is stylized upright), pixel shape and colour tags (BT.709 etc.) are kept, and
-    the audio is copied packet for packet (no re-encoding) with each track's language, where the output's players
-    play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC instead, and rtstyle says so (.mov
-    and .mkv keep PCM as it is; a camcorder's Blu-ray PCM, which only its own containers hold, becomes FLAC in
-    .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before stylizing (bwdif, a frame for
-    each frame), and rtstyle says so. HDR video (HLG from phones, PQ / HDR10) is tone-mapped to SDR (BT.709) for
-    the networks and the output, and rtstyle says so. Subtitles are not copied, and rtstyle says so. --start and
-    --duration count from the video's first frame, whatever its first timestamp.
+    """Stylize videos: files, folders (recursive) and glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or
+    .mov; frame rate, timestamps, size, rotation (a portrait phone video is stylized upright), pixel shape and
+    colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding) with each track's
+    language, where the output's players play it: a camera's PCM audio in .mp4 (or FLAC, AC-3 ...) is encoded as AAC
+    instead, and rtstyle says so (.mov and .mkv keep PCM as it is; a camcorder's Blu-ray PCM, which only its own
+    containers hold, becomes FLAC in .mkv). Interlaced video (1080i camcorders, broadcast TV) is deinterlaced before
+    stylizing (bwdif, a frame for each frame), and rtstyle says so. HDR video (HLG from phones, PQ / HDR10) is
+    tone-mapped to SDR (BT.709) for the networks and the output, and rtstyle says so. Subtitles are not copied, and
+    rtstyle says so. --start and --duration count from the video's first frame, whatever its first timestamp.
 
     To share a short clip: .webm is VP9 with the audio re-encoded as Opus (copied if it is Opus or Vorbis
-    already). .gif is an animated GIF with a
-    256-colour palette made for the stylized frames, at most 25 frames a second (every 2nd frame of a 30 fps
-    video, lasting as long) and 480 px unless --max-size or --scale is given, upright, without audio; .webp is an
-    animated WebP, likewise but at the full frame rate.
+    already). .gif is an animated GIF with a 256-colour palette made for the stylized frames, at most 25 frames a
+    second (every 2nd frame of a 30 fps video, lasting as long) and 480 px unless --max-size or --scale is given,
+    upright, without audio; .webp is an animated WebP, likewise but at the full frame rate.
 
-    Decoding, the model and encoding run at the same time in three threads (--parallel-frames: the model on a
-    frame per core at once). A run with more than 5 minutes to go says, after its first frames, how long it will
-    take and which options would be faster (timed on the video's own frames). The output is written to a hidden temporary file and renamed when complete. Ctrl-C (exit 130) or
-    `kill PID` (exit 143) keeps what was converted as OUTPUT.partial.mp4 (playable) and never leaves a file under
-    the requested name. Running the same command again continues it: the frames it holds are not stylized again
-    (their packets are copied; those after its last keyframe are encoded again), and rtstyle says so; a part made
-    with other settings (style, look, size, range, quality, or a changed source) is refused, naming what differs;
-    --restart starts over. A killed or crashed run is continued too. WebM, GIF and WebP runs always start from the
-    beginning. Odd frame sizes are padded by one pixel (edge repeated), because yuv420p needs even sizes.
-    A GIF is written in two passes: its palette is made from every stylized frame, which are kept in a hidden file
-    beside the output until then (0.4 MB a frame at 480x270). The hidden files a killed run leaves that cannot be
-    continued (a GIF's frames, a WebM's or WebP's temporary file) are removed by the next run writing the same
-    output, which says how much that freed; a live run's are never touched.
+    Decoding, the model and encoding run at the same time in three threads (--parallel-frames: the model on a frame
+    per core at once). A run with more than 5 minutes to go says, after its first frames, how long it will take and
+    which options would be faster (timed on the video's own frames). The output is written to a hidden temporary
+    file and renamed when complete. Ctrl-C (exit 130) or `kill PID` (exit 143) keeps what was converted as
+    OUTPUT.partial.mp4 (playable) and never leaves a file under the requested name. Running the same command again
+    continues it: the frames it holds are not stylized again (their packets are copied; those after its last
+    keyframe are encoded again), and rtstyle says so; a part made with other settings (style, look, size, range,
+    quality, or a changed source) is refused, naming what differs; --restart starts over. A killed or crashed run is
+    continued too. WebM, GIF and WebP runs always start from the beginning. Odd frame sizes are padded by one pixel
+    (edge repeated), because yuv420p needs even sizes. A GIF is written in two passes: its palette is made from
+    every stylized frame, which are kept in a hidden file beside the output until then (0.4 MB a frame at 480x270).
+    The hidden files a killed run leaves that cannot be continued (a GIF's frames, a WebM's or WebP's temporary
+    file) are removed by the next run writing the same output, which says how much that freed; a live run's are
+    never touched.
 
     A batch (several videos, a folder, a pattern or several styles) converts one video after another, each as
     above: results go beside each video as VIDEO_STYLE.mp4 (--format for another), or into -o DIR with the
@@ -308,8 +308,8 @@ def run_record(style: str, *, strength: float, keep_colors: bool, stabilize: flo
     from rtstyle.styles.catalog import find_style
 
     path = Path(style) if is_onnx_path(style) else find_style(style).path
-    return {"style": path.stem, "style_file": file_digest(path, chars=32), "strength": strength, "keep_colors": keep_colors,
-            "stabilize": stabilize or None, "precision": precision}
+    return {"style": path.stem, "style_file": file_digest(path, chars=32), "strength": strength,
+            "keep_colors": keep_colors, "stabilize": stabilize or None, "precision": precision}
 
 
 def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, stabilize: float | None, *,
