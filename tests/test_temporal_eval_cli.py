@@ -31,6 +31,7 @@ def test_eval_prints_the_table(tmp_path, small_style, capsys):
     assert names == ["input (floor)", "per-frame", "stabilized 0.5"]
     per_frame = next(line for line in lines if line.startswith("per-frame"))
     assert per_frame.split()[-2:] == ["1.00", "-"]
+    assert "frame/s" not in result.err and "\r" not in result.err  # no progress bar where stderr is not a terminal
 
 
 def test_eval_json_ranks_floor_per_frame_and_stabilized(tmp_path, small_style, capsys):

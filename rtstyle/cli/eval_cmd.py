@@ -149,7 +149,8 @@ def _clip_report(frames: Iterator[np.ndarray], clip: Path, stylizer, strengths: 
 
     estimator = FlowEstimator(flow_method, preset="medium")  # type: ignore[arg-type]
     click.echo(f"flow {estimator.description}", err=True)
-    with tqdm(unit="frame", total=max_frames, leave=False, disable=as_json) as bar:
+    # None: only on a terminal (a log or a pipe gets no bar lines); never with --json
+    with tqdm(unit="frame", total=max_frames, leave=False, disable=as_json or None) as bar:
         report = evaluate_clip(frames, stylizer, sorted(set(strengths)), estimator=estimator, on_frame=bar.update)
     if report.frames < 2:
         raise RtstyleError(f"{clip} has only one frame: the warping error needs at least two")
