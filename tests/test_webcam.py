@@ -227,6 +227,20 @@ def test_nonexistent_camera_is_one_line_exit_2(small_style, capsys):
     assert_one_line_error(result, "camera 9", "--list-cameras", "--source")
 
 
+def test_a_camera_that_gives_no_frame_gets_the_hint_its_system_calls_for(tmp_path):
+    # OpenCV reports a refused permission like a missing camera: the line said only "list cameras".
+    from rtstyle.realtime.capture import LIST_HINT, camera_hint
+
+    (tmp_path / "video0").touch()
+    refused = camera_hint(0, "linux", tmp_path, readable=lambda path: False)
+    assert refused.startswith(f"no permission to read {tmp_path / 'video0'}: add yourself to its group")
+    assert camera_hint(0, "linux", tmp_path, readable=lambda path: True).startswith("is another app using it?")
+    assert camera_hint(1, "linux", tmp_path) == f"there is no {tmp_path / 'video1'}: {LIST_HINT}"
+    assert "Privacy & Security > Camera" in camera_hint(0, "darwin")
+    assert "Let desktop apps access your camera" in camera_hint(0, "win32")
+    assert all(hint.endswith(LIST_HINT[1:]) for hint in (refused, camera_hint(0, "darwin"), camera_hint(0, "win32")))
+
+
 def test_nonexistent_camera_prints_nothing_else(small_style):
     # OpenCV writes multi-line warnings straight to fd 2 for missing cameras; they must be silenced.
     proc = subprocess.run([sys.executable, "-m", "rtstyle", "webcam", "--camera", "9", "--style", str(small_style),

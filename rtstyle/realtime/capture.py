@@ -13,8 +13,11 @@ Sources and pacing:
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -61,7 +64,7 @@ def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.Vi
         raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}") from None
     if not ok:
         capture.release()
-        raise RtstyleError(f"cannot open camera {index}: {LIST_HINT}")
+        raise RtstyleError(f"cannot open camera {index}: {camera_hint(index)}")
     if size is not None:
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
@@ -69,6 +72,27 @@ def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.Vi
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # drivers that honour it queue fewer stale frames
     fps = capture.get(cv2.CAP_PROP_FPS) or None
     return capture, SourceInfo(f"camera {index}", live=True, fps=fps)
+
+
+def camera_hint(index: int, platform: str = sys.platform, devices: Path = Path("/dev"),
+                readable: Callable[[Path], bool] = lambda path: os.access(path, os.R_OK)) -> str:
+    """What to do about a camera that gives no frame, where the system says more than "no camera": OpenCV reports
+    a refused permission and a missing device alike, and so did this line."""
+    if platform.startswith("linux"):
+        device = devices / f"video{index}"
+        if not device.exists():
+            return f"there is no {device}: {LIST_HINT}"
+        if not readable(device):
+            return (f"no permission to read {device}: add yourself to its group (`sudo usermod -aG video $USER`, then "
+                    f"log in again); or {LIST_HINT}")
+        return f"is another app using it? {LIST_HINT[0].upper()}{LIST_HINT[1:]}"
+    if platform == "darwin":  # macOS asks once per app; a refusal looks like no camera at all to OpenCV
+        return ("if macOS did not ask for camera access, allow your terminal in System Settings > Privacy & Security "
+                f"> Camera, then open it again; or {LIST_HINT}")
+    if platform == "win32":
+        return ("close other apps using it (a call, OBS), and check Settings > Privacy & security > Camera > Let "
+                f"desktop apps access your camera; or {LIST_HINT}")
+    return LIST_HINT
 
 
 SOURCE_HINT = "give a video file, a URL such as rtsp://host/stream, or a device such as /dev/video0"
