@@ -192,6 +192,28 @@ def test_a_full_disk_stops_the_batch(clips, small_style, capsys, monkeypatch):
     assert _files(clips) == [".d.mp4", "a.mp4", "b.mov", "sub/c.mkv"]
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_a_video_is_finished_stops_the_batch_after_it(clips, small_style, capsys, monkeypatch, sig, code):
+    # A GIF's palette pass takes seconds: a Ctrl-C (or kill) there finishes that GIF, and must then stop the batch,
+    # not be forgotten while the batch converts every other video and exits 0.
+    from rtstyle.realtime import convert
+
+    finish = convert._finish
+
+    def stopped_while_finishing(writer, target, bar_shown):
+        if target.name.startswith("a_"):
+            os.kill(os.getpid(), sig)
+        finish(writer, target, bar_shown)
+
+    monkeypatch.setattr(convert, "_finish", stopped_while_finishing)
+    result = run_cli(["video", str(clips), "--style", str(small_style), "--format", "gif"], capsys)
+    assert result.exit_code == code, result
+    assert "a_smallstyle.gif is being finished" in result.err
+    assert "the batch stopped at video 1 of 3 (1 written, 2 not done)" in result.err
+    assert "video 2 of 3" not in result.err
+    assert _files(clips) == [".d.mp4", "a.mp4", "a_smallstyle.gif", "b.mov", "sub/c.mkv"]
+
+
 def test_the_format_choices_are_the_formats_written():
     # --format's choices are listed without loading PyAV (rtstyle.io.quality); they must name what is written.
     from rtstyle.io.formats import FORMATS
