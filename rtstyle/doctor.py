@@ -60,6 +60,11 @@ def inference() -> Finding:
     detail = f"onnxruntime {onnxruntime.__version__} ({names})"
     if plan.device == "cuda":
         active = _providers_that_load([name for name, _ in plan.providers])
+        if not any(p in active for p in GPU_PROVIDERS) and not nvidia_gpu_present():  # not its CUDA libraries
+            return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary}, but there is no NVIDIA driver here "
+                           "(no nvidia-smi), so --device auto runs on the CPU",
+                           "install the NVIDIA driver; or, without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && "
+                           "pip install onnxruntime")
         if not any(p in active for p in GPU_PROVIDERS):
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary} but cannot load it (CUDA or cuDNN "
                            "libraries missing or not matching onnxruntime-gpu), so --device auto runs on the CPU",
