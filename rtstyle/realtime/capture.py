@@ -115,8 +115,6 @@ def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, Source
         raise RtstyleError(f"--source {source} is an empty file (0 bytes)")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found ({SOURCE_HINT})")
-    if path.is_dir():  # OpenCV's "cannot read" hint would tell the user to use --source, given with a folder
-        raise RtstyleError(f"--source {source}: is a folder ({SOURCE_HINT})")
     if is_file:  # decoded as `rtstyle video` decodes it: deinterlaced, HDR tone-mapped, upright
         from rtstyle.realtime.file_source import VideoFileSource
 
