@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -110,3 +111,17 @@ def test_a_window_needs_a_display(monkeypatch):
     assert doctor.window().status == doctor.MISSING
     monkeypatch.setenv("DISPLAY", ":0")
     assert doctor.window().status == doctor.OK  # this OpenCV build has a GUI backend (opencv-python, not headless)
+
+
+def test_a_check_that_fails_is_a_problem_and_the_others_still_run(tmp_path, monkeypatch, capsys):
+    # A torch whose CUDA libraries are missing raises on import: the doctor printed one error line and nothing else.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text('raise OSError("libcudnn.so.9: cannot open shared object file")')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    code, found = findings(capsys)
+    assert code == 1
+    assert found["torch"]["status"] == "problem" and "libcudnn.so.9" in found["torch"]["detail"]
+    assert found["torch"]["fix"]
+    assert found["machine"]["status"] == "ok"  # it does not need torch
+    assert found["styles"]["status"] == "ok" and found["VGG16 weights"]["status"] in ("ok", "missing")
