@@ -145,6 +145,19 @@ def test_earlier_results_and_parts_are_left_alone(clips, small_style, capsys):
     assert "left alone 1 earlier result" in result.err
 
 
+def test_a_part_no_run_continues_is_not_said_to_be_continued(clips, small_style, capsys):
+    # A WebM run starts over (its part stays), and a part whose result is written is done with: "continued by
+    # running the command that made it again" was said of them at every later run.
+    shutil.copy(clips / "a.mp4", clips / "a_smallstyle.partial.webm")
+    make_clip(clips / "b_mosaic.partial.mp4", frames=1)  # another style's run continues this one
+    args = ["video", str(clips), "--style", str(small_style), "--format", "webm"]
+    assert run_cli(args, capsys).exit_code == 0
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result
+    assert "left alone 1 interrupted part (NAME.partial.EXT: continued by running the command" in result.err
+    assert "left alone 1 old part of interrupted runs (NAME.partial.EXT, not continued" in result.err
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["{empty}"], ("no videos found in", "looked for .3gp")),
     (["{clips}/*.avi"], ("no videos match",)),
