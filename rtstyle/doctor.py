@@ -40,10 +40,10 @@ def header() -> str:
 def machine() -> Finding:
     import psutil
 
-    from rtstyle.engine.bench import machine_info
+    from rtstyle.engine.bench import cpu_name  # not machine_info: it imports torch, whose own check is below
 
     memory = psutil.virtual_memory()
-    return Finding("machine", OK, f"{machine_info()['cpu']}, {os.cpu_count()} cores, {memory.total / 2**30:.1f} GiB "
+    return Finding("machine", OK, f"{cpu_name()}, {os.cpu_count()} cores, {memory.total / 2**30:.1f} GiB "
                                   f"memory ({memory.available / 2**30:.1f} free)")
 
 
@@ -60,6 +60,11 @@ def inference() -> Finding:
     detail = f"onnxruntime {onnxruntime.__version__} ({names})"
     if plan.device == "cuda":
         active = _providers_that_load([name for name, _ in plan.providers])
+        if not any(p in active for p in GPU_PROVIDERS) and not nvidia_gpu_present():  # not its CUDA libraries
+            return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary}, but there is no NVIDIA driver here "
+                           "(no nvidia-smi), so --device auto runs on the CPU",
+                           "install the NVIDIA driver; or, without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && "
+                           "pip install onnxruntime")
         if not any(p in active for p in GPU_PROVIDERS):
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary} but cannot load it (CUDA or cuDNN "
                            "libraries missing or not matching onnxruntime-gpu), so --device auto runs on the CPU",
@@ -252,9 +257,22 @@ def cameras() -> Finding:
     return Finding("cameras", OK, "; ".join(f"{i}: {w}x{h} ({backend})" for i, w, h, backend in found))
 
 
-CHECKS: tuple[Callable[[], Finding], ...] = (machine, inference, torch_backend, video, window, virtual_camera, heic,
-                                             styles, training_weights)
+# Each check with the topic it reports on, for a check that fails itself (rtstyle.doctor.checked).
+CHECKS: tuple[tuple[str, Callable[[], Finding]], ...] = (
+    ("machine", machine), ("inference", inference), ("torch", torch_backend), ("video", video), ("window", window),
+    ("virtual camera", virtual_camera), ("HEIC photos", heic), ("styles", styles), ("VGG16 weights", training_weights))
 
 
 def run_checks(with_cameras: bool = False) -> list[Finding]:
-    return [check() for check in (*CHECKS, *((cameras,) if with_cameras else ()))]
+    return [checked(topic, check) for topic, check in (*CHECKS, *((("cameras", cameras),) if with_cameras else ()))]
+
+
+def checked(topic: str, check: Callable[[], Finding]) -> Finding:
+    """A check's finding; one that fails (a library that cannot even be imported: torch without its CUDA libraries)
+    is that topic's problem, and the other checks still run: a broken install is what the doctor is for."""
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - said as the finding, in one line
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return Finding(topic, PROBLEM, f"its check failed: {reason}",
+                       "reinstall the package it names (pip install --force-reinstall NAME)")

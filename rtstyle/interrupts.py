@@ -53,15 +53,16 @@ _finalising: list[bool] = []  # uninterruptible() blocks open on the main thread
 
 
 @contextlib.contextmanager
-def uninterruptible(said: Callable[[], None] | None = None) -> Iterator[None]:
+def uninterruptible(said: Callable[[], None] | None = None) -> Iterator[list[int]]:
     """Let a finalisation (encoder flush, trailer, rename) finish even if Ctrl-C or SIGTERM comes again.
 
     `said`: called once at the first such signal, to say why it does not stop at once (a long finalisation, such
-    as a GIF's palette pass, would otherwise look hung)."""
-    if not _on_main_thread():
-        yield
-        return
+    as a GIF's palette pass, would otherwise look hung), and the block gets the signals heard: a caller that goes
+    on to more work (a batch's next video) acts on them afterwards (`stop_for`). Without `said` they are ignored."""
     heard: list[int] = []
+    if not _on_main_thread():
+        yield heard
+        return
 
     def acknowledge(signum: int, frame: FrameType | None) -> None:
         if said is not None and not heard:
@@ -71,10 +72,15 @@ def uninterruptible(said: Callable[[], None] | None = None) -> Iterator[None]:
     previous = {sig: signal.signal(sig, acknowledge if said is not None else signal.SIG_IGN) for sig in STOP_SIGNALS}
     _finalising.append(True)
     try:
-        yield
+        yield heard
     finally:
         _finalising.pop()
         _restore(previous)
+
+
+def stop_for(signals: list[int]) -> KeyboardInterrupt:
+    """What a held stop raises: Terminated for SIGTERM (exit 143, as a killed process), else KeyboardInterrupt."""
+    return Terminated() if signal.SIGTERM in signals else KeyboardInterrupt()
 
 
 @contextlib.contextmanager
@@ -97,7 +103,7 @@ def deferred_stop() -> Iterator[None]:
     finally:
         _restore(previous)
     if caught:  # only when the block itself succeeded: its own exception would otherwise be replaced
-        raise Terminated if signal.SIGTERM in caught else KeyboardInterrupt
+        raise stop_for(caught)
 
 
 @contextlib.contextmanager

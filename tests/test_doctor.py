@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -31,12 +32,25 @@ def test_every_check_reports_on_this_machine(capsys):
 def test_a_gpu_provider_that_does_not_load_is_a_problem(monkeypatch):
     # onnxruntime-gpu without its CUDA libraries lists the provider, logs an error and runs on the CPU: the
     # check makes a real session asking for it (this machine's onnxruntime has no CUDA, so it falls back too).
-    from rtstyle.engine import providers
+    from rtstyle.engine import factory, providers
 
     monkeypatch.setattr(providers, "available_providers", lambda: [providers.CUDA, providers.CPU])
+    monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: True)
     finding = doctor.inference()
     assert finding.status == doctor.PROBLEM and "cannot load it" in finding.detail
     assert "onnxruntime.ai" in (finding.fix or "")
+
+
+def test_onnxruntime_gpu_without_an_nvidia_driver_is_not_blamed_on_cuda_libraries(monkeypatch):
+    # onnxruntime-gpu on a machine without an NVIDIA GPU (or its driver): installing CUDA and cuDNN would not help.
+    from rtstyle.engine import factory, providers
+
+    monkeypatch.setattr(providers, "available_providers", lambda: [providers.CUDA, providers.CPU])
+    monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: False)
+    finding = doctor.inference()
+    assert finding.status == doctor.PROBLEM and "no NVIDIA driver" in finding.detail
+    assert "cuDNN" not in finding.detail and "onnxruntime.ai" not in (finding.fix or "")
+    assert "pip install onnxruntime" in (finding.fix or "")
 
 
 def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
@@ -97,3 +111,17 @@ def test_a_window_needs_a_display(monkeypatch):
     assert doctor.window().status == doctor.MISSING
     monkeypatch.setenv("DISPLAY", ":0")
     assert doctor.window().status == doctor.OK  # this OpenCV build has a GUI backend (opencv-python, not headless)
+
+
+def test_a_check_that_fails_is_a_problem_and_the_others_still_run(tmp_path, monkeypatch, capsys):
+    # A torch whose CUDA libraries are missing raises on import: the doctor printed one error line and nothing else.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text('raise OSError("libcudnn.so.9: cannot open shared object file")')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    code, found = findings(capsys)
+    assert code == 1
+    assert found["torch"]["status"] == "problem" and "libcudnn.so.9" in found["torch"]["detail"]
+    assert found["torch"]["fix"]
+    assert found["machine"]["status"] == "ok"  # it does not need torch
+    assert found["styles"]["status"] == "ok" and found["VGG16 weights"]["status"] in ("ok", "missing")

@@ -9,7 +9,9 @@ import time
 import click
 import pytest
 
-from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals, stops_kept, uninterruptible
+from rtstyle.interrupts import (
+    Terminated, deferred_stop, stop_for, stop_on_signals, stops_kept, uninterruptible,
+)
 
 
 def _deliver(sig: signal.Signals) -> None:
@@ -47,12 +49,15 @@ def test_uninterruptible_lets_the_block_finish_then_restores_the_handlers():
 def test_uninterruptible_can_say_once_why_it_does_not_stop():
     said: list[str] = []
     with stop_on_signals():
-        with uninterruptible(said=lambda: said.append("finishing")):
+        with uninterruptible(said=lambda: said.append("finishing")) as heard:
             _deliver(signal.SIGINT)
             _deliver(signal.SIGTERM)
             _deliver(signal.SIGINT)
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert said == ["finishing"]
+    # held for the caller to act on once the block is done (a batch stops after the video it finished)
+    assert heard == [signal.SIGINT, signal.SIGTERM, signal.SIGINT]
+    assert isinstance(stop_for(heard), Terminated)
 
 
 @pytest.mark.parametrize("sig, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])

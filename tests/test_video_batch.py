@@ -145,6 +145,19 @@ def test_earlier_results_and_parts_are_left_alone(clips, small_style, capsys):
     assert "left alone 1 earlier result" in result.err
 
 
+def test_a_part_no_run_continues_is_not_said_to_be_continued(clips, small_style, capsys):
+    # A WebM run starts over (its part stays), and a part whose result is written is done with: "continued by
+    # running the command that made it again" was said of them at every later run.
+    shutil.copy(clips / "a.mp4", clips / "a_smallstyle.partial.webm")
+    make_clip(clips / "b_mosaic.partial.mp4", frames=1)  # another style's run continues this one
+    args = ["video", str(clips), "--style", str(small_style), "--format", "webm"]
+    assert run_cli(args, capsys).exit_code == 0
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result
+    assert "left alone 1 interrupted part (NAME.partial.EXT: continued by running the command" in result.err
+    assert "left alone 1 old part of interrupted runs (NAME.partial.EXT, not continued" in result.err
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["{empty}"], ("no videos found in", "looked for .3gp")),
     (["{clips}/*.avi"], ("no videos match",)),
@@ -190,6 +203,28 @@ def test_a_full_disk_stops_the_batch(clips, small_style, capsys, monkeypatch):
                           "stopped at video 1 of 3 (0 written)", "run the same command again")
     assert "video 2 of 3" not in result.err
     assert _files(clips) == [".d.mp4", "a.mp4", "b.mov", "sub/c.mkv"]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_a_video_is_finished_stops_the_batch_after_it(clips, small_style, capsys, monkeypatch, sig, code):
+    # A GIF's palette pass takes seconds: a Ctrl-C (or kill) there finishes that GIF, and must then stop the batch,
+    # not be forgotten while the batch converts every other video and exits 0.
+    from rtstyle.realtime import convert
+
+    finish = convert._finish
+
+    def stopped_while_finishing(writer, target, bar_shown):
+        if target.name.startswith("a_"):
+            os.kill(os.getpid(), sig)
+        finish(writer, target, bar_shown)
+
+    monkeypatch.setattr(convert, "_finish", stopped_while_finishing)
+    result = run_cli(["video", str(clips), "--style", str(small_style), "--format", "gif"], capsys)
+    assert result.exit_code == code, result
+    assert "a_smallstyle.gif is being finished" in result.err
+    assert "the batch stopped at video 1 of 3 (1 written, 2 not done)" in result.err
+    assert "video 2 of 3" not in result.err
+    assert _files(clips) == [".d.mp4", "a.mp4", "a_smallstyle.gif", "b.mov", "sub/c.mkv"]
 
 
 def test_the_format_choices_are_the_formats_written():

@@ -135,6 +135,28 @@ def test_a_file_source_is_decoded_as_rtstyle_video_decodes_it(tmp_path):
     assert size == (64, 96) and frames[0].shape[:2] == (96, 64)  # upright, and said so before the first frame
 
 
+def test_a_file_source_is_decoded_at_the_size_asked_for(tmp_path, monkeypatch):
+    # Decoded whole and resized after, a 4K HDR phone clip's frames took 200 ms each to tone-map, whatever --size.
+    from rtstyle.io import frames
+    from rtstyle.realtime.capture import frame_size, open_source
+    from test_video_hdr import hdr, make_hdr_clip, mean_error, photo
+
+    tone_mapped = []
+    tone_map = frames.tone_map
+    monkeypatch.setattr(frames, "tone_map", lambda image, trc: tone_mapped.append(image.shape) or tone_map(image, trc))
+    image = photo()
+    capture, _ = open_source(str(make_hdr_clip(tmp_path / "IMG_0001.mov", image, hdr.HLG, frames=1)), (64, 48))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok and frame.shape == (48, 64, 3) and tone_mapped == [(48, 64, 3)]  # not the clip's 128x96
+    assert mean_error(frame, cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)) < 3
+    portrait, _ = open_source(str(make_clip(tmp_path / "portrait.mp4", width=96, height=64, frames=1, rotation=90)),
+                              (32, 48))
+    ok, frame = portrait.read()
+    assert ok and frame.shape == (48, 32, 3) and frame_size(portrait) == (32, 48)  # upright, at the size given
+    portrait.release()
+
+
 def test_lost_camera_finalises_the_recording(tmp_path):
     # A "live" source that stops delivering frames, as an unplugged camera does.
     from rtstyle.realtime.capture import LatestFrameCapture

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from rtstyle.cli.options import make_stabilizer
 from rtstyle.cli.style_requests import RequestedStyle, requested_styles
 from rtstyle.errors import RtstyleError
+from rtstyle.interrupts import stop_for
 from rtstyle.io.formats import check_crf, output_format
 from rtstyle.io.images import VIDEO_SUFFIXES
 from rtstyle.io.video import VideoInfo, probe_video
@@ -255,6 +256,8 @@ def _convert_job(job: VideoJob, info: VideoInfo | str, loaded: _LoadedStyle | No
     say_written(result, log)
     tqdm.write(str(result.path), file=sys.stdout)  # as one video's run: the result's path
     outcome.converted += 1
+    if result.stops_held:  # a Ctrl-C or kill while it was finished: it is written, and the batch stops here
+        raise stop_for(list(result.stops_held))
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -133,21 +133,21 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
       rtstyle video clips/ --style wave --format gif --duration 5
     """
+    if parallel_frames and stabilize is not None:
+        raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
+                           "one before it")
+    suffix = f".{(result_format or 'mp4').lower()}"
     if is_batch(sources, style_args):
         from rtstyle.cli.video_batch import VideoSettings, convert_batch
 
-        if parallel_frames and stabilize is not None:
-            raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
-                               "one before it")
         settings = VideoSettings(quality=quality, crf=crf, preset=preset, start=start, duration=duration, scale=scale,
                                  max_size=max_size, audio=not no_audio, overwrite=overwrite, restart=restart,
                                  parallel_frames=parallel_frames, stabilize=stabilize, strength=strength,
                                  keep_colors=keep_colors, backend=backend, device=device, precision=precision)
-        convert_batch(sources, output_arg, style_args, f".{(result_format or 'mp4').lower()}", settings)
+        convert_batch(sources, output_arg, style_args, suffix, settings)
         return
     source = Path(sources[0])
     style = next(iter(style_specs(style_args)), None)
-    suffix = f".{result_format.lower()}" if result_format else ".mp4"
     from tqdm import tqdm
 
     from rtstyle.engine import create_stylizer
@@ -160,9 +160,6 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     from rtstyle.realtime.processing import FrameProcessor
 
     style = style or default_style()
-    if parallel_frames and stabilize is not None:
-        raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
-                           "one before it")
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
     # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
     if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):

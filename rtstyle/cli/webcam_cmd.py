@@ -120,7 +120,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         from rtstyle.realtime.display import check_display_available
 
         check_display_available()
-    capture, info = cap.open_source(source) if source is not None else cap.open_camera(camera or 0, size)
+    capture, info = cap.open_source(source, size) if source is not None else cap.open_camera(camera or 0, size)
     if fast_note:  # after the source opened: a missing camera's error stays the only line
         click.echo(fast_note, err=True)
     stylizers: list[Stylizer] = []  # closed at the end (device memory)

@@ -310,7 +310,7 @@ def machine_info() -> dict[str, str]:
     info = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "platform": platform.platform(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_cores": str(os.cpu_count()),
         "onnxruntime": onnxruntime.__version__,
         "python": platform.python_version(),
@@ -327,7 +327,7 @@ def machine_info() -> dict[str, str]:
     return info
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

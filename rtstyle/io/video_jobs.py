@@ -26,6 +26,7 @@ from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
 from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
+from rtstyle.io.video import OUTPUT_SUFFIXES
 from rtstyle.wording import counted
 
 DEFAULT_RESULT_SUFFIX = ".mp4"  # as one video's default result (SOURCE_STYLE.mp4)
@@ -54,6 +55,7 @@ class VideoPlan:
     existing_inputs: int = 0  # results already there that are inputs too: never replaced
     earlier_results: int = 0  # inputs named VIDEO_STYLE beside a VIDEO input: left alone
     parts: int = 0  # interrupted runs' parts (VIDEO_STYLE.partial.mp4): left alone, continued by their run
+    old_parts: int = 0  # parts that no run continues (their result is written, or a WebM's): left alone
 
     def notes(self) -> list[str]:
         notes = [f"skipped {self.existing} already converted (--overwrite to redo them)"] if self.existing else []
@@ -66,6 +68,9 @@ class VideoPlan:
         if self.parts:
             notes.append(f"left alone {counted(self.parts, 'interrupted part')} (NAME.partial.EXT: continued by "
                          "running the command that made it again)")
+        if self.old_parts:
+            notes.append(f"left alone {counted(self.old_parts, 'old part')} of interrupted runs (NAME.partial.EXT, "
+                         "not continued: its result is written, or it is not H.264)")
         return notes
 
 
@@ -110,7 +115,14 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
     # Earlier results that this run writes again (or skips as done) are said as that, not twice.
     plan.earlier_results = sum(name_key(path) not in writers for path in earlier)
     continued = {name_key(job.target) for job in plan.jobs}  # parts this run continues are not said to be left
-    plan.parts = sum(name_key(_part_of(path)) not in continued for path in parts)
+    for result in (_part_of(path) for path in parts):
+        if name_key(result) in continued:
+            continue
+        # Only an unfinished H.264 result is ever continued (rtstyle.realtime.resume); other parts stay as they are.
+        if result.is_file() or result.suffix.lower() not in OUTPUT_SUFFIXES:
+            plan.old_parts += 1
+        else:
+            plan.parts += 1
     for job in {job.target.parent: job for job in plan.jobs}.values():  # each result folder tried once
         probe_writable(job.target, "the result")
     return plan

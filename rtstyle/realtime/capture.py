@@ -98,11 +98,12 @@ def camera_hint(index: int, platform: str = sys.platform, devices: Path = Path("
 SOURCE_HINT = "give a video file, a URL such as rtsp://host/stream, or a device such as /dev/video0"
 
 
-def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, SourceInfo]:
+def open_source(source: str, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture | VideoFileSource,
+                                                                          SourceInfo]:
     """A file (read with PyAV), URL (rtsp://, http://...) or device (/dev/video2); a bare number is a camera
-    index."""
+    index. `size` (--size): a file's frames are decoded at that size, a camera index is asked for it."""
     if source.isdigit():
-        return open_camera(int(source))
+        return open_camera(int(source), size)
     path = Path(source).expanduser()
     is_url = "://" in source
     is_file = path.is_file()
@@ -115,13 +116,11 @@ def open_source(source: str) -> tuple[cv2.VideoCapture | VideoFileSource, Source
         raise RtstyleError(f"--source {source} is an empty file (0 bytes)")
     if not is_url and not path.exists():
         raise RtstyleError(f"--source {source}: not found ({SOURCE_HINT})")
-    if path.is_dir():  # OpenCV's "cannot read" hint would tell the user to use --source, given with a folder
-        raise RtstyleError(f"--source {source}: is a folder ({SOURCE_HINT})")
     if is_file:  # decoded as `rtstyle video` decodes it: deinterlaced, HDR tone-mapped, upright
         from rtstyle.realtime.file_source import VideoFileSource
 
         try:
-            video = VideoFileSource(path)
+            video = VideoFileSource(path, size)
         except RtstyleError:
             raise RtstyleError(f"--source {source}: cannot read it as video (is it a video file?)") from None
         return video, SourceInfo(f"file {source}", live=False, fps=video.fps)

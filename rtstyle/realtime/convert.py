@@ -83,6 +83,9 @@ class ConvertResult:
     audio_streams: int
     audio_reencoded: tuple[str, ...] = ()  # what each audio stream encoded again became ("AAC", "Opus")
     kept: int = 0  # frames taken from an interrupted run's part (rtstyle.realtime.resume), not stylized again
+    # Ctrl-C or SIGTERM heard while the output was being finished (it was written anyway): one video's run has
+    # ended; a batch stops there (interrupts.stop_for).
+    stops_held: tuple[int, ...] = ()
 
 
 def partial_path_for(target: Path) -> Path:
@@ -292,7 +295,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                 Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers).run(consume)
             # A GIF's palette pass takes seconds a hundred frames: a Ctrl-C there is answered, not ignored in silence.
             with uninterruptible(said=lambda: log(f"{target} is being finished: stopping now would lose the "
-                                                  "converted frames, so it is written first")):
+                                                  "converted frames, so it is written first")) as held:
                 _finish(writer, target, bar_shown)
                 if fragmented and first_time:
                     written = _defragmented(tmp, target, first_time[0], options.overwrite, log)
@@ -320,7 +323,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
         raise
     return ConvertResult(written, writer.frames_written, out_w, out_h, time.perf_counter() - started,
                          len(writer.audio_streams), tuple(how.label for how in reencode if how is not None),
-                         kept_count[0])
+                         kept_count[0], tuple(held))
 
 
 
