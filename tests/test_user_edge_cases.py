@@ -350,6 +350,8 @@ def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits()
     with pytest.raises(RtstyleError, match=r"8192x8192 px needs about 52 GB .* 24 GB available: --style-size 5"):
         refuse_painting_past_memory((8192, 8192, 3), available=24 * 10**9)  # --style-size 8192: killed by the OS
     refuse_painting_past_memory((2048, 2048, 3), available=24 * 10**9)  # fits: no refusal
+    with pytest.raises(RtstyleError, match=r"needs about 2.9 GB .* the 800 MB available"):  # said "0 GB available"
+        refuse_painting_past_memory((2048, 1800, 3), available=800 * 10**6)
 
 
 def test_eval_refuses_a_style_size_past_any_memory(tmp_path, small_style, capsys):

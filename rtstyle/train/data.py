@@ -19,6 +19,7 @@ from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.engine.memory import HEADROOM, available_memory_bytes
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import VIDEO_SUFFIXES, is_image_path, read_image, read_layout, try_read_image
+from rtstyle.wording import file_size
 
 # Enough distinct frames to cover a clip without holding a whole film in memory.
 MAX_VIDEO_FRAMES = 1000
@@ -273,6 +274,6 @@ def refuse_painting_past_memory(shape: tuple[int, ...], available: int | None = 
     budget = available * HEADROOM
     if need > budget:
         fits = int(max(height, width) * math.sqrt(budget / need))
-        raise RtstyleError(f"the style image at {width}x{height} px needs about {need / 1e9:.0f} GB for its style "
-                           f"targets, more than the {available / 1e9:.0f} GB available: --style-size {fits} or less "
+        raise RtstyleError(f"the style image at {width}x{height} px needs about {file_size(int(need))} for its style "
+                           f"targets, more than the {file_size(int(available))} available: --style-size {fits} or less "
                            "(Johnson's recipe uses 256)")
