@@ -41,7 +41,9 @@ def test_image_folder_skips_unreadable_files(tmp_path, random_style, photo, caps
     assert result.exit_code == 0, result
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == ["b_randomstyle.png", "nested/a_randomstyle.jpg"]  # the subfolder is kept
-    assert "skipped 1 unreadable" in result.out
+    assert "skipped 1 unreadable" in result.err
+    # every result's path on stdout, one a line, as `rtstyle video` batches print theirs; the summary on stderr
+    assert sorted(result.out.splitlines()) == [str(out / "b_randomstyle.png"), str(out / "nested" / "a_randomstyle.jpg")]
 
 
 def test_image_never_overwrites_an_input_or_an_existing_output(tmp_path, random_style, photo, capsys):
@@ -72,9 +74,9 @@ def test_running_a_folder_again_finishes_it_without_restyling_results(tmp_path, 
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == \
         ["a.png", "a_randomstyle.png", "b.jpg", "b_randomstyle.jpg", "c.png", "c_randomstyle.png"]  # hidden: skipped
     assert (folder / "b_randomstyle.jpg").read_bytes() == b"kept"
-    assert "wrote 2 images" in result.out and "skipped 1 already stylized" in result.out
+    assert "wrote 2 images" in result.err and "skipped 1 already stylized" in result.err
     again = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
-    assert again.exit_code == 0 and "nothing to do" in again.out
+    assert again.exit_code == 0 and "nothing to do" in again.err
     assert len(list(folder.iterdir())) == 7  # no a_randomstyle_randomstyle.png
 
 
@@ -97,7 +99,7 @@ def test_a_named_photo_is_never_replaced_even_when_named_like_a_result(tmp_path,
     cv2.imwrite(str(b), photo[20:40, :20])
     kept = b.read_bytes()
     result = run_cli(["image", str(a), str(b), "-s", str(random_style), "--overwrite"], capsys)
-    assert result.exit_code == 0 and "inputs are never replaced" in result.out
+    assert result.exit_code == 0 and "inputs are never replaced" in result.err
     assert b.read_bytes() == kept
     folder = tmp_path / "f"  # the same in a folder: beach_wave.jpg beside beach.jpg may be a real photo
     folder.mkdir()
@@ -119,7 +121,7 @@ def test_a_shell_expanded_batch_can_be_run_again(tmp_path, random_style, photo, 
     assert run_cli(["image", *photos, "-s", str(random_style)], capsys).exit_code == 0
     everything = sorted(str(p) for p in tmp_path.glob("*.jpg"))  # what `*.jpg` expands to the second time
     again = run_cli(["image", *everything, "-s", str(random_style)], capsys)
-    assert again.exit_code == 0 and "nothing to do" in again.out
+    assert again.exit_code == 0 and "nothing to do" in again.err
     assert sorted(p.name for p in tmp_path.glob("*.jpg")) == ["a.jpg", "a_randomstyle.jpg", "b.jpg", "b_randomstyle.jpg"]
 
 
@@ -239,13 +241,13 @@ def test_earlier_results_are_recognised_wherever_the_new_results_go(tmp_path, sm
     again = run_cli(["image", str(folder), str(tmp_path / ".." / tmp_path.name / "photos"), "-s", "bb", "-o",
                      str(tmp_path / "out")], capsys)  # the same folder spelled twice
     assert again.exit_code == 0
-    assert "left alone 1 earlier result (named PHOTO_STYLE beside its photo)" in again.out  # not 'result(s)'
+    assert "left alone 1 earlier result (named PHOTO_STYLE beside its photo)" in again.err  # not 'result(s)'
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x_bb.jpg"]  # not x_aa_bb.jpg, nor twice
     model = tmp_path / "m.onnx"
     model.write_bytes(b"an exported model")
     result = run_cli(["image", str(folder), "-s", "all", "-s", str(model), "--backend", "torch"], capsys)
     assert_one_line_error(result, "is an ONNX model", "--backend onnx")  # refused before aa and bb run
-    assert "wrote" not in result.out
+    assert "wrote" not in result.err and not result.out
 
 
 def test_all_with_no_styles_installed_says_so(tmp_path, photo, capsys, no_builtin_styles):
@@ -408,7 +410,7 @@ def test_ctrl_c_in_a_batch_says_how_far_it_got(tmp_path, small_style, photo, cap
     assert result.exit_code == 130 and "stopped after 1 of 3 images" in result.err
     monkeypatch.setattr(images, "write_image", real_write)
     again = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
-    assert again.exit_code == 0 and "wrote 2 images" in again.out and "skipped 1 already stylized" in again.out
+    assert again.exit_code == 0 and "wrote 2 images" in again.err and "skipped 1 already stylized" in again.err
     assert "img/s" not in again.err and "\r" not in again.err  # no progress bar where stderr is not a terminal
 
 
@@ -527,7 +529,7 @@ def test_a_batch_goes_ahead_without_a_folder_it_cannot_write(tmp_path, small_sty
     monkeypatch.setattr(image_jobs, "probe_writable", read_only)
     result = run_cli(["image", str(tmp_path), "-s", str(small_style)], capsys)
     assert result.exit_code == 0, result  # it stopped the whole batch, before any photo
-    assert "skipped 1 whose folder cannot be written" in result.out and (tmp_path / "a_smallstyle.png").is_file()
+    assert "skipped 1 whose folder cannot be written" in result.err and (tmp_path / "a_smallstyle.png").is_file()
     assert_one_line_error(run_cli(["image", str(tmp_path / "ro"), "-s", str(small_style)], capsys),
                           "Read-only file system")  # nothing at all can be written: an error
 

@@ -130,7 +130,7 @@ def test_folders_pick_up_heic_and_avif_photos(tmp_path, small_style, capsys):
     assert {p.name for p in expand_image_inputs([str(phone)])} == \
         {"IMG_0001.HEIC", "IMG_0002.heif", "a.png", *(["web.avif"] if avif else [])}
     result = run_cli(["image", str(phone), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
-    assert result.exit_code == 0 and f"wrote {4 if avif else 3} images" in result.out, result
+    assert result.exit_code == 0 and f"wrote {4 if avif else 3} images" in result.err, result
     assert cv2.imread(str(tmp_path / "out" / "IMG_0001_smallstyle.jpg")).shape == (32, 48, 3)
     assert cv2.imread(str(tmp_path / "out" / "sub" / "IMG_0002_smallstyle.jpg")).shape == (24, 24, 3)
     assert not avif or (tmp_path / "out" / "web_smallstyle.png").is_file()

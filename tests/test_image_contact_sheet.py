@@ -40,7 +40,7 @@ def test_a_row_per_photo_with_its_results_in_every_style_labelled(tmp_path, phot
     sheet_path = tmp_path / "sheets" / "sheet.png"
     result = run_cli(["image", str(folder), "-s", "aa,bb", "--contact-sheet", str(sheet_path)], capsys)
     assert result.exit_code == 0, result
-    assert "skipped 1 already stylized" in result.out
+    assert "skipped 1 already stylized" in result.err
     assert result.out.splitlines()[-1] == str(sheet_path)
     sheet = cv2.imread(str(sheet_path))
     tile_w, tile_h, band = 320, 240, 30

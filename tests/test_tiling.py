@@ -178,7 +178,7 @@ def test_a_batch_goes_on_without_a_photo_too_large_for_memory(tmp_path, small_st
     result = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(tmp_path / "out")], capsys)
     assert result.exit_code == 0, result
     assert f"skipped {folder / 'a_big.png'}: a 900x600 frame needs about" in result.err
-    assert "wrote 1 image" in result.out and "skipped 1 too large for the memory available" in result.out
+    assert "wrote 1 image" in result.err and "skipped 1 too large for the memory available" in result.err
     assert [p.name for p in (tmp_path / "out").iterdir()] == [f"b_small_{small_style.stem}.png"]
     (folder / "b_small.png").unlink()
     cv2.imwrite(str(folder / "c_big.png"), cv2.resize(photo, (600, 900)))

@@ -375,7 +375,7 @@ def test_the_input_folder_as_output_folder_stylizes_its_photos(tmp_path, small_s
     assert result.exit_code == 0, result  # it said "no images found in the given inputs"
     assert (folder / "a_smallstyle.png").is_file() and (folder / "sub" / "b_smallstyle.png").is_file()
     again = run_cli(["image", str(folder), "-s", str(small_style), "-o", str(folder)], capsys)
-    assert again.exit_code == 0 and "nothing to do" in again.out  # its results are not stylized in turn
+    assert again.exit_code == 0 and "nothing to do" in again.err  # its results are not stylized in turn
 
 
 def test_a_clip_frame_that_cannot_be_read_says_why(tmp_path, small_style, photo, capsys):

@@ -107,7 +107,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
 
     notes = plan.notes()
     if not plan.jobs:
-        click.echo(f"{style.name}: nothing to do: " + "; ".join(notes))
+        click.echo(f"{style.name}: nothing to do: " + "; ".join(notes), err=True)
         return True
     stylizer = create_stylizer(style.spec, backend=backend, device=device, precision=precision)
     click.echo(f"style {stylizer.style_name} on {stylizer.description}", err=True)
@@ -130,7 +130,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             frame = try_read_image(job.source) if plan.photos > 1 else read_image(job.source)
             if frame is None:
                 unreadable += 1
-                tqdm.write(f"skipped unreadable image: {job.source}")
+                tqdm.write(f"skipped unreadable image: {job.source}", file=sys.stderr)
                 continue
             if is_heif_file(job.source) and (shots := frame_count(job.source)) > 1:  # a burst, an edit's original
                 tqdm.write(f"{job.source} holds {shots} images: only its primary one is stylized", file=sys.stderr)
@@ -162,8 +162,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
             write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite)
             written += 1
-            if plan.photos == 1:
-                click.echo(str(job.target))
+            tqdm.write(str(job.target), file=sys.stdout)  # every result's path on stdout, as video batches say theirs
         bar.update(previous)
     except KeyboardInterrupt:
         if plan.photos > 1:  # every result written so far is whole (atomic writes): say how far it got
@@ -183,7 +182,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
         notes += [f"skipped {unreadable} unreadable"] if unreadable else []
         notes += [f"skipped {too_large} too large for the memory available (see above)"] if too_large else []
         click.echo(f"{style.name}: wrote {counted(done, 'image')} in {how_long(time.perf_counter() - start)}"
-                   + "".join(f"; {n}" for n in notes))
+                   + "".join(f"; {n}" for n in notes), err=True)
     if too_large and not done:
         raise RtstyleError(f"{style.name}: none of the photos fits in the memory available (see above): use --max-size")
     return done > 0 or plan.existing + plan.existing_inputs + plan.earlier_results > 0
