@@ -43,7 +43,8 @@ def test_image_folder_skips_unreadable_files(tmp_path, random_style, photo, caps
     assert written == ["b_randomstyle.png", "nested/a_randomstyle.jpg"]  # the subfolder is kept
     assert "skipped 1 unreadable" in result.err
     # every result's path on stdout, one a line, as `rtstyle video` batches print theirs; the summary on stderr
-    assert sorted(result.out.splitlines()) == [str(out / "b_randomstyle.png"), str(out / "nested" / "a_randomstyle.jpg")]
+    assert sorted(result.out.splitlines()) == [str(out / "b_randomstyle.png"),
+                                               str(out / "nested" / "a_randomstyle.jpg")]
 
 
 def test_image_never_overwrites_an_input_or_an_existing_output(tmp_path, random_style, photo, capsys):
