@@ -31,6 +31,7 @@ from av.video.reformatter import Interpolation
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from encoding import encode_all  # noqa: E402
 from rtstyle.io.frames import frame_to_bgr  # noqa: E402
 from rtstyle.io.hdr import HDR_NAMES, HLG, PQ  # noqa: E402
 
@@ -47,15 +48,9 @@ def make_clip(path: Path, trc: int | None, frames: int) -> list[av.VideoFrame]:
         tags = (1, 1, 1, 1) if trc is None else (9, trc, 9, 1)
         context = stream.codec_context
         context.color_primaries, context.color_trc, context.colorspace, context.color_range = tags
-        for i in range(frames):
-            image = np.clip(ramp + rng.normal(0, 3000, (1080, 1920, 3)), 0, 65535).astype(np.uint16)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb48le")
-            frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range = tags
-            frame.pts = i
-            for packet in stream.encode(frame.reformat(format=pix_fmt)):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        encode_all(container, stream, (tagged(np.clip(ramp + rng.normal(0, 3000, (1080, 1920, 3)), 0, 65535)
+                                              .astype(np.uint16), tags).reformat(format=pix_fmt)
+                                       for _ in range(frames)))
     with av.open(str(path)) as container:
         return list(container.decode(video=0))
 
@@ -76,6 +71,13 @@ def as_bgr(frames: list[av.VideoFrame], size: tuple[int, int] | None, flags: int
 def rtstyles(frames: list[av.VideoFrame], size: tuple[int, int] | None) -> None:
     for frame in frames:
         frame_to_bgr(frame, size)
+
+
+def tagged(rgb48: np.ndarray, tags: tuple[int, int, int, int]) -> av.VideoFrame:
+    """16-bit RGB as a frame with (primaries, trc, matrix, range) tags, which its conversion to YUV follows."""
+    frame = av.VideoFrame.from_ndarray(rgb48, format="rgb48le")
+    frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range = tags
+    return frame
 
 
 def main() -> None:

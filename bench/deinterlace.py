@@ -28,6 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from encoding import encode_all  # noqa: E402
 from rtstyle.io.deinterlace import Deinterlacer, SETTINGS  # noqa: E402
 
 
@@ -39,15 +40,15 @@ def make_1080i(path: Path, frames: int) -> None:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
         stream.options = {"x264-params": "interlaced=1:tff=1", "preset": "ultrafast", "crf": "18"}
-        for i in range(frames):
-            image = texture[:, 16 * i:16 * i + 1920].copy()
-            image[1::2] = texture[1::2, 16 * i + 8:16 * i + 8 + 1920]
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        encode_all(container, stream, (av.VideoFrame.from_ndarray(interlaced(texture, i), format="bgr24")
+                                       for i in range(frames)))
+
+
+def interlaced(texture: np.ndarray, i: int) -> np.ndarray:
+    """Frame i: the even lines 16 px a frame along the texture, the odd lines 8 px (half a frame's time) further."""
+    image = texture[:, 16 * i:16 * i + 1920].copy()
+    image[1::2] = texture[1::2, 16 * i + 8:16 * i + 8 + 1920]
+    return image
 
 
 def decoded(path: Path) -> list[av.VideoFrame]:

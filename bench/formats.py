@@ -82,6 +82,7 @@ def vp9_speeds(source: Path, directory: Path) -> list[tuple[str, float, int, flo
 
     import av
     import numpy as np
+    from encoding import encode_all
 
     with av.open(str(source)) as container:
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)][:96]
@@ -96,14 +97,9 @@ def vp9_speeds(source: Path, directory: Path) -> list[tuple[str, float, int, flo
         start = time.perf_counter()
         with av.open(str(path), "w") as container:
             stream = container.add_stream(codec, rate=24)
+            assert isinstance(stream, av.VideoStream)  # a video encoder's
             stream.width, stream.height, stream.pix_fmt, stream.options = width, height, "yuv420p", options
-            for index, image in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-                frame.pts = index
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
+            encode_all(container, stream, (av.VideoFrame.from_ndarray(image, format="bgr24") for image in frames))
         ms = (time.perf_counter() - start) * 1000 / len(frames)
         with av.open(str(path)) as container:
             back = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]

@@ -58,20 +58,19 @@ class VideoPlan:
     old_parts: int = 0  # parts that no run continues (their result is written, or a WebM's): left alone
 
     def notes(self) -> list[str]:
-        notes = [f"skipped {self.existing} already converted (--overwrite to redo them)"] if self.existing else []
-        if self.existing_inputs:
-            notes.append(f"skipped {self.existing_inputs} already converted whose result is an input too "
-                         "(inputs are never replaced)")
-        if self.earlier_results:
-            notes.append(f"left alone {counted(self.earlier_results, 'earlier result')} (named VIDEO_STYLE beside "
-                         "its video)")
-        if self.parts:
-            notes.append(f"left alone {counted(self.parts, 'interrupted part')} (NAME.partial.EXT: continued by "
-                         "running the command that made it again)")
-        if self.old_parts:
-            notes.append(f"left alone {counted(self.old_parts, 'old part')} of interrupted runs (NAME.partial.EXT, "
-                         "not continued: its result is written, or it is not H.264)")
-        return notes
+        """A line for each kind of file the batch leaves as it is, in the order they are met."""
+        said = [
+            (self.existing, f"skipped {self.existing} already converted (--overwrite to redo them)"),
+            (self.existing_inputs, f"skipped {self.existing_inputs} already converted whose result is an input too "
+                                   "(inputs are never replaced)"),
+            (self.earlier_results, f"left alone {counted(self.earlier_results, 'earlier result')} (named "
+                                   "VIDEO_STYLE beside its video)"),
+            (self.parts, f"left alone {counted(self.parts, 'interrupted part')} (NAME.partial.EXT: continued by "
+                         "running the command that made it again)"),
+            (self.old_parts, f"left alone {counted(self.old_parts, 'old part')} of interrupted runs "
+                             "(NAME.partial.EXT, not continued: its result is written, or it is not H.264)"),
+        ]
+        return [line for count, line in said if count]
 
 
 def result_name(source: Path, style: str, suffix: str = DEFAULT_RESULT_SUFFIX) -> str:
