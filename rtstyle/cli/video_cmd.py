@@ -150,7 +150,6 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     style = next(iter(style_specs(style_args)), None)
     from tqdm import tqdm
 
-    from rtstyle.engine import create_stylizer
     from rtstyle.io.formats import check_crf, output_format
     from rtstyle.io.video import probe_video
     from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size

@@ -18,3 +18,15 @@ def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> n
     image = frame.to_ndarray(format=fmt, width=size[0], height=size[1], interpolation="AREA") if size else \
         frame.to_ndarray(format=fmt)
     return tone_map(image, frame.color_trc) if hdr else image
+
+
+def upright_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+    """frame_to_bgr, turned as the frame's display rotation says: a portrait phone video's frame as it is shown
+    (`size` is the stored frame's). `rtstyle video` does not use it: it turns its frames back after the network."""
+    return upright_frame(frame_to_bgr(frame, size), int(getattr(frame, "rotation", 0) or 0))
+
+
+def upright_frame(image: np.ndarray, rotation: int) -> np.ndarray:
+    """A decoded frame turned as its display rotation tag says (counter-clockwise degrees, as np.rot90 turns)."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

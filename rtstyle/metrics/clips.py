@@ -63,7 +63,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.frames import frame_to_bgr
+    from rtstyle.io.frames import upright_bgr
     from rtstyle.io.video import frames_past_damage, open_input
 
     with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
@@ -73,12 +73,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
             # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as by `rtstyle video`
             for frame in progressive(frames_past_damage(container, stream), stream):
                 # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
-                yield upright_frame(frame_to_bgr(frame), int(getattr(frame, "rotation", 0) or 0))
+                yield upright_bgr(frame)
         except av.FFmpegError as exc:
             raise RtstyleError(f"cannot decode video {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
-
-def upright_frame(image: np.ndarray, rotation: int) -> np.ndarray:
-    """A decoded frame turned as its display rotation tag says (counter-clockwise degrees, as np.rot90 turns)."""
-    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
-    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

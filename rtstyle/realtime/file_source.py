@@ -15,9 +15,8 @@ import av
 import numpy as np
 
 from rtstyle.io.deinterlace import progressive
-from rtstyle.io.frames import frame_to_bgr
+from rtstyle.io.frames import upright_bgr
 from rtstyle.io.video import frames_past_damage, open_input, probe_video
-from rtstyle.metrics.clips import upright_frame
 
 
 class VideoFileSource:
@@ -44,7 +43,7 @@ class VideoFileSource:
         if frame is None:
             self._frames = iter(())
             return False, None
-        return True, upright_frame(frame_to_bgr(frame, self._decoded_size), int(getattr(frame, "rotation", 0) or 0))
+        return True, upright_bgr(frame, self._decoded_size)
 
     def release(self) -> None:
         self._container.close()

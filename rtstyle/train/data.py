@@ -201,9 +201,8 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.frames import frame_to_bgr
+    from rtstyle.io.frames import upright_bgr
     from rtstyle.io.video import frames_past_damage, open_input
-    from rtstyle.metrics.clips import upright_frame
 
     try:
         with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
@@ -219,7 +218,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             for i, frame in enumerate(progressive(frames_past_damage(container, stream), stream)):
                 if i % every == 0:
                     # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
-                    image = upright_frame(frame_to_bgr(frame), int(getattr(frame, "rotation", 0) or 0))
+                    image = upright_bgr(frame)
                     first = image if not frames else first
                     frames.append(resize_short_side(image, crop_size))
                     if len(frames) >= max_frames:
