@@ -52,7 +52,10 @@ sys.path.insert(0, str(REPO))
 import rtstyle.realtime.convert as convert_module  # noqa: E402
 from rtstyle.realtime.parallel import cpu_cores  # noqa: E402
 from rtstyle.engine import create_stylizer  # noqa: E402
-from rtstyle.io.video import DEFAULT_PRESET, DecodedFrame, VideoWriter, iter_media, open_input, probe_video  # noqa: E402
+from rtstyle.io.quality import DEFAULT_PRESET  # noqa: E402
+from rtstyle.io.video_probe import open_input, probe_video  # noqa: E402
+from rtstyle.io.video_reader import DecodedFrame, iter_media  # noqa: E402
+from rtstyle.io.video_writer import VideoWriter  # noqa: E402
 from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size  # noqa: E402
 from rtstyle.realtime.processing import FrameProcessor  # noqa: E402
 

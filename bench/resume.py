@@ -34,7 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from rtstyle.engine import create_stylizer  # noqa: E402
 from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment  # noqa: E402
-from rtstyle.io.video import AudioPacket, VideoWriter, iter_media, open_input  # noqa: E402
+from rtstyle.io.video_probe import open_input  # noqa: E402
+from rtstyle.io.video_reader import AudioPacket, iter_media  # noqa: E402
+from rtstyle.io.video_writer import VideoWriter  # noqa: E402
 
 BUNNY = REPO / "rtstyle" / "assets" / "cutBunny.mp4"
 

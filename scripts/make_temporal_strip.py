@@ -21,7 +21,7 @@ from rtstyle.engine import create_stylizer
 from rtstyle.flow import FlowEstimator, pair_motion, warp_backward
 from rtstyle.io.contact_sheet import contact_sheet
 from rtstyle.io.images import write_image
-from rtstyle.io.video import VideoWriter
+from rtstyle.io.video_writer import VideoWriter
 from rtstyle.metrics.clips import iter_clip
 from rtstyle.metrics.temporal import to_unit
 from rtstyle.realtime.stabilize import Stabilizer

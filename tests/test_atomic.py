@@ -45,18 +45,18 @@ def test_a_small_write_refuses_instead(tmp_path):
 
 def test_a_second_conversion_to_the_same_output_keeps_the_first(tmp_path, small_style, capsys, monkeypatch):
     # Two runs of one command: the first finishes while the second works; the second used to replace it.
-    from rtstyle.io import video
+    from rtstyle.io import video_writer
 
     src = make_clip(tmp_path / "in.mp4", frames=6)
     out = tmp_path / "out.mp4"
-    real_close = video.VideoWriter.close
+    real_close = video_writer.VideoWriter.close
 
     def first_run_finishes_meanwhile(self):
         real_close(self)
         if self.shown_as == out and not out.exists():
             out.write_bytes(b"the first run's video")
 
-    monkeypatch.setattr(video.VideoWriter, "close", first_run_finishes_meanwhile)
+    monkeypatch.setattr(video_writer.VideoWriter, "close", first_run_finishes_meanwhile)
     result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
     assert result.exit_code == 0, result
     assert out.read_bytes() == b"the first run's video"

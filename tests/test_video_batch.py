@@ -192,7 +192,7 @@ def test_a_full_disk_stops_the_batch(clips, small_style, capsys, monkeypatch):
     # Every video after it would fail as well, each after its work: the batch stops at the first.
     import errno
 
-    from rtstyle.io.video import VideoWriter
+    from rtstyle.io.video_writer import VideoWriter
 
     def disk_full(self, image, pts=None):  # what PyAV raises when the muxer's write fails
         raise OSError(errno.ENOSPC, "No space left on device", str(self.path))

@@ -178,7 +178,7 @@ def test_one_frame_is_one_frame(tmp_path, small_style, capsys):
 def test_a_full_disk_names_the_requested_output(tmp_path, small_style, capsys, monkeypatch):
     import errno
 
-    from rtstyle.io.video import VideoWriter
+    from rtstyle.io.video_writer import VideoWriter
 
     def disk_full(self, image, pts=None):  # what PyAV raises when the muxer's write fails
         raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
@@ -201,7 +201,7 @@ def test_a_full_disk_while_copying_audio_is_not_blamed_on_the_container(tmp_path
     import av
 
     from rtstyle.errors import RtstyleError
-    from rtstyle.io.video import VideoWriter
+    from rtstyle.io.video_writer import VideoWriter
 
     def mux(packet, failure=errno.ENOSPC):
         raise av.error.FFmpegError(failure, "write failed")

@@ -126,7 +126,8 @@ def test_interlaced_video_is_deinterlaced_before_the_network(tmp_path, top_first
 
 
 def test_interlaced_range_keeps_its_frames_to_the_last(tmp_path):
-    from rtstyle.io.video import iter_media, open_input
+    from rtstyle.io.video_probe import open_input
+    from rtstyle.io.video_reader import iter_media
 
     src = make_interlaced_clip(tmp_path / "in.ts", frames=12)
     with open_input(src) as container:
@@ -139,7 +140,8 @@ def test_interlaced_range_keeps_its_frames_to_the_last(tmp_path):
 
 def test_progressive_video_is_not_touched(tmp_path):
     from rtstyle.io.frames import frame_to_bgr
-    from rtstyle.io.video import iter_media, open_input, probe_video
+    from rtstyle.io.video_probe import open_input, probe_video
+    from rtstyle.io.video_reader import iter_media
 
     src = make_clip(tmp_path / "in.mp4", frames=6)
     assert not probe_video(src).interlaced

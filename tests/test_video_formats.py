@@ -61,7 +61,7 @@ def test_gif_frame_rate_is_capped_at_25_fps_keeping_the_duration(tmp_path, small
 
 def test_frame_rate_cap_keeps_variable_frame_rate_timing():
     # A phone clip that dropped frames (1/30 s ticks): a frame is kept when at least 1/25 s has passed since the last.
-    from rtstyle.io.video import AudioPacket, DecodedFrame
+    from rtstyle.io.video_reader import AudioPacket, DecodedFrame
     from rtstyle.realtime.convert import capped_rate
 
     image = np.zeros((2, 2, 3), np.uint8)

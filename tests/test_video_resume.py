@@ -311,7 +311,7 @@ def test_another_preset_encodes_the_kept_frames_again(tmp_path):
 
 @pytest.mark.parametrize("step", ["write_encoded", "write_picture"])
 def test_stopped_again_before_the_kept_frames_are_written_the_part_stays_as_it_was(tmp_path, monkeypatch, step):
-    from rtstyle.io.video import VideoWriter
+    from rtstyle.io.video_writer import VideoWriter
 
     src = make_cut_clip(tmp_path / "in.mp4")
     out = tmp_path / "out.mp4"

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from rtstyle.io.frames import frame_to_bgr
-from rtstyle.io.video import AudioPacket, DecodedFrame, VideoInfo, even_size, iter_media, open_input, pad_to_even
+from rtstyle.io.video_probe import VideoInfo, open_input
+from rtstyle.io.video_reader import AudioPacket, DecodedFrame, iter_media
+from rtstyle.io.video_writer import even_size, pad_to_even
 from rtstyle.realtime.convert import ConvertOptions, convert_video, frame_size, partial_path_for
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import FrameProcessor
@@ -200,7 +202,8 @@ FLAT_COLOURS = [(128, 128, 128), (90, 140, 200), (200, 150, 60), (30, 30, 30), (
 def test_flat_colours_are_written_as_the_matrix_says(tmp_path, tags):
     # swscale's default BGR -> yuv420p truncates: a flat grey 128 came back (123, 126, 124) and every frame was 1-2
     # levels darker. Each patch's Y, Cb, Cr against the matrix's formula (BT.601 when untagged).
-    from rtstyle.io.video import ColorTags, VideoWriter
+    from rtstyle.io.video_probe import ColorTags
+    from rtstyle.io.video_writer import VideoWriter
 
     image = np.concatenate([np.full((32, 32, 3), colour, np.uint8) for colour in FLAT_COLOURS], axis=1)
     out = tmp_path / "flat.mp4"
@@ -231,7 +234,7 @@ def test_a_stop_between_encoding_and_muxing_loses_no_frame(tmp_path):
     import signal
 
     from rtstyle.interrupts import stop_on_signals
-    from rtstyle.io.video import VideoWriter
+    from rtstyle.io.video_writer import VideoWriter
 
     out = tmp_path / "part.mp4"
     writer = VideoWriter(out, width=64, height=48, rate=Fraction(24))

@@ -29,7 +29,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import stop_for
 from rtstyle.io.formats import check_crf, output_format
 from rtstyle.io.images import VIDEO_SUFFIXES
-from rtstyle.io.video import VideoInfo, probe_video
+from rtstyle.io.video_probe import VideoInfo, probe_video
 from rtstyle.io.video_jobs import VideoJob, VideoPlan, plan_video_jobs
 from rtstyle.wording import counted, how_long
 

@@ -151,7 +151,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     from tqdm import tqdm
 
     from rtstyle.io.formats import check_crf, output_format
-    from rtstyle.io.video import probe_video
+    from rtstyle.io.video_probe import probe_video
     from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size
     from rtstyle.realtime.estimate import RunEstimate
     from rtstyle.realtime.look import Look

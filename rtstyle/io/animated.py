@@ -38,7 +38,7 @@ PALETTE_GEN = "stats_mode=full"  # the colours of every frame, all counted alike
 
 
 class GifWriter:
-    """Same use as rtstyle.io.video.VideoWriter (write, close, abandon); no audio, no rotation tag."""
+    """Same use as rtstyle.io.video_writer.VideoWriter (write, close, abandon); no audio, no rotation tag."""
 
     def __init__(self, path: Path, *, width: int, height: int, time_base: Fraction, frame_time: float,
                  shown_as: Path | None = None) -> None:

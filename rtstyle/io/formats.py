@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.audio_copy import AudioEncoding, refused_audio_copies
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, VP9_QUALITY_CRF, WEBP_QUALITY,
 )
-from rtstyle.io.video import OUTPUT_SUFFIXES, AudioEncoding, refused_audio_copies
+from rtstyle.io.video_writer import OUTPUT_SUFFIXES
 
 #: libvpx speed: the realtime deadline at cpu-used 6, with row threads, encodes about as fast as x264 veryfast;
 #: deadline "good" (cpu-used 4-5) makes 5-10% smaller files at 5-10x the time (docs/benchmarks.md).

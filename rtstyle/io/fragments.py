@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.video import refused_audio_copies
+from rtstyle.io.audio_copy import refused_audio_copies
 
 #: The containers written in fragments while converting (the ISO/QuickTime family).
 FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")

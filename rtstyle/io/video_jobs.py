@@ -26,7 +26,7 @@ from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
 from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
-from rtstyle.io.video import OUTPUT_SUFFIXES
+from rtstyle.io.video_writer import OUTPUT_SUFFIXES
 from rtstyle.wording import counted
 
 DEFAULT_RESULT_SUFFIX = ".mp4"  # as one video's default result (SOURCE_STYLE.mp4)

@@ -64,7 +64,7 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
 
     from rtstyle.io.deinterlace import progressive
     from rtstyle.io.frames import upright_bgr
-    from rtstyle.io.video import frames_past_damage, open_input
+    from rtstyle.io.video_probe import frames_past_damage, open_input
 
     with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
         stream = container.streams.video[0]

@@ -33,10 +33,10 @@ from rtstyle.io.hdr import HDR_NAMES, TONE_MAP
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
-from rtstyle.io.video import (
-    DEFAULT_PRESET, DEFAULT_QUALITY, AudioPacket, DecodedFrame, DecodeReport, VideoInfo, VideoWriter,
-    even_size, iter_media, open_input, probe_video,
-)
+from rtstyle.io.quality import DEFAULT_PRESET, DEFAULT_QUALITY
+from rtstyle.io.video_probe import VideoInfo, open_input, probe_video
+from rtstyle.io.video_reader import AudioPacket, DecodedFrame, DecodeReport, iter_media
+from rtstyle.io.video_writer import VideoWriter, even_size
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
 from rtstyle.realtime.resume import (

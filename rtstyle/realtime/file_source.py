@@ -16,7 +16,7 @@ import numpy as np
 
 from rtstyle.io.deinterlace import progressive
 from rtstyle.io.frames import upright_bgr
-from rtstyle.io.video import frames_past_damage, open_input, probe_video
+from rtstyle.io.video_probe import frames_past_damage, open_input, probe_video
 
 
 class VideoFileSource:

@@ -15,7 +15,9 @@ import numpy as np
 
 from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.leftovers import clear_leftovers
-from rtstyle.io.video import DEFAULT_PRESET, ColorTags, VideoWriter, check_output_suffix
+from rtstyle.io.quality import DEFAULT_PRESET
+from rtstyle.io.video_probe import ColorTags
+from rtstyle.io.video_writer import VideoWriter, check_output_suffix
 
 TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when they come (variable rate)
 # The frames are what the window shows: SDR RGB (a camera's, or a file decoded and tone-mapped to BT.709). Written

@@ -32,7 +32,8 @@ from rtstyle.io import temp_locks
 from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place
 from rtstyle.io.formats import H264, OutputFormat
 from rtstyle.io.leftovers import record_path
-from rtstyle.io.video import AudioPacket, DecodedFrame, frames_past_damage
+from rtstyle.io.video_probe import frames_past_damage
+from rtstyle.io.video_reader import AudioPacket, DecodedFrame
 
 RECORD_VERSION = 1
 #: What a record's settings are called in the refusal (the option that changes each).

@@ -202,7 +202,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
 
     from rtstyle.io.deinterlace import progressive
     from rtstyle.io.frames import upright_bgr
-    from rtstyle.io.video import frames_past_damage, open_input
+    from rtstyle.io.video_probe import frames_past_damage, open_input
 
     try:
         with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does

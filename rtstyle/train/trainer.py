@@ -7,16 +7,14 @@ the style file. Ctrl-C saves a checkpoint; `resume=True` continues it exactly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
-import sys
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,23 +26,29 @@ from tqdm import tqdm
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import ensure_writable_dir, file_key, probe_writable, refuse_to_replace
+from rtstyle.io.atomic import ensure_writable_dir, probe_writable
 from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
-from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, read_style_metadata, save_style_file
-from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
+from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_painting_past_memory
 from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams, default_loss_weights
+from rtstyle.train.loss_log import LOG_NAME, read_log_tail, truncate_log
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
+from rtstyle.train.resume import (
+    painting_hash, read_resume_checkpoint, restore_training_state, resumed_hparams, run_input,
+)
+from rtstyle.train.run_folder import missing_dirs, remove_empty_dirs
+from rtstyle.train.status import say
+from rtstyle.train.style_output import check_style_output, refuse_inputs_as_output
 from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
 from rtstyle.wording import counted, how_long
 
-LOG_NAME = "losses.jsonl"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 RESERVED_NAMES = frozenset({"all"})
 # What a distilled network takes over from its teacher's metadata.
@@ -67,9 +71,6 @@ QUICK_CPU_RECIPE = "--init mosaic --crop-size 96 --style-size 256 --steps 300"
 # at the default, 96 px crops lost the photo in the texture (docs/training.md, "On a CPU").
 QUICK_CPU_STYLE_FACTOR = 0.4
 QUICK_CPU_CROP = 96
-# What --resume may change, as an explicit new setting from the checkpoint's step on (the way out of a NaN loss);
-# everything else a run started with stays, so the style's record describes one recipe.
-CHANGEABLE_ON_RESUME = ("lr", "content_weight", "style_weight", "tv_weight")
 
 
 @dataclass
@@ -102,7 +103,8 @@ class TrainConfig:
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
     compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
     # On resume: the settings given anew (hparams names, "arch", "arch_kwargs", "init", "teacher"). Those in
-    # CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a note when they differ.
+    # rtstyle.train.resume.CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a
+    # note when they differ.
     resume_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -152,16 +154,17 @@ class Trainer:
         self.output = Path(config.output) if config.output else user_styles_dir() / f"{config.name}{STYLE_SUFFIX}"
         self.device = resolve_device(config.device)
 
-        resumed = self._read_resume_checkpoint()
+        resumed = read_resume_checkpoint(config.resume, self.checkpoint_path, self.run_dir)
         self.resumed = resumed is not None
         record = resumed.record if resumed else {}
         self.changes: list[dict[str, Any]] = list(record.get("changes_on_resume", []))
         if resumed:
-            self.hparams = self._resumed_hparams(record, resumed.step)
+            self.hparams = resumed_hparams(record, resumed.step, config.resume_options, config.resume_steps,
+                                           self.changes)
         else:
             self.hparams = config.hparams
-        self.style_image_path = self._run_input(config.style_image, record.get("style_image_path"), "--style-image")
-        self.content_path = self._run_input(config.content, record.get("content_path"), "--content")
+        self.style_image_path = run_input(config.style_image, record.get("style_image_path"), "--style-image")
+        self.content_path = run_input(config.content, record.get("content_path"), "--content")
         self.vgg_weights = config.vgg_weights or record.get("vgg_weights")  # a resumed run keeps its loss network
         if not config.style_image and not resumed:
             raise RtstyleError("--style-image is required")
@@ -182,12 +185,14 @@ class Trainer:
         if self.device.type == "cpu":
             refuse_painting_past_memory(self.style_rgb.shape)
         self._notice_large_painting()
-        self.style_sha256 = self._painting_hash(record.get("style_image_sha256"))
+        self.style_sha256 = painting_hash(self.style_image_path, record.get("style_image_sha256"))
         self.content = ContentSource(self.content_path, self.hparams.crop_size, self.hparams.seed)
         # Read now: the photos may be moved away later (the training crops are kept in memory).
         self.preview_content = self.content.preview_image(max(self.hparams.crop_size, PREVIEW_SIDE))
-        self._refuse_inputs_as_output(config.teacher or record.get("teacher"))
-        self._check_output(resumed is not None)
+        refuse_inputs_as_output(self.output, style_image=self.style_image_path, run_dir=self.run_dir,
+                                content_files=self.content.files, vgg_weights=self.vgg_weights,
+                                init=self.style_metadata.get("init"), teacher=config.teacher or record.get("teacher"))
+        check_style_output(self.output, overwrite=config.overwrite, resumed=resumed is not None, run_id=self.run_id)
         self.new_dirs = missing_dirs(self.run_dir)
         probe_writable(self.checkpoint_path, "the checkpoint")
         ensure_writable_dir(self.run_dir)  # removed again (when empty) if the start fails
@@ -246,82 +251,11 @@ class Trainer:
         if self.config.name in RESERVED_NAMES:
             raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
 
-    def _check_output(self, resumed: bool) -> None:
-        if self.output.suffix.lower() != STYLE_SUFFIX and not self.output.is_dir():  # a folder: said as one below
-            # -o mine.onnx wrote a safetensors file under that name, which `--style mine.onnx` then read as a broken
-            # ONNX model ("wire format was corrupt"); without a suffix, `rtstyle styles` never listed it.
-            raise RtstyleError(f"a style is a {STYLE_SUFFIX} file, not {self.output}: -o "
-                               f"{self.output.with_suffix(STYLE_SUFFIX)} (`rtstyle export` makes an .onnx from it)")
-        # A resumed run replaces the style it wrote itself when it stopped (--time-limit), and nothing else.
-        own = resumed and self._written_by_this_run(self.output)
-        hint = "; this run did not write it" if resumed else ", or choose another --name"
-        refuse_to_replace(self.output, self.config.overwrite or own, "style", hint=hint)  # and can it be written
-
-    def _refuse_inputs_as_output(self, teacher: str | None) -> None:
-        """-o must not be anything the run reads: inputs are never replaced, not even with --overwrite."""
-        if not self.output.is_file():
-            return
-        target = file_key(self.output)
-        for what, path in self._input_files(teacher):
-            if path.is_file() and file_key(path) == target:
-                raise RtstyleError(f"the output {self.output} is the run's {what} (inputs are never replaced): "
-                                   "choose another -o")
-
-    def _input_files(self, teacher: str | None) -> list[tuple[str, Path]]:
-        from rtstyle.styles.catalog import find_style
-
-        inputs = [("style image", self.style_image_path), ("checkpoint", self.checkpoint_path),
-                  ("loss log", self.run_dir / LOG_NAME)]
-        inputs += [("content", path) for path in self.content.files]
-        if self.vgg_weights:
-            inputs.append(("--vgg-weights file", Path(self.vgg_weights)))
-        for option, style in (("--init", self.style_metadata.get("init")), ("--teacher", teacher)):
-            try:
-                inputs += [(f"{option} style", find_style(style).path)] if style else []
-            except RtstyleError:
-                pass  # a style that is gone is no input to protect (loading it says so, where it is needed)
-        return inputs
-
-    def _written_by_this_run(self, path: Path) -> bool:
-        if not path.is_file():
-            return False
-        try:
-            return read_style_metadata(path).get("run_id") == self.run_id
-        except RtstyleError:  # not a style file at all
-            return False
-
-    @staticmethod
-    def _run_input(given: Path | str | None, recorded: str | None, option: str) -> Path:
-        """A resumed run keeps the painting and photos it started with; one given anew is used only if those
-        are gone (moved), else it is ignored with a note (the style's metadata must name what it learnt from)."""
-        if recorded is None:
-            return Path(given or "")
-        if given is not None and Path(recorded).exists() and Path(given).resolve() != Path(recorded):
-            say(f"--resume: the run continues with its own {option} {recorded}; {given} is ignored")
-        return Path(recorded) if Path(recorded).exists() or given is None else Path(given)
-
     def _notice_large_painting(self) -> None:
         height, width = self.style_rgb.shape[:2]
         if self.hparams.style_size is None and height * width > LARGE_STYLE_PIXELS:
             say(f"the style image is {width}x{height} px, used at its own size: its style targets take minutes and "
                 "many GB of memory before step 1; --style-size 512 is quicker (Johnson's recipe uses 256)")
-
-    def _painting_hash(self, recorded: str | None) -> str:
-        """The painting's sha256; a resumed run refuses a painting that is not the one it started with."""
-        digest = hashlib.sha256(self.style_image_path.read_bytes()).hexdigest()
-        if recorded is not None and digest != recorded:
-            raise RtstyleError(f"--resume: the style image {self.style_image_path} is not the one the run started with "
-                               "(its sha256 differs from the checkpoint's): put that one back, or start a new run "
-                               "in another --run-dir")
-        return digest
-
-    def _read_resume_checkpoint(self) -> Checkpoint | None:
-        if self.config.resume:
-            return load_checkpoint(self.checkpoint_path)
-        if self.checkpoint_path.exists():
-            raise RtstyleError(f"{self.run_dir} already holds a checkpoint: pass --resume to continue that run, "
-                               "or choose another --run-dir")
-        return None
 
     def _architecture(self, record: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, torch.Tensor] | None]:
         config = self.config
@@ -352,32 +286,12 @@ class Trainer:
         teacher.requires_grad_(False)
         return teacher
 
-    def _resumed_hparams(self, record: dict[str, Any], step: int) -> HyperParams:
-        """The checkpoint's hyperparameters, with a new --steps and the explicit changes of --lr and loss weights."""
-        recorded = HyperParams.from_dict(record["hparams"])
-        given = self.config.resume_options
-        changed = {k: given[k] for k in CHANGEABLE_ON_RESUME if k in given and given[k] != getattr(recorded, k)}
-        if changed:
-            self.changes.append({"step": step, **{k: [getattr(recorded, k), v] for k, v in changed.items()}})
-            say(f"--resume: from step {step}, " + ", ".join(
-                f"{option_name(k)} {v:g} (was {getattr(recorded, k):g})" for k, v in changed.items()))
-        ignored = ignored_on_resume(given, record)
-        if ignored:
-            say(f"--resume continues the run with its own settings; ignored: {', '.join(ignored)}")
-        updates: dict[str, Any] = {**changed, **({"steps": self.config.resume_steps} if self.config.resume_steps else {})}
-        return replace(recorded, **updates)
-
     def _restore(self, checkpoint: Checkpoint) -> None:
-        if set(checkpoint.model) != set(self.model.state_dict()):
-            raise RtstyleError(f"checkpoint {self.checkpoint_path} does not match architecture {self.arch!r}")
-        self.model.load_state_dict(checkpoint.model)
-        self.optimizer.load_state_dict(checkpoint.optimizer)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.hparams.lr  # the saved state carries the old rate; a new --lr applies from here
+        restore_training_state(checkpoint, self.model, self.optimizer, self.hparams.lr, self.device, arch=self.arch,
+                               checkpoint_path=self.checkpoint_path)
         self.checkpoint_step = checkpoint.step
         # The window the final losses average over, exactly as it was (the log holds only every --log-every-th step).
         self.recent.extend(checkpoint.record.get("recent_losses", []))
-        restore_rng(checkpoint.rng, self.device)
         self.step = checkpoint.step
         self.train_seconds = float(checkpoint.record.get("train_seconds", 0.0))
         if self.step > self.hparams.steps:
@@ -653,33 +567,6 @@ class Trainer:
         return TrainResult(self.output, self.step, losses, self.train_seconds)
 
 
-def option_name(key: str) -> str:
-    return "--" + key.replace("_", "-")
-
-
-def ignored_on_resume(given: dict[str, Any], record: dict[str, Any]) -> list[str]:
-    """The options given to --resume that differ from the run's own settings (which it keeps)."""
-    recorded = record["hparams"]
-    out = [f"{option_name(k)} {v} (the run's: {recorded.get(k)})" for k, v in given.items()
-           if k in recorded and k not in CHANGEABLE_ON_RESUME and k != "steps" and v != recorded.get(k)]
-    if "arch" in given and str(given["arch"]).replace("_", "-") != record["arch"]:
-        out.append(f"--arch {given['arch']} (the run's: {record['arch']})")
-    for key, value in given.get("arch_kwargs", {}).items():
-        if record["arch_kwargs"].get(key) != value:
-            option = option_name(key) if key in ("width", "blocks") else f"--arch-arg {key}"
-            out.append(f"{option} {value} (the run's: {record['arch_kwargs'].get(key)})")
-    for key, recorded_value in (("init", record.get("style_metadata", {}).get("init")),
-                                ("teacher", record.get("teacher"))):
-        if key in given and given[key] != recorded_value:
-            out.append(f"{option_name(key)} {given[key]} (the run's: {recorded_value or 'none'})")
-    return out
-
-
-def say(message: str) -> None:
-    """Status lines go to stderr (stdout carries only the style path), without breaking the bar."""
-    tqdm.write(message, file=sys.stderr)
-
-
 def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
     spec = create_spec(arch, **arch_kwargs)  # refuses more than MAX_PARAMETERS
     try:
@@ -687,44 +574,6 @@ def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
     except (MemoryError, RuntimeError) as exc:  # under the limit, but more than this machine holds
         raise RtstyleError(f"the {arch} network with {arch_kwargs} would have {spec.num_params():,} parameters, "
                            f"too many to train here: lower --width or --blocks ({str(exc).splitlines()[0]})") from None
-
-
-def missing_dirs(directory: Path) -> list[Path]:
-    """`directory` and those of its parents that do not exist yet, deepest first."""
-    out = []
-    while not directory.exists() and directory != directory.parent:
-        out.append(directory)
-        directory = directory.parent
-    return out
-
-
-def remove_empty_dirs(directories: list[Path]) -> None:
-    for directory in directories:  # deepest first; one that holds anything stops the rest
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-
-
-def read_log_tail(log_path: Path, count: int) -> list[dict[str, float]]:
-    if not log_path.exists():
-        return []
-    rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [{k: v for k, v in row.items() if k not in ("step", "seconds")} for row in rows[-count:]]
-
-
-def truncate_log(log_path: Path, step: int) -> None:
-    """Drop log lines past `step` (written by a killed run after its last checkpoint) before appending."""
-    if not log_path.exists():
-        return
-    kept = []
-    for line in log_path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut short by the kill
-    log_path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
 
 
 def train(config: TrainConfig, loss_network: LossNetwork | None = None) -> TrainResult:
