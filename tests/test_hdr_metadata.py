@@ -115,15 +115,17 @@ def identity(frame: np.ndarray) -> np.ndarray:
 
 
 class StopAfter:
-    """The network's stand-in (frames unchanged), stopped as Ctrl-C stops a run after `calls` frames."""
+    """The network's stand-in (frames unchanged, the first kept), stopped as Ctrl-C stops a run after `calls`."""
 
     def __init__(self, calls: int) -> None:
         self.calls = calls
+        self.given: list[np.ndarray] = []
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         if self.calls == 0:
             raise KeyboardInterrupt
         self.calls -= 1
+        self.given = self.given or [frame.copy()]
         return frame
 
 
@@ -135,8 +137,10 @@ def test_a_conversion_says_the_peak_and_a_part_mapped_to_another_is_not_mixed_in
     src = make_pq_hevc(tmp_path / "film.mkv", f"max-cll=4000,400:{MASTERED_AT_4000}", frames=24)
     out = tmp_path / "out.mp4"
     log: list[str] = []
+    network = StopAfter(8)
     with pytest.raises(KeyboardInterrupt):
-        convert_video(ConvertOptions(src, out, record=RECORD), StopAfter(8), log=log.append, progress=False)
+        convert_video(ConvertOptions(src, out, record=RECORD), network, log=log.append, progress=False)
+    assert patch_levels(network.given[0])[0] < 255  # the network was given the frames mapped to 4000 cd/m2
     assert any("is HDR video (PQ (HDR10), 10-bit)" in line and
                "its highlights roll off up to 4000 cd/m2 (its MaxCLL)" in line for line in log), log
     partial = tmp_path / "out.partial.mp4"
