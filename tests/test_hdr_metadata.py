@@ -36,17 +36,22 @@ def highlights() -> np.ndarray:
     return np.repeat(np.repeat(np.array(codes, np.uint16), 16)[None, :, None], 3, axis=2).repeat(16, axis=0)
 
 
-def make_pq_hevc(path: Path, metadata: str | None, frames: int = 2) -> Path:
+def make_pq_hevc(path: Path, metadata: str | None, frames: int = 2, codec: str = "libx265") -> Path:
     """10-bit HEVC tagged BT.2020 PQ, every frame the highlights() patches; `metadata`: x265's max-cll and
-    master-display settings (None: a clip without HDR10 metadata)."""
+    master-display settings (None: a clip without HDR10 metadata). `codec` libx264: H.264, its SEI (x264's cll and
+    mastering-display) on keyframes only, which FFmpeg's H.264 decoder gives to those frames only."""
     tags = (9, hdr.PQ, 9, 1)
     signal = highlights()
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx265", rate=24)
+        stream = container.add_stream(codec, rate=24)
         stream.height, stream.width = signal.shape[:2]
         stream.pix_fmt = "yuv420p10le"
-        params = "log-level=error" + (f":hdr10=1:{metadata}" if metadata else "")
-        stream.options = {"crf": "4", "preset": "ultrafast", "x265-params": params}
+        if codec == "libx264":
+            x264 = (metadata or "").replace("max-cll=", "cll=").replace("master-display=", "mastering-display=")
+            stream.options = {"crf": "4", "x264-params": x264}
+        else:
+            params = "log-level=error" + (f":hdr10=1:{metadata}" if metadata else "")
+            stream.options = {"crf": "4", "preset": "ultrafast", "x265-params": params}
         context = stream.codec_context
         context.color_primaries, context.color_trc, context.colorspace, context.color_range = tags
         for _ in range(frames):
@@ -108,6 +113,17 @@ def test_the_peak_is_read_once_per_stream(tmp_path, monkeypatch):
     assert len(images) == 3 and len(reads) == 1 and stream.peak_nits == 4000
     assert patch_levels(images[-1])[0] < 255  # every frame mapped with the stream's peak
     assert [patch_levels(image)[0] for image in iter_clip(clip)] == [patch_levels(images[0])[0]] * 3  # `rtstyle eval`
+
+
+def test_one_peak_for_the_stream_where_only_keyframes_carry_the_metadata(tmp_path):
+    clip = make_pq_hevc(tmp_path / "h264.mkv", f"max-cll=4000,400:{MASTERED_AT_4000}", frames=4, codec="libx264")
+    with av.open(str(clip)) as container:
+        decoded = list(container.decode(video=0))
+    assert [frame_peak(frame).nits for frame in decoded] == [4000, 1000, 1000, 1000]  # the SEI on the keyframe
+    stream = StreamFrames()
+    assert [patch_levels(stream.bgr(frame))[0] for frame in decoded] == [254] * 4  # one look, the stream's peak
+    # read from each frame instead, the frames after the keyframe would be mapped to 1000 cd/m2: a flicker
+    assert [patch_levels(frame_to_bgr(frame))[0] for frame in decoded] == [254, 255, 255, 255]
 
 
 def identity(frame: np.ndarray) -> np.ndarray:
