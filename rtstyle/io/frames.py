@@ -36,8 +36,8 @@ def upright_bgr(frame: av.VideoFrame, size: tuple[int, int] | None = None,
 
 class StreamFrames:
     """One video stream's frames as frame_to_bgr and upright_bgr make them, a PQ stream's peak read from its first
-    frame only: HDR10's metadata is the stream's, and the whole video keeps one tone curve (and one look) even
-    where a cut or a seek lands on frames that do not carry it."""
+    frame only: HDR10's metadata is the stream's, and the whole video keeps one tone curve (and one look) where
+    frames do not carry it (H.264's SEI comes with keyframes only)."""
 
     def __init__(self) -> None:
         self.peak_nits: float | None = None

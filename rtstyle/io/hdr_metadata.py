@@ -2,10 +2,11 @@
 
 HDR10 says how bright its content gets in two ways: the content light level (MaxCLL, CTA-861.3: the brightest pixel
 of the whole video) and the mastering display's colour volume (SMPTE ST 2086: the brightest the grading monitor
-showed). FFmpeg puts both on every decoded frame as side data, from the bitstream's SEI (what the tests write with
-x265) or the container's boxes (MP4 `clli`/`mdcv`, Matroska's colour elements: FFmpeg 7 on gives decoded frames the
-container's side data too). Without them a 4000 cd/m2 master had
-everything above a fixed 1000 cd/m2 clipped to one white. HLG is scene-referred and has no such peak.
+showed). FFmpeg puts both on decoded frames as side data: from the container's boxes (MP4 `clli`/`mdcv`, Matroska's
+colour elements) on every frame, from HEVC's SEI on every frame of the coded sequence, from H.264's SEI on the
+keyframes that carry it only (so a stream's peak is read once, from its first frame: frames.StreamFrames). Without
+them a 4000 cd/m2 master had everything above a fixed 1000 cd/m2 clipped to one white. HLG is scene-referred and
+has no such peak.
 """
 from __future__ import annotations
 
