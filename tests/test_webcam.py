@@ -143,7 +143,8 @@ def test_a_file_source_is_decoded_at_the_size_asked_for(tmp_path, monkeypatch):
 
     tone_mapped = []
     tone_map = frames.tone_map
-    monkeypatch.setattr(frames, "tone_map", lambda image, trc: tone_mapped.append(image.shape) or tone_map(image, trc))
+    monkeypatch.setattr(frames, "tone_map",
+                        lambda image, *curve: tone_mapped.append(image.shape) or tone_map(image, *curve))
     image = photo()
     capture, _ = open_source(str(make_hdr_clip(tmp_path / "IMG_0001.mov", image, hdr.HLG, frames=1)), (64, 48))
     ok, frame = capture.read()

@@ -20,9 +20,9 @@ HLG = 18  # ARIB STD-B67
 HDR_NAMES = {PQ: "PQ (HDR10)", HLG: "HLG"}
 
 REFERENCE_WHITE_NITS = 203.0  # ITU-R BT.2408: HDR graphics/diffuse white, shown as SDR's 100%
-PEAK_NITS = 1000.0  # BT.2100's nominal HLG display (system gamma 1.2), and what most HDR10 is mastered for
+PEAK_NITS = 1000.0  # BT.2100's nominal HLG display (system gamma 1.2), and PQ's peak where its metadata says none
 HLG_GAMMA = 1.2
-KNEE = 0.8  # SDR light below this passes unchanged; above, highlights up to PEAK_NITS are rolled off to 1.0
+KNEE = 0.8  # SDR light below this passes unchanged; above, highlights up to the peak are rolled off to 1.0
 TONE_MAP = f"BT.2408 white, knee {KNEE}, BT.1886"  # recorded with a resumable part: another mapping is not mixed in
 
 # BT.2020 -> BT.709 for linear light (ITU-R BT.2087), rows reordered to give B, G, R (OpenCV's order) directly.
@@ -37,8 +37,16 @@ def is_hdr(trc: int) -> bool:
     return trc in HDR_NAMES
 
 
-def tone_map(rgb48: np.ndarray, trc: int) -> np.ndarray:
-    """HxWx3 uint16 RGB, BT.2020 primaries and the `trc` HDR curve -> HxWx3 uint8 BGR, BT.709 SDR."""
+def tone_map_setting(trc: int, peak_nits: float = PEAK_NITS) -> str:
+    """The mapping as a resumable part's record names it: a part mapped to another peak is not mixed in. At the
+    1000 cd/m2 of HLG and of PQ without metadata, TONE_MAP as before, so earlier parts still match."""
+    return TONE_MAP if trc != PQ or peak_nits == PEAK_NITS else f"{TONE_MAP}, PQ peak {peak_nits:g} cd/m2"
+
+
+def tone_map(rgb48: np.ndarray, trc: int, peak_nits: float = PEAK_NITS) -> np.ndarray:
+    """HxWx3 uint16 RGB, BT.2020 primaries and the `trc` HDR curve -> HxWx3 uint8 BGR, BT.709 SDR. `peak_nits`:
+    the PQ light rolled off to SDR white (the video's MaxCLL or mastering peak, rtstyle.io.hdr_metadata); HLG
+    always maps for its nominal 1000 cd/m2 display, as it is scene light whatever it was graded on."""
     light = _signal_to_light(trc)[rgb48]  # PQ: display light, 1.0 the reference white; HLG: scene light, 0..1
     if trc == HLG:  # its OOTF makes that display light (growing with the scene's luminance to the power 0.2)
         gain = cv2.pow(cv2.transform(light, BT2020_LUMA), HLG_GAMMA - 1) * (PEAK_NITS / REFERENCE_WHITE_NITS)
@@ -48,7 +56,8 @@ def tone_map(rgb48: np.ndarray, trc: int) -> np.ndarray:
     # The roll-off acts on each pixel's brightest channel and scales all three alike: hues and saturation are
     # kept, and no channel clips on its own (which would turn a bright orange sky yellow).
     brightest = cv2.max(cv2.max(bgr[..., 0], bgr[..., 1]), bgr[..., 2])
-    bgr *= (_roll_off_gain(brightest, PEAK_NITS / REFERENCE_WHITE_NITS) * 65535)[..., None]  # 16-bit codes
+    peak = (PEAK_NITS if trc == HLG else peak_nits) / REFERENCE_WHITE_NITS
+    bgr *= (_roll_off_gain(brightest, peak) * 65535)[..., None]  # 16-bit codes
     return _light_to_sdr()[bgr.astype(np.uint16)]
 
 

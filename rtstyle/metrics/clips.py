@@ -63,17 +63,18 @@ def _iter_video(path: Path) -> Iterator[np.ndarray]:
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.frames import upright_bgr
+    from rtstyle.io.frames import StreamFrames
     from rtstyle.io.video_probe import frames_past_damage, open_input
 
     with open_input(path) as container:  # says why one cannot be read, as `rtstyle video` does
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        frames = StreamFrames()  # HDR10's peak read once for the clip
         try:
             # a damaged packet costs its frames, not the clip; interlaced frames are deinterlaced, as by `rtstyle video`
             for frame in progressive(frames_past_damage(container, stream), stream):
                 # upright, as shown and as `rtstyle video` stylizes it: a portrait phone video is stored sideways
-                yield upright_bgr(frame)
+                yield frames.upright(frame)
         except av.FFmpegError as exc:
             raise RtstyleError(f"cannot decode video {path}: {getattr(exc, 'strerror', None) or exc}") from None
 

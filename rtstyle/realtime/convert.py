@@ -29,7 +29,8 @@ from rtstyle.io.animated import GifWriter
 from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
-from rtstyle.io.hdr import HDR_NAMES, TONE_MAP
+from rtstyle.io.hdr import HDR_NAMES, PQ, tone_map_setting
+from rtstyle.io.hdr_metadata import SourcePeak, source_peak
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
@@ -182,9 +183,12 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     info = probe_video(source)
     if info.duration is not None and options.start >= info.duration:
         raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
+    # A PQ video's frames roll off to its own peak (its HDR10 metadata), which the log and a resumable part say.
+    peak = source_peak(source) if info.color.trc == PQ else SourcePeak()
     if info.color.hdr:  # said: the output is SDR, which every screen shows as intended
+        up_to = f"; its highlights roll off up to {peak}" if info.color.trc == PQ else ""
         log(f"{source} is HDR video ({HDR_NAMES[info.color.trc]}, {info.bits}-bit): tone-mapped to SDR (BT.709, "
-            f"8-bit) for the networks, which learnt from SDR photos, and for the output")
+            f"8-bit) for the networks, which learnt from SDR photos, and for the output{up_to}")
     elif info.bits > 8:  # said, not hidden (as for photos)
         log(f"{source} has {info.bits}-bit video: the networks and the output ({fmt.label}"
             f"{', yuv420p' if fmt.even_size else ''}) work at 8 bits")
@@ -223,7 +227,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
             "pictures are shown; --max-size to change)")
 
     clear_leftovers([target], log)  # hidden files of runs stopped hard (not a part that resume continues)
-    resume = _plan_resume(options, fmt, (out_w, out_h), info.color.hdr, log)
+    resume = _plan_resume(options, fmt, (out_w, out_h), tone_map_setting(info.color.trc, peak.nits)
+                          if info.color.hdr else None, log)
     if resume is not None and resume.part is not None:
         resumed(resume.part.frames)
 
@@ -400,17 +405,18 @@ def _note_shortfall(frames: int, total: int | None, report: DecodeReport, second
         log(f"the input ended after {frames} of the expected {total} frames (the file may be truncated)")
 
 
-def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], hdr: bool,
+def _plan_resume(options: ConvertOptions, fmt: OutputFormat, size: tuple[int, int], tone_map: str | None,
                  log: Log) -> Resume | None:
     """What this run continues, from its record: the settings that make its frames what they are (for HDR input,
-    how it is tone-mapped: a part made before HDR was tone-mapped would otherwise be mixed in)."""
+    how it is tone-mapped, `tone_map`: a part made before HDR was tone-mapped, or with another peak, would
+    otherwise be mixed in)."""
     if options.record is None:
         return None
     record = {**options.record, "size": list(size), "start": options.start, "duration": options.duration,
               "encoder": {k: v for k, v in encoder_options(fmt, options.quality, options.crf).items()
                           if k != "preset"},  # the preset changes the speed and size, not the look
               "audio": options.audio, "source": source_identity(options.source),
-              **({"tone_map": TONE_MAP} if hdr else {})}
+              **({"tone_map": tone_map} if tone_map else {})}
     return plan_resume(options.target, fmt, record, options.restart, log)
 
 

@@ -15,7 +15,7 @@ import av
 import numpy as np
 
 from rtstyle.io.deinterlace import progressive
-from rtstyle.io.frames import upright_bgr
+from rtstyle.io.frames import StreamFrames
 from rtstyle.io.video_probe import frames_past_damage, open_input, probe_video
 
 
@@ -34,6 +34,7 @@ class VideoFileSource:
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._frames: Iterator[av.VideoFrame] = progressive(frames_past_damage(self._container, stream), stream)
+        self._to_bgr = StreamFrames()  # HDR10's peak read once for the clip
 
     def read(self) -> tuple[bool, np.ndarray | None]:
         try:
@@ -43,7 +44,7 @@ class VideoFileSource:
         if frame is None:
             self._frames = iter(())
             return False, None
-        return True, upright_bgr(frame, self._decoded_size)
+        return True, self._to_bgr.upright(frame, self._decoded_size)
 
     def release(self) -> None:
         self._container.close()

@@ -201,7 +201,7 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
     import av
 
     from rtstyle.io.deinterlace import progressive
-    from rtstyle.io.frames import upright_bgr
+    from rtstyle.io.frames import StreamFrames
     from rtstyle.io.video_probe import frames_past_damage, open_input
 
     try:
@@ -213,12 +213,13 @@ def read_video_frames(path: Path, crop_size: int, max_frames: int) -> tuple[list
             # Decode sequentially and keep every k-th frame: robust where seeking is not.
             every = max(1, -(-total // max_frames)) if total > 0 else 1
             frames: list[np.ndarray] = []
+            stream_frames = StreamFrames()  # HDR10's peak read once for the video
             first: np.ndarray = np.zeros((0, 0, 3), np.uint8)
             # A damaged packet costs its frames; interlaced frames are made whole (combing would be learnt as texture).
             for i, frame in enumerate(progressive(frames_past_damage(container, stream), stream)):
                 if i % every == 0:
                     # upright, as shown: a portrait phone video is stored sideways, and styles learn from photos
-                    image = upright_bgr(frame)
+                    image = stream_frames.upright(frame)
                     first = image if not frames else first
                     frames.append(resize_short_side(image, crop_size))
                     if len(frames) >= max_frames:
