@@ -175,3 +175,16 @@ def test_parts_made_at_1000_nits_keep_their_record():
     # HLG, and PQ without metadata, are mapped as before: an earlier rtstyle's part still matches and is continued.
     assert hdr.tone_map_setting(hdr.HLG) == hdr.tone_map_setting(hdr.PQ, 1000) == "BT.2408 white, knee 0.8, BT.1886"
     assert hdr.tone_map_setting(hdr.HLG, 4000) == hdr.TONE_MAP  # HLG's curve does not take a peak
+
+
+def test_rtstyle_video_maps_every_frame_with_the_streams_peak(tmp_path):
+    # H.264's SEI is on the keyframe only: every frame is mapped to the 4000 cd/m2 the conversion says and records.
+    src = make_pq_hevc(tmp_path / "h264.mkv", f"max-cll=4000,400:{MASTERED_AT_4000}", frames=6, codec="libx264")
+    given: list[int] = []
+
+    def network(image: np.ndarray) -> np.ndarray:
+        given.append(patch_levels(image)[0])
+        return image
+
+    convert_video(ConvertOptions(src, tmp_path / "out.mp4"), network, log=lambda _: None, progress=False)
+    assert given == [254] * 6

@@ -59,7 +59,8 @@ SEEK_BACKOFF = (0.0, 1.0, 4.0, 16.0, 64.0)
 
 def iter_media(container: av.container.InputContainer, *, start: float = 0.0, duration: float | None = None,
                size: tuple[int, int] | None = None, audio: bool = True,
-               zero: float | None = None, report: DecodeReport | None = None) -> Iterator[DecodedFrame | AudioPacket]:
+               zero: float | None = None, report: DecodeReport | None = None,
+               peak_nits: float | None = None) -> Iterator[DecodedFrame | AudioPacket]:
     """Video frames (BGR, resized to `size`=(w, h) when given) and audio packets of [start, start+duration).
 
     `start` and `duration` are seconds from `zero`, the video's first decodable frame (probe_video's first_time;
@@ -70,6 +71,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
     A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
     `report`. Interlaced frames are deinterlaced (rtstyle.io.deinterlace), one for one, as they are decoded.
+    `peak_nits`: a PQ video's peak (rtstyle.io.hdr_metadata.source_peak), one for all its frames.
     """
     report = report if report is not None else DecodeReport()
     video = container.streams.video[0]
@@ -81,7 +83,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
                  zero + start + duration if duration is not None else None)
     if span.first is None:
         span.origin = _common_start(video, audio_streams)
-        yield from _media(container, video, audio_streams, span, size, report, checked=False)
+        yield from _media(container, video, audio_streams, span, size, report, peak_nits, checked=False)
         return
     for back in SEEK_BACKOFF:
         target = span.first - back
@@ -92,7 +94,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         except av.error.FFmpegError:
             continue
         try:
-            yield from _media(container, video, audio_streams, span, size, report, checked=True)
+            yield from _media(container, video, audio_streams, span, size, report, peak_nits, checked=True)
             return
         except _SeekMissed:
             continue
@@ -100,7 +102,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
         container.seek(min(0, container.start_time or 0), backward=True)  # the beginning (AV_TIME_BASE units)
     except av.error.FFmpegError as exc:
         raise RtstyleError(f"cannot seek to --start {start:g} s in {container.name} ({short_reason(exc)})") from None
-    yield from _media(container, video, audio_streams, span, size, report, checked=False)
+    yield from _media(container, video, audio_streams, span, size, report, peak_nits, checked=False)
 
 
 def _common_start(video: av.VideoStream, audio_streams: list[av.AudioStream]) -> float:
@@ -126,7 +128,7 @@ class _Span:
 
 
 def _media(container: av.container.InputContainer, video: av.VideoStream, audio_streams: list[av.AudioStream],
-           span: _Span, size: tuple[int, int] | None, report: DecodeReport, *,
+           span: _Span, size: tuple[int, int] | None, report: DecodeReport, peak_nits: float | None, *,
            checked: bool) -> Iterator[DecodedFrame | AudioPacket]:
     """Decode from where the container stands. `checked`: raise _SeekMissed, before yielding anything, when
     the first decoded frame is after span.first (a seek that overshot) or there is none."""
@@ -178,7 +180,7 @@ def _media(container: av.container.InputContainer, video: av.VideoStream, audio_
                     if last_pts is not None and pts <= last_pts:  # duplicate or broken timestamps
                         pts = last_pts + 1
                     last_pts = pts
-                    image = frame_to_bgr(frame, size)  # HDR tone-mapped to SDR, as the networks learnt
+                    image = frame_to_bgr(frame, size, peak_nits)  # HDR tone-mapped to SDR, as the networks learnt
                     report.first_time = t if report.first_time is None else report.first_time
                     report.last_time = t
                     yield DecodedFrame(image, pts, index)

@@ -263,7 +263,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     resume.begin(tmp)  # marked as this run's, to be continued after a hard stop
             report = DecodeReport()
             items = capped_rate(iter_media(container, start=options.start, duration=options.duration, size=size,
-                                           audio=audio, zero=info.first_time, report=report), info.time_base,
+                                           audio=audio, zero=info.first_time, report=report,
+                                           peak_nits=peak.nits if info.color.trc == PQ else None), info.time_base,
                                 fmt.max_rate)
             if resume is not None and resume.part is not None and isinstance(writer, VideoWriter):
                 copied = resume.part.copyable(writer.stream.codec_context.extradata)
