@@ -31,6 +31,7 @@ class LiveResult:
     style_index: int
     look: Look  # the strength and colours this frame was finished with (the overlay shows them)
     mirrored: bool = False  # made from the mirrored capture (the virtual camera turns it back)
+    media_time: float | None = None  # a file's frame: seconds from its first frame, by its timestamps
 
 
 class InferenceWorker:
@@ -93,7 +94,7 @@ class InferenceWorker:
                 look = self.processor.look
                 stylized = self.processor(image, look)
                 self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look,
-                                            mirror))
+                                            mirror, frame.media_time))
                 if self.lossless:
                     while not self.results.wait_until_taken(timeout=0.1):
                         if self._stop.is_set() or self.results.closed:
