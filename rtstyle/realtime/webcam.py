@@ -186,7 +186,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         # lose the recording (the thread joins are bounded, so this cannot hang).
         with uninterruptible():
             capture.stop()
-            worker.stop(timeout=0)  # no new frame or style load from now on (it is waited for below)
+            worker.stop(timeout=0)  # no new frame or style load, the frame in the model ended (waited for below)
             # The window goes and the recording is saved at once, before waiting for the model thread, which may
             # be loading a style (an int8 calibration or a TensorRT build cannot be interrupted).
             try:
