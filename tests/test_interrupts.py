@@ -216,21 +216,40 @@ def brightening_clip(path: Path, frames: int) -> Path:
     return path
 
 
+def bright_photo(path: Path) -> Path:
+    import cv2
+
+    cv2.imwrite(str(path), np.full((48, 64, 3), 200, np.uint8))
+    return path
+
+
 def _start_like_a_background_job() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a script's `cmd &` does: rtstyle must re-arm it
 
 
-# The CLI as it is, told to say on stdout when a model run that never ends begins (the moment to press Ctrl-C).
+# The CLI as it is, told to say on stdout when a model run that never ends is under way inside onnxruntime (the
+# moment to press Ctrl-C): once the thread running it has stayed in onnxruntime's `run` for a while.
 ANNOUNCING_CLI = """
-import sys
+import sys, threading, time
 import rtstyle.engine.onnx_backend as backend
 from rtstyle.cli.main import main
 
 run = backend.OnnxStylizer._run_unchecked
 
+def inside_onnxruntime(thread):
+    frame = sys._current_frames().get(thread)
+    return frame is not None and frame.f_code.co_name == "run" and "onnxruntime" in frame.f_code.co_filename
+
+def announce(thread):
+    seen = 0
+    while seen < 3:
+        seen = seen + 1 if inside_onnxruntime(thread) else 0
+        time.sleep(0.1)
+    print("endless run", flush=True)
+
 def announced(self, frames):
     if frames.min() >= THRESHOLD:
-        print("endless run", flush=True)
+        threading.Thread(target=announce, args=(threading.get_ident(),), daemon=True).start()
     return run(self, frames)
 
 backend.OnnxStylizer._run_unchecked = announced
@@ -239,16 +258,19 @@ main()
 """
 
 
-@pytest.mark.parametrize("command", ["video", "webcam"])
+@pytest.mark.parametrize("command", ["video", "webcam", "image"])
 def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     # A full network on a large frame runs for seconds on a CPU: the stop waited for the run to end (up to 30 s in
-    # a conversion, 10 s and 10 s more in the webcam), so the first Ctrl-C looked ignored, and a process that left
-    # then aborted inside onnxruntime (exit 134). Here the run would never end: only ending it stops the command.
+    # a conversion, 10 s and 10 s more in the webcam; `rtstyle image` ran it on the main thread, where Python acts
+    # on a signal only once the run returns), so the first Ctrl-C looked ignored, and a process that left then
+    # aborted inside onnxruntime (exit 134). Here the run would never end: only ending it stops the command.
     src = brightening_clip(tmp_path / "in.mp4", 40)
     model = endless_model(tmp_path / "endless.onnx", threshold=100)  # frames 0 to ~25 pass, then a run never ends
     out = tmp_path / "out.mp4"
-    args = [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast"] if command == "video" else \
-        ["--source", str(src), "--style", str(model), "--no-display", "--record", str(out)]
+    args = {"video": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast"],
+            "webcam": ["--source", str(src), "--style", str(model), "--no-display", "--record", str(out)],
+            "image": [str(bright_photo(tmp_path / "in.png")), "-o", str(tmp_path / "out.png"), "--style", str(model)]}
+    args = args[command]
     proc = subprocess.Popen([sys.executable, "-c", ANNOUNCING_CLI.replace("THRESHOLD", "100"), command, *args],
                             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_start_like_a_background_job)
@@ -260,7 +282,10 @@ def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     finally:
         proc.kill()
     assert "Traceback" not in err and "terminate" not in err, err
-    if command == "video":
+    if command == "image":
+        assert proc.returncode == 130, err
+        assert err.rstrip().endswith("rtstyle: interrupted") and not (tmp_path / "out.png").exists()
+    elif command == "video":
         assert proc.returncode == 130, err
         assert "interrupted: kept the first" in err and not out.exists()
         assert 0 < video_summary(tmp_path / "out.partial.mp4")["frames"] < 40
