@@ -182,13 +182,15 @@ def endless_model(path: Path, threshold: int) -> Path:
     def constant(name: str, kind: int, number: object) -> object:
         return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, kind, [], [number]))
 
-    body = helper.make_graph([helper.make_node("Identity", ["go"], ["go_on"]), helper.make_node("Identity", ["v"], ["w"])],
-                             "spin", [value("i", TensorProto.INT64, []), value("go", TensorProto.BOOL, []),
-                                      value("v", TensorProto.UINT8, None)],
+    passes = [helper.make_node("Identity", ["go"], ["go_on"]), helper.make_node("Identity", ["v"], ["w"])]
+    body = helper.make_graph(passes, "spin",
+                             [value("i", TensorProto.INT64, []), value("go", TensorProto.BOOL, []),
+                              value("v", TensorProto.UINT8, None)],
                              [value("go_on", TensorProto.BOOL, []), value("w", TensorProto.UINT8, None)])
     nodes = [helper.make_node("ReduceMin", ["x"], ["low"], keepdims=0),
              helper.make_node("Cast", ["low"], ["low64"], to=TensorProto.INT64),
-             constant("threshold", TensorProto.INT64, threshold), helper.make_node("Div", ["low64", "threshold"], ["over"]),
+             constant("threshold", TensorProto.INT64, threshold),
+             helper.make_node("Div", ["low64", "threshold"], ["over"]),
              constant("forever", TensorProto.INT64, 10 ** 15), helper.make_node("Mul", ["over", "forever"], ["trips"]),
              constant("yes", TensorProto.BOOL, True), helper.make_node("Loop", ["trips", "yes", "x"], ["y"], body=body)]
     graph = helper.make_graph(nodes, "endless", [value("x", TensorProto.UINT8, ["n", "h", "w", 3])],
