@@ -12,8 +12,9 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
+T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Handler = Union[Callable[[int, FrameType | None], Any], int, signal.Handlers, None]  # what signal.getsignal returns
 
@@ -155,3 +156,39 @@ def _restore(previous: dict[signal.Signals, Handler]) -> None:
     for sig, handler in previous.items():
         if handler is not None:  # None: installed outside Python, cannot be put back from here
             signal.signal(sig, handler)
+
+
+def answering_stops(work: Callable[[], T], cancel: Callable[[], None]) -> T:
+    """`work()` on a thread of its own while the main thread waits in steps, so that Ctrl-C and SIGTERM are acted on
+    at once: Python handles a signal between bytecodes only, and a model run holds the thread it runs on until it
+    returns (`rtstyle image` on a 2560x1440 photo, a full network on the CPU: the first Ctrl-C did nothing for
+    18 s). On a stop, `cancel` ends the work (rtstyle.engine.base.cancel_model_runs), which is waited for before the
+    stop goes on: a process that exits while onnxruntime runs aborts (exit 134). Off the main thread: `work()`."""
+    if not _on_main_thread():
+        return work()
+    outcome: list[tuple[bool, Any]] = []
+    finished = threading.Event()  # not Thread.join: Python 3.11 takes a thread interrupted in join() for ended
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # noqa: BLE001 - raised again on the main thread
+            outcome.append((False, exc))
+        finally:
+            finished.set()
+
+    try:
+        with deferred_stop():  # a stop inside start() (waiting for the thread to run) would leave it unwaited for
+            threading.Thread(target=run, name="rtstyle-work", daemon=True).start()
+        while not finished.wait(timeout=0.1):  # in steps: a signal that another thread took wakes no one
+            pass
+    except BaseException:
+        with uninterruptible():
+            cancel()
+            while not finished.wait(timeout=0.1):
+                cancel()  # again: it may have been between two runs (tiles)
+        raise
+    done, value = outcome[0]
+    if not done:
+        raise value  # its traceback points into the work
+    return value  # type: ignore[no-any-return]

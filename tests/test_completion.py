@@ -3,8 +3,10 @@ that a Tab loads none of the heavy libraries (it runs the program at every key p
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,85 @@ def test_the_fish_script_completes_a_style_list_in_fish(tmp_path: Path, capsys: 
     # click's own script split at every comma: nothing for a list, and descriptions cut at their first comma
     assert shell.stdout.splitlines() == ["candy,mosaic\tMosaic", "candy,mosaic-fast\tMosaic, fast network",
                                          "mosaic-fast\tMosaic, fast network"], shell.stderr
+
+
+# Loaded in an interactive zsh after the script: each match a completion function offers is written to $OFFERED
+# (a compadd that only gathers matches, -O/-A/-D, is passed on as it is), and "<done>" when rtstyle's has run.
+ZSH_RECORDER = r"""
+compadd() {
+    if [[ ${@[1,(i)(-|--)]} != *-(O|A|D)\ * ]]; then
+        local -a matches
+        builtin compadd -A matches "$@"
+        print -rl -- $matches >> $OFFERED
+    fi
+    builtin compadd "$@"
+}
+functions[_rtstyle_offering]=$functions[_rtstyle_completion]
+_rtstyle_completion() {
+    _rtstyle_offering "$@"
+    local ret=$?
+    print -r -- "<done>" >> $OFFERED
+    return ret
+}
+"""
+
+
+def zsh_offers(zsh: str, script: str, line: str, home: Path) -> list[str]:
+    """What Tab at the end of `line` offers in a real interactive zsh (in a terminal, where completion runs), with
+    compinit and the script loaded as its --help says."""
+    import pty
+    import select
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "rtstyle.zsh").write_text(script)
+    (home / "recorder.zsh").write_text(ZSH_RECORDER)
+    offered_file = home / "offered.txt"
+    program = checkout_rtstyle(home / "bin" / "rtstyle")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home), "PS1": "<ready> ",
+           "OFFERED": str(offered_file), "PATH": f"{program.parent}:{os.environ['PATH']}"}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: zsh without start-up files, in the terminal
+        try:
+            os.chdir(home)
+            os.execve(zsh, [zsh, "-f", "-i"], env)
+        finally:
+            os._exit(127)
+    screen = bytearray()
+
+    def wait_for(done: object, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    screen.extend(os.read(terminal, 4096))
+                except OSError:  # the shell has gone
+                    return
+        assert done(), bytes(screen)  # type: ignore[operator]
+
+    try:
+        # Typed only at a prompt: zsh drops what was typed before its line editor starts.
+        wait_for(lambda: screen.count(b"<ready> ") >= 1)
+        os.write(terminal, b"autoload -U compinit && compinit -u; source rtstyle.zsh; source recorder.zsh\n")
+        wait_for(lambda: screen.count(b"<ready> ") >= 2)
+        os.write(terminal, line.encode() + b"\t")
+        wait_for(lambda: offered_file.exists() and "<done>" in offered_file.read_text())
+        os.write(terminal, b"\x15exit\n")  # Ctrl-U empties the line
+    finally:
+        deadline = time.monotonic() + 10
+        while not os.waitpid(pid, os.WNOHANG)[0]:  # the shell exits on its own; else it is stopped here
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+        os.close(terminal)
+    return [line for line in offered_file.read_text().splitlines() if line != "<done>"]
+
+
+def test_the_zsh_script_completes_style_names_in_zsh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Checked only as text before; here a real zsh's completion system runs it, Tab and all.
+    zsh, text = shell_and_script("zsh", capsys)
+    assert zsh_offers(zsh, text, "rtstyle webcam --style mo", tmp_path / "home") == ["mosaic", "mosaic-fast"]
 
 
 @pytest.mark.parametrize(("shell", "registers"), [

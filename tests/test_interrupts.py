@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 
+from conftest import REPO
+from helpers import wait_until_writing
 from rtstyle.interrupts import (
     Terminated, deferred_stop, stop_for, stop_on_signals, stops_kept, uninterruptible,
 )
+from videoclips import video_summary
 
 
 def _deliver(sig: signal.Signals) -> None:
@@ -162,3 +169,129 @@ def test_holding_a_stop_inside_a_finalisation_keeps_it_ignored():
             _deliver(signal.SIGINT)
         finished = True
     assert finished
+
+
+def endless_model(path: Path, threshold: int) -> Path:
+    """A style model (.onnx, uint8 frames in and out) that returns a frame unchanged at once, and runs for ever
+    on a frame whose darkest value is `threshold` or more: a model run that only a cancel can end."""
+    from onnx import TensorProto, checker, helper, save
+
+    def value(name: str, kind: int, shape: list[object] | None) -> object:
+        return helper.make_tensor_value_info(name, kind, shape)
+
+    def constant(name: str, kind: int, number: object) -> object:
+        return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, kind, [], [number]))
+
+    passes = [helper.make_node("Identity", ["go"], ["go_on"]), helper.make_node("Identity", ["v"], ["w"])]
+    body = helper.make_graph(passes, "spin",
+                             [value("i", TensorProto.INT64, []), value("go", TensorProto.BOOL, []),
+                              value("v", TensorProto.UINT8, None)],
+                             [value("go_on", TensorProto.BOOL, []), value("w", TensorProto.UINT8, None)])
+    nodes = [helper.make_node("ReduceMin", ["x"], ["low"], keepdims=0),
+             helper.make_node("Cast", ["low"], ["low64"], to=TensorProto.INT64),
+             constant("threshold", TensorProto.INT64, threshold),
+             helper.make_node("Div", ["low64", "threshold"], ["over"]),
+             constant("forever", TensorProto.INT64, 10 ** 15), helper.make_node("Mul", ["over", "forever"], ["trips"]),
+             constant("yes", TensorProto.BOOL, True), helper.make_node("Loop", ["trips", "yes", "x"], ["y"], body=body)]
+    graph = helper.make_graph(nodes, "endless", [value("x", TensorProto.UINT8, ["n", "h", "w", 3])],
+                              [value("y", TensorProto.UINT8, ["n", "h", "w", 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    checker.check_model(model)
+    save(model, str(path))
+    return path
+
+
+def brightening_clip(path: Path, frames: int) -> Path:
+    """Grey frames with a little noise whose darkest value is 4 x their index."""
+    import av
+
+    rng = np.random.default_rng(0)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            image = (4 * i + rng.integers(0, 20, (48, 64, 1))).repeat(3, axis=2).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def bright_photo(path: Path) -> Path:
+    import cv2
+
+    cv2.imwrite(str(path), np.full((48, 64, 3), 200, np.uint8))
+    return path
+
+
+def _start_like_a_background_job() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a script's `cmd &` does: rtstyle must re-arm it
+
+
+# The CLI as it is, told to say on stdout when a model run that never ends is under way inside onnxruntime (the
+# moment to press Ctrl-C): once the thread running it has stayed in onnxruntime's `run` for a while.
+ANNOUNCING_CLI = """
+import sys, threading, time
+import rtstyle.engine.onnx_backend as backend
+from rtstyle.cli.main import main
+
+run = backend.OnnxStylizer._run_unchecked
+
+def inside_onnxruntime(thread):
+    frame = sys._current_frames().get(thread)
+    return frame is not None and frame.f_code.co_name == "run" and "onnxruntime" in frame.f_code.co_filename
+
+def announce(thread):
+    seen = 0
+    while seen < 3:
+        seen = seen + 1 if inside_onnxruntime(thread) else 0
+        time.sleep(0.1)
+    print("endless run", flush=True)
+
+def announced(self, frames):
+    if frames.min() >= THRESHOLD:
+        threading.Thread(target=announce, args=(threading.get_ident(),), daemon=True).start()
+    return run(self, frames)
+
+backend.OnnxStylizer._run_unchecked = announced
+sys.argv[0] = "rtstyle"
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["video", "webcam", "image"])
+def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
+    # A full network on a large frame runs for seconds on a CPU: the stop waited for the run to end (up to 30 s in
+    # a conversion, 10 s and 10 s more in the webcam; `rtstyle image` ran it on the main thread, where Python acts
+    # on a signal only once the run returns), so the first Ctrl-C looked ignored, and a process that left then
+    # aborted inside onnxruntime (exit 134). Here the run would never end: only ending it stops the command.
+    src = brightening_clip(tmp_path / "in.mp4", 40)
+    model = endless_model(tmp_path / "endless.onnx", threshold=100)  # frames 0 to ~25 pass, then a run never ends
+    out = tmp_path / "out.mp4"
+    args = {"video": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast"],
+            "webcam": ["--source", str(src), "--style", str(model), "--no-display", "--record", str(out)],
+            "image": [str(bright_photo(tmp_path / "in.png")), "-o", str(tmp_path / "out.png"), "--style", str(model)]}
+    args = args[command]
+    proc = subprocess.Popen([sys.executable, "-c", ANNOUNCING_CLI.replace("THRESHOLD", "100"), command, *args],
+                            cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_start_like_a_background_job)
+    try:
+        while (line := proc.stdout.readline()) != "endless run\n":
+            assert line, proc.communicate()  # ended before
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and "terminate" not in err, err
+    if command == "image":
+        assert proc.returncode == 130, err
+        assert err.rstrip().endswith("rtstyle: interrupted") and not (tmp_path / "out.png").exists()
+    elif command == "video":
+        assert proc.returncode == 130, err
+        assert "interrupted: kept the first" in err and not out.exists()
+        assert 0 < video_summary(tmp_path / "out.partial.mp4")["frames"] < 40
+    else:
+        assert proc.returncode == 0, err  # stopping is how a live session ends
+        assert f"recording saved: {out}" in err
+        assert 0 < video_summary(out)["frames"] < 40

@@ -91,11 +91,15 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
 def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size: int | None, *, backend: str,
                    device: str, precision: str) -> bool:
     """Run one style's plan; False when none of its inputs could be read (nor had been done before)."""
+    from functools import partial
+
     import cv2
     import numpy as np
     from tqdm import tqdm
 
     from rtstyle.engine import create_stylizer
+    from rtstyle.engine.base import cancel_model_runs
+    from rtstyle.interrupts import answering_stops
     from rtstyle.engine.memory import TooLargeForMemory
     from rtstyle.io.color_profile import read_color_profile
     from rtstyle.io.heif import is_heif_file
@@ -147,9 +151,10 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 alpha = cv2.resize(alpha, frame.shape[1::-1], interpolation=cv2.INTER_AREA) if alpha is not None else None
             try:
                 if alpha is not None and job.target.suffix.lower() in ALPHA_SUFFIXES:  # transparent stays so
-                    result = np.dstack([process(fill_transparent(frame, alpha)), alpha])
+                    filled = fill_transparent(frame, alpha)
+                    result = np.dstack([answering_stops(partial(process, filled), cancel_model_runs), alpha])
                 else:  # a result without alpha shows what the file holds under its transparency: stylized as it is
-                    result = process(frame)
+                    result = answering_stops(partial(process, frame), cancel_model_runs)
                     if alpha is not None and int(alpha.min()) < 255:  # lost without a word before
                         tqdm.write(f"{job.source}'s transparency is not kept in {job.target.suffix} "
                                    f"(.png, .webp and .tiff keep it)", file=sys.stderr)

@@ -48,9 +48,9 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--frames", type=click.IntRange(min=1), help="Stop after this many output frames.")
 @click.option("--seconds", type=FiniteFloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--realtime", is_flag=True,
-              help="Play a file --source at its own frame rate, dropping frames the model has no time for, "
-                   "like a camera (always so in a window). Headless without it, a file is processed as fast "
-                   "as possible, every frame.")
+              help="Play a file --source as a player does, each frame at its own time, dropping frames the model "
+                   "has no time for, like a camera (always so in a window). Headless without it, a file is "
+                   "processed as fast as possible, every frame.")
 @click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
 @click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
 @click.option("--snapshot-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -14,6 +15,14 @@ from rtstyle.errors import RtstyleError
 # Frames larger than this are refused with a clear message rather than exhausting memory
 # (8K UHD is 7680x4320 = 33 Mpx; allow it, refuse anything much bigger).
 MAX_FRAME_PIXELS = 8192 * 8192
+
+
+def cancel_model_runs() -> None:
+    """End the model runs in progress, for a stop (Ctrl-C): onnxruntime's raise at once (`onnx_backend.cancel_runs`);
+    PyTorch's cannot be ended and are waited for. onnxruntime is not imported for this when nothing loaded it."""
+    onnx_backend = sys.modules.get("rtstyle.engine.onnx_backend")
+    if onnx_backend is not None:
+        onnx_backend.cancel_runs()
 
 
 class Stylizer(abc.ABC):

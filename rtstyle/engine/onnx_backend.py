@@ -53,6 +53,26 @@ _OPT_LEVELS = {
 }
 
 
+def _new_run_options() -> ort.RunOptions:
+    options = ort.RunOptions()
+    options.log_severity_level = 4  # a failure, or an ending by cancel_runs, is raised; onnxruntime's log says it again
+    return options
+
+
+# Every stylizer run goes through these options, so that a stop can end the runs in progress (`cancel_runs`).
+_run_options = _new_run_options()
+
+
+def cancel_runs() -> None:
+    """End every onnxruntime run in progress now (each raises onnxruntime's Fail); runs started after go on as usual.
+
+    For Ctrl-C: a full network on a large frame runs for seconds on a CPU, and the process must not exit while one
+    runs (the thread is torn down inside onnxruntime: a C++ abort, exit 134), so a stop used to wait for it."""
+    global _run_options
+    options, _run_options = _run_options, _new_run_options()
+    options.terminate = True
+
+
 def session_options(config: CpuSessionConfig | None = None) -> ort.SessionOptions:
     config = config or CpuSessionConfig()
     options = ort.SessionOptions()
@@ -143,7 +163,7 @@ class DeviceBuffers:
         if frames.shape != self.shape:
             self._allocate(frames.shape)
         self._input.update_inplace(frames)  # one host-to-device copy
-        self.session.run_with_iobinding(self.binding)
+        self.session.run_with_iobinding(self.binding, _run_options)
         result = self._output.numpy()  # a device-to-host copy on a GPU, a view of the buffer on the CPU
         return result.copy() if self.device_type == "cpu" else result
 
@@ -214,13 +234,13 @@ class OnnxStylizer(Stylizer):
     def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
         if self.io == "tensor":
             x = np.ascontiguousarray(frames[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-            y = self.session.run([self.output_name], {self.input_name: x})[0]
+            y = self.session.run([self.output_name], {self.input_name: x}, _run_options)[0]
             y = np.clip(y, 0, 255).round().astype(np.uint8)
             return np.ascontiguousarray(y[:, ::-1].transpose(0, 2, 3, 1))
         frames = np.ascontiguousarray(frames)
         if self.buffers is not None:
             return self.buffers.run(frames)
-        return self.session.run([self.output_name], {self.input_name: frames})[0]
+        return self.session.run([self.output_name], {self.input_name: frames}, _run_options)[0]
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         return self._run(frame[None])[0]

@@ -4,8 +4,9 @@ thread that keeps only the newest frame.
 Sources and pacing:
 - a camera, URL or device is *live*: it delivers frames at its own pace; frames the model has no time for are
   dropped (never queued), so the picture is always current;
-- a file shown in a window, or headless with --realtime, is paced at its own frame rate and stale frames are
-  dropped, exactly like a camera (`pace_fps`): a player, and a way to try the live loop without a camera;
+- a file shown in a window, or headless with --realtime, is paced by its frames' own timestamps (a variable frame
+  rate plays as recorded: rtstyle.realtime.pacing) and stale frames are dropped, exactly like a camera
+  (`pace_fps`): a player, and a way to try the live loop without a camera;
 - a file headless without --realtime is read *as fast as the loop can use it*, every frame in order, nothing
   dropped (`lossless`): that measures the pipeline, and a server can process a file at full speed.
 """
@@ -27,6 +28,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import quiet_opencv
+from rtstyle.realtime.pacing import Pacer, Timeline
 from rtstyle.realtime.slot import LatestSlot
 
 if TYPE_CHECKING:
@@ -51,8 +53,9 @@ class SourceInfo:
 @dataclass
 class CapturedFrame:
     image: np.ndarray
-    captured_at: float  # time.perf_counter() when the read returned
+    captured_at: float  # time.perf_counter() when the read returned (a paced file's frame: when it was due)
     index: int  # count of frames read from the source (gaps = frames dropped)
+    media_time: float | None = None  # a file's frame: seconds from its first frame, by its timestamps (Timeline)
 
 
 def open_camera(index: int, size: tuple[int, int] | None = None) -> tuple[cv2.VideoCapture, SourceInfo]:
@@ -177,12 +180,17 @@ class LatestFrameCapture:
     """Reads a source on its own thread into a LatestSlot (newest frame only).
 
     `lossless`: wait for each frame to be taken before reading the next (file sources at full speed).
-    `pace_fps`: sleep so frames come at this rate (a file played like a camera).
+    `pace_fps`: play a file like a camera: each frame is given out when its timestamp is due (the source's
+    `position` after a read, in seconds; a source without one, or a frame without one: at this rate).
     `lost_after`: a live source that fails reads for this many seconds is considered gone.
+    `clock`, `sleep`: time.perf_counter's scale and a wait on it (tests pass a clock of their own); the default
+    wait ends at once on stop(), since a screen recording's frames may be seconds apart.
     """
 
     def __init__(self, source: FrameSource, *, live: bool, lossless: bool = False, pace_fps: float | None = None,
-                 resize: tuple[int, int] | None = None, lost_after: float = 1.0) -> None:
+                 resize: tuple[int, int] | None = None, lost_after: float = 1.0,
+                 clock: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], object] | None = None) -> None:
         self.source = source
         self.live = live
         self.lossless = lossless
@@ -194,6 +202,11 @@ class LatestFrameCapture:
         self.ended: str | None = None  # "end" (file finished), "lost" (live source stopped), "stopped"
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._clock = clock
+        self._sleep = sleep or self._stop.wait
+        rate = pace_fps or getattr(source, "fps", None) or 30
+        self.timeline = Timeline(rate, getattr(source, "max_step", None))
+        self._pacer = Pacer(1 / pace_fps, clock) if pace_fps else None
         self._thread = threading.Thread(target=self._run, name="rtstyle-capture", daemon=True)
 
     def start(self) -> LatestFrameCapture:
@@ -211,25 +224,18 @@ class LatestFrameCapture:
         return self.slot.dropped
 
     def _run(self) -> None:
-        next_due = time.perf_counter()
         failing_since: float | None = None
         misses = 0  # a file's failed reads in a row
         try:
             while not self._stop.is_set():
-                if self.pace_fps:
-                    delay = next_due - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    next_due = max(next_due + 1 / self.pace_fps, time.perf_counter() - 1 / self.pace_fps)
                 ok, image = self.source.read()
-                now = time.perf_counter()
+                now = self._clock()
                 if not ok or image is None:
                     if not self.live:
                         misses += 1  # a damaged packet fails one read and the next ones go on; the end fails all
                         if misses > FILE_MISSES_AT_END:
                             self.ended = "end"
                             return
-                        next_due = time.perf_counter()  # no frame was shown: no time to wait for
                         continue
                     failing_since = failing_since or now
                     if now - failing_since >= self.lost_after:
@@ -241,7 +247,17 @@ class LatestFrameCapture:
                 misses = 0
                 if self.resize is not None and (image.shape[1], image.shape[0]) != self.resize:
                     image = cv2.resize(image, self.resize, interpolation=cv2.INTER_AREA)
-                self.slot.put(CapturedFrame(image, now, self.frames_read))
+                at = None if self.live else self.timeline.place(getattr(self.source, "position", None))
+                if self._pacer is not None and at is not None:
+                    # Decoded ahead, given out when due: on time, a frame is stamped with its due time, so a
+                    # recording keeps the file's own timing to the millisecond; late, with when it was ready.
+                    due, now = self._pacer.due(at), self._clock()
+                    if due > now:
+                        self._sleep(due - now)
+                        if self._stop.is_set():
+                            return
+                        now = due
+                self.slot.put(CapturedFrame(image, now, self.frames_read, at))
                 self.frames_read += 1
                 if self.lossless:
                     while not self.slot.wait_until_taken(timeout=0.1):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from rtstyle.engine.base import cancel_model_runs
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
@@ -298,7 +299,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                     else:
                         writer.write_audio(item)
 
-                Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers).run(consume)
+                Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers,
+                         cancel=cancel_model_runs).run(consume)
             # A GIF's palette pass takes seconds a hundred frames: a Ctrl-C there is answered, not ignored in silence.
             with uninterruptible(said=lambda: log(f"{target} is being finished: stopping now would lose the "
                                                   "converted frames, so it is written first")) as held:

@@ -17,6 +17,7 @@ import numpy as np
 from rtstyle.io.deinterlace import progressive
 from rtstyle.io.frames import StreamFrames
 from rtstyle.io.video_probe import frames_past_damage, open_input, probe_video
+from rtstyle.realtime.pacing import MAX_STEP_DISCONTINUOUS
 
 
 class VideoFileSource:
@@ -31,6 +32,10 @@ class VideoFileSource:
         self.size = size or ((info.height, info.width) if turned else (info.width, info.height))  # as shown: upright
         self._decoded_size = None if size is None else (size[1], size[0]) if turned else size  # as stored
         self._container = open_input(path)
+        # Timestamps that may jump (MPEG-TS) are not waited through (rtstyle.realtime.pacing.Timeline).
+        jumps = av.format.Flags.ts_discont in av.format.Flags(self._container.format.flags)
+        self.max_step = MAX_STEP_DISCONTINUOUS if jumps else None
+        self.position: float | None = None  # the last frame's timestamp in seconds (None: it has none)
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._frames: Iterator[av.VideoFrame] = progressive(frames_past_damage(self._container, stream), stream)
@@ -44,6 +49,7 @@ class VideoFileSource:
         if frame is None:
             self._frames = iter(())
             return False, None
+        self.position = frame.time
         return True, self._to_bgr.upright(frame, self._decoded_size)
 
     def release(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from rtstyle.engine.base import cancel_model_runs
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.look import Look
@@ -31,6 +32,7 @@ class LiveResult:
     style_index: int
     look: Look  # the strength and colours this frame was finished with (the overlay shows them)
     mirrored: bool = False  # made from the mirrored capture (the virtual camera turns it back)
+    media_time: float | None = None  # a file's frame: seconds from its first frame, by its timestamps
 
 
 class InferenceWorker:
@@ -60,10 +62,18 @@ class InferenceWorker:
         return self
 
     def stop(self, timeout: float = 10) -> None:
+        """No new frame or style load from now on; the frame in the model is not wanted: its run is ended (an
+        onnxruntime one: seconds for a full network on a CPU), then the thread is waited for up to `timeout`."""
         self._stop.set()
         self.results.close()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=timeout)
+        cancel_model_runs()
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                return
+            if self.loading is None:  # a run that started just after the cancel
+                cancel_model_runs()
 
     def wait(self, timeout: float = 10) -> None:
         """Wait for the thread to end after stop(): through a style load in progress, however long (it cannot be
@@ -93,7 +103,7 @@ class InferenceWorker:
                 look = self.processor.look
                 stylized = self.processor(image, look)
                 self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look,
-                                            mirror))
+                                            mirror, frame.media_time))
                 if self.lossless:
                     while not self.results.wait_until_taken(timeout=0.1):
                         if self._stop.is_set() or self.results.closed:

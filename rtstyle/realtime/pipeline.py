@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar, cast
 
@@ -39,13 +40,16 @@ class _Slot:
 
 class Pipeline(Generic[T, U]):
     def __init__(self, source: Iterable[T], transform: Callable[[T], U], *, queue_size: int = 4,
-                 workers: int = 1) -> None:
-        """`workers` > 1: `transform` is called from that many threads at once (it must be safe to)."""
+                 workers: int = 1, cancel: Callable[[], None] = lambda: None) -> None:
+        """`workers` > 1: `transform` is called from that many threads at once (it must be safe to). `cancel`: ends
+        the transforms in progress (model runs), for a stop before the end: a stop waits for the workers, and a full
+        network on a large frame runs for seconds on a CPU (the first Ctrl-C looked ignored until then)."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._source = source
         self._transform = transform
         self._workers = workers
+        self._cancel = cancel
         self._decoded: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         # In parallel, the slots in order: the workers' items and those finished, waiting for the consumer.
         self._transformed: queue.Queue[object] = queue.Queue(maxsize=queue_size + (workers if workers > 1 else 0))
@@ -60,6 +64,7 @@ class Pipeline(Generic[T, U]):
     def run(self, consume: Callable[[U], None]) -> None:
         """Run to the end, calling `consume` on the main thread for each transformed item, in order."""
         with stops_kept() as check_stop:  # a Ctrl-C whose KeyboardInterrupt was dropped on the way still stops it
+            ended = False  # at the source's end: nothing left to cancel
             try:
                 for thread in self._threads:  # inside the try: a Ctrl-C while they start still stops those started
                     thread.start()
@@ -76,21 +81,26 @@ class Pipeline(Generic[T, U]):
                     check_stop()
                     consume(item)  # type: ignore[arg-type]
                 check_stop()
+                ended = True
             finally:
-                self.stop()
+                self.stop(cancel=not ended)  # stopped (Ctrl-C) or failed: what the workers do is not wanted
         if self._error is not None:
             raise self._error  # the worker's own exception (its traceback points into the worker)
 
-    def stop(self) -> None:
-        """Stop the workers (after an error or Ctrl-C) and wait for them; safe to call twice."""
+    def stop(self, cancel: bool = False) -> None:
+        """Stop the workers (after an error or Ctrl-C) and wait for them (30 s at most); safe to call twice.
+        `cancel`: end their transforms in progress, again while they are waited for (one may start right after)."""
         self._stop.set()
         for q in (self._decoded, self._transformed):  # unblock workers waiting on a full queue
             with q.mutex:
                 q.queue.clear()
                 q.not_full.notify_all()
+        deadline = time.monotonic() + 30
         for thread in self._threads:
-            if thread.is_alive() and thread is not threading.current_thread():
-                thread.join(timeout=30)
+            while thread.is_alive() and thread is not threading.current_thread() and time.monotonic() < deadline:
+                if cancel:
+                    self._cancel()
+                thread.join(timeout=0.1)
 
     def _produce(self) -> None:
         try:

@@ -1,5 +1,5 @@
 """`--record`: the live loop's stylized frames to H.264, timed by when they were captured (a file read headless at
-full speed, every frame kept: by its own frame rate).
+full speed, every frame kept: by its frames' own timestamps).
 
 Written to a temporary file beside the target and renamed when the loop ends, whether by q, Ctrl-C, the end
 of a file or a lost camera: stopping is the normal way to end a recording, so it is always finalised.

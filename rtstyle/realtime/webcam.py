@@ -98,9 +98,12 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             if result is not None:
                 last = result
                 if recorder is not None:
-                    # A file read frame by frame (headless, unpaced) keeps its own clock; anything live (a camera,
-                    # a paced file) is timed by when it was captured, since frames may have been dropped.
-                    at = result.index / recorder.rate if capture.lossless else result.captured_at - started
+                    # A file read frame by frame (headless, unpaced) keeps its own timestamps (a variable frame
+                    # rate stays as recorded); anything live (a camera, a paced file) is timed by when it was
+                    # captured, since frames may have been dropped (a paced file's frame: when it was due).
+                    at = result.captured_at - started
+                    if capture.lossless:
+                        at = float(result.index / recorder.rate) if result.media_time is None else result.media_time
                     recorder.write(result.stylized, float(at))
             if virtual_camera is not None and last is not None and (result is not None or virtual_camera.due(now)):
                 try:  # the stylized frame as it is: the overlay is drawn on the window's copy only
@@ -183,7 +186,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
         # lose the recording (the thread joins are bounded, so this cannot hang).
         with uninterruptible():
             capture.stop()
-            worker.stop(timeout=0)  # no new frame or style load from now on (it is waited for below)
+            worker.stop(timeout=0)  # no new frame or style load, the frame in the model ended (waited for below)
             # The window goes and the recording is saved at once, before waiting for the model thread, which may
             # be loading a style (an int8 calibration or a TensorRT build cannot be interrupted).
             try:
