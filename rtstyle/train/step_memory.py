@@ -24,7 +24,7 @@ from rtstyle.train.hparams import HyperParams
 from rtstyle.train.trainer import Trainer, TrainResult, remove_empty_dirs, say
 from rtstyle.wording import file_size
 
-# Measured on the CPU (float32), 2026-12-07: the fitted model is within 0.91-1.17x of the measured peaks.
+# Measured on the CPU (float32), 2026-12-07: the fitted model is within 0.87-1.17x of the measured peaks.
 VGG_BYTES_PER_PIXEL = 2700
 NET_BYTES_PER_CHANNEL_PIXEL = 21
 BYTES_PER_PARAMETER = 16  # its gradient and Adam's two moments, float32, and the allocator's slack
@@ -132,8 +132,10 @@ def available_for_training(device: torch.device) -> int | None:
 
 def step_memory(trainer: Trainer, available: int | None = None) -> StepMemory:
     """The estimate for this trainer's run; `available` None: asked of the OS or the GPU now."""
+    if available is None:
+        available = available_for_training(trainer.device)
     return StepMemory(trainer.model.spec, trainer.hparams, trainer.vgg is not None, trainer.amp is not None,
-                      trainer.device.type, available if available is not None else available_for_training(trainer.device))
+                      trainer.device.type, available)
 
 
 def check_step_memory(trainer: Trainer) -> StepMemory:
@@ -147,8 +149,9 @@ def check_step_memory(trainer: Trainer) -> StepMemory:
     advice = memory.advice(int(memory.available * HEADROOM))
     if verdict == "refuse":
         remove_empty_dirs(trainer.new_dirs)
-        if trainer.resumed:  # its sizes are the checkpoint's
-            advice = f"--resume keeps the run's sizes: free memory, or start a new run (another --run-dir) and {advice}"
+        if trainer.resumed and advice.startswith("use "):  # its sizes are the checkpoint's
+            advice = f"--resume keeps the run's sizes: free memory, or start a new run (another --run-dir) with " \
+                f"{advice.removeprefix('use ')}"
         raise RtstyleError(f"{memory.describe()}; {memory.where()} {file_size(memory.available)} available: {advice}")
     say(f"warning: {memory.describe()}, close to the {file_size(memory.available)} available; if the run is "
         f"killed, {advice}")
@@ -182,5 +185,5 @@ def run_within_memory(trainer: Trainer, memory: StepMemory) -> TrainResult:
             trainer.save_checkpoint()
     if trainer.checkpoint_step is None:
         raise RtstyleError(f"{text}; nothing was saved (no step had finished)")
-    raise RtstyleError(f"{text}; the checkpoint at step {trainer.checkpoint_step} is {'saved' if saved else 'kept'} "
-                       f"in {trainer.checkpoint_path}: --resume continues it at the same sizes once more memory is free")
+    raise RtstyleError(f"{text}; the checkpoint at step {trainer.checkpoint_step} is {'saved' if saved else 'kept'} in "
+                       f"{trainer.checkpoint_path}: --resume continues it at the same sizes once more memory is free")
