@@ -155,3 +155,16 @@ def test_a_resumed_run_beyond_memory_is_told_its_sizes_stay(paths: dict[str, Pat
     assert_one_line_error(result, "--batch-size 4 at --crop-size 64", "60 MB available",
                           "--resume keeps the run's sizes", "another --run-dir) with --batch-size")
     assert (paths["run"] / "checkpoint.safetensors").is_file()  # the run's own folder and checkpoint stay
+
+
+@requires_vgg
+def test_out_of_memory_before_step_1_names_the_style_size(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """VGG16 on a large painting on a small GPU (the CPU's painting check does not apply there)."""
+    def style_targets(self: Trainer) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+
+    monkeypatch.setattr(Trainer, "_style_targets", style_targets)
+    result = run_cli(args_for(paths), capsys)
+    assert_one_line_error(result, "ran out of memory before step 1", "--style-size")
+    assert not paths["run"].exists()

@@ -21,7 +21,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.models.spec import NetSpec
 from rtstyle.train.hparams import HyperParams
-from rtstyle.train.trainer import Trainer, TrainResult, remove_empty_dirs, say
+from rtstyle.train.trainer import Trainer, TrainConfig, TrainResult, remove_empty_dirs, say
 from rtstyle.wording import file_size
 
 # Measured on the CPU (float32), 2026-12-07: the fitted model is within 0.87-1.17x of the measured peaks.
@@ -162,6 +162,18 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """CUDA's out-of-memory error, or the CPU allocator's refusal (when the OS does not overcommit)."""
     return isinstance(exc, torch.OutOfMemoryError) or (
         isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+
+
+def start_within_memory(config: TrainConfig) -> Trainer:
+    """`Trainer(config)`; running out of memory while it loads the networks and computes the painting's style targets
+    (on CUDA: the CPU's painting check does not apply there) is one line with the option that needs less."""
+    try:
+        return Trainer(config)  # a failed start removes the run folder it created
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+    raise RtstyleError("ran out of memory before step 1, loading the networks and the style image's targets (VGG16 "
+                       "on the whole painting): a smaller --style-size needs less (Johnson's recipe uses 256)")
 
 
 def run_within_memory(trainer: Trainer, memory: StepMemory) -> TrainResult:
