@@ -189,8 +189,8 @@ def run_within_memory(trainer: Trainer, memory: StepMemory) -> TrainResult:
         torch.cuda.empty_cache()
     where = "the GPU" if trainer.device.type == "cuda" else "the CPU"
     budget = int(memory.available * HEADROOM) if memory.available is not None else memory.need()
-    text = (f"{where} ran out of memory at step {trainer.step + 1} ({memory.describe()}): "
-            f"{memory.advice(budget, halve=True)}")
+    when = f"at step {trainer.step + 1}" if trainer.step < trainer.hparams.steps else "after the last step"
+    text = f"{where} ran out of memory {when} ({memory.describe()}): {memory.advice(budget, halve=True)}"
     saved = bool(trainer.step) and trainer.checkpoint_step != trainer.step
     if saved:
         with uninterruptible():  # as on Ctrl-C: a second signal must not cost the progress being saved
