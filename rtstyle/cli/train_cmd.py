@@ -150,7 +150,8 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     import torch
 
     from rtstyle.train.hparams import TEMPORAL_WEIGHT, HyperParams
-    from rtstyle.train.trainer import Trainer, TrainConfig
+    from rtstyle.train.step_memory import check_step_memory, run_within_memory, start_within_memory
+    from rtstyle.train.trainer import TrainConfig
 
     if threads:
         torch.set_num_threads(threads)
@@ -172,10 +173,11 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         resume_options=resume_options(click.get_current_context(), given, arch, arch_kwargs, init_style, teacher)
         if resume else {},
     )
-    trainer = Trainer(config)  # Ctrl-C and SIGTERM stop it with a checkpoint (rtstyle.interrupts)
+    trainer = start_within_memory(config)  # Ctrl-C and SIGTERM stop it with a checkpoint (rtstyle.interrupts)
     if epochs:
         trainer.hparams.steps = max(1, math.ceil(epochs * len(trainer.content) / trainer.hparams.batch_size))
-    result = trainer.run()
+    memory = check_step_memory(trainer)  # a batch x crop size the OS would kill, refused before step 1
+    result = run_within_memory(trainer, memory)  # running out of memory anyway: one line, the checkpoint kept
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
     click.echo(f"wrote style {name!r} to {result.style_path} after {counted(result.steps, 'step')} "
                f"({result.seconds / 60:.1f} min; final losses: {losses})", err=True)
