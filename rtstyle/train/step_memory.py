@@ -21,7 +21,9 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.models.spec import NetSpec
 from rtstyle.train.hparams import HyperParams
-from rtstyle.train.trainer import Trainer, TrainConfig, TrainResult, remove_empty_dirs, say
+from rtstyle.train.run_folder import remove_empty_dirs
+from rtstyle.train.status import say
+from rtstyle.train.trainer import Trainer, TrainConfig, TrainResult
 from rtstyle.wording import file_size
 
 # Measured on the CPU (float32), 2026-12-07: the fitted model is within 0.87-1.17x of the measured peaks.
