@@ -214,7 +214,7 @@ def test_styles_are_prepared_only_once_frames_of_the_current_one_flow():
         while cache.indices() != [0, 1] and time.monotonic() < deadline:
             time.sleep(0.01)
         assert made == ["b"]  # one style per frames_before frames: the next one, then (3 frames on) the previous
-        preparer.switched()
+        preparer.switched([])
         for _ in range(3):
             preparer.frame_shown((8, 8))
         while cache.indices() != [0, 1, 2] and time.monotonic() < deadline:

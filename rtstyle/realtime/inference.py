@@ -19,7 +19,7 @@ import numpy as np
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.look import Look
-from rtstyle.realtime.prepare import BuildFiles, Preparer, StyleCache, prepares_ahead
+from rtstyle.realtime.prepare import BuildFiles, Preparer, StyleCache, close_stylizer, prepares_ahead
 from rtstyle.realtime.processing import FrameProcessor, PostFilter, StylizeFn, scaled_size
 from rtstyle.realtime.slot import LatestSlot
 
@@ -158,9 +158,12 @@ class InferenceWorker:
                 return
             finally:
                 self._loading = None
-        self.cache.make_current(wanted, stylizer)  # the styles no longer next to it are closed
+        retired = self.cache.make_current(wanted, stylizer)  # the styles no longer next to it
         if self.preparer is not None:
-            self.preparer.switched()
+            self.preparer.switched(retired)
+        else:
+            for old in retired:
+                close_stylizer(old)
         self.processor.stylize = stylizer
         reset = getattr(self.processor.post_filter, "reset", None)
         if reset is not None:  # a stabiliser must not blend the old style into the new one

@@ -2,8 +2,8 @@
 background, so a switch to one of them swaps networks at the next frame instead of loading one.
 
 What "ready" means: the style's model files built (the ONNX graph, an int8 calibration), its onnxruntime session
-made, and one frame of the current size run through it (the first run of a session at a size plans its memory and
-is slower than the next). A `StyleCache` holds the current style's stylizer and those of its two neighbours, no
+made, and, for a cheap network, one frame of the current size run through it (the first run of a session at a size
+plans its memory and is slower than the next). A `StyleCache` holds the current style's stylizer and those of its two neighbours, no
 more: each holds a session with its own memory arena (docs/benchmarks.md says how much).
 
 The `Preparer` works on its own thread, one style at a time, and only once the current style's frames flow
@@ -26,8 +26,13 @@ from collections.abc import Callable
 import numpy as np
 
 from rtstyle.realtime.processing import StylizeFn
+from rtstyle.styles.catalog import style_cost
 
-FRAMES_BEFORE_PREPARING = 10  # frames of the current style shown before (and between) preparing styles
+FRAMES_BEFORE_PREPARING = 5  # frames of the current style shown before (and between) preparing styles
+# The warm-up frame is for the cheap networks (fast: 5k MAC/px), whose first run at a size took 145 ms against 85
+# for the next ones at 640x360 (docs/benchmarks.md). A full network's frame (154k MAC/px: 1.3 s) would take a whole
+# frame's CPU from the live loop to save the few % its first run is slower: it is made ready without one.
+WARM_UP_BELOW_MACS_PER_PIXEL = 20_000
 LOWER_PRIORITY = 10  # the nice value added to the thread that builds model files (Linux)
 
 MakeStylizer = Callable[[str], StylizeFn]
@@ -49,6 +54,12 @@ def prepares_ahead(stylizer: StylizeFn) -> bool:
     that may be small: neither is made for a style the user may never pick. The torch backend compiles for
     seconds to minutes on first use. Those load when picked, as before."""
     return getattr(stylizer, "provider", None) == "CPUExecutionProvider"
+
+
+def worth_a_warm_up(style: str) -> bool:
+    """Whether a frame is run through a prepared style before it is picked: for cheap networks only (above)."""
+    cost = style_cost(style)
+    return cost is not None and cost < WARM_UP_BELOW_MACS_PER_PIXEL
 
 
 def close_stylizer(stylizer: StylizeFn) -> None:
@@ -89,15 +100,14 @@ class StyleCache:
             self._close(stylizer)
         return kept
 
-    def make_current(self, index: int, stylizer: StylizeFn) -> None:
-        """`index` runs now, with `stylizer`: the styles no longer next to it are closed (their memory freed)."""
+    def make_current(self, index: int, stylizer: StylizeFn) -> list[StylizeFn]:
+        """`index` runs now, with `stylizer`; returns the stylizers of the styles no longer next to it, for the
+        caller to close (closing a session takes 10-50 ms: not on the inference thread when it can be helped)."""
         with self._lock:
             self.current = index
             self._ready[index] = stylizer
             wanted = self.wanted()
-            gone = [self._ready.pop(other) for other in list(self._ready) if other not in wanted]
-        for old in gone:
-            self._close(old)
+            return [self._ready.pop(other) for other in list(self._ready) if other not in wanted]
 
     def indices(self) -> list[int]:
         with self._lock:
@@ -114,8 +124,10 @@ class Preparer:
     """Prepares the cache's missing neighbours on a thread, one at a time, while the current style's frames flow."""
 
     def __init__(self, cache: StyleCache, styles: list[str], make_stylizer: MakeStylizer,
-                 build_files: BuildFiles | None = None, *, frames_before: int = FRAMES_BEFORE_PREPARING) -> None:
+                 build_files: BuildFiles | None = None, *, frames_before: int = FRAMES_BEFORE_PREPARING,
+                 warm_up: Callable[[str], bool] = worth_a_warm_up) -> None:
         self.cache = cache
+        self.warm_up = warm_up
         self.styles = styles
         self.make_stylizer = make_stylizer
         self.build_files = build_files
@@ -126,6 +138,7 @@ class Preparer:
         self._cond = threading.Condition()
         self._frames = 0  # frames shown since the last start, switch or style prepared
         self._frame_hw: tuple[int, int] | None = None  # the network's input size now (the warm-up frame's)
+        self._retired: list[StylizeFn] = []  # stylizers of styles no longer wanted, to close on this thread
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rtstyle-prepare", daemon=True)
 
@@ -155,10 +168,13 @@ class Preparer:
             if self._frames >= self.frames_before:
                 self._cond.notify_all()
 
-    def switched(self) -> None:
-        """Another style runs now: its first frames come before any preparation."""
+    def switched(self, retired: list[StylizeFn]) -> None:
+        """Another style runs now: its first frames come before any preparation; `retired` (the styles no longer
+        next to it) are closed on the preparing thread."""
         with self._cond:
             self._frames = 0
+            self._retired += retired
+            self._cond.notify_all()
 
     def wait_while_preparing(self, index: int) -> None:
         """Block while `index` is the style being prepared (the inference thread, asked for it: it waits for the
@@ -167,19 +183,35 @@ class Preparer:
             while self.busy == index and not self._stop.is_set():
                 self._cond.wait(timeout=0.1)
 
-    def _next_style(self) -> tuple[int, tuple[int, int]] | None:
-        """Wait for frames to flow, then the style to prepare and the frame size; None once stopped."""
+    def _next_step(self) -> tuple[int, tuple[int, int]] | None:
+        """The style to prepare now and the frame size, or None: nothing to prepare yet (waited up to 0.1 s for
+        it), stylizers to close, or stopped."""
         with self._cond:
-            while not self._stop.is_set():
-                todo = [index for index in self.cache.missing() if index not in self.failed]
-                if todo and self._frames >= self.frames_before and self._frame_hw is not None:
-                    self.busy = todo[0]
-                    return todo[0], self._frame_hw
-                self._cond.wait(timeout=0.1)
-        return None
+            self._cond.wait_for(lambda: self._retired or self._stop.is_set() or self._todo() is not None, timeout=0.1)
+            index = self._todo()
+            if self._retired or self._stop.is_set() or index is None or self._frame_hw is None:
+                return None
+            self.busy = index
+            return index, self._frame_hw
+
+    def _todo(self) -> int | None:
+        """The style to prepare next, once enough frames of the current one were shown (holding the lock)."""
+        if self._frames < self.frames_before or self._frame_hw is None:
+            return None
+        return next((index for index in self.cache.missing() if index not in self.failed), None)
+
+    def _close_retired(self) -> None:
+        with self._cond:
+            retired, self._retired = self._retired, []
+        for stylizer in retired:
+            close_stylizer(stylizer)
 
     def _run(self) -> None:
-        while (step := self._next_style()) is not None:
+        while not self._stop.is_set():
+            self._close_retired()
+            step = self._next_step()
+            if step is None:
+                continue
             index, frame_hw = step
             try:
                 stylizer = self._prepare(self.styles[index], frame_hw)
@@ -192,6 +224,7 @@ class Preparer:
                 self.busy = None
                 self._frames = 0
                 self._cond.notify_all()
+        self._close_retired()
 
     def _prepare(self, name: str, frame_hw: tuple[int, int]) -> StylizeFn | None:
         build = self.build_files
@@ -203,8 +236,8 @@ class Preparer:
         if self._stop.is_set():
             close_stylizer(stylizer)
             return None
-        # The first run at this size, slower than the next ones; its calling thread's share at a lower priority.
-        run_at_lower_priority(lambda: stylizer(np.zeros((*frame_hw, 3), np.uint8)))
+        if self.warm_up(name):  # the first run at this size, slower than the next ones; its calling thread's share
+            run_at_lower_priority(lambda: stylizer(np.zeros((*frame_hw, 3), np.uint8)))  # at a lower priority
         return stylizer
 
 
