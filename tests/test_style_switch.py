@@ -188,7 +188,7 @@ def test_stopping_waits_for_a_preparation_under_way(tmp_path):
     run_until(worker, preparing.is_set, "the second style being prepared")
     capture.stop()
     worker.stop(timeout=0)
-    assert worker.loading == styles[1]  # what run_live says it quits after
+    assert worker.loading == f"{styles[1]} (prepared for n/p)"  # what run_live says it quits after
     threading.Timer(0.3, release.set).start()
     worker.wait(timeout=0)
     assert not worker.preparer.alive and release.is_set()

@@ -74,8 +74,8 @@ class InferenceWorker:
         """The style being loaded or prepared now, if any: it cannot be interrupted."""
         if self._loading is not None:
             return self._loading
-        busy = self.preparer.busy if self.preparer is not None else None
-        return self.styles[busy] if busy is not None else None
+        busy = self.preparer.busy if self.preparer is not None else None  # said so: the user did not pick it
+        return f"{self.styles[busy]} (prepared for n/p)" if busy is not None else None
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
