@@ -244,3 +244,16 @@ def test_model_files_built_ahead_are_the_ones_a_load_runs(tmp_path, small_style)
     stylizer = create_stylizer(str(small_style), precision="int8")
     assert stylizer.model_path in built and "int8" in stylizer.description
     assert {path: path.stat().st_mtime_ns for path in (cache_dir() / "onnx").iterdir()} == built  # nothing rebuilt
+
+
+def test_the_cache_hands_back_what_it_no_longer_keeps():
+    from rtstyle.realtime.prepare import StyleCache
+
+    closed: list[str] = []
+    cache = StyleCache(5, close=closed.append)
+    cache.make_current(0, "zero")
+    assert cache.add(1, "one") and cache.add(4, "four")
+    assert not cache.add(2, "two") and closed == ["two"]  # not next to 0: closed at once, never kept
+    # 1 loaded on the key while its preparation ended: the prepared one is handed back to be closed, as 4 is
+    assert sorted(cache.make_current(1, "one again")) == ["four", "one"]
+    assert cache.indices() == [0, 1] and cache.get(1) == "one again"

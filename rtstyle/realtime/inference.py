@@ -140,12 +140,13 @@ class InferenceWorker:
         if self._stop.is_set():  # a frame left in the closed slot must not start a load the user quit before
             return
         stylizer = self.cache.get(wanted)
-        if stylizer is None and self.preparer is not None and self.preparer.busy == wanted:
-            self.status = f"loading {self.styles[wanted]}..."  # being prepared: wait for it, not load it twice
-            self.preparer.wait_while_preparing(wanted)
-            if self._stop.is_set():
-                return
-            stylizer = self.cache.get(wanted)
+        if stylizer is None and self.preparer is not None:
+            if self.preparer.busy == wanted:  # being prepared: wait for it, not load it a second time beside it
+                self.status = f"loading {self.styles[wanted]}..."
+                self.preparer.wait_while_preparing(wanted)
+                if self._stop.is_set():
+                    return
+            stylizer = self.cache.get(wanted)  # also one whose preparation ended since the first look
         if stylizer is None:
             self.status = f"loading {self.styles[wanted]}..."
             self._loading = self.styles[wanted]

@@ -105,9 +105,11 @@ class StyleCache:
         caller to close (closing a session takes 10-50 ms: not on the inference thread when it can be helped)."""
         with self._lock:
             self.current = index
+            replaced = self._ready.get(index)  # prepared while the same style was loaded on the key
             self._ready[index] = stylizer
             wanted = self.wanted()
-            return [self._ready.pop(other) for other in list(self._ready) if other not in wanted]
+            gone = [self._ready.pop(other) for other in list(self._ready) if other not in wanted]
+            return gone + [replaced] if replaced is not None and replaced is not stylizer else gone
 
     def indices(self) -> list[int]:
         with self._lock:
