@@ -257,3 +257,18 @@ def test_the_cache_hands_back_what_it_no_longer_keeps():
     # 1 loaded on the key while its preparation ended: the prepared one is handed back to be closed, as 4 is
     assert sorted(cache.make_current(1, "one again")) == ["four", "one"]
     assert cache.indices() == [0, 1] and cache.get(1) == "one again"
+
+
+def test_nothing_is_prepared_headless_where_there_are_no_keys(tmp_path):
+    from rtstyle.engine.factory import build_model_files
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    styles = style_files(tmp_path, 3)
+    for style in styles:  # built now: a preparation, if one started, would take a few ms within the 200 frames
+        build_model_files(style)
+    loads = Loads()
+    outcome = run_live(LatestFrameCapture(EndlessFrames(), live=True), loads,
+                       LiveOptions(styles=styles, display=False, max_frames=200), build_files=build_model_files)
+    assert outcome.ended == "frames"
+    assert loads.made == [("style0", "MainThread")]

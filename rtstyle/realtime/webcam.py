@@ -63,13 +63,14 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
              window: Window | None = None, virtual_camera: VirtualCamera | None = None,
              log: Log = lambda _: None, build_files: BuildFiles | None = None) -> LiveOutcome:
     """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on.
-    `build_files` turns on preparing the styles `n` and `p` pick in the background (InferenceWorker).
+    `build_files` turns on preparing the styles `n` and `p` pick in the background (InferenceWorker), in a window
+    only: headless there are no keys to switch with.
 
     The recording and the virtual camera are taken over: finished and closed however the loop ends."""
     try:
         worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
                                  post_filter=post_filter, look=options.look, lossless=capture.lossless,
-                                 build_files=build_files)
+                                 build_files=build_files if options.display else None)  # no keys headless
         if not options.display:
             window = None
         elif window is None:
