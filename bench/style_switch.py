@@ -5,7 +5,7 @@ loaded on the inference thread when the key is pressed).
 The live loop as `rtstyle webcam` runs it, without a window: the capture thread reading a clip at its own frame
 rate (cutBunny.mp4 looped, decoded into memory first, 640x360 at 24 fps, like a camera: frames the model has no
 time for are dropped), the inference thread, and this script in the main loop's place taking the results. A key
-press is what the main loop does for `n`: setting the worker's `requested_index`. The two modes alternate
+press is what the main loop does for `n`: `InferenceWorker.request_style`. The two modes alternate
 (`--rounds`), so a busy machine slows both alike.
 
   prepared  styles next to the current one prepared in the background (what `rtstyle webcam` does on a CPU)
@@ -126,7 +126,7 @@ def run_session(frames: list[np.ndarray], fps: float, styles: list[str], prepare
                 wanted = (worker.current_index + 1) % len(styles)
                 session.prepared_presses += worker.cache.get(wanted) is not None
                 pressed_at = last = now
-                worker.requested_index = wanted  # what the main loop does for `n`
+                worker.request_style(wanted)  # what the main loop does for `n`
         if busy_since is not None:
             session.busy_seconds += time.perf_counter() - busy_since
         session.seconds += time.perf_counter() - started

@@ -272,3 +272,67 @@ def test_nothing_is_prepared_headless_where_there_are_no_keys(tmp_path):
                        LiveOptions(styles=styles, display=False, max_frames=200), build_files=build_model_files)
     assert outcome.ended == "frames"
     assert loads.made == [("style0", "MainThread")]
+
+
+def test_a_frame_being_stylized_can_be_cancelled_and_the_next_one_runs(tmp_path, small_style):
+    from rtstyle.engine import create_stylizer
+    from rtstyle.engine.base import RunCancelled
+
+    stylizer = create_stylizer(str(small_style))
+    frame = np.full((720, 1280, 3), 90, np.uint8)  # some ms a frame: the cancels below land inside a run
+    done = threading.Event()
+
+    def cancel_until_done() -> None:
+        while not done.is_set():
+            stylizer.cancel()
+            time.sleep(0.0005)
+
+    canceller = threading.Thread(target=cancel_until_done)
+    canceller.start()
+    try:
+        with pytest.raises(RunCancelled):
+            for _ in range(50):
+                stylizer(frame)
+    finally:
+        done.set()
+        canceller.join()
+    assert stylizer(frame).shape == frame.shape  # a cancel applies to the frame it stopped, not to the next one
+
+
+def test_a_key_for_a_ready_style_cancels_the_old_style_s_frame_in_flight(tmp_path):
+    styles = style_files(tmp_path, 4)
+    loads = Loads()
+    capture, worker = started_worker(styles, loads)
+    try:
+        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+        first = worker.processor.stylize
+        cancels: list[str] = []
+        first.cancel = lambda: cancels.append("first")  # the real stylizer, its cancel recorded instead
+        worker.request_style(0)  # the style running: nothing to cancel
+        worker.request_style(2)  # not ready: the frame in flight is the last one before the load
+        assert cancels == []
+        worker.request_style(1)  # ready: the frame in flight is not waited for
+        assert cancels == ["first"]
+        switch_to(worker, 1)
+        worker.processor.stylize.cancel = lambda: cancels.append("second")
+        worker.lossless = True  # every frame kept (a file read headless): never cancelled
+        worker.request_style(0)  # ready (the previous style)
+        assert cancels == ["first"]
+    finally:
+        stopped(capture, worker)
+
+
+def test_cancelled_frames_are_skipped_and_the_live_loop_goes_on(tmp_path):
+    styles = style_files(tmp_path, 2)
+    capture, worker = started_worker(styles, Loads(), prepare=False)
+    try:
+        run_until(worker, lambda: worker.results.put_count > 3, "frames")
+        stylizer = worker.processor.stylize
+        for _ in range(200):  # some land inside runs, some between them: all harmless
+            stylizer.cancel()
+            time.sleep(0.001)
+        count = worker.results.put_count
+        run_until(worker, lambda: worker.results.put_count > count + 3, "frames after the cancels")
+        assert worker.error is None
+    finally:
+        stopped(capture, worker)

@@ -16,6 +16,10 @@ from rtstyle.errors import RtstyleError
 MAX_FRAME_PIXELS = 8192 * 8192
 
 
+class RunCancelled(Exception):
+    """A frame's run was stopped by `Stylizer.cancel()` (the webcam, switching styles): it has no result."""
+
+
 class Stylizer(abc.ABC):
     """Stylizes uint8 HxWx3 BGR frames (OpenCV layout) into frames of the same size and layout."""
 
@@ -62,6 +66,10 @@ class Stylizer(abc.ABC):
         if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
             self.memory_guard.check(frames.shape[1], frames.shape[2], margin, count=len(frames))
         return without_border_margin(run(with_border_margin(frames, margin)), margin)
+
+    def cancel(self) -> None:  # noqa: B027 - optional hook
+        """Stop the frame being stylized now, from another thread (it raises RunCancelled); a backend that cannot
+        leaves it to finish."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release device resources."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from rtstyle.engine.base import Stylizer
+from rtstyle.engine.base import RunCancelled, Stylizer
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
@@ -139,11 +139,11 @@ class DeviceBuffers:
         self.shape = shape
         self.allocations += 1
 
-    def run(self, frames: np.ndarray) -> np.ndarray:
+    def run(self, frames: np.ndarray, run_options: ort.RunOptions | None = None) -> np.ndarray:
         if frames.shape != self.shape:
             self._allocate(frames.shape)
         self._input.update_inplace(frames)  # one host-to-device copy
-        self.session.run_with_iobinding(self.binding)
+        self.session.run_with_iobinding(self.binding, run_options)
         result = self._output.numpy()  # a device-to-host copy on a GPU, a view of the buffer on the CPU
         return result.copy() if self.device_type == "cpu" else result
 
@@ -156,6 +156,7 @@ class OnnxStylizer(Stylizer):
         plan = providers if isinstance(providers, ProviderPlan) else None
         provider_list = providers.providers if isinstance(providers, ProviderPlan) else providers
         self.session = load_session(Path(model_path), provider_list, cpu_config)
+        self.run_options = ort.RunOptions()  # its terminate flag is how cancel() stops a run from another thread
         active = self.session.get_providers()
         if plan is not None:
             check_active_provider(plan, active, requested_device)
@@ -201,6 +202,8 @@ class OnnxStylizer(Stylizer):
         try:
             out = self._run_unchecked(frames)
         except Exception as exc:  # onnxruntime's allocation failures become one clear line
+            if self.run_options.terminate:  # cancel(): onnxruntime's "Exiting due to terminate flag"
+                raise RunCancelled(f"{self.style_name}: the frame was cancelled") from None
             height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])  # about the user's frame
             error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
             if error is None:
@@ -214,13 +217,22 @@ class OnnxStylizer(Stylizer):
     def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
         if self.io == "tensor":
             x = np.ascontiguousarray(frames[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-            y = self.session.run([self.output_name], {self.input_name: x})[0]
+            y = self.session.run([self.output_name], {self.input_name: x}, self.run_options)[0]
             y = np.clip(y, 0, 255).round().astype(np.uint8)
             return np.ascontiguousarray(y[:, ::-1].transpose(0, 2, 3, 1))
         frames = np.ascontiguousarray(frames)
         if self.buffers is not None:
-            return self.buffers.run(frames)
-        return self.session.run([self.output_name], {self.input_name: frames})[0]
+            return self.buffers.run(frames, self.run_options)
+        return self.session.run([self.output_name], {self.input_name: frames}, self.run_options)[0]
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.run_options.terminate = False  # a cancel() that came after the last frame had ended is not this one's
+        return super().__call__(frame)
+
+    def cancel(self) -> None:
+        """Stop the frame being stylized now (onnxruntime checks the flag between the graph's nodes): it raises
+        RunCancelled, on the CPU within a node's time."""
+        self.run_options.terminate = True
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         return self._run(frame[None])[0]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from rtstyle.engine.base import RunCancelled
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.look import Look
@@ -69,6 +70,17 @@ class InferenceWorker:
             self.preparer.start()
         return self
 
+    def request_style(self, index: int) -> None:
+        """Switch to style `index` at the next frame (the main thread, for a key). When that style is ready, the
+        frame of the old style being stylized now is cancelled: the new style shows one frame sooner, instead of
+        after that one (a full network's frame on a CPU: over a second). Never in a lossless run, where every
+        frame is kept."""
+        self.requested_index = index
+        if index != self.current_index and not self.lossless and self.cache.get(index) is not None:
+            cancel = getattr(self.processor.stylize, "cancel", None)
+            if cancel is not None:
+                cancel()
+
     @property
     def loading(self) -> str | None:
         """The style being loaded or prepared now, if any: it cannot be interrupted."""
@@ -117,7 +129,10 @@ class InferenceWorker:
                 mirror = self.mirror  # read once, as the look: the main thread may change both while this frame runs
                 image = cv2.flip(frame.image, 1) if mirror else frame.image
                 look = self.processor.look
-                stylized = self.processor(image, look)
+                try:
+                    stylized = self.processor(image, look)
+                except RunCancelled:  # request_style() stopped it: the new style takes the next frame
+                    continue
                 self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look,
                                             mirror))
                 if self.preparer is not None:

@@ -158,7 +158,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                             log(f"snapshot: {path.resolve()}")  # the window has room for its name only
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
-                        worker.requested_index = new.style_index
+                        worker.request_style(new.style_index)
                     if new.fullscreen != state.fullscreen:
                         window.set_fullscreen(new.fullscreen)
                     worker.mirror = new.mirror
