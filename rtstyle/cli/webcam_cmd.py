@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         return 0
 
     from rtstyle.engine import Stylizer, create_stylizer
+    from rtstyle.engine.factory import build_model_files
     from rtstyle.engine.memory import TooLargeForMemory
     from rtstyle.engine.tiling import LIVE_BORDER_MARGIN
     from rtstyle.realtime.look import Look
@@ -123,7 +125,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     capture, info = cap.open_source(source, size) if source is not None else cap.open_camera(camera or 0, size)
     if fast_note:  # after the source opened: a missing camera's error stays the only line
         click.echo(fast_note, err=True)
-    stylizers: list[Stylizer] = []  # closed at the end (device memory)
+    # Closed at the end (device memory); weakly held: those the live loop closed and dropped (styles no longer next
+    # to the current one) are freed at once.
+    stylizers: weakref.WeakSet[Stylizer] = weakref.WeakSet()
+    made = 0
     recorder: Recorder | None = None
     vcam: VirtualCamera | None = None
     try:
@@ -150,8 +155,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
             # the frame rate before the last few edge pixels' colour (a fixed-size model has no margin at all)
             stylizer.border_margin = min(stylizer.border_margin, LIVE_BORDER_MARGIN)
-            stylizers.append(stylizer)
-            if len(stylizers) == 1:  # the session starts now: say what runs, and on what
+            nonlocal made
+            stylizers.add(stylizer)
+            made += 1
+            if made == 1:  # the session starts now: say what runs, and on what
                 log(f"{info.description} -> {name} on {stylizer.description} ({counted(len(styles), 'style')} on the hotkeys)")
                 if vcam is not None:
                     log(f"sending to {vcam.describe()}")
@@ -163,8 +170,10 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
                                                                  on_gpu=gpu_expected(backend, device))
+        # The styles n and p pick are prepared in the background while this one runs (onnxruntime on a CPU only).
         outcome = run_live(grabber, make_stylizer, options, recorder=recorder, virtual_camera=vcam, log=log,
-                           post_filter=make_stabilizer(stabilize, light=light))
+                           post_filter=make_stabilizer(stabilize, light=light),
+                           build_files=lambda name: build_model_files(name, precision))
     except BaseException as exc:
         if recorder is not None:  # stopped before run_live took the recording over: leave no temporary file
             recorder.abandon()

@@ -18,11 +18,15 @@ MAX_FRAME_PIXELS = 8192 * 8192
 
 
 def cancel_model_runs() -> None:
-    """End the model runs in progress, for a stop (Ctrl-C): onnxruntime's raise at once (`onnx_backend.cancel_runs`);
-    PyTorch's cannot be ended and are waited for. onnxruntime is not imported for this when nothing loaded it."""
+    """End the model runs in progress, for a stop (Ctrl-C): onnxruntime's raise RunCancelled at once
+    (`onnx_backend.cancel_runs`); PyTorch's cannot be ended and are waited for. onnxruntime is not imported for this when nothing loaded it."""
     onnx_backend = sys.modules.get("rtstyle.engine.onnx_backend")
     if onnx_backend is not None:
         onnx_backend.cancel_runs()
+
+
+class RunCancelled(Exception):
+    """A frame's run was stopped by `Stylizer.cancel()` (the webcam switching styles, a stop): it has no result."""
 
 
 class Stylizer(abc.ABC):
@@ -71,6 +75,10 @@ class Stylizer(abc.ABC):
         if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
             self.memory_guard.check(frames.shape[1], frames.shape[2], margin, count=len(frames))
         return without_border_margin(run(with_border_margin(frames, margin)), margin)
+
+    def cancel(self) -> None:  # noqa: B027 - optional hook
+        """Stop the frame being stylized now, from another thread (it raises RunCancelled); a backend that cannot
+        leaves it to finish."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release device resources."""

@@ -85,6 +85,22 @@ def create_stylizer(style: str, backend: str = "auto", device: str = "auto", pre
                         precision=precision)
 
 
+def build_model_files(style: str, precision: str = "fp32") -> None:
+    """Build, once, the model files `create_stylizer` runs a style from on onnxruntime's CPU provider (its ONNX
+    graph; with int8, its calibrated model), without making a session: the webcam does this work ahead, at a lower
+    priority, for the styles it prepares (rtstyle.realtime.prepare). Nothing to build for an exported `.onnx`."""
+    if style.lower().endswith(".onnx"):
+        return
+    _load_native_libraries(onnx_too=precision == "int8", torch_too=False)
+    from rtstyle.engine.onnx_cache import int8_onnx_for_style, onnx_for_style
+
+    entry = find_style(style)
+    entry.load()  # validate the style file before building anything from it
+    onnx_for_style(entry.path, io="frame", fp16=precision == "fp16")  # the CPU's graph: no TensorRT decomposition
+    if precision == "int8":
+        int8_onnx_for_style(entry.path)
+
+
 def _auto_backend(device: str, precision: str, available_providers: Sequence[str] | None) -> str:
     from rtstyle.engine.providers import GPU_PROVIDERS, available_providers as ort_providers
 

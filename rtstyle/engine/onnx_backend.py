@@ -9,6 +9,7 @@ with the conversion done in numpy.
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from rtstyle.engine.base import Stylizer
+from rtstyle.engine.base import RunCancelled, Stylizer
 from rtstyle.engine.memory import MemoryGuard, out_of_memory_error
 from rtstyle.engine.providers import ProviderList, ProviderPlan, check_active_provider
 from rtstyle.engine.tiling import BORDER_MARGIN_METADATA
@@ -53,24 +54,24 @@ _OPT_LEVELS = {
 }
 
 
-def _new_run_options() -> ort.RunOptions:
+def new_run_options() -> ort.RunOptions:
+    """A stylizer's own run options: their terminate flag is how a run is ended from another thread."""
     options = ort.RunOptions()
-    options.log_severity_level = 4  # a failure, or an ending by cancel_runs, is raised; onnxruntime's log says it again
+    options.log_severity_level = 4  # a failure, or an ending by cancel(), is raised; onnxruntime's log says it again
     return options
 
 
-# Every stylizer run goes through these options, so that a stop can end the runs in progress (`cancel_runs`).
-_run_options = _new_run_options()
+# Every live stylizer, so that a stop (Ctrl-C) can end the runs in progress in all of them (`cancel_runs`).
+_live_stylizers: weakref.WeakSet[OnnxStylizer] = weakref.WeakSet()
 
 
 def cancel_runs() -> None:
-    """End every onnxruntime run in progress now (each raises onnxruntime's Fail); runs started after go on as usual.
+    """End every onnxruntime run in progress now (each raises RunCancelled); a frame started after goes on as usual.
 
     For Ctrl-C: a full network on a large frame runs for seconds on a CPU, and the process must not exit while one
     runs (the thread is torn down inside onnxruntime: a C++ abort, exit 134), so a stop used to wait for it."""
-    global _run_options
-    options, _run_options = _run_options, _new_run_options()
-    options.terminate = True
+    for stylizer in list(_live_stylizers):
+        stylizer.cancel()
 
 
 def session_options(config: CpuSessionConfig | None = None) -> ort.SessionOptions:
@@ -159,11 +160,11 @@ class DeviceBuffers:
         self.shape = shape
         self.allocations += 1
 
-    def run(self, frames: np.ndarray) -> np.ndarray:
+    def run(self, frames: np.ndarray, run_options: ort.RunOptions | None = None) -> np.ndarray:
         if frames.shape != self.shape:
             self._allocate(frames.shape)
         self._input.update_inplace(frames)  # one host-to-device copy
-        self.session.run_with_iobinding(self.binding, _run_options)
+        self.session.run_with_iobinding(self.binding, run_options)
         result = self._output.numpy()  # a device-to-host copy on a GPU, a view of the buffer on the CPU
         return result.copy() if self.device_type == "cpu" else result
 
@@ -176,6 +177,8 @@ class OnnxStylizer(Stylizer):
         plan = providers if isinstance(providers, ProviderPlan) else None
         provider_list = providers.providers if isinstance(providers, ProviderPlan) else providers
         self.session = load_session(Path(model_path), provider_list, cpu_config)
+        self.run_options = new_run_options()  # its terminate flag is how cancel() stops a run from another thread
+        _live_stylizers.add(self)
         active = self.session.get_providers()
         if plan is not None:
             check_active_provider(plan, active, requested_device)
@@ -221,6 +224,8 @@ class OnnxStylizer(Stylizer):
         try:
             out = self._run_unchecked(frames)
         except Exception as exc:  # onnxruntime's allocation failures become one clear line
+            if self.run_options.terminate:  # cancel(): onnxruntime's "Exiting due to terminate flag"
+                raise RunCancelled(f"{self.style_name}: the frame was cancelled") from None
             height, width = (side - 2 * self.border_margin for side in frames.shape[1:3])  # about the user's frame
             error = out_of_memory_error(exc, height, width, "GPU" if self.provider != "CPUExecutionProvider" else "CPU")
             if error is None:
@@ -234,19 +239,29 @@ class OnnxStylizer(Stylizer):
     def _run_unchecked(self, frames: np.ndarray) -> np.ndarray:
         if self.io == "tensor":
             x = np.ascontiguousarray(frames[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-            y = self.session.run([self.output_name], {self.input_name: x}, _run_options)[0]
+            y = self.session.run([self.output_name], {self.input_name: x}, self.run_options)[0]
             y = np.clip(y, 0, 255).round().astype(np.uint8)
             return np.ascontiguousarray(y[:, ::-1].transpose(0, 2, 3, 1))
         frames = np.ascontiguousarray(frames)
         if self.buffers is not None:
-            return self.buffers.run(frames)
-        return self.session.run([self.output_name], {self.input_name: frames}, _run_options)[0]
+            return self.buffers.run(frames, self.run_options)
+        return self.session.run([self.output_name], {self.input_name: frames}, self.run_options)[0]
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.run_options.terminate = False  # a cancel() that came after the last frame had ended is not this one's
+        return super().__call__(frame)
+
+    def cancel(self) -> None:
+        """Stop the frame being stylized now (onnxruntime checks the flag between the graph's nodes): it raises
+        RunCancelled, on the CPU within a node's time."""
+        self.run_options.terminate = True
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         return self._run(frame[None])[0]
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""
+        self.run_options.terminate = False  # as for one frame (__call__)
         return self._stylize_batch_at_once(frames, self._run)
 
     def close(self) -> None:

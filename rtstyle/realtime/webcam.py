@@ -22,6 +22,7 @@ from rtstyle.realtime.display import Window
 from rtstyle.realtime.hotkeys import Action, action_for_key
 from rtstyle.realtime.inference import InferenceWorker, LiveResult
 from rtstyle.realtime.look import Look
+from rtstyle.realtime.prepare import BuildFiles
 from rtstyle.realtime.processing import PostFilter, StylizeFn
 from rtstyle.realtime.recorder import Recorder
 from rtstyle.realtime.stats import LatencyStats, LatencySummary
@@ -60,13 +61,16 @@ class LiveOutcome:
 def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], StylizeFn],
              options: LiveOptions, *, recorder: Recorder | None = None, post_filter: PostFilter | None = None,
              window: Window | None = None, virtual_camera: VirtualCamera | None = None,
-             log: Log = lambda _: None) -> LiveOutcome:
+             log: Log = lambda _: None, build_files: BuildFiles | None = None) -> LiveOutcome:
     """Run until a stop condition; `window` replaces the HighGUI window (for tests), used when display is on.
+    `build_files` turns on preparing the styles `n` and `p` pick in the background (InferenceWorker), in a window
+    only: headless there are no keys to switch with.
 
     The recording and the virtual camera are taken over: finished and closed however the loop ends."""
     try:
         worker = InferenceWorker(capture, options.styles, make_stylizer, inference_scale=options.inference_scale,
-                                 post_filter=post_filter, look=options.look, lossless=capture.lossless)
+                                 post_filter=post_filter, look=options.look, lossless=capture.lossless,
+                                 build_files=build_files if options.display else None)  # no keys headless
         if not options.display:
             window = None
         elif window is None:
@@ -157,7 +161,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                             log(f"snapshot: {path.resolve()}")  # the window has room for its name only
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
-                        worker.requested_index = new.style_index
+                        worker.request_style(new.style_index)
                     if new.fullscreen != state.fullscreen:
                         window.set_fullscreen(new.fullscreen)
                     worker.mirror = new.mirror
