@@ -69,7 +69,6 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
     stabiliser at each --stabilize strength, with its ghosting (0 = none; a blind blend of strength s
     scores about s). Lower is steadier. See docs/temporal.md.
 
-    \b
     With --photos and --style-image it also measures the training objective on photos: content and style
     loss of the outputs, weighted as in training (the style loss against the painting).
 
