@@ -140,6 +140,17 @@ def test_the_painting_size_comes_from_the_styles_training_run():
     assert trained_painting_size({}) is None and trained_painting_size({"hyperparameters": {"style_size": 0}}) is None
 
 
+def test_the_photo_losses_line_names_the_folder_then_the_count():
+    from rtstyle.cli.eval_cmd import format_photo_losses
+
+    line = format_photo_losses({"photos": 5, "photo_source": "photos", "content_loss": 2.0, "style_loss": 3.0,
+                                "style_size": 470, "vgg": "vgg16.safetensors"})
+    assert line.startswith("photos: 5 photos; content loss 2, style loss 3 (")
+    one = format_photo_losses({"photos": 1, "photo_source": "me.jpg", "content_loss": 2.0, "style_loss": 3.0,
+                               "style_size": 470, "vgg": "vgg16.safetensors"})
+    assert one.startswith("me.jpg: 1 photo;")
+
+
 def test_eval_photos_needs_the_painting(capsys, small_style):
     from conftest import DATA
 

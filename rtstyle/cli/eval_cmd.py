@@ -16,6 +16,7 @@ from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
 from rtstyle.flow_methods import FLOW_METHODS
+from rtstyle.wording import counted
 
 
 def _number(value: float | None, digits: str = ".5f") -> str:
@@ -36,7 +37,8 @@ def format_table(report: dict) -> str:
 
 
 def format_photo_losses(result: dict) -> str:
-    return (f"photos: {result['photos']} ({result['photo_source']}); content loss {result['content_loss']:.4g}, "
+    # Like the clip's line ("clip.mp4: 36 frames, ..."); it read "photos: 5 (photos)" for a folder named photos.
+    return (f"{result['photo_source']}: {counted(result['photos'], 'photo')}; content loss {result['content_loss']:.4g}, "
             f"style loss {result['style_loss']:.4g} (weighted as in training, painting at {result['style_size']} px, "
             f"VGG16 {result['vgg']})")
 
