@@ -23,7 +23,7 @@ def test_a_path_through_a_missing_folder_cannot_hide_an_existing_file(tmp_path, 
     assert_one_line_error(run_cli(["export", str(small_style), "-o", "nx/../keep.onnx"], capsys), "exists")
     clip = make_clip(tmp_path / "src.mp4", frames=3)
     assert_one_line_error(run_cli(["video", str(clip), "-o", "nx/../src.mp4", "-s", str(small_style)], capsys),
-                          "overwrite the input")
+                          "would replace its input: choose another -o")
     assert (tmp_path / "s.png").read_bytes() == kept and (tmp_path / "keep.onnx").read_bytes() == b"mine"
     assert not (tmp_path / "nx").exists()
 

@@ -117,7 +117,7 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None,
 
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
-        raise RtstyleError(f"output would overwrite the input: {target}")
+        raise RtstyleError(f"the output {target} would replace its input: choose another -o")  # as `image` says
     output_format(target)
     refuse_to_replace(target, overwrite, "video")
 
