@@ -401,3 +401,10 @@ def test_a_folder_as_style_is_named_as_a_folder(tmp_path, photo, capsys):
     (tmp_path / "styles").mkdir()
     result = run_cli(["image", str(src), "-s", str(tmp_path / "styles")], capsys)
     assert_one_line_error(result, "is a folder, not a style file")  # it said "style file not found"
+
+
+def test_a_misspelt_command_gets_the_likely_one(capsys):
+    assert_one_line_error(run_cli(["imag", "photo.jpg"], capsys), "No such command 'imag'. Did you mean 'image'?",
+                          "rtstyle --help")
+    assert_one_line_error(run_cli(["style"], capsys), "Did you mean 'styles'?")
+    assert_one_line_error(run_cli(["frobnicate"], capsys), "No such command 'frobnicate'.")
