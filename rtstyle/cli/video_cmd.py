@@ -317,13 +317,13 @@ def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, s
     from rtstyle.cli.webcam_cmd import gpu_expected
     from rtstyle.engine import create_stylizer
     from rtstyle.realtime.estimate import SMALLER_SIDE, Alternative, smaller_frames
-    from rtstyle.realtime.playlist import with_fast_variants
+    from rtstyle.realtime.playlist import cpu_variant
     from rtstyle.realtime.processing import FrameProcessor
 
     if gpu_expected(backend, device):
         return []
     choices: list[Alternative] = []
-    (fast,), _ = with_fast_variants([style], on_gpu=False)
+    fast = cpu_variant(style)
     if fast != style:
         loaded: list[Stylizer] = []
 
