@@ -152,7 +152,9 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
 
     from rtstyle.io.formats import check_crf, output_format
     from rtstyle.io.video import probe_video
-    from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size
+    from rtstyle.realtime.convert import (
+        ConvertOptions, check_paths, check_start, convert_video, expected_frames, frame_size,
+    )
     from rtstyle.realtime.estimate import RunEstimate
     from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import default_style
@@ -169,6 +171,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     fmt = output_format(output)
     check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
+    check_start(info, start)  # likewise
     width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     # Asked for, or by default where it was measured to win clearly (the fast networks, docs/benchmarks.md).

@@ -122,6 +122,11 @@ def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     refuse_to_replace(target, overwrite, "video")
 
 
+def check_start(info: VideoInfo, start: float) -> None:
+    if info.duration is not None and start >= info.duration:
+        raise RtstyleError(f"--start {start:g} s is past the end of the video ({info.duration:.2f} s)")
+
+
 def expected_frames(info: VideoInfo, start: float, duration: float | None,
                     fmt: OutputFormat | None = None) -> int | None:
     """Frames the output will have: those of the range, fewer where the format caps the frame rate."""
@@ -180,8 +185,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     fmt = output_format(target)
     check_crf(fmt, options.crf)
     info = probe_video(source)
-    if info.duration is not None and options.start >= info.duration:
-        raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
+    check_start(info, options.start)
     if info.color.hdr:  # said: the output is SDR, which every screen shows as intended
         log(f"{source} is HDR video ({HDR_NAMES[info.color.trc]}, {info.bits}-bit): tone-mapped to SDR (BT.709, "
             f"8-bit) for the networks, which learnt from SDR photos, and for the output")
