@@ -16,6 +16,7 @@ from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
+from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
@@ -200,12 +201,6 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
         stylizer.close()
     say_written(result, log)
     click.echo(str(result.path))
-
-
-def style_specs(values: tuple[str, ...]) -> list[str]:
-    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
-    return [item for value in values
-            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
 
 
 def is_batch(sources: tuple[str, ...], style_args: tuple[str, ...]) -> bool:
