@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 
 from conftest import SHARED, requires_shared, requires_vgg
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, install_user_styles, run_cli
 from temporal_clips import flicker, panning_clip
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +32,16 @@ def test_eval_prints_the_table(tmp_path, small_style, capsys):
     per_frame = next(line for line in lines if line.startswith("per-frame"))
     assert per_frame.split()[-2:] == ["1.00", "-"]
     assert "frame/s" not in result.err and "\r" not in result.err  # no progress bar where stderr is not a terminal
+
+
+def test_eval_without_a_style_measures_the_default_like_video(tmp_path, small_style, capsys, no_builtin_styles,
+                                                              isolated_dirs):
+    install_user_styles(isolated_dirs, small_style, "aa", "mosaic")
+    clip, _ = panning_clip(3)
+    folder = write_frames(tmp_path / "clip", clip)
+    result = run_cli(["eval", str(folder), "--json"], capsys)
+    assert result.exit_code == 0, result
+    assert json.loads(result.out)["style"] == "mosaic"
 
 
 def test_eval_json_ranks_floor_per_frame_and_stabilized(tmp_path, small_style, capsys):
