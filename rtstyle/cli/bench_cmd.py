@@ -90,7 +90,7 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
     return found
 
 
-@click.command()
+@click.command(short_help="Time the backends and precisions at several frame sizes.")
 @click.option("-s", "--style", "styles", multiple=True, shell_complete=complete_style,
               help="Style name or file, or an exported .onnx model. Several, to compare them in one run: repeat it, "
                    "or separate them with commas (the first "

@@ -43,7 +43,7 @@ def format_photo_losses(result: dict) -> str:
             f"VGG16 {result['vgg']})")
 
 
-@click.command(name="eval")
+@click.command(name="eval", short_help="Measure how much a style flickers on a clip.")
 @click.argument("clip", type=click.Path(path_type=Path), required=False)
 @click.option("-s", "--style", shell_complete=complete_style,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic, as "

@@ -32,7 +32,7 @@ def describe(meta: dict) -> str:
     return "; ".join(parts)
 
 
-@click.command()
+@click.command(short_help="List the built-in styles and your own, with credits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
 def styles(as_json: bool) -> None:
     """List the available styles (built-in and user-trained) with their metadata."""

@@ -57,7 +57,7 @@ def parse_duration(text: str | None) -> float | None:
     return seconds
 
 
-@click.command()
+@click.command(short_help="Train a style network from one painting.")
 @click.option("--style-image", type=click.Path(path_type=Path), help="The painting to learn (required unless --resume).")
 @click.option("--content", type=click.Path(path_type=Path),
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
