@@ -669,3 +669,13 @@ def test_a_batch_removes_what_a_killed_run_left_for_the_results_it_writes(tmp_pa
     assert result.exit_code == 0, result
     assert f"removed 1 file (1.5 kB) left by an interrupted run of {folder / 'a_randomstyle.png'}" in result.err
     assert not left.exists() and other.exists() and (folder / "a_randomstyle.png").exists()
+
+
+def test_without_a_style_image_uses_the_default_like_video(tmp_path, small_style, photo, capsys, no_builtin_styles,
+                                                           isolated_dirs):
+    install_user_styles(isolated_dirs, small_style, "aa", "mosaic")
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), photo[:24, :32])
+    result = run_cli(["image", str(src)], capsys)
+    assert result.exit_code == 0, result
+    assert result.out.split() == [str(tmp_path / "p_mosaic.png")]

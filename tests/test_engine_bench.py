@@ -117,9 +117,10 @@ def test_bench_compares_styles_in_one_run_against_the_first(small_style, tmp_pat
     for row in rows[1:]:  # every style is compared with the first style's torch eager fp32
         assert row["speedup"] == pytest.approx(base["median_ms"] / row["median_ms"], rel=0.02)
     assert "int8" in rows[2]["engine"]
-    table = run_cli(["bench", "-s", str(small_style), "-s", str(fast), "--backends", "onnx", "--sizes", "16x16",
-                     "--frames", "1", "--warmup", "0"], capsys)
-    assert table.exit_code == 0 and "| style" in table.out and "quick-fast: fast" in table.out
+    table = run_cli(["bench", "-s", f"{small_style},{fast}", "--backends", "onnx", "--sizes", "16x16",
+                     "--frames", "1", "--warmup", "0"], capsys)  # a list, as image and video take it
+    assert table.exit_code == 0, table
+    assert "| style" in table.out and "quick-fast: fast" in table.out and "smallstyle: johnson" in table.out
     assert_one_line_error(run_cli(["bench", "-s", str(small_style), "-s", "no-such-style", "--sizes", "8x8"], capsys),
                           "no-such-style")
 

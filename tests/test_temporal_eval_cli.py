@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 
 from conftest import SHARED, requires_shared, requires_vgg
-from helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, install_user_styles, run_cli
 from temporal_clips import flicker, panning_clip
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +32,16 @@ def test_eval_prints_the_table(tmp_path, small_style, capsys):
     per_frame = next(line for line in lines if line.startswith("per-frame"))
     assert per_frame.split()[-2:] == ["1.00", "-"]
     assert "frame/s" not in result.err and "\r" not in result.err  # no progress bar where stderr is not a terminal
+
+
+def test_eval_without_a_style_measures_the_default_like_video(tmp_path, small_style, capsys, no_builtin_styles,
+                                                              isolated_dirs):
+    install_user_styles(isolated_dirs, small_style, "aa", "mosaic")
+    clip, _ = panning_clip(3)
+    folder = write_frames(tmp_path / "clip", clip)
+    result = run_cli(["eval", str(folder), "--json"], capsys)
+    assert result.exit_code == 0, result
+    assert json.loads(result.out)["style"] == "mosaic"
 
 
 def test_eval_json_ranks_floor_per_frame_and_stabilized(tmp_path, small_style, capsys):
@@ -138,6 +148,17 @@ def test_the_painting_size_comes_from_the_styles_training_run():
     assert trained_painting_size(find_style("candy").metadata()) == 512
     assert trained_painting_size(find_style("mosaic").metadata()) is None  # its own size
     assert trained_painting_size({}) is None and trained_painting_size({"hyperparameters": {"style_size": 0}}) is None
+
+
+def test_the_photo_losses_line_names_the_folder_then_the_count():
+    from rtstyle.cli.eval_cmd import format_photo_losses
+
+    line = format_photo_losses({"photos": 5, "photo_source": "photos", "content_loss": 2.0, "style_loss": 3.0,
+                                "style_size": 470, "vgg": "vgg16.safetensors"})
+    assert line.startswith("photos: 5 photos; content loss 2, style loss 3 (")
+    one = format_photo_losses({"photos": 1, "photo_source": "me.jpg", "content_loss": 2.0, "style_loss": 3.0,
+                               "style_size": 470, "vgg": "vgg16.safetensors"})
+    assert one.startswith("me.jpg: 1 photo;")
 
 
 def test_eval_photos_needs_the_painting(capsys, small_style):

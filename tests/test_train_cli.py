@@ -207,6 +207,14 @@ def test_styles_lists_a_one_step_style_as_one_step() -> None:
     assert describe({"source_image": "p.jpg", "steps": 2000}) == "from p.jpg; 2,000 steps"
 
 
+def test_styles_says_what_a_user_style_started_from() -> None:
+    from rtstyle.cli.styles_cmd import describe
+
+    assert describe({"source_image": "p.jpg", "steps": 300, "init": "mosaic"}) == \
+        "from p.jpg, fine-tuned from mosaic; 300 steps"
+    assert describe({"source_image": "p.jpg", "steps": 3, "teacher": "mine"}) == "from p.jpg, distilled from mine; 3 steps"
+
+
 def test_the_help_that_doctor_points_to_gives_the_quick_cpu_recipe(capsys: pytest.CaptureFixture[str]) -> None:
     # `rtstyle doctor` on a machine without a GPU says "training takes seconds a step, see `rtstyle train --help`"
     from rtstyle.train.trainer import QUICK_CPU_RECIPE, QUICK_CPU_STYLE_FACTOR

@@ -116,7 +116,10 @@ def test_a_run_stopped_by_its_time_limit_logs_its_last_step(inputs: tuple[Path, 
 def test_a_cpu_run_says_how_long_it_will_take(inputs: tuple[Path, Path], tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     Trainer(config_for(inputs, tmp_path, steps=4), random_loss_network()).run()
-    estimates = [line for line in capsys.readouterr().err.splitlines() if line.startswith("on the CPU")]
+    err = capsys.readouterr().err
+    start = next(line for line in err.splitlines() if line.startswith("training "))
+    assert "johnson (blocks 1, width 8) on cpu" in start  # the network's shape in words, not a dict's repr
+    estimates = [line for line in err.splitlines() if line.startswith("on the CPU")]
     assert len(estimates) == 1 and "so the rest of the run (1 step) takes about" in estimates[0]  # once, timed over steps 2-3
 
 

@@ -23,7 +23,7 @@ def test_a_path_through_a_missing_folder_cannot_hide_an_existing_file(tmp_path, 
     assert_one_line_error(run_cli(["export", str(small_style), "-o", "nx/../keep.onnx"], capsys), "exists")
     clip = make_clip(tmp_path / "src.mp4", frames=3)
     assert_one_line_error(run_cli(["video", str(clip), "-o", "nx/../src.mp4", "-s", str(small_style)], capsys),
-                          "overwrite the input")
+                          "would replace its input: choose another -o")
     assert (tmp_path / "s.png").read_bytes() == kept and (tmp_path / "keep.onnx").read_bytes() == b"mine"
     assert not (tmp_path / "nx").exists()
 
@@ -401,3 +401,10 @@ def test_a_folder_as_style_is_named_as_a_folder(tmp_path, photo, capsys):
     (tmp_path / "styles").mkdir()
     result = run_cli(["image", str(src), "-s", str(tmp_path / "styles")], capsys)
     assert_one_line_error(result, "is a folder, not a style file")  # it said "style file not found"
+
+
+def test_a_misspelt_command_gets_the_likely_one(capsys):
+    assert_one_line_error(run_cli(["imag", "photo.jpg"], capsys), "No such command 'imag'. Did you mean 'image'?",
+                          "rtstyle --help")
+    assert_one_line_error(run_cli(["style"], capsys), "Did you mean 'styles'?")
+    assert_one_line_error(run_cli(["frobnicate"], capsys), "No such command 'frobnicate'.")

@@ -275,7 +275,7 @@ def test_existing_output_is_refused_without_overwrite(tmp_path, small_style, cap
 @pytest.mark.parametrize("args, fragments, only_line", [
     (["missing.mp4"], ("not found",), True),  # an unusable input fails before the model loads
     (["{bad}"], ("cannot read video",), True),
-    (["{clip}", "--start", "30"], ("past the end",), False),
+    (["{clip}", "--start", "30"], ("past the end",), True),  # checked before the model loads too
     (["{clip}", "--start", "abc"], ("not a time",), True),
 ])
 def test_bad_input_is_one_line(tmp_path, small_style, capsys, args, fragments, only_line):

@@ -156,7 +156,7 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
     from pathlib import Path
 
     from rtstyle.errors import RtstyleError
-    from rtstyle.realtime.playlist import style_playlist
+    from rtstyle.realtime.playlist import cpu_variant, style_playlist, with_fast_variants
 
     styles_dir = Path(os.environ["RTSTYLE_STYLES_DIR"])
     styles_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +171,11 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
     shutil.copy(small_style, styles_dir / "gamma-fast.safetensors")  # no gamma: a style of its own
     assert style_playlist(None) == ["mosaic", "alpha", "beta", "gamma-fast"]
     assert style_playlist("alpha-fast") == ["alpha-fast", "alpha", "beta", "gamma-fast", "mosaic"]
+    # Asked for by another spelling, the style is listed by its own name: `Alpha` got no alpha-fast on a CPU.
+    assert style_playlist("Alpha") == ["alpha", "beta", "gamma-fast", "mosaic"]
+    assert with_fast_variants(style_playlist("Alpha"), on_gpu=False)[0][0] == "alpha-fast"
+    assert cpu_variant("Alpha") == cpu_variant("alpha") == "alpha-fast"  # what `video` offers as faster
+    assert cpu_variant("beta") == "beta" and cpu_variant(str(small_style)) == str(small_style)
     with pytest.raises(RtstyleError, match="unknown style"):
         style_playlist("nosuchstyle")
 

@@ -39,7 +39,7 @@ def architecture_rows() -> list[dict[str, Any]]:
     return rows
 
 
-@click.command()
+@click.command(short_help="List the network architectures (for --arch) and their cost.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def archs(as_json: bool) -> None:
     """List the network architectures (for `--arch`) with their cost: MACs per pixel and parameters."""

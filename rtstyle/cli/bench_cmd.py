@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_arch, complete_style
 from rtstyle.cli.options import THREADS
+from rtstyle.cli.style_requests import style_specs
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
@@ -89,9 +90,10 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
     return found
 
 
-@click.command()
+@click.command(short_help="Time the backends and precisions at several frame sizes.")
 @click.option("-s", "--style", "styles", multiple=True, shell_complete=complete_style,
-              help="Style name or file, or an exported .onnx model; repeat to compare styles in one run (the first "
+              help="Style name or file, or an exported .onnx model. Several, to compare them in one run: repeat it, "
+                   "or separate them with commas (the first "
                    "one's torch eager fp32 is the baseline). Default: random weights of --arch (timing does not "
                    "depend on the weights).")
 @click.option("--arch", default="johnson", show_default=True, shell_complete=complete_arch, help="Architecture to time without --style.")
@@ -123,8 +125,9 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
       rtstyle bench
       rtstyle bench --style starry-night --sizes 320x240,640x480,1280x720,1920x1080
       rtstyle bench --backends onnx --sizes 640x480 --frames 50 --json
-      rtstyle bench -s mosaic -s mosaic-fast --precisions fp32,int8 --sizes 320x240,640x480
+      rtstyle bench -s mosaic,mosaic-fast --precisions fp32,int8 --sizes 320x240,640x480
     """
+    styles = tuple(style_specs(styles))  # `-s a,b` as image and video take it
     refuse_arch_with_styles(styles, arch_args)
     size_list = parse_sizes(sizes)
     backend_list = split_list(backends, ("onnx", "torch"), "backend")

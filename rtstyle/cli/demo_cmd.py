@@ -28,7 +28,7 @@ def default_demo_styles(count: int) -> list[str]:
     return ordered[:count]
 
 
-@click.command()
+@click.command(short_help="Stylize the bundled clip and photo with built-in styles.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
               show_default=True, help="Where the results go. A later demo replaces the files an earlier one wrote "
                                       "there, and nothing else.")

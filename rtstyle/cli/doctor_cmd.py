@@ -8,7 +8,7 @@ import sys
 import click
 
 
-@click.command()
+@click.command(short_help="Check what rtstyle can use here, and how to mend the rest.")
 @click.option("--cameras", is_flag=True, help="Also open camera indices 0..9 to see which deliver frames (slow).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def doctor(cameras: bool, as_json: bool) -> None:

@@ -16,6 +16,7 @@ from rtstyle.cli.completion import complete_style
 from rtstyle.cli.options import FiniteFloatRange, engine_options
 from rtstyle.errors import RtstyleError
 from rtstyle.flow_methods import FLOW_METHODS
+from rtstyle.wording import counted
 
 
 def _number(value: float | None, digits: str = ".5f") -> str:
@@ -36,14 +37,17 @@ def format_table(report: dict) -> str:
 
 
 def format_photo_losses(result: dict) -> str:
-    return (f"photos: {result['photos']} ({result['photo_source']}); content loss {result['content_loss']:.4g}, "
+    # Like the clip's line ("clip.mp4: 36 frames, ..."); it read "photos: 5 (photos)" for a folder named photos.
+    return (f"{result['photo_source']}: {counted(result['photos'], 'photo')}; content loss {result['content_loss']:.4g}, "
             f"style loss {result['style_loss']:.4g} (weighted as in training, painting at {result['style_size']} px, "
             f"VGG16 {result['vgg']})")
 
 
-@click.command(name="eval")
+@click.command(name="eval", short_help="Measure how much a style flickers on a clip.")
 @click.argument("clip", type=click.Path(path_type=Path), required=False)
-@click.option("-s", "--style", required=True, shell_complete=complete_style, help="Style name (see `rtstyle styles`), a style file or an exported .onnx model.")
+@click.option("-s", "--style", shell_complete=complete_style,
+              help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic, as "
+                   "for `image`, `video` and `webcam`.")
 @click.option("--stabilize", "strengths", type=FiniteFloatRange(0, 1, max_open=True), multiple=True,
               help="Also score the run-time stabiliser at this strength (repeat to compare several).")
 @click.option("--max-frames", type=click.IntRange(min=2), help="Evaluate only the first N frames.")
@@ -59,7 +63,7 @@ def format_photo_losses(result: dict) -> str:
 @click.option("--vgg-weights", type=click.Path(path_type=Path), help="VGG16 safetensors file (or RTSTYLE_VGG_WEIGHTS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
 @engine_options
-def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
+def eval_command(clip: Path, style: str | None, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,
                  flow_method: str, photos: Path | None, style_image: Path | None, style_size: int | None,
                  vgg_weights: Path | None, as_json: bool, backend: str, device: str, precision: str) -> None:
     """Measure how much a style flickers on a clip (a video file or a folder of frames).
@@ -69,7 +73,6 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
     stabiliser at each --stabilize strength, with its ghosting (0 = none; a blind blend of strength s
     scores about s). Lower is steadier. See docs/temporal.md.
 
-    \b
     With --photos and --style-image it also measures the training objective on photos: content and style
     loss of the outputs, weighted as in training (the style loss against the painting).
 
@@ -80,7 +83,9 @@ def eval_command(clip: Path, style: str, strengths: tuple[float, ...], max_frame
       rtstyle eval frames/ --style candy --stabilize 0.3 --stabilize 0.6 --json
     """
     from rtstyle.engine import create_stylizer
+    from rtstyle.realtime.playlist import default_style
 
+    style = style or default_style()
     if clip is None and photos is None:
         raise RtstyleError("give a CLIP (video or folder of frames) and/or --photos")
     if (photos is None) != (style_image is None):

@@ -38,7 +38,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
     return None if size is None else (size[1], size[0])
 
 
-@click.command()
+@click.command(short_help="Export a style to ONNX, for other runtimes.")
 @click.argument("style", shell_complete=complete_style)
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
               help="The .onnx file to write.")

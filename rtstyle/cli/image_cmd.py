@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, shell_complete=complete_path)
-@click.option("-s", "--style", "style_args", required=True, multiple=True, shell_complete=complete_style_list,
+@click.option("-s", "--style", "style_args", multiple=True, shell_complete=complete_style_list,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
-                   "or separate them with commas; `all` for every usable installed style (fast variants aside).")
+                   "or separate them with commas; `all` for every usable installed style (fast variants aside). "
+                   "Default: mosaic, as for `video` and `webcam`.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output file (one input and one style) or folder. Default: beside each input, named "
                    "INPUT_STYLE.EXT.")
@@ -64,11 +65,12 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     from rtstyle.io.images import is_image_name
     from rtstyle.io.result_sheet import check_sheet_path, plan_sheet, write_sheet
     from rtstyle.realtime.look import Look
+    from rtstyle.realtime.playlist import default_style
     from rtstyle.styles.catalog import style_names
 
     if sheet is not None:
         check_sheet_path(sheet, overwrite)
-    styles = requested_styles(style_args, backend)
+    styles = requested_styles(style_args or (default_style(),), backend)
     if len(styles) > 1 and output is not None and is_image_name(output) and not output.is_dir():
         raise RtstyleError(f"{len(styles)} styles need an output folder, not the file {output}")
     installed = style_names()

@@ -8,6 +8,7 @@ or removed its outputs (rtstyle.interrupts).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -52,6 +53,15 @@ class LazyGroup(click.Group):
         module_name, attribute = target.split(":")
         with deferred_stop():  # native libraries (cv2, av, onnx) load here: Ctrl-C must not cut their start-up
             return getattr(importlib.import_module(module_name), attribute)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """A misspelt command gets the likely one, as a misspelt option does (click suggests only options)."""
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """Command names without their help: click's own would import every command module at each Tab."""

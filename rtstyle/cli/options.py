@@ -93,7 +93,7 @@ def stabilize_option(func: F) -> F:
 def look_options(func: F) -> F:
     """--strength / --keep-colors: how the stylized frame is finished (rtstyle.realtime.look)."""
     func = click.option("--keep-colors", is_flag=True,
-                        help="Keep the photo's colours: only the style's light and dark (its strokes and texture) "
+                        help="Keep the original colours (the photo's, video's or camera's): only the style's light and dark (its strokes and texture) "
                              "are used (luminance-only transfer, Gatys et al. 2016).")(func)
     func = click.option("--strength", type=FiniteFloatRange(0.0, 1.0), default=1.0, show_default=True,
                         help="How much style: 1 is the network's output, 0.5 half-way back to the original.")(func)

@@ -18,7 +18,7 @@ from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.wording import counted
 
 
-@click.command()
+@click.command(short_help="Export a style as an int8 ONNX model for CPUs.")
 @click.argument("style", shell_complete=complete_style)
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
               help="Output .onnx file. Default: STYLE-int8.onnx in the current folder.")

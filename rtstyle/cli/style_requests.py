@@ -19,6 +19,12 @@ class RequestedStyle:
     file: str  # the style or model file, resolved: two spellings of one style are one style
 
 
+def style_specs(values: tuple[str, ...]) -> list[str]:
+    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
+    return [item for value in values
+            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
+
+
 def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedStyle]:
     """`-s a -s b,c` or `-s all` as styles, each checked (exists, loads, runs on the backend) before any runs."""
     from rtstyle.engine.onnx_backend import check_onnx_model, is_onnx_path

@@ -18,7 +18,9 @@ def describe(meta: dict) -> str:
     if title:
         parts.append(f"{title}" + (f" by {meta['artist']}" if meta.get("artist") else ""))
     elif meta.get("source_image"):  # a style the user trained: its painting's file name is what they know it by
-        parts.append(f"from {meta['source_image']}")
+        # --init and --teacher too: a 300-step fine-tune of mosaic is not a 300-step style from scratch
+        parts.append(f"from {meta['source_image']}" + (f", fine-tuned from {meta['init']}" if meta.get("init") else "")
+                     + (f", distilled from {meta['teacher']}" if meta.get("teacher") else ""))
     if meta.get("steps"):
         planned = (meta.get("hyperparameters") or {}).get("steps")
         if meta.get("stopped_early") and planned:  # a --time-limit run: resumable, not finished
@@ -30,7 +32,7 @@ def describe(meta: dict) -> str:
     return "; ".join(parts)
 
 
-@click.command()
+@click.command(short_help="List the built-in styles and your own, with credits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
 def styles(as_json: bool) -> None:
     """List the available styles (built-in and user-trained) with their metadata."""

@@ -57,12 +57,13 @@ def parse_duration(text: str | None) -> float | None:
     return seconds
 
 
-@click.command()
+@click.command(short_help="Train a style network from one painting.")
 @click.option("--style-image", type=click.Path(path_type=Path), help="The painting to learn (required unless --resume).")
 @click.option("--content", type=click.Path(path_type=Path),
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
 @click.option("--name", required=True,
-              help="Name of the new style (lower case, digits, '-', '_', '.'); a built-in's name replaces it for you.")
+              help="Name of the new style (lower case, digits, '-', '_', '.'). A built-in's name (mosaic) makes "
+                   "yours stand in for that built-in, for you only.")
 @click.option("--steps", type=click.IntRange(min=1),
               help=f"Optimizer steps (the default is Johnson's 40,000 at batch 4). {_default('steps')}")
 @click.option("--epochs", type=FiniteFloatRange(min=0, min_open=True),
@@ -132,6 +133,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
     Example:
       rtstyle train --style-image starry_night.jpg --content photos/ --name starry --steps 2000
       rtstyle image photo.jpg --style starry
+
     Ctrl-C (or `kill PID`) saves a checkpoint; run the same command with --resume to continue.
 
     On a CPU a step takes seconds, so the example takes hours (a few steps in, the run says how long). For a style

@@ -16,6 +16,7 @@ from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
 )
+from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
@@ -152,7 +153,9 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
 
     from rtstyle.io.formats import check_crf, output_format
     from rtstyle.io.video_probe import probe_video
-    from rtstyle.realtime.convert import ConvertOptions, check_paths, convert_video, expected_frames, frame_size
+    from rtstyle.realtime.convert import (
+        ConvertOptions, check_paths, check_start, convert_video, expected_frames, frame_size,
+    )
     from rtstyle.realtime.estimate import RunEstimate
     from rtstyle.realtime.look import Look
     from rtstyle.realtime.playlist import default_style
@@ -169,6 +172,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     fmt = output_format(output)
     check_crf(fmt, crf)
     info = probe_video(source)  # a missing or unreadable input is the only line, before the model load too
+    check_start(info, start)  # likewise
     width, height = frame_size(info, scale, max_size, fmt) or (info.width, info.height)
     log = lambda line: tqdm.write(line, file=sys.stderr)  # noqa: E731 - lines above the progress bar, not through it
     # Asked for, or by default where it was measured to win clearly (the fast networks, docs/benchmarks.md).
@@ -197,12 +201,6 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
         stylizer.close()
     say_written(result, log)
     click.echo(str(result.path))
-
-
-def style_specs(values: tuple[str, ...]) -> list[str]:
-    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
-    return [item for value in values
-            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
 
 
 def is_batch(sources: tuple[str, ...], style_args: tuple[str, ...]) -> bool:
@@ -317,13 +315,13 @@ def faster_choices(style: str, stylizer: Stylizer, long_side: int, look: Look, s
     from rtstyle.cli.webcam_cmd import gpu_expected
     from rtstyle.engine import create_stylizer
     from rtstyle.realtime.estimate import SMALLER_SIDE, Alternative, smaller_frames
-    from rtstyle.realtime.playlist import with_fast_variants
+    from rtstyle.realtime.playlist import cpu_variant
     from rtstyle.realtime.processing import FrameProcessor
 
     if gpu_expected(backend, device):
         return []
     choices: list[Alternative] = []
-    (fast,), _ = with_fast_variants([style], on_gpu=False)
+    fast = cpu_variant(style)
     if fast != style:
         loaded: list[Stylizer] = []
 

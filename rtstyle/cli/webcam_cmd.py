@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in help_lines())
 
 
-@click.command(epilog=_EPILOG)
+@click.command(epilog=_EPILOG, short_help="Live style transfer from a webcam, with hotkeys.")
 @click.option("-s", "--style", shell_complete=complete_style, help="Style to start with (name or path). Default: mosaic. Hotkeys step through "
                                     "this style and then every installed style.")
 @click.option("--camera", type=click.IntRange(min=0), help="Camera index.  [default: 0]")

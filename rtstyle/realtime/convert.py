@@ -119,9 +119,14 @@ def frame_size(info: VideoInfo, scale: float | None, max_size: int | None,
 
 def check_paths(source: Path, target: Path, overwrite: bool) -> None:
     if source.exists() and target.exists() and source.resolve() == target.resolve():
-        raise RtstyleError(f"output would overwrite the input: {target}")
+        raise RtstyleError(f"the output {target} would replace its input: choose another -o")  # as `image` says
     output_format(target)
     refuse_to_replace(target, overwrite, "video")
+
+
+def check_start(info: VideoInfo, start: float) -> None:
+    if info.duration is not None and start >= info.duration:
+        raise RtstyleError(f"--start {start:g} s is past the end of the video ({info.duration:.2f} s)")
 
 
 def expected_frames(info: VideoInfo, start: float, duration: float | None,
@@ -182,8 +187,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     fmt = output_format(target)
     check_crf(fmt, options.crf)
     info = probe_video(source)
-    if info.duration is not None and options.start >= info.duration:
-        raise RtstyleError(f"--start {options.start:g} s is past the end of the video ({info.duration:.2f} s)")
+    check_start(info, options.start)
     # A PQ video's frames roll off to its own peak (its HDR10 metadata), which the log and a resumable part say.
     peak = source_peak(source) if info.color.trc == PQ else SourcePeak()
     if info.color.hdr:  # said: the output is SDR, which every screen shows as intended

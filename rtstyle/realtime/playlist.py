@@ -25,6 +25,8 @@ def style_playlist(requested: str | None) -> list[str]:
     """
     first = requested if requested is not None else default_style()
     entry = find_style(first)  # fails early, with suggestions, for a misspelt name
+    if entry.source != "path":  # `Candy` or `starry_night` by its own name, so that its NAME-fast is found
+        first = entry.name
     playlist = [first]
     for name in without_fast_variants(style_names()):
         if name != entry.name and name != first:
@@ -61,3 +63,13 @@ def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], di
         if chosen not in result:
             result.append(chosen)
     return result, notes
+
+
+def cpu_variant(style: str) -> str:
+    """What a CPU would run for `style`: its NAME-fast where `with_fast_variants` swaps one in (found for any spelling
+    find_style takes, `Candy` or `starry_night`), else `style` itself."""
+    entry = find_style(style)
+    name = entry.name if entry.source != "path" else style
+    (chosen,), _ = with_fast_variants([name], on_gpu=False)
+    return chosen if chosen != name else style
+

@@ -402,7 +402,8 @@ class Trainer:
             self.recent.extend(read_log_tail(log_path, FINAL_LOSS_WINDOW))
         bar = tqdm(total=hp.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not config.progress,
                    mininterval=1.0, desc=config.name)
-        say(f"training {config.name!r}: {self.arch} {self.arch_kwargs} on {self.device.type}"
+        shape = ", ".join(f"{key} {value}" for key, value in sorted(self.arch_kwargs.items()))  # not a dict's repr
+        say(f"training {config.name!r}: {self.arch}{f' ({shape})' if shape else ''} on {self.device.type}"
                    f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
                    f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
                    f"run dir {self.run_dir}, previews in {self.run_dir / 'previews'}"
