@@ -167,7 +167,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 tqdm.write(f"skipped {job.source}: {exc}", file=sys.stderr)
                 continue
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
-            write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite)
+            write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite,
+                        result_of=style.name)
             written += 1
             tqdm.write(str(job.target), file=sys.stdout)  # every result's path on stdout, as video batches say theirs
         bar.update(previous)
