@@ -100,7 +100,8 @@ def png_with_text(data: bytes, crc_ok: bool = True) -> bytes:
 def test_other_software_and_damaged_files_are_not_marked(tmp_path):
     assert read_result_mark(stored(tmp_path, png_with_text(b"Software\x00GIMP 2.10"), ".png")) is None
     assert read_result_mark(stored(tmp_path, png_with_text(b"Comment\x00rtstyle result"), ".png")) is None
-    assert read_result_mark(stored(tmp_path, png_with_text(b"Software\x00rtstyle result", crc_ok=False), ".png")) is None
+    damaged = png_with_text(b"Software\x00rtstyle result", crc_ok=False)
+    assert read_result_mark(stored(tmp_path, damaged, ".png")) is None
     assert read_result_mark(stored(tmp_path, png_with_text(b"Software\x00rtstyle result"), ".png")) == "rtstyle result"
     for suffix in (".jpg", ".png", ".webp", ".tiff"):
         marked = with_result_mark(encode(suffix, pixels(), None), suffix, "candy")
