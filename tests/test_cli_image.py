@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -113,6 +114,44 @@ def test_a_named_photo_is_never_replaced_even_when_named_like_a_result(tmp_path,
     link.symlink_to(a)
     assert_one_line_error(run_cli(["image", str(a), "-s", str(random_style), "-o", str(link), "--overwrite"], capsys),
                           "would replace an input")
+
+
+def test_overwrite_redoes_a_folders_own_results_in_every_format(tmp_path, random_style, photo, capsys):
+    """x_candy.jpg beside x.jpg: rtstyle's result (marked in the file) is redone with --overwrite, as a video
+    batch's are; a photo named like one (unmarked) is not."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    names = ["a.jpg", "b.png", "c.webp", "d.tif"]
+    for name in names:
+        cv2.imwrite(str(folder / name), photo[:24, :32])
+    cv2.imwrite(str(folder / "e.png"), photo[:24, :32])
+    cv2.imwrite(str(folder / "e_randomstyle.png"), photo[24:48, :32])  # a real photo, or an older rtstyle's result
+    unmarked = (folder / "e_randomstyle.png").read_bytes()
+    first = run_cli(["image", str(folder), "-s", str(random_style)], capsys)
+    assert first.exit_code == 0 and "wrote 4 images" in first.err, first
+    results = [folder / f"{Path(name).stem}_randomstyle{Path(name).suffix}" for name in names]
+    before = {path: cv2.imread(str(path)) for path in results}
+    kept = run_cli(["image", str(folder), "-s", str(random_style)], capsys)  # without --overwrite: kept, and said how
+    assert "nothing to do" in kept.err and "skipped 4 already stylized (--overwrite to redo them)" in kept.err
+    again = run_cli(["image", str(folder), "-s", str(random_style), "--strength", "0.5", "--overwrite",
+                     "--contact-sheet", str(tmp_path / "sheet.png")], capsys)
+    assert again.exit_code == 0, again
+    assert "wrote 5 images" not in again.err and "wrote 4 images" in again.err  # e_randomstyle.png is no result
+    assert "skipped 1 already stylized beside their photos (not marked" in again.err
+    assert sorted(again.out.splitlines()[:-1]) == sorted(str(path) for path in results)
+    for path in results:
+        redone = cv2.imread(str(path))
+        assert np.abs(redone.astype(int) - before[path].astype(int)).mean() > 2, path  # the weaker look
+    assert (folder / "e_randomstyle.png").read_bytes() == unmarked
+    assert cv2.imread(str(tmp_path / "sheet.png")) is not None  # the contact sheet shows them as before
+    everything = [*names, "e.png", "e_randomstyle.png", *(p.name for p in results)]  # no a_randomstyle_randomstyle
+    assert sorted(p.name for p in folder.iterdir()) == sorted(everything)
+    pattern = run_cli(["image", str(folder / "*.jpg"), "-s", str(random_style), "--overwrite"], capsys)
+    assert "wrote 1 image" in pattern.err  # a quoted pattern finds them as a folder does
+    named = run_cli(["image", str(folder / "a.jpg"), str(results[0]), "-s", str(random_style), "--overwrite"],
+                    capsys)  # as a shell's * gives them: named photos are inputs, never replaced
+    assert named.exit_code == 0 and "named on the command line, and inputs are never replaced" in named.err
+    assert "give their folder or a quoted pattern" in named.err
 
 
 def test_a_shell_expanded_batch_can_be_run_again(tmp_path, random_style, photo, capsys):

@@ -46,9 +46,10 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     iPhone's) are read with `pip install "rtstyle[heic]"`; their results are JPEG. Nothing is overwritten:
     an input never, an existing output only with --overwrite. In a batch (a folder, a pattern, several photos or
     several styles), existing outputs are skipped (so running the same command again finishes an interrupted
-    batch), earlier results (x_mosaic.jpg beside x.jpg) are left alone, and a folder's subfolders are kept
-    under -o. A photo too large for the memory available is stylized in tiles (--max-size: a downscaled copy,
-    whole); a batch goes on without a photo too large even for tiles, and says which.
+    batch), earlier results (x_mosaic.jpg beside x.jpg) are left alone (with --overwrite, redone when rtstyle
+    marked them as its results), and a folder's subfolders are kept under -o. A photo too large for the memory
+    available is stylized in tiles (--max-size: a downscaled copy, whole); a batch goes on without a photo too
+    large even for tiles, and says which.
 
     \b
     Examples:
@@ -167,7 +168,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                 tqdm.write(f"skipped {job.source}: {exc}", file=sys.stderr)
                 continue
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
-            write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite)
+            write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite,
+                        result_of=style.name)
             written += 1
             tqdm.write(str(job.target), file=sys.stdout)  # every result's path on stdout, as video batches say theirs
         bar.update(previous)
@@ -192,7 +194,7 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
                    + "".join(f"; {n}" for n in notes), err=True)
     if too_large and not done:
         raise RtstyleError(f"{style.name}: none of the photos fits in the memory available (see above): use --max-size")
-    return done > 0 or plan.existing + plan.existing_inputs + plan.earlier_results > 0
+    return done > 0 or plan.existing + plan.existing_inputs + plan.named_results + plan.earlier_results > 0
 
 
 def progress_weights(paths: list[Path]) -> list[int]:

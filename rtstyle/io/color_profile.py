@@ -35,6 +35,8 @@ MAX_ICC_BYTES = 255 * JPEG_ICC_CHUNK  # the most a JPEG holds (255 numbered segm
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_COLOR_CHUNKS = {b"sRGB": 1, b"gAMA": 4, b"cHRM": 32}  # the chunk types kept, with their fixed lengths
 TIFF_ICC_TAG = 34675
+TIFF_ASCII, TIFF_UNDEFINED = 2, 7
+TIFF_BYTE_TYPES = frozenset({1, TIFF_ASCII, TIFF_UNDEFINED})  # the types whose count is their length in bytes
 # Profiles an image can carry: input (camera, scanner), display, colour space and output; device links,
 # abstract and named-colour profiles describe no image's colours.
 IMAGE_PROFILE_CLASSES = frozenset({b"scnr", b"mntr", b"spac", b"prtr"})
@@ -135,7 +137,7 @@ def _read(fh: BinaryIO, n: int) -> bytes:
 # -- JPEG ----------------------------------------------------------------------------------------------------------
 
 
-def _jpeg_segments(fh: BinaryIO) -> list[tuple[int, int, int]]:
+def jpeg_segments(fh: BinaryIO) -> list[tuple[int, int, int]]:
     """(marker, payload offset, payload length) of the segments before the image data (SOS)."""
     _read(fh, 2)  # SOI
     segments: list[tuple[int, int, int]] = []
@@ -160,7 +162,7 @@ def _jpeg_segments(fh: BinaryIO) -> list[tuple[int, int, int]]:
 def _jpeg_icc(fh: BinaryIO) -> bytes | None:
     chunks: dict[int, bytes] = {}
     counts: set[int] = set()
-    for marker, offset, length in _jpeg_segments(fh):
+    for marker, offset, length in jpeg_segments(fh):
         if marker != 0xE2 or length < len(JPEG_ICC_MARKER) + 2:
             continue
         fh.seek(offset)
@@ -181,16 +183,24 @@ def _jpeg_icc(fh: BinaryIO) -> bytes | None:
 
 def jpeg_with_icc(encoded: bytes, icc: bytes) -> bytes:
     """The JPEG with the profile in APP2 segments after SOI and the APP0 (JFIF) / APP1 (Exif) segments."""
-    if not encoded.startswith(b"\xff\xd8") or len(icc) > MAX_ICC_BYTES or not icc:
-        raise ValueError("not a JPEG, or a profile no JPEG can hold")
-    at = 2
-    while encoded[at:at + 1] == b"\xff" and encoded[at + 1] in (0xE0, 0xE1):  # JFIF must stay first
-        at += 2 + struct.unpack(">H", encoded[at + 2:at + 4])[0]
+    if len(icc) > MAX_ICC_BYTES or not icc:
+        raise ValueError("a profile no JPEG can hold")
     parts = [icc[i:i + JPEG_ICC_CHUNK] for i in range(0, len(icc), JPEG_ICC_CHUNK)]
     segments = b"".join(
         b"\xff\xe2" + struct.pack(">H", 2 + len(JPEG_ICC_MARKER) + 2 + len(part)) + JPEG_ICC_MARKER
         + bytes([number, len(parts)]) + part
         for number, part in enumerate(parts, start=1))
+    return jpeg_with_segments(encoded, segments, after=frozenset({0xE0, 0xE1}))
+
+
+def jpeg_with_segments(encoded: bytes, segments: bytes, after: frozenset[int]) -> bytes:
+    """The JPEG with `segments` (whole, markers included) inserted after SOI and the leading segments whose markers
+    are in `after` (APP0, JFIF's, must stay first)."""
+    if not encoded.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    at = 2
+    while encoded[at:at + 1] == b"\xff" and encoded[at + 1] in after:
+        at += 2 + struct.unpack(">H", encoded[at + 2:at + 4])[0]
     return encoded[:at] + segments + encoded[at:]
 
 
@@ -237,7 +247,7 @@ def _iccp_profile(data: bytes) -> bytes | None:
     return icc
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
@@ -248,11 +258,11 @@ def png_with_profile(encoded: bytes, profile: ColorProfile) -> bytes:
     at = len(PNG_SIGNATURE) + 8 + 13 + 4
     chunks: list[bytes] = []
     if profile.icc:
-        chunks.append(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(profile.icc, 9)))
+        chunks.append(png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(profile.icc, 9)))
     for kind, data in profile.png_chunks:
         if kind == b"sRGB" and profile.icc:
             continue  # the PNG spec: not both (an iCCP takes precedence)
-        chunks.append(_png_chunk(kind, data))
+        chunks.append(png_chunk(kind, data))
     return encoded[:at] + b"".join(chunks) + encoded[at:]
 
 
@@ -262,7 +272,7 @@ WEBP_ICC_FLAG = 0x20
 WEBP_ALPHA_FLAG = 0x10
 
 
-def _riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     chunks: list[tuple[bytes, bytes]] = []
     at = 12
     while at + 8 <= len(data):
@@ -301,22 +311,30 @@ def _webp_canvas(kind: bytes, data: bytes) -> tuple[int, int, bool]:
 
 def webp_with_icc(encoded: bytes, icc: bytes) -> bytes:
     """The WebP with an ICCP chunk after VP8X (a simple-format file gets a VP8X header first)."""
+    return webp_with_chunk(encoded, b"ICCP", icc, WEBP_ICC_FLAG)
+
+
+def webp_with_chunk(encoded: bytes, kind: bytes, data: bytes, flag: int) -> bytes:
+    """The WebP with a metadata chunk (replacing one of its kind) and its `flag` set in VP8X, where the spec orders
+    it: ICCP right after VP8X, the others (EXIF, XMP) after the image data. A simple-format file (VP8 or VP8L
+    alone) gets a VP8X header first."""
     if encoded[:4] != b"RIFF" or encoded[8:12] != b"WEBP":
         raise ValueError("not a WebP")
-    chunks = [(kind, data) for kind, data in _riff_chunks(encoded) if kind != b"ICCP"]
+    chunks = [(k, d) for k, d in riff_chunks(encoded) if k != kind]
     if not chunks:
         raise ValueError("an empty WebP")
     if chunks[0][0] == b"VP8X":
         vp8x = bytearray(chunks[0][1])
-        vp8x[0] |= WEBP_ICC_FLAG
+        vp8x[0] |= flag
         rest = chunks[1:]
     else:
         width, height, alpha = _webp_canvas(*chunks[0])
-        flags = WEBP_ICC_FLAG | (WEBP_ALPHA_FLAG if alpha else 0)
+        flags = flag | (WEBP_ALPHA_FLAG if alpha else 0)
         vp8x = bytearray(bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
         rest = chunks
-    body = b"".join(kind + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)
-                    for kind, data in [(b"VP8X", bytes(vp8x)), (b"ICCP", icc), *rest])
+    ordered = [(kind, data), *rest] if kind == b"ICCP" else [*rest, (kind, data)]
+    body = b"".join(k + struct.pack("<I", len(d)) + d + b"\x00" * (len(d) & 1)
+                    for k, d in [(b"VP8X", bytes(vp8x)), *ordered])
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
 
 
@@ -324,14 +342,20 @@ def webp_with_icc(encoded: bytes, icc: bytes) -> bytes:
 
 
 def _tiff_icc(fh: BinaryIO) -> bytes | None:
+    return tiff_tag(fh, TIFF_ICC_TAG, frozenset({1, TIFF_UNDEFINED}), MAX_ICC_BYTES)  # BYTE or UNDEFINED
+
+
+def tiff_tag(fh: BinaryIO, wanted: int, kinds: frozenset[int], most: int) -> bytes | None:
+    """A byte-sized tag's value in the first IFD of an open TIFF (at its start); None when it is absent, of another
+    type or longer than `most` bytes."""
     order = "<" if _read(fh, 2) == b"II" else ">"
     _read(fh, 2)
     fh.seek(struct.unpack(order + "I", _read(fh, 4))[0])
     (count,) = struct.unpack(order + "H", _read(fh, 2))
     for _ in range(count):
         tag, kind, n, value = struct.unpack(order + "HHI4s", _read(fh, 12))
-        if tag == TIFF_ICC_TAG and kind in (1, 7):  # BYTE or UNDEFINED
-            if n > MAX_ICC_BYTES:
+        if tag == wanted and kind in kinds:
+            if n > most:
                 return None
             if n <= 4:
                 return value[:n]
@@ -341,12 +365,20 @@ def _tiff_icc(fh: BinaryIO) -> bytes | None:
 
 
 def tiff_with_icc(encoded: bytes, icc: bytes) -> bytes:
-    """The TIFF with the profile appended and a copy of its first IFD, with tag 34675 added, after it.
+    """The TIFF with the profile in tag 34675 (UNDEFINED bytes)."""
+    return tiff_with_tag(encoded, TIFF_ICC_TAG, TIFF_UNDEFINED, icc)
+
+
+def tiff_with_tag(encoded: bytes, tag: int, kind: int, value: bytes) -> bytes:
+    """The TIFF with `value` (of a byte-sized TIFF type: BYTE, ASCII with its NUL, UNDEFINED) appended and a copy of
+    its first IFD, with the tag set (replacing one already there), after it.
 
     Only appended: the old IFD's offsets stay valid; the header then points at the new IFD.
     """
     if encoded[:4] not in (b"II*\x00", b"MM\x00*"):
         raise ValueError("not a classic TIFF")
+    if kind not in TIFF_BYTE_TYPES or not value:
+        raise ValueError("not a byte-sized TIFF value")
     order = "<" if encoded[:2] == b"II" else ">"
     ifd = struct.unpack(order + "I", encoded[4:8])[0]
     (count,) = struct.unpack(order + "H", encoded[ifd:ifd + 2])
@@ -355,11 +387,14 @@ def tiff_with_icc(encoded: bytes, icc: bytes) -> bytes:
     if len(next_ifd) != 4:
         raise ValueError("truncated TIFF IFD")
     out = bytearray(encoded)
-    out += b"\x00" * (len(out) & 1)  # TIFF offsets are word aligned
-    icc_at = len(out)
-    out += icc + b"\x00" * (len(icc) & 1)
-    entries = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != TIFF_ICC_TAG]
-    entries.append(struct.pack(order + "HHII", TIFF_ICC_TAG, 7, len(icc), icc_at))
+    if len(value) <= 4:  # held in the entry itself
+        field = value.ljust(4, b"\x00")
+    else:
+        out += b"\x00" * (len(out) & 1)  # TIFF offsets are word aligned
+        field = struct.pack(order + "I", len(out))
+        out += value + b"\x00" * (len(value) & 1)
+    entries = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != tag]
+    entries.append(struct.pack(order + "HHI", tag, kind, len(value)) + field)
     entries.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])  # the spec: ascending tags
     new_ifd = len(out)
     out += struct.pack(order + "H", len(entries)) + b"".join(entries) + next_ifd
@@ -367,7 +402,6 @@ def tiff_with_icc(encoded: bytes, icc: bytes) -> bytes:
         raise ValueError("too large for a classic TIFF")
     out[4:8] = struct.pack(order + "I", new_ifd)
     return bytes(out)
-
 
 
 # -- AVIF ----------------------------------------------------------------------------------------------------------

@@ -7,7 +7,11 @@ The rules protect what the user has:
   pattern, several photos or several styles) it is skipped, so running the same command again finishes an
   interrupted batch;
 - in a batch, a photo named like the result of another photo in its folder (x_candy.jpg beside x.jpg, for any
-  installed or requested style) is taken for an earlier result: not stylized, and (as an input) never replaced;
+  installed or requested style) is taken for an earlier result: not stylized. It is replaced (with --overwrite)
+  only when it is one: found in a folder or by a pattern, not named on the command line, and marked in its file as
+  rtstyle's result (rtstyle.io.result_marker: results are marked as they are written). Without the mark it may be
+  a real photo (beach_wave.jpg beside beach.jpg), or a result of an rtstyle from before the mark, or a BMP: an
+  input, never replaced;
 - results keep the photo's format (x.tif -> x_candy.tif; a HEIC -> .jpg; a GIF or AVIF -> .png), and under -o
   the photos' subfolders, so a result's name depends only on its photo and style;
 - two results that would be one file (names differing only in letter case on macOS or Windows) are refused.
@@ -28,6 +32,7 @@ from rtstyle.io.images import (
     FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
     unsupported_kind, unsupported_photos, unwritable_format,
 )
+from rtstyle.io.result_marker import is_rtstyle_result
 from rtstyle.wording import counted
 
 CASE_INSENSITIVE_FILES = sys.platform in ("darwin", "win32")  # their default file systems
@@ -50,16 +55,25 @@ class ImagePlan:
     results: list[ImageJob] = field(default_factory=list)
     input_keys: frozenset[tuple[int, int]] = frozenset()  # the photos found, as files on disk (atomic.file_key)
     existing: int = 0  # results already there, kept (no --overwrite)
-    existing_inputs: int = 0  # results already there that are inputs too (beside their photos): never replaced
+    existing_inputs: int = 0  # results already there that are inputs too (beside their photos), unmarked: kept
+    named_results: int = 0  # marked results already there, but named on the command line (inputs): kept
     earlier_results: int = 0  # other photos named like a result of a photo in their folder, left alone
     unwritable: int = 0  # photos whose results' folder cannot be written (read-only), left out of a batch
     unsupported: str = ""  # the folders' photos in formats that are not read (HEIC...), said
 
     def notes(self) -> list[str]:
         notes = [f"skipped {self.existing} already stylized (--overwrite to redo them)"] if self.existing else []
-        if self.existing_inputs:
-            notes.append(f"skipped {self.existing_inputs} already stylized beside their photos"
-                         + (" (inputs are never replaced: delete them to redo them)" if self.overwrite else ""))
+        if self.overwrite:  # said why they are kept, and how to redo them
+            if self.existing_inputs:
+                notes.append(f"skipped {self.existing_inputs} already stylized beside their photos (not marked as "
+                             "rtstyle's results, as photos and an older rtstyle's results are not: inputs are never "
+                             "replaced, delete them to redo them)")
+            if self.named_results:
+                notes.append(f"skipped {self.named_results} already stylized beside their photos (named on the "
+                             "command line, and inputs are never replaced: give their folder or a quoted pattern "
+                             "to redo them)")
+        elif self.existing_inputs + self.named_results:
+            notes.append(f"skipped {self.existing_inputs + self.named_results} already stylized beside their photos")
         if self.earlier_results:
             notes.append(f"left alone {counted(self.earlier_results, 'earlier result')} "
                          "(named PHOTO_STYLE beside its photo)")
@@ -112,19 +126,27 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     inputs_on_disk = {file_key(image.path) for image in found}
     plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite, input_keys=frozenset(inputs_on_disk),
                      unsupported=_unsupported_note(unsupported) if unsupported else "")
-    kept: set[Path] = set()
+    by_key: dict[tuple[int, int], list[FoundImage]] = {}
+    for image in found:
+        by_key.setdefault(file_key(image.path), []).append(image)
+    counted_here: set[Path] = set()  # earlier results counted as existing, kept or replaced: not counted twice
     for image in found:
         if image.path in earlier:
             continue
         target = targets[image.path]
         plan.results.append(ImageJob(image.path, target))
         if target.is_file():
-            if file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
+            if (key := file_key(target)) in inputs_on_disk:
                 if not many:
                     raise RtstyleError(f"the output {target} would replace an input: choose another -o")
-                plan.existing_inputs += 1
-                kept.add(Path(os.path.realpath(target)))
-                continue
+                counted_here.add(Path(os.path.realpath(target)))
+                if not is_rtstyle_result(target):  # maybe a photo: never replaced, --overwrite or not
+                    plan.existing_inputs += 1
+                    continue
+                if any(item.named or item.path not in earlier for item in by_key[key]):  # an input as given
+                    plan.named_results += 1
+                    continue
+                # else: a result of ours found with the photos, as any other result already there
             if not overwrite:
                 if not many:
                     refuse_to_replace(target, overwrite)
@@ -132,7 +154,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
                 continue
         refuse_to_replace(target, overwrite=True, writable=False)  # a folder in the way: now, not after the model
         plan.jobs.append(ImageJob(image.path, target))
-    plan.earlier_results = sum(Path(os.path.realpath(path)) not in kept for path in earlier)  # not counted twice
+    plan.earlier_results = sum(Path(os.path.realpath(path)) not in counted_here for path in earlier)
     _leave_out_unwritable(plan)
     return plan
 

@@ -24,6 +24,7 @@ from rtstyle.io.heif import (
     is_heif_file, read_heif,
 )
 from rtstyle.io.isobmff import is_avif, primary_pixels, primary_properties, upright
+from rtstyle.io.result_marker import with_result_mark
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # read and written
 # Read, never written: a GIF's first frame (its result is PNG); AVIF where OpenCV was built with a decoder for it.
@@ -312,9 +313,11 @@ def unsupported_photos(folders: Iterable[Path]) -> dict[str, int]:
 
 
 def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: ColorProfile | None = None,
-                overwrite: bool = True) -> None:
+                overwrite: bool = True, result_of: str | None = None) -> None:
     """Encode by extension and write atomically (temp file + rename), with `profile` where the format holds one;
-    `overwrite=False`: a file that appeared at `path` while the image was made is not replaced (an error)."""
+    `overwrite=False`: a file that appeared at `path` while the image was made is not replaced (an error);
+    `result_of`: the style whose result this is, marked in the file (rtstyle.io.result_marker) so a later run
+    knows it from a photo."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -324,7 +327,10 @@ def write_image(path: Path, image: np.ndarray, jpeg_quality: int = 95, profile: 
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise RtstyleError(f"cannot encode image as {suffix}: {path}")
-    atomic_write_bytes(path, embed_color_profile(encoded.tobytes(), suffix, profile), overwrite)
+    data = embed_color_profile(encoded.tobytes(), suffix, profile)
+    if result_of is not None:
+        data = with_result_mark(data, suffix, result_of)
+    atomic_write_bytes(path, data, overwrite)
 
 
 def unwritable_format(suffix: str) -> str:
