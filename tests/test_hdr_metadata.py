@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from videoclips import write_hdr_clip
 from rtstyle.errors import RtstyleError
 from rtstyle.io import frames as frames_module
 from rtstyle.io import hdr
@@ -40,28 +41,13 @@ def make_pq_hevc(path: Path, metadata: str | None, frames: int = 2, codec: str =
     """10-bit HEVC tagged BT.2020 PQ, every frame the highlights() patches; `metadata`: x265's max-cll and
     master-display settings (None: a clip without HDR10 metadata). `codec` libx264: H.264, its SEI (x264's cll and
     mastering-display) on keyframes only, which FFmpeg's H.264 decoder gives to those frames only."""
-    tags = (9, hdr.PQ, 9, 1)
-    signal = highlights()
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=24)
-        stream.height, stream.width = signal.shape[:2]
-        stream.pix_fmt = "yuv420p10le"
-        if codec == "libx264":
-            x264 = (metadata or "").replace("max-cll=", "cll=").replace("master-display=", "mastering-display=")
-            stream.options = {"crf": "4", "x264-params": x264}
-        else:
-            params = "log-level=error" + (f":hdr10=1:{metadata}" if metadata else "")
-            stream.options = {"crf": "4", "preset": "ultrafast", "x265-params": params}
-        context = stream.codec_context
-        context.color_primaries, context.color_trc, context.colorspace, context.color_range = tags
-        for _ in range(frames):
-            frame = av.VideoFrame.from_ndarray(signal, format="rgb48le")
-            frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range = tags
-            for packet in stream.encode(frame.reformat(format="yuv420p10le")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    if codec == "libx264":
+        x264 = (metadata or "").replace("max-cll=", "cll=").replace("master-display=", "mastering-display=")
+        options = {"crf": "4", "x264-params": x264}
+    else:
+        params = "log-level=error" + (f":hdr10=1:{metadata}" if metadata else "")
+        options = {"crf": "4", "preset": "ultrafast", "x265-params": params}
+    return write_hdr_clip(path, highlights(), hdr.PQ, frames=frames, codec=codec, options=options)
 
 
 def first_frame(path: Path) -> av.VideoFrame:

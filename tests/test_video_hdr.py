@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from helpers import run_cli
-from videoclips import write_frames
+from videoclips import write_frames, write_hdr_clip
 from rtstyle.io import hdr
 from rtstyle.metrics.clips import iter_clip
 from rtstyle.train.data import read_video_frames
@@ -46,22 +46,7 @@ def photo(width: int = 128, height: int = 96) -> np.ndarray:
 
 def make_hdr_clip(path: Path, image: np.ndarray, trc: int, frames: int = 3) -> Path:
     """10-bit H.264 tagged BT.2020 with the `trc` curve, every frame `image` as that camera would record it."""
-    tags = (9, trc, 9, 1)  # BT.2020 primaries, the HDR curve, BT.2020 non-constant luminance matrix, limited range
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=24)
-        stream.height, stream.width = image.shape[:2]
-        stream.pix_fmt = "yuv420p10le"
-        stream.options = {"crf": "4"}
-        context = stream.codec_context
-        context.color_primaries, context.color_trc, context.colorspace, context.color_range = tags
-        for _ in range(frames):
-            frame = av.VideoFrame.from_ndarray(hdr_signal(image, trc), format="rgb48le")
-            frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range = tags
-            for packet in stream.encode(frame.reformat(format="yuv420p10le")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_hdr_clip(path, hdr_signal(image, trc), trc, frames=frames)
 
 
 def mean_error(a: np.ndarray, b: np.ndarray) -> float:

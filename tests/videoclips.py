@@ -249,3 +249,24 @@ def write_frames(path: Path, images: list[np.ndarray], *, codec: str = "ffv1", p
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def write_hdr_clip(path: Path, signal: np.ndarray, trc: int, *, frames: int, codec: str = "libx264",
+                   options: dict[str, str] | None = None) -> Path:
+    """10-bit video tagged BT.2020 with the `trc` curve (BT.2020 matrix, limited range), every frame `signal`
+    (16-bit RGB already in that curve); `options`: the encoder's (HDR10 metadata goes there)."""
+    tags = (9, trc, 9, 1)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.height, stream.width = signal.shape[:2]
+        stream.pix_fmt = "yuv420p10le"
+        stream.options = options or {"crf": "4"}
+        _tag(stream.codec_context, tags)
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(signal, format="rgb48le")
+            _tag(frame, tags)
+            for packet in stream.encode(frame.reformat(format="yuv420p10le")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
