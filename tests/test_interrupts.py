@@ -295,3 +295,40 @@ def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
         assert proc.returncode == 0, err  # stopping is how a live session ends
         assert f"recording saved: {out}" in err
         assert 0 < video_summary(out)["frames"] < 40
+
+
+def test_a_stop_lists_the_live_stylizers_while_another_thread_makes_one():
+    # The webcam's preparer makes stylizers on its own thread while a stop ends every live one's run: a WeakSet
+    # listed while another thread adds to it raised "Set changed size during iteration" in the stop (the recording
+    # then went unsaved). Real stylizer objects without a session: making sessions is too slow to race with.
+    import threading
+
+    from rtstyle.engine import onnx_backend
+
+    def stand_in() -> onnx_backend.OnnxStylizer:
+        stylizer = onnx_backend.OnnxStylizer.__new__(onnx_backend.OnnxStylizer)
+        stylizer.run_options = onnx_backend.new_run_options()
+        return stylizer
+
+    kept = [stand_in() for _ in range(50)]
+    for stylizer in kept:
+        onnx_backend.track_live(stylizer)
+    done = threading.Event()
+
+    def make_more() -> None:
+        while not done.is_set():
+            onnx_backend.track_live(stand_in())  # dropped at once: gone from the set again
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: the race shows within a few thousand stops
+    maker = threading.Thread(target=make_more)
+    maker.start()
+    try:
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            onnx_backend.cancel_runs()
+    finally:
+        done.set()
+        maker.join()
+        sys.setswitchinterval(interval)
+    assert all(stylizer.run_options.terminate for stylizer in kept)
