@@ -260,7 +260,7 @@ main()
 """
 
 
-@pytest.mark.parametrize("command", ["video", "webcam", "image"])
+@pytest.mark.parametrize("command", ["video", "video-parallel", "webcam", "image"])
 def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     # A full network on a large frame runs for seconds on a CPU: the stop waited for the run to end (up to 30 s in
     # a conversion, 10 s and 10 s more in the webcam; `rtstyle image` ran it on the main thread, where Python acts
@@ -270,9 +270,13 @@ def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     model = endless_model(tmp_path / "endless.onnx", threshold=100)  # frames 0 to ~25 pass, then a run never ends
     out = tmp_path / "out.mp4"
     args = {"video": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast"],
+            # Two frames in the model at once, on two threads sharing one stylizer (and its run options).
+            "video-parallel": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast",
+                               "--parallel-frames"],
             "webcam": ["--source", str(src), "--style", str(model), "--no-display", "--record", str(out)],
             "image": [str(bright_photo(tmp_path / "in.png")), "-o", str(tmp_path / "out.png"), "--style", str(model)]}
     args = args[command]
+    command = command.removesuffix("-parallel")
     proc = subprocess.Popen([sys.executable, "-c", ANNOUNCING_CLI.replace("THRESHOLD", "100"), command, *args],
                             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_start_like_a_background_job)
