@@ -186,7 +186,7 @@ def answering_stops(work: Callable[[], T], cancel: Callable[[], None]) -> T:
         with uninterruptible():
             cancel()
             while not finished.wait(timeout=0.1):
-                cancel()  # again: it may have been between two runs (tiles)
+                cancel()  # again: the work may have started its run after the first (a run resets its flag)
         raise
     done, value = outcome[0]
     if not done:

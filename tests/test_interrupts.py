@@ -260,7 +260,7 @@ main()
 """
 
 
-@pytest.mark.parametrize("command", ["video", "webcam", "image"])
+@pytest.mark.parametrize("command", ["video", "video-parallel", "webcam", "image"])
 def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     # A full network on a large frame runs for seconds on a CPU: the stop waited for the run to end (up to 30 s in
     # a conversion, 10 s and 10 s more in the webcam; `rtstyle image` ran it on the main thread, where Python acts
@@ -270,9 +270,13 @@ def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
     model = endless_model(tmp_path / "endless.onnx", threshold=100)  # frames 0 to ~25 pass, then a run never ends
     out = tmp_path / "out.mp4"
     args = {"video": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast"],
+            # Two frames in the model at once, on two threads sharing one stylizer (and its run options).
+            "video-parallel": [str(src), "-o", str(out), "--style", str(model), "--preset", "ultrafast",
+                               "--parallel-frames"],
             "webcam": ["--source", str(src), "--style", str(model), "--no-display", "--record", str(out)],
             "image": [str(bright_photo(tmp_path / "in.png")), "-o", str(tmp_path / "out.png"), "--style", str(model)]}
     args = args[command]
+    command = command.removesuffix("-parallel")
     proc = subprocess.Popen([sys.executable, "-c", ANNOUNCING_CLI.replace("THRESHOLD", "100"), command, *args],
                             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_start_like_a_background_job)
@@ -295,3 +299,40 @@ def test_one_ctrl_c_stops_while_the_model_runs(tmp_path, command):
         assert proc.returncode == 0, err  # stopping is how a live session ends
         assert f"recording saved: {out}" in err
         assert 0 < video_summary(out)["frames"] < 40
+
+
+def test_a_stop_lists_the_live_stylizers_while_another_thread_makes_one():
+    # The webcam's preparer makes stylizers on its own thread while a stop ends every live one's run: a WeakSet
+    # listed while another thread adds to it raised "Set changed size during iteration" in the stop (the recording
+    # then went unsaved). Real stylizer objects without a session: making sessions is too slow to race with.
+    import threading
+
+    from rtstyle.engine import onnx_backend
+
+    def stand_in() -> onnx_backend.OnnxStylizer:
+        stylizer = onnx_backend.OnnxStylizer.__new__(onnx_backend.OnnxStylizer)
+        stylizer.run_options = onnx_backend.new_run_options()
+        return stylizer
+
+    kept = [stand_in() for _ in range(50)]
+    for stylizer in kept:
+        onnx_backend.track_live(stylizer)
+    done = threading.Event()
+
+    def make_more() -> None:
+        while not done.is_set():
+            onnx_backend.track_live(stand_in())  # dropped at once: gone from the set again
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: the race shows within a few thousand stops
+    maker = threading.Thread(target=make_more)
+    maker.start()
+    try:
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            onnx_backend.cancel_runs()
+    finally:
+        done.set()
+        maker.join()
+        sys.setswitchinterval(interval)
+    assert all(stylizer.run_options.terminate for stylizer in kept)

@@ -322,6 +322,30 @@ def test_a_key_for_a_ready_style_cancels_the_old_style_s_frame_in_flight(tmp_pat
         stopped(capture, worker)
 
 
+def test_a_key_never_cancels_the_new_style_s_first_frame(tmp_path):
+    # The inference thread may take the request the moment it is made (it checks between frames) and start the new
+    # style's frame while the key is still being handled: the style cancelled is the one running when the key came.
+    styles = style_files(tmp_path, 4)
+    capture, worker = started_worker(styles, Loads())
+    try:
+        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+        cancels: list[str] = []
+        worker.processor.stylize.cancel = lambda: cancels.append("old")
+        worker.cache.get(1).cancel = lambda: cancels.append("new")
+        look_up = worker.cache.get
+
+        def switched_meanwhile(index: int):  # the key's look in the cache, as the inference thread switches
+            worker.processor.stylize = look_up(index)
+            return look_up(index)
+
+        worker.cache.get = switched_meanwhile
+        worker.request_style(1)
+        worker.cache.get = look_up
+        assert cancels == ["old"]
+    finally:
+        stopped(capture, worker)
+
+
 def test_cancelled_frames_are_skipped_and_the_live_loop_goes_on(tmp_path):
     styles = style_files(tmp_path, 2)
     capture, worker = started_worker(styles, Loads(), prepare=False)

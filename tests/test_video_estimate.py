@@ -76,6 +76,24 @@ def test_a_choice_that_is_not_much_faster_or_cannot_load_is_left_out():
     assert len(lines) == 1 and "faster" not in lines[0]
 
 
+def test_a_stop_while_the_choices_are_timed_loads_no_more_of_them_and_says_nothing():
+    # Ctrl-C ends the model runs in progress (RunCancelled), the choices' too: the stop was taken for a choice that
+    # cannot run, so the next one was loaded and timed, delaying the stop, and the estimate was said after it.
+    from rtstyle.engine.base import RunCancelled
+
+    clock, lines, made = Clock(), [], []
+
+    def cancelled(frame: np.ndarray) -> np.ndarray:
+        raise RunCancelled("x-fast: the frame was cancelled")
+
+    choices = [Alternative("--style x-fast", lambda: made.append("x-fast") or cancelled),
+               Alternative("--max-size 1280", lambda: made.append("smaller") or clock.work(2.0))]
+    run = RunEstimate(clock.work(5.0), 1000, lines.append, alternatives=lambda: choices, clock=clock)
+    for _ in range(5):
+        run(np.zeros((8, 8, 3), np.uint8))  # the conversion's own frames are not lost to it
+    assert made == ["x-fast"] and lines == []
+
+
 def test_choices_that_cannot_even_be_listed_leave_the_estimate_alone():
     clock, lines = Clock(), []
 

@@ -19,7 +19,8 @@ MAX_FRAME_PIXELS = 8192 * 8192
 
 def cancel_model_runs() -> None:
     """End the model runs in progress, for a stop (Ctrl-C): onnxruntime's raise RunCancelled at once
-    (`onnx_backend.cancel_runs`); PyTorch's cannot be ended and are waited for. onnxruntime is not imported for this when nothing loaded it."""
+    (`onnx_backend.cancel_runs`); PyTorch's cannot be ended and are waited for. onnxruntime is not imported for this
+    when nothing loaded it."""
     onnx_backend = sys.modules.get("rtstyle.engine.onnx_backend")
     if onnx_backend is not None:
         onnx_backend.cancel_runs()

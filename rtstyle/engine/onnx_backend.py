@@ -8,6 +8,7 @@ with the conversion done in numpy.
 
 from __future__ import annotations
 
+import threading
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -63,6 +64,15 @@ def new_run_options() -> ort.RunOptions:
 
 # Every live stylizer, so that a stop (Ctrl-C) can end the runs in progress in all of them (`cancel_runs`).
 _live_stylizers: weakref.WeakSet[OnnxStylizer] = weakref.WeakSet()
+# Held to add one and to list them: a WeakSet listed while another thread adds to it fails ("Set changed size during
+# iteration"), and the webcam's preparer makes stylizers on its own thread while a stop lists them.
+_live_lock = threading.Lock()
+
+
+def track_live(stylizer: OnnxStylizer) -> None:
+    """Count `stylizer` among those `cancel_runs` ends (for as long as it is referenced)."""
+    with _live_lock:
+        _live_stylizers.add(stylizer)
 
 
 def cancel_runs() -> None:
@@ -70,7 +80,9 @@ def cancel_runs() -> None:
 
     For Ctrl-C: a full network on a large frame runs for seconds on a CPU, and the process must not exit while one
     runs (the thread is torn down inside onnxruntime: a C++ abort, exit 134), so a stop used to wait for it."""
-    for stylizer in list(_live_stylizers):
+    with _live_lock:
+        live = list(_live_stylizers)
+    for stylizer in live:
         stylizer.cancel()
 
 
@@ -178,7 +190,7 @@ class OnnxStylizer(Stylizer):
         provider_list = providers.providers if isinstance(providers, ProviderPlan) else providers
         self.session = load_session(Path(model_path), provider_list, cpu_config)
         self.run_options = new_run_options()  # its terminate flag is how cancel() stops a run from another thread
-        _live_stylizers.add(self)
+        track_live(self)
         active = self.session.get_providers()
         if plan is not None:
             check_active_provider(plan, active, requested_device)

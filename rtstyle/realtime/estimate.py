@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from rtstyle.engine.base import RunCancelled
 from rtstyle.wording import how_long
 
 Process = Callable[[np.ndarray], np.ndarray]
@@ -127,6 +128,8 @@ class RunEstimate:
         line = f"about {how_long(left)} to go ({self.total - done} more frames at {seconds(pace)} each)"
         try:
             faster = self._faster(frame, pace, self.total)
+        except RunCancelled:  # the conversion is being stopped (Ctrl-C): nothing more is loaded, timed or said
+            return
         except Exception:  # noqa: BLE001 - advice that cannot be timed is left out; the conversion goes on
             faster = []
         if faster:
@@ -145,6 +148,8 @@ class RunEstimate:
         for alternative in alternatives:
             try:
                 theirs = time_per_frame(alternative.make(), alternative.prepare(frame), clock=self.clock)
+            except RunCancelled:
+                raise  # a stop, not a choice that cannot run
             except Exception:  # noqa: BLE001 - one that cannot load (a corrupt style file) is left out
                 continue
             finally:

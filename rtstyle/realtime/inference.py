@@ -76,9 +76,10 @@ class InferenceWorker:
         frame of the old style being stylized now is cancelled: the new style shows one frame sooner, instead of
         after that one (a full network's frame on a CPU: over a second). Never in a lossless run, where every
         frame is kept."""
+        running = self.processor.stylize  # before the request: the inference thread may take it at once
         self.requested_index = index
         if index != self.current_index and not self.lossless and self.cache.get(index) is not None:
-            cancel = getattr(self.processor.stylize, "cancel", None)
+            cancel = getattr(running, "cancel", None)  # not processor.stylize now: it may run the new style already
             if cancel is not None:
                 cancel()
 

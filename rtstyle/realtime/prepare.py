@@ -3,8 +3,8 @@ background, so a switch to one of them swaps networks at the next frame instead 
 
 What "ready" means: the style's model files built (the ONNX graph, an int8 calibration), its onnxruntime session
 made, and, for a cheap network, one frame of the current size run through it (the first run of a session at a size
-plans its memory and is slower than the next). A `StyleCache` holds the current style's stylizer and those of its two neighbours, no
-more: each holds a session with its own memory arena (docs/benchmarks.md says how much).
+plans its memory and is slower than the next). A `StyleCache` holds the current style's stylizer and those of its
+two neighbours, no more: each holds a session with its own memory arena (docs/benchmarks.md says how much).
 
 The `Preparer` works on its own thread, one style at a time, and only once the current style's frames flow
 (`FRAMES_BEFORE_PREPARING` shown since the start, the last switch or the last style prepared), so it never
