@@ -58,6 +58,12 @@ def steps_text(meta: dict) -> str:
     return f"{meta.get('steps', '?'):,}" + (f" ({seen:,} crops)" if seen else "")
 
 
+def trained_on(meta: dict) -> str:
+    """GPU or CPU, per stage: a built-in continued on another device records e.g. "cuda, then cpu"."""
+    return ", then ".join("GPU" if device == "cuda" else "CPU"
+                          for device in str(meta.get("device", "cpu")).split(", then "))
+
+
 def credits_table(styles: list) -> str:
     lines = ["| style | painting | licence note | network | steps | trained on | time | final content / style / tv |",
              "|---|---|---|---|---:|---|---:|---|"]
@@ -67,7 +73,7 @@ def credits_table(styles: list) -> str:
         loss_text = " / ".join(f"{losses[k]:.2g}" for k in ("content", "style", "tv") if k in losses)
         lines.append(f"| `{entry.name}` | *{meta.get('title', '?')}*, {meta.get('artist', '?')} | "
                      f"{meta.get('licence', '?')} | {arch_summary(meta)} | {steps_text(meta)} | "
-                     f"{'GPU' if meta.get('device') == 'cuda' else 'CPU'} | "
+                     f"{trained_on(meta)} | "
                      f"{format_seconds(meta.get('training_seconds', 0))} | {loss_text} |")
     return "\n".join(lines)
 

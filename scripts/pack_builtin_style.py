@@ -58,6 +58,18 @@ def add_parent_history(style: StyleFile, parent_name: str) -> None:
     meta["images_seen"] = images_seen(parent) + images_seen(meta)  # before steps become the sum
     meta["steps"] = parent.get("steps", 0) + meta.get("steps", 0)
     meta["training_seconds"] = round(parent.get("training_seconds", 0) + meta.get("training_seconds", 0), 1)
+    # A GPU stage continued on the CPU (or the reverse) ran on both: the record names each, in order.
+    for key, separator in (("device", ", then "), ("machine", "; then ")):
+        history = stage_history(parent.get(key), meta.get(key), separator)
+        if history:
+            meta[key] = history
+
+
+def stage_history(earlier: str | None, this: str | None, separator: str) -> str | None:
+    """The earlier stages' value, then this stage's where it differs from the last one."""
+    if not earlier or not this:
+        return this or earlier
+    return earlier if earlier.split(separator)[-1] == this else f"{earlier}{separator}{this}"
 
 
 def images_seen(meta: dict) -> int:

@@ -92,3 +92,22 @@ def test_the_distillation_script_stops_on_bad_input_with_one_line(tmp_path, styl
     assert run.returncode == 2
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_continuing_a_gpu_built_in_on_the_cpu_records_both_devices_in_order():
+    """udnie was trained on a lent GPU, then continued on the CPU: the record and docs/styles.md say both."""
+    doc = load_script("make_styles_doc")
+    parent = find_style("udnie").metadata()
+    style = StyleFile("johnson", {}, {"w": np.zeros((1, 1), np.float32)},
+                      run_metadata(steps=10, batch_size=4, device="cpu", machine="a 2-core VM"))
+    pack.add_parent_history(style, "udnie")
+    assert style.metadata["device"].startswith(parent["device"].split(", then ")[0])
+    assert style.metadata["device"].endswith("cpu") and style.metadata["machine"].endswith("; then a 2-core VM")
+    assert doc.trained_on({"device": "cuda, then cpu"}) == "GPU, then CPU"
+    assert doc.trained_on({"device": "cuda"}) == "GPU"
+
+
+def test_a_stage_on_the_same_device_does_not_repeat_it():
+    assert pack.stage_history("cuda, then cpu", "cpu", ", then ") == "cuda, then cpu"
+    assert pack.stage_history("cuda", "cpu", ", then ") == "cuda, then cpu"
+    assert pack.stage_history(None, "cpu", ", then ") == "cpu"
