@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from helpers import wait_until_writing
 from rtstyle.interrupts import (
     Terminated, deferred_stop, stop_for, stop_on_signals, stops_kept, uninterruptible,
 )

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import VGG_FILE, requires_vgg  # noqa: E402
+from conftest import requires_vgg  # noqa: E402
 from helpers import assert_one_line_error, run_cli  # noqa: E402
 from test_train_cli import args_for  # noqa: E402
 from train_utils import make_content_folder, write_style_image  # noqa: E402
