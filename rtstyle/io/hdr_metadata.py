@@ -4,7 +4,8 @@ HDR10 says how bright its content gets in two ways: the content light level (Max
 of the whole video) and the mastering display's colour volume (SMPTE ST 2086: the brightest the grading monitor
 showed). FFmpeg puts both on decoded frames as side data: from the container's boxes (MP4 `clli`/`mdcv`, Matroska's
 colour elements) on every frame, from HEVC's SEI on every frame of the coded sequence, from H.264's SEI on the
-keyframes that carry it only (so a stream's peak is read once, from its first frame: frames.StreamFrames). Without
+keyframes that carry it only (so a stream's peak is read once, from its first frame: frames.StreamFrames, and
+`rtstyle video`'s probe_video). Without
 them a 4000 cd/m2 master had everything above a fixed 1000 cd/m2 clipped to one white. HLG is scene-referred and
 has no such peak.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import cast
 
 import av
@@ -63,16 +63,3 @@ def _believable(nits: float) -> bool:
     """0 means "unknown" (CTA-861.3); at or below HDR reference white it is no highlight peak (and would brighten the
     picture); above PQ's 10000 cd/m2 it cannot be a measurement. Such values are passed over, not clamped."""
     return REFERENCE_WHITE_NITS < nits <= MAX_PQ_NITS
-
-
-def source_peak(path: Path) -> SourcePeak:
-    """frame_peak of the video's first decodable frame: what a whole conversion maps with (and records)."""
-    from rtstyle.io.video_probe import frames_past_damage, open_input  # video_probe imports this module's users
-
-    with open_input(path) as container:
-        try:
-            for frame in frames_past_damage(container, container.streams.video[0]):
-                return frame_peak(frame)
-        except av.error.FFmpegError:
-            pass  # the conversion itself reports a video that does not decode
-    return SourcePeak()

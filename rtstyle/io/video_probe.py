@@ -18,7 +18,8 @@ import av
 from rtstyle.errors import RtstyleError
 from rtstyle.io.av_errors import short_reason
 from rtstyle.io.deinterlace import is_interlaced
-from rtstyle.io.hdr import is_hdr
+from rtstyle.io.hdr import PQ, is_hdr
+from rtstyle.io.hdr_metadata import SourcePeak, frame_peak
 from rtstyle.realtime.timeparse import parse_time
 
 
@@ -69,6 +70,7 @@ class VideoInfo:
     sample_aspect: Fraction | None = None  # pixel shape, where not square (a DVD's 720x480 shown at 16:9: 32/27)
     subtitles: int = 0  # subtitle streams, which are not copied
     interlaced: bool = False  # fields of a frame taken at two moments (1080i): deinterlaced as decoded
+    peak: SourcePeak = SourcePeak()  # a PQ video's HDR10 peak, from its first frame: what all its frames map to
 
 
 def open_input(path: Path) -> av.container.InputContainer:
@@ -111,6 +113,7 @@ def probe_video(path: Path) -> VideoInfo:
             bits=max((c.bits for c in first.format.components), default=8),
             sample_aspect=_sample_aspect(stream),
             subtitles=len(container.streams.subtitles), interlaced=is_interlaced(first),
+            peak=frame_peak(first) if first.color_trc == PQ else SourcePeak(),
         )
 
 

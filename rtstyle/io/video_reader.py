@@ -71,7 +71,7 @@ def iter_media(container: av.container.InputContainer, *, start: float = 0.0, du
     are kept exactly, but for a start after 0 that all the streams share (an MPEG-TS clock), which is taken off.
     A damaged video packet after the first frame is skipped (the frames it held are missing) and counted in
     `report`. Interlaced frames are deinterlaced (rtstyle.io.deinterlace), one for one, as they are decoded.
-    `peak_nits`: a PQ video's peak (rtstyle.io.hdr_metadata.source_peak), one for all its frames.
+    `peak_nits`: a PQ video's peak (VideoInfo.peak), one for all its frames.
     """
     report = report if report is not None else DecodeReport()
     video = container.streams.video[0]

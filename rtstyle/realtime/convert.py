@@ -31,7 +31,6 @@ from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.leftovers import clear_leftovers
 from rtstyle.io.fragments import FRAGMENTED_OPTIONS, defragment, fragmentable
 from rtstyle.io.hdr import HDR_NAMES, PQ, tone_map_setting
-from rtstyle.io.hdr_metadata import SourcePeak, source_peak
 from rtstyle.io.formats import (
     GIF, OutputFormat, audio_encodings, audio_note, check_crf, encoder_options, output_format,
 )
@@ -189,7 +188,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
     info = probe_video(source)
     check_start(info, options.start)
     # A PQ video's frames roll off to its own peak (its HDR10 metadata), which the log and a resumable part say.
-    peak = source_peak(source) if info.color.trc == PQ else SourcePeak()
+    peak = info.peak
     if info.color.hdr:  # said: the output is SDR, which every screen shows as intended
         up_to = f"; its highlights roll off up to {peak}" if info.color.trc == PQ else ""
         log(f"{source} is HDR video ({HDR_NAMES[info.color.trc]}, {info.bits}-bit): tone-mapped to SDR (BT.709, "
