@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, install_user_styles, run_cli
+from rtstyle.io.images import write_image
 
 GAP = 4  # contact_sheet's gap between tiles and around the sheet
 BACKGROUND = 24
@@ -36,7 +37,7 @@ def test_a_row_per_photo_with_its_results_in_every_style_labelled(tmp_path, phot
     cv2.imwrite(str(folder / long_name), landscape[::-1])
     (folder / "broken.png").write_bytes(b"not a png")  # unreadable: the batch skips it, the sheet leaves it out
     magenta = np.full((24, 32, 3), (255, 0, 255), np.uint8)
-    cv2.imwrite(str(folder / "x_bb.png"), magenta)  # bb's result of x from an earlier run: skipped, shown as it is
+    write_image(folder / "x_bb.png", magenta, result_of="bb")  # bb's result of x from an earlier run: skipped, shown
     sheet_path = tmp_path / "sheets" / "sheet.png"
     result = run_cli(["image", str(folder), "-s", "aa,bb", "--contact-sheet", str(sheet_path)], capsys)
     assert result.exit_code == 0, result
@@ -92,6 +93,37 @@ def test_a_result_that_is_not_there_is_a_marked_tile(tmp_path, photo, capsys, st
     words = np.argwhere(np.abs(damaged.astype(int) - BACKGROUND).max(axis=2) > 40)
     assert 90 < words[:, 0].mean() < 150 and 120 < words[:, 1].mean() < 200  # in its middle
     assert drawn(tile_at(sheet, 0, 2, 3, 320, 240, 30)) > 320 * 240 // 2  # bb's result, a picture
+
+
+def test_a_photo_named_like_a_result_is_not_shown_as_one(tmp_path, photo, capsys, styles):
+    # beach_wave.jpg beside beach.jpg may be a photo: it is never replaced, and the sheet showed it in the style's
+    # column as if it were the result. Only this run's results and those marked as rtstyle's are shown.
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "x.png"), photo[:24, :32])
+    magenta = np.full((24, 32, 3), (255, 0, 255), np.uint8)
+    cv2.imwrite(str(folder / "x_bb.png"), magenta)  # a photo, or a result from before the mark: not marked
+    kept = (folder / "x_bb.png").read_bytes()
+    cv2.imwrite(str(folder / "y.bmp"), photo[:24, :32])  # a BMP holds no mark: this run's results are shown anyway
+    sheet_path = tmp_path / "sheet.png"
+    # Again with --overwrite: x's aa result, marked, is redone; the BMP results from the first run are unmarked
+    # files named like results beside their photos now, kept as x_bb.png is, and not shown either.
+    for extra, pictures in (([], [(1, 1), (1, 2)]), (["--overwrite"], [])):
+        result = run_cli(["image", str(folder), "-s", "aa,bb", "--contact-sheet", str(sheet_path), *extra], capsys)
+        assert result.exit_code == 0, result
+        assert "skipped 1 already stylized beside their photos" in result.err
+        assert (folder / "x_bb.png").read_bytes() == kept
+        sheet = cv2.imread(str(sheet_path))
+        for row, column in [(0, 2), (1, 1), (1, 2)]:
+            tile = tile_at(sheet, row, column, 3, 320, 240, 30)
+            if (row, column) in pictures:
+                assert drawn(tile) > 320 * 240 // 2, (extra, row, column)
+                continue
+            assert not (np.abs(tile.astype(int) - (255, 0, 255)).max(axis=2) < 60).any()  # none of the photo
+            assert 50 < drawn(tile, by=40) < 320 * 240 // 20, (extra, row, column)  # "skipped", "name taken"
+            words = np.argwhere(np.abs(tile.astype(int) - BACKGROUND).max(axis=2) > 40)
+            assert words[:, 0].max() - words[:, 0].min() > 30  # on two lines
+        assert drawn(tile_at(sheet, 0, 1, 3, 320, 240, 30)) > 320 * 240 // 2  # x's aa result, written both times
 
 
 def test_sheets_are_refused_before_anything_is_stylized(tmp_path, photo, capsys, styles, monkeypatch):

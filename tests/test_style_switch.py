@@ -299,6 +299,25 @@ def test_a_frame_being_stylized_can_be_cancelled_and_the_next_one_runs(tmp_path,
     assert stylizer(frame).shape == frame.shape  # a cancel applies to the frame it stopped, not to the next one
 
 
+def test_a_cancel_ends_the_frames_decided_on_before_it_and_no_others(small_style):
+    from rtstyle.engine import create_stylizer
+    from rtstyle.engine.base import RunCancelled, cancel_stamp, decided_at
+
+    old, new = create_stylizer(str(small_style)), create_stylizer(str(small_style))
+    decided = cancel_stamp()
+    old.cancel()  # after the decision, before the frame started (a key pressed in between)
+    with decided_at(decided), pytest.raises(RunCancelled):
+        old(FRAME)
+    with decided_at(decided):
+        assert new(FRAME).shape == FRAME.shape  # another stylizer's cancel is not this one's (the new style's)
+        with pytest.raises(RunCancelled):  # a batch too
+            old.stylize_batch(np.stack([FRAME, FRAME]))
+    with decided_at(cancel_stamp()):  # decided on after the cancel: the style picked again later runs
+        assert old(FRAME).shape == FRAME.shape
+    old.cancel()
+    assert old(FRAME).shape == FRAME.shape  # not said when it was decided on: at its start, as for a stop
+
+
 def test_a_key_for_a_ready_style_cancels_the_old_style_s_frame_in_flight(tmp_path):
     styles = style_files(tmp_path, 4)
     loads = Loads()
@@ -359,4 +378,41 @@ def test_cancelled_frames_are_skipped_and_the_live_loop_goes_on(tmp_path):
         run_until(worker, lambda: worker.results.put_count > count + 3, "frames after the cancels")
         assert worker.error is None
     finally:
+        stopped(capture, worker)
+
+
+def test_a_key_pressed_just_before_the_old_style_s_frame_starts_cancels_that_frame(tmp_path):
+    # The inference thread decides on a frame's style (it looks at the key's request) and then starts the frame: a
+    # key for a ready style pressed between the two was undone by the frame's start (it cleared the stop), and that
+    # frame of the old style ran to its end. Held here, deterministically, between the two.
+    styles = style_files(tmp_path, 4)
+    capture, worker = started_worker(styles, Loads())
+    try:
+        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+        decided, go = threading.Event(), threading.Event()
+        switch_style = worker._switch_style
+
+        def held_after_deciding() -> None:
+            switch_style()
+            if not decided.is_set():
+                decided.set()
+                go.wait()
+
+        put = worker.results.put
+        shown: list[int] = []
+
+        def recorded(result) -> None:
+            shown.append(result.style_index)
+            put(result)
+
+        worker._switch_style = held_after_deciding
+        run_until(worker, decided.is_set, "the inference thread between deciding on style 0 and its frame")
+        assert worker.current_index == 0
+        worker.results.put = recorded
+        worker.request_style(1)
+        go.set()
+        run_until(worker, lambda: bool(shown), "a frame after the key")
+        assert shown[0] == 1  # the frame of style 0 decided on before the key never showed
+    finally:
+        go.set()
         stopped(capture, worker)

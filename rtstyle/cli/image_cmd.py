@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--contact-sheet", "sheet", type=click.Path(path_type=Path), callback=output_path, metavar="FILE",
               help="Also write one overview image (.jpg, .png...): a row per photo, the photo and then its result in "
-                   "each style, labelled; results already there are shown too.")
+                   "each style, labelled; results already there are shown too when marked as rtstyle's.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "
                                                 "an error, and many inputs' are skipped).")
 @look_options
@@ -82,18 +82,21 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
     refuse_shared_targets(plans)
     sheet_rows = plan_sheet(sheet, {style.name: plan for style, plan in plans.items()}) if sheet is not None else []
     look = Look(strength, keep_colors)
+    written: set[Path] = set()  # the results of this run: the sheet shows these, and earlier ones only when marked
     failed = [style for style, plan in plans.items()
-              if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision)]
+              if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision,
+                                    results_written=written)]
     if failed:
         raise RtstyleError("none of the inputs could be read as an image")
     if sheet is not None:
-        write_sheet(sheet, sheet_rows, [style.name for style in styles], overwrite)
+        write_sheet(sheet, sheet_rows, [style.name for style in styles], overwrite, written)
         click.echo(str(sheet))
 
 
 def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size: int | None, *, backend: str,
-                   device: str, precision: str) -> bool:
-    """Run one style's plan; False when none of its inputs could be read (nor had been done before)."""
+                   device: str, precision: str, results_written: set[Path] | None = None) -> bool:
+    """Run one style's plan, adding each result written to `results_written`; False when none of its inputs could
+    be read (nor had been done before)."""
     from functools import partial
 
     import cv2
@@ -170,6 +173,8 @@ def stylize_images(plan: ImagePlan, style: RequestedStyle, look: Look, max_size:
             # The pixels keep the photo's encoding, so the result keeps its colour profile (Display P3 stays P3).
             write_image(job.target, result, profile=read_color_profile(job.source), overwrite=plan.overwrite,
                         result_of=style.name)
+            if results_written is not None:
+                results_written.add(job.target)
             written += 1
             tqdm.write(str(job.target), file=sys.stdout)  # every result's path on stdout, as video batches say theirs
         bar.update(previous)

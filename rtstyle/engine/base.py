@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import abc
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -30,6 +33,34 @@ class RunCancelled(Exception):
     """A frame's run was stopped by `Stylizer.cancel()` (the webcam switching styles, a stop): it has no result."""
 
 
+# Every cancel() is stamped with the next number of one count, under one lock with the look each frame takes as it
+# starts (`Stylizer._begin_run`). A frame is ended by its stylizer's cancels stamped after the moment it was decided
+# on: its start, or earlier where its caller says so (`decided_at`). The webcam decides on a frame's style, then
+# starts the frame: a key pressed between the two was undone when the frame started and cleared the stop (that
+# frame of the old style ran to its end), yet clearing is needed, or a cancel that came after a frame ended would
+# end the next one, even the next time that style is picked.
+_cancel_lock = threading.Lock()
+_cancels_stamped = 0
+_decided_at: ContextVar[int | None] = ContextVar("rtstyle_frames_decided_at", default=None)
+
+
+def cancel_stamp() -> int:
+    """Now, on the count cancels are stamped with: for `decided_at`."""
+    with _cancel_lock:
+        return _cancels_stamped
+
+
+@contextmanager
+def decided_at(stamp: int) -> Iterator[None]:
+    """The frames stylized on this thread within were decided on at `stamp` (`cancel_stamp`): a cancel() of their
+    stylizer stamped after it ends them, also one that came before the frame started (it is then not run)."""
+    token = _decided_at.set(stamp)
+    try:
+        yield
+    finally:
+        _decided_at.reset(token)
+
+
 class Stylizer(abc.ABC):
     """Stylizes uint8 HxWx3 BGR frames (OpenCV layout) into frames of the same size and layout."""
 
@@ -42,9 +73,12 @@ class Stylizer(abc.ABC):
     notify: Callable[[str], None] = staticmethod(lambda line: None)
     #: Mirrored picture around each frame, against the faded edge (`BORDER_MARGIN`); the webcam sets less.
     border_margin: int = BORDER_MARGIN
+    #: The stamp of its last cancel() (0: none yet): see `decided_at`.
+    _cancelled_at: int = 0
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         check_frame(frame)
+        self._begin_run()
         height, width = frame.shape[:2]
         margin = self.border_margin
         padded = with_border_margin(frame, margin)
@@ -72,14 +106,35 @@ class Stylizer(abc.ABC):
     def _stylize_batch_at_once(self, frames: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """`stylize_batch` for a backend whose `run` takes N network inputs of one size at once."""
         frames = check_batch(frames)
+        self._begin_run()
         margin = self.border_margin
         if self.memory_guard is not None:  # a batch is never tiled: it fits whole or is refused
             self.memory_guard.check(frames.shape[1], frames.shape[2], margin, count=len(frames))
         return without_border_margin(run(with_border_margin(frames, margin)), margin)
 
-    def cancel(self) -> None:  # noqa: B027 - optional hook
-        """Stop the frame being stylized now, from another thread (it raises RunCancelled); a backend that cannot
-        leaves it to finish."""
+    def cancel(self) -> None:
+        """Stop the frame being stylized now, from another thread (it raises RunCancelled), and one decided on before
+        this that has not started yet (`decided_at`); a backend that cannot end a run leaves it to finish."""
+        global _cancels_stamped
+        with _cancel_lock:
+            _cancels_stamped += 1
+            self._cancelled_at = _cancels_stamped
+            self._end_run()
+
+    def _begin_run(self) -> None:
+        """As a frame or batch starts: RunCancelled if its stylizer was cancelled since it was decided on, else an
+        earlier cancel() is not this frame's and its stop is cleared."""
+        with _cancel_lock:
+            decided = _decided_at.get()
+            if decided is not None and self._cancelled_at > decided:
+                raise RunCancelled(f"{self.style_name}: the frame was cancelled before it started")
+            self._clear_end()
+
+    def _end_run(self) -> None:  # noqa: B027 - optional hook
+        """End the run in progress (called by cancel(), under the stamps' lock: at once, no waiting)."""
+
+    def _clear_end(self) -> None:  # noqa: B027 - optional hook
+        """Let the next run go on after an `_end_run` (called as a frame starts, under the stamps' lock)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release device resources."""

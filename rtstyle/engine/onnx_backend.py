@@ -259,21 +259,19 @@ class OnnxStylizer(Stylizer):
             return self.buffers.run(frames, self.run_options)
         return self.session.run([self.output_name], {self.input_name: frames}, self.run_options)[0]
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        self.run_options.terminate = False  # a cancel() that came after the last frame had ended is not this one's
-        return super().__call__(frame)
-
-    def cancel(self) -> None:
-        """Stop the frame being stylized now (onnxruntime checks the flag between the graph's nodes): it raises
-        RunCancelled, on the CPU within a node's time."""
+    def _end_run(self) -> None:
+        """onnxruntime checks the flag between the graph's nodes: the run raises RunCancelled, on the CPU within a
+        node's time."""
         self.run_options.terminate = True
+
+    def _clear_end(self) -> None:
+        self.run_options.terminate = False
 
     def _stylize(self, frame: np.ndarray) -> np.ndarray:
         return self._run(frame[None])[0]
 
     def stylize_batch(self, frames: np.ndarray) -> np.ndarray:
         """N frames of one size (N x H x W x 3 uint8 BGR) in one run."""
-        self.run_options.terminate = False  # as for one frame (__call__)
         return self._stylize_batch_at_once(frames, self._run)
 
     def close(self) -> None:

@@ -53,13 +53,17 @@ def labelled(tile: np.ndarray, label: str, band: int) -> np.ndarray:
 
 
 def marked_tile(tile_w: int, tile_h: int, text: str) -> np.ndarray:
-    """A tile that stands for an image that is not there ("not written"), its words centred."""
+    """A tile that stands for an image that is not there ("not written"), its words centred, a line per "\n"."""
     tile = np.full((tile_h, tile_w, 3), BACKGROUND, np.uint8)
     scale = label_band(tile_h) / 40
-    text = fit_text(text, tile_w - 8, scale)
-    (text_w, text_h), _ = cv2.getTextSize(text, FONT, scale, 1)
-    cv2.putText(tile, text, ((tile_w - text_w) // 2, (tile_h + text_h) // 2), FONT, scale, MARK_COLOUR, 1,
-                cv2.LINE_AA)
+    lines = [fit_text(line, tile_w - 8, scale) for line in text.split("\n")]
+    text_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1]
+    step = round(text_h * 1.8)
+    top = (tile_h + text_h) // 2 - step * (len(lines) - 1) // 2  # the first line's baseline: the block centred
+    for number, line in enumerate(lines):
+        text_w = cv2.getTextSize(line, FONT, scale, 1)[0][0]
+        cv2.putText(tile, line, ((tile_w - text_w) // 2, top + number * step), FONT, scale, MARK_COLOUR, 1,
+                    cv2.LINE_AA)
     return tile
 
 

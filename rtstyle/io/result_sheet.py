@@ -3,15 +3,18 @@ every result.
 
 A row per photo: the photo, then its result in each style, under column titles ("original", then the styles'
 names); each row is named after its photo when there are several. The results are read back from disk after the
-batch, so results skipped as already there are shown too. A photo that cannot be read has no row (the batch has
-said so); a result that is not there (too large for the memory available, a folder that cannot be written) or
-cannot be read is a tile that says so.
+batch: those this run wrote, and those skipped as already there that are marked as rtstyle's (rtstyle.io.result_marker:
+an earlier run's, when a batch is finished). A file there without the mark may be a photo (beach_wave.jpg beside
+beach.jpg): it is kept, and shown as a tile that says "skipped, name taken", not in the style's column as if it were
+its result (a BMP result from an earlier run holds no mark, so it is shown so too). A photo that cannot be read has
+no row (the batch has said so); a result that is not there (too large for the memory available, a folder that
+cannot be written) or cannot be read is a tile that says so.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from rtstyle.io.atomic import file_key, refuse_to_replace
 from rtstyle.io.contact_sheet import contact_sheet, fit_text, fit_tile, label_band, marked_tile
 from rtstyle.io.image_jobs import ImagePlan, name_key
 from rtstyle.io.images import IMAGE_SUFFIXES, try_read_image, unwritable_format, write_image
+from rtstyle.io.result_marker import is_rtstyle_result
 
 TILE_SIDE = 320  # px on a tile's longer side: 10 styles x a few photos make a sheet of a few MB
 MAX_COLUMNS = 41  # the photo and 40 styles: about 13,000 px wide, within every format's limit (WebP's 16,383)
@@ -70,8 +74,10 @@ def plan_sheet(path: Path, plans: Mapping[str, ImagePlan]) -> list[SheetRow]:
     return [SheetRow(photo, tuple(results)) for photo, results in photos.items()]
 
 
-def write_sheet(path: Path, rows: Sequence[SheetRow], styles: Sequence[str], overwrite: bool) -> None:
-    """Read the photos and their results back, and write the sheet (atomically, as every result is)."""
+def write_sheet(path: Path, rows: Sequence[SheetRow], styles: Sequence[str], overwrite: bool,
+                written: Collection[Path]) -> None:
+    """Read the photos and their results back, and write the sheet (atomically, as every result is); `written`: the
+    results this run wrote."""
     shown: list[tuple[SheetRow, np.ndarray]] = []
     for row in rows:
         photo = try_read_image(row.photo)
@@ -80,7 +86,8 @@ def write_sheet(path: Path, rows: Sequence[SheetRow], styles: Sequence[str], ove
     if not shown:
         raise RtstyleError(f"--contact-sheet: none of the photos could be read, so {path} was not written")
     tile_w, tile_h = tile_size([photo for _, photo in shown])
-    grid = [[fit_tile(photo, tile_w, tile_h), *(_result_tile(result, tile_w, tile_h) for result in row.results)]
+    grid = [[fit_tile(photo, tile_w, tile_h), *(_result_tile(result, result in written, tile_w, tile_h)
+                                                for result in row.results)]
             for row, photo in shown]
     names = row_names([row.photo for row, _ in shown], tile_w, label_band(tile_h)) if len(shown) > 1 else None
     write_image(path, contact_sheet(grid, row_labels=names, col_labels=["original", *styles], tile_w=tile_w,
@@ -113,8 +120,12 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
-def _result_tile(result: Path | None, tile_w: int, tile_h: int) -> np.ndarray:
-    image = try_read_image(result) if result is not None else None
-    if image is not None:
-        return fit_tile(_shrunk(image), tile_w, tile_h)
-    return marked_tile(tile_w, tile_h, "unreadable" if result is not None and result.is_file() else "not written")
+def _result_tile(result: Path | None, written: bool, tile_w: int, tile_h: int) -> np.ndarray:
+    if result is None or not result.is_file():
+        return marked_tile(tile_w, tile_h, "not written")
+    if not written and not is_rtstyle_result(result):  # kept as it may be a photo: not this style's result
+        return marked_tile(tile_w, tile_h, "skipped\nname taken")
+    image = try_read_image(result)
+    if image is None:
+        return marked_tile(tile_w, tile_h, "unreadable")
+    return fit_tile(_shrunk(image), tile_w, tile_h)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rtstyle.engine.base import RunCancelled, cancel_model_runs
+from rtstyle.engine.base import RunCancelled, cancel_model_runs, cancel_stamp, decided_at
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.look import Look
@@ -73,9 +73,9 @@ class InferenceWorker:
 
     def request_style(self, index: int) -> None:
         """Switch to style `index` at the next frame (the main thread, for a key). When that style is ready, the
-        frame of the old style being stylized now is cancelled: the new style shows one frame sooner, instead of
-        after that one (a full network's frame on a CPU: over a second). Never in a lossless run, where every
-        frame is kept."""
+        frame of the old style being stylized now, or about to start, is cancelled: the new style shows one frame
+        sooner, instead of after that one (a full network's frame on a CPU: over a second). Never in a lossless run,
+        where every frame is kept."""
         running = self.processor.stylize  # before the request: the inference thread may take it at once
         self.requested_index = index
         if index != self.current_index and not self.lossless and self.cache.get(index) is not None:
@@ -133,6 +133,9 @@ class InferenceWorker:
                     if self.capture.slot.closed:
                         break
                     continue
+                # Before the request is looked at: a key from now on that cancels this frame's style (request_style
+                # sets the request, then cancels) ends the frame, also before it starts; a key before it is seen here.
+                decided = cancel_stamp()
                 self._switch_style()
                 if self._stop.is_set():  # stopped while a style loaded: the frame is not wanted
                     break
@@ -140,7 +143,8 @@ class InferenceWorker:
                 image = cv2.flip(frame.image, 1) if mirror else frame.image
                 look = self.processor.look
                 try:
-                    stylized = self.processor(image, look)
+                    with decided_at(decided):
+                        stylized = self.processor(image, look)
                 except RunCancelled:  # request_style() stopped it (the new style takes the next frame), or stop()
                     continue
                 self.results.put(LiveResult(image, stylized, frame.captured_at, frame.index, self.current_index, look,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import FAST_SUFFIX, find_style, list_styles, style_names, without_fast_variants
+from rtstyle.styles.catalog import (
+    FAST_SUFFIX, StyleEntry, find_style, list_styles, style_names, without_fast_variants,
+)
 
 DEFAULT_STYLE = "mosaic"
 
@@ -18,15 +20,20 @@ def default_style() -> str:
     raise RtstyleError("no styles are installed: pass --style PATH.safetensors, or train one with `rtstyle train`")
 
 
+def own_name(entry: StyleEntry, asked: str) -> str:
+    """The style `asked` for (`entry`, what find_style found for it) by its own name, so that its NAME-fast is found:
+    `Candy` or `starry_night` as candy or starry-night; a style file's path as it was given."""
+    return entry.name if entry.source != "path" else asked
+
+
 def style_playlist(requested: str | None) -> list[str]:
     """The requested style first, then every available style (built-in, then user), without duplicates.
 
     Fast variants are not separate entries: `with_fast_variants` swaps them in on a CPU.
     """
-    first = requested if requested is not None else default_style()
-    entry = find_style(first)  # fails early, with suggestions, for a misspelt name
-    if entry.source != "path":  # `Candy` or `starry_night` by its own name, so that its NAME-fast is found
-        first = entry.name
+    asked = requested if requested is not None else default_style()
+    entry = find_style(asked)  # fails early, with suggestions, for a misspelt name
+    first = own_name(entry, asked)
     playlist = [first]
     for name in without_fast_variants(style_names()):
         if name != entry.name and name != first:
@@ -68,8 +75,7 @@ def with_fast_variants(playlist: list[str], on_gpu: bool) -> tuple[list[str], di
 def cpu_variant(style: str) -> str:
     """What a CPU would run for `style`: its NAME-fast where `with_fast_variants` swaps one in (found for any spelling
     find_style takes, `Candy` or `starry_night`), else `style` itself."""
-    entry = find_style(style)
-    name = entry.name if entry.source != "path" else style
+    name = own_name(find_style(style), style)
     (chosen,), _ = with_fast_variants([name], on_gpu=False)
     return chosen if chosen != name else style
 
