@@ -96,12 +96,12 @@ def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, 
 
 
 def _frame_at(path: Path, seconds: float, max_size: int):
-    import av
     import cv2
 
+    from rtstyle.io.av_files import open_file
     from rtstyle.io.frames import frame_to_bgr
 
-    with av.open(str(path)) as container:
+    with open_file(path) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
             if frame.time is not None and frame.time >= seconds:

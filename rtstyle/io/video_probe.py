@@ -17,6 +17,7 @@ import av
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.av_errors import short_reason
+from rtstyle.io.av_files import open_file
 from rtstyle.io.deinterlace import is_interlaced
 from rtstyle.io.hdr import PQ, is_hdr
 from rtstyle.io.hdr_metadata import SourcePeak, frame_peak
@@ -82,7 +83,7 @@ def open_input(path: Path) -> av.container.InputContainer:
     if path.is_file() and path.stat().st_size == 0:  # FFmpeg's "invalid data" hid it (an interrupted copy)
         raise RtstyleError(f"video is an empty file (0 bytes): {path}")
     try:
-        container = av.open(str(path), mode="r")
+        container = open_file(path)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise RtstyleError(f"cannot read video (corrupt or unsupported format): {path} ({short_reason(exc)})") from None
     if not container.streams.video:

@@ -30,6 +30,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, whole_frames
 from rtstyle.io import temp_locks
 from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place
+from rtstyle.io.av_files import open_file
 from rtstyle.io.formats import H264, OutputFormat
 from rtstyle.io.leftovers import record_path
 from rtstyle.io.video_probe import frames_past_damage
@@ -68,7 +69,7 @@ class EarlierPart:
         """How many of the first frames can be copied as packets into the output of an encoder with this
         extradata: none where its SPS or PPS differ from the part's (another --preset, another x264)."""
         try:
-            with av.open(str(self.path)) as container:
+            with open_file(self.path) as container:
                 extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
         except av.error.FFmpegError:
             return 0
@@ -274,7 +275,7 @@ def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_b
     passes as it comes: it is copied from the source."""
     tolerance = 0.5 / rate if rate > 0 else 1e-3
     shift: float | None = None  # the part's times less the source's: a container may move every stream alike
-    with av.open(str(part)) as container, av.open(str(part)) as copies:  # (Matroska starts at 0 where audio
+    with open_file(part) as container, open_file(part) as copies:  # (Matroska starts at 0 where audio
         frames = frames_past_damage(container, container.streams.video[0])  # priming comes before the video)
         packets = (p for p in copies.demux(video=0) if p.size and p.pts is not None)
         waiting: list[av.Packet] = []  # in decoding order, not yet muxed: a frame after them is not confirmed
@@ -356,7 +357,7 @@ def copyable_frames(part: Path, cut: float | None) -> int:
     if Path(part).suffix.lower() not in FRAGMENTED_SUFFIXES:  # Matroska does not store decoding times
         return 0
     try:
-        with av.open(str(part)) as container:
+        with open_file(part) as container:
             video = container.streams.video[0]
             if video.codec_context.name != "h264":
                 return 0

@@ -1,0 +1,73 @@
+"""File names users really have: FFmpeg's protocols and patterns, names near the length limit, links as outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from helpers import run_cli
+from rtstyle.realtime.convert import ConvertOptions, convert_video
+from videoclips import make_clip, video_summary
+
+RECORD = {"style": "test", "style_file": "0123", "strength": 1.0, "keep_colors": False, "stabilize": None,
+          "precision": "fp32"}
+
+
+@pytest.mark.parametrize("name", ["a:b.mp4", "http:clip.mp4", "pipe:0.mp4", "file:x.mp4", "concat:x.mp4"])
+def test_a_video_named_like_a_url_is_read_as_the_file_it_is(tmp_path, small_style, capsys, monkeypatch, name):
+    """FFmpeg took `a:b.mp4` in the current folder for a protocol (refused), `http:` went to the network, `pipe:0`
+    read stdin, and `file:x.mp4` converted another video, x.mp4."""
+    monkeypatch.chdir(tmp_path)
+    make_clip(tmp_path / name, width=64, height=48, frames=3)
+    make_clip(tmp_path / "x.mp4", width=32, height=32, frames=3)
+    result = run_cli(["video", name, "-o", "out.mp4", "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert video_summary(tmp_path / "out.mp4")["size"] == (64, 48)
+
+
+def test_a_webcam_source_named_like_a_url_is_the_file(tmp_path, small_style, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_clip(tmp_path / "cam:1.mp4", width=64, height=48, frames=3)
+    result = run_cli(["webcam", "--source", "cam:1.mp4", "--no-display", "--frames", "2", "--style",
+                      str(small_style), "--record", "rec:1.mp4"], capsys)
+    assert result.exit_code == 0, result
+    assert video_summary(tmp_path / "rec:1.mp4")["size"] == (64, 48)
+
+
+def test_an_animated_webp_named_with_a_frame_pattern_is_one_file(tmp_path, small_style, capsys):
+    """`%d` in the name made FFmpeg pick its image-sequence muxer: an empty output, the frames under other names."""
+    src = make_clip(tmp_path / "in.mp4", width=64, height=48, frames=4)
+    out = tmp_path / "clip%03d.webp"
+    result = run_cli(["video", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    with av.open(str(out), format="webp") as container:  # (named, the pattern would pick the sequence reader)
+        assert len(list(container.demux(video=0))) > 1  # (FFmpeg cannot decode animated WebP)
+    assert out.stat().st_size > 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip%03d.webp", "in.mp4", "smallstyle.safetensors"]
+
+
+def test_an_interrupted_run_of_an_output_named_like_a_url_is_continued(tmp_path, monkeypatch):
+    """Its part, `take:2.partial.mp4` in the current folder, was refused by FFmpeg as a protocol when resuming."""
+    monkeypatch.chdir(tmp_path)
+    src = make_clip(tmp_path / "in.mp4", frames=24, gop=6)
+    calls = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        if len(calls) == 12 and not resumed:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return np.ascontiguousarray(255 - frame)
+
+    log: list[str] = []
+    resumed = False
+    with pytest.raises(KeyboardInterrupt):
+        convert_video(ConvertOptions(src, Path("take:2.mp4"), record=RECORD), network, log=log.append, progress=False)
+    kept = video_summary(tmp_path / "take:2.partial.mp4")["frames"]
+    assert kept > 0
+    resumed, calls = True, []
+    convert_video(ConvertOptions(src, Path("take:2.mp4"), record=RECORD), network, log=log.append, progress=False)
+    assert any(f"resuming from take:2.partial.mp4: its {kept} stylized frames are kept" in line for line in log)
+    assert len(calls) == 24 - kept and video_summary(tmp_path / "take:2.mp4")["frames"] == 24
