@@ -71,3 +71,70 @@ def test_an_interrupted_run_of_an_output_named_like_a_url_is_continued(tmp_path,
     convert_video(ConvertOptions(src, Path("take:2.mp4"), record=RECORD), network, log=log.append, progress=False)
     assert any(f"resuming from take:2.partial.mp4: its {kept} stylized frames are kept" in line for line in log)
     assert len(calls) == 24 - kept and video_summary(tmp_path / "take:2.mp4")["frames"] == 24
+
+
+def long_name(suffix: str, size: int = 255) -> str:
+    """A name of `size` bytes, as long as file systems take, with letters of two bytes (UTF-8) in it."""
+    name = "é" * ((size - len(suffix)) // 2)
+    return name + "x" * (size - len(suffix) - 2 * len(name)) + suffix
+
+
+@pytest.mark.parametrize("command, suffix", [("image", ".jpg"), ("video", ".mp4"), ("video", ".gif")])
+def test_an_output_name_as_long_as_the_file_system_takes_is_written(tmp_path, small_style, photo, capsys, command,
+                                                                      suffix):
+    """The hidden temporary file's name (`.NAME.XXXXXXXX.part.EXT`) was longer than 255 bytes: 'File name too
+    long' for any output name over 236 bytes, and `rtstyle video` refused one over 246 looking for its part."""
+    import cv2
+
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:48, :64])
+    if command == "video":
+        src = make_clip(tmp_path / "in.mp4", width=64, height=48, frames=3)
+    out = tmp_path / long_name(suffix)
+    result = run_cli([command, str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert result.exit_code == 0, result
+    assert out.is_file() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_interrupted_run_of_a_long_name_keeps_its_part_and_continues_it(tmp_path):
+    from rtstyle.realtime.resume import record_path
+
+    src = make_clip(tmp_path / "in.mp4", frames=24, gop=6)
+    target = tmp_path / long_name(".mp4", 250)
+    calls = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        if len(calls) == 12 and not resumed:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return np.ascontiguousarray(255 - frame)
+
+    log: list[str] = []
+    resumed = False
+    with pytest.raises(KeyboardInterrupt):
+        convert_video(ConvertOptions(src, target, record=RECORD), network, log=log.append, progress=False)
+    parts = list(tmp_path.glob("*.partial.mp4"))
+    assert len(parts) == 1 and record_path(parts[0]).is_file()
+    assert parts[0].name.startswith("é" * 90) and len(record_path(parts[0]).name.encode()) <= 255
+    kept = video_summary(parts[0])["frames"]
+    resumed, calls = True, []
+    convert_video(ConvertOptions(src, target, record=RECORD), network, log=log.append, progress=False)
+    assert any(f"its {kept} stylized frames are kept" in line for line in log)
+    assert video_summary(target)["frames"] == 24 and not parts[0].exists()
+
+
+def test_a_long_names_hard_stopped_temporary_file_is_removed_by_the_next_run(tmp_path):
+    from rtstyle.io import temp_locks
+    from rtstyle.io.atomic import temp_path_beside
+    from rtstyle.io.leftovers import clear_leftovers
+
+    target = tmp_path / long_name(".gif")
+    other = tmp_path / (target.stem[:-1] + "y.gif")  # alike in its first 250 bytes: not the same output
+    for path in (target, other):
+        for suffix in (None, ".gif.frames"):
+            tmp = temp_path_beside(path, suffix)
+            tmp.write_bytes(b"x" * 10)
+            temp_locks.release(tmp)  # as a killed run lets go of it
+    said: list[str] = []
+    assert clear_leftovers([target], said.append) == 20
+    assert len(list(tmp_path.iterdir())) == 2 and len(said) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,29 @@ def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: s
         probe_writable(path, f"the {what}")
 
 
+#: The longest file name that file systems take (ext4, XFS, btrfs, APFS: 255 bytes).
+NAME_MAX = 255
+#: The most that rtstyle's names beside an output add to its stem and extension: the hidden temporary file
+#: `.STEM.XXXXXXXX.part.EXT` and a GIF's `.frames` spool or a stopped part's `.rtstyle.json` record beside it;
+#: an interrupted run's `STEM.partial-NN.EXT` and its `.STEM.partial-NN.EXT.rtstyle.json` record.
+ADDED_BESIDE = 29
+
+
+def short_stem(target: Path) -> str:
+    """The output's stem as the names rtstyle keeps beside it spell it: the stem itself, or where those names would
+    pass NAME_MAX (a name the file system takes can be too long for them), its beginning and a hash of it all, so
+    outputs alike in their first 200 bytes still get names of their own."""
+    target = Path(target)
+    stem = target.stem
+    room = NAME_MAX - ADDED_BESIDE - len(os.fsencode(target.suffix))
+    if len(os.fsencode(stem)) <= room:
+        return stem
+    digest = "~" + hashlib.sha1(os.fsencode(stem)).hexdigest()[:8]
+    while len(os.fsencode(stem + digest)) > room:
+        stem = stem[:-1]
+    return stem + digest
+
+
 def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     """A fresh, unused path in the target's directory (same filesystem, so os.replace is atomic).
 
@@ -41,7 +65,7 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     while True:
         try:
             fd, name = tempfile.mkstemp(
-                prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}",
+                prefix=f".{short_stem(target)}.", suffix=f".part{suffix if suffix is not None else target.suffix}",
                 dir=directory)
         except OSError as exc:  # named as the user's path: the temporary one means nothing to them
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -121,7 +145,7 @@ def move_into_place(tmp: Path, target: Path, overwrite: bool, *, keep_aside: boo
         temp_locks.release(tmp)
         return target
     for n in range(1, 1000):
-        candidate = target if n == 1 else target.with_name(f"{target.stem}-{n}{target.suffix}")
+        candidate = target if n == 1 else target.with_name(f"{short_stem(target)}-{n}{target.suffix}")
         if _take_name(tmp, candidate):
             temp_locks.release(tmp)
             return candidate
