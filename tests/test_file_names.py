@@ -138,3 +138,36 @@ def test_a_long_names_hard_stopped_temporary_file_is_removed_by_the_next_run(tmp
     said: list[str] = []
     assert clear_leftovers([target], said.append) == 20
     assert len(list(tmp_path.iterdir())) == 2 and len(said) == 1
+
+
+def test_an_output_that_is_a_link_to_nothing_is_refused_before_any_work(tmp_path, small_style, photo, capsys):
+    """It was not seen as there: the photo was stylized, then refused as 'appeared while this ran'."""
+    import cv2
+
+    from helpers import assert_one_line_error
+
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:48, :64])
+    out = tmp_path / "out.png"
+    out.symlink_to("gone.png")
+    result = run_cli(["image", str(src), "-o", str(out), "--style", str(small_style)], capsys)
+    assert_one_line_error(result, "a link to gone.png, which does not exist", "--overwrite")
+    assert len(result.err.splitlines()) == 1  # refused before the network was loaded ("style ... on ...")
+    assert out.is_symlink()
+
+
+def test_an_output_link_is_replaced_only_with_overwrite_and_never_its_file(tmp_path, small_style, photo, capsys):
+    import cv2
+
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo[:48, :64])
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"the user's")
+    out = tmp_path / "out.png"
+    out.symlink_to(kept.name)
+    assert run_cli(["image", str(src), "-o", str(out), "--style", str(small_style)], capsys).exit_code == 2
+    assert out.is_symlink()
+    result = run_cli(["image", str(src), "-o", str(out), "--style", str(small_style), "--overwrite"], capsys)
+    assert result.exit_code == 0, result
+    assert not out.is_symlink() and cv2.imread(str(out)).shape == (48, 64, 3)
+    assert kept.read_bytes() == b"the user's"

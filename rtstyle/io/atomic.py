@@ -17,12 +17,17 @@ def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: s
                       writable: bool = True) -> None:
     """The one rule every command follows: an existing file is replaced only when the user said --overwrite.
 
+    A link is replaced by the output itself (as `mv` and a rename do): the file it points to is never written.
+
     Also refused before any work: a folder where the file should go, and (`writable`, probe_writable) a place
     that cannot be written; a caller that handles that itself (a batch skipping a read-only folder) passes False.
     """
     path = Path(path)
     if path.is_dir():
         raise RtstyleError(f"{what} {path} is a folder: give a file name")
+    if path.is_symlink() and not path.exists() and not overwrite:  # a link to nothing: the user's, all the same
+        raise RtstyleError(f"{what} exists: {path}, a link to {os.readlink(path)}, which does not exist (pass "
+                           f"--overwrite to replace the link{hint})")
     if path.exists() and not overwrite:
         raise RtstyleError(f"{what} exists: {path} (pass --overwrite to replace it{hint})")
     if writable:

@@ -135,6 +135,11 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
             continue
         target = targets[image.path]
         plan.results.append(ImageJob(image.path, target))
+        if target.is_symlink() and not target.exists() and not overwrite:  # a link to nothing: the user's
+            if not many:
+                refuse_to_replace(target, overwrite)
+            plan.existing += 1
+            continue
         if target.is_file():
             if (key := file_key(target)) in inputs_on_disk:
                 if not many:

@@ -102,6 +102,9 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
                 raise RtstyleError(f"{writers[key]} and {video.path} would both be written to {target} (rename one, "
                                    "or convert them separately)")
             writers[key] = video.path
+            if target.is_symlink() and not target.exists() and not overwrite:  # a link to nothing: the user's
+                plan.existing += 1
+                continue
             if target.is_file():
                 if file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                     plan.existing_inputs += 1
