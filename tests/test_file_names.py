@@ -171,3 +171,25 @@ def test_an_output_link_is_replaced_only_with_overwrite_and_never_its_file(tmp_p
     assert result.exit_code == 0, result
     assert not out.is_symlink() and cv2.imread(str(out)).shape == (48, 64, 3)
     assert kept.read_bytes() == b"the user's"
+
+
+def test_a_home_folder_in_quotes_is_the_home_folder(tmp_path, small_style, photo, capsys, monkeypatch):
+    """`-o "~/x.jpg"`: the shell leaves `~` in quotes, and rtstyle made a folder named `~` in the current one (as
+    --style and webcam --source already took it, the inputs and outputs of every command take it now)."""
+    import cv2
+
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir(), here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    cv2.imwrite(str(home / "in.png"), photo[:48, :64])
+    make_clip(home / "in.mp4", width=64, height=48, frames=2)
+    runs = [["image", "~/in.png", "-o", "~/photos/out.png"], ["image", "~/*.png", "--contact-sheet", "~/sheet.png"],
+            ["video", "~/in.mp4", "-o", "~/out.mp4"],
+            ["webcam", "--source", "~/in.mp4", "--no-display", "--frames", "1", "--record", "~/rec.mp4"]]
+    for args in runs:
+        result = run_cli([*args, "--style", str(small_style)], capsys)
+        assert result.exit_code == 0, result
+    for name in ("photos/out.png", "in_smallstyle.png", "sheet.png", "out.mp4", "rec.mp4"):
+        assert (home / name).is_file(), name
+    assert list(here.iterdir()) == []

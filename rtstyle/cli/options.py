@@ -40,6 +40,15 @@ class StabilizeStrength(FiniteFloatRange):
         return super().convert(value, param, ctx)
 
 
+class UserPath(click.Path):
+    """click.Path with `~` (or `~user`) at its start taken for the home folder, as `--style` and `--source` take it:
+    in quotes (`-o "~/Videos/out.mp4"`) the shell leaves it, and rtstyle made a folder named `~` in the current
+    one. A folder of that name is written ./~"""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(os.path.expanduser(value) if isinstance(value, str) else value, param, ctx)
+
+
 def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """An output path with `..` and `.` resolved by name (`new/../photo.jpg` is `photo.jpg`): otherwise a folder
     that does not exist yet would hide the existing file behind it from every "exists" and "is the input" check."""

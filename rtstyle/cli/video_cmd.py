@@ -14,7 +14,7 @@ import click
 
 from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
-    FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
+    FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", shell_complete=complete_path)
-@click.option("-o", "--output", "output_arg", type=click.Path(),
+@click.option("-o", "--output", "output_arg", type=UserPath(),
               help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied, or AAC where players would not play "
                    "it), .webm (VP9, audio as Opus), .gif "
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
@@ -134,6 +134,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
       rtstyle video clips/ --style wave --format gif --duration 5
     """
+    sources = tuple(os.path.expanduser(source) for source in sources)  # `~` in quotes, as options.UserPath
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
                            "one before it")

@@ -43,6 +43,7 @@ def find_files(inputs: Iterable[str], wanted: Callable[[Path], bool],
         found[key] = item
 
     for text in inputs:
+        text = os.path.expanduser(text)  # `~` in quotes, left by the shell (rtstyle.cli.options.UserPath)
         path = Path(text)
         if path.is_dir():
             for p in files_below(path, wanted):
