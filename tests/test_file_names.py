@@ -193,3 +193,30 @@ def test_a_home_folder_in_quotes_is_the_home_folder(tmp_path, small_style, photo
     for name in ("photos/out.png", "in_smallstyle.png", "sheet.png", "out.mp4", "rec.mp4"):
         assert (home / name).is_file(), name
     assert list(here.iterdir()) == []
+
+
+def test_a_photo_with_a_long_name_gets_a_result_that_fits_and_the_next_run_knows_it(tmp_path, small_style, photo,
+                                                                                     capsys):
+    """PHOTO_STYLE.jpg passed 255 bytes: 'File name too long', and the whole batch stopped before its first photo."""
+    import cv2
+
+    for name in (long_name(".jpg"), long_name(".jpg")[:-5] + "y.jpg", "short.jpg"):
+        cv2.imwrite(str(tmp_path / name), photo[:48, :64])
+    args = ["image", str(tmp_path), "--style", str(small_style)]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result
+    results = [p for p in tmp_path.iterdir() if "_smallstyle" in p.name]
+    assert len(results) == 3 and all(len(p.name.encode()) <= 255 for p in results)
+    again = run_cli(args, capsys)  # the results are known as results, not taken for photos
+    assert again.exit_code == 0 and "skipped 3 already stylized" in again.err, again
+    assert len(list(tmp_path.iterdir())) == 7
+
+
+def test_a_video_with_a_long_name_gets_a_result_that_fits(tmp_path, small_style, capsys):
+    src = make_clip(tmp_path / long_name(".mp4"), width=64, height=48, frames=2)
+    for args in (["video", str(src)], ["video", str(src), str(tmp_path / "in.mp4"), "--format", "gif"]):
+        if len(args) > 2:
+            make_clip(tmp_path / "in.mp4", width=64, height=48, frames=2)
+        result = run_cli([*args, "--style", str(small_style)], capsys)
+        assert result.exit_code == 0, result
+    assert len(list(tmp_path.glob("*_smallstyle.mp4"))) == 1 and len(list(tmp_path.glob("*_smallstyle.gif"))) == 2

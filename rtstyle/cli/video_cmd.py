@@ -18,6 +18,7 @@ from rtstyle.cli.options import (
 )
 from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import result_stem
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
     WEBP_QUALITY, X264_PRESETS,
@@ -166,7 +167,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
     # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
     if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):
-        output = (output or source.parent) / f"{source.stem}_{_result_name(style)}{suffix}"
+        output = (output or source.parent) / f"{result_stem(source.stem, _result_name(style))}{suffix}"
     elif result_format and output.suffix.lower() != suffix:
         raise RtstyleError(f"--format {result_format} and -o {output} disagree: give one of them")
     check_paths(source, output, overwrite)  # before the (slow) model load

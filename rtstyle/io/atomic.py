@@ -42,17 +42,30 @@ NAME_MAX = 255
 ADDED_BESIDE = 29
 
 
+#: The longest extension a result is given (.jpeg, .webm, .tiff): result names leave room for it.
+LONGEST_SUFFIX = 5
+
+
 def short_stem(target: Path) -> str:
     """The output's stem as the names rtstyle keeps beside it spell it: the stem itself, or where those names would
-    pass NAME_MAX (a name the file system takes can be too long for them), its beginning and a hash of it all, so
-    outputs alike in their first 200 bytes still get names of their own."""
+    pass NAME_MAX (a name the file system takes can be too long for them), shortened (fitted)."""
     target = Path(target)
-    stem = target.stem
-    room = NAME_MAX - ADDED_BESIDE - len(os.fsencode(target.suffix))
+    return fitted(target.stem, NAME_MAX - ADDED_BESIDE - len(os.fsencode(target.suffix)))
+
+
+def result_stem(source_stem: str, style: str) -> str:
+    """SOURCE_STYLE, a result's stem, with SOURCE shortened (fitted) where the name would pass NAME_MAX."""
+    ending = f"_{style}"
+    return fitted(source_stem, NAME_MAX - LONGEST_SUFFIX - len(os.fsencode(ending))) + ending
+
+
+def fitted(stem: str, room: int) -> str:
+    """`stem`, or where it is longer than `room` bytes, its beginning and a hash of it all: names alike in their
+    first 200 bytes still get names of their own, and the same one each run."""
     if len(os.fsencode(stem)) <= room:
         return stem
     digest = "~" + hashlib.sha1(os.fsencode(stem)).hexdigest()[:8]
-    while len(os.fsencode(stem + digest)) > room:
+    while stem and len(os.fsencode(stem + digest)) > room:
         stem = stem[:-1]
     return stem + digest
 
