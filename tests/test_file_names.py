@@ -220,3 +220,27 @@ def test_a_video_with_a_long_name_gets_a_result_that_fits(tmp_path, small_style,
         result = run_cli([*args, "--style", str(small_style)], capsys)
         assert result.exit_code == 0, result
     assert len(list(tmp_path.glob("*_smallstyle.mp4"))) == 1 and len(list(tmp_path.glob("*_smallstyle.gif"))) == 2
+
+
+@pytest.mark.parametrize("command", ["image", "video"])
+def test_a_file_named_like_an_option_is_said_how_to_give(tmp_path, small_style, capsys, monkeypatch, command):
+    from helpers import assert_one_line_error
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-clip.mp4").write_bytes(b"")
+    result = run_cli([command, "--style", str(small_style), "-clip.mp4"], capsys)
+    assert_one_line_error(result, "No such option '-c'", "write ./-clip.mp4", "after --")
+    assert "--help" not in result.err  # its help does not say it
+
+
+def test_a_file_with_a_leading_dash_is_read_as_given_after_two_dashes_or_with_a_folder(tmp_path, small_style, photo,
+                                                                                   capsys, monkeypatch):
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("-p.png", photo[:48, :64])
+    make_clip(tmp_path / "-clip.mp4", width=64, height=48, frames=2)
+    for args in (["image", "--style", str(small_style), "-o", "./-out.png", "--", "-p.png"],
+                 ["video", "--style", str(small_style), "-o", "./-out.mp4", "./-clip.mp4"]):
+        assert run_cli(args, capsys).exit_code == 0
+    assert (tmp_path / "-out.png").is_file() and video_summary(tmp_path / "-out.mp4")["frames"] == 2

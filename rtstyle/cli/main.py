@@ -97,6 +97,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:  # a bad option or value: one line, like every other input error
         command = exc.ctx.command_path if exc.ctx else "rtstyle"
         message = " ".join(exc.format_message().split())
+        named = _file_named_as_option(sys.argv[1:] if argv is None else argv) if isinstance(exc, click.NoSuchOption) \
+            else None
+        if named is not None:  # `-clip.mp4` reads as options -c -l ...: say how to give the file
+            click.echo(f"rtstyle: error: {message} For the file {named}, write ./{named} (or give it last, after "
+                       "--)", err=True)
+            sys.exit(exc.exit_code)
         click.echo(f"rtstyle: error: {message} (see `{command} --help`)", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -117,3 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"rtstyle: error: {exc.strerror or exc}{where}", err=True)
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _file_named_as_option(args: list[str]) -> str | None:
+    """The first argument that looks like an option but names a file or folder that is there (`-clip.mp4`)."""
+    for arg in args:
+        if arg == "--":
+            return None
+        if arg.startswith("-") and len(arg) > 1 and os.path.lexists(arg):
+            return arg
+    return None
