@@ -244,3 +244,24 @@ def test_a_file_with_a_leading_dash_is_read_as_given_after_two_dashes_or_with_a_
                  ["video", "--style", str(small_style), "-o", "./-out.mp4", "./-clip.mp4"]):
         assert run_cli(args, capsys).exit_code == 0
     assert (tmp_path / "-out.png").is_file() and video_summary(tmp_path / "-out.mp4")["frames"] == 2
+
+
+def test_a_name_typed_with_one_letter_for_e_acute_finds_the_file_macos_wrote_with_an_accent(
+        tmp_path, small_style, photo, capsys, monkeypatch):
+    """macOS writes é as e + a combining accent (NFD); typed, it is one letter (NFC): Linux tells them apart, so the
+    file that `ls` shows as Été/café.png was 'not found'."""
+    import unicodedata
+
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / unicodedata.normalize("NFD", "Été")
+    folder.mkdir()
+    cv2.imwrite(str(folder / unicodedata.normalize("NFD", "café.png")), photo[:48, :64])
+    make_clip(folder / unicodedata.normalize("NFD", "clé.mp4"), width=64, height=48, frames=2)
+    typed = unicodedata.normalize("NFC", "Été")
+    for args in (["image", f"{typed}/café.png", "-o", "a.png"], ["video", f"{typed}/clé.mp4", "-o", "v.mp4"],
+                 ["webcam", "--source", f"{typed}/clé.mp4", "--no-display", "--frames", "1", "--record", "w.mp4"]):
+        result = run_cli([*args, "--style", str(small_style)], capsys)
+        assert result.exit_code == 0, result
+    assert all((tmp_path / name).is_file() for name in ("a.png", "v.mp4", "w.mp4"))
