@@ -265,3 +265,25 @@ def test_a_name_typed_with_one_letter_for_e_acute_finds_the_file_macos_wrote_wit
         result = run_cli([*args, "--style", str(small_style)], capsys)
         assert result.exit_code == 0, result
     assert all((tmp_path / name).is_file() for name in ("a.png", "v.mp4", "w.mp4"))
+
+
+def test_a_name_that_is_not_utf8_is_printed_as_its_bytes_under_a_utf8_locale(tmp_path, small_style, photo):
+    """Python writes to a UTF-8 locale's stdout strictly (en_US.UTF-8; C.UTF-8 is lenient): a Latin-1 name
+    (caf\\xe9.jpg, from an old archive) stopped a batch with a traceback after its first result."""
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    folder = os.fsencode(tmp_path)
+    for name in (b"caf\xe9.png", b"d\xe9j\xe0.png"):
+        ok, data = cv2.imencode(".png", photo[:48, :64])
+        with open(os.path.join(folder, name), "wb") as fh:
+            fh.write(data.tobytes())
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.run([sys.executable, "-m", "rtstyle", "image", str(tmp_path), "--style", str(small_style)],
+                          env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert sorted(proc.stdout.splitlines()) == [os.path.join(folder, b"caf\xe9_smallstyle.png"),
+                                               os.path.join(folder, b"d\xe9j\xe0_smallstyle.png")]

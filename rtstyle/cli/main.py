@@ -8,6 +8,7 @@ or removed its outputs (rtstyle.interrupts).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import os
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
         # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    # Paths on stdout (results, one a line) are written as the bytes of their names: Python holds a name that is not
+    # UTF-8 (caf\xe9.jpg from an old Latin-1 archive) with surrogates, which a UTF-8 locale's strict stdout refused
+    # with a traceback after the first result, ending the batch.
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     completing = COMPLETE_VAR in os.environ  # a Tab: the shell runs plain `rtstyle` with the words in the environment
     if not (sys.argv[1:] if argv is None else argv) and not completing:  # plain `rtstyle`: the help, not an error
         click.echo(cli.get_help(click.Context(cli, info_name="rtstyle")))
