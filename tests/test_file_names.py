@@ -282,8 +282,21 @@ def test_a_name_that_is_not_utf8_is_printed_as_its_bytes_under_a_utf8_locale(tmp
         with open(os.path.join(folder, name), "wb") as fh:
             fh.write(data.tobytes())
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "PYTHONPATH": str(Path(__file__).parent.parent)}
-    proc = subprocess.run([sys.executable, "-m", "rtstyle", "image", str(tmp_path), "--style", str(small_style)],
-                          env=env, capture_output=True)
+    sheet = tmp_path / "sheet" / "sheet.png"  # its rows are named after the photos: OpenCV crashed on such names
+    proc = subprocess.run([sys.executable, "-m", "rtstyle", "image", str(tmp_path), "--style", str(small_style),
+                           "--contact-sheet", str(sheet)], env=env, capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     assert sorted(proc.stdout.splitlines()) == [os.path.join(folder, b"caf\xe9_smallstyle.png"),
-                                               os.path.join(folder, b"d\xe9j\xe0_smallstyle.png")]
+                                               os.path.join(folder, b"d\xe9j\xe0_smallstyle.png"), bytes(sheet)]
+
+
+def test_the_webcam_overlay_draws_a_style_named_by_a_file_that_is_not_utf8():
+    """A segmentation fault in OpenCV, so it is drawn in a process of its own."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from rtstyle.realtime.overlay import draw_panel; "
+            "draw_panel(np.zeros((90, 160, 3), np.uint8), ['style\\tcaf\\udce9'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert proc.returncode == 0, proc.stderr

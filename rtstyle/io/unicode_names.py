@@ -30,3 +30,10 @@ def as_on_disk(path: str) -> str:
             return path
         spelt.append(matches[0])
     return os.path.join(here, *spelt)
+
+
+def drawable(text: str) -> str:
+    """`text` as OpenCV's putText and getTextSize can take it: Python holds a name that is not UTF-8 (caf\\xe9.jpg
+    from an old Latin-1 archive) with surrogates, and OpenCV crashed on them (a segmentation fault). Such bytes are
+    shown as ls shows them, as �."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
