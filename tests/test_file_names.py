@@ -300,3 +300,17 @@ def test_the_webcam_overlay_draws_a_style_named_by_a_file_that_is_not_utf8():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_style_file_with_a_long_name_is_used(tmp_path, small_style, photo, capsys):
+    """Its cached ONNX model's name (NAME-HASH-gN-frame-fp32.onnx) passed 255 bytes: 'File name too long'."""
+    import shutil
+
+    import cv2
+
+    style = tmp_path / long_name(".safetensors", 250)
+    shutil.copy(small_style, style)
+    cv2.imwrite(str(tmp_path / "in.png"), photo[:48, :64])
+    result = run_cli(["image", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--style", str(style),
+                      "--backend", "onnx"], capsys)
+    assert result.exit_code == 0, result
