@@ -314,3 +314,14 @@ def test_a_style_file_with_a_long_name_is_used(tmp_path, small_style, photo, cap
     result = run_cli(["image", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--style", str(style),
                       "--backend", "onnx"], capsys)
     assert result.exit_code == 0, result
+
+
+def test_a_video_that_cannot_be_read_is_named_as_given_once(tmp_path, small_style, capsys, monkeypatch):
+    """FFmpeg ends its reason with the name it was given, the absolute path now: the line says the user's own."""
+    from helpers import assert_one_line_error
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad:1.mp4").write_bytes(b"not a video" * 100)
+    result = run_cli(["video", "bad:1.mp4", "-o", "out.mp4", "--style", str(small_style)], capsys)
+    assert_one_line_error(result, "cannot read video", "bad:1.mp4 (", "invalid data")
+    assert str(tmp_path) not in result.err
