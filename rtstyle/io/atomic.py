@@ -40,8 +40,6 @@ NAME_MAX = 255
 #: `.STEM.XXXXXXXX.part.EXT` and a GIF's `.frames` spool or a stopped part's `.rtstyle.json` record beside it;
 #: an interrupted run's `STEM.partial-NN.EXT` and its `.STEM.partial-NN.EXT.rtstyle.json` record.
 ADDED_BESIDE = 29
-
-
 #: The longest extension a result is given (.jpeg, .webm, .tiff): result names leave room for it.
 LONGEST_SUFFIX = 5
 

@@ -1,7 +1,7 @@
 """Local files opened with PyAV (FFmpeg) as the files they are, whatever their names.
 
 FFmpeg takes a name for a URL: in the current folder, `a:b.mp4` was refused ("Protocol not found"), `http:x.mp4`
-went to the network, `pipe:1.mp4` read the terminal and `file:x.mp4` opened x.mp4. An absolute path never starts
+went to the network, `pipe:0.mp4` read standard input and `file:x.mp4` opened x.mp4. An absolute path never starts
 with a protocol. And a name with a frame-number pattern (`clip%03d.webp`) chose FFmpeg's image-sequence muxer,
 which wrote its frames under other names and left the output empty: the muxer is named from the extension.
 """

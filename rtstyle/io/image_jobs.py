@@ -181,7 +181,8 @@ def _leave_out_unwritable(plan: ImagePlan) -> None:
 
 
 def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
-    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored)."""
+    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored; a long STEM
+    shortened as its results are: atomic.result_stem)."""
     results = {(_folder_key(image.path), result_stem(image.path.stem, style).casefold())
                for image in found for style in styles}
     return {image.path for image in found if (_folder_key(image.path), image.path.stem.casefold()) in results}

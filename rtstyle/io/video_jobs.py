@@ -141,7 +141,7 @@ def _listed(inputs: Sequence[str]) -> str:
 
 def _earlier_results(found: list[FoundFile], styles: Sequence[str]) -> set[Path]:
     """Inputs named STEM_STYLE in a folder that also holds an input named STEM, whatever their extensions (letter
-    case ignored)."""
+    case ignored; a long STEM shortened as its results are: atomic.result_stem)."""
     results = {(name_key(video.path.parent), result_stem(video.path.stem, style).casefold())
                for video in found for style in styles}
     return {video.path for video in found if (name_key(video.path.parent), video.path.stem.casefold()) in results}
