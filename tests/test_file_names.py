@@ -325,3 +325,22 @@ def test_a_video_that_cannot_be_read_is_named_as_given_once(tmp_path, small_styl
     result = run_cli(["video", "bad:1.mp4", "-o", "out.mp4", "--style", str(small_style)], capsys)
     assert_one_line_error(result, "cannot read video", "bad:1.mp4 (", "invalid data")
     assert str(tmp_path) not in result.err
+
+
+@pytest.mark.parametrize("args", [["image", ""], ["video", ""], ["image", "in.png", "-o", ""],
+                                  ["image", "in.png", "--contact-sheet", ""],
+                                  ["webcam", "--source", "", "--no-display", "--frames", "1"]])
+def test_an_empty_name_is_refused_not_taken_for_the_current_folder(tmp_path, small_style, photo, capsys, monkeypatch,
+                                                                    args):
+    """`rtstyle image "$photo"` with the variable unset: Path("") is ".", so every photo below the current folder
+    was stylized (and `-o ""` wrote there)."""
+    import cv2
+
+    from helpers import assert_one_line_error
+
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("in.png", photo[:48, :64])
+    make_clip(tmp_path / "in.mp4", width=64, height=48, frames=2)
+    result = run_cli([*args, "--style", str(small_style)], capsys)
+    assert_one_line_error(result, "empty name")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "in.png", "smallstyle.safetensors"]

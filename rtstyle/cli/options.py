@@ -45,9 +45,11 @@ class UserPath(click.Path):
     """click.Path with `~` (or `~user`) at its start taken for the home folder, as `--style` and `--source` take it:
     in quotes (`-o "~/Videos/out.mp4"`) the shell leaves it, and rtstyle made a folder named `~` in the current
     one. A folder of that name is written ./~; and a name typed with é as one letter finds the file that macOS
-    wrote with a combining accent (rtstyle.io.unicode_names)."""
+    wrote with a combining accent (rtstyle.io.unicode_names). An empty one is refused: "" is the current folder."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():  # Path("") is the current folder
+            self.fail(f"{value!r} is an empty name (an unset shell variable?)", param, ctx)
         return super().convert(as_on_disk(os.path.expanduser(value)) if isinstance(value, str) else value, param, ctx)
 
 

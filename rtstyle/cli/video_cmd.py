@@ -137,6 +137,8 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video clips/ --style wave --format gif --duration 5
     """
     sources = tuple(as_on_disk(os.path.expanduser(source)) for source in sources)  # as options.UserPath takes them
+    if not all(source.strip() for source in sources):  # Path("") is the current folder
+        raise RtstyleError("an input is an empty name (an unset shell variable?): give a file, folder or pattern")
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
                            "one before it")

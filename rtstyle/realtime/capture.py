@@ -108,6 +108,8 @@ def open_source(source: str, size: tuple[int, int] | None = None) -> tuple[cv2.V
     index. `size` (--size): a file's frames are decoded at that size, a camera index is asked for it."""
     if source.isdigit():
         return open_camera(int(source), size)
+    if not source.strip():  # Path("") is the current folder
+        raise RtstyleError(f"--source {source!r} is an empty name (an unset shell variable?): {SOURCE_HINT}")
     path = Path(as_on_disk(os.path.expanduser(source)))
     is_url = "://" in source
     is_file = path.is_file()
