@@ -344,3 +344,17 @@ def test_an_empty_name_is_refused_not_taken_for_the_current_folder(tmp_path, sma
     result = run_cli([*args, "--style", str(small_style)], capsys)
     assert_one_line_error(result, "empty name")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "in.png", "smallstyle.safetensors"]
+
+
+def test_a_named_pipe_as_a_video_is_refused_not_waited_on(tmp_path, small_style):
+    """FFmpeg waited for a writer forever (and, given one, failed at the second read: 'Interrupted system call')."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "clip.mp4")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.run([sys.executable, "-m", "rtstyle", "video", str(tmp_path / "clip.mp4"), "-o",
+                           str(tmp_path / "out.mp4"), "--style", str(small_style)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "is a pipe, not a file" in proc.stderr, proc.stderr
