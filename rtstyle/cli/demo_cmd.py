@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from rtstyle.cli.completion import complete_style_list
-from rtstyle.cli.options import FiniteFloatRange, engine_options
+from rtstyle.cli.options import FiniteFloatRange, UserPath, engine_options
 from rtstyle.errors import RtstyleError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -29,7 +29,7 @@ def default_demo_styles(count: int) -> list[str]:
 
 
 @click.command(short_help="Stylize the bundled clip and photo with built-in styles.")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
+@click.option("-o", "--output-dir", type=UserPath(file_okay=False, path_type=Path), default=Path("rtstyle-demo"),
               show_default=True, help="Where the results go. A later demo replaces the files an earlier one wrote "
                                       "there, and nothing else.")
 @click.option("--styles", "styles_text", metavar="A,B,...", shell_complete=complete_style_list, help="Styles to show (default: up to --count built-ins).")
@@ -96,12 +96,12 @@ def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, 
 
 
 def _frame_at(path: Path, seconds: float, max_size: int):
-    import av
     import cv2
 
+    from rtstyle.io.av_files import open_file
     from rtstyle.io.frames import frame_to_bgr
 
-    with av.open(str(path)) as container:
+    with open_file(path) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
             if frame.time is not None and frame.time >= seconds:

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_style
-from rtstyle.cli.options import FiniteFloatRange, engine_options
+from rtstyle.cli.options import FiniteFloatRange, UserPath, engine_options
 from rtstyle.errors import RtstyleError
 from rtstyle.flow_methods import FLOW_METHODS
 from rtstyle.wording import counted
@@ -44,7 +44,7 @@ def format_photo_losses(result: dict) -> str:
 
 
 @click.command(name="eval", short_help="Measure how much a style flickers on a clip.")
-@click.argument("clip", type=click.Path(path_type=Path), required=False)
+@click.argument("clip", type=UserPath(path_type=Path), required=False)
 @click.option("-s", "--style", shell_complete=complete_style,
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Default: mosaic, as "
                    "for `image`, `video` and `webcam`.")
@@ -54,13 +54,13 @@ def format_photo_losses(result: dict) -> str:
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
 @click.option("--flow", "flow_method", type=click.Choice(FLOW_METHODS), default="dis", show_default=True,
               help="Optical flow on the input frames (DIS medium preset, or Farneback).")
-@click.option("--photos", type=click.Path(path_type=Path),
+@click.option("--photos", type=UserPath(path_type=Path),
               help="Also measure content and style loss on these photos (folder or file; needs torch and VGG16).")
-@click.option("--style-image", type=click.Path(path_type=Path), help="The painting, for the style loss (with --photos).")
+@click.option("--style-image", type=UserPath(path_type=Path), help="The painting, for the style loss (with --photos).")
 @click.option("--style-size", type=click.IntRange(min=16),
               help="Longest side of the painting for the style loss. Default: the size the style was trained with "
                    "(from its metadata), else the painting's own size (training's default).")
-@click.option("--vgg-weights", type=click.Path(path_type=Path), help="VGG16 safetensors file (or RTSTYLE_VGG_WEIGHTS).")
+@click.option("--vgg-weights", type=UserPath(path_type=Path), help="VGG16 safetensors file (or RTSTYLE_VGG_WEIGHTS).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
 @engine_options
 def eval_command(clip: Path, style: str | None, strengths: tuple[float, ...], max_frames: int | None, max_size: int | None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from rtstyle.cli.completion import complete_style
-from rtstyle.cli.options import output_path, parse_frame_size
+from rtstyle.cli.options import UserPath, output_path, parse_frame_size
 from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
@@ -40,7 +40,7 @@ def fixed_size(text: str | None) -> tuple[int, int] | None:
 
 @click.command(short_help="Export a style to ONNX, for other runtimes.")
 @click.argument("style", shell_complete=complete_style)
-@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path, required=True,
+@click.option("-o", "--output", type=UserPath(path_type=Path), callback=output_path, required=True,
               help="The .onnx file to write.")
 @click.option("--fp16", is_flag=True, help="float16 weights and activations (instance norm stays float32): for GPUs.")
 @click.option("--io", "io", type=click.Choice(["frame", "tensor"]), default="frame", show_default=True,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rtstyle.cli.completion import complete_path, complete_style_list
-from rtstyle.cli.options import engine_options, look_options, output_path
+from rtstyle.cli.options import UserPath, engine_options, look_options, output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.wording import counted, how_long
 
@@ -26,11 +26,11 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
               help="Style name (see `rtstyle styles`), a style file or an exported .onnx model. Several: repeat it, "
                    "or separate them with commas; `all` for every usable installed style (fast variants aside). "
                    "Default: mosaic, as for `video` and `webcam`.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
+@click.option("-o", "--output", type=UserPath(path_type=Path), callback=output_path,
               help="Output file (one input and one style) or folder. Default: beside each input, named "
                    "INPUT_STYLE.EXT.")
 @click.option("--max-size", type=click.IntRange(min=16), help="Downscale so the longer side is at most this.")
-@click.option("--contact-sheet", "sheet", type=click.Path(path_type=Path), callback=output_path, metavar="FILE",
+@click.option("--contact-sheet", "sheet", type=UserPath(path_type=Path), callback=output_path, metavar="FILE",
               help="Also write one overview image (.jpg, .png...): a row per photo, the photo and then its result in "
                    "each style, labelled; results already there are shown too when marked as rtstyle's.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (without it, one input's existing output is "

@@ -8,6 +8,7 @@ or removed its outputs (rtstyle.interrupts).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import os
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
         # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    # Paths on stdout (results, one a line) are written as the bytes of their names: Python holds a name that is not
+    # UTF-8 (caf\xe9.jpg from an old Latin-1 archive) with surrogates, which a UTF-8 locale's strict stdout refused
+    # with a traceback after the first result, ending the batch.
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     completing = COMPLETE_VAR in os.environ  # a Tab: the shell runs plain `rtstyle` with the words in the environment
     if not (sys.argv[1:] if argv is None else argv) and not completing:  # plain `rtstyle`: the help, not an error
         click.echo(cli.get_help(click.Context(cli, info_name="rtstyle")))
@@ -97,6 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:  # a bad option or value: one line, like every other input error
         command = exc.ctx.command_path if exc.ctx else "rtstyle"
         message = " ".join(exc.format_message().split())
+        named = _file_named_as_option(sys.argv[1:] if argv is None else argv) if isinstance(exc, click.NoSuchOption) \
+            else None
+        if named is not None:  # `-clip.mp4` reads as options -c -l ...: say how to give the file
+            click.echo(f"rtstyle: error: {message} For the file {named}, write ./{named} (or give it last, after "
+                       "--)", err=True)
+            sys.exit(exc.exit_code)
         click.echo(f"rtstyle: error: {message} (see `{command} --help`)", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -117,3 +129,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"rtstyle: error: {exc.strerror or exc}{where}", err=True)
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _file_named_as_option(args: list[str]) -> str | None:
+    """The first argument that looks like an option but names a file or folder that is there (`-clip.mp4`)."""
+    for arg in args:
+        if arg == "--":
+            return None
+        if arg.startswith("-") and len(arg) > 1 and os.path.lexists(arg):
+            return arg
+    return None

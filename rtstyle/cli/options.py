@@ -14,6 +14,7 @@ import click
 from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.engine.factory import BACKENDS, DEVICES, PRECISIONS
 from rtstyle.errors import RtstyleError
+from rtstyle.io.unicode_names import as_on_disk
 
 F = Callable[..., Any]
 
@@ -38,6 +39,18 @@ class StabilizeStrength(FiniteFloatRange):
             self.fail(f"{value!r} is not a strength: --stabilize takes an optional number from 0 to below 1, "
                       "so give one (--stabilize 0.5 FILE) or put --stabilize after the file", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class UserPath(click.Path):
+    """click.Path with `~` (or `~user`) at its start taken for the home folder, as `--style` and `--source` take it:
+    in quotes (`-o "~/Videos/out.mp4"`) the shell leaves it, and rtstyle made a folder named `~` in the current
+    one. A folder of that name is written ./~; and a name typed with é as one letter finds the file that macOS
+    wrote with a combining accent (rtstyle.io.unicode_names). An empty one is refused: "" is the current folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():  # Path("") is the current folder
+            self.fail(f"{value!r} is an empty name (an unset shell variable?)", param, ctx)
+        return super().convert(as_on_disk(os.path.expanduser(value)) if isinstance(value, str) else value, param, ctx)
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_style
 from rtstyle.cli.export_cmd import border_margin_option, fixed_size, margin_words
-from rtstyle.cli.options import output_path
+from rtstyle.cli.options import UserPath, output_path
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import refuse_to_replace
 from rtstyle.io.leftovers import clear_leftovers
@@ -20,9 +20,9 @@ from rtstyle.wording import counted
 
 @click.command(short_help="Export a style as an int8 ONNX model for CPUs.")
 @click.argument("style", shell_complete=complete_style)
-@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
+@click.option("-o", "--output", type=UserPath(path_type=Path), callback=output_path,
               help="Output .onnx file. Default: STYLE-int8.onnx in the current folder.")
-@click.option("--calibration", multiple=True, type=click.Path(path_type=Path),
+@click.option("--calibration", multiple=True, type=UserPath(path_type=Path),
               help="Photo, or folder of photos, to calibrate on (repeatable). Default: the bundled photo and "
                    "frames of the bundled clip.")
 @click.option("--size", metavar="WIDTHxHEIGHT",

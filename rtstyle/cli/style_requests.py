@@ -45,6 +45,7 @@ def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedSty
     styles: dict[str, RequestedStyle] = {}
     for spec, from_all in specs:
         if is_onnx_path(spec):
+            spec = os.path.expanduser(spec)  # as find_style takes a style file's
             if not Path(spec).is_file():
                 raise RtstyleError(f"ONNX model not found: {spec}")
             if backend == "torch":

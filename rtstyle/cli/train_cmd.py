@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from rtstyle.cli.completion import complete_arch, complete_style
-from rtstyle.cli.options import THREADS, FiniteFloatRange, output_path
+from rtstyle.cli.options import FiniteFloatRange, THREADS, UserPath, output_path
 from rtstyle.errors import RtstyleError, require_torch
 from rtstyle.paths import VGG_WEIGHTS_ENV
 from rtstyle.realtime.timeparse import parse_time
@@ -58,8 +58,8 @@ def parse_duration(text: str | None) -> float | None:
 
 
 @click.command(short_help="Train a style network from one painting.")
-@click.option("--style-image", type=click.Path(path_type=Path), help="The painting to learn (required unless --resume).")
-@click.option("--content", type=click.Path(path_type=Path),
+@click.option("--style-image", type=UserPath(path_type=Path), help="The painting to learn (required unless --resume).")
+@click.option("--content", type=UserPath(path_type=Path),
               help="Training photos: a folder (searched recursively) or a video file (required unless --resume).")
 @click.option("--name", required=True,
               help="Name of the new style (lower case, digits, '-', '_', '.'). A built-in's name (mosaic) makes "
@@ -82,7 +82,7 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto trains on a CUDA GPU when there is one (with mixed precision).")
-@click.option("--vgg-weights", type=click.Path(path_type=Path),
+@click.option("--vgg-weights", type=UserPath(path_type=Path),
               help=f"VGG16 safetensors file for the loss network (or set {VGG_WEIGHTS_ENV}). "
                    "[default: torchvision's IMAGENET1K_V1, downloaded once]")
 @click.option("--init", "init_style", shell_complete=complete_style, help="Start from this style (name or path) instead of random weights.")
@@ -103,9 +103,9 @@ def parse_duration(text: str | None) -> float | None:
               help="Checkpoint every N steps (0: only at the end and on Ctrl-C).")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Append the losses to the run's losses.jsonl every N steps.")
-@click.option("--run-dir", type=click.Path(path_type=Path), help="Checkpoints, previews and the loss log. "
+@click.option("--run-dir", type=UserPath(path_type=Path), help="Checkpoints, previews and the loss log. "
               "[default: runs/NAME]")
-@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_path,
+@click.option("-o", "--output", type=UserPath(path_type=Path), callback=output_path,
               help="Where to write the style, a .safetensors file. [default: the user styles folder, NAME.safetensors]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing style of that name.")
 @click.option("--licence", help="Licence note of the style image, stored with the style.")

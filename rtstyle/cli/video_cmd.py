@@ -14,10 +14,12 @@ import click
 
 from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
-    FiniteFloatRange, engine_options, look_options, make_stabilizer, stabilize_option,
+    FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, stabilize_option,
 )
 from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
+from rtstyle.io.atomic import result_stem
+from rtstyle.io.unicode_names import as_on_disk
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
     WEBP_QUALITY, X264_PRESETS,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", shell_complete=complete_path)
-@click.option("-o", "--output", "output_arg", type=click.Path(),
+@click.option("-o", "--output", "output_arg", type=UserPath(),
               help="Output file: .mp4, .m4v, .mkv or .mov (H.264, audio copied, or AAC where players would not play "
                    "it), .webm (VP9, audio as Opus), .gif "
                    "or .webp (animated, no audio, at most 480 px unless --max-size or --scale); or a folder for "
@@ -134,6 +136,9 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
       rtstyle video clips/ --style wave --format gif --duration 5
     """
+    sources = tuple(as_on_disk(os.path.expanduser(source)) for source in sources)  # as options.UserPath takes them
+    if not all(source.strip() for source in sources):  # Path("") is the current folder
+        raise RtstyleError("an input is an empty name (an unset shell variable?): give a file, folder or pattern")
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
                            "one before it")
@@ -165,7 +170,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
     # `-o stylized/`, as `rtstyle image` takes it: a folder, made if need be (its trailing slash says so).
     if output is None or output.is_dir() or (output_arg or "").endswith(("/", os.sep)):
-        output = (output or source.parent) / f"{source.stem}_{_result_name(style)}{suffix}"
+        output = (output or source.parent) / f"{result_stem(source.stem, _result_name(style))}{suffix}"
     elif result_format and output.suffix.lower() != suffix:
         raise RtstyleError(f"--format {result_format} and -o {output} disagree: give one of them")
     check_paths(source, output, overwrite)  # before the (slow) model load

@@ -11,7 +11,8 @@ import click
 
 from rtstyle.cli.completion import complete_path, complete_style
 from rtstyle.cli.options import (
-    FiniteFloatRange, engine_options, look_options, make_stabilizer, output_path, parse_frame_size, stabilize_option,
+    FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, output_path, parse_frame_size,
+    stabilize_option,
 )
 from rtstyle.errors import RtstyleError
 from rtstyle.realtime.hotkeys import help_lines
@@ -32,7 +33,7 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
 @click.option("--inference-scale", type=FiniteFloatRange(0.1, 1.0), default=1.0, show_default=True,
               help="Run the model at this fraction of the frame size and upscale: faster on slow machines.")
-@click.option("--record", type=click.Path(path_type=Path), callback=output_path,
+@click.option("--record", type=UserPath(path_type=Path), callback=output_path,
               help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 @click.option("--virtual-camera", "virtual_camera", metavar="[DEVICE]", is_flag=False, flag_value="",
@@ -54,7 +55,7 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
                    "processed as fast as possible, every frame.")
 @click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
 @click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
-@click.option("--snapshot-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+@click.option("--snapshot-dir", type=UserPath(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where the s key saves snapshots.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rtstyle.export.graph_version import GRAPH_VERSION
 from rtstyle.interrupts import deferred_stop
-from rtstyle.io.atomic import atomic_write_bytes
+from rtstyle.io.atomic import atomic_write_bytes, fitted
 from rtstyle.models.registry import create_spec
 from rtstyle.errors import RtstyleError
 from rtstyle.paths import CACHE_DIR_ENV, cache_dir
@@ -53,7 +53,7 @@ def onnx_for_style(style_path: Path, *, io: IO = "frame", fp16: bool = False,
     """
     style_path = Path(style_path)
     variant = f"{io}-{'fp16' if fp16 else 'fp32'}{'-decomposed' if decompose_instance_norm else ''}"
-    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-{variant}.onnx"
+    target = cache_dir() / "onnx" / f"{_cache_stem(style_path)}-{file_digest(style_path)}-g{GRAPH_VERSION}-{variant}.onnx"
     if not target.is_file():
         make_cache_dir(target.parent)
         model = style_onnx(load_style_file(style_path), io=io, fp16=fp16, decompose_instance_norm=decompose_instance_norm)
@@ -83,8 +83,14 @@ def int8_onnx_for_style(style_path: Path) -> Path:
     from rtstyle.export.quantize import RECIPE_VERSION, quantize_frame_model
 
     style_path = Path(style_path)
-    target = cache_dir() / "onnx" / f"{style_path.stem}-{file_digest(style_path)}-g{GRAPH_VERSION}-frame-int8r{RECIPE_VERSION}.onnx"
+    target = cache_dir() / "onnx" / f"{_cache_stem(style_path)}-{file_digest(style_path)}-g{GRAPH_VERSION}-frame-int8r{RECIPE_VERSION}.onnx"
     if not target.is_file():
         make_cache_dir(target.parent)
         quantize_frame_model(onnx_for_style(style_path, io="frame"), target)
     return target
+
+
+def _cache_stem(style_path: Path) -> str:
+    """The style file's name as its cached models begin (the file's hash follows, and tells them apart): a name
+    near 255 bytes made theirs too long for the file system, and the style could not be used."""
+    return fitted(style_path.stem, 120)

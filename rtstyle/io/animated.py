@@ -26,6 +26,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import discard_temp, temp_path_beside
+from rtstyle.io.av_files import create_file
 from rtstyle.io.filtergraph import ready_frames
 
 GIF_TIME_BASE = Fraction(1, 100)
@@ -118,7 +119,7 @@ class GifWriter:
         palette_in.push(None)  # one palette for every frame
         try:
             # The muxer's delays are the times between frames; the last frame's it would take from the frame rate.
-            container = av.open(str(self.path), mode="w", format="gif",
+            container = create_file(self.path, format="gif",
                                 options={"final_delay": str(self.last_delay)})
         except (av.error.FFmpegError, ValueError) as exc:
             raise RtstyleError(f"cannot write {self.shown_as}: {exc}") from None

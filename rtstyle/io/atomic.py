@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,16 +17,55 @@ def refuse_to_replace(path: Path, overwrite: bool, what: str = "output", hint: s
                       writable: bool = True) -> None:
     """The one rule every command follows: an existing file is replaced only when the user said --overwrite.
 
+    A link is replaced by the output itself (as `mv` and a rename do): the file it points to is never written.
+
     Also refused before any work: a folder where the file should go, and (`writable`, probe_writable) a place
     that cannot be written; a caller that handles that itself (a batch skipping a read-only folder) passes False.
     """
     path = Path(path)
     if path.is_dir():
         raise RtstyleError(f"{what} {path} is a folder: give a file name")
+    if path.is_symlink() and not path.exists() and not overwrite:  # a link to nothing: the user's, all the same
+        raise RtstyleError(f"{what} exists: {path}, a link to {os.readlink(path)}, which does not exist (pass "
+                           f"--overwrite to replace the link{hint})")
     if path.exists() and not overwrite:
         raise RtstyleError(f"{what} exists: {path} (pass --overwrite to replace it{hint})")
     if writable:
         probe_writable(path, f"the {what}")
+
+
+#: The longest file name that file systems take (ext4, XFS, btrfs, APFS: 255 bytes).
+NAME_MAX = 255
+#: The most that rtstyle's names beside an output add to its stem and extension: the hidden temporary file
+#: `.STEM.XXXXXXXX.part.EXT` and a GIF's `.frames` spool or a stopped part's `.rtstyle.json` record beside it;
+#: an interrupted run's `STEM.partial-NN.EXT` and its `.STEM.partial-NN.EXT.rtstyle.json` record.
+ADDED_BESIDE = 29
+#: The longest extension a result is given (.jpeg, .webm, .tiff): result names leave room for it.
+LONGEST_SUFFIX = 5
+
+
+def short_stem(target: Path) -> str:
+    """The output's stem as the names rtstyle keeps beside it spell it: the stem itself, or where those names would
+    pass NAME_MAX (a name the file system takes can be too long for them), shortened (fitted)."""
+    target = Path(target)
+    return fitted(target.stem, NAME_MAX - ADDED_BESIDE - len(os.fsencode(target.suffix)))
+
+
+def result_stem(source_stem: str, style: str) -> str:
+    """SOURCE_STYLE, a result's stem, with SOURCE shortened (fitted) where the name would pass NAME_MAX."""
+    ending = f"_{style}"
+    return fitted(source_stem, NAME_MAX - LONGEST_SUFFIX - len(os.fsencode(ending))) + ending
+
+
+def fitted(stem: str, room: int) -> str:
+    """`stem`, or where it is longer than `room` bytes, its beginning and a hash of it all: names alike in their
+    first 200 bytes still get names of their own, and the same one each run."""
+    if len(os.fsencode(stem)) <= room:
+        return stem
+    digest = "~" + hashlib.sha1(os.fsencode(stem)).hexdigest()[:8]
+    while stem and len(os.fsencode(stem + digest)) > room:
+        stem = stem[:-1]
+    return stem + digest
 
 
 def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
@@ -41,7 +81,7 @@ def temp_path_beside(target: Path, suffix: str | None = None) -> Path:
     while True:
         try:
             fd, name = tempfile.mkstemp(
-                prefix=f".{target.stem}.", suffix=f".part{suffix if suffix is not None else target.suffix}",
+                prefix=f".{short_stem(target)}.", suffix=f".part{suffix if suffix is not None else target.suffix}",
                 dir=directory)
         except OSError as exc:  # named as the user's path: the temporary one means nothing to them
             raise RtstyleError(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -121,7 +161,7 @@ def move_into_place(tmp: Path, target: Path, overwrite: bool, *, keep_aside: boo
         temp_locks.release(tmp)
         return target
     for n in range(1, 1000):
-        candidate = target if n == 1 else target.with_name(f"{target.stem}-{n}{target.suffix}")
+        candidate = target if n == 1 else target.with_name(f"{short_stem(target)}-{n}{target.suffix}")
         if _take_name(tmp, candidate):
             temp_locks.release(tmp)
             return candidate

@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.av_files import create_file
 from rtstyle.io.video_probe import open_input
 
 
@@ -50,7 +51,7 @@ def _copies_into(source: Path, target: Path, index: int, muxer_options: dict[str
         fd, name = tempfile.mkstemp(suffix=target.suffix)
         os.close(fd)
         try:
-            with av.open(name, mode="w", options=muxer_options) as trial:
+            with create_file(name, options=muxer_options) as trial:
                 copy = trial.add_stream_from_template(stream)
                 for packet in container.demux(stream):
                     if packet.dts is not None and packet.size:

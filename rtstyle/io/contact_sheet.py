@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from rtstyle.io.unicode_names import drawable
+
 BACKGROUND = (24, 24, 24)
 LABEL_COLOUR = (235, 235, 235)
 MARK_COLOUR = (120, 120, 120)  # the words on a tile that stands for a missing image: quieter than a label
@@ -21,6 +23,7 @@ def label_band(tile_h: int) -> int:
 def fit_text(text: str, width: int, scale: float, thickness: int = 1) -> str:
     """`text`, its middle replaced by '..' until it is drawn at most `width` px wide: a long file name keeps its
     start and its end (IMG_20240501_0001.jpg and _0002 still differ), where cutting off the end lost that."""
+    text = drawable(text)
     if cv2.getTextSize(text, FONT, scale, thickness)[0][0] <= width:
         return text
     for keep in range(len(text) - 1, 0, -1):
@@ -71,6 +74,8 @@ def contact_sheet(rows: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[
                   col_labels: Sequence[str] | None = None, tile_w: int = 256, tile_h: int = 192,
                   gap: int = 4) -> np.ndarray:
     """A grid of `rows` (lists of BGR images), with optional column titles and a label per row."""
+    row_labels = [drawable(t) for t in row_labels] if row_labels else row_labels
+    col_labels = [drawable(t) for t in col_labels] if col_labels else col_labels
     band = label_band(tile_h)
     n_cols = max(len(r) for r in rows)
     label_w = 0

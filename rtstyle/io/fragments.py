@@ -19,6 +19,7 @@ import av
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.audio_copy import refused_audio_copies
+from rtstyle.io.av_files import create_file, open_file
 
 #: The containers written in fragments while converting (the ISO/QuickTime family).
 FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")
@@ -47,12 +48,12 @@ def defragment(fragmented: Path, plain: Path, first_time: float, shown_as: Path)
     frames with x264's B-frames); the copy moves them back, and the plain muxer keeps that delay in an edit list,
     as it does for a file written without fragments, so times and audio sync are as before.
     """
-    with av.open(str(fragmented)) as source:
+    with open_file(fragmented) as source:
         video = source.streams.video[0]
         shift = _first_video_time(source, video) - first_time
         source.seek(0)
         try:
-            with av.open(str(plain), mode="w") as target:
+            with create_file(plain) as target:
                 copies = {}
                 for stream in source.streams:
                     if stream.type not in ("video", "audio"):
@@ -84,7 +85,7 @@ def whole_frames(path: Path) -> tuple[float | None, int]:
     (that of its last video packet, which may have been cut short, and of any later frame; None when it has no
     packet), and how many frames come before it."""
     times: list[float] = []
-    with contextlib.suppress(av.error.FFmpegError), av.open(str(path)) as container:
+    with contextlib.suppress(av.error.FFmpegError), open_file(path) as container:
         times = [float(p.pts * p.time_base) for p in container.demux(video=0) if p.pts is not None and p.size]
     if not times:
         return None, 0

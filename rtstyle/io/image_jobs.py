@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
+from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem
 from rtstyle.io.found_files import below_output
 from rtstyle.io.images import (
     FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
@@ -95,7 +95,7 @@ def _unsupported_note(counts: dict[str, int]) -> str:
 
 def result_name(source: Path, style: str) -> str:
     """photo.jpg -> photo_STYLE.jpg, in the photo's own format (photo.heic -> photo_STYLE.jpg, .png for a GIF)."""
-    return f"{source.stem}_{style}{result_suffix(source)}"
+    return f"{result_stem(source.stem, style)}{result_suffix(source)}"
 
 
 def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, overwrite: bool, *,
@@ -135,6 +135,11 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
             continue
         target = targets[image.path]
         plan.results.append(ImageJob(image.path, target))
+        if target.is_symlink() and not target.exists() and not overwrite:  # a link to nothing: the user's
+            if not many:
+                refuse_to_replace(target, overwrite)
+            plan.existing += 1
+            continue
         if target.is_file():
             if (key := file_key(target)) in inputs_on_disk:
                 if not many:
@@ -176,15 +181,11 @@ def _leave_out_unwritable(plan: ImagePlan) -> None:
 
 
 def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
-    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored)."""
-    stems = {(_folder_key(image.path), image.path.stem.casefold()) for image in found}
-    endings = {f"_{style}".casefold() for style in styles}
-    earlier = set()
-    for image in found:
-        folder, stem = _folder_key(image.path), image.path.stem.casefold()
-        if any(stem.endswith(ending) and (folder, stem[: -len(ending)]) in stems for ending in endings):
-            earlier.add(image.path)
-    return earlier
+    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored; a long STEM
+    shortened as its results are: atomic.result_stem)."""
+    results = {(_folder_key(image.path), result_stem(image.path.stem, style).casefold())
+               for image in found for style in styles}
+    return {image.path for image in found if (_folder_key(image.path), image.path.stem.casefold()) in results}
 
 
 def _refuse_clashes(targets: dict[Path, Path]) -> None:

@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rtstyle.io import temp_locks
+from rtstyle.io.atomic import short_stem
 from rtstyle.wording import counted, file_size
 
-#: A temporary file's name: "." + the output's stem + "." + mkstemp's 8 letters + ".part" + what follows.
+#: A temporary file's name: "." + the output's stem (atomic.short_stem) + "." + mkstemp's 8 letters + ".part" + what
+#: follows.
 _TEMP_NAME = re.compile(r"\.(?P<stem>.+)\.[a-z0-9_]{8}\.part(?P<rest>.*)")
 RECORD_SUFFIX = ".rtstyle.json"
 
@@ -35,7 +37,7 @@ def clear_leftovers(targets: Iterable[Path], say: Callable[[str], None]) -> int:
     by_folder: dict[Path, dict[str, list[Path]]] = {}
     for target in targets:
         target = Path(target)
-        by_folder.setdefault(target.parent, {}).setdefault(target.stem, []).append(target)
+        by_folder.setdefault(target.parent, {}).setdefault(short_stem(target), []).append(target)
     freed: dict[Path, list[int]] = {}
     for folder, by_stem in by_folder.items():
         try:

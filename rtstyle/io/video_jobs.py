@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace
+from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem
 from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
@@ -75,7 +75,7 @@ class VideoPlan:
 
 def result_name(source: Path, style: str, suffix: str = DEFAULT_RESULT_SUFFIX) -> str:
     """clip.mov -> clip_STYLE.mp4 (or .gif ... with --format)."""
-    return f"{source.stem}_{style}{suffix}"
+    return f"{result_stem(source.stem, style)}{suffix}"
 
 
 def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence[str], suffix: str,
@@ -102,6 +102,9 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
                 raise RtstyleError(f"{writers[key]} and {video.path} would both be written to {target} (rename one, "
                                    "or convert them separately)")
             writers[key] = video.path
+            if target.is_symlink() and not target.exists() and not overwrite:  # a link to nothing: the user's
+                plan.existing += 1
+                continue
             if target.is_file():
                 if file_key(target) in inputs_on_disk:  # never replaced, --overwrite or not
                     plan.existing_inputs += 1
@@ -138,15 +141,10 @@ def _listed(inputs: Sequence[str]) -> str:
 
 def _earlier_results(found: list[FoundFile], styles: Sequence[str]) -> set[Path]:
     """Inputs named STEM_STYLE in a folder that also holds an input named STEM, whatever their extensions (letter
-    case ignored)."""
-    stems = {(name_key(video.path.parent), video.path.stem.casefold()) for video in found}
-    endings = {f"_{style}".casefold() for style in styles}
-    earlier = set()
-    for video in found:
-        folder, stem = name_key(video.path.parent), video.path.stem.casefold()
-        if any(stem.endswith(ending) and (folder, stem[: -len(ending)]) in stems for ending in endings):
-            earlier.add(video.path)
-    return earlier
+    case ignored; a long STEM shortened as its results are: atomic.result_stem)."""
+    results = {(name_key(video.path.parent), result_stem(video.path.stem, style).casefold())
+               for video in found for style in styles}
+    return {video.path for video in found if (name_key(video.path.parent), video.path.stem.casefold()) in results}
 
 
 def _part_of(part: Path) -> Path:

@@ -8,6 +8,7 @@ conversions, YUV to BGR and back, use that matrix and range, so colours keep the
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +18,7 @@ import av
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.av_errors import short_reason
+from rtstyle.io.av_files import open_file
 from rtstyle.io.deinterlace import is_interlaced
 from rtstyle.io.hdr import PQ, is_hdr
 from rtstyle.io.hdr_metadata import SourcePeak, frame_peak
@@ -79,10 +81,15 @@ def open_input(path: Path) -> av.container.InputContainer:
         raise RtstyleError(f"video not found: {path}")
     if path.is_dir():
         raise RtstyleError(f"expected a video file, got a directory: {path}")
+    if not path.is_file():  # FFmpeg waited for a pipe's writer forever, and could not read it twice anyway
+        device = stat.S_ISCHR(path.stat().st_mode) or stat.S_ISBLK(path.stat().st_mode)
+        raise RtstyleError(f"{path} is {'a device' if device else 'a pipe, not a file'}: a video is read more than "
+                           "once, so save it to a file first" + ("; a camera is `rtstyle webcam --source DEVICE`"
+                                                                 if device else ""))
     if path.is_file() and path.stat().st_size == 0:  # FFmpeg's "invalid data" hid it (an interrupted copy)
         raise RtstyleError(f"video is an empty file (0 bytes): {path}")
     try:
-        container = av.open(str(path), mode="r")
+        container = open_file(path)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise RtstyleError(f"cannot read video (corrupt or unsupported format): {path} ({short_reason(exc)})") from None
     if not container.streams.video:

@@ -24,6 +24,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import deferred_stop
 from rtstyle.io.audio_copy import AudioEncoding, audio_refusal
 from rtstyle.io.av_errors import short_reason
+from rtstyle.io.av_files import create_file
 from rtstyle.io.quality import DEFAULT_PRESET, DEFAULT_QUALITY, QUALITY_CRF
 from rtstyle.io.video_probe import ColorTags
 from rtstyle.io.video_reader import AudioPacket
@@ -92,7 +93,7 @@ class VideoWriter:
         self.audio_encodings = [audio_encodings[k] if k < len(audio_encodings) else None
                                 for k in range(len(audio_templates))]
         try:
-            self.container = av.open(str(self.path), mode="w", options=muxer_options or {})
+            self.container = create_file(self.path, options=muxer_options or {})
         except (av.error.FFmpegError, ValueError) as exc:
             raise RtstyleError(f"cannot write video {self.shown_as}: {short_reason(exc)} (use {SUFFIX_LIST})") from None
         try:

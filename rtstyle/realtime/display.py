@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from rtstyle.errors import RtstyleError
+from rtstyle.io.unicode_names import drawable
 
 
 def check_display_available() -> None:
@@ -42,7 +43,7 @@ class Window:
 
     def set_title(self, text: str) -> None:
         """The title bar's text (the window keeps its name for HighGUI)."""
-        cv2.setWindowTitle(self.title, text)
+        cv2.setWindowTitle(self.title, drawable(text))  # a style file's name that is not UTF-8 crashed OpenCV
 
     def poll_key(self, delay_ms: int = 1) -> int:
         """Process window events (this is also what paints the frame); the key pressed or -1."""

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from rtstyle.io.unicode_names import drawable
+
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -46,7 +48,7 @@ def text_scale(image: np.ndarray) -> float:
 def _text_size(text: str, scale: float, thickness: int) -> tuple[int, int]:
     """cv2.getTextSize's (width, height), remembered: the key list and most of the stats lines are the same text
     every frame, and measuring them (about 150 calls a frame with the key list up) was most of the overlay's cost."""
-    (width, height), _ = cv2.getTextSize(text, FONT, scale, thickness)
+    (width, height), _ = cv2.getTextSize(drawable(text), FONT, scale, thickness)
     return width, height
 
 
@@ -98,7 +100,7 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
     for i, cell in enumerate(line.split("\t", 1) for line in lines):
         baseline = y0 + pad // 2 + line_h * (i + 1) - int(5 * scale)
         for text, x in zip(cell, (x0 + pad, x0 + pad + first_w)):
-            cv2.putText(out, text, (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+            cv2.putText(out, drawable(text), (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return out
 
 

@@ -29,7 +29,8 @@ import av
 from rtstyle.errors import RtstyleError
 from rtstyle.io.fragments import FRAGMENTED_SUFFIXES, whole_frames
 from rtstyle.io import temp_locks
-from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place
+from rtstyle.io.atomic import atomic_write_bytes, discard_temp, move_into_place, short_stem
+from rtstyle.io.av_files import open_file
 from rtstyle.io.formats import H264, OutputFormat
 from rtstyle.io.leftovers import record_path
 from rtstyle.io.video_probe import frames_past_damage
@@ -68,7 +69,7 @@ class EarlierPart:
         """How many of the first frames can be copied as packets into the output of an encoder with this
         extradata: none where its SPS or PPS differ from the part's (another --preset, another x264)."""
         try:
-            with av.open(str(self.path)) as container:
+            with open_file(self.path) as container:
                 extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
         except av.error.FFmpegError:
             return 0
@@ -146,12 +147,17 @@ def remove_part(part: Path) -> None:
             path.unlink()
 
 
+def first_partial(target: Path) -> Path:
+    """Where an interrupted run of `target` keeps its part first: out.mp4 -> out.partial.mp4."""
+    return target.with_name(f"{short_stem(target)}.partial{target.suffix}")
+
+
 def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart: bool,
                 log: Any) -> Resume | None:
     """Find the earlier parts of `target` made by rtstyle (those with a record): continue the matching one, or
     refuse one made with other settings (one line naming them), unless `restart`. None: nothing to resume."""
     if fmt is not H264:  # no record is kept for these: an interrupted run's part is only said
-        partial = target.with_name(f"{target.stem}.partial{target.suffix}")
+        partial = first_partial(target)
         if partial.exists():
             log(f"resuming is for H.264 video (.mp4, .m4v, .mkv, .mov): {partial.name} is kept, and this run "
                 "starts from the beginning")
@@ -185,9 +191,9 @@ def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart
 def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
     """OUT.partial.EXT, OUT.partial-2.EXT ... and the hidden temporary files of runs stopped hard, that have a
     readable record, in that order."""
-    stem, suffix = glob.escape(target.stem), glob.escape(target.suffix)
+    stem, suffix = glob.escape(short_stem(target)), glob.escape(target.suffix)
     found = []
-    candidates = [target.with_name(f"{target.stem}.partial{target.suffix}")]
+    candidates = [first_partial(target)]
     candidates += sorted(target.parent.glob(f"{stem}.partial-*{suffix}"), key=lambda p: (len(p.name), p.name))
     candidates += sorted(p for p in target.parent.glob(f".{stem}.*.part{suffix}") if not temp_locks.in_use(p))
     for path in candidates:
@@ -274,7 +280,7 @@ def reuse_frames(items: Iterator[DecodedFrame | AudioPacket], part: Path, time_b
     passes as it comes: it is copied from the source."""
     tolerance = 0.5 / rate if rate > 0 else 1e-3
     shift: float | None = None  # the part's times less the source's: a container may move every stream alike
-    with av.open(str(part)) as container, av.open(str(part)) as copies:  # (Matroska starts at 0 where audio
+    with open_file(part) as container, open_file(part) as copies:  # (Matroska starts at 0 where audio
         frames = frames_past_damage(container, container.streams.video[0])  # priming comes before the video)
         packets = (p for p in copies.demux(video=0) if p.size and p.pts is not None)
         waiting: list[av.Packet] = []  # in decoding order, not yet muxed: a frame after them is not confirmed
@@ -356,7 +362,7 @@ def copyable_frames(part: Path, cut: float | None) -> int:
     if Path(part).suffix.lower() not in FRAGMENTED_SUFFIXES:  # Matroska does not store decoding times
         return 0
     try:
-        with av.open(str(part)) as container:
+        with open_file(part) as container:
             video = container.streams.video[0]
             if video.codec_context.name != "h264":
                 return 0
