@@ -358,3 +358,13 @@ def test_a_named_pipe_as_a_video_is_refused_not_waited_on(tmp_path, small_style)
                            str(tmp_path / "out.mp4"), "--style", str(small_style)], env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "is a pipe, not a file" in proc.stderr, proc.stderr
+
+
+def test_quantize_calibrates_on_a_video_named_like_a_url(tmp_path, monkeypatch):
+    """OpenCV's FFmpeg took `cal:1.mp4` for a protocol too: the calibration video gave no frames."""
+    from rtstyle.export.quantize import _video_frames
+
+    monkeypatch.chdir(tmp_path)
+    make_clip(tmp_path / "cal:1.mp4", width=64, height=48, frames=8)
+    frames = _video_frames(Path("cal:1.mp4"), 4)
+    assert len(frames) == 4 and frames[0].shape == (48, 64, 3)

@@ -39,6 +39,7 @@ import onnx
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_output
+from rtstyle.io.av_files import ffmpeg_name
 from rtstyle.io.images import is_input_image, read_image
 
 PACKAGE_ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -69,7 +70,7 @@ def cover_and_crop(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
 
 def _video_frames(path: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
+    capture = cv2.VideoCapture(ffmpeg_name(path))  # absolute: a name like a:b.mp4 is not a protocol
     try:
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         frames = []
