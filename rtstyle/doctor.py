@@ -80,22 +80,32 @@ def inference() -> Finding:
                                     "the styles' fast variants")
 
 
-def _providers_that_load(providers: list[str]) -> list[str]:
-    """The providers a session really gets: onnxruntime falls back to the CPU when a GPU provider's libraries fail
-    to load, and only logs it."""
-    import onnxruntime
+def provider_probe() -> bytes:
+    """A one-node model to open a session with. Of an IR every supported onnxruntime reads: with the onnx package's
+    own (newer) IR, an older onnxruntime-gpu refused the model, and the check blamed the CUDA libraries."""
     from onnx import TensorProto, helper
+
+    from rtstyle.export.onnx_graph import IR_VERSION
 
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "doctor",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = IR_VERSION
+    return model.SerializeToString()
+
+
+def _providers_that_load(providers: list[str]) -> list[str]:
+    """The providers a session really gets: onnxruntime falls back to the CPU when a GPU provider's libraries fail
+    to load, and only logs it."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # its own error lines about missing libraries are what this check reports
     try:
         with warnings.catch_warnings():  # "not in available provider names": what this check finds out and says
             warnings.simplefilter("ignore")
-            session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=providers)
+            session = onnxruntime.InferenceSession(provider_probe(), options, providers=providers)
     except Exception:  # noqa: BLE001 - a provider that cannot even be asked for: none of them loads
         return []
     return list(session.get_providers())

@@ -41,6 +41,17 @@ def test_a_gpu_provider_that_does_not_load_is_a_problem(monkeypatch):
     assert "onnxruntime.ai" in (finding.fix or "")
 
 
+def test_the_provider_probe_loads_in_every_supported_onnxruntime():
+    # The onnx package stamps its own IR on a model (14 for onnx 1.23), which an older onnxruntime refuses (1.23:
+    # "max supported IR version: 11"): on a GPU the check then said the CUDA libraries did not load.
+    import onnx
+
+    from rtstyle.export.onnx_graph import IR_VERSION
+
+    assert onnx.load_from_string(doctor.provider_probe()).ir_version == IR_VERSION == 8
+    assert doctor._providers_that_load(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
 def test_onnxruntime_gpu_without_an_nvidia_driver_is_not_blamed_on_cuda_libraries(monkeypatch):
     # onnxruntime-gpu on a machine without an NVIDIA GPU (or its driver): installing CUDA and cuDNN would not help.
     from rtstyle.engine import factory, providers
