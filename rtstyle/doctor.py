@@ -52,7 +52,8 @@ def inference() -> Finding:
     import onnxruntime
 
     from rtstyle.engine.factory import nvidia_gpu_present
-    from rtstyle.engine.providers import CPU, GPU_PROVIDERS, available_providers, plan_providers
+    from rtstyle.engine.providers import (CPU, CPU_ENGINE_INSTALL, GPU_ENGINE_INSTALL, GPU_PROVIDERS,
+                                          available_providers, plan_providers)
 
     listed = available_providers()
     plan = plan_providers("auto", available=listed)
@@ -63,8 +64,7 @@ def inference() -> Finding:
         if not any(p in active for p in GPU_PROVIDERS) and not nvidia_gpu_present():  # not its CUDA libraries
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary}, but there is no NVIDIA driver here "
                            "(no nvidia-smi), so --device auto runs on the CPU",
-                           "install the NVIDIA driver; or, without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && "
-                           "pip install onnxruntime")
+                           f"install the NVIDIA driver; or, without an NVIDIA GPU: {CPU_ENGINE_INSTALL}")
         if not any(p in active for p in GPU_PROVIDERS):
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary} but cannot load it (CUDA or cuDNN "
                            "libraries missing or not matching onnxruntime-gpu), so --device auto runs on the CPU",
@@ -74,7 +74,7 @@ def inference() -> Finding:
     if nvidia_gpu_present():  # a GPU the engine cannot use: the one change that makes everything faster
         return Finding("inference", MISSING, f"{detail}: an NVIDIA GPU is here, but onnxruntime has no CUDA provider, "
                        "so --device auto runs on the CPU",
-                       'pip uninstall -y onnxruntime && pip install "rtstyle[gpu]"')
+                       GPU_ENGINE_INSTALL)
     assert plan.primary == CPU
     return Finding("inference", OK, f"{detail}: --device auto runs on the CPU (no NVIDIA GPU found); the webcam uses "
                                     "the styles' fast variants")

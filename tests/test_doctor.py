@@ -61,7 +61,8 @@ def test_onnxruntime_gpu_without_an_nvidia_driver_is_not_blamed_on_cuda_librarie
     finding = doctor.inference()
     assert finding.status == doctor.PROBLEM and "no NVIDIA driver" in finding.detail
     assert "cuDNN" not in finding.detail and "onnxruntime.ai" not in (finding.fix or "")
-    assert "pip install onnxruntime" in (finding.fix or "")
+    assert (finding.fix or "").endswith(
+        "without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && pip install --force-reinstall --no-deps onnxruntime")
 
 
 def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
@@ -71,7 +72,9 @@ def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
     monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: True)
     finding = doctor.inference()
     assert finding.status == doctor.MISSING
-    assert finding.fix == 'pip uninstall -y onnxruntime && pip install "rtstyle[gpu]"'
+    # Not the extra alone: it installs the plain onnxruntime too, whose build then holds the shared module.
+    assert finding.fix == ('pip install "rtstyle[gpu]" && pip uninstall -y onnxruntime && '
+                           'pip install --force-reinstall --no-deps onnxruntime-gpu')
     monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: False)
     assert doctor.inference().status == doctor.OK
 
