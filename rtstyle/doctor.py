@@ -52,7 +52,8 @@ def inference() -> Finding:
     import onnxruntime
 
     from rtstyle.engine.factory import nvidia_gpu_present
-    from rtstyle.engine.providers import CPU, GPU_PROVIDERS, available_providers, plan_providers
+    from rtstyle.engine.providers import (CPU, CPU_ENGINE_INSTALL, GPU_ENGINE_INSTALL, GPU_PROVIDERS,
+                                          available_providers, plan_providers)
 
     listed = available_providers()
     plan = plan_providers("auto", available=listed)
@@ -63,8 +64,7 @@ def inference() -> Finding:
         if not any(p in active for p in GPU_PROVIDERS) and not nvidia_gpu_present():  # not its CUDA libraries
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary}, but there is no NVIDIA driver here "
                            "(no nvidia-smi), so --device auto runs on the CPU",
-                           "install the NVIDIA driver; or, without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && "
-                           "pip install onnxruntime")
+                           f"install the NVIDIA driver; or, without an NVIDIA GPU: {CPU_ENGINE_INSTALL}")
         if not any(p in active for p in GPU_PROVIDERS):
             return Finding("inference", PROBLEM, f"{detail}: lists {plan.primary} but cannot load it (CUDA or cuDNN "
                            "libraries missing or not matching onnxruntime-gpu), so --device auto runs on the CPU",
@@ -74,28 +74,38 @@ def inference() -> Finding:
     if nvidia_gpu_present():  # a GPU the engine cannot use: the one change that makes everything faster
         return Finding("inference", MISSING, f"{detail}: an NVIDIA GPU is here, but onnxruntime has no CUDA provider, "
                        "so --device auto runs on the CPU",
-                       'pip uninstall -y onnxruntime && pip install "rtstyle[gpu]"')
+                       GPU_ENGINE_INSTALL)
     assert plan.primary == CPU
     return Finding("inference", OK, f"{detail}: --device auto runs on the CPU (no NVIDIA GPU found); the webcam uses "
                                     "the styles' fast variants")
+
+
+def provider_probe() -> bytes:
+    """A one-node model to open a session with. Of an IR every supported onnxruntime reads: with the onnx package's
+    own (newer) IR, an older onnxruntime-gpu refused the model, and the check blamed the CUDA libraries."""
+    from onnx import TensorProto, helper
+
+    from rtstyle.export.onnx_graph import IR_VERSION
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "doctor",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = IR_VERSION
+    return model.SerializeToString()
 
 
 def _providers_that_load(providers: list[str]) -> list[str]:
     """The providers a session really gets: onnxruntime falls back to the CPU when a GPU provider's libraries fail
     to load, and only logs it."""
     import onnxruntime
-    from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "doctor",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # its own error lines about missing libraries are what this check reports
     try:
         with warnings.catch_warnings():  # "not in available provider names": what this check finds out and says
             warnings.simplefilter("ignore")
-            session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=providers)
+            session = onnxruntime.InferenceSession(provider_probe(), options, providers=providers)
     except Exception:  # noqa: BLE001 - a provider that cannot even be asked for: none of them loads
         return []
     return list(session.get_providers())

@@ -33,3 +33,9 @@ def cache_dir() -> Path:
 
 def builtin_styles_dir() -> Path:
     return Path(__file__).resolve().parent / "styles" / "builtin"
+
+
+def package_assets_dir() -> Path:
+    """The media installed with rtstyle (the demo clip and photo, which also calibrate int8), read-only: an
+    installed package's folder may not be writable, so nothing is ever written here (caches go to `cache_dir`)."""
+    return Path(__file__).resolve().parent / "assets"

@@ -618,6 +618,8 @@ def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path,
     # OpenCV printed '[ WARN:0@1.172] global grfmt_tiff.cpp:811 readData OpenCV TIFF: ...' above the error.
     deep = tmp_path / "float.tif"
     cv2.imwrite(str(deep), photo[:24, :24].astype(np.float32) / 255)
+    if cv2.imread(str(deep), cv2.IMREAD_COLOR) is not None:  # as rtstyle reads photos
+        pytest.skip(f"OpenCV {cv2.__version__} decodes float TIFF (OpenCV 5 does not)")
     result = run_cli(["image", str(deep), "-s", str(small_style)], capfd)
     assert_one_line_error(result, "cannot read image")
     assert "WARN" not in result.err, result.err

@@ -41,6 +41,17 @@ def test_a_gpu_provider_that_does_not_load_is_a_problem(monkeypatch):
     assert "onnxruntime.ai" in (finding.fix or "")
 
 
+def test_the_provider_probe_loads_in_every_supported_onnxruntime():
+    # The onnx package stamps its own IR on a model (14 for onnx 1.23), which an older onnxruntime refuses (1.23:
+    # "max supported IR version: 11"): on a GPU the check then said the CUDA libraries did not load.
+    import onnx
+
+    from rtstyle.export.onnx_graph import IR_VERSION
+
+    assert onnx.load_from_string(doctor.provider_probe()).ir_version == IR_VERSION == 8
+    assert doctor._providers_that_load(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
 def test_onnxruntime_gpu_without_an_nvidia_driver_is_not_blamed_on_cuda_libraries(monkeypatch):
     # onnxruntime-gpu on a machine without an NVIDIA GPU (or its driver): installing CUDA and cuDNN would not help.
     from rtstyle.engine import factory, providers
@@ -50,7 +61,8 @@ def test_onnxruntime_gpu_without_an_nvidia_driver_is_not_blamed_on_cuda_librarie
     finding = doctor.inference()
     assert finding.status == doctor.PROBLEM and "no NVIDIA driver" in finding.detail
     assert "cuDNN" not in finding.detail and "onnxruntime.ai" not in (finding.fix or "")
-    assert "pip install onnxruntime" in (finding.fix or "")
+    assert (finding.fix or "").endswith(
+        "without an NVIDIA GPU: pip uninstall -y onnxruntime-gpu && pip install --force-reinstall --no-deps onnxruntime")
 
 
 def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
@@ -60,7 +72,9 @@ def test_an_nvidia_gpu_without_a_gpu_engine_says_how_to_get_one(monkeypatch):
     monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: True)
     finding = doctor.inference()
     assert finding.status == doctor.MISSING
-    assert finding.fix == 'pip uninstall -y onnxruntime && pip install "rtstyle[gpu]"'
+    # Not the extra alone: it installs the plain onnxruntime too, whose build then holds the shared module.
+    assert finding.fix == ('pip install "rtstyle[gpu]" && pip uninstall -y onnxruntime && '
+                           'pip install --force-reinstall --no-deps onnxruntime-gpu')
     monkeypatch.setattr(factory, "nvidia_gpu_present", lambda: False)
     assert doctor.inference().status == doctor.OK
 

@@ -72,3 +72,15 @@ def test_export_without_torch_checks_against_the_onnx_graph(tmp_path, small_styl
     assert result.returncode == 0, result.stderr
     assert "parity vs onnx fp32 graph" in result.stderr
     assert (tmp_path / "m.onnx").stat().st_size > 1000
+
+
+def test_plain_bench_times_onnxruntime_without_torch(tmp_path):
+    # Its backends default to onnx and torch: the core install refused `rtstyle bench` ("--backends torch needs
+    # PyTorch") though nobody asked for torch.
+    result = run_without_torch(tmp_path, ["bench", "--arch", "fast", "--sizes", "16x16", "--frames", "1",
+                                          "--warmup", "0"])
+    assert result.returncode == 0, result.stderr
+    assert "| onnx " in result.stdout and "torch " not in result.stdout.splitlines()[0]
+    # Asked for by name, the torch backend still says how to get torch.
+    result = run_without_torch(tmp_path, ["bench", "--backends", "torch", "--sizes", "16x16"])
+    assert result.returncode == 2 and "needs PyTorch" in result.stderr and "Traceback" not in result.stderr

@@ -29,8 +29,9 @@ def test_cpu_device_ignores_gpu_providers():
 
 
 def test_cuda_without_gpu_provider_is_a_clear_error():
-    # The plain wheel first goes (as README and `rtstyle doctor` say): installed over it, the two share a module.
-    with pytest.raises(RtstyleError, match=r"no CUDA provider.*onnxruntime-gpu.*pip uninstall -y onnxruntime && pip"):
+    # The plain wheel goes after the extra installed both (as README and `rtstyle doctor` say): they share a module.
+    with pytest.raises(RtstyleError, match=r"no CUDA provider.*onnxruntime-gpu.*rtstyle\[gpu\]\" && pip uninstall -y "
+                                           r"onnxruntime && pip install --force-reinstall --no-deps onnxruntime-gpu"):
         plan_providers("cuda", "fp32", [CPU])
 
 

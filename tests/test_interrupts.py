@@ -175,6 +175,8 @@ def endless_model(path: Path, threshold: int) -> Path:
     on a frame whose darkest value is `threshold` or more: a model run that only a cancel can end."""
     from onnx import TensorProto, checker, helper, save
 
+    from rtstyle.export.onnx_graph import IR_VERSION
+
     def value(name: str, kind: int, shape: list[object] | None) -> object:
         return helper.make_tensor_value_info(name, kind, shape)
 
@@ -195,6 +197,7 @@ def endless_model(path: Path, threshold: int) -> Path:
     graph = helper.make_graph(nodes, "endless", [value("x", TensorProto.UINT8, ["n", "h", "w", 3])],
                               [value("y", TensorProto.UINT8, ["n", "h", "w", 3])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = IR_VERSION  # the onnx package's own is newer than an older onnxruntime reads
     checker.check_model(model)
     save(model, str(path))
     return path

@@ -277,12 +277,14 @@ def test_an_onnx_model_that_does_not_return_a_frame_is_one_line(tmp_path, photo,
     import onnx
     from onnx import TensorProto, helper
 
+    from rtstyle.export.onnx_graph import IR_VERSION
+
     frame = helper.make_tensor_value_info("frame", TensorProto.UINT8, [1, "h", "w", 3])
     colour = helper.make_tensor_value_info("colour", TensorProto.UINT8, [1, 1, 1, 3])
     graph = helper.make_graph([helper.make_node("ReduceMax", ["frame"], ["colour"], axes=[1, 2], keepdims=1)],
                               "brightest", [frame], [colour])
     model = tmp_path / "brightest.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(model))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=IR_VERSION), str(model))
     src = tmp_path / "p.png"
     cv2.imwrite(str(src), photo[:20, :20])
     result = run_cli(["image", str(src), "-s", str(model), "-o", str(tmp_path / "o.png")], capsys)

@@ -100,8 +100,9 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
 @click.option("--arch-arg", "arch_args", multiple=True, metavar="KEY=VALUE",
               help="Architecture hyperparameter without --style, e.g. --arch-arg width=16 (repeatable).")
 @click.option("--sizes", default=DEFAULT_SIZES, show_default=True, help="Frame sizes WIDTHxHEIGHT, comma-separated.")
-@click.option("--backends", default="onnx,torch", show_default=True,
-              help="Comma-separated: onnx, torch. Torch eager fp32 is always timed as the baseline when installed.")
+@click.option("--backends", default=None,
+              help="Comma-separated: onnx, torch. Default: onnx, and torch when it is installed. Torch eager fp32 is "
+                   "always timed as the baseline when installed.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto: the GPU when one can be used, else the CPU.")
 @click.option("--precisions", default=None,
@@ -112,7 +113,7 @@ def exported_precisions(styles: tuple[str, ...], asked: list[str] | None) -> dic
 @click.option("--threads", type=THREADS, default=None,
               help="CPU threads for onnxruntime and torch alike (default: each library's own default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (machine info and one record per row).")
-def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes: str, backends: str, device: str,
+def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes: str, backends: str | None, device: str,
           precisions: str | None, frames: int, warmup: int, threads: int | None, as_json: bool) -> None:
     """Time backends x devices x precisions x frame sizes: median and p95 ms/frame, fps, memory growth.
 
@@ -130,7 +131,8 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
     styles = tuple(style_specs(styles))  # `-s a,b` as image and video take it
     refuse_arch_with_styles(styles, arch_args)
     size_list = parse_sizes(sizes)
-    backend_list = split_list(backends, ("onnx", "torch"), "backend")
+    # The core install has no torch: plain `rtstyle bench` times onnxruntime alone there instead of refusing.
+    backend_list = split_list(backends or ("onnx,torch" if torch_available() else "onnx"), ("onnx", "torch"), "backend")
     devices = resolve_devices(device)
     default_precisions = "fp32,fp16" if devices == ["cuda"] else "fp32"
     precision_list = split_list(precisions or default_precisions, PRECISIONS, "precision")

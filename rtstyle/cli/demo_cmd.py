@@ -11,8 +11,9 @@ import click
 from rtstyle.cli.completion import complete_style_list
 from rtstyle.cli.options import FiniteFloatRange, UserPath, engine_options
 from rtstyle.errors import RtstyleError
+from rtstyle.paths import package_assets_dir
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = package_assets_dir()
 DEMO_CLIP = ASSETS / "cutBunny.mp4"  # "Big Buck Bunny" (c) Blender Foundation, CC-BY-3.0
 DEMO_PHOTO = ASSETS / "astronaut.png"  # NASA, public domain
 PREFERRED = ("mosaic", "candy", "starry-night", "rain-princess", "the-scream", "wave")  # udnie is the weakest (docs/styles.md)
@@ -91,6 +92,9 @@ def demo(output_dir: Path, styles_text: str | None, count: int, seconds: float, 
     for name, fps, photo_ms, path in summary:
         click.echo(f"{name:<16} {fps:>9.1f} {photo_ms:>9.0f}  {path}")
     click.echo(f"contact sheet: {sheet_path}")
+    # CC-BY asks for the credit wherever the adapted clips go (the credits file is installed beside the clip).
+    click.echo(f'the clips are adapted from "Big Buck Bunny" (c) Blender Foundation, CC-BY-3.0: credit it when you '
+               f"share them ({ASSETS / 'CREDITS.md'})")
     click.echo("next: `rtstyle webcam --style mosaic`, `rtstyle video IN.mp4 -o OUT.mp4 --style candy`, "
                "`rtstyle styles`")
 

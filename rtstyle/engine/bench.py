@@ -25,6 +25,7 @@ import numpy as np
 
 from rtstyle.engine.base import MAX_FRAME_PIXELS, Stylizer
 from rtstyle.errors import RtstyleError
+from rtstyle.paths import package_assets_dir
 
 DEFAULT_SIZES = "320x240,640x480,1280x720"
 
@@ -171,7 +172,7 @@ def random_style_file(directory: Path, arch: str, arch_kwargs: dict[str, int | f
 def bench_frame(width: int, height: int) -> np.ndarray:
     import cv2
 
-    photo = cv2.imread(str(Path(__file__).resolve().parent.parent / "assets" / "astronaut.png"), cv2.IMREAD_COLOR)
+    photo = cv2.imread(str(package_assets_dir() / "astronaut.png"), cv2.IMREAD_COLOR)
     if photo is None:
         return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     return np.ascontiguousarray(cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA))

@@ -62,17 +62,19 @@ def new_run_options() -> ort.RunOptions:
     return options
 
 
-# Every live stylizer, so that a stop (Ctrl-C) can end the runs in progress in all of them (`cancel_runs`).
-_live_stylizers: weakref.WeakSet[OnnxStylizer] = weakref.WeakSet()
-# Held to add one and to list them: a WeakSet listed while another thread adds to it fails ("Set changed size during
-# iteration"), and the webcam's preparer makes stylizers on its own thread while a stop lists them.
+# Every live stylizer, so that a stop (Ctrl-C) can end the runs in progress in all of them (`cancel_runs`). Plain
+# weak references, changed and listed only under the lock (the webcam's preparer makes stylizers on its own thread
+# while a stop lists them): a WeakSet drops an entry from whichever thread frees its object, without the lock, and a
+# stop listing it meanwhile failed with "Set changed size during iteration" (every run on Python 3.10).
+_live_stylizers: set[weakref.ref[OnnxStylizer]] = set()
 _live_lock = threading.Lock()
 
 
 def track_live(stylizer: OnnxStylizer) -> None:
     """Count `stylizer` among those `cancel_runs` ends (for as long as it is referenced)."""
     with _live_lock:
-        _live_stylizers.add(stylizer)
+        _live_stylizers.difference_update([ref for ref in _live_stylizers if ref() is None])  # the freed ones
+        _live_stylizers.add(weakref.ref(stylizer))
 
 
 def cancel_runs() -> None:
@@ -81,7 +83,7 @@ def cancel_runs() -> None:
     For Ctrl-C: a full network on a large frame runs for seconds on a CPU, and the process must not exit while one
     runs (the thread is torn down inside onnxruntime: a C++ abort, exit 134), so a stop used to wait for it."""
     with _live_lock:
-        live = list(_live_stylizers)
+        live = [stylizer for stylizer in (ref() for ref in _live_stylizers) if stylizer is not None]
     for stylizer in live:
         stylizer.cancel()
 

@@ -23,6 +23,14 @@ CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 GPU_PROVIDERS = (TENSORRT, CUDA)
 
+# onnxruntime and onnxruntime-gpu install one and the same `onnxruntime` module, and rtstyle depends on the plain one:
+# `pip install "rtstyle[gpu]"` alone leaves both, the module holding whichever was installed last (the CPU build, as
+# pip orders them), and removing the plain one afterwards removes the shared files too. These sequences end with the
+# one build wanted, from any of those states (checked with pip 26, onnxruntime 1.32 and onnxruntime-gpu 1.31).
+GPU_ENGINE_INSTALL = ('pip install "rtstyle[gpu]" && pip uninstall -y onnxruntime && '
+                      'pip install --force-reinstall --no-deps onnxruntime-gpu')
+CPU_ENGINE_INSTALL = "pip uninstall -y onnxruntime-gpu && pip install --force-reinstall --no-deps onnxruntime"
+
 # TensorRT optimisation profile for the "frame" input (NHWC): one engine covers every frame from
 # 16x16 to 4K UHD; `opt` is the size it is tuned for (1080p unless the caller knows the frame size).
 TRT_MIN_HW = (16, 16)
@@ -105,8 +113,7 @@ def plan_providers(device: str, precision: str = "fp32", available: Sequence[str
         if device == "cuda":
             raise RtstyleError(
                 f"--device cuda: onnxruntime has no CUDA provider here (available: {', '.join(present) or 'none'}); "
-                "replace onnxruntime with onnxruntime-gpu (pip uninstall -y onnxruntime && pip install 'rtstyle[gpu]'; "
-                "the two wheels share one module name) or use --device cpu")
+                f"install onnxruntime-gpu in its place ({GPU_ENGINE_INSTALL}) or use --device cpu")
         return ProviderPlan([(CPU, {})], "cpu")
     # CPU stays last so that the rare op without a GPU kernel still runs; the session is checked afterwards.
     return ProviderPlan([*gpu, (CPU, {})], "cuda", decompose_instance_norm=gpu[0][0] == TENSORRT)

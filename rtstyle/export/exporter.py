@@ -40,6 +40,7 @@ from rtstyle.export.onnx_graph import IO, build_onnx, style_model_metadata
 from rtstyle.io.atomic import atomic_output
 from rtstyle.models.registry import create_spec
 from rtstyle.models.spec import NetSpec
+from rtstyle.paths import package_assets_dir
 from rtstyle.styles.catalog import find_style
 from rtstyle.styles.format import StyleFile
 
@@ -119,7 +120,7 @@ def parity_images(sizes: tuple[tuple[int, int], ...] = PARITY_SIZES, seed: int =
 def _real_photo() -> np.ndarray:
     import cv2
 
-    path = Path(__file__).resolve().parent.parent / "assets" / "astronaut.png"
+    path = package_assets_dir() / "astronaut.png"
     image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
     if image is None:  # a stripped install: a smooth synthetic picture still has real-image statistics
         yy, xx = np.mgrid[0:512, 0:512].astype(np.float32)

@@ -31,6 +31,9 @@ from rtstyle.models.weights import conv_prefixes
 # Opset 17: InstanceNormalization, Pad with tensor inputs (>= 11) and Resize with nearest_mode (>= 11) are
 # all stable there, and it is supported by onnxruntime >= 1.12 and TensorRT >= 8.5.
 OPSET = 17
+# The newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8. Set on every model written: the onnx package
+# stamps its own, newer one (14 for onnx 1.23), which an older onnxruntime refuses to load.
+IR_VERSION = 8
 IO = Literal["tensor", "frame"]
 INSTANCE_NORM_EPS = 1e-5  # torch.nn.InstanceNorm2d default
 
@@ -362,7 +365,7 @@ def build_onnx(spec: NetSpec, weights: dict[str, np.ndarray], *, io: IO = "tenso
     graph = helper.make_graph(g.nodes, f"rtstyle_{spec.name}", [graph_input], [graph_output], initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rtstyle",
                               producer_version=__version__)
-    model.ir_version = 8  # the newest IR that onnxruntime >= 1.14 reads; opset 17 needs >= 8
+    model.ir_version = IR_VERSION
     record = {"rtstyle_io": io, "rtstyle_precision": "fp16" if fp16 else "fp32",
               "rtstyle_instance_norm": "decomposed" if decompose_instance_norm else "op", **(metadata or {}),
               **({BORDER_MARGIN_METADATA: str(border_margin)} if border_margin else {}), **IMAGE_METADATA[io]}

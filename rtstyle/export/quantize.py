@@ -41,8 +41,9 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_output
 from rtstyle.io.av_files import ffmpeg_name
 from rtstyle.io.images import is_input_image, read_image
+from rtstyle.paths import package_assets_dir
 
-PACKAGE_ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PACKAGE_ASSETS = package_assets_dir()
 # Calibration frames are downscaled so their long side is at most this: activation ranges of these
 # networks depend on content, not on frame size, and calibration time grows with pixels.
 CALIBRATION_MAX_SIDE = 480

@@ -137,13 +137,15 @@ def stored_pixels(path: Path) -> int | None:
 def quiet_opencv() -> Iterator[None]:
     """OpenCV prints multi-line warnings to stderr (a camera index that does not exist, a TIFF it cannot decode);
     we say it in one line."""
-    logging = cv2.utils.logging
-    previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    # OpenCV 5 keeps the log level in cv2.utils.logging, OpenCV 4 (from 4.8 on, as pyproject.toml allows) in cv2.
+    logging = getattr(cv2.utils, "logging", cv2)
+    get_level, set_level = getattr(logging, "getLogLevel"), getattr(logging, "setLogLevel")
+    previous = get_level()
+    set_level(getattr(logging, "LOG_LEVEL_SILENT", 0))  # OpenCV 4's silent level has no name in Python
     try:
         yield
     finally:
-        logging.setLogLevel(previous)
+        set_level(previous)
 
 
 def try_read_image(path: Path) -> np.ndarray | None:
