@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,6 +130,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
     # Closed at the end (device memory); weakly held: those the live loop closed and dropped (styles no longer next
     # to the current one) are freed at once.
     stylizers: weakref.WeakSet[Stylizer] = weakref.WeakSet()
+    # The preparer thread adds to it (n/p's styles), and one still making a style when a stop gives up waiting may add
+    # while the end lists it: a set changed during iteration raised there and left the others unclosed.
+    stylizers_lock = threading.Lock()
     made = 0
     recorder: Recorder | None = None
     vcam: VirtualCamera | None = None
@@ -157,7 +161,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
             # the frame rate before the last few edge pixels' colour (a fixed-size model has no margin at all)
             stylizer.border_margin = min(stylizer.border_margin, LIVE_BORDER_MARGIN)
             nonlocal made
-            stylizers.add(stylizer)
+            with stylizers_lock:
+                stylizers.add(stylizer)
             made += 1
             if made == 1:  # the session starts now: say what runs, and on what
                 log(f"{info.description} -> {name} on {stylizer.description} ({counted(len(styles), 'style')} on the hotkeys)")
@@ -185,7 +190,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
         raise
     finally:
         capture.release()
-        for stylizer in stylizers:
+        with stylizers_lock:
+            made_here = list(stylizers)
+        for stylizer in made_here:
             stylizer.close()
     if outcome.ended == "lost":
         log(f"{info.description} stopped delivering frames (unplugged?) after {grabber.frames_read} frames")
