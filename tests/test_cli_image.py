@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import requires_torch
 from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, install_user_styles, quadrants, run_cli
 
 
@@ -21,6 +22,7 @@ def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
     assert not list(tmp_path.glob(".*part*"))  # no temporary left behind
 
 
+@requires_torch
 def test_image_backends_agree(tmp_path, random_style, photo, capsys):
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), photo[:63, :95])
@@ -189,7 +191,7 @@ def test_batches_of_one_clashing_names_and_rereads(tmp_path, random_style, photo
 
 
 def test_image_keeps_exif_orientation(tmp_path, random_style, capsys):
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image")
 
     # A 40x20 landscape pixel array tagged "rotate 90" is a 20x40 portrait photo.
     pixels = np.zeros((20, 40, 3), np.uint8)
@@ -629,7 +631,7 @@ def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path,
 def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, small_style, orientation, capsys):
     # A 180-degree tag (3) turned the colours but not the alpha read as stored: a cut-out's visible half came out
     # transparent and its hidden half visible. A 90-degree one (6) dropped the transparency without a word.
-    from PIL import Image, ImageOps
+    Image, ImageOps = pytest.importorskip("PIL.Image"), pytest.importorskip("PIL.ImageOps")
 
     ys, xs = np.mgrid[0:24, 0:40]
     colours = np.stack([xs * 6, ys * 10, np.full_like(xs, 90)], -1).astype(np.uint8)
