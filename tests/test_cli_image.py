@@ -536,6 +536,34 @@ def test_gifs_are_photos_and_an_animated_one_says_only_its_first_frame_is_used(t
     assert "anim.gif has 5 frames: only the first is stylized" in result.err and "rtstyle video" in result.err
 
 
+def test_a_gif_reads_through_pyav_as_opencv_reads_it(tmp_path):
+    # OpenCV before 4.12 (pyproject allows 4.10) has no GIF decoder: rtstyle.io.gif reads the first frame instead.
+    import av
+
+    from rtstyle.io import gif
+
+    path = tmp_path / "anim.gif"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb8"
+        for green in (0, 128, 255):  # three frames: blue | red, some green ("rgb8" keeps them within 4)
+            pixels = np.zeros((24, 32, 3), np.uint8)
+            pixels[:, :16, 0], pixels[:, 16:, 2], pixels[..., 1] = 255, 255, green
+            frame = av.VideoFrame.from_ndarray(pixels, "bgr24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    first = gif.read_first_frame(path)
+    assert first is not None and first.shape == (24, 32, 3) and first.dtype == np.uint8
+    blue, red = first[:, :16].astype(int), first[:, 16:].astype(int)
+    assert np.abs(blue - (255, 0, 0)).max() <= 4 and np.abs(red - (0, 0, 255)).max() <= 4  # BGR, as OpenCV gives
+    assert gif.count_frames(path) == 3
+    assert gif.read_first_frame(tmp_path / "missing.gif") is None and gif.count_frames(tmp_path / "missing.gif") == 1
+    if cv2.haveImageReader(str(path)):  # the same frame as OpenCV's own decoder gives
+        assert np.abs(first.astype(int) - cv2.imread(str(path)).astype(int)).max() <= 1
+
+
 def test_linked_folders_are_followed_and_named_by_their_real_folder(tmp_path, small_style, photo, capsys):
     photos, outside = tmp_path / "photos", tmp_path / "elsewhere"
     (photos / "real").mkdir(parents=True)
