@@ -26,9 +26,8 @@ from rtstyle.io.atomic import atomic_write_bytes
 from rtstyle.io.images import read_image
 from rtstyle.paths import builtin_styles_dir
 from rtstyle.styles.catalog import find_style
-from rtstyle.styles.format import StyleFile, load_style_file, save_style_file
+from rtstyle.styles.format import TEACHER_CREDIT_KEYS, StyleFile, load_style_file, save_style_file
 from rtstyle.train.hparams import BUILTIN_RECIPE_IMAGES
-from rtstyle.train.trainer import TEACHER_CREDIT_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = [REPO / "tests/data/chelsea.png", REPO / "tests/data/grace_hopper.jpg", REPO / "rtstyle/assets/astronaut.png"]

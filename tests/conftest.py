@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 from pathlib import Path
@@ -16,6 +17,10 @@ VGG_FILE = SHARED / "weights" / "vgg16_imagenet_caffe_conv1_1-conv4_3.safetensor
 
 requires_shared = pytest.mark.skipif(not (SHARED / "data").is_dir(), reason=f"needs the shared data at {SHARED}")
 requires_vgg = pytest.mark.skipif(not VGG_FILE.is_file(), reason=f"needs the VGG16 weights at {VGG_FILE}")
+# The core install has no torch (`make test-floors` runs the tests so): a module imports torch only `if HAS_TORCH`,
+# and its tests that use it carry requires_torch.
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+requires_torch = pytest.mark.skipif(not HAS_TORCH, reason='needs torch (pip install "rtstyle[train]")')
 
 
 @pytest.fixture(autouse=True)

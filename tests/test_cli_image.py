@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import requires_torch
 from helpers import TURNS, assert_one_line_error, bgr, close, fake_icc, install_user_styles, quadrants, run_cli
 
 
@@ -21,6 +22,7 @@ def test_image_writes_a_stylized_file(tmp_path, random_style, photo, capsys):
     assert not list(tmp_path.glob(".*part*"))  # no temporary left behind
 
 
+@requires_torch
 def test_image_backends_agree(tmp_path, random_style, photo, capsys):
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), photo[:63, :95])
@@ -189,7 +191,7 @@ def test_batches_of_one_clashing_names_and_rereads(tmp_path, random_style, photo
 
 
 def test_image_keeps_exif_orientation(tmp_path, random_style, capsys):
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image")
 
     # A 40x20 landscape pixel array tagged "rotate 90" is a 20x40 portrait photo.
     pixels = np.zeros((20, 40, 3), np.uint8)
@@ -534,6 +536,34 @@ def test_gifs_are_photos_and_an_animated_one_says_only_its_first_frame_is_used(t
     assert "anim.gif has 5 frames: only the first is stylized" in result.err and "rtstyle video" in result.err
 
 
+def test_a_gif_reads_through_pyav_as_opencv_reads_it(tmp_path):
+    # OpenCV before 4.12 (pyproject allows 4.10) has no GIF decoder: rtstyle.io.gif reads the first frame instead.
+    import av
+
+    from rtstyle.io import gif
+
+    path = tmp_path / "anim.gif"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "rgb8"
+        for green in (0, 128, 255):  # three frames: blue | red, some green ("rgb8" keeps them within 4)
+            pixels = np.zeros((24, 32, 3), np.uint8)
+            pixels[:, :16, 0], pixels[:, 16:, 2], pixels[..., 1] = 255, 255, green
+            frame = av.VideoFrame.from_ndarray(pixels, "bgr24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    first = gif.read_first_frame(path)
+    assert first is not None and first.shape == (24, 32, 3) and first.dtype == np.uint8
+    blue, red = first[:, :16].astype(int), first[:, 16:].astype(int)
+    assert np.abs(blue - (255, 0, 0)).max() <= 4 and np.abs(red - (0, 0, 255)).max() <= 4  # BGR, as OpenCV gives
+    assert gif.count_frames(path) == 3
+    assert gif.read_first_frame(tmp_path / "missing.gif") is None and gif.count_frames(tmp_path / "missing.gif") == 1
+    if cv2.haveImageReader(str(path)):  # the same frame as OpenCV's own decoder gives
+        assert np.abs(first.astype(int) - cv2.imread(str(path)).astype(int)).max() <= 1
+
+
 def test_linked_folders_are_followed_and_named_by_their_real_folder(tmp_path, small_style, photo, capsys):
     photos, outside = tmp_path / "photos", tmp_path / "elsewhere"
     (photos / "real").mkdir(parents=True)
@@ -629,7 +659,7 @@ def test_a_photo_opencv_cannot_decode_is_one_line_without_its_warnings(tmp_path,
 def test_an_orientation_tag_turns_the_transparency_with_the_colours(tmp_path, small_style, orientation, capsys):
     # A 180-degree tag (3) turned the colours but not the alpha read as stored: a cut-out's visible half came out
     # transparent and its hidden half visible. A 90-degree one (6) dropped the transparency without a word.
-    from PIL import Image, ImageOps
+    Image, ImageOps = pytest.importorskip("PIL.Image"), pytest.importorskip("PIL.ImageOps")
 
     ys, xs = np.mgrid[0:24, 0:40]
     colours = np.stack([xs * 6, ys * 10, np.full_like(xs, 90)], -1).astype(np.uint8)

@@ -3,8 +3,8 @@
 import numpy as np
 import onnx
 import pytest
-import torch
 
+from conftest import HAS_TORCH, requires_torch
 from helpers import assert_one_line_error, run_cli
 from rtstyle.engine import create_stylizer
 from rtstyle.engine.base import MAX_FRAME_PIXELS
@@ -12,7 +12,11 @@ from rtstyle.engine.onnx_backend import OnnxStylizer
 from rtstyle.engine.onnx_cache import onnx_for_style
 from rtstyle.errors import RtstyleError
 
+if HAS_TORCH:  # the core install has none: the tests that use it are marked requires_torch
+    import torch
 
+
+@requires_torch
 @pytest.mark.parametrize("hw", [(1, 1), (3, 5), (31, 17), (66, 97)])
 def test_onnx_and_torch_backends_agree_at_odd_sizes(small_style, photo, hw):
     frame = np.ascontiguousarray(photo[: hw[0], : hw[1]])
@@ -36,6 +40,7 @@ def test_io_binding_reuses_buffers_until_the_size_changes(small_style, photo):
         np.testing.assert_array_equal(out, plain(np.ascontiguousarray(frame)))
 
 
+@requires_torch
 def test_stylize_batch_matches_single_frames(small_style, photo):
     frames = np.stack([photo[:24, :40], photo[24:48, :40], photo[48:72, :40]])
     for backend in ("onnx", "torch"):
@@ -110,6 +115,7 @@ def test_one_pixel_frame_and_too_large_frame(small_style):
     assert 7680 * 4320 <= MAX_FRAME_PIXELS  # 8K UHD is accepted
 
 
+@requires_torch
 def test_torch_fp16_plan_and_norms_stay_fp32(small_style, photo):
     from rtstyle.engine.torch_backend import (Fp32InstanceNorm, TorchPlan, TorchStylizer, half_with_fp32_norms,
                                               plan_torch, style_to_module)
@@ -133,6 +139,7 @@ def test_torch_fp16_plan_and_norms_stay_fp32(small_style, photo):
     assert diff.max() <= 4 and diff.mean() < 0.5
 
 
+@requires_torch
 def test_fixed_size_compiler_compiles_once_a_size_repeats():
     from rtstyle.engine.torch_backend import FixedSizeCompiler
 

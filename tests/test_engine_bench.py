@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from conftest import requires_torch
 from helpers import assert_one_line_error, run_cli
 from rtstyle.engine.bench import (BenchConfig, format_table, parse_sizes, plan_configs, plan_style_configs,
                                   resolve_devices)
@@ -13,6 +14,7 @@ COLUMNS = {"backend", "engine", "device", "precision", "size", "width", "height"
            "fps", "peak_mem_mb", "mem_kind", "speedup", "baseline", "style"}
 
 
+@requires_torch
 def test_bench_json_has_the_columns_and_sane_numbers(capsys):
     # No --style: random weights of the architecture, so it works on a fresh install.
     result = run_cli(["bench", "--arch-arg", "width=8", "--arch-arg", "blocks=1", "--sizes", "32x24,17x9",
@@ -38,6 +40,7 @@ def test_bench_json_has_the_columns_and_sane_numbers(capsys):
         assert row["speedup"] == pytest.approx(base["median_ms"] / row["median_ms"], rel=0.02)
 
 
+@requires_torch
 def test_bench_table_output(small_style, capsys):
     result = run_cli(["bench", "-s", str(small_style), "--backends", "onnx", "--sizes", "16x16", "--frames", "1",
                       "--warmup", "0"], capsys)
@@ -95,6 +98,7 @@ def test_plan_style_configs_one_baseline_for_all_styles():
     assert "a: torch compiled cuda int8" not in [c.key for c in gpu]  # int8 is onnx only
 
 
+@requires_torch
 def test_bench_compares_styles_in_one_run_against_the_first(small_style, tmp_path, capsys):
     from conftest import random_style_weights
     from rtstyle.models.registry import create_spec

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA
+from conftest import DATA, requires_torch
 from rtstyle.engine import create_stylizer
 from rtstyle.engine.tiling import BORDER_MARGIN, LIVE_BORDER_MARGIN
 
@@ -24,7 +24,7 @@ def _detail_and_colour(image: np.ndarray, band: slice) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize(("backend", "margin", "min_colour"), [
-    ("onnx", BORDER_MARGIN, 0.6), ("torch", BORDER_MARGIN, 0.6),
+    ("onnx", BORDER_MARGIN, 0.6), pytest.param("torch", BORDER_MARGIN, 0.6, marks=requires_torch),
     ("onnx", LIVE_BORDER_MARGIN, 0.4),  # the webcam's cheaper margin: the detail, and part of the colour
 ])
 def test_the_outermost_pixels_keep_the_styles_detail_and_colour(backend, margin, min_colour):

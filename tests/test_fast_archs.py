@@ -3,17 +3,20 @@
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
 
-from rtstyle.engine.torch_backend import frames_to_tensor, tensor_to_frames
 from rtstyle.errors import RtstyleError
 from rtstyle.export.onnx_graph import build_onnx
 from rtstyle.models.registry import available_models, create_model, create_spec
-from rtstyle.models.torch_net import StyleNet
 from rtstyle.models.weights import expected_weight_shapes
 
-from conftest import random_style_weights
+from conftest import HAS_TORCH, random_style_weights, requires_torch
 from helpers import run_cli
+
+if HAS_TORCH:  # the core install has none: the tests that use it are marked requires_torch
+    import torch
+
+    from rtstyle.engine.torch_backend import frames_to_tensor, tensor_to_frames
+    from rtstyle.models.torch_net import StyleNet
 
 FAST_ARCHS = ["fast", "fast-tiny"]
 
@@ -59,9 +62,12 @@ def test_fast_cost_matches_a_hand_count():
     # the stem's parameters: 9x9x3x16 weights + 16 biases + 2x16 instance-norm affine
     stem_only = type(spec)(name="stem", layers=spec.layers[:1])
     assert stem_only.num_params() == 9 * 9 * 3 * 16 + 16 + 32
-    assert sum(p.numel() for p in create_model("fast").parameters()) == spec.num_params() == 100_163
+    assert spec.num_params() == 100_163
+    if HAS_TORCH:  # and the torch network has exactly those
+        assert sum(p.numel() for p in create_model("fast").parameters()) == 100_163
 
 
+@requires_torch
 @pytest.mark.parametrize("arch", FAST_ARCHS)
 def test_declared_cost_matches_the_macs_torch_actually_runs(arch):
     net = create_model(arch).eval()
@@ -78,12 +84,14 @@ def test_declared_cost_matches_the_macs_torch_actually_runs(arch):
     assert sum(counted) == create_spec(arch).macs_per_pixel() * 64 * 96
 
 
+@requires_torch
 @pytest.mark.parametrize("arch", FAST_ARCHS)
 def test_weights_names_match_torch(arch):
     model = create_model(arch)
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == expected_weight_shapes(model.spec)
 
 
+@requires_torch
 @pytest.mark.parametrize("arch", FAST_ARCHS)
 @pytest.mark.parametrize("size", [(1, 1), (7, 13), (33, 47), (120, 161)])
 def test_tensor_graph_keeps_size_and_matches_torch(arch, size):
@@ -99,6 +107,7 @@ def test_tensor_graph_keeps_size_and_matches_torch(arch, size):
     assert expected.std() > 1  # the comparison is not between two constants
 
 
+@requires_torch
 @pytest.mark.parametrize("arch", FAST_ARCHS)
 @pytest.mark.parametrize("fp16", [False, True])
 def test_frame_graph_matches_torch_on_a_photo(arch, fp16, photo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import av
@@ -229,7 +230,9 @@ def test_a_file_named_like_an_option_is_said_how_to_give(tmp_path, small_style, 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "-clip.mp4").write_bytes(b"")
     result = run_cli([command, "--style", str(small_style), "-clip.mp4"], capsys)
-    assert_one_line_error(result, "No such option '-c'", "write ./-clip.mp4", "after --")
+    assert_one_line_error(result, "No such option", "-c", "write ./-clip.mp4", "after --")
+    # click's own words differ by version ("No such option '-c'." in 8.2, "No such option: -c" in 8.1): a sentence
+    assert re.search(r"-c'?\. For the file -clip\.mp4, write \./-clip\.mp4", result.err), result.err
     assert "--help" not in result.err  # its help does not say it
 
 

@@ -1,9 +1,12 @@
 import pytest
-import torch
 
+from conftest import HAS_TORCH, requires_torch
 from rtstyle.errors import RtstyleError
 from rtstyle.models.registry import available_models, create_model, create_spec
 from rtstyle.models.weights import expected_weight_shapes
+
+if HAS_TORCH:  # the core install has none: the tests that use it are marked requires_torch
+    import torch
 
 
 def test_johnson_matches_the_published_architecture():
@@ -15,16 +18,19 @@ def test_johnson_matches_the_published_architecture():
     assert spec.size_multiple == 4
     # about 154k multiply-adds per pixel and 1.68M parameters (pytorch/examples TransformerNet)
     assert 150_000 < spec.macs_per_pixel() < 158_000
-    model = create_model("johnson")
-    assert sum(p.numel() for p in model.parameters()) == spec.num_params() == 1_679_235
+    assert spec.num_params() == 1_679_235
+    if HAS_TORCH:  # and the torch network has exactly those
+        assert sum(p.numel() for p in create_model("johnson").parameters()) == 1_679_235
 
 
+@requires_torch
 def test_state_dict_names_match_the_shared_weight_table():
     model = create_model("johnson", width=8, blocks=2)
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert shapes == expected_weight_shapes(model.spec)
 
 
+@requires_torch
 @pytest.mark.parametrize("size", [(1, 1), (3, 5), (7, 13), (31, 33), (64, 48), (101, 67)])
 def test_output_keeps_any_input_size(size):
     model = create_model("johnson", width=8, blocks=1).eval()
@@ -34,6 +40,7 @@ def test_output_keeps_any_input_size(size):
     assert torch.isfinite(y).all()
 
 
+@requires_torch
 def test_no_checkerboard_upsampling_is_nearest_then_conv():
     model = create_model("johnson")
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
@@ -47,6 +54,7 @@ def test_unknown_architecture_suggests_close_names():
         create_spec("johnson", depth=3)
 
 
+@requires_torch
 @pytest.mark.parametrize("arch", ["johnson", "fast"])
 def test_a_fresh_network_starts_near_mid_grey_not_black(arch):
     torch.manual_seed(0)

@@ -17,8 +17,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # What a checkout holds beside the sources (.gitignore's list): not copied, as a fresh clone would not have it.
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".gpu", ".whl", "build", "dist", "*.egg-info", "__pycache__",
-                                     "*.pyc", ".mypy_cache", ".pytest_cache", "runs", "out", "rtstyle-demo")
+NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".venv-floors", ".gpu", ".whl", "build", "dist", "*.egg-info",
+                                     "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "runs", "out",
+                                     "rtstyle-demo")
 BUILD_REQUIREMENT = (77,)  # pyproject.toml's build-system: setuptools>=77 (license = "MIT", license-files)
 
 

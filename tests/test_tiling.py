@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import requires_torch
 from helpers import run_cli
 from rtstyle.errors import RtstyleError
 from rtstyle.engine.tiling import TILE_START_ALIGN, stylize_tiled, tile_spans
@@ -65,7 +66,7 @@ def test_tiles_that_disagree_are_cross_faded_without_a_seam():
     assert len(np.unique(out)) > 6  # blended, not six flat tiles
 
 
-@pytest.mark.parametrize("backend", ["onnx", "torch"])
+@pytest.mark.parametrize("backend", ["onnx", pytest.param("torch", marks=requires_torch)])
 def test_a_photo_too_large_for_memory_is_tiled_and_said_once(small_style, monkeypatch, backend):
     from rtstyle.engine import create_stylizer
     from rtstyle.engine.memory import MemoryGuard

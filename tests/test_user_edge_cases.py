@@ -8,6 +8,7 @@ import shutil
 import cv2
 import pytest
 
+from conftest import requires_torch
 from helpers import assert_one_line_error, run_cli
 from videoclips import BUNNY, make_clip
 
@@ -98,6 +99,7 @@ def test_styles_json_tells_the_real_source(tmp_path, small_style, capsys, isolat
     assert liar["name"] == "liar" and liar["source"] == "user"
 
 
+@requires_torch
 def test_all_is_not_a_style_name(tmp_path):
     from rtstyle.errors import RtstyleError
     from rtstyle.train.trainer import TrainConfig, Trainer
@@ -256,6 +258,7 @@ def test_an_architecture_out_of_range_is_one_line(arch_arg, fragment, capsys):
     assert_one_line_error(result, fragment)
 
 
+@requires_torch
 @pytest.mark.parametrize("option, value, fragment", [
     ("--crop-size", "100000", "Mpx a step"),  # OpenCV's out-of-memory traceback
     ("--batch-size", "100000", "Mpx a step"),  # swapped for minutes, then killed by the OS
@@ -292,6 +295,7 @@ def test_an_onnx_model_that_does_not_return_a_frame_is_one_line(tmp_path, photo,
     assert not (tmp_path / "o.png").exists()
 
 
+@requires_torch
 def test_vgg_weights_given_as_their_folder_name_the_file(tmp_path, monkeypatch):
     from rtstyle.errors import RtstyleError
     from rtstyle.train.vgg import load_loss_network
@@ -304,6 +308,7 @@ def test_vgg_weights_given_as_their_folder_name_the_file(tmp_path, monkeypatch):
         load_loss_network(None)  # a variable set long ago is named
 
 
+@requires_torch
 @pytest.mark.parametrize("name", ["mine.onnx", "mine"])
 def test_train_writes_a_style_only_under_a_style_files_name(tmp_path, name, capsys):
     cv2.imwrite(str(tmp_path / "paint.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
@@ -356,6 +361,7 @@ def test_a_painting_past_the_memory_available_is_refused_with_a_size_that_fits()
         refuse_painting_past_memory((2048, 1800, 3), available=800 * 10**6)
 
 
+@requires_torch
 def test_eval_refuses_a_style_size_past_any_memory(tmp_path, small_style, capsys):
     cv2.imwrite(str(tmp_path / "paint.png"), cv2.imread("tests/data/chelsea.png")[:64, :64])
     result = run_cli(["eval", "-s", str(small_style), "--photos", "tests/data/chelsea.png", "--style-image",

@@ -144,7 +144,7 @@ def bench(styles: tuple[str, ...], arch: str, arch_args: tuple[str, ...], sizes:
         configs = plan_style_configs(style_refs, backend_list, devices, precision_list, torch_available(), exported)
         if not configs:
             raise RtstyleError("nothing to time: an exported .onnx model runs on onnxruntime only (--backends onnx)"
-                               if exported and torch_available() else
+                               if exported and (torch_available() or set(exported) == set(style_refs)) else
                                "nothing to time: choose --backends onnx, or install torch for the torch backend")
         total = len(size_list) * len(configs) * (frames + warmup)
         with tqdm(total=total, unit="frame", leave=False, disable=as_json or None) as bar:

@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         named = _file_named_as_option(sys.argv[1:] if argv is None else argv) if isinstance(exc, click.NoSuchOption) \
             else None
         if named is not None:  # `-clip.mp4` reads as options -c -l ...: say how to give the file
+            message = message if message.endswith(".") else f"{message}."  # click 8.1's has no full stop
             click.echo(f"rtstyle: error: {message} For the file {named}, write ./{named} (or give it last, after "
                        "--)", err=True)
             sys.exit(exc.exit_code)
@@ -115,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.Abort) as exc:
-        # click turns a KeyboardInterrupt inside a command into Abort, keeping the original as the cause.
-        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+        # click turns a KeyboardInterrupt inside a command into Abort: click 8.2 keeps it as the cause, 8.1 raises
+        # `from None`, which still leaves it as the context.
+        if any(isinstance(e, Terminated) for e in (exc, exc.__cause__, exc.__context__)):
             click.echo("rtstyle: terminated", err=True)
             sys.exit(143)
         click.echo("rtstyle: interrupted", err=True)

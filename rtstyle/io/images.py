@@ -93,9 +93,17 @@ def frame_count(path: Path) -> int:
     if is_heif_file(path):
         return heif_image_count(path)
     try:
-        return max(1, int(cv2.imcount(str(path))))
+        with quiet_opencv():  # OpenCV without a GIF decoder logs an error and counts 0
+            count = int(cv2.imcount(str(path)))
     except (cv2.error, AttributeError):  # imcount is OpenCV 4.6+
-        return 1
+        count = 0
+    if count < 1:
+        from rtstyle.io import gif  # imports PyAV: only for the GIF that OpenCV could not count
+
+        with contextlib.suppress(OSError), open(path, "rb") as file:
+            if gif.is_gif(file.read(6)):
+                return gif.count_frames(path)
+    return max(1, count)
 
 
 # OpenCV refuses to decode an image whose header claims more pixels than this (CV_IO_MAX_IMAGE_PIXELS, its guard
@@ -137,7 +145,7 @@ def stored_pixels(path: Path) -> int | None:
 def quiet_opencv() -> Iterator[None]:
     """OpenCV prints multi-line warnings to stderr (a camera index that does not exist, a TIFF it cannot decode);
     we say it in one line."""
-    # OpenCV 5 keeps the log level in cv2.utils.logging, OpenCV 4 (from 4.8 on, as pyproject.toml allows) in cv2.
+    # OpenCV 5 keeps the log level in cv2.utils.logging, OpenCV 4 (from 4.10 on, as pyproject.toml allows) in cv2.
     logging = getattr(cv2.utils, "logging", cv2)
     get_level, set_level = getattr(logging, "getLogLevel"), getattr(logging, "setLogLevel")
     previous = get_level()
@@ -166,7 +174,9 @@ def try_read_image(path: Path) -> np.ndarray | None:
     except cv2.error:  # a header over OPENCV_MAX_PIXELS (a decompression bomb) raises instead of giving None
         return None
     if image is None or image.size == 0:
-        return None
+        from rtstyle.io import gif  # imports PyAV: only for a file that OpenCV could not decode
+
+        return gif.read_first_frame(path) if gif.is_gif(data[:6].tobytes()) else None
     if is_avif(data[:64].tobytes()):  # OpenCV decodes AVIF without its rotation and mirroring
         image = _avif_upright(path, image)
     return image

@@ -24,6 +24,9 @@ FORMAT_VERSION = 1
 METADATA_KEY = "rtstyle"
 CHECKPOINT_KEY = "rtstyle_checkpoint"  # what a training checkpoint (rtstyle.train.checkpoint) holds instead
 STYLE_SUFFIX = ".safetensors"
+# What a distilled network takes over from its teacher's metadata (here, not in the trainer: packing a style
+# for the package reads it too, and needs no torch).
+TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 
 
 @dataclass

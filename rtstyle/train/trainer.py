@@ -32,7 +32,7 @@ from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
-from rtstyle.styles.format import STYLE_SUFFIX, StyleFile, save_style_file
+from rtstyle.styles.format import STYLE_SUFFIX, TEACHER_CREDIT_KEYS, StyleFile, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_painting_past_memory
 from rtstyle.train.distill import TeacherTargets
@@ -51,8 +51,6 @@ from rtstyle.wording import counted, how_long
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 RESERVED_NAMES = frozenset({"all"})
-# What a distilled network takes over from its teacher's metadata.
-TEACHER_CREDIT_KEYS = ("title", "artist", "source_image", "licence", "stopgap")
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
