@@ -16,18 +16,19 @@
 # $OUT/results.tar (a call returns at most 8 files). Then, here:
 #   python scripts/collect_gpu_styles.py /work/.device/.../results.tar   # packs each into the package
 set -u
-# name:painting:style weight:style size (0: the painting's own size). udnie and wave: style weight 10, the least
-# stylised two (docs/train/README.md "Style weights for the finish": a CPU probe at 5 and 15).
+# name:painting:style weight:style size (0: the painting's own size):temporal weight. udnie and wave: style weight 15
+# and temporal 3e7, what their CPU stages of 2026-12-07 were trained and shipped with (docs/train/README.md: the
+# least stylised two at the recipe's 5; at 15 with the temporal loss's 1e7 they flickered 1.2x more, at 3e7 1.1x).
 declare -A JOBS=(
-  [mosaic]=pytorch_examples_fast_neural_style/mosaic.jpg:5:0
-  [candy]=pytorch_examples_fast_neural_style/candy.jpg:5:512
-  [udnie]=pytorch_examples_fast_neural_style/udnie.jpg:10:512
-  [rain-princess]=pytorch_examples_fast_neural_style/rain-princess.jpg:5:512
-  [starry-night]=jcjohnson_fast_neural_style/starry_night.jpg:5:512
-  [wave]=jcjohnson_fast_neural_style/wave.jpg:10:512
-  [the-scream]=jcjohnson_fast_neural_style/the_scream.jpg:5:512
-  [composition-vii]=jcjohnson_fast_neural_style/composition_vii.jpg:5:512
-  [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:5:512
+  [mosaic]=pytorch_examples_fast_neural_style/mosaic.jpg:5:0:1e7
+  [candy]=pytorch_examples_fast_neural_style/candy.jpg:5:512:1e7
+  [udnie]=pytorch_examples_fast_neural_style/udnie.jpg:15:512:3e7
+  [rain-princess]=pytorch_examples_fast_neural_style/rain-princess.jpg:5:512:1e7
+  [starry-night]=jcjohnson_fast_neural_style/starry_night.jpg:5:512:1e7
+  [wave]=jcjohnson_fast_neural_style/wave.jpg:15:512:3e7
+  [the-scream]=jcjohnson_fast_neural_style/the_scream.jpg:5:512:1e7
+  [composition-vii]=jcjohnson_fast_neural_style/composition_vii.jpg:5:512:1e7
+  [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:5:512:1e7
 )
 BUNDLE=${BUNDLE:-.gpu}
 FULL_CROPS=${FULL_CROPS:-}  # default: rtstyle.train.hparams.BUILTIN_RECIPE_IMAGES (set only for a smoke test)
@@ -64,8 +65,8 @@ train() {
   gpu=${gpu:-no GPU}
   echo "$gpu, torch $torch"
   for name in "$@"; do
-    IFS=: read -r painting sw ss <<< "${JOBS[$name]}"
-    local extra=(--temporal) sdesc="style image at its own size" start="random init" steps=${STEPS:-5000}
+    IFS=: read -r painting sw ss tw <<< "${JOBS[$name]}"
+    local extra=(--temporal-weight "$tw") sdesc="style image at its own size" start="random init" steps=${STEPS:-5000}
     [ "$ss" != 0 ] && extra+=(--style-size "$ss") && sdesc="style image at $ss px"
     [ "${COMPILE:-0}" = 1 ] && extra+=(--compile)
     [ -n "$init_dir" ] && extra+=(--init "$init_dir/$name.safetensors") && start="continued from earlier weights"
@@ -83,7 +84,7 @@ train() {
       --vgg-weights "$BUNDLE/vgg16_imagenet_caffe_conv1_1-conv4_3.fp16.safetensors" \
       --preview-every 1000 --checkpoint-every 1000 --run-dir "$work/runs/$name" -o "$work/out/$name.safetensors" \
       --overwrite --half --meta "machine=$gpu (lent GPU machine), torch $torch, bf16 autocast" \
-      --meta "recipe=steps at batch 16, random 256 px crops of train256 (1,088 photos), Adam lr $lr, content 1 (relu2_2), style $sw (relu1_2..relu4_3), tv 1e-6, temporal loss 1e7 on synthetic frame pairs (ReCoNet output term), $sdesc, Caffe VGG16 (float16 copy), $start" \
+      --meta "recipe=steps at batch 16, random 256 px crops of train256 (1,088 photos), Adam lr $lr, content 1 (relu2_2), style $sw (relu1_2..relu4_3), tv 1e-6, temporal loss $tw on synthetic frame pairs (ReCoNet output term), $sdesc, Caffe VGG16 (float16 copy), $start" \
       > "$work/$name.log" 2>&1 &
     pids+=($!)
   done
