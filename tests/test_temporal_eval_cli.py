@@ -5,7 +5,7 @@ from pathlib import Path
 
 import cv2
 
-from conftest import SHARED, requires_shared, requires_vgg
+from conftest import SHARED, requires_shared, requires_torch, requires_vgg
 from helpers import assert_one_line_error, install_user_styles, run_cli
 from temporal_clips import flicker, panning_clip
 
@@ -120,6 +120,7 @@ def test_eval_on_the_shared_sintel_frames(small_style, capsys):
     assert floor < per_frame and stabilized < per_frame
 
 
+@requires_torch
 @requires_vgg
 @requires_shared
 def test_eval_photos_style_loss_prefers_the_styles_own_painting(capsys):
