@@ -50,28 +50,38 @@ def test_an_animated_webp_named_with_a_frame_pattern_is_one_file(tmp_path, small
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip%03d.webp", "in.mp4", "smallstyle.safetensors"]
 
 
+class StopOnce:
+    """A network that raises Ctrl-C at its 13th frame the first time (`convert_video` keeps a part), then runs on."""
+
+    def __init__(self) -> None:
+        self.calls, self.resumed = 0, False
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        if self.calls == 12 and not self.resumed:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return np.ascontiguousarray(255 - frame)
+
+    def stop(self, src: Path, target: Path, log: list[str]) -> None:
+        with pytest.raises(KeyboardInterrupt):
+            convert_video(ConvertOptions(src, target, record=RECORD), self, log=log.append, progress=False)
+
+    def resume(self, src: Path, target: Path, log: list[str]) -> None:
+        self.calls, self.resumed = 0, True
+        convert_video(ConvertOptions(src, target, record=RECORD), self, log=log.append, progress=False)
+
+
 def test_an_interrupted_run_of_an_output_named_like_a_url_is_continued(tmp_path, monkeypatch):
     """Its part, `take:2.partial.mp4` in the current folder, was refused by FFmpeg as a protocol when resuming."""
     monkeypatch.chdir(tmp_path)
     src = make_clip(tmp_path / "in.mp4", frames=24, gop=6)
-    calls = []
-
-    def network(frame: np.ndarray) -> np.ndarray:
-        if len(calls) == 12 and not resumed:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return np.ascontiguousarray(255 - frame)
-
-    log: list[str] = []
-    resumed = False
-    with pytest.raises(KeyboardInterrupt):
-        convert_video(ConvertOptions(src, Path("take:2.mp4"), record=RECORD), network, log=log.append, progress=False)
+    network, log = StopOnce(), []
+    network.stop(src, Path("take:2.mp4"), log)
     kept = video_summary(tmp_path / "take:2.partial.mp4")["frames"]
     assert kept > 0
-    resumed, calls = True, []
-    convert_video(ConvertOptions(src, Path("take:2.mp4"), record=RECORD), network, log=log.append, progress=False)
+    network.resume(src, Path("take:2.mp4"), log)
     assert any(f"resuming from take:2.partial.mp4: its {kept} stylized frames are kept" in line for line in log)
-    assert len(calls) == 24 - kept and video_summary(tmp_path / "take:2.mp4")["frames"] == 24
+    assert network.calls == 24 - kept and video_summary(tmp_path / "take:2.mp4")["frames"] == 24
 
 
 def long_name(suffix: str, size: int = 255) -> str:
@@ -102,24 +112,13 @@ def test_an_interrupted_run_of_a_long_name_keeps_its_part_and_continues_it(tmp_p
 
     src = make_clip(tmp_path / "in.mp4", frames=24, gop=6)
     target = tmp_path / long_name(".mp4", 250)
-    calls = []
-
-    def network(frame: np.ndarray) -> np.ndarray:
-        if len(calls) == 12 and not resumed:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return np.ascontiguousarray(255 - frame)
-
-    log: list[str] = []
-    resumed = False
-    with pytest.raises(KeyboardInterrupt):
-        convert_video(ConvertOptions(src, target, record=RECORD), network, log=log.append, progress=False)
+    network, log = StopOnce(), []
+    network.stop(src, target, log)
     parts = list(tmp_path.glob("*.partial.mp4"))
     assert len(parts) == 1 and record_path(parts[0]).is_file()
     assert parts[0].name.startswith("é" * 90) and len(record_path(parts[0]).name.encode()) <= 255
     kept = video_summary(parts[0])["frames"]
-    resumed, calls = True, []
-    convert_video(ConvertOptions(src, target, record=RECORD), network, log=log.append, progress=False)
+    network.resume(src, target, log)
     assert any(f"its {kept} stylized frames are kept" in line for line in log)
     assert video_summary(target)["frames"] == 24 and not parts[0].exists()
 
