@@ -16,7 +16,8 @@ from rtstyle.paths import package_assets_dir
 ASSETS = package_assets_dir()
 DEMO_CLIP = ASSETS / "cutBunny.mp4"  # "Big Buck Bunny" (c) Blender Foundation, CC-BY-3.0
 DEMO_PHOTO = ASSETS / "astronaut.png"  # NASA, public domain
-PREFERRED = ("mosaic", "candy", "starry-night", "rain-princess", "the-scream", "wave")  # udnie is the weakest (docs/styles.md)
+# The boldest looks first (docs/styles.png); udnie, composition-vii and shipwreck, the subtler ones, follow.
+PREFERRED = ("mosaic", "candy", "starry-night", "rain-princess", "the-scream", "wave")
 
 
 def default_demo_styles(count: int) -> list[str]:
