@@ -564,6 +564,26 @@ def test_a_gif_reads_through_pyav_as_opencv_reads_it(tmp_path):
         assert np.abs(first.astype(int) - cv2.imread(str(path)).astype(int)).max() <= 1
 
 
+def test_a_gif_named_like_a_url_reads_through_pyav(tmp_path, monkeypatch):
+    # FFmpeg takes a:b.gif in the current folder for a URL ("Protocol not found"): the GIF read as unreadable.
+    import av
+
+    from rtstyle.io import gif
+
+    with av.open(str(tmp_path / "plain.gif"), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 8, 8, "rgb8"
+        for value in (0, 255):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((8, 8, 3), value, np.uint8), "bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    shutil.copy(tmp_path / "plain.gif", tmp_path / "a:b.gif")
+    monkeypatch.chdir(tmp_path)
+    assert gif.read_first_frame(Path("a:b.gif")) is not None
+    assert gif.count_frames(Path("a:b.gif")) == 2
+
+
 def test_linked_folders_are_followed_and_named_by_their_real_folder(tmp_path, small_style, photo, capsys):
     photos, outside = tmp_path / "photos", tmp_path / "elsewhere"
     (photos / "real").mkdir(parents=True)

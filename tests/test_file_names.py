@@ -222,6 +222,25 @@ def test_a_video_with_a_long_name_gets_a_result_that_fits(tmp_path, small_style,
     assert len(list(tmp_path.glob("*_smallstyle.mp4"))) == 1 and len(list(tmp_path.glob("*_smallstyle.gif"))) == 2
 
 
+def test_a_batch_knows_the_part_of_a_long_named_result_as_its_own(tmp_path):
+    """The part's name has the result's stem shortened (atomic.short_stem): a batch that continued it said it left
+    it alone ("continued by running the command that made it again"), and after its result was written, too."""
+    from rtstyle.io.video_jobs import plan_video_jobs, result_name
+    from rtstyle.realtime.resume import first_partial
+
+    src = tmp_path / long_name(".mp4", 234)
+    src.write_bytes(b"")
+    target = tmp_path / result_name(src, "smallstyle")
+    part = first_partial(target)
+    assert part.stem != f"{target.stem}.partial"  # the result's name fits, its part's is shortened
+    part.write_bytes(b"")
+    plan = plan_video_jobs([str(tmp_path)], None, ["smallstyle"], ".mp4", False)
+    assert [job.target for job in plan.jobs] == [target] and plan.notes() == []  # continued by this run
+    target.write_bytes(b"")
+    plan = plan_video_jobs([str(tmp_path)], None, ["smallstyle"], ".mp4", False)
+    assert (plan.existing, plan.parts, plan.old_parts) == (1, 0, 1)  # its result is written: an old part
+
+
 @pytest.mark.parametrize("command", ["image", "video"])
 def test_a_file_named_like_an_option_is_said_how_to_give(tmp_path, small_style, capsys, monkeypatch, command):
     from helpers import assert_one_line_error

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem
+from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem, short_stem
 from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
@@ -94,10 +94,12 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
     inputs_on_disk = {file_key(video.path) for video in videos}
     plan = VideoPlan(videos=len(videos), overwrite=overwrite)
     writers: dict[str, Path] = {}
+    by_part_name: dict[str, Path] = {}  # each result, by the name its parts give it (_part_of)
     for style in styles:
         for video in videos:
             target = _target(video, output, style, suffix)
             key = name_key(target)
+            by_part_name[name_key(target.with_name(short_stem(target) + target.suffix))] = target
             if key in writers:
                 raise RtstyleError(f"{writers[key]} and {video.path} would both be written to {target} (rename one, "
                                    "or convert them separately)")
@@ -118,6 +120,7 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
     plan.earlier_results = sum(name_key(path) not in writers for path in earlier)
     continued = {name_key(job.target) for job in plan.jobs}  # parts this run continues are not said to be left
     for result in (_part_of(path) for path in parts):
+        result = by_part_name.get(name_key(result), result)  # a long name's part has its stem shortened
         if name_key(result) in continued:
             continue
         # Only an unfinished H.264 result is ever continued (rtstyle.realtime.resume); other parts stay as they are.
@@ -148,7 +151,8 @@ def _earlier_results(found: list[FoundFile], styles: Sequence[str]) -> set[Path]
 
 
 def _part_of(part: Path) -> Path:
-    """The result an interrupted run's part is of: x_candy.partial-2.mp4 -> x_candy.mp4."""
+    """The result an interrupted run's part is of: x_candy.partial-2.mp4 -> x_candy.mp4 (a long name: as shortened in
+    its part's, atomic.short_stem)."""
     match = _PART_STEM.fullmatch(part.stem)
     assert match is not None
     return part.with_name(match["result"] + part.suffix)
