@@ -254,6 +254,17 @@ def test_a_file_named_like_an_option_is_said_how_to_give(tmp_path, small_style, 
     assert "--help" not in result.err  # its help does not say it
 
 
+
+def test_a_misspelt_option_is_not_blamed_on_a_file_with_a_leading_dash(tmp_path, small_style, photo, capsys,
+                                                                       monkeypatch):
+    from helpers import assert_one_line_error
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-out.jpg").write_bytes(b"")
+    result = run_cli(["image", str(photo), "-o", "-out.jpg", "--stlye", "x"], capsys)
+    assert_one_line_error(result, "No such option", "--stlye")
+    assert "For the file" not in result.err
+
 def test_a_file_with_a_leading_dash_is_read_as_given_after_two_dashes_or_with_a_folder(tmp_path, small_style, photo,
                                                                                    capsys, monkeypatch):
     import cv2

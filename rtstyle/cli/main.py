@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:  # a bad option or value: one line, like every other input error
         command = exc.ctx.command_path if exc.ctx else "rtstyle"
         message = " ".join(exc.format_message().split())
-        named = _file_named_as_option(sys.argv[1:] if argv is None else argv) if isinstance(exc, click.NoSuchOption) \
-            else None
+        named = _file_named_as_option(sys.argv[1:] if argv is None else argv, exc.option_name) \
+            if isinstance(exc, click.NoSuchOption) else None
         if named is not None:  # `-clip.mp4` reads as options -c -l ...: say how to give the file
             message = message if message.endswith(".") else f"{message}."  # click 8.1's has no full stop
             click.echo(f"rtstyle: error: {message} For the file {named}, write ./{named} (or give it last, after "
@@ -133,11 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-def _file_named_as_option(args: list[str]) -> str | None:
-    """The first argument that looks like an option but names a file or folder that is there (`-clip.mp4`)."""
+def _file_named_as_option(args: list[str], refused: str) -> str | None:
+    """The argument click refused as the option `refused` when it names a file or folder that is there
+    (`-clip.mp4`, refused as -c or a later letter of it; `--clip.mp4` as itself); not a file that is merely there
+    (`-o -out.jpg --stlye x` is a misspelt option, whatever -out.jpg is)."""
     for arg in args:
         if arg == "--":
             return None
-        if arg.startswith("-") and len(arg) > 1 and os.path.lexists(arg):
+        long_option = refused.startswith("--")
+        refused_here = (arg.split("=", 1)[0] == refused) if long_option else (
+            not arg.startswith("--") and refused[1:] in arg[1:])
+        if arg.startswith("-") and len(arg) > 1 and refused_here and os.path.lexists(arg):
             return arg
     return None
