@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +96,21 @@ def stopped(capture, worker) -> None:
     worker.wait()
 
 
-def test_a_prepared_style_is_swapped_in_without_a_load_on_the_inference_thread(tmp_path):
-    styles = style_files(tmp_path, 4)
-    loads = Loads()
-    capture, worker = started_worker(styles, loads)
+@contextmanager
+def neighbours_prepared(tmp_path: Path, loads: Loads | None = None) -> Iterator:
+    """A worker on four styles running style 0, once n and p's styles (1 and 3) are prepared; stopped after."""
+    capture, worker = started_worker(style_files(tmp_path, 4), loads or Loads())
     try:
-        # n and p from style 0 pick 1 and 3: both prepared once frames flow, on the preparing thread
         run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+        yield worker
+    finally:
+        stopped(capture, worker)
+
+
+def test_a_prepared_style_is_swapped_in_without_a_load_on_the_inference_thread(tmp_path):
+    loads = Loads()
+    # n and p from style 0 pick 1 and 3: both prepared once frames flow, on the preparing thread
+    with neighbours_prepared(tmp_path, loads) as worker:
         prepared = worker.cache.get(1)
         switch_to(worker, 1)
         assert worker.processor.stylize is prepared  # the prepared session runs, not a new one
@@ -110,8 +119,6 @@ def test_a_prepared_style_is_swapped_in_without_a_load_on_the_inference_thread(t
         # the style now next to the current one (2) is prepared too, and 3, no longer next to it, is closed
         run_until(worker, lambda: worker.cache.indices() == [0, 1, 2], "the new neighbour prepared")
         assert loads.stylizers["style3"][-1].session is None
-    finally:
-        stopped(capture, worker)
 
 
 def test_the_cache_stays_bounded_however_the_styles_are_picked(tmp_path):
@@ -319,11 +326,8 @@ def test_a_cancel_ends_the_frames_decided_on_before_it_and_no_others(small_style
 
 
 def test_a_key_for_a_ready_style_cancels_the_old_style_s_frame_in_flight(tmp_path):
-    styles = style_files(tmp_path, 4)
     loads = Loads()
-    capture, worker = started_worker(styles, loads)
-    try:
-        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+    with neighbours_prepared(tmp_path, loads) as worker:
         first = worker.processor.stylize
         cancels: list[str] = []
         first.cancel = lambda: cancels.append("first")  # the real stylizer, its cancel recorded instead
@@ -337,17 +341,12 @@ def test_a_key_for_a_ready_style_cancels_the_old_style_s_frame_in_flight(tmp_pat
         worker.lossless = True  # every frame kept (a file read headless): never cancelled
         worker.request_style(0)  # ready (the previous style)
         assert cancels == ["first"]
-    finally:
-        stopped(capture, worker)
 
 
 def test_a_key_never_cancels_the_new_style_s_first_frame(tmp_path):
     # The inference thread may take the request the moment it is made (it checks between frames) and start the new
     # style's frame while the key is still being handled: the style cancelled is the one running when the key came.
-    styles = style_files(tmp_path, 4)
-    capture, worker = started_worker(styles, Loads())
-    try:
-        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
+    with neighbours_prepared(tmp_path) as worker:
         cancels: list[str] = []
         worker.processor.stylize.cancel = lambda: cancels.append("old")
         worker.cache.get(1).cancel = lambda: cancels.append("new")
@@ -361,8 +360,6 @@ def test_a_key_never_cancels_the_new_style_s_first_frame(tmp_path):
         worker.request_style(1)
         worker.cache.get = look_up
         assert cancels == ["old"]
-    finally:
-        stopped(capture, worker)
 
 
 def test_cancelled_frames_are_skipped_and_the_live_loop_goes_on(tmp_path):
@@ -385,34 +382,31 @@ def test_a_key_pressed_just_before_the_old_style_s_frame_starts_cancels_that_fra
     # The inference thread decides on a frame's style (it looks at the key's request) and then starts the frame: a
     # key for a ready style pressed between the two was undone by the frame's start (it cleared the stop), and that
     # frame of the old style ran to its end. Held here, deterministically, between the two.
-    styles = style_files(tmp_path, 4)
-    capture, worker = started_worker(styles, Loads())
-    try:
-        run_until(worker, lambda: worker.cache.indices() == [0, 1, 3], "both neighbours prepared")
-        decided, go = threading.Event(), threading.Event()
-        switch_style = worker._switch_style
+    decided, go = threading.Event(), threading.Event()
+    with neighbours_prepared(tmp_path) as worker:
+        try:
+            switch_style = worker._switch_style
 
-        def held_after_deciding() -> None:
-            switch_style()
-            if not decided.is_set():
-                decided.set()
-                go.wait()
+            def held_after_deciding() -> None:
+                switch_style()
+                if not decided.is_set():
+                    decided.set()
+                    go.wait()
 
-        put = worker.results.put
-        shown: list[int] = []
+            put = worker.results.put
+            shown: list[int] = []
 
-        def recorded(result) -> None:
-            shown.append(result.style_index)
-            put(result)
+            def recorded(result) -> None:
+                shown.append(result.style_index)
+                put(result)
 
-        worker._switch_style = held_after_deciding
-        run_until(worker, decided.is_set, "the inference thread between deciding on style 0 and its frame")
-        assert worker.current_index == 0
-        worker.results.put = recorded
-        worker.request_style(1)
-        go.set()
-        run_until(worker, lambda: bool(shown), "a frame after the key")
-        assert shown[0] == 1  # the frame of style 0 decided on before the key never showed
-    finally:
-        go.set()
-        stopped(capture, worker)
+            worker._switch_style = held_after_deciding
+            run_until(worker, decided.is_set, "the inference thread between deciding on style 0 and its frame")
+            assert worker.current_index == 0
+            worker.results.put = recorded
+            worker.request_style(1)
+            go.set()
+            run_until(worker, lambda: bool(shown), "a frame after the key")
+            assert shown[0] == 1  # the frame of style 0 decided on before the key never showed
+        finally:
+            go.set()  # never leave the inference thread held
