@@ -14,7 +14,7 @@ import click
 from rtstyle.engine.base import MAX_FRAME_PIXELS
 from rtstyle.engine.factory import BACKENDS, DEVICES, PRECISIONS
 from rtstyle.errors import RtstyleError
-from rtstyle.io.unicode_names import as_on_disk
+from rtstyle.io.unicode_names import user_path
 
 F = Callable[..., Any]
 
@@ -42,15 +42,16 @@ class StabilizeStrength(FiniteFloatRange):
 
 
 class UserPath(click.Path):
-    """click.Path with `~` (or `~user`) at its start taken for the home folder, as `--style` and `--source` take it:
-    in quotes (`-o "~/Videos/out.mp4"`) the shell leaves it, and rtstyle made a folder named `~` in the current
-    one. A folder of that name is written ./~; and a name typed with é as one letter finds the file that macOS
-    wrote with a combining accent (rtstyle.io.unicode_names). An empty one is refused: "" is the current folder."""
+    """click.Path taking a path as every command does (rtstyle.io.unicode_names.user_path): `~` in quotes is the home
+    folder (rtstyle made a folder named `~`), é typed finds e + accent on disk, and an empty name is refused."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():  # Path("") is the current folder
-            self.fail(f"{value!r} is an empty name (an unset shell variable?)", param, ctx)
-        return super().convert(as_on_disk(os.path.expanduser(value)) if isinstance(value, str) else value, param, ctx)
+        if isinstance(value, str):
+            try:
+                value = user_path(value, "", hint="give a file or folder")
+            except RtstyleError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

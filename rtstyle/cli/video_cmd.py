@@ -19,7 +19,7 @@ from rtstyle.cli.options import (
 from rtstyle.cli.style_requests import style_specs
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import result_stem
-from rtstyle.io.unicode_names import as_on_disk
+from rtstyle.io.unicode_names import user_path
 from rtstyle.io.quality import (
     AAC_BITRATE, DEFAULT_PRESET, DEFAULT_QUALITY, OPUS_BITRATE, QUALITY_CRF, RESULT_FORMATS, VP9_QUALITY_CRF,
     WEBP_QUALITY, X264_PRESETS,
@@ -136,9 +136,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
       rtstyle video clips/ --style wave --format gif --duration 5
     """
-    sources = tuple(as_on_disk(os.path.expanduser(source)) for source in sources)  # as options.UserPath takes them
-    if not all(source.strip() for source in sources):  # Path("") is the current folder
-        raise RtstyleError("an input is an empty name (an unset shell variable?): give a file, folder or pattern")
+    sources = tuple(user_path(source, "input") for source in sources)  # before a folder or pattern is told apart
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "
                            "one before it")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
-from rtstyle.io.unicode_names import as_on_disk
+from rtstyle.io.unicode_names import user_path
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,7 @@ def find_files(inputs: Iterable[str], wanted: Callable[[Path], bool],
         found[key] = item
 
     for text in inputs:
-        if not text.strip():  # Path("") is the current folder: all of it, searched recursively
-            raise RtstyleError(f"input {text!r} is an empty name (an unset shell variable?): give a file, folder or "
-                               "pattern")
-        text = as_on_disk(os.path.expanduser(text))  # `~` in quotes, left by the shell; é typed, e + accent on disk
+        text = user_path(text, "input")
         path = Path(text)
         if path.is_dir():
             for p in files_below(path, wanted):

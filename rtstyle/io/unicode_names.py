@@ -7,6 +7,18 @@ from __future__ import annotations
 import os
 import unicodedata
 
+from rtstyle.errors import RtstyleError
+
+
+def user_path(text: str, what: str, hint: str = "give a file, folder or pattern") -> str:
+    """The path the user meant by `text`, as every command takes a path: `~` (or `~user`) at its start is the home
+    folder, also in quotes, where the shell leaves it (a folder of that name is written ./~); a name typed with é as
+    one letter finds the file written with a combining accent (`as_on_disk`). An empty one is refused in one line
+    (`what` names it): Path("") is the current folder, all of it, searched recursively by a batch."""
+    if not text.strip():
+        raise RtstyleError(f"{what + ' ' if what else ''}{text!r} is an empty name (an unset shell variable?): {hint}")
+    return as_on_disk(os.path.expanduser(text))
+
 
 def as_on_disk(path: str) -> str:
     """`path`, or where nothing has that name, the path whose every part that differs only in its Unicode form is

@@ -28,7 +28,7 @@ import numpy as np
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.images import quiet_opencv
-from rtstyle.io.unicode_names import as_on_disk
+from rtstyle.io.unicode_names import user_path
 from rtstyle.realtime.pacing import Pacer, Timeline
 from rtstyle.realtime.slot import LatestSlot
 
@@ -108,9 +108,7 @@ def open_source(source: str, size: tuple[int, int] | None = None) -> tuple[cv2.V
     index. `size` (--size): a file's frames are decoded at that size, a camera index is asked for it."""
     if source.isdigit():
         return open_camera(int(source), size)
-    if not source.strip():  # Path("") is the current folder
-        raise RtstyleError(f"--source {source!r} is an empty name (an unset shell variable?): {SOURCE_HINT}")
-    path = Path(as_on_disk(os.path.expanduser(source)))
+    path = Path(user_path(source, "--source", SOURCE_HINT))
     is_url = "://" in source
     is_file = path.is_file()
     is_device = not is_url and not is_file and source.startswith("/dev/")
