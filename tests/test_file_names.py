@@ -226,12 +226,12 @@ def test_a_batch_knows_the_part_of_a_long_named_result_as_its_own(tmp_path):
     """The part's name has the result's stem shortened (atomic.short_stem): a batch that continued it said it left
     it alone ("continued by running the command that made it again"), and after its result was written, too."""
     from rtstyle.io.video_jobs import plan_video_jobs, result_name
-    from rtstyle.realtime.resume import first_partial
+    from rtstyle.realtime.resume import partial_path
 
     src = tmp_path / long_name(".mp4", 234)
     src.write_bytes(b"")
     target = tmp_path / result_name(src, "smallstyle")
-    part = first_partial(target)
+    part = partial_path(target)
     assert part.stem != f"{target.stem}.partial"  # the result's name fits, its part's is shortened
     part.write_bytes(b"")
     plan = plan_video_jobs([str(tmp_path)], None, ["smallstyle"], ".mp4", False)

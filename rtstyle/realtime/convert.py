@@ -25,7 +25,7 @@ from tqdm import tqdm
 from rtstyle.engine.base import cancel_model_runs
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
-from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, short_stem, temp_path_beside
+from rtstyle.io.atomic import discard_temp, move_into_place, refuse_to_replace, temp_path_beside
 from rtstyle.io.animated import GifWriter
 from rtstyle.io.deinterlace import FILTER as DEINTERLACER
 from rtstyle.io.leftovers import clear_leftovers
@@ -41,7 +41,7 @@ from rtstyle.io.video_writer import VideoWriter, even_size
 from rtstyle.realtime.pipeline import Pipeline
 from rtstyle.realtime.processing import scaled_size
 from rtstyle.realtime.resume import (
-    CopiedFrame, KeptFrame, Resume, ReusedFrame, first_partial, plan_resume, reuse_frames, source_identity,
+    CopiedFrame, KeptFrame, Resume, ReusedFrame, partial_path, plan_resume, reuse_frames, source_identity,
 )
 from rtstyle.wording import counted
 
@@ -92,12 +92,10 @@ class ConvertResult:
 def partial_path_for(target: Path) -> Path:
     """Where an interrupted conversion keeps its playable part: out.mp4 -> out.partial.mp4, or the first free
     out.partial-N.mp4 (an earlier interruption's part, or the user's own file of that name, is kept)."""
-    partial = first_partial(target)
-    number = 2
-    while partial.exists():
-        partial = target.with_name(f"{short_stem(target)}.partial-{number}{target.suffix}")
+    number = 1
+    while partial_path(target, number).exists():
         number += 1
-    return partial
+    return partial_path(target, number)
 
 
 def frame_size(info: VideoInfo, scale: float | None, max_size: int | None,

@@ -147,9 +147,10 @@ def remove_part(part: Path) -> None:
             path.unlink()
 
 
-def first_partial(target: Path) -> Path:
-    """Where an interrupted run of `target` keeps its part first: out.mp4 -> out.partial.mp4."""
-    return target.with_name(f"{short_stem(target)}.partial{target.suffix}")
+def partial_path(target: Path, number: int = 1) -> Path:
+    """The `number`th place an interrupted run of `target` keeps its part: out.mp4 -> out.partial.mp4, then
+    out.partial-2.mp4 ... (a long stem shortened as every name beside an output is: atomic.short_stem)."""
+    return target.with_name(f"{short_stem(target)}.partial{'' if number == 1 else f'-{number}'}{target.suffix}")
 
 
 def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart: bool,
@@ -157,7 +158,7 @@ def plan_resume(target: Path, fmt: OutputFormat, record: dict[str, Any], restart
     """Find the earlier parts of `target` made by rtstyle (those with a record): continue the matching one, or
     refuse one made with other settings (one line naming them), unless `restart`. None: nothing to resume."""
     if fmt is not H264:  # no record is kept for these: an interrupted run's part is only said
-        partial = first_partial(target)
+        partial = partial_path(target)
         if partial.exists():
             log(f"resuming is for H.264 video (.mp4, .m4v, .mkv, .mov): {partial.name} is kept, and this run "
                 "starts from the beginning")
@@ -193,7 +194,7 @@ def _earlier_parts(target: Path) -> list[tuple[Path, dict[str, Any]]]:
     readable record, in that order."""
     stem, suffix = glob.escape(short_stem(target)), glob.escape(target.suffix)
     found = []
-    candidates = [first_partial(target)]
+    candidates = [partial_path(target)]
     candidates += sorted(target.parent.glob(f"{stem}.partial-*{suffix}"), key=lambda p: (len(p.name), p.name))
     candidates += sorted(p for p in target.parent.glob(f".{stem}.*.part{suffix}") if not temp_locks.in_use(p))
     for path in candidates:
