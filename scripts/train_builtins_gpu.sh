@@ -4,8 +4,8 @@
 # Here (prepares .gpu/, git-ignored, about 42 MiB: the machine receives at most 64 MiB per call):
 #   python ../shared/tools/pack_gpu_bundle.py .gpu        # 256 px photos + float16 VGG16
 #   bash scripts/train_builtins_gpu.sh prepare ../shared  # the paintings + wheels the machine lacks
-# The tree (about 23 MiB, the built-ins included) and .gpu (about 45 MiB) exceed the 64 MiB a call carries: move
-# docs' images (docs/*.png, *.jpg, *.mp4, 6 MiB) out of the tree for the call and back after it.
+# The tree (29.1 MB, the built-ins included) and .gpu (44.5 MB) exceed the 64 MiB a call carries:
+#   bash scripts/gpu_carry.sh out    # moves docs/ and tests/ out for the call; `back` after it
 # On the machine (device tool: carry [".gpu"]), e.g. within one 10-minute call:
 #   bash scripts/train_builtins_gpu.sh train 480s mosaic candy udnie      # from random weights
 #   bash scripts/train_builtins_gpu.sh finish 540s udnie wave             # continue the shipped built-ins
