@@ -8,6 +8,10 @@ loss can go (Johnson et al. 2016, Sec. 4.1). Writes JSON (one record per style, 
 with --sheet, the two photos through each network and each optimisation. Usage:
     python scripts/style_quality_report.py --shared ../shared --json docs/quality.json --sheet docs/styles_vs_gatys.jpg
     python scripts/style_quality_report.py --shared ../shared --styles mosaic,mosaic-fast,mosaic-fast@int8 --iterations 0
+    python scripts/style_quality_report.py --shared ../shared --styles wave --json docs/quality.json --update
+The networks run as rtstyle runs them, with the mirrored border margin (--border-margin, 32 px), which the
+optimisation has no use for: on the two small reference photos it raises the networks' style loss against the
+optimisation's (docs/train/styles_reading.md); --border-margin 0 measures without it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rtstyle.engine import create_stylizer
+from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.io.contact_sheet import contact_sheet
 from rtstyle.io.images import write_image
 from rtstyle.metrics.perceptual import photo_losses, read_photos
@@ -62,16 +67,24 @@ def main() -> None:
                         help="longest side of the painting for the style loss: 'trained' (the size each style was "
                              "trained with, its own objective) or pixels, the same for every style")
     parser.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations (0: no optimisation)")
+    parser.add_argument("--border-margin", type=int, default=BORDER_MARGIN,
+                        help="mirrored margin (px) the networks run with, as rtstyle runs them; 0: none")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the records of --json for the styles not measured now (one style's rerun)")
     parser.add_argument("--sheet", type=Path, help="write network vs optimisation on the reference photos here")
     args = parser.parse_args()
+    if args.update and args.sheet:
+        parser.error("--sheet shows the styles measured in the run; leave out --update to remake it")
 
     names = (args.styles.split(",") if args.styles
              else without_fast_variants([e.name for e in list_styles() if e.source == "built-in"]))
     network = load_vgg_file(args.shared / VGG_FILE)
     eval_photos = read_photos(args.shared / "data/content/eval", args.eval_size)
     references = [read_photos(args.shared / p, args.gatys_size)[0] for p in REFERENCE_PHOTOS]
-    results, rows, labels = [], [], []
+    kept = earlier_records(args.json, names) if args.update and args.json else []
+    results: list[dict] = []
+    rows, labels = [], []
     for label in names:
         started = time.perf_counter()
         name, _, precision = label.partition("@")
@@ -80,8 +93,10 @@ def main() -> None:
             else int(args.painting_size)
         painting = read_style_image(style_image_path(args.shared, style.metadata()), painting_size)
         stylizer = create_stylizer(name, backend="onnx", device="cpu", precision=precision or "fp32")
+        stylizer.border_margin = args.border_margin
         record = {"style": label, "eval_photos": len(eval_photos), "eval_size": args.eval_size,
                   "reference_size": args.gatys_size, "painting_size": max(painting.shape[:2]),
+                  "border_margin": args.border_margin,
                   "eval": photo_losses(stylizer, eval_photos, painting, network).as_dict(),
                   "reference": photo_losses(stylizer, references, painting, network).as_dict()}
         networked = [stylizer(photo) for photo in references]
@@ -97,14 +112,26 @@ def main() -> None:
         results.append(record)
         print(json.dumps(record))
         if args.json:
-            args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    print(markdown_table(results))
+            args.json.write_text(json.dumps(merged(kept, results), indent=1) + "\n", encoding="utf-8")
+    print(markdown_table(merged(kept, results)))
     if args.sheet and rows:
         header = [img for photo in references for img in (photo, photo)]
         sheet = contact_sheet([header, *rows], row_labels=["photo", *labels], tile_w=args.gatys_size,
                               tile_h=args.gatys_size * 3 // 4)
         write_image(args.sheet, sheet, jpeg_quality=88)
         print(f"wrote {args.sheet}: per photo, the network | the optimisation")
+
+
+def earlier_records(path: Path, measured_now: list[str]) -> list[dict]:
+    """The records of an earlier report at `path`, but for the styles measured now."""
+    if not path.is_file():
+        return []
+    return [r for r in json.loads(path.read_text(encoding="utf-8")) if r["style"] not in measured_now]
+
+
+def merged(kept: list[dict], measured: list[dict]) -> list[dict]:
+    """Every record, sorted by style as the report's default order (built-ins by name) lists them."""
+    return sorted(kept + measured, key=lambda record: record["style"])
 
 
 def markdown_table(results: list[dict]) -> str:
