@@ -29,6 +29,7 @@ CPU_ROWS = [("johnson", 1, 128, False), ("johnson", 2, 128, False), ("johnson", 
 CUDA_ROWS = [("johnson", 4, 256, False), ("johnson", 16, 256, False), ("johnson", 16, 256, True),
              ("johnson", 8, 512, False), ("fast", 16, 256, False), ("fast", 8, 512, False)]
 GIB = 2**30
+PRECISIONS = {"auto": None, "float32": False, "mixed": True}  # TrainConfig.amp
 
 
 def peak_rss_reset() -> None:
@@ -55,7 +56,8 @@ def measure_one(args: argparse.Namespace, arch: str, batch: int, crop: int, temp
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(TrainConfig(name="bench", style_image=args.style_image, content=args.content, hparams=hp,
                                       arch=arch, run_dir=Path(tmp), output=Path(tmp) / "bench.safetensors",
-                                      progress=False, device=args.device, vgg_weights=args.vgg_weights))
+                                      progress=False, device=args.device, vgg_weights=args.vgg_weights,
+                                      amp=PRECISIONS[args.precision]))
         cuda = trainer.device.type == "cuda"
         trainer.content.batch_and_boxes(0, batch)  # the crops' cache is the photos', not the step's
         if cuda:
@@ -83,6 +85,8 @@ def main() -> None:
     parser.add_argument("--style-image", required=True, type=Path)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=list(PRECISIONS), default="auto",
+                        help="the trainer's own choice (rtstyle.train.precision), float32, or mixed (bf16 on a CPU)")
     parser.add_argument("--rows", nargs="*", metavar="ARCH:BATCH:CROP[:t]",
                         help="rows to measure instead of the defaults (t: with the temporal loss)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process's row, as JSON
@@ -95,13 +99,15 @@ def main() -> None:
         return
     rows = [(a, int(b), int(c), t == ["t"]) for a, b, c, *t in (r.split(":") for r in args.rows)] if args.rows \
         else (CUDA_ROWS if args.device == "cuda" else CPU_ROWS)
-    print(f"train step memory on {args.device}, {args.threads} threads; measured: peak over the steps' start")
+    print(f"train step memory on {args.device}, {args.threads} threads, precision {args.precision}; "
+          "measured: peak over the steps' start")
     print("| arch | batch | crop | temporal | Mpx/step | measured GiB | estimate GiB | estimate / measured |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for arch, batch, crop, temporal in rows:
         child = [sys.executable, __file__, "--one", json.dumps([arch, batch, crop, temporal]),
                  "--vgg-weights", args.vgg_weights, "--content", str(args.content), "--style-image",
-                 str(args.style_image), "--device", args.device, "--threads", str(args.threads)]
+                 str(args.style_image), "--device", args.device, "--threads", str(args.threads),
+                 "--precision", args.precision]
         result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         measured, estimate = result["measured"], result["estimate"]
         print(f"| {arch} | {batch} | {crop} | {'yes' if temporal else 'no'} | {batch * crop * crop / 1e6:.2f} | "

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Time one training step of `rtstyle train` in a few variants (memory format, temporal loss) and print a table.
+"""Time one training step of `rtstyle train` in a few variants (memory format, temporal loss, precision) and print
+a table.
 
-Rows time `Trainer.train_step` itself, one after another in one process on the same trainer, so their ratios
-compare. On CUDA the trainer uses bf16 autocast; it keeps the contiguous layout, the "channels_last" rows switch.
+Rows time `Trainer.train_step` itself in one process on the same trainer, in ROUNDS turns (each row a share of its
+steps per turn), so that a machine's load drifting during the run weighs on every row alike and their ratios
+compare. The trainer computes in its own precision (rtstyle.train.precision: bf16 autocast on CUDA and on CPUs with
+native bf16, else float32) and keeps the contiguous layout; the "channels_last" rows switch the layout, the last
+row the precision (float32 where the trainer uses bf16, else bf16 autocast).
 --compile adds rows from a second trainer with `rtstyle train --compile` (torch.compile; its compilation happens
 in the warm-up steps, which are not timed). Usage:
     python bench/train_step.py --vgg-weights VGG.safetensors --content ../shared/data/train256 \
@@ -15,11 +19,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from rtstyle.train.hparams import TEMPORAL_WEIGHT, HyperParams
+from rtstyle.train.precision import describe
 from rtstyle.train.trainer import Trainer, TrainConfig
 
 
@@ -28,11 +34,23 @@ def sync(trainer: Trainer) -> None:
         torch.cuda.synchronize()
 
 
-def time_variant(trainer: Trainer, channels_last: bool, temporal: bool, steps: int, warmup: int = 4) -> float:
-    """Mean ms per step of the trainer's own `train_step` after the warm-up steps (cudnn.benchmark picks kernels
-    during warm-up; torch.compile compiles)."""
-    trainer.use_memory_format(torch.channels_last if channels_last else torch.contiguous_format)
-    trainer.hparams.temporal_weight = TEMPORAL_WEIGHT if temporal else 0.0
+ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    channels_last: bool
+    temporal: bool
+    amp: torch.dtype | None
+
+
+def time_variant(trainer: Trainer, variant: Variant, steps: int, warmup: int) -> float:
+    """Seconds of `steps` calls of the trainer's own `train_step` after `warmup` untimed ones (cudnn.benchmark picks
+    kernels during warm-up; torch.compile compiles; oneDNN prepares its bf16 kernels)."""
+    trainer.use_memory_format(torch.channels_last if variant.channels_last else torch.contiguous_format)
+    trainer.hparams.temporal_weight = TEMPORAL_WEIGHT if variant.temporal else 0.0
+    trainer.amp = variant.amp
     for _ in range(warmup):
         trainer.train_step()
     sync(trainer)
@@ -40,7 +58,17 @@ def time_variant(trainer: Trainer, channels_last: bool, temporal: bool, steps: i
     for _ in range(steps):
         trainer.train_step()
     sync(trainer)
-    return (time.perf_counter() - started) / steps * 1000
+    return time.perf_counter() - started
+
+
+def time_in_rounds(trainer: Trainer, variants: list[Variant], steps: int, warmup: int = 4) -> list[float]:
+    """Mean ms per step of each variant, its steps spread over ROUNDS turns (the warm-up in each turn's first)."""
+    per_round = max(1, steps // ROUNDS)
+    seconds = [0.0] * len(variants)
+    for turn in range(ROUNDS):
+        for i, variant in enumerate(variants):
+            seconds[i] += time_variant(trainer, variant, per_round, warmup if turn == 0 else 1)
+    return [s / (per_round * ROUNDS) * 1000 for s in seconds]
 
 
 def main() -> None:
@@ -52,6 +80,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--crop-size", type=int)
     parser.add_argument("--steps", type=int, default=15, help="timed steps per row")
+    parser.add_argument("--warmup", type=int, default=4, help="untimed steps before each row's first turn")
+    parser.add_argument("--precision-only", action="store_true",
+                        help="only the two precision rows (the trainer's layout, temporal loss on)")
     parser.add_argument("--compile", action="store_true", help="also time the torch.compile'd trainer")
     parser.add_argument("--profile", action="store_true", help="also list the top kernels of the first row")
     args = parser.parse_args()
@@ -67,24 +98,30 @@ def main() -> None:
                                        compile=compile_networks))
 
         trainer = make_trainer(False)
+        own, other = trainer.amp, (None if trainer.amp else torch.bfloat16)
         device_name = torch.cuda.get_device_name() if cuda else "CPU"
-        print(f"train step, johnson, batch {batch} at {crop} px, {device_name}, torch {torch.__version__}"
-              f"{', bf16 autocast' if trainer.amp == torch.bfloat16 else ''}")
-        rows = [("contiguous (the trainer's)", False, True), ("channels_last", True, True),
-                ("contiguous", False, False), ("channels_last", True, False)]
-        times = [time_variant(trainer, cl, temporal, args.steps) for _, cl, temporal in rows]
+        print(f"train step, johnson, batch {batch} at {crop} px, {device_name}, torch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads; the trainer's precision: {describe(own)}")
+        rows = [Variant("contiguous (the trainer's)", False, True, own), Variant("channels_last", True, True, own),
+                Variant("contiguous", False, False, own), Variant("channels_last", True, False, own),
+                Variant("contiguous", False, True, other)]
+        if args.precision_only:
+            rows = [rows[0], rows[-1]]
+        times = time_in_rounds(trainer, rows, args.steps, args.warmup)
         if args.compile:
             compiled = make_trainer(True)
-            for temporal in (True, False):  # the trainer's own layout: switching it would recompile
-                rows.append(("contiguous, compiled", False, temporal))
-                times.append(time_variant(compiled, False, temporal, args.steps, warmup=6))
-        print("| memory format | temporal loss | ms/step | vs first row |\n|---|---|---:|---:|")
-        for (label, _, temporal), ms in zip(rows, times):
-            print(f"| {label} | {'yes' if temporal else 'no'} | {ms:.1f} | {ms / times[0]:.2f}x |")
+            compiled_rows = [Variant("contiguous, compiled", False, temporal, own) for temporal in (True, False)]
+            rows += compiled_rows  # the trainer's own layout: switching it would recompile
+            times += time_in_rounds(compiled, compiled_rows, args.steps, warmup=6)
+        print("| memory format | temporal loss | precision | ms/step | vs first row |\n|---|---|---|---:|---:|")
+        for row, ms in zip(rows, times):
+            print(f"| {row.label} | {'yes' if row.temporal else 'no'} | {describe(row.amp)} | {ms:.1f} | "
+                  f"{ms / times[0]:.2f}x |")
         if args.profile:
             activity = torch.profiler.ProfilerActivity.CUDA if cuda else torch.profiler.ProfilerActivity.CPU
             trainer.hparams.temporal_weight = TEMPORAL_WEIGHT
             trainer.use_memory_format(torch.contiguous_format)
+            trainer.amp = own
             with torch.profiler.profile(activities=[activity]) as profile:
                 for _ in range(3):
                     trainer.train_step()

@@ -128,6 +128,7 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
     style = load_style_file(style_path)
     assert style.metadata["steps"] == 2 and style.metadata["title"] == "Stripes"
     assert style.metadata["hyperparameters"]["content_weight"] == 1.0  # Caffe-convention default
+    assert style.metadata["precision"] == "float32" and "autocast" not in result.err  # the CPU's default
     assert (paths["run"] / "losses.jsonl").read_text().count("\n") == 2
     assert sorted(p.name for p in (paths["run"] / "previews").iterdir()) == ["step_000001.jpg", "step_000002.jpg"]
 
@@ -140,9 +141,11 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
     assert listed.endswith("Stripes; 2 steps")  # --meta title= names it
 
     stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
-                                 "--run-dir": str(paths["tmp"] / "run2")})
+                                 "--run-dir": str(paths["tmp"] / "run2"), "--amp": ""})
     cut = run_cli(stopped, capsys)
     assert cut.exit_code == 0 and "after 1 step (" in cut.err  # not "1 steps"
+    assert "on cpu (bfloat16 autocast)" in cut.err  # --amp: bf16 on the CPU too
+    assert load_style_file(Path(cut.out.strip().splitlines()[-1])).metadata["precision"] == "bfloat16 autocast"
     listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
     # untitled: the painting's file name; cut short: not mistaken for a finished style
     assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")

@@ -31,9 +31,11 @@ VGG_BYTES_PER_PIXEL = 2700
 NET_BYTES_PER_CHANNEL_PIXEL = 21
 BYTES_PER_PARAMETER = 16  # its gradient and Adam's two moments, float32, and the allocator's slack
 STEP_OVERHEAD = 40 * 2**20  # the loss terms, the batch itself, the allocator's arenas
-# On CUDA the trainer runs under bf16/fp16 autocast, which stores activations in 2 bytes instead of 4. Not measured
-# yet (no GPU session so far); taking half keeps the check from refusing a batch that would fit there.
-AUTOCAST_SHARE = 0.5
+# The per-pixel part under autocast (rtstyle.train.precision), by device. On the CPU (bf16, oneDNN) the steps' peak
+# was 0.86-0.93x float32's, not half: the convolutions' outputs are bf16, but much of what autograd keeps (norms,
+# activations, the losses' inputs) stays float32 (bench/train_memory.py --precision mixed, 2026-12-07). On CUDA not
+# measured yet (no GPU session so far); half keeps the check from refusing a batch that would fit there.
+AUTOCAST_SHARE = {"cpu": 0.9, "cuda": 0.5}
 # Refuse only when the estimate exceeds what is available by more than its error (the estimate was at most 1.17x
 # the measured peak); warn from this share of it on, when the run may still be killed.
 REFUSE_ABOVE = 1.2
@@ -53,13 +55,14 @@ def channel_pixels(spec: NetSpec) -> float:
 
 
 def step_bytes(spec: NetSpec, batch: int, crop: int, *, temporal: bool = False, vgg: bool = True,
-               autocast: bool = False) -> int:
-    """Memory one training step adds to the trainer's own (networks loaded, style targets computed)."""
+               activation_share: float = 1.0) -> int:
+    """Memory one training step adds to the trainer's own (networks loaded, style targets computed);
+    `activation_share`: of float32's per-pixel bytes (AUTOCAST_SHARE under autocast)."""
     # The temporal loss runs the style network a second time, on the shifted frame, with gradients.
     per_pixel = NET_BYTES_PER_CHANNEL_PIXEL * channel_pixels(spec) * (2 if temporal else 1)
     per_pixel += VGG_BYTES_PER_PIXEL if vgg else 0
-    share = AUTOCAST_SHARE if autocast else 1.0
-    return int(STEP_OVERHEAD + BYTES_PER_PARAMETER * spec.num_params() + share * per_pixel * batch * crop * crop)
+    return int(STEP_OVERHEAD + BYTES_PER_PARAMETER * spec.num_params()
+               + activation_share * per_pixel * batch * crop * crop)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class StepMemory:
 
     def need(self, batch: int | None = None, crop: int | None = None) -> int:
         return step_bytes(self.spec, batch or self.hparams.batch_size, crop or self.hparams.crop_size,
-                          temporal=bool(self.hparams.temporal_weight), vgg=self.vgg, autocast=self.autocast)
+                          temporal=bool(self.hparams.temporal_weight), vgg=self.vgg,
+                          activation_share=AUTOCAST_SHARE[self.device] if self.autocast else 1.0)
 
     def largest_batch(self, budget: int) -> int:
         """The largest batch of this crop size within `budget` bytes (0: not even one crop)."""

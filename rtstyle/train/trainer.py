@@ -38,6 +38,7 @@ from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_
 from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.loss_log import LOG_NAME, read_log_tail, truncate_log
+from rtstyle.train.precision import amp_dtype, describe
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.resume import (
     painting_hash, read_resume_checkpoint, restore_training_state, resumed_hparams, run_input,
@@ -100,6 +101,8 @@ class TrainConfig:
     progress: bool = True
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
     compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
+    # Mixed precision (rtstyle.train.precision): None the device's default (CUDA bf16, CPU float32), True or False.
+    amp: bool | None = None
     # On resume: the settings given anew (hparams names, "arch", "arch_kwargs", "init", "teacher"). Those in
     # rtstyle.train.resume.CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a
     # note when they differ.
@@ -120,13 +123,6 @@ def resolve_device(device: str) -> torch.device:
     if device not in ("auto", "cpu", "cuda"):
         raise RtstyleError(f"unknown device {device!r} (choose from auto, cpu, cuda)")
     return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
-
-
-def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision on CUDA: bf16 where supported (no loss scaling needed), else fp16."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def to_tensor(images_rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -227,7 +223,7 @@ class Trainer:
                 self.vgg_source = "test network"
             self.vgg = loss_network.to(self.device)
             self.hparams = self.hparams.with_loss_weights_for(self.vgg.convention.scale)
-        self.amp = amp_dtype(self.device)
+        self.amp = amp_dtype(self.device, config.amp)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # every step has the same shapes: pick the fastest kernels once
         # Contiguous (NCHW) also on CUDA: channels_last measured 3-11% slower on an H100 (docs/benchmarks.md).
@@ -402,7 +398,7 @@ class Trainer:
                    mininterval=1.0, desc=config.name)
         shape = ", ".join(f"{key} {value}" for key, value in sorted(self.arch_kwargs.items()))  # not a dict's repr
         say(f"training {config.name!r}: {self.arch}{f' ({shape})' if shape else ''} on {self.device.type}"
-                   f"{' (' + str(self.amp).replace('torch.', '') + ' autocast)' if self.amp else ''}; "
+                   f"{' (' + describe(self.amp) + ')' if self.amp else ''}; "
                    f"{self.content.describe()} from {self.content_path}; VGG16 {self.vgg_source}; "
                    f"run dir {self.run_dir}, previews in {self.run_dir / 'previews'}"
                    + (f"; resuming at step {self.step}" if self.step else ""))
@@ -549,6 +545,7 @@ class Trainer:
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "training_seconds": round(self.train_seconds, 1),
             "device": self.device.type,
+            "precision": describe(self.amp),
             "run_id": self.run_id,
         }
         if self.changes:  # "hyperparameters" holds the last values; this says from which step they held
