@@ -84,6 +84,26 @@ def test_running_a_folder_again_finishes_it_without_restyling_results(tmp_path, 
     assert len(list(folder.iterdir())) == 7  # no a_randomstyle_randomstyle.png
 
 
+def test_the_result_of_a_photo_named_without_an_extension_is_no_photo_in_the_next_batch(tmp_path, random_style,
+                                                                                          photo, capsys):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "scan0001.png"), photo[:32, :48])
+    (folder / "scan0001.png").rename(folder / "scan0001")  # a scanner's or a camera's name, no extension
+    cv2.imwrite(str(folder / "b.png"), photo[:32, :48])
+    cv2.imwrite(str(folder / "notes_randomstyle.png"), photo[:32, :48])  # a real photo, unmarked
+    (folder / "notes").write_text("a file without an extension, and no photo")
+    first = run_cli(["image", str(folder / "scan0001"), "-s", str(random_style)], capsys)
+    assert first.exit_code == 0, first.err
+    assert (folder / "scan0001_randomstyle.png").is_file()
+    batch = run_cli(["image", str(folder), "-s", str(random_style), "--overwrite"], capsys)
+    assert batch.exit_code == 0, batch.err
+    # Neither a result of the result, nor the result replaced; the look-alike real photo is a photo as any other.
+    assert not (folder / "scan0001_randomstyle_randomstyle.png").exists()
+    assert (folder / "notes_randomstyle_randomstyle.png").is_file()
+    assert "wrote 2 images" in batch.err and "left alone 1 earlier result" in batch.err
+
+
 def test_same_names_in_different_subfolders_do_not_collide(tmp_path, random_style, photo, capsys):
     for sub in ("x", "y"):
         (tmp_path / "in" / sub).mkdir(parents=True)

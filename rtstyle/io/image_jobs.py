@@ -182,10 +182,29 @@ def _leave_out_unwritable(plan: ImagePlan) -> None:
 
 def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
     """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored; a long STEM
-    shortened as its results are: atomic.result_stem)."""
+    shortened as its results are: atomic.result_stem), and the results of photos named without an extension."""
     results = {(_folder_key(image.path), result_stem(image.path.stem, style).casefold())
                for image in found for style in styles}
-    return {image.path for image in found if (_folder_key(image.path), image.path.stem.casefold()) in results}
+    earlier = {image.path for image in found if (_folder_key(image.path), image.path.stem.casefold()) in results}
+    return earlier | _results_of_photos_without_extension(found, styles)
+
+
+def _results_of_photos_without_extension(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
+    """A photo named without an extension (`scan0001`, stylized by name) is never found in a folder, where only
+    extensions say what is a photo, so its result (`scan0001_candy.png`) would pass for a photo in the next batch.
+    Such a result is told by a file named STEM beside it, and, as a file without an extension is seldom a photo
+    (README, Makefile), by rtstyle's mark in it."""
+    sources: set[tuple[str, str]] = set()
+    for folder in {image.path.parent for image in found if not image.named}:
+        try:
+            names = [entry.name for entry in os.scandir(folder)
+                     if "." not in entry.name.lstrip(".") and entry.is_file()]
+        except OSError:
+            continue
+        sources.update((_folder_key(folder / name), result_stem(name, style).casefold())
+                       for name in names for style in styles)
+    return {image.path for image in found if not image.named and sources
+            and (_folder_key(image.path), image.path.stem.casefold()) in sources and is_rtstyle_result(image.path)}
 
 
 def _refuse_clashes(targets: dict[Path, Path]) -> None:
