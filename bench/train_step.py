@@ -45,30 +45,34 @@ class Variant:
     amp: torch.dtype | None
 
 
-def time_variant(trainer: Trainer, variant: Variant, steps: int, warmup: int) -> float:
-    """Seconds of `steps` calls of the trainer's own `train_step` after `warmup` untimed ones (cudnn.benchmark picks
-    kernels during warm-up; torch.compile compiles; oneDNN prepares its bf16 kernels)."""
+def time_variant(trainer: Trainer, variant: Variant, steps: int, warmup: int) -> tuple[float, float]:
+    """Wall and process CPU seconds of `steps` calls of the trainer's own `train_step` after `warmup` untimed ones
+    (cudnn.benchmark picks kernels during warm-up; torch.compile compiles; oneDNN prepares its bf16 kernels). The
+    CPU seconds are what a load beside the run changes least (it slows the wall clock, not the work)."""
     trainer.use_memory_format(torch.channels_last if variant.channels_last else torch.contiguous_format)
     trainer.hparams.temporal_weight = TEMPORAL_WEIGHT if variant.temporal else 0.0
     trainer.amp = variant.amp
     for _ in range(warmup):
         trainer.train_step()
     sync(trainer)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         trainer.train_step()
     sync(trainer)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - started_cpu
 
 
-def time_in_rounds(trainer: Trainer, variants: list[Variant], steps: int, warmup: int = 4) -> list[float]:
-    """Mean ms per step of each variant, its steps spread over ROUNDS turns (the warm-up in each turn's first)."""
+def time_in_rounds(trainer: Trainer, variants: list[Variant], steps: int,
+                   warmup: int = 4) -> list[tuple[float, float]]:
+    """Mean wall and CPU ms per step of each variant, its steps spread over ROUNDS turns (the warm-up in each
+    turn's first)."""
     per_round = max(1, steps // ROUNDS)
-    seconds = [0.0] * len(variants)
+    seconds = [(0.0, 0.0)] * len(variants)
     for turn in range(ROUNDS):
         for i, variant in enumerate(variants):
-            seconds[i] += time_variant(trainer, variant, per_round, warmup if turn == 0 else 1)
-    return [s / (per_round * ROUNDS) * 1000 for s in seconds]
+            wall, cpu = time_variant(trainer, variant, per_round, warmup if turn == 0 else 1)
+            seconds[i] = (seconds[i][0] + wall, seconds[i][1] + cpu)
+    return [(wall / (per_round * ROUNDS) * 1000, cpu / (per_round * ROUNDS) * 1000) for wall, cpu in seconds]
 
 
 def main() -> None:
@@ -83,6 +87,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4, help="untimed steps before each row's first turn")
     parser.add_argument("--precision-only", action="store_true",
                         help="only the two precision rows (the trainer's layout, temporal loss on)")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="the trainer's precision, as `rtstyle train --amp/--no-amp`")
+    parser.add_argument("--first-row-only", action="store_true",
+                        help="only the trainer's own row: with --amp and --no-amp in separate processes, one after "
+                             "the other, each precision gets a fresh process (oneDNN's caches, the allocator's)")
     parser.add_argument("--compile", action="store_true", help="also time the torch.compile'd trainer")
     parser.add_argument("--profile", action="store_true", help="also list the top kernels of the first row")
     args = parser.parse_args()
@@ -95,7 +104,7 @@ def main() -> None:
             return Trainer(TrainConfig(name="bench", style_image=args.style_image, content=args.content, hparams=hp,
                                        run_dir=Path(tmp), output=Path(tmp) / "bench.safetensors", progress=False,
                                        device="cuda" if cuda else "cpu", vgg_weights=args.vgg_weights,
-                                       compile=compile_networks))
+                                       compile=compile_networks, amp=args.amp))
 
         trainer = make_trainer(False)
         own, other = trainer.amp, (None if trainer.amp else torch.bfloat16)
@@ -105,18 +114,19 @@ def main() -> None:
         rows = [Variant("contiguous (the trainer's)", False, True, own), Variant("channels_last", True, True, own),
                 Variant("contiguous", False, False, own), Variant("channels_last", True, False, own),
                 Variant("contiguous", False, True, other)]
-        if args.precision_only:
-            rows = [rows[0], rows[-1]]
+        if args.precision_only or args.first_row_only:
+            rows = [rows[0]] if args.first_row_only else [rows[0], rows[-1]]
         times = time_in_rounds(trainer, rows, args.steps, args.warmup)
         if args.compile:
             compiled = make_trainer(True)
             compiled_rows = [Variant("contiguous, compiled", False, temporal, own) for temporal in (True, False)]
             rows += compiled_rows  # the trainer's own layout: switching it would recompile
             times += time_in_rounds(compiled, compiled_rows, args.steps, warmup=6)
-        print("| memory format | temporal loss | precision | ms/step | vs first row |\n|---|---|---|---:|---:|")
-        for row, ms in zip(rows, times):
+        print("| memory format | temporal loss | precision | ms/step | vs first row | CPU ms/step |\n"
+              "|---|---|---|---:|---:|---:|")
+        for row, (ms, cpu_ms) in zip(rows, times):
             print(f"| {row.label} | {'yes' if row.temporal else 'no'} | {describe(row.amp)} | {ms:.1f} | "
-                  f"{ms / times[0]:.2f}x |")
+                  f"{ms / times[0][0]:.2f}x | {cpu_ms:.0f} |")
         if args.profile:
             activity = torch.profiler.ProfilerActivity.CUDA if cuda else torch.profiler.ProfilerActivity.CPU
             trainer.hparams.temporal_weight = TEMPORAL_WEIGHT

@@ -10,6 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rtstyle.torch_threads import prefer_passive_waiting
+
+# As the CLI does (before any test module imports torch): torch's threads sleep rather than spin while waiting.
+prefer_passive_waiting()
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = Path(os.environ.get("RTSTYLE_SHARED", REPO.parent / "shared"))

@@ -1,4 +1,4 @@
-"""Mixed precision in training: float32 on the CPU, bf16 autocast there on request (--amp), recorded in the style."""
+"""Mixed precision in training: bf16 autocast where the CPU computes bf16 natively, float32 elsewhere or on request."""
 
 from __future__ import annotations
 
@@ -12,15 +12,31 @@ from train_utils import make_content_folder, random_loss_network, write_style_im
 
 from rtstyle.styles.format import load_style_file  # noqa: E402
 from rtstyle.train.hparams import HyperParams  # noqa: E402
-from rtstyle.train.precision import amp_dtype, describe  # noqa: E402
+from rtstyle.train.precision import amp_dtype, cpu_has_native_bf16, describe  # noqa: E402
 from rtstyle.train.trainer import Trainer, TrainConfig  # noqa: E402
 
 CPU = torch.device("cpu")
+# Shortened from the 2-core AMD EPYC VM's /proc/cpuinfo (its first processor), and CPUs with and without bf16.
+EPYC_CPUINFO = """processor\t: 0
+model name\t: AMD EPYC 9B14
+flags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl avx_vnni avx512_bf16 avx512vbmi
+"""
+AVX512_WITHOUT_BF16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl\n"
+SAPPHIRE_RAPIDS_AMX = "flags\t\t: avx512f amx_bf16 amx_tile amx_int8\n"
 
 
-def test_the_cpu_trains_in_float32_unless_asked_for_bf16() -> None:
-    assert amp_dtype(CPU) is None and amp_dtype(CPU, False) is None
-    assert amp_dtype(CPU, True) == torch.bfloat16  # --amp
+@pytest.mark.parametrize("cpuinfo, native", [(EPYC_CPUINFO, True), (SAPPHIRE_RAPIDS_AMX, True),
+                                             (AVX512_WITHOUT_BF16, False), ("", False),
+                                             ("model name\t: avx512_bf16 in a name, not a flag\n", False)])
+def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo: str, native: bool) -> None:
+    assert cpu_has_native_bf16(cpuinfo) is native
+
+
+def test_the_cpu_trains_in_bf16_where_it_is_native_unless_told_otherwise() -> None:
+    assert amp_dtype(CPU, None, native_cpu_bf16=True) == torch.bfloat16
+    assert amp_dtype(CPU, None, native_cpu_bf16=False) is None  # emulated bf16 is slower than float32
+    assert amp_dtype(CPU, False, native_cpu_bf16=True) is None  # --no-amp
+    assert amp_dtype(CPU, True, native_cpu_bf16=False) == torch.bfloat16  # --amp
     assert describe(torch.bfloat16) == "bfloat16 autocast" and describe(None) == "float32"
 
 

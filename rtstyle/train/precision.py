@@ -1,25 +1,49 @@
 """The mixed precision a training run computes in.
 
 On CUDA: bf16 autocast where the GPU supports it (no loss scaling needed), else fp16 with a GradScaler (the
-trainer's); `--no-amp` trains in float32. On a CPU: float32, unless `--amp` asks for bf16 autocast (oneDNN runs the
-convolutions in bf16; on the 2-core AMD EPYC VM, which has AVX512-BF16, a step of the 256 px recipe measured no
-quicker than float32: bench/train_step.py, docs/benchmarks.md). The Gram matrices and losses stay in float32 either
-way (rtstyle.train.losses), as on the GPU that trained the built-ins.
+trainer's). On a CPU: bf16 autocast when the CPU computes bf16 in hardware (x86 AVX512-BF16 or AMX-BF16, which
+oneDNN uses for the convolutions): a step of the 256 px recipe took 0.53x float32's time on the 2-core AMD EPYC VM
+(bench/train_step.py, docs/benchmarks.md); elsewhere a CPU would emulate bf16, slower than float32, so float32.
+`--amp` / `--no-amp` override either way. The Gram matrices and losses stay in float32 (rtstyle.train.losses), as
+on the GPU that trained the built-ins.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
+CPUINFO = Path("/proc/cpuinfo")
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # Linux's names for the x86 instructions
 
-def amp_dtype(device: torch.device, requested: bool | None = None) -> torch.dtype | None:
-    """The autocast dtype, or None for float32. `requested`: None for the device's default (above), True or
-    False for --amp or --no-amp."""
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 in hardware, by the flags Linux lists (`cpuinfo`: that file's text, for
+    tests). Elsewhere (macOS, Windows) it cannot tell and says no: float32 is the safe choice there."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = CPUINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return not NATIVE_BF16_FLAGS.isdisjoint(value.split())
+    return False
+
+
+def amp_dtype(device: torch.device, requested: bool | None = None,
+              native_cpu_bf16: bool | None = None) -> torch.dtype | None:
+    """The autocast dtype, or None for float32. `requested`: None for the device's default (above), True or False
+    for --amp or --no-amp; `native_cpu_bf16`: the CPU's answer, for tests (None: asked of this CPU)."""
     if requested is False:
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if requested else None
+    if requested:
+        return torch.bfloat16
+    return torch.bfloat16 if (cpu_has_native_bf16() if native_cpu_bf16 is None else native_cpu_bf16) else None
 
 
 def describe(dtype: torch.dtype | None) -> str:

@@ -101,7 +101,7 @@ class TrainConfig:
     progress: bool = True
     time_limit: float | None = None  # seconds of this launch; then stop early and write the style (resumable)
     compile: bool = False  # torch.compile the style and loss networks (fuses the elementwise work; slow to start)
-    # Mixed precision (rtstyle.train.precision): None the device's default (CUDA bf16, CPU float32), True or False.
+    # Mixed precision (rtstyle.train.precision): None for the device's default (bf16 where native), True or False.
     amp: bool | None = None
     # On resume: the settings given anew (hparams names, "arch", "arch_kwargs", "init", "teacher"). Those in
     # rtstyle.train.resume.CHANGEABLE_ON_RESUME apply from the checkpoint's step; the others are ignored, with a
