@@ -15,7 +15,11 @@ import platform
 import time
 from collections.abc import Callable
 
-import torch
+from rtstyle.torch_threads import prefer_passive_waiting
+
+prefer_passive_waiting()  # as the rtstyle command runs torch: before it loads
+
+import torch  # noqa: E402
 
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet

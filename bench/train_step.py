@@ -22,7 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from rtstyle.torch_threads import prefer_passive_waiting
+
+prefer_passive_waiting()  # as the rtstyle command runs torch: before it loads
+
+import torch  # noqa: E402
 
 from rtstyle.train.hparams import TEMPORAL_WEIGHT, HyperParams
 from rtstyle.train.precision import describe

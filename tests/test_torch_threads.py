@@ -43,3 +43,10 @@ def test_too_late_once_torch_has_loaded(monkeypatch: pytest.MonkeyPatch) -> None
     assert prefer_passive_waiting() is False and WAIT_POLICY not in os.environ
     monkeypatch.delitem(sys.modules, "torch")
     assert prefer_passive_waiting() is True and os.environ[WAIT_POLICY] == "PASSIVE"
+
+
+def test_scripts_using_the_trainer_without_the_cli_get_it_too() -> None:
+    env = {k: v for k, v in os.environ.items() if k != WAIT_POLICY}
+    done = subprocess.run([sys.executable, "-c", "import os, rtstyle.train; print(os.environ.get('OMP_WAIT_POLICY'))"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "PASSIVE"
