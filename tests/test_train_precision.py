@@ -16,16 +16,16 @@ from rtstyle.train.precision import amp_dtype, cpu_has_native_bf16, describe  # 
 from rtstyle.train.trainer import Trainer, TrainConfig  # noqa: E402
 
 CPU = torch.device("cpu")
-# Shortened from the 2-core AMD EPYC VM's /proc/cpuinfo (its first processor), and CPUs with and without bf16.
-EPYC_CPUINFO = """processor\t: 0
-model name\t: AMD EPYC 9B14
-flags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl avx_vnni avx512_bf16 avx512vbmi
+# Shortened from the 2-core VM's /proc/cpuinfo (2026-12-07: its first processor), and CPUs with and without bf16.
+VM_CPUINFO = """processor\t: 0
+model name\t: Intel(R) Xeon(R) Processor
+flags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni avx512_bf16 avx_vnni
 """
 AVX512_WITHOUT_BF16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl\n"
 SAPPHIRE_RAPIDS_AMX = "flags\t\t: avx512f amx_bf16 amx_tile amx_int8\n"
 
 
-@pytest.mark.parametrize("cpuinfo, native", [(EPYC_CPUINFO, True), (SAPPHIRE_RAPIDS_AMX, True),
+@pytest.mark.parametrize("cpuinfo, native", [(VM_CPUINFO, True), (SAPPHIRE_RAPIDS_AMX, True),
                                              (AVX512_WITHOUT_BF16, False), ("", False),
                                              ("model name\t: avx512_bf16 in a name, not a flag\n", False)])
 def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo: str, native: bool) -> None:

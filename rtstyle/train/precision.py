@@ -2,8 +2,8 @@
 
 On CUDA: bf16 autocast where the GPU supports it (no loss scaling needed), else fp16 with a GradScaler (the
 trainer's). On a CPU: bf16 autocast when the CPU computes bf16 in hardware (x86 AVX512-BF16 or AMX-BF16, which
-oneDNN uses for the convolutions): a step of the 256 px recipe took 0.53x float32's time on the 2-core AMD EPYC VM
-(bench/train_step.py, docs/benchmarks.md); elsewhere a CPU would emulate bf16, slower than float32, so float32.
+oneDNN uses for the convolutions): a step of the 256 px recipe took 0.57x float32's time on the 2-core Intel Xeon
+VM (bench/train_step.py, docs/benchmarks.md); elsewhere a CPU would emulate bf16, slower than float32, so float32.
 `--amp` / `--no-amp` override either way. The Gram matrices and losses stay in float32 (rtstyle.train.losses), as
 on the GPU that trained the built-ins.
 """
