@@ -15,9 +15,9 @@ import platform
 import time
 from collections.abc import Callable
 
-from rtstyle.torch_threads import prefer_passive_waiting
+from rtstyle.torch_threads import prefer_short_spinning
 
-prefer_passive_waiting()  # as the rtstyle command runs torch: before it loads
+prefer_short_spinning()  # as the rtstyle command runs torch: before it loads
 
 import torch  # noqa: E402
 

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtstyle.torch_threads import prefer_passive_waiting
+from rtstyle.torch_threads import prefer_short_spinning
 
-prefer_passive_waiting()  # as the rtstyle command runs torch: before it loads
+prefer_short_spinning()  # as the rtstyle command runs torch: before it loads
 
 import torch  # noqa: E402
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtstyle.torch_threads import prefer_passive_waiting
+from rtstyle.torch_threads import prefer_short_spinning
 
-# As the CLI does (before any test module imports torch): torch's threads sleep rather than spin while waiting.
-prefer_passive_waiting()
+# As the CLI does (before any test module imports torch): torch's threads spin only briefly while they wait.
+prefer_short_spinning()
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -21,7 +21,7 @@ from click.shell_completion import CompletionItem
 from rtstyle import __version__
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import Terminated, deferred_stop, stop_on_signals
-from rtstyle.torch_threads import prefer_passive_waiting
+from rtstyle.torch_threads import prefer_short_spinning
 
 # command name -> "module:attribute"; help text is read from the command itself.
 COMMANDS: dict[str, str] = {
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         # OpenCV's FFmpeg prints its own lines ("moov atom not found") for a source it cannot read, next to our
         # one-line error; it reads this once, at its first VideoCapture, so it is set before any command runs.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    prefer_passive_waiting()  # torch's CPU threads sleep rather than spin while waiting: see rtstyle.torch_threads
+    prefer_short_spinning()  # torch's CPU threads spin only briefly while they wait: see rtstyle.torch_threads
     # Paths on stdout (results, one a line) are written as the bytes of their names: Python holds a name that is not
     # UTF-8 (caf\xe9.jpg from an old Latin-1 archive) with surrogates, which a UTF-8 locale's strict stdout refused
     # with a traceback after the first result, ending the batch.
