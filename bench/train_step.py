@@ -52,7 +52,8 @@ class Variant:
 def time_variant(trainer: Trainer, variant: Variant, steps: int, warmup: int) -> tuple[float, float]:
     """Wall and process CPU seconds of `steps` calls of the trainer's own `train_step` after `warmup` untimed ones
     (cudnn.benchmark picks kernels during warm-up; torch.compile compiles; oneDNN prepares its bf16 kernels). The
-    CPU seconds are what a load beside the run changes least (it slows the wall clock, not the work)."""
+    CPU seconds are what a load beside the run changes least, with rtstyle's short spin (libgomp's default spin
+    counts the waiting as CPU time too: docs/benchmarks.md)."""
     trainer.use_memory_format(torch.channels_last if variant.channels_last else torch.contiguous_format)
     trainer.hparams.temporal_weight = TEMPORAL_WEIGHT if variant.temporal else 0.0
     trainer.amp = variant.amp
