@@ -145,6 +145,20 @@ def test_earlier_results_and_parts_are_left_alone(clips, small_style, capsys):
     assert "left alone 1 earlier result" in result.err
 
 
+def test_the_result_of_a_clip_named_without_an_extension_is_no_input_of_the_next_batch(tmp_path, small_style, capsys):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    make_clip(folder / "MVI_0001.mp4", frames=2)
+    (folder / "MVI_0001.mp4").rename(folder / "MVI_0001")  # a camera's or a download's name, no extension
+    first = run_cli(["video", str(folder / "MVI_0001"), "--style", str(small_style)], capsys)
+    assert first.exit_code == 0, first.err
+    assert (folder / "MVI_0001_smallstyle.mp4").is_file()
+    batch = run_cli(["video", str(folder), "--style", str(small_style)], capsys)
+    assert batch.exit_code == 0, batch.err
+    assert not (folder / "MVI_0001_smallstyle_smallstyle.mp4").exists()  # not a result of the result
+    assert "left alone 1 earlier result" in batch.err
+
+
 def test_a_part_no_run_continues_is_not_said_to_be_continued(clips, small_style, capsys):
     # A WebM run starts over (its part stays), and a part whose result is written is done with: "continued by
     # running the command that made it again" was said of them at every later run.

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem
+from rtstyle.io.earlier_results import earlier_results
 from rtstyle.io.found_files import below_output
 from rtstyle.io.images import (
     FoundImage, find_images, how_to_read, is_image_name, is_image_path, result_suffix, unreadable_reason,
@@ -122,7 +123,7 @@ def plan_image_jobs(inputs: Sequence[str], output: Path | None, style: str, over
     if output is not None and not many and not is_image_path(targets[found[0].path]):
         raise RtstyleError(unwritable_format(output.suffix))
     _refuse_clashes(targets)
-    earlier = _earlier_results(found, [style, *known_styles]) if many else set()
+    earlier = earlier_results(found, [style, *known_styles], name_key, is_rtstyle_result) if many else set()
     inputs_on_disk = {file_key(image.path) for image in found}
     plan = ImagePlan(many=many, photos=len(found), overwrite=overwrite, input_keys=frozenset(inputs_on_disk),
                      unsupported=_unsupported_note(unsupported) if unsupported else "")
@@ -180,33 +181,6 @@ def _leave_out_unwritable(plan: ImagePlan) -> None:
     plan.jobs = kept
 
 
-def _earlier_results(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
-    """Inputs named STEM_STYLE in a folder that also holds an input named STEM (letter case ignored; a long STEM
-    shortened as its results are: atomic.result_stem), and the results of photos named without an extension."""
-    results = {(_folder_key(image.path), result_stem(image.path.stem, style).casefold())
-               for image in found for style in styles}
-    earlier = {image.path for image in found if (_folder_key(image.path), image.path.stem.casefold()) in results}
-    return earlier | _results_of_photos_without_extension(found, styles)
-
-
-def _results_of_photos_without_extension(found: list[FoundImage], styles: Sequence[str]) -> set[Path]:
-    """A photo named without an extension (`scan0001`, stylized by name) is never found in a folder, where only
-    extensions say what is a photo, so its result (`scan0001_candy.png`) would pass for a photo in the next batch.
-    Such a result is told by a file named STEM beside it, and, as a file without an extension is seldom a photo
-    (README, Makefile), by rtstyle's mark in it."""
-    sources: set[tuple[str, str]] = set()
-    for folder in {image.path.parent for image in found if not image.named}:
-        try:
-            names = [entry.name for entry in os.scandir(folder)
-                     if "." not in entry.name.lstrip(".") and entry.is_file()]
-        except OSError:
-            continue
-        sources.update((_folder_key(folder / name), result_stem(name, style).casefold())
-                       for name in names for style in styles)
-    return {image.path for image in found if not image.named and sources
-            and (_folder_key(image.path), image.path.stem.casefold()) in sources and is_rtstyle_result(image.path)}
-
-
 def _refuse_clashes(targets: dict[Path, Path]) -> None:
     writers: dict[str, Path] = {}
     for source, target in targets.items():
@@ -232,7 +206,3 @@ def name_key(path: Path) -> str:
     """A path as the file system compares names: letter case ignored where the file system ignores it."""
     key = os.path.normcase(os.path.abspath(path))
     return key.casefold() if CASE_INSENSITIVE_FILES else key
-
-
-def _folder_key(path: Path) -> str:
-    return name_key(path.parent)

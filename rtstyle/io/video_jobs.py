@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import file_key, probe_writable, refuse_to_replace, result_stem, short_stem
+from rtstyle.io.earlier_results import earlier_results
 from rtstyle.io.found_files import FoundFile, below_output, find_files
 from rtstyle.io.image_jobs import name_key
 from rtstyle.io.images import VIDEO_SUFFIXES
@@ -88,7 +89,10 @@ def plan_video_jobs(inputs: Sequence[str], output: Path | None, styles: Sequence
     if not found:
         raise RtstyleError(f"no videos found in {_listed(inputs)} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
     parts = {video.path for video in found if _PART_STEM.fullmatch(video.path.stem)}
-    earlier = _earlier_results([video for video in found if video.path not in parts], [*styles, *known_styles])
+    # Clips carry no mark of ours, so a clip named like a result of a file without an extension beside it counts as
+    # one: at worst it is left alone, never replaced.
+    earlier = earlier_results([video for video in found if video.path not in parts], [*styles, *known_styles],
+                              name_key, is_ours=lambda path: True)
     videos = [video for video in found if video.path not in earlier and video.path not in parts]
     # Earlier results are results (replaced with --overwrite), parts are their runs': the rest are inputs.
     inputs_on_disk = {file_key(video.path) for video in videos}
@@ -140,14 +144,6 @@ def _no_video_matches(pattern: str, files: list[Path]) -> RtstyleError:
 
 def _listed(inputs: Sequence[str]) -> str:
     return inputs[0] if len(inputs) == 1 else "the given inputs"
-
-
-def _earlier_results(found: list[FoundFile], styles: Sequence[str]) -> set[Path]:
-    """Inputs named STEM_STYLE in a folder that also holds an input named STEM, whatever their extensions (letter
-    case ignored; a long STEM shortened as its results are: atomic.result_stem)."""
-    results = {(name_key(video.path.parent), result_stem(video.path.stem, style).casefold())
-               for video in found for style in styles}
-    return {video.path for video in found if (name_key(video.path.parent), video.path.stem.casefold()) in results}
 
 
 def _part_of(part: Path) -> Path:
