@@ -90,8 +90,6 @@ def main() -> None:
     parser.add_argument("--crop-size", type=int)
     parser.add_argument("--steps", type=int, default=15, help="timed steps per row")
     parser.add_argument("--warmup", type=int, default=4, help="untimed steps before each row's first turn")
-    parser.add_argument("--precision-only", action="store_true",
-                        help="only the two precision rows (the trainer's layout, temporal loss on)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="the trainer's precision, as `rtstyle train --amp/--no-amp`")
     parser.add_argument("--first-row-only", action="store_true",
@@ -119,8 +117,8 @@ def main() -> None:
         rows = [Variant("contiguous (the trainer's)", False, True, own), Variant("channels_last", True, True, own),
                 Variant("contiguous", False, False, own), Variant("channels_last", True, False, own),
                 Variant("contiguous", False, True, other)]
-        if args.precision_only or args.first_row_only:
-            rows = [rows[0]] if args.first_row_only else [rows[0], rows[-1]]
+        if args.first_row_only:
+            rows = rows[:1]
         times = time_in_rounds(trainer, rows, args.steps, args.warmup)
         if args.compile:
             compiled = make_trainer(True)

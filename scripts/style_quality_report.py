@@ -130,8 +130,9 @@ def earlier_records(path: Path, measured_now: list[str]) -> list[dict]:
 
 
 def merged(kept: list[dict], measured: list[dict]) -> list[dict]:
-    """Every record, sorted by style as the report's default order (built-ins by name) lists them."""
-    return sorted(kept + measured, key=lambda record: record["style"])
+    """The records measured now, in their run's order; with an earlier report's (--update), all sorted by style as
+    the default run (built-ins by name) lists them."""
+    return sorted(kept + measured, key=lambda record: record["style"]) if kept else measured
 
 
 def markdown_table(results: list[dict]) -> str:
