@@ -40,8 +40,7 @@ def test_panel_draws_in_its_corner_and_leaves_the_input_alone(frames):
 def test_panel_darkens_as_float_maths_would_and_measures_each_text_once(frames):
     """The box is darkened through a table and text sizes are remembered (the overlay's per-frame cost); the
     pixels are those of the plain float product and of measuring every line afresh."""
-    import cv2
-
+    from rtstyle.io.text import text_size
     from rtstyle.realtime import overlay
 
     original, _ = frames
@@ -51,7 +50,7 @@ def test_panel_darkens_as_float_maths_would_and_measures_each_text_once(frames):
     assert misses > 0
     assert np.array_equal(draw_panel(original, ["Keys:", *help_lines("\t")], corner="bottom-left", alpha=0.6), shown)
     assert overlay._text_size.cache_info().misses == misses  # the second frame measured nothing
-    assert overlay._text_size("h: keys", 0.35, 1) == cv2.getTextSize("h: keys", overlay.FONT, 0.35, 1)[0]
+    assert overlay._text_size("h: keys", 0.35, 1) == text_size("h: keys", 0.35, 1)
     blank = draw_panel(original, ["            "] * 4, alpha=0.6)  # spaces: a darkened box without letters
     box = blank != original
     assert box.sum() > 1000

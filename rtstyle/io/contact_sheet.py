@@ -7,12 +7,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from rtstyle.io.unicode_names import drawable
+from rtstyle.io.text import put_text, text_size
 
 BACKGROUND = (24, 24, 24)
 LABEL_COLOUR = (235, 235, 235)
 MARK_COLOUR = (120, 120, 120)  # the words on a tile that stands for a missing image: quieter than a label
-FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def label_band(tile_h: int) -> int:
@@ -23,12 +22,11 @@ def label_band(tile_h: int) -> int:
 def fit_text(text: str, width: int, scale: float, thickness: int = 1) -> str:
     """`text`, its middle replaced by '..' until it is drawn at most `width` px wide: a long file name keeps its
     start and its end (IMG_20240501_0001.jpg and _0002 still differ), where cutting off the end lost that."""
-    text = drawable(text)
-    if cv2.getTextSize(text, FONT, scale, thickness)[0][0] <= width:
+    if text_size(text, scale, thickness)[0] <= width:
         return text
     for keep in range(len(text) - 1, 0, -1):
         short = f"{text[:(keep + 1) // 2]}..{text[len(text) - keep // 2:]}"
-        if cv2.getTextSize(short, FONT, scale, thickness)[0][0] <= width:
+        if text_size(short, scale, thickness)[0] <= width:
             return short
     return text[:1]
 
@@ -50,8 +48,8 @@ def labelled(tile: np.ndarray, label: str, band: int) -> np.ndarray:
     out = np.full((tile.shape[0] + band, tile.shape[1], 3), BACKGROUND, np.uint8)
     out[band:] = tile
     scale, thickness = band / 40, max(1, round(band / 20))
-    cv2.putText(out, fit_text(label, tile.shape[1] - 8, scale, thickness), (6, int(band * 0.72)), FONT, scale,
-                LABEL_COLOUR, thickness, cv2.LINE_AA)  # shortened to its column, not cut off at the next one's
+    put_text(out, fit_text(label, tile.shape[1] - 8, scale, thickness), (6, int(band * 0.72)), scale, LABEL_COLOUR,
+             thickness)  # shortened to its column, not cut off at the next one's
     return out
 
 
@@ -60,13 +58,12 @@ def marked_tile(tile_w: int, tile_h: int, text: str) -> np.ndarray:
     tile = np.full((tile_h, tile_w, 3), BACKGROUND, np.uint8)
     scale = label_band(tile_h) / 40
     lines = [fit_text(line, tile_w - 8, scale) for line in text.split("\n")]
-    text_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1]
+    text_h = text_size("Ag", scale)[1]
     step = round(text_h * 1.8)
     top = (tile_h + text_h) // 2 - step * (len(lines) - 1) // 2  # the first line's baseline: the block centred
     for number, line in enumerate(lines):
-        text_w = cv2.getTextSize(line, FONT, scale, 1)[0][0]
-        cv2.putText(tile, line, ((tile_w - text_w) // 2, top + number * step), FONT, scale, MARK_COLOUR, 1,
-                    cv2.LINE_AA)
+        text_w = text_size(line, scale)[0]
+        put_text(tile, line, ((tile_w - text_w) // 2, top + number * step), scale, MARK_COLOUR)
     return tile
 
 
@@ -74,13 +71,11 @@ def contact_sheet(rows: Sequence[Sequence[np.ndarray]], *, row_labels: Sequence[
                   col_labels: Sequence[str] | None = None, tile_w: int = 256, tile_h: int = 192,
                   gap: int = 4) -> np.ndarray:
     """A grid of `rows` (lists of BGR images), with optional column titles and a label per row."""
-    row_labels = [drawable(t) for t in row_labels] if row_labels else row_labels
-    col_labels = [drawable(t) for t in col_labels] if col_labels else col_labels
     band = label_band(tile_h)
     n_cols = max(len(r) for r in rows)
     label_w = 0
     if row_labels:
-        label_w = max(cv2.getTextSize(t, FONT, band / 40, max(1, round(band / 20)))[0][0] for t in row_labels) + 12
+        label_w = max(text_size(t, band / 40, max(1, round(band / 20)))[0] for t in row_labels) + 12
     grid_rows = []
     if col_labels:
         header = [labelled(np.full((0, tile_w, 3), BACKGROUND, np.uint8), t, band) for t in col_labels]
@@ -103,8 +98,7 @@ def _join(tiles: list[np.ndarray], gap: int, label_w: int, label: str, band: int
     if label_w:
         cell = np.full((height, label_w, 3), BACKGROUND, np.uint8)
         if label:
-            cv2.putText(cell, label, (6, height // 2), FONT, band / 40, LABEL_COLOUR,
-                        max(1, round(band / 20)), cv2.LINE_AA)
+            put_text(cell, label, (6, height // 2), band / 40, LABEL_COLOUR, max(1, round(band / 20)))
         parts.append(cell)
     for tile in tiles:
         if parts:

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from rtstyle.io.unicode_names import drawable
-
-FONT = cv2.FONT_HERSHEY_SIMPLEX
+from rtstyle.io.text import put_text, text_size
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, max_width: int | None = None) -> np.ndarray:
@@ -36,7 +34,7 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-MIN_TEXT_SCALE = 0.3  # FONT_HERSHEY_SIMPLEX stays legible down to about this
+MIN_TEXT_SCALE = 0.3  # the text stays legible down to about this (8 px tall)
 
 
 def text_scale(image: np.ndarray) -> float:
@@ -46,10 +44,9 @@ def text_scale(image: np.ndarray) -> float:
 
 @functools.lru_cache(maxsize=1024)
 def _text_size(text: str, scale: float, thickness: int) -> tuple[int, int]:
-    """cv2.getTextSize's (width, height), remembered: the key list and most of the stats lines are the same text
-    every frame, and measuring them (about 150 calls a frame with the key list up) was most of the overlay's cost."""
-    (width, height), _ = cv2.getTextSize(drawable(text), FONT, scale, thickness)
-    return width, height
+    """text_size's (width, height), remembered: the key list and most of the stats lines are the same text every
+    frame, and measuring them (about 150 calls a frame with the key list up) was most of the overlay's cost."""
+    return text_size(text, scale, thickness)
 
 
 def _panel_layout(lines: Sequence[str], scale: float) -> tuple[int, int, int, int, int]:
@@ -100,7 +97,7 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
     for i, cell in enumerate(line.split("\t", 1) for line in lines):
         baseline = y0 + pad // 2 + line_h * (i + 1) - int(5 * scale)
         for text, x in zip(cell, (x0 + pad, x0 + pad + first_w)):
-            cv2.putText(out, drawable(text), (x, baseline), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+            put_text(out, text, (x, baseline), scale, (255, 255, 255), thickness)
     return out
 
 
