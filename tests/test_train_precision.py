@@ -32,6 +32,27 @@ def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo: str, native: bool) -> N
     assert cpu_has_native_bf16(cpuinfo) is native
 
 
+def test_torchs_detection_agrees_with_the_flags_where_linux_lists_them() -> None:
+    """Outside Linux only torch's detection answers; where both do, they must agree (or torch has none)."""
+    from rtstyle.train import precision
+
+    try:
+        flags = precision.CPUINFO.read_text(encoding="utf-8")
+    except OSError:
+        pytest.skip("no /proc/cpuinfo here to compare torch's answer with")
+    assert precision.torch_says_native_bf16() in (cpu_has_native_bf16(flags), None)
+    assert cpu_has_native_bf16() is cpu_has_native_bf16(flags)
+
+
+def test_without_torchs_detection_the_flags_decide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtstyle.train import precision
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", None, raising=False)
+    assert precision.torch_says_native_bf16() is None
+    monkeypatch.setattr(precision, "CPUINFO", Path("/nonexistent/cpuinfo"))
+    assert cpu_has_native_bf16() is False  # nothing to tell by: float32
+
+
 def test_the_cpu_trains_in_bf16_where_it_is_native_unless_told_otherwise() -> None:
     assert amp_dtype(CPU, None, native_cpu_bf16=True) == torch.bfloat16
     assert amp_dtype(CPU, None, native_cpu_bf16=False) is None  # emulated bf16 is slower than float32

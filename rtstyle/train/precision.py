@@ -10,6 +10,7 @@ on the GPU that trained the built-ins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,9 +20,13 @@ NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # Linux's names for 
 
 
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
-    """Whether this CPU computes bf16 in hardware, by the flags Linux lists (`cpuinfo`: that file's text, for
-    tests). Elsewhere (macOS, Windows) it cannot tell and says no: float32 is the safe choice there."""
+    """Whether this CPU computes bf16 in hardware. torch's own CPU detection (torch.cpu, in recent releases) answers
+    on every OS; without it, the flags Linux lists (`cpuinfo`: that file's text, for tests), and elsewhere no: float32
+    is the safe choice where it cannot tell. ARM CPUs with bf16 (Graviton3, Apple M2) say no too: unmeasured."""
     if cpuinfo is None:
+        by_torch = torch_says_native_bf16()
+        if by_torch is not None:
+            return by_torch
         try:
             cpuinfo = CPUINFO.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -31,6 +36,21 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
         if key.strip() == "flags":
             return not NATIVE_BF16_FLAGS.isdisjoint(value.split())
     return False
+
+
+def torch_says_native_bf16() -> bool | None:
+    """AVX512-BF16 or AMX (every CPU with AMX tiles has AMX-BF16) by torch's detection; None where torch has none.
+    These are private functions of torch.cpu, hence the care."""
+    checks: list[Callable[[], bool]] = []
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, name, None)
+        if not callable(check):
+            return None
+        checks.append(check)
+    try:
+        return any(bool(check()) for check in checks)
+    except Exception:  # noqa: BLE001 - a private API that changed: fall back to the flags
+        return None
 
 
 def amp_dtype(device: torch.device, requested: bool | None = None,
