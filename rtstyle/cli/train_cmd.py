@@ -78,6 +78,10 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--temporal", is_flag=True, help="Add the temporal loss (steadier video; weight 1e7, see --temporal-weight).")
 @click.option("--temporal-weight", type=FiniteFloatRange(min=0),
               help="Weight of the temporal loss on synthetic frame pairs (ReCoNet output term). [default: 0, off]")
+@click.option("--border-margin", type=click.IntRange(min=0), metavar="PX",
+              help="Mirror this many px around each crop before the network, as rtstyle does around every picture "
+                   "it stylizes (32), so training optimises what you get; costs about 1.5x the network's work at "
+                   "32. [default: 0, bare crops]")
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
 @click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -123,7 +127,7 @@ def parse_duration(text: str | None) -> float | None:
 def train(style_image: Path | None, content: Path | None, name: str, steps: int | None, epochs: float | None,
           batch_size: int | None, crop_size: int | None, style_size: int | None, content_weight: float | None,
           style_weight: float | None, tv_weight: float | None, temporal: bool, temporal_weight: float | None,
-          lr: float | None, seed: int | None, device: str,
+          border_margin: int | None, lr: float | None, seed: int | None, device: str,
           vgg_weights: Path | None, init_style: str | None, teacher: str | None, distill_weight: float | None,
           resume: bool, arch: str | None, width: int | None,
           blocks: int | None, arch_args: tuple[str, ...], preview_every: int | None, checkpoint_every: int,
@@ -162,7 +166,7 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
         torch.set_num_threads(threads)
     given: dict[str, Any] = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
              "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
-             "seed": seed, "distill_weight": distill_weight, "temporal_weight": temporal_weight if temporal_weight is not None
+             "seed": seed, "distill_weight": distill_weight, "border_margin": border_margin, "temporal_weight": temporal_weight if temporal_weight is not None
              else (TEMPORAL_WEIGHT if temporal else None)}
     hparams = HyperParams(**{k: v for k, v in given.items() if v is not None})
     arch_kwargs = parse_key_values(arch_args, "--arch-arg")

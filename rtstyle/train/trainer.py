@@ -232,11 +232,12 @@ class Trainer:
         self.style_grams = self._style_targets()
         # The training step's forward passes go through these; the modules themselves (and their state dicts,
         # which become the style file) stay the plain ones.
-        self.model_forward: Callable[[torch.Tensor], torch.Tensor] = self.model
+        network: Callable[[torch.Tensor], torch.Tensor] = self.model
         self.vgg_forward: Callable[..., dict[str, torch.Tensor]] | None = self.vgg
         if config.compile:
-            self.model_forward = torch.compile(self.model)
+            network = torch.compile(self.model)
             self.vgg_forward = torch.compile(self.vgg) if self.vgg is not None else None
+        self.model_forward = with_mirrored_margin(network, self.hparams.border_margin)
 
     # ----------------------------------------------------------------------------------------- setup
     def _validate_name(self) -> None:
@@ -514,7 +515,8 @@ class Trainer:
     def write_preview(self) -> Path:
         """previews/step_NNNNNN.jpg: the fixed content crop | its stylization."""
         content = self.preview_content
-        stylized = self.model(to_tensor(content[None], self.device)).float().clamp(0, 255).round()
+        stylize = with_mirrored_margin(self.model, self.hparams.border_margin)  # not compiled: one odd shape
+        stylized = stylize(to_tensor(content[None], self.device)).float().clamp(0, 255).round()
         stylized_rgb = stylized.to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
         strip = np.concatenate([content, stylized_rgb], axis=1)[..., ::-1]
         path = self.run_dir / "previews" / f"step_{self.step:06d}.jpg"
@@ -574,3 +576,17 @@ def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
 
 def train(config: TrainConfig, loss_network: LossNetwork | None = None) -> TrainResult:
     return Trainer(config, loss_network).run()
+
+
+def with_mirrored_margin(network: Callable[[torch.Tensor], torch.Tensor],
+                         margin: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`network` run on the batch with `margin` px of mirrored picture on every side, cropped off after: what
+    rtstyle.engine.base.with_border_margin does at inference (torch's "reflect" is cv2.BORDER_REFLECT_101)."""
+    if not margin:
+        return network
+
+    def forward(batch: torch.Tensor) -> torch.Tensor:
+        output = network(F.pad(batch, (margin,) * 4, mode="reflect"))
+        return output[..., margin:-margin, margin:-margin]
+
+    return forward
