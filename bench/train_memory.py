@@ -9,7 +9,8 @@ allocator's slack. On CUDA it is torch.cuda.max_memory_allocated over memory_all
 (bf16 autocast, as the trainer runs). "estimate" is rtstyle.train.step_memory.step_bytes, what the check before
 training compares with the memory available. Usage:
     python bench/train_memory.py --vgg-weights VGG.safetensors --content ../shared/data/train256 \
-        --style-image ../shared/data/style/jcjohnson_fast_neural_style/wave.jpg [--device cuda] [--rows ...]
+        --style-image ../shared/data/style/jcjohnson_fast_neural_style/wave.jpg [--device cuda] [--rows ...] \
+        [--border-margin 32]
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def measure_one(args: argparse.Namespace, arch: str, batch: int, crop: int, temp
     from rtstyle.train.trainer import Trainer, TrainConfig
 
     hp = HyperParams(batch_size=batch, crop_size=crop, steps=10**6, style_size=128,
-                     temporal_weight=TEMPORAL_WEIGHT if temporal else 0.0)
+                     temporal_weight=TEMPORAL_WEIGHT if temporal else 0.0, border_margin=args.border_margin)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(TrainConfig(name="bench", style_image=args.style_image, content=args.content, hparams=hp,
                                       arch=arch, run_dir=Path(tmp), output=Path(tmp) / "bench.safetensors",
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", choices=list(PRECISIONS), default="auto",
                         help="the trainer's own choice (rtstyle.train.precision), float32, or mixed (bf16 on a CPU)")
+    parser.add_argument("--border-margin", type=int, default=0, help="the trainer's --border-margin (px)")
     parser.add_argument("--rows", nargs="*", metavar="ARCH:BATCH:CROP[:t]",
                         help="rows to measure instead of the defaults (t: with the temporal loss)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process's row, as JSON
@@ -99,15 +101,15 @@ def main() -> None:
         return
     rows = [(a, int(b), int(c), t == ["t"]) for a, b, c, *t in (r.split(":") for r in args.rows)] if args.rows \
         else (CUDA_ROWS if args.device == "cuda" else CPU_ROWS)
-    print(f"train step memory on {args.device}, {args.threads} threads, precision {args.precision}; "
-          "measured: peak over the steps' start")
+    print(f"train step memory on {args.device}, {args.threads} threads, precision {args.precision}, border margin "
+          f"{args.border_margin} px; measured: peak over the steps' start")
     print("| arch | batch | crop | temporal | Mpx/step | measured GiB | estimate GiB | estimate / measured |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for arch, batch, crop, temporal in rows:
         child = [sys.executable, __file__, "--one", json.dumps([arch, batch, crop, temporal]),
                  "--vgg-weights", args.vgg_weights, "--content", str(args.content), "--style-image",
                  str(args.style_image), "--device", args.device, "--threads", str(args.threads),
-                 "--precision", args.precision]
+                 "--precision", args.precision, "--border-margin", str(args.border_margin)]
         result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         measured, estimate = result["measured"], result["estimate"]
         print(f"| {arch} | {batch} | {crop} | {'yes' if temporal else 'no'} | {batch * crop * crop / 1e6:.2f} | "

@@ -34,6 +34,9 @@ declare -A JOBS=(
 BUNDLE=${BUNDLE:-.gpu}
 FULL_CROPS=${FULL_CROPS:-}  # default: rtstyle.train.hparams.BUILTIN_RECIPE_IMAGES (set only for a smoke test)
 BATCH=16
+# Mirrored margin around each crop, as rtstyle stylizes every picture: on bare crops the networks learnt pale edges
+# that lower the style loss only on bare pictures (docs/train/README.md, "Training with the border margin").
+MARGIN=${MARGIN:-32}
 
 prepare() {
   mkdir -p "$BUNDLE/style" "$BUNDLE/whl"
@@ -81,11 +84,12 @@ train() {
     python3 -m rtstyle train --name "$name" --style-image "$BUNDLE/style/$(basename "$painting")" \
       --content "$BUNDLE/train256" --device "${DEVICE:-cuda}" --steps "$steps" --batch-size $BATCH \
       --crop-size 256 --lr "$lr" \
-      --content-weight 1 --style-weight "$sw" --tv-weight 1e-6 "${extra[@]}" --time-limit "$limit" \
+      --content-weight 1 --style-weight "$sw" --tv-weight 1e-6 --border-margin "$MARGIN" "${extra[@]}" \
+      --time-limit "$limit" \
       --vgg-weights "$BUNDLE/vgg16_imagenet_caffe_conv1_1-conv4_3.fp16.safetensors" \
       --preview-every 1000 --checkpoint-every 1000 --run-dir "$work/runs/$name" -o "$work/out/$name.safetensors" \
       --overwrite --half --meta "machine=$gpu (lent GPU machine), torch $torch, bf16 autocast" \
-      --meta "recipe=steps at batch 16, random 256 px crops of train256 (1,088 photos), Adam lr $lr, content 1 (relu2_2), style $sw (relu1_2..relu4_3), tv 1e-6, temporal loss $tw on synthetic frame pairs (ReCoNet output term), $sdesc, Caffe VGG16 (float16 copy), $start" \
+      --meta "recipe=steps at batch 16, random 256 px crops of train256 (1,088 photos), Adam lr $lr, content 1 (relu2_2), style $sw (relu1_2..relu4_3), tv 1e-6, temporal loss $tw on synthetic frame pairs (ReCoNet output term), $MARGIN px mirrored margin around each crop, $sdesc, Caffe VGG16 (float16 copy), $start" \
       > "$work/$name.log" 2>&1 &
     pids+=($!)
   done

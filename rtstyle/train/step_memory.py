@@ -55,14 +55,15 @@ def channel_pixels(spec: NetSpec) -> float:
 
 
 def step_bytes(spec: NetSpec, batch: int, crop: int, *, temporal: bool = False, vgg: bool = True,
-               activation_share: float = 1.0) -> int:
+               activation_share: float = 1.0, margin: int = 0) -> int:
     """Memory one training step adds to the trainer's own (networks loaded, style targets computed);
-    `activation_share`: of float32's per-pixel bytes (AUTOCAST_SHARE under autocast)."""
+    `activation_share`: of float32's per-pixel bytes (AUTOCAST_SHARE under autocast); `margin`: --border-margin,
+    which the style network sees around each crop and VGG16 does not."""
     # The temporal loss runs the style network a second time, on the shifted frame, with gradients.
-    per_pixel = NET_BYTES_PER_CHANNEL_PIXEL * channel_pixels(spec) * (2 if temporal else 1)
-    per_pixel += VGG_BYTES_PER_PIXEL if vgg else 0
+    network = NET_BYTES_PER_CHANNEL_PIXEL * channel_pixels(spec) * (2 if temporal else 1) * (crop + 2 * margin) ** 2
+    loss_network = VGG_BYTES_PER_PIXEL * crop * crop if vgg else 0
     return int(STEP_OVERHEAD + BYTES_PER_PARAMETER * spec.num_params()
-               + activation_share * per_pixel * batch * crop * crop)
+               + activation_share * (network + loss_network) * batch)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class StepMemory:
     def need(self, batch: int | None = None, crop: int | None = None) -> int:
         return step_bytes(self.spec, batch or self.hparams.batch_size, crop or self.hparams.crop_size,
                           temporal=bool(self.hparams.temporal_weight), vgg=self.vgg,
-                          activation_share=AUTOCAST_SHARE[self.device] if self.autocast else 1.0)
+                          activation_share=AUTOCAST_SHARE[self.device] if self.autocast else 1.0,
+                          margin=self.hparams.border_margin)
 
     def largest_batch(self, budget: int) -> int:
         """The largest batch of this crop size within `budget` bytes (0: not even one crop)."""
@@ -112,6 +114,7 @@ class StepMemory:
     def describe(self) -> str:
         hp = self.hparams
         extra = " with the temporal loss" if hp.temporal_weight else ""
+        extra += f" and a {hp.border_margin} px border margin" if hp.border_margin else ""
         return f"--batch-size {hp.batch_size} at --crop-size {hp.crop_size}{extra} needs about {file_size(self.need())}"
 
     def where(self) -> str:
