@@ -59,10 +59,11 @@ class HyperParams:
     distill_weight: float = 10.0
     # Ours: px of mirrored picture around each crop before the network, cropped off after, as rtstyle stylizes
     # every picture (rtstyle.engine.base.BORDER_MARGIN, 32), so that training optimises what users get. Without it
-    # the crops' edges come out pale, which lowers the Gram style loss of the whole crop (by 25-58% on the eval
+    # the crops' edges come out pale, which lowers the Gram style loss of the whole crop (by up to 58% on the eval
     # photos against the same picture stylized inside its real surroundings; 32 px mirrored: within 12%,
     # docs/engine.md "Borders"): the objective rewards an interior that overshoots the painting's texture.
-    # Costs about (1 + 2m/crop)^2 the network's work. 0: pytorch/examples' and Johnson's bare crops.
+    # Costs (1 + 2m/crop)^2 the style network's work: 1.3x a CPU step's time and memory at 32 px around 256 px
+    # crops. 0: pytorch/examples' and Johnson's bare crops.
     border_margin: int = 0
     # pytorch/examples --seed 42.
     seed: int = 42
