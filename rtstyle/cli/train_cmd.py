@@ -81,7 +81,7 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--border-margin", type=click.IntRange(min=0), metavar="PX",
               help="Mirror this many px around each crop before the network, as rtstyle does around every picture "
                    "it stylizes (32), so training optimises what you get; at 32 a step takes about 1.3x the time and "
-                   "memory. [default: 0, bare crops]")
+                   "memory (1.4x with --temporal). [default: 0, bare crops]")
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), help=f"Adam learning rate. {_default('lr')}")
 @click.option("--seed", type=int, help=f"Seeds the network init, image order and crops. {_default('seed')}")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
