@@ -63,7 +63,8 @@ class HyperParams:
     # photos against the same picture stylized inside its real surroundings; 32 px mirrored: within 12%,
     # docs/engine.md "Borders"): the objective rewards an interior that overshoots the painting's texture.
     # Costs (1 + 2m/crop)^2 the style network's work: 1.3x a CPU step's time and memory at 32 px around 256 px
-    # crops, 1.4x with the temporal loss's second forward (docs/benchmarks.md). 0: pytorch/examples' and Johnson's bare crops.
+    # crops, 1.4x with the temporal loss's second forward (docs/benchmarks.md). 0: pytorch/examples' and
+    # Johnson's bare crops.
     border_margin: int = 0
     # pytorch/examples --seed 42.
     seed: int = 42
