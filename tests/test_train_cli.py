@@ -142,11 +142,15 @@ def test_train_then_use_the_style(paths: dict[str, Path], capsys: pytest.Capture
     assert listed.endswith("Stripes; 2 steps")  # --meta title= names it
 
     stopped = args_for(paths, **{"--steps": "5", "--time-limit": "0.001s", "--name": "cut", "--meta": None,
-                                 "--run-dir": str(paths["tmp"] / "run2"), "--amp": ""})
+                                 "--run-dir": str(paths["tmp"] / "run2"), "--amp": "", "--temporal": "",
+                                 "--border-margin": "4"})
     cut = run_cli(stopped, capsys)
     assert cut.exit_code == 0 and "after 1 step (" in cut.err  # not "1 steps"
     assert "on cpu (bfloat16 autocast)" in cut.err  # --amp: bf16 on any CPU
-    assert load_style_file(Path(cut.out.strip().splitlines()[-1])).metadata["precision"] == "bfloat16 autocast"
+    cut_meta = load_style_file(Path(cut.out.strip().splitlines()[-1])).metadata
+    assert cut_meta["precision"] == "bfloat16 autocast"
+    # --temporal alone means the default temporal weight; --border-margin reaches the run's recorded settings
+    assert cut_meta["hyperparameters"]["temporal_weight"] == 1e7 and cut_meta["hyperparameters"]["border_margin"] == 4
     listed = next(line for line in run_cli(["styles"], capsys).out.splitlines() if line.startswith("cut "))
     # untitled: the painting's file name; cut short: not mistaken for a finished style
     assert listed.endswith("from style.png; 1 of 5 steps (stopped by --time-limit; --resume continues)")

@@ -164,10 +164,12 @@ def train(style_image: Path | None, content: Path | None, name: str, steps: int 
 
     if threads:
         torch.set_num_threads(threads)
+    if temporal_weight is None and temporal:
+        temporal_weight = TEMPORAL_WEIGHT
     given: dict[str, Any] = {"crop_size": crop_size, "batch_size": batch_size, "lr": lr, "content_weight": content_weight,
-             "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size, "steps": steps,
-             "seed": seed, "distill_weight": distill_weight, "border_margin": border_margin, "temporal_weight": temporal_weight if temporal_weight is not None
-             else (TEMPORAL_WEIGHT if temporal else None)}
+                             "style_weight": style_weight, "tv_weight": tv_weight, "style_size": style_size,
+                             "steps": steps, "seed": seed, "distill_weight": distill_weight,
+                             "border_margin": border_margin, "temporal_weight": temporal_weight}
     hparams = HyperParams(**{k: v for k, v in given.items() if v is not None})
     arch_kwargs = parse_key_values(arch_args, "--arch-arg")
     arch_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None})
