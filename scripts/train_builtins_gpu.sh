@@ -16,12 +16,13 @@
 # $OUT/results.tar (a call returns at most 8 files). Then, here:
 #   python scripts/collect_gpu_styles.py /work/.device/.../results.tar   # packs each into the package
 set -u
-# name:painting:style weight:style size (0: the painting's own size):temporal weight. udnie, wave and shipwreck:
-# style weight 15 and temporal 3e7, what their CPU stages of 2026-12-07 were trained and shipped with
-# (docs/train/README.md: the least stylised three at the recipe's 5; on bare crops at 15 with the temporal loss's 1e7
-# they flickered 1.2-1.3x more, at 3e7 1.1-1.3x). composition-vii: 15 and 1e7, its shipped margin stage's: with the
-# margin 1e7 flickered only 1.07-1.09x, and 3e7 from there gave the style gain back ("composition-vii with the
-# border margin"). the-scream stays at 5: 15 cost content and banded faces ("the-scream with the border margin").
+# name:painting:style weight:style size (0: the painting's own size):temporal weight. udnie and wave: style weight 15
+# and temporal 3e7, what their bare-crop CPU stages of 2026-12-07 were trained and shipped with
+# (docs/train/README.md: the least stylised at the recipe's 5; on bare crops at 15 with the temporal loss's 1e7
+# they flickered 1.2-1.3x more, at 3e7 1.1-1.3x; wave's margin stage at 1e7 flickered 1.13-1.19x). composition-vii
+# and shipwreck: 15 and 1e7, their shipped margin stages': with the margin 1e7 flickered only 1.00-1.09x, and 3e7
+# from there gave composition-vii's style gain back ("composition-vii with the border margin"). the-scream stays
+# at 5: 15 cost content and banded faces ("the-scream with the border margin").
 declare -A JOBS=(
   [mosaic]=pytorch_examples_fast_neural_style/mosaic.jpg:5:0:1e7
   [candy]=pytorch_examples_fast_neural_style/candy.jpg:5:512:1e7
@@ -31,7 +32,7 @@ declare -A JOBS=(
   [wave]=jcjohnson_fast_neural_style/wave.jpg:15:512:3e7
   [the-scream]=jcjohnson_fast_neural_style/the_scream.jpg:5:512:1e7
   [composition-vii]=jcjohnson_fast_neural_style/composition_vii.jpg:15:512:1e7
-  [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:15:512:3e7
+  [shipwreck]=lengstrom_fast_style_transfer/the_shipwreck_of_the_minotaur.jpg:15:512:1e7
 )
 BUNDLE=${BUNDLE:-.gpu}
 FULL_CROPS=${FULL_CROPS:-}  # default: rtstyle.train.hparams.BUILTIN_RECIPE_IMAGES (set only for a smoke test)
