@@ -3,23 +3,26 @@
 A `johnson` teacher costs ~154k multiply-adds per pixel, about 30 times a `fast` student's forward and
 backward pass. Run per batch, it would dominate a distillation run that visits each photo many times, so the
 teacher stylizes each whole content image once (as resized for training) and every batch cuts its targets
-from those with the student's own crop boxes. Seeing the whole image is also how the teacher runs at
-inference, so its instance-norm statistics are the ones users get.
+from those with the student's own crop boxes. Seeing the whole image, with the mirrored border margin around it
+(`rtstyle.train.margin.as_users_get_it`), is also how the teacher runs at inference, so its instance-norm
+statistics and its edges are the ones users get.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
-from rtstyle.models.torch_net import StyleNet
 from rtstyle.train.data import ContentSource, CropBox
 
 
 class TeacherTargets:
     """The teacher's output (uint8 RGB, what users see) for each content image, cached as it is first needed."""
 
-    def __init__(self, teacher: StyleNet, content: ContentSource, device: torch.device) -> None:
+    def __init__(self, teacher: Callable[[torch.Tensor], torch.Tensor], content: ContentSource,
+                 device: torch.device) -> None:
         self.teacher = teacher
         self.content = content
         self.device = device

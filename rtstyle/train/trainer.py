@@ -38,6 +38,7 @@ from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_
 from rtstyle.train.distill import TeacherTargets
 from rtstyle.train.hparams import HyperParams, default_loss_weights
 from rtstyle.train.loss_log import LOG_NAME, read_log_tail, truncate_log
+from rtstyle.train.margin import as_users_get_it, with_mirrored_margin
 from rtstyle.train.precision import amp_dtype, describe
 from rtstyle.train.losses import content_loss, gram_matrix, style_loss, total_variation
 from rtstyle.train.resume import (
@@ -203,7 +204,10 @@ class Trainer:
         if config.teacher and self.teacher is not None:
             # A student is the teacher's painting: it inherits the credits, unless given others.
             self.style_metadata = {**self.teacher_credits, **self.style_metadata, "teacher": config.teacher}
-        self.teacher_targets = TeacherTargets(self.teacher, self.content, self.device) if self.teacher else None
+        # The student learns what users see of the teacher: its output with the inference margin.
+        self.teacher_forward = as_users_get_it(self.teacher) if self.teacher else None
+        self.teacher_targets = TeacherTargets(self.teacher_forward, self.content, self.device) \
+            if self.teacher_forward else None
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
         self.step = 0
         self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, if any
@@ -338,11 +342,11 @@ class Trainer:
 
     @torch.no_grad()
     def _teacher_batch(self, content_batch: torch.Tensor, boxes: list[CropBox] | None) -> torch.Tensor:
-        assert self.teacher is not None and self.teacher_targets is not None
+        assert self.teacher_forward is not None and self.teacher_targets is not None
         if boxes is not None:
             return self.teacher_targets.batch(boxes)
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            return self.teacher(content_batch).float()
+            return self.teacher_forward(content_batch).float()
 
     def _temporal_term(self, content_batch: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """ReCoNet's output temporal loss on a synthetic second frame with exact flow (rtstyle.train.temporal).
@@ -576,17 +580,3 @@ def build_network(arch: str, arch_kwargs: dict[str, Any]) -> StyleNet:
 
 def train(config: TrainConfig, loss_network: LossNetwork | None = None) -> TrainResult:
     return Trainer(config, loss_network).run()
-
-
-def with_mirrored_margin(network: Callable[[torch.Tensor], torch.Tensor],
-                         margin: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """`network` run on the batch with `margin` px of mirrored picture on every side, cropped off after: what
-    rtstyle.engine.base.with_border_margin does at inference (torch's "reflect" is cv2.BORDER_REFLECT_101)."""
-    if not margin:
-        return network
-
-    def forward(batch: torch.Tensor) -> torch.Tensor:
-        output = network(F.pad(batch, (margin,) * 4, mode="reflect"))
-        return output[..., margin:-margin, margin:-margin]
-
-    return forward
