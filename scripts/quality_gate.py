@@ -4,7 +4,7 @@
 Both networks run as rtstyle runs them (onnxruntime, the 32 px mirrored border margin) on the evaluation photos
 (longer side 384, the settings of docs/styles.md), and their content and style loss against the built-in's
 painting are compared. The new one may replace the built-in only if it is no worse: more training is not always
-a better picture (a 270-step margin stage at style weight 5 cut rain-princess's training loss by 29% and raised
+a better picture (a 270-step margin stage at style weight 5 cut rain-princess's training style loss by 29% and raised
 its style loss on the 46 photos by 92%, docs/train/README.md). Flicker and faces still need a look by hand.
 Usage:
     python scripts/quality_gate.py wave runs/out/wave-m.safetensors --shared ../shared
