@@ -11,7 +11,10 @@
 #    the teacher's training size, plus the teacher term (100) and the temporal loss, crop 128, batch 4, lr 1e-3.
 # Then scripts/pack_builtin_style.py writes rtstyle/styles/builtin/NAME-fast.safetensors (float16) with both
 # stages' history. DEVICE=cuda runs it on a GPU; RUN (runs/fast) holds the stages' outputs and checkpoints;
-# PYTHON (python3) the interpreter rtstyle is installed for.
+# PYTHON (python3) the interpreter rtstyle is installed for; MARGIN (0) the student's mirrored border margin in
+# both stages (--border-margin; the teacher's targets always have rtstyle's 32 px). 32 made wave-fast's style loss
+# 2.1x and its pictures pale (2026-12-07, docs/fast_vs_johnson.md): around 128 px crops most of what instance norm
+# sees is mirrored.
 set -eu
 [ $# -ge 1 ] || { echo "usage: distill_fast_variant.sh NAME [SHARED]" >&2; exit 2; }
 NAME=$1
@@ -20,6 +23,7 @@ RUN=${RUN:-runs/fast}
 D_STEPS=${D_STEPS:-1200}
 P_STEPS=${P_STEPS:-400}
 DEVICE=${DEVICE:-cpu}
+MARGIN=${MARGIN:-0}
 PY=${PYTHON:-python3}  # the environment rtstyle is installed in
 VGG=$SHARED/weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors
 [ -f "$VGG" ] || { echo "distill_fast_variant: error: no VGG16 weights at $VGG" >&2; exit 2; }
@@ -43,16 +47,16 @@ mkdir -p "$RUN"
 "$PY" -m rtstyle train --name "$NAME-fast" --arch fast --init mosaic-fast --teacher "$NAME" --device "$DEVICE" \
   --style-image "$PAINTING" --content "$SHARED/data/train256" \
   --steps "$D_STEPS" --crop-size 256 --batch-size 8 --lr 2e-3 --content-weight 0 --style-weight 0 --tv-weight 0 \
-  --half --preview-every 0 --checkpoint-every 250 --run-dir "$RUN/$NAME-fast-distill" \
+  --border-margin "$MARGIN" --half --preview-every 0 --checkpoint-every 250 --run-dir "$RUN/$NAME-fast-distill" \
   -o "$RUN/$NAME-fast-distill.safetensors" --overwrite --meta "$MACHINE" \
-  --meta "recipe=distilled from the built-in $NAME, starting from mosaic-fast: $D_STEPS steps of output MSE against the teacher's cached outputs (whole 256 px train256 photos, batch 8, Adam lr 2e-3, no VGG)."
+  --meta "recipe=distilled from the built-in $NAME, starting from mosaic-fast: $D_STEPS steps of output MSE against the teacher's cached outputs with its 32 px margin (whole 256 px train256 photos, batch 8, Adam lr 2e-3, no VGG, student margin $MARGIN px)."
 
 "$PY" -m rtstyle train --name "$NAME-fast" --arch fast --init "$RUN/$NAME-fast-distill.safetensors" --teacher "$NAME" \
   --device "$DEVICE" --temporal --style-image "$PAINTING" "${SIZE_ARGS[@]}" --content "$SHARED/data/train256" \
   --steps "$P_STEPS" --crop-size 128 --batch-size 4 --lr 1e-3 --content-weight 1 --style-weight 5 \
-  --distill-weight 100 --vgg-weights "$VGG" --half --preview-every 0 --checkpoint-every 100 \
+  --distill-weight 100 --border-margin "$MARGIN" --vgg-weights "$VGG" --half --preview-every 0 --checkpoint-every 100 \
   --run-dir "$RUN/$NAME-fast-perceptual" -o "$RUN/$NAME-fast.safetensors" --overwrite --meta "$MACHINE" \
-  --meta "recipe=$P_STEPS steps with the perceptual losses plus the teacher term and the temporal loss (crop 128, batch 4, Adam lr 1e-3, content 1, style 5, tv 1e-6, distill 100, temporal 1e7, the painting at the teacher's size, Caffe VGG16)."
+  --meta "recipe=$P_STEPS steps with the perceptual losses plus the teacher term and the temporal loss (crop 128, batch 4, Adam lr 1e-3, content 1, style 5, tv 1e-6, distill 100, temporal 1e7, the painting at the teacher's size, Caffe VGG16, margin $MARGIN px)."
 
 "$PY" scripts/pack_builtin_style.py "$RUN/$NAME-fast.safetensors" --name "$NAME-fast" \
   --fine-tuned-from "$RUN/$NAME-fast-distill.safetensors" --storage float16

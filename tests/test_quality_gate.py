@@ -33,6 +33,8 @@ PAST_STAGES = {
     "the-scream at style 10, banded faces": (losses(6.05e4, 4.66e4), losses(7.15e4, 3.54e4), False),
     "rain-princess at style 5, style +92%": (losses(2.49e5, 1.89e5), losses(2.35e5, 3.64e5), False),
     "wave-fast re-distilled, content +5%": (losses(1.40e5, 1.02e5), losses(1.47e5, 1.02e5), False),
+    "wave-fast, teacher targets with the margin": (losses(1.40e5, 1.02e5), losses(1.48e5, 1.01e5), False),
+    "wave-fast, student with the margin too, pale": (losses(1.40e5, 1.02e5), losses(1.27e5, 2.12e5), False),
 }
 
 
