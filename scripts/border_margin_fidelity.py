@@ -18,9 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from style_quality_report import VGG_FILE, style_image_path  # noqa: E402
+from style_quality_report import EVAL_PHOTOS, VGG_FILE, style_image_path  # noqa: E402
 
 from rtstyle.engine import create_stylizer  # noqa: E402
+from rtstyle.errors import RtstyleError  # noqa: E402
 from rtstyle.metrics.perceptual import PhotoLosses, photo_losses, read_photos  # noqa: E402
 from rtstyle.styles.catalog import find_style, list_styles, trained_painting_size, without_fast_variants  # noqa: E402
 from rtstyle.train.data import read_style_image  # noqa: E402
@@ -41,7 +42,7 @@ def main() -> None:
              else without_fast_variants([e.name for e in list_styles() if e.source == "built-in"]))
     margins = [int(m) for m in args.margins.split(",")]
     network = load_vgg_file(args.shared / VGG_FILE)
-    photos = read_photos(args.shared / "data/content/eval", args.size)[:args.photos]
+    photos = read_photos(args.shared / EVAL_PHOTOS, args.size)[:args.photos]
     c = args.context
     pictures = [photo[c:-c, c:-c] for photo in photos]
     print(f"{len(pictures)} photos, {args.context} px of real surroundings; content / style loss "
@@ -69,4 +70,8 @@ def cell(losses: PhotoLosses, real: PhotoLosses) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RtstyleError as exc:
+        print(f"border_margin_fidelity: error: {exc}", file=sys.stderr)
+        sys.exit(2)

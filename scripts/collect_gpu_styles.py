@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_gate:
                 try:
                     verdict = gate(name, style_path, args.shared)
-                except (RtstyleError, SystemExit) as exc:  # e.g. the painting is not in --shared
+                except RtstyleError as exc:  # e.g. the painting is not in --shared
                     verdict = Verdict(False, f"not measured: {exc}")
                 print(f"{name}: {verdict.reason}", flush=True)
                 if not verdict.replace:

@@ -27,8 +27,6 @@ from rtstyle.errors import RtstyleError  # noqa: E402
 if TYPE_CHECKING:  # the module imports torch; collect_gpu_styles.py --no-gate and the judging need none
     from rtstyle.metrics.perceptual import PhotoLosses
 
-EVAL_PHOTOS = "data/content/eval"
-EVAL_SIZE = 384  # style_quality_report.py's default, so the numbers match docs/styles.md's
 # The photos and the painting are fixed, so a rise is the network's, not noise; the tolerances allow the
 # difference packing makes (int8 kernels: at most 1 level on 0..255) and a trade a person would take.
 MAX_STYLE_RISE = 0.02
@@ -60,7 +58,7 @@ def judge(built_in: PhotoLosses, candidate: PhotoLosses) -> Verdict:
 
 def check_shared(shared: Path) -> None:
     """Raise RtstyleError, in one line, when `shared` lacks what the gate measures with."""
-    from style_quality_report import VGG_FILE  # imports torch, which judging needs not
+    from style_quality_report import EVAL_PHOTOS, VGG_FILE  # imports torch, which judging needs not
 
     for needed in (shared / VGG_FILE, shared / EVAL_PHOTOS):
         if not needed.exists():
@@ -71,7 +69,8 @@ def measure(name: str, candidate: Path, shared: Path, photos: int | None = None)
     """Content and style loss of built-in `name` and of the style file `candidate` on the first `photos`
     evaluation photos (all by default), both against the built-in's painting at the size it was trained with."""
     check_shared(shared)
-    from style_quality_report import VGG_FILE, style_image_path  # torch and onnxruntime: only when measuring
+    # The report's photos, size and painting, so a verdict and a docs/styles.md row measure the same thing.
+    from style_quality_report import EVAL_PHOTOS, EVAL_SIZE, VGG_FILE, style_image_path
 
     from rtstyle.engine import create_stylizer
     from rtstyle.metrics.perceptual import photo_losses, read_photos
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.candidate.is_file():
             raise RtstyleError(f"no such style file: {args.candidate}")
         built_in, candidate = measure(args.name, args.candidate, args.shared, args.photos)
-    except (RtstyleError, SystemExit) as exc:  # style_image_path exits with its message when the painting is gone
+    except RtstyleError as exc:
         print(f"quality_gate: error: {exc}", file=sys.stderr)
         return 2
     verdict = judge(built_in, candidate)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from rtstyle.engine import create_stylizer
+from rtstyle.errors import RtstyleError
 from rtstyle.engine.tiling import BORDER_MARGIN
 from rtstyle.io.contact_sheet import contact_sheet
 from rtstyle.io.images import write_image
@@ -35,6 +37,8 @@ from rtstyle.train.optimize import optimize_image
 from rtstyle.train.vgg import load_vgg_file
 
 VGG_FILE = "weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors"
+EVAL_PHOTOS = "data/content/eval"
+EVAL_SIZE = 384  # longer side of the evaluation photos in docs/styles.md (and scripts/quality_gate.py)
 # Public domain (COMMITTABLE.tsv), so the optimised images may be shown in the docs; a face and fur.
 REFERENCE_PHOTOS = ("data/content/eval/pypi_samples/matplotlib/grace_hopper.jpg",
                     "data/content/eval/pypi_samples/scikit_image/chelsea.png")
@@ -53,7 +57,7 @@ def style_image_path(shared: Path, metadata: dict) -> Path:
     for candidate in sorted((shared / "data" / "style").rglob(source.name or "*")):
         if hashlib.sha256(candidate.read_bytes()).hexdigest() == digest:
             return candidate
-    raise SystemExit(f"the painting of this style ({source.name}, sha256 {digest[:12]}...) is not in {shared}")
+    raise RtstyleError(f"the painting of this style ({source.name}, sha256 {digest[:12]}...) is not in {shared}")
 
 
 def main() -> None:
@@ -61,7 +65,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, required=True)
     parser.add_argument("--styles", help="comma-separated NAME or NAME@int8 (default: every built-in style, "
                         "without the fast variants)")
-    parser.add_argument("--eval-size", type=int, default=384, help="longer side of the evaluation photos")
+    parser.add_argument("--eval-size", type=int, default=EVAL_SIZE, help="longer side of the evaluation photos")
     parser.add_argument("--gatys-size", type=int, default=256, help="longer side of the two reference photos")
     parser.add_argument("--painting-size", default="trained",
                         help="longest side of the painting for the style loss: 'trained' (the size each style was "
@@ -80,7 +84,7 @@ def main() -> None:
     names = (args.styles.split(",") if args.styles
              else without_fast_variants([e.name for e in list_styles() if e.source == "built-in"]))
     network = load_vgg_file(args.shared / VGG_FILE)
-    eval_photos = read_photos(args.shared / "data/content/eval", args.eval_size)
+    eval_photos = read_photos(args.shared / EVAL_PHOTOS, args.eval_size)
     references = [read_photos(args.shared / p, args.gatys_size)[0] for p in REFERENCE_PHOTOS]
     kept = earlier_records(args.json, names) if args.update and args.json else []
     results: list[dict] = []
@@ -149,4 +153,8 @@ def markdown_table(results: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RtstyleError as exc:  # a painting or photo missing from --shared: one line, not a traceback
+        print(f"style_quality_report: error: {exc}", file=sys.stderr)
+        sys.exit(2)
