@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Render docs/look.jpg: a few built-in styles at full strength, at --strength 0.5 and with --keep-colors.
+"""Render docs/look.jpg: a few built-in styles at full strength, at --strength 0.5, with --keep-colors and at
+--stroke-size 2.
 
 The photos are committed public-domain ones (CREDITS.md). Usage:
     python scripts/make_look_sheet.py [-o docs/look.jpg] [--styles candy,udnie,starry-night] [--tile 224]
@@ -20,7 +21,8 @@ from rtstyle.realtime.processing import FrameProcessor
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = [REPO / "tests/data/grace_hopper.jpg", REPO / "rtstyle/assets/astronaut.png"]
-COLUMNS = {"style": Look(), "--strength 0.5": Look(0.5), "--keep-colors": Look(keep_colors=True)}
+COLUMNS = {"style": Look(), "--strength 0.5": Look(0.5), "--keep-colors": Look(keep_colors=True),
+           "--stroke-size 2": Look(stroke_size=2.0)}
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Strength and keep-colours (rtstyle.realtime.look), on their own, in the frame path and through the commands."""
+"""Strength, keep-colours and stroke size (rtstyle.realtime.look), on their own, in the frame path and through the
+commands."""
 
 from __future__ import annotations
 
@@ -100,10 +101,84 @@ def test_image_command_strength_and_colours(tmp_path, random_style, photo, capsy
 
 
 @pytest.mark.parametrize("command", ["image", "video", "webcam"])
-def test_strength_out_of_range_is_one_line(tmp_path, random_style, command, capsys):
+@pytest.mark.parametrize("option, value", [("--strength", "1.5"), ("--stroke-size", "5"), ("--stroke-size", "0")])
+def test_look_out_of_range_is_one_line(tmp_path, random_style, command, option, value, capsys):
     result = run_cli([command, *(["x.png"] if command != "webcam" else []), "-s", str(random_style),
-                      "--strength", "1.5"], capsys)
-    assert_one_line_error(result, "--strength", "1.5")
+                      option, value], capsys)
+    assert_one_line_error(result, option, value)
+
+
+def network_sizes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The (height, width) of every frame the network is given from now on, by any FrameProcessor."""
+    sizes: list[tuple[int, int]] = []
+    init = FrameProcessor.__init__
+
+    def spying(self, stylize, **options):
+        def spied(frame: np.ndarray) -> np.ndarray:
+            sizes.append(frame.shape[:2])
+            return stylize(frame)
+
+        init(self, spied, **options)
+
+    monkeypatch.setattr(FrameProcessor, "__init__", spying)
+    return sizes
+
+
+def test_stroke_size_runs_the_network_on_a_scaled_copy_and_keeps_the_frame_size():
+    seen: list[tuple[int, int]] = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        seen.append(frame.shape[:2])
+        return 255 - frame
+
+    frame = np.full((240, 320, 3), 40, np.uint8)
+    for look, inference_scale, want in [(Look(), 1.0, (240, 320)), (Look(stroke_size=2), 1.0, (120, 160)),
+                                        (Look(stroke_size=0.5), 1.0, (480, 640)),
+                                        (Look(stroke_size=2), 0.5, (60, 80))]:  # the webcam's two options multiply
+        out = FrameProcessor(network, inference_scale=inference_scale, look=look)(frame)
+        assert seen[-1] == want and out.shape == frame.shape
+        assert np.abs(out.astype(int) - 215).max() <= 1
+    assert Look(stroke_size=2).describe() == "strength 100%, strokes 2x"
+    assert not Look(stroke_size=2).is_plain and Look(stroke_size=2).keeps_network_output
+    with pytest.raises(ValueError):
+        Look(stroke_size=0)
+
+
+def test_image_command_stroke_size_is_the_network_at_that_scale(tmp_path, random_style, photo, capsys):
+    """--stroke-size 2 is the network's result on the photo at half size, scaled back to the photo's size."""
+    photo = photo[:300, :448]  # even sides: half size is exact both ways
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), photo)
+    height, width = photo.shape[:2]
+    results = {}
+    for name, extra in {"plain": [], "bold": ["--stroke-size", "2"], "half": ["--max-size", str(max(photo.shape) // 2)]}.items():
+        out = tmp_path / f"{name}.png"
+        assert run_cli(["image", str(src), "-s", str(random_style), "-o", str(out), *extra], capsys).exit_code == 0
+        results[name] = cv2.imread(str(out)).astype(int)
+    assert results["bold"].shape == photo.shape and results["half"].shape[1] == width // 2
+    upscaled = cv2.resize(results["half"].astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(results["bold"] - upscaled).mean() < 1
+    assert np.abs(results["bold"] - results["plain"]).mean() > 10  # not the network at full size
+
+
+def test_video_batch_and_webcam_commands_run_the_network_at_the_stroke_size(tmp_path, small_style, capsys,
+                                                                             monkeypatch):
+    from videoclips import make_clip
+
+    src = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=3)
+    sizes = network_sizes(monkeypatch)
+    args = ["video", str(src), "-s", str(small_style), "--stroke-size", "2"]
+    assert run_cli([*args, "-o", str(tmp_path / "one.mp4")], capsys).exit_code == 0
+    assert sizes and set(sizes) == {(32, 48)}
+    sizes.clear()
+    batch = tmp_path / "batch"
+    assert run_cli([*args, "-s", str(small_style), "-o", str(batch)], capsys).exit_code == 0  # two styles: a batch
+    assert sizes and set(sizes) == {(32, 48)} and len(list(batch.glob("*.mp4"))) == 1
+    sizes.clear()
+    webcam = ["webcam", "--source", str(src), "--no-display", "--frames", "2", "-s", str(small_style),
+              "--inference-scale", "0.5", "--stroke-size", "2"]  # the two multiply
+    assert run_cli(webcam, capsys).exit_code == 0
+    assert sizes and set(sizes) == {(16, 24)}
 
 
 def test_video_command_strength(tmp_path, small_style, capsys):

@@ -19,8 +19,8 @@ from videoclips import BUNNY, audio_packets, make_clip, video_summary
 
 REPO = BUNNY.parent.parent.parent
 
-RECORD = {"style": "test", "style_file": "0123", "strength": 1.0, "keep_colors": False, "stabilize": None,
-          "precision": "fp32"}
+RECORD = {"style": "test", "style_file": "0123", "strength": 1.0, "keep_colors": False, "stroke_size": 1.0,
+          "stabilize": None, "precision": "fp32"}
 
 
 class Network:
@@ -105,6 +105,7 @@ def test_interrupted_again_the_part_grows(tmp_path):
 
 @pytest.mark.parametrize("changed, said", [
     ({"record": {"strength": 0.5}}, "--strength 1, now 0.5"),
+    ({"record": {"stroke_size": 2.0}}, "--stroke-size 1, now 2"),
     ({"record": {"style_file": "4567"}}, "the style file's content"),
     ({"quality": "medium"}, "--quality/--crf crf 18, now crf 23"),
     ({"max_size": 64}, "the frame size (--scale, --max-size) 96x64, now 64x42"),
@@ -135,6 +136,25 @@ def test_a_part_made_otherwise_is_not_mixed_in(tmp_path, capsys, changed, said):
     convert(src, out, network, log, restart=True, **changed)  # --restart: from the beginning, the part replaced
     assert network.calls == 24 and video_summary(out)["frames"] == 24
     assert not partial.exists() and not record_path(partial).exists()
+
+
+def test_a_part_recorded_before_the_stroke_size_existed_is_continued_at_stroke_size_1(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", frames=24)
+    out = tmp_path / "out.mp4"
+    log: list[str] = []
+    older = {key: value for key, value in RECORD.items() if key != "stroke_size"}
+    with pytest.raises(KeyboardInterrupt):
+        convert_video(ConvertOptions(src, out, record=older), Network(stop_after=8), log=log.append, progress=False)
+    network = Network()
+    convert(src, out, network, log)
+    assert 0 < network.calls < 24 and video_summary(out)["frames"] == 24
+    with pytest.raises(KeyboardInterrupt):  # and at another stroke size it is refused
+        convert_video(ConvertOptions(src, tmp_path / "b.mp4", record=older), Network(stop_after=8), log=log.append,
+                      progress=False)
+    from rtstyle.errors import RtstyleError
+
+    with pytest.raises(RtstyleError, match="--stroke-size 1, now 2"):
+        convert(src, tmp_path / "b.mp4", Network(), log, record={"stroke_size": 2.0})
 
 
 def test_the_cli_resumes_and_says_so(tmp_path, small_style, capsys, monkeypatch):

@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # the rest is imported where it runs: listing the options (--
 @look_options
 @engine_options
 def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | None, max_size: int | None,
-          sheet: Path | None, overwrite: bool, strength: float, keep_colors: bool, backend: str, device: str,
-          precision: str) -> None:
+          sheet: Path | None, overwrite: bool, strength: float, keep_colors: bool, stroke_size: float, backend: str,
+          device: str, precision: str) -> None:
     """Stylize images: files, folders (recursive) and glob patterns.
 
     Results keep the photo's format, transparency and colour (ICC) profile, not its EXIF. HEIC photos (an
@@ -59,6 +59,7 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
       rtstyle image photos/ --style candy,udnie -o stylized/
       rtstyle image "shots/*.png" --style starry-night --max-size 1280
       rtstyle image portrait.jpg --style candy --strength 0.6 --keep-colors
+      rtstyle image big_photo.jpg --style wave --stroke-size 2   # bolder strokes on a large photo
       rtstyle image IMG_0001.HEIC --style candy    # IMG_0001_candy.jpg (needs rtstyle[heic])
     """
     from rtstyle.cli.style_requests import requested_styles
@@ -81,7 +82,7 @@ def image(inputs: tuple[str, ...], style_args: tuple[str, ...], output: Path | N
                                     known_styles=known) for style in styles}
     refuse_shared_targets(plans)
     sheet_rows = plan_sheet(sheet, {style.name: plan for style, plan in plans.items()}) if sheet is not None else []
-    look = Look(strength, keep_colors)
+    look = Look(strength, keep_colors, stroke_size)
     written: set[Path] = set()  # the results of this run: the sheet shows these, and earlier ones only when marked
     failed = [style for style, plan in plans.items()
               if not stylize_images(plan, style, look, max_size, backend=backend, device=device, precision=precision,

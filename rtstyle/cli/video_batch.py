@@ -35,6 +35,7 @@ from rtstyle.wording import counted, how_long
 
 if TYPE_CHECKING:
     from rtstyle.engine.base import Stylizer
+    from rtstyle.realtime.look import Look
 
 Log = Callable[[str], None]
 
@@ -54,8 +55,7 @@ class VideoSettings:
     restart: bool
     parallel_frames: bool | None
     stabilize: float | None
-    strength: float
-    keep_colors: bool
+    look: Look
     backend: str
     device: str
     precision: str
@@ -201,16 +201,17 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
 def _load_style(style: RequestedStyle, largest: tuple[int, int], settings: VideoSettings, log: Log) -> _LoadedStyle:
     """The style's model, for frames up to `largest` at once where --parallel-frames (or its default) says so."""
     from rtstyle.cli.video_cmd import load_for_frames, parallel_by_default, run_record
+    from rtstyle.realtime.processing import scaled_size
 
     parallel = (settings.parallel_frames if settings.parallel_frames is not None
                 else parallel_by_default(style.spec, settings.stabilize, settings.backend, settings.device))
     stylizer, workers, threads = load_for_frames(style.spec, settings.backend, settings.device, settings.precision,
-                                                  parallel, *largest, log, said=settings.parallel_frames is True)
+                                                  parallel, *scaled_size(*largest, 1 / settings.look.stroke_size), log,
+                                                  said=settings.parallel_frames is True)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     log(f"style {stylizer.style_name} on {stylizer.description}{at_once}")
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
-    record = run_record(style.spec, strength=settings.strength, keep_colors=settings.keep_colors,
-                        stabilize=settings.stabilize, precision=settings.precision)
+    record = run_record(style.spec, look=settings.look, stabilize=settings.stabilize, precision=settings.precision)
     return _LoadedStyle(style, stylizer, workers, threads, record)
 
 
@@ -220,7 +221,6 @@ def _convert_job(job: VideoJob, info: VideoInfo | str, loaded: _LoadedStyle | No
     from rtstyle.cli.video_cmd import faster_choices, say_written
     from rtstyle.realtime.convert import ConvertOptions, convert_video
     from rtstyle.realtime.estimate import RunEstimate
-    from rtstyle.realtime.look import Look
     from rtstyle.realtime.processing import FrameProcessor
 
     if isinstance(info, str):  # it could not be read
@@ -228,7 +228,7 @@ def _convert_job(job: VideoJob, info: VideoInfo | str, loaded: _LoadedStyle | No
         log(f"failed: {info}")
         return
     assert loaded is not None
-    stylizer, stabilize, look = loaded.stylizer, settings.stabilize, Look(settings.strength, settings.keep_colors)
+    stylizer, stabilize, look = loaded.stylizer, settings.stabilize, settings.look
     width, height = sizes.frame[job.source]
     options = ConvertOptions(source=job.source, target=job.target, quality=settings.quality, crf=settings.crf,
                              preset=settings.preset, start=settings.start, duration=settings.duration,

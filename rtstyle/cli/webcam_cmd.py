@@ -33,7 +33,7 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")
 @click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
 @click.option("--inference-scale", type=FiniteFloatRange(0.1, 1.0), default=1.0, show_default=True,
-              help="Run the model at this fraction of the frame size and upscale: faster on slow machines.")
+              help="Run the model at this fraction of the frame size and upscale: faster on slow machines (the strokes grow as with --stroke-size; the two multiply).")
 @click.option("--record", type=UserPath(path_type=Path), callback=output_path,
               help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
@@ -61,7 +61,7 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
            inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
-           stabilize: float | None, strength: float, keep_colors: bool, no_fast: bool, no_display: bool, frames: int | None,
+           stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float, no_fast: bool, no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
@@ -172,7 +172,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
-                              snapshot_dir=snapshot_dir, look=Look(strength, keep_colors))
+                              snapshot_dir=snapshot_dir, look=Look(strength, keep_colors, stroke_size))
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
                                                                  on_gpu=gpu_expected(backend, device))

@@ -21,7 +21,7 @@ from rtstyle.errors import RtstyleError
 from rtstyle.realtime.capture import LatestFrameCapture
 from rtstyle.realtime.look import Look
 from rtstyle.realtime.prepare import BuildFiles, Preparer, StyleCache, close_stylizer, prepares_ahead
-from rtstyle.realtime.processing import FrameProcessor, PostFilter, StylizeFn, scaled_size
+from rtstyle.realtime.processing import FrameProcessor, PostFilter, StylizeFn
 from rtstyle.realtime.slot import LatestSlot
 
 
@@ -151,7 +151,7 @@ class InferenceWorker:
                                             mirror, frame.media_time))
                 if self.preparer is not None:
                     height, width = image.shape[:2]
-                    w, h = scaled_size(width, height, self.processor.inference_scale)
+                    w, h = self.processor.model_size(width, height, look)
                     self.preparer.frame_shown((h, w))
                 if self.lossless:
                     while not self.results.wait_until_taken(timeout=0.1):

@@ -1,7 +1,14 @@
-"""How a stylized frame is finished: how much of the style it keeps, and whether it keeps the photo's colours.
+"""How a stylized frame looks: the size of its strokes, how much of the style it keeps, and whether it keeps the
+photo's colours.
 
-Both are cheap per-pixel steps on the full-size frame, after the network (and the stabiliser), so they work the
-same for every style, backend and command, and the webcam can change them live.
+- stroke_size: a feed-forward network paints strokes of a fixed size in pixels (those of its painting at its
+  training size), so on a large photo they are fine and on a small one coarse. At 2 the network runs on the frame
+  at half its size and its result is scaled back up (`rtstyle.realtime.processing`): strokes twice as large
+  relative to the picture, the output the same size, softer, and about a quarter of the network's work; below 1
+  it runs on an enlarged copy, for finer strokes at more cost.
+
+The other two are cheap per-pixel steps on the full-size frame, after the network (and the stabiliser), so they
+work the same for every style, backend and command, and the webcam can change them live.
 
 - strength: a mix with the original, `s * stylized + (1 - s) * original` (1 = the network's output).
 - keep_colors: luminance-only style transfer (Gatys, Bethge, Hertzmann & Shechtman 2016, "Preserving Color in
@@ -30,14 +37,22 @@ STRIP_ROWS = 64  # keep-colors works on strips of this many rows: 2.3x faster th
 class Look:
     strength: float = 1.0  # 1: the network's output as is; 0: the original frame
     keep_colors: bool = False
+    stroke_size: float = 1.0  # 2: strokes twice as large (the network runs at half the size); 1: as trained
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if not 0.0 < self.stroke_size < float("inf"):
+            raise ValueError(f"stroke_size must be positive, got {self.stroke_size}")
 
     @property
     def is_plain(self) -> bool:
-        """True when the network's output is used unchanged."""
+        """True when the network runs on the frame as it is and its output is used unchanged."""
+        return self.keeps_network_output and self.stroke_size == 1.0
+
+    @property
+    def keeps_network_output(self) -> bool:
+        """True when the network's output (scaled to the frame) is the finished frame."""
         return self.strength == 1.0 and not self.keep_colors
 
     def stepped(self, steps: int) -> Look:
@@ -49,16 +64,18 @@ class Look:
         return dataclasses.replace(self, keep_colors=not self.keep_colors)
 
     def describe(self) -> str:
-        """For the overlay and status lines, e.g. "strength 70%, original colours"."""
+        """For the overlay and status lines, e.g. "strength 70%, original colours, strokes 2x"."""
         parts = [f"strength {self.strength:.0%}"]
         if self.keep_colors:
             parts.append("original colours")
+        if self.stroke_size != 1.0:
+            parts.append(f"strokes {self.stroke_size:g}x")
         return ", ".join(parts)
 
 
 def apply_look(original: np.ndarray, stylized: np.ndarray, look: Look) -> np.ndarray:
     """The finished frame; `original` and `stylized` are uint8 BGR frames of the same size."""
-    if look.is_plain:
+    if look.keeps_network_output:
         return stylized
     if original.shape != stylized.shape:
         raise ValueError(f"original {original.shape} and stylized {stylized.shape} differ in size")

@@ -25,8 +25,9 @@ def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
 class FrameProcessor:
     """frame (uint8 HxWx3 BGR) -> stylized frame of the same size.
 
-    `inference_scale` < 1 runs the model on a smaller copy and upscales the result: for slow machines, the
-    cost of the model falls with the square of the scale. `look` may be replaced between frames (webcam hotkeys).
+    The network runs on a copy scaled by `inference_scale / look.stroke_size` and its result is scaled back:
+    `inference_scale` < 1 is for slow machines (the cost of the model falls with the square of the scale), the
+    look's stroke size for larger or finer strokes. `look` may be replaced between frames (webcam hotkeys).
     """
 
     def __init__(self, stylize: StylizeFn, *, inference_scale: float = 1.0, post_filter: PostFilter | None = None,
@@ -38,16 +39,22 @@ class FrameProcessor:
         self.post_filter = post_filter
         self.look = look
 
+    def model_size(self, width: int, height: int, look: Look | None = None) -> tuple[int, int]:
+        """(width, height) the network runs at for a frame of this size."""
+        scale = self.inference_scale / (self.look if look is None else look).stroke_size
+        return (width, height) if scale == 1.0 else scaled_size(width, height, scale)
+
     def __call__(self, frame: np.ndarray, look: Look | None = None) -> np.ndarray:
         """`look` overrides `self.look` for this frame."""
+        look = self.look if look is None else look
         height, width = frame.shape[:2]
         content = frame
-        if self.inference_scale != 1.0:
-            w, h = scaled_size(width, height, self.inference_scale)
-            content = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if self.inference_scale < 1 else cv2.INTER_LINEAR)
+        w, h = self.model_size(width, height, look)
+        if (w, h) != (width, height):
+            content = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
         stylized = self.stylize(content)
         if self.post_filter is not None:
             stylized = self.post_filter(content, stylized)
         if stylized.shape[:2] != (height, width):  # bicubic: the strokes stay crisper than bilinear, at the same cost
             stylized = cv2.resize(stylized, (width, height), interpolation=cv2.INTER_CUBIC)
-        return apply_look(frame, stylized, self.look if look is None else look)
+        return apply_look(frame, stylized, look)

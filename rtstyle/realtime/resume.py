@@ -40,11 +40,13 @@ RECORD_VERSION = 1
 #: What a record's settings are called in the refusal (the option that changes each).
 SETTING_NAMES: dict[str, str] = {
     "style": "--style", "style_file": "the style file's content", "strength": "--strength",
-    "keep_colors": "--keep-colors", "stabilize": "--stabilize", "precision": "--precision",
+    "keep_colors": "--keep-colors", "stroke_size": "--stroke-size", "stabilize": "--stabilize", "precision": "--precision",
     "size": "the frame size (--scale, --max-size)", "start": "--start", "duration": "--duration",
     "encoder": "--quality/--crf", "audio": "--no-audio", "source": "the source file (its size or time changed)",
     "tone_map": "HDR to SDR tone mapping",
 }
+#: Settings added since RECORD_VERSION 1, as a part recorded before them was made.
+ADDED_SETTINGS: dict[str, Any] = {"stroke_size": 1.0}
 
 
 def source_identity(source: Path) -> list[int]:
@@ -226,13 +228,13 @@ def _differences(saved: dict[str, Any], record: dict[str, Any]) -> list[str]:
         return ["an older rtstyle's part"]
     said = []
     for key, value in record.items():
-        if key == "version" or _same(saved.get(key), value):
+        before = saved.get(key, ADDED_SETTINGS.get(key))
+        if key == "version" or _same(before, value):
             continue
         if key == "style_file" and saved.get("style") != record.get("style"):
             continue  # the style's name says it already
         name = SETTING_NAMES.get(key, key)
-        said.append(name if key in ("style_file", "source") else f"{name} {_shown(saved.get(key))}, now "
-                    f"{_shown(value)}")
+        said.append(name if key in ("style_file", "source") else f"{name} {_shown(before)}, now {_shown(value)}")
     return said
 
 
