@@ -605,6 +605,31 @@ def test_strength_keys_reach_the_model_thread(tmp_path):
     assert any(np.array_equal(snapshots[1], frame) for frame in frames)
 
 
+def test_stroke_keys_change_the_size_the_network_runs_at(tmp_path):
+    """> twice: strokes 2x, the network on half-size frames, the window still full size; the stabiliser (which
+    keeps the previous frame at the network's size) starts over rather than failing on the new size."""
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.stabilize import Stabilizer
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    sizes: list[tuple[int, int]] = []
+
+    def network(frame: np.ndarray) -> np.ndarray:
+        sizes.append(frame.shape[:2])
+        return frame // 4
+
+    window = ScriptedWindow([">", ">", "q"])
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: network,
+                       LiveOptions(styles=["dark"], snapshot_dir=tmp_path), window=window,
+                       post_filter=Stabilizer(0.5))
+    capture.release()
+    assert outcome.ended == "quit"
+    assert sizes[0] == (180, 320) and sizes[-1] == (90, 160) and (129, 229) in sizes  # 1, 1.4, then 2
+    assert window.shown[-1].shape[:2] == (360, 640)  # the window: enlarged to 640 px wide, as before
+
+
 def test_unusable_recording_format_fails_before_starting(tmp_path, small_style, capsys):
     result = run_cli(["webcam", "--source", str(BUNNY), "--style", str(small_style), "--no-display", "--frames", "1",
                       "--record", str(tmp_path / "rec.webm")], capsys)

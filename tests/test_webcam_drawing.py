@@ -90,6 +90,20 @@ def test_actions_change_the_view_state():
     assert step(step(s, Action.LESS_STYLE), Action.LESS_STYLE).look.strength == 0.8
     assert step(s, Action.MORE_STYLE).look.strength == 1.0  # already full
     assert step(s, Action.KEEP_COLORS).look.keep_colors and not step(step(s, Action.KEEP_COLORS), Action.KEEP_COLORS).look.keep_colors
+    assert step(step(s, Action.BOLDER_STROKES), Action.BOLDER_STROKES).look.stroke_size == 2.0
+    assert step(s, Action.FINER_STROKES).look.stroke_size == 0.7
+    assert step(s, Action.FINER_STROKES).look.strength == 1.0  # the rest of the look stays
+
+
+def test_stroke_steps_land_on_the_ladder_and_stop_at_its_ends():
+    from rtstyle.realtime.look import STROKE_STEPS, Look
+
+    assert Look(stroke_size=1.2).stroke_stepped(+1).stroke_size == 1.4  # from --stroke-size 1.2: the next one up
+    assert Look(stroke_size=1.2).stroke_stepped(-1).stroke_size == 1.0
+    assert Look(stroke_size=4.0).stroke_stepped(+1).stroke_size == 4.0
+    assert Look(stroke_size=0.25).stroke_stepped(-1).stroke_size == 0.25  # below the ladder: not sent up by "finer"
+    assert Look().stroke_stepped(-10).stroke_size == STROKE_STEPS[0]
+    assert Look().stroke_stepped(+2).stroke_stepped(-2) == Look()
 
 
 def test_overlay_shows_the_look_only_when_it_is_not_plain(frames):
@@ -138,6 +152,8 @@ def test_a_message_shows_with_the_overlay_off(frames):
     (ord("q"), (Action.QUIT, 0)), (ord("s"), (Action.SNAPSHOT, 0)), (-1, None), (ord("z"), None),
     (ord("-"), (Action.LESS_STYLE, 0)), (ord("]"), (Action.MORE_STYLE, 0)), (ord("="), (Action.MORE_STYLE, 0)),
     (ord("c"), (Action.KEEP_COLORS, 0)), (0x100 | ord("c"), (Action.KEEP_COLORS, 0)),
+    (ord(","), (Action.FINER_STROKES, 0)), (ord("<"), (Action.FINER_STROKES, 0)),
+    (ord("."), (Action.BOLDER_STROKES, 0)), (ord(">"), (Action.BOLDER_STROKES, 0)),
     (0xFF63, None), (0xF72D, None),  # X11 Insert and macOS PageDown: not 'c' and '-' by their low byte
 ])
 def test_key_codes_map_to_actions(code, expected):

@@ -13,6 +13,8 @@ class Action(Enum):
     LESS_STYLE = "less style (strength -10%)"
     MORE_STYLE = "more style (strength +10%)"
     KEEP_COLORS = "keep the camera's colours (toggle)"
+    FINER_STROKES = "finer strokes (stroke size down a step)"
+    BOLDER_STROKES = "bolder strokes (stroke size up a step)"
     ORIGINAL = "show the original (toggle)"
     SIDE_BY_SIDE = "original and stylized side by side (toggle)"
     SNAPSHOT = "save a snapshot (PNG)"
@@ -41,6 +43,8 @@ HOTKEYS: tuple[Hotkey, ...] = (
     Hotkey("-, [", Action.LESS_STYLE, (ord("-"), ord("["))),
     Hotkey("+, ]", Action.MORE_STYLE, (ord("+"), ord("="), ord("]"))),  # = is + without shift
     Hotkey("c", Action.KEEP_COLORS, (ord("c"),)),
+    Hotkey("<", Action.FINER_STROKES, (ord("<"), ord(","))),  # , and . are < and > without shift
+    Hotkey(">", Action.BOLDER_STROKES, (ord(">"), ord("."))),
     Hotkey("o", Action.ORIGINAL, (ord("o"),)),
     Hotkey("b", Action.SIDE_BY_SIDE, (ord("b"),)),
     Hotkey("s", Action.SNAPSHOT, (ord("s"),)),

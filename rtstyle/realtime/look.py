@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 
 STRENGTH_STEP = 0.1  # one webcam key press
+# The webcam's < and > step through these: about sqrt(2) apart, so each step changes the network's work ~2x.
+STROKE_STEPS = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 MAX_LUMA_GAIN = 4.0  # the most the luminance matching stretches the stylized contrast
 LUMA_WEIGHTS = (0.114, 0.587, 0.299)  # BT.601 Y from B, G, R (OpenCV's BGR2GRAY)
 STRIP_ROWS = 64  # keep-colors works on strips of this many rows: 2.3x faster than whole 1080p float planes
@@ -59,6 +61,17 @@ class Look:
         """Strength moved by `steps` key presses, kept in [0, 1] and on the step grid."""
         strength = round(min(1.0, max(0.0, self.strength + steps * STRENGTH_STEP)), 2)
         return dataclasses.replace(self, strength=strength)
+
+    def stroke_stepped(self, steps: int) -> Look:
+        """The stroke size `steps` places along STROKE_STEPS (from a size between two, the first step lands on the
+        next one); past either end it stays."""
+        size = self.stroke_size
+        for _ in range(abs(steps)):
+            if steps > 0:
+                size = next((s for s in STROKE_STEPS if s > size + 1e-9), size)
+            else:
+                size = next((s for s in reversed(STROKE_STEPS) if s < size - 1e-9), size)
+        return dataclasses.replace(self, stroke_size=size)
 
     def toggled_colors(self) -> Look:
         return dataclasses.replace(self, keep_colors=not self.keep_colors)

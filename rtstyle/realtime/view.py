@@ -48,6 +48,10 @@ def apply_action(state: ViewState, action: Action, argument: int, *, style_count
         return replace(state, look=state.look.stepped(-1))
     if action is Action.MORE_STYLE:
         return replace(state, look=state.look.stepped(+1))
+    if action is Action.FINER_STROKES:
+        return replace(state, look=state.look.stroke_stepped(-1))
+    if action is Action.BOLDER_STROKES:
+        return replace(state, look=state.look.stroke_stepped(+1))
     if action is Action.KEEP_COLORS:
         return replace(state, look=state.look.toggled_colors())
     if action is Action.ORIGINAL:
