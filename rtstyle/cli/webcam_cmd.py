@@ -33,7 +33,8 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")
 @click.option("--size", "size_text", metavar="WxH", help="Capture size to ask the camera for (files are resized).")
 @click.option("--inference-scale", type=FiniteFloatRange(0.1, 1.0), default=1.0, show_default=True,
-              help="Run the model at this fraction of the frame size and upscale: faster on slow machines (the strokes grow as with --stroke-size; the two multiply).")
+              help="Run the model at this fraction of the frame size and upscale: faster on slow machines (the "
+                   "strokes grow as with --stroke-size; the two multiply).")
 @click.option("--record", type=UserPath(path_type=Path), callback=output_path,
               help="Also write the stylized stream to this video file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
@@ -61,7 +62,8 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
            inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
-           stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float, no_fast: bool, no_display: bool, frames: int | None,
+           stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float, no_fast: bool,
+           no_display: bool, frames: int | None,
            seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
            backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
