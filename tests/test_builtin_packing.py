@@ -94,6 +94,14 @@ def test_the_distillation_script_stops_on_bad_input_with_one_line(tmp_path, styl
     assert not (tmp_path / "runs").exists()
 
 
+def test_the_distillation_script_refuses_a_stage_it_cannot_start_from(tmp_path):
+    run = subprocess.run(["bash", str(SCRIPTS / "distill_fast_variant.sh"), "wave", str(tmp_path)],
+                         env={**os.environ, "PYTHON": sys.executable, "RUN": str(tmp_path / "runs"), "FROM_STAGE": "2"},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.strip() == "distill_fast_variant: error: FROM_STAGE is 1 or 3, not 2"
+    assert not (tmp_path / "runs").exists()
+
+
 def test_continuing_a_gpu_built_in_on_the_cpu_records_both_devices_in_order():
     """udnie was trained on a lent GPU, then continued on the CPU: the record and docs/styles.md say both."""
     doc = load_script("make_styles_doc")
