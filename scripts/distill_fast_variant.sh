@@ -12,9 +12,10 @@
 # 3. Looser fine-tune: L_STEPS (800) steps as stage 2 with the teacher term at 10 and seed 7: the style loss falls
 #    where stage 2's weight held it near the teacher's averaged texture (2026-12-08, docs/fast_vs_johnson.md).
 # Then scripts/pack_builtin_style.py writes rtstyle/styles/builtin/NAME-fast.safetensors (float16) with every
-# stage's history (stages 1-2 are packed first, and stage 3 goes on from that, packed only where
-# scripts/quality_gate.py finds it no worse than what it started from: exit 1 otherwise; GATE=0 skips the gate). FROM_STAGE=3 runs only stage 3, on
-# the shipped NAME-fast (as the shipped ones got it, their stages 1-2 having run earlier; about 8 min).
+# stage's history: stages 1-2 are packed first and stage 3 goes on from that, packed only where
+# scripts/quality_gate.py finds it no worse than what it started from (exit 1 otherwise; GATE=0 skips the gate).
+# FROM_STAGE=3 runs only stage 3, on the shipped NAME-fast (as the shipped ones got it, their stages 1-2 having run
+# earlier; about 8 min).
 # DEVICE=cuda runs it on a GPU; RUN (runs/fast) holds the stages' outputs and checkpoints; PYTHON (python3) the
 # interpreter rtstyle is installed for; MARGIN (0) the student's mirrored border margin in every stage
 # (--border-margin; the teacher's targets always have rtstyle's 32 px). 32 made wave-fast's style loss 2.1x and its
@@ -32,7 +33,10 @@ FROM_STAGE=${FROM_STAGE:-1}
 DEVICE=${DEVICE:-cpu}
 MARGIN=${MARGIN:-0}
 PY=${PYTHON:-python3}  # the environment rtstyle is installed in
-case $FROM_STAGE in 1|3) ;; *) echo "distill_fast_variant: error: FROM_STAGE is 1 or 3, not $FROM_STAGE" >&2; exit 2 ;; esac
+case $FROM_STAGE in
+  1|3) ;;
+  *) echo "distill_fast_variant: error: FROM_STAGE is 1 or 3, not $FROM_STAGE" >&2; exit 2 ;;
+esac
 VGG=$SHARED/weights/vgg16_imagenet_caffe_conv1_1-conv4_3.safetensors
 [ -f "$VGG" ] || { echo "distill_fast_variant: error: no VGG16 weights at $VGG" >&2; exit 2; }
 
@@ -87,13 +91,14 @@ shutil.copyfile(find_style(sys.argv[1]).path, sys.argv[2])" "$NAME-fast" "$RUN/$
   --overwrite --meta "$MACHINE" \
   --meta "recipe=$L_STEPS steps as the stage before with the teacher term at a tenth of its weight (crop 128, batch 4, Adam lr 1e-3 fresh, content 1, style 5, tv 1e-6, distill 10, temporal 1e7, seed 7, the painting at the teacher's size, Caffe VGG16, margin $MARGIN px)."
 
-# Stage 3 replaces what it started from only where scripts/quality_gate.py finds it no worse as users get it (it was
-# for six of eight on 2026-12-08); GATE=0 packs it regardless.
+# Stage 3 replaces what it started from only where scripts/quality_gate.py finds it no worse as users get it (seven
+# of eight were, 2026-12-08); GATE=0 packs it regardless.
 if [ "${GATE:-1}" != 0 ]; then
   status=0
   "$PY" scripts/quality_gate.py "$NAME-fast" "$RUN/$NAME-fast.safetensors" --shared "$SHARED" || status=$?
   if [ $status = 1 ]; then
-    echo "distill_fast_variant: stage 3 not packed: $NAME-fast stays as it was before it ($RUN/$NAME-fast.safetensors holds stage 3; GATE=0 packs it)" >&2
+    echo "distill_fast_variant: stage 3 not packed: $NAME-fast stays as it was before it" \
+      "($RUN/$NAME-fast.safetensors holds stage 3; GATE=0 packs it)" >&2
     exit 1
   fi
   [ $status = 0 ] || exit $status
