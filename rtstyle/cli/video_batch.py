@@ -201,12 +201,12 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
 def _load_style(style: RequestedStyle, largest: tuple[int, int], settings: VideoSettings, log: Log) -> _LoadedStyle:
     """The style's model, for frames up to `largest` at once where --parallel-frames (or its default) says so."""
     from rtstyle.cli.video_cmd import load_for_frames, parallel_by_default, run_record
-    from rtstyle.realtime.processing import scaled_size
+    from rtstyle.realtime.processing import network_size
 
     parallel = (settings.parallel_frames if settings.parallel_frames is not None
                 else parallel_by_default(style.spec, settings.stabilize, settings.backend, settings.device))
     stylizer, workers, threads = load_for_frames(style.spec, settings.backend, settings.device, settings.precision,
-                                                  parallel, *scaled_size(*largest, 1 / settings.look.stroke_size), log,
+                                                  parallel, *network_size(*largest, settings.look), log,
                                                   said=settings.parallel_frames is True)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     log(f"style {stylizer.style_name} on {stylizer.description}{at_once}")

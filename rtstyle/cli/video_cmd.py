@@ -165,7 +165,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     )
     from rtstyle.realtime.estimate import RunEstimate
     from rtstyle.realtime.playlist import default_style
-    from rtstyle.realtime.processing import FrameProcessor, scaled_size
+    from rtstyle.realtime.processing import FrameProcessor, network_size
 
     style = style or default_style()
     output = None if output_arg is None else Path(os.path.normpath(output_arg))  # as options.output_path does
@@ -185,7 +185,7 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     parallel = parallel_frames if parallel_frames is not None else parallel_by_default(style, stabilize, backend,
                                                                                           device)
     stylizer, workers, threads = load_for_frames(style, backend, device, precision, parallel,
-                                                  *scaled_size(width, height, 1 / stroke_size), log,
+                                                  *network_size(width, height, look), log,
                                                   said=parallel_frames is True)
     at_once = f", {workers} frames at once" if workers > 1 else ""
     click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)

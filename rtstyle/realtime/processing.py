@@ -22,6 +22,12 @@ def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def network_size(width: int, height: int, look: Look, inference_scale: float = 1.0) -> tuple[int, int]:
+    """(width, height) the network runs at for a frame of this size: scaled by inference_scale / stroke size."""
+    scale = inference_scale / look.stroke_size
+    return (width, height) if scale == 1.0 else scaled_size(width, height, scale)
+
+
 class FrameProcessor:
     """frame (uint8 HxWx3 BGR) -> stylized frame of the same size.
 
@@ -41,8 +47,7 @@ class FrameProcessor:
 
     def model_size(self, width: int, height: int, look: Look | None = None) -> tuple[int, int]:
         """(width, height) the network runs at for a frame of this size."""
-        scale = self.inference_scale / (self.look if look is None else look).stroke_size
-        return (width, height) if scale == 1.0 else scaled_size(width, height, scale)
+        return network_size(width, height, self.look if look is None else look, self.inference_scale)
 
     def __call__(self, frame: np.ndarray, look: Look | None = None) -> np.ndarray:
         """`look` overrides `self.look` for this frame."""
