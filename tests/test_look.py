@@ -151,7 +151,8 @@ def test_image_command_stroke_size_is_the_network_at_that_scale(tmp_path, random
     cv2.imwrite(str(src), photo)
     height, width = photo.shape[:2]
     results = {}
-    for name, extra in {"plain": [], "bold": ["--stroke-size", "2"], "half": ["--max-size", str(max(photo.shape) // 2)]}.items():
+    runs = {"plain": [], "bold": ["--stroke-size", "2"], "half": ["--max-size", str(max(photo.shape) // 2)]}
+    for name, extra in runs.items():
         out = tmp_path / f"{name}.png"
         assert run_cli(["image", str(src), "-s", str(random_style), "-o", str(out), *extra], capsys).exit_code == 0
         results[name] = cv2.imread(str(out)).astype(int)

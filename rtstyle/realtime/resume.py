@@ -40,7 +40,8 @@ RECORD_VERSION = 1
 #: What a record's settings are called in the refusal (the option that changes each).
 SETTING_NAMES: dict[str, str] = {
     "style": "--style", "style_file": "the style file's content", "strength": "--strength",
-    "keep_colors": "--keep-colors", "stroke_size": "--stroke-size", "stabilize": "--stabilize", "precision": "--precision",
+    "keep_colors": "--keep-colors", "stroke_size": "--stroke-size", "stabilize": "--stabilize",
+    "precision": "--precision",
     "size": "the frame size (--scale, --max-size)", "start": "--start", "duration": "--duration",
     "encoder": "--quality/--crf", "audio": "--no-audio", "source": "the source file (its size or time changed)",
     "tone_map": "HDR to SDR tone mapping",
