@@ -12,13 +12,26 @@ from rtstyle.cli.main import COMMANDS, cli
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 
-def help_text(args: list[str]) -> str:
-    command = cli
+def command_and_context(args: list[str]) -> tuple[click.Command, click.Context]:
+    command: click.Command = cli
     ctx = click.Context(cli, info_name="rtstyle", terminal_width=100, **cli.context_settings)
     for name in args:
-        command = cli.get_command(ctx, name)
-        ctx = click.Context(command, info_name=name, parent=ctx, terminal_width=100)
+        assert isinstance(command, click.Group)
+        found = command.get_command(ctx, name)
+        assert found is not None, name
+        command, ctx = found, click.Context(found, info_name=name, parent=ctx, terminal_width=100)
+    return command, ctx
+
+
+def help_text(args: list[str]) -> str:
+    command, ctx = command_and_context(args)
     return command.get_help(ctx)
+
+
+def subcommands(name: str) -> list[str]:
+    """A command's own subcommands (`rtstyle styles show`), in the order --help lists them."""
+    command, ctx = command_and_context([name])
+    return command.list_commands(ctx) if isinstance(command, click.Group) else []
 
 
 def main() -> None:
@@ -27,6 +40,8 @@ def main() -> None:
              "```", help_text([]), "```", ""]
     for name in sorted(COMMANDS):
         parts += [f"## rtstyle {name}", "", "```", help_text([name]), "```", ""]
+        for sub in subcommands(name):
+            parts += [f"### rtstyle {name} {sub}", "", "```", help_text([name, sub]), "```", ""]
     OUTPUT.write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {OUTPUT}")
 

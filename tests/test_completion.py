@@ -66,6 +66,16 @@ def test_a_user_style_is_offered_with_its_title(isolated_dirs: Path) -> None:
     assert {item.value: item.help for item in complete("webcam --style mosaic-p")}["mosaic-pencil"] == "Pencil"
 
 
+def test_styles_subcommands_offer_what_each_takes(isolated_dirs: Path) -> None:
+    add_user_style(isolated_dirs / "styles", "my-sketch", "My Sketch")
+    add_user_style(isolated_dirs / "styles", "mosaic", "My mosaic")  # stands in for the built-in
+    assert offered("styles ") == ["add", "remove", "rename", "show"]
+    assert offered("styles show my") == ["my-sketch"] and "mosaic-fast" in offered("styles show mo")
+    assert offered("styles remove ") == ["mosaic", "my-sketch"]  # only the user's own: built-ins cannot go
+    assert offered("styles rename m") == ["mosaic", "my-sketch"]
+    assert gives_paths("styles add ")
+
+
 def test_names_are_matched_as_find_style_reads_them() -> None:
     assert offered("webcam --style Starry_N") == ["starry-night", "starry-night-fast"]
     assert offered("webcam --style ./mo") == [] and gives_paths("webcam --style ./mo")  # a path: the shell's part
@@ -126,9 +136,9 @@ def run_probe(lines: list[str]) -> list[str]:
 def test_completion_imports_no_torch_onnxruntime_opencv_or_pyav() -> None:
     lines = ["rtstyle webcam --style mo", "rtstyle ", *(f"rtstyle {name} --" for name in COMMANDS),
              "rtstyle export mo", "rtstyle quantize mo", "rtstyle image a.jpg -s mo", "rtstyle video x.mp4 -s mo",
-             "rtstyle eval x.mp4 -s mo", "rtstyle bench -s mo"]
+             "rtstyle eval x.mp4 -s mo", "rtstyle bench -s mo", "rtstyle styles show mo", "rtstyle styles remove "]
     output = run_probe(lines)
-    assert output.count("plain,mosaic-fast") == 7  # every line was completed, not just run
+    assert output.count("plain,mosaic-fast") == 8  # every line was completed, not just run
     assert "plain,--help" in output
     assert output[-2] == "IMPORTED []"
 

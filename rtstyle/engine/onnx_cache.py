@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,14 @@ def int8_onnx_for_style(style_path: Path) -> Path:
         make_cache_dir(target.parent)
         quantize_frame_model(onnx_for_style(style_path, io="frame"), target)
     return target
+
+
+def cached_models(style_path: Path) -> list[Path]:
+    """The models in the cache built from this style file (every graph version, precision and form)."""
+    folder = cache_dir() / "onnx"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{glob_escape(_cache_stem(style_path))}-{file_digest(style_path)}-g*.onnx"))
 
 
 def _cache_stem(style_path: Path) -> str:

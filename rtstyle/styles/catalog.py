@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,20 @@ class StyleEntry:
         return load_style_file(self.path)
 
 
+# What a style may be called: a file name on every system, typed without quotes (`rtstyle train --name`,
+# `rtstyle styles add/rename`).
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+RESERVED_NAMES = frozenset({"all"})  # `--style all` means every style
+
+
+def check_style_name(name: str, option: str = "--name") -> None:
+    """A one-line error for a name no style may have; `option` is where the user gave it."""
+    if not NAME_PATTERN.match(name):
+        raise RtstyleError(f"bad style name {name!r}: use lower-case letters, digits, '-', '_' or '.' (at most 64)")
+    if name in RESERVED_NAMES:
+        raise RtstyleError(f"{name!r} is reserved (`--style all` means every style): choose another {option}")
+
+
 def _styles_in(directory: Path, source: str) -> dict[str, StyleEntry]:
     if not directory.is_dir():
         return {}
@@ -37,6 +52,11 @@ def list_styles() -> list[StyleEntry]:
     entries = _styles_in(builtin_styles_dir(), "built-in")
     entries.update(_styles_in(user_styles_dir(), "user"))
     return sorted(entries.values(), key=lambda e: (e.source != "built-in", e.name))
+
+
+def builtin_names() -> set[str]:
+    """Every built-in's name, those a user style of the same name stands in for included."""
+    return set(_styles_in(builtin_styles_dir(), "built-in"))
 
 
 def style_names() -> list[str]:

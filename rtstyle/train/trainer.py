@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import uuid
 from collections import deque
@@ -32,6 +31,7 @@ from rtstyle.io.images import write_image
 from rtstyle.models.registry import create_spec
 from rtstyle.models.torch_net import StyleNet
 from rtstyle.paths import user_styles_dir
+from rtstyle.styles.catalog import check_style_name
 from rtstyle.styles.format import STYLE_SUFFIX, TEACHER_CREDIT_KEYS, StyleFile, save_style_file
 from rtstyle.train.checkpoint import CHECKPOINT_NAME, Checkpoint, capture_rng, save_checkpoint
 from rtstyle.train.data import ContentSource, CropBox, read_style_image, refuse_painting_past_memory
@@ -51,8 +51,6 @@ from rtstyle.train.temporal import make_synthetic_pair, temporal_loss
 from rtstyle.train.vgg import LossNetwork, load_loss_network
 from rtstyle.wording import counted, how_long
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-RESERVED_NAMES = frozenset({"all"})
 # The style file's final losses are averaged over this many last steps (one batch is noisy).
 FINAL_LOSS_WINDOW = 50
 # A painting used at its own size above this many pixels gets a notice: VGG16's features of a 6000x6000 image
@@ -245,10 +243,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------- setup
     def _validate_name(self) -> None:
-        if not NAME_PATTERN.match(self.config.name):
-            raise RtstyleError(f"bad style name {self.config.name!r}: use lower-case letters, digits, '-', '_' or '.'")
-        if self.config.name in RESERVED_NAMES:
-            raise RtstyleError(f"{self.config.name!r} is reserved (`--style all` means every style): choose another --name")
+        check_style_name(self.config.name)
 
     def _notice_large_painting(self) -> None:
         height, width = self.style_rgb.shape[:2]
