@@ -45,6 +45,11 @@ def output_difference(reference: Path, packed: Path) -> tuple[float, float]:
     return float(diffs.mean()), float(np.percentile(diffs, 99))
 
 
+def joined_recipes(earlier: str, later: str) -> str:
+    """One recipe text for a network trained in stages, each stage's sentence ended."""
+    return f"{earlier.rstrip().rstrip('.')}. Then fine-tuned: {later}"
+
+
 def add_parent_history(style: StyleFile, parent_name: str) -> None:
     """Credits from the parent; its recipe, steps and training time before this network's own."""
     entry = find_style(parent_name)
@@ -53,7 +58,7 @@ def add_parent_history(style: StyleFile, parent_name: str) -> None:
     meta.update({k: parent[k] for k in TEACHER_CREDIT_KEYS if k in parent})
     earlier = f"built-in {parent['name']}" if entry.source == "built-in" else f"stage {entry.path.name}"
     meta["init"] = f"the earlier {earlier} (its recipe first in 'recipe')"
-    meta["recipe"] = f"{parent.get('recipe', 'unrecorded')} Then fine-tuned: {meta.get('recipe', 'unrecorded')}"
+    meta["recipe"] = joined_recipes(parent.get("recipe", "unrecorded"), meta.get("recipe", "unrecorded"))
     meta["images_seen"] = images_seen(parent) + images_seen(meta)  # before steps become the sum
     meta["steps"] = parent.get("steps", 0) + meta.get("steps", 0)
     meta["training_seconds"] = round(parent.get("training_seconds", 0) + meta.get("training_seconds", 0), 1)

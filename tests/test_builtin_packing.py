@@ -65,7 +65,7 @@ def test_continuing_a_built_in_adds_its_steps_and_crops_to_the_parents():
     pack.mark_recipe(style.metadata)
     assert style.metadata["steps"] == parent["steps"] + 100
     assert style.metadata["images_seen"] == parent["images_seen"] + 1_600
-    assert style.metadata["recipe"].startswith(parent["recipe"])
+    assert style.metadata["recipe"].startswith(parent["recipe"].rstrip(".") + ". Then fine-tuned: ")
     assert style.metadata["title"] == parent["title"]
 
 

@@ -8,6 +8,7 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import atomic_write_bytes
@@ -26,7 +27,12 @@ class StyleChange:
 
 
 def with_name(data: bytes, name: str, path: Path) -> bytes:
-    """A style file's bytes with `name` in its metadata record; the tensors byte for byte as they were.
+    """A style file's bytes with `name` in its metadata record; the tensors byte for byte as they were."""
+    return with_record(data, {"name": name}, path)
+
+
+def with_record(data: bytes, changes: dict[str, Any], path: Path) -> bytes:
+    """A style file's bytes with `changes` made to its metadata record; the tensors byte for byte as they were.
 
     safetensors is an 8-byte header length, a JSON header (the tensors' offsets count from its end) and the data, so
     only the header is written anew, padded to 8 bytes as the format aligns its data.
@@ -38,7 +44,7 @@ def with_name(data: bytes, name: str, path: Path) -> bytes:
         record = json.loads(metadata[METADATA_KEY])
     except (struct.error, ValueError, KeyError, TypeError):
         raise RtstyleError(f"not an rtstyle style file: {path}") from None
-    record["name"] = name
+    record.update(changes)
     metadata[METADATA_KEY] = json.dumps(record, sort_keys=True)
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
