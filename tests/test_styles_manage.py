@@ -52,11 +52,13 @@ def test_add_installs_a_shared_file_under_its_name(tmp_path, random_style, isola
 
 def test_add_refuses_a_name_taken_unless_overwrite(tmp_path, random_style, small_style, isolated_dirs, capsys):
     assert run_cli(["styles", "add", str(random_style), "--name", "ink"], capsys).exit_code == 0
+    first_model = cached_model(isolated_dirs, find_style("ink").path)
     result = run_cli(["styles", "add", str(small_style), "--name", "ink"], capsys)
     assert_one_line_error(result, "already have a style 'ink'", "--overwrite")
     assert find_style("ink").metadata()["arch_kwargs"]["width"] == 32  # still the first
     assert run_cli(["styles", "add", str(small_style), "--name", "ink", "--overwrite"], capsys).exit_code == 0
     assert find_style("ink").metadata()["arch_kwargs"]["width"] == 8
+    assert not first_model.exists()  # the replaced style's model went with it
 
 
 def test_add_under_a_builtins_name_stands_in_for_it(random_style, capsys):

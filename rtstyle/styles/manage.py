@@ -120,5 +120,11 @@ def remove_style(entry: StyleEntry) -> list[Path]:
 
 
 def _write(target: Path, data: bytes, overwrite: bool) -> None:
+    """Write a user style's file; the models built from a style it replaces go with it (nothing would use them)."""
+    from rtstyle.engine.onnx_cache import cached_models
+
+    replaced = cached_models(target) if target.is_file() else []
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, data, overwrite=overwrite)
+    for model in replaced:
+        model.unlink(missing_ok=True)
