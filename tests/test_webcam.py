@@ -774,3 +774,56 @@ def test_a_recording_is_tagged_bt709_so_players_show_its_colours(tmp_path):
         frame = next(container.decode(video=0))
         shown = frame.reformat(format="bgr24", src_colorspace=1, src_color_range=frame.color_range).to_ndarray()
     assert np.abs(shown.astype(int) - image).mean() < 2.5
+
+
+def red_badge(image: np.ndarray) -> bool:
+    """The REC badge's red dot in the window's top-right corner."""
+    corner = image[: image.shape[0] // 6, -image.shape[1] // 4 :].astype(int)
+    return bool(((corner[..., 2] > 200) & (corner[..., 1] < 60) & (corner[..., 0] < 60)).sum() > 10)
+
+
+def run_with_keys(tmp_path, keys: list[str], snapshot_dir=None, log=None):
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=40)
+    capture = cv2.VideoCapture(str(clip))
+    window = ScriptedWindow(keys)
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 4,
+                       LiveOptions(styles=["dark"], snapshot_dir=snapshot_dir or tmp_path, clip_fps=24),
+                       window=window, log=(log or (lambda _: None)))
+    capture.release()
+    return outcome, window
+
+
+def test_r_records_a_clip_of_the_stylized_stream_and_r_stops_it(tmp_path):
+    log: list[str] = []
+    outcome, window = run_with_keys(tmp_path, ["r", "o", "r", "q"], log=log.append)  # o: the view, not the clip
+    assert outcome.ended == "quit" and len(outcome.clips) == 1
+    clip = outcome.clips[0]
+    assert clip.parent == tmp_path and re.fullmatch(r"rtstyle-dark-\d{8}-\d{6}\.mp4", clip.name)
+    summary = video_summary(clip)
+    assert summary["size"] == (320, 180) and summary["frames"] >= 3
+    reader = cv2.VideoCapture(str(clip))
+    frames = [f for ok, f in iter(reader.read, (False, None))]
+    reader.release()
+    assert max(f.mean() for f in frames) < 70  # the stylized frames (f // 4), also while the window showed o
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    badges = [red_badge(image) for image in window.shown]
+    assert any(badges) and not badges[0] and not badges[-1]  # shown while recording only
+    assert log[-1].startswith(f"clip saved: {clip.resolve()}")
+
+
+def test_quitting_while_a_clip_records_saves_it(tmp_path):
+    outcome, _ = run_with_keys(tmp_path, ["r", "q"])
+    assert len(outcome.clips) == 1 and video_summary(outcome.clips[0])["frames"] >= 1
+
+
+def test_a_clip_that_cannot_be_written_is_said_and_the_session_goes_on(tmp_path):
+    log: list[str] = []
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x")
+    outcome, window = run_with_keys(tmp_path, ["r", "n", "q"], snapshot_dir=blocked, log=log.append)
+    assert outcome.ended == "quit" and outcome.clips == []
+    assert len(log) == 1 and log[0].startswith("cannot record a clip")
+    assert not any(red_badge(image) for image in window.shown)

@@ -58,7 +58,7 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 @click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
 @click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
 @click.option("--snapshot-dir", type=UserPath(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Where the s key saves snapshots.")
+              show_default=True, help="Where the s key saves snapshots and the r key its clips.")
 @engine_options
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
            inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
@@ -174,7 +174,8 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
-                              snapshot_dir=snapshot_dir, look=Look(strength, keep_colors, stroke_size))
+                              snapshot_dir=snapshot_dir, clip_fps=info.fps,
+                              look=Look(strength, keep_colors, stroke_size))
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),
                                                                  on_gpu=gpu_expected(backend, device))

@@ -18,6 +18,7 @@ class Action(Enum):
     ORIGINAL = "show the original (toggle)"
     SIDE_BY_SIDE = "original and stylized side by side (toggle)"
     SNAPSHOT = "save a snapshot (PNG)"
+    RECORD_CLIP = "record a clip (MP4; r again stops)"
     MIRROR = "mirror (toggle)"
     FULLSCREEN = "fullscreen (toggle)"
     OVERLAY = "fps / latency overlay (toggle)"
@@ -48,6 +49,7 @@ HOTKEYS: tuple[Hotkey, ...] = (
     Hotkey("o", Action.ORIGINAL, (ord("o"),)),
     Hotkey("b", Action.SIDE_BY_SIDE, (ord("b"),)),
     Hotkey("s", Action.SNAPSHOT, (ord("s"),)),
+    Hotkey("r", Action.RECORD_CLIP, (ord("r"),)),
     Hotkey("m", Action.MIRROR, (ord("m"),)),
     Hotkey("f", Action.FULLSCREEN, (ord("f"),)),
     Hotkey("i", Action.OVERLAY, (ord("i"),)),

@@ -101,6 +101,24 @@ def draw_panel(image: np.ndarray, lines: Sequence[str], *, corner: str = "top-le
     return out
 
 
+def draw_recording_badge(image: np.ndarray, seconds: float) -> np.ndarray:
+    """A copy of `image` with a red dot and "REC m:ss" in its top-right corner: a clip is being recorded."""
+    out = image.copy()
+    scale = text_scale(image)
+    thickness = 1 if scale < 0.8 else 2
+    minutes, secs = divmod(int(seconds), 60)
+    text = f"REC {minutes}:{secs:02d}"
+    width, height = _text_size(text, scale, thickness)
+    pad = int(8 * scale) + 2
+    radius = max(3, height // 2)
+    right, baseline = out.shape[1] - pad, pad + height + int(4 * scale)
+    left = max(0, right - width - 3 * radius)
+    out[max(0, baseline - height - pad // 2):baseline + pad // 2, max(0, left - pad // 2):right + pad // 2] //= 2
+    cv2.circle(out, (left + radius, baseline - height // 2), radius, (0, 0, 255), -1, cv2.LINE_AA)
+    put_text(out, text, (left + 3 * radius, baseline), scale, (255, 255, 255), thickness)
+    return out
+
+
 def short_engine(description: str) -> str:
     """A stylizer's description as the overlay shows it: "onnxruntime CPUExecutionProvider fp32" -> "onnxruntime
     CPU fp32", "onnxruntime TensorrtExecutionProvider fp16" -> "onnxruntime TensorRT fp16"."""

@@ -26,6 +26,12 @@ TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: live frames come when t
 RECORDING_COLOR = ColorTags(primaries=1, trc=1, space=1, range=1)
 
 
+def nominal_rate(fps: float | None) -> Fraction:
+    """A recording's frame rate as its header states it: the capture's (30 when it does not say), as a fraction
+    (29.97 is 30000/1001); the frames keep their own times."""
+    return Fraction(fps or 30).limit_denominator(1001)
+
+
 class Recorder:
     def __init__(self, target: Path, *, fps: float | None, overwrite: bool = False, crf: int = 20,
                  preset: str = DEFAULT_PRESET, say: Callable[[str], None] = lambda _: None) -> None:
@@ -35,7 +41,7 @@ class Recorder:
         check_output_suffix(self.target, "--record")  # .avi would store one frame rate, not the live timing
         clear_leftovers([self.target], say)
         self.overwrite = overwrite
-        self.rate = Fraction(fps or 30).limit_denominator(1001)
+        self.rate = nominal_rate(fps)
         self.crf, self.preset = crf, preset
         self.tmp = temp_path_beside(self.target)  # checks the directory is writable before the loop starts
         try:  # an unusable extension fails now, not after the camera has started

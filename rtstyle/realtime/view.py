@@ -11,7 +11,8 @@ import numpy as np
 
 from rtstyle.realtime.hotkeys import Action, help_lines
 from rtstyle.realtime.look import Look
-from rtstyle.realtime.overlay import draw_panel, letterbox, panel_bottom, side_by_side, stats_lines
+from rtstyle.realtime.overlay import (draw_panel, draw_recording_badge, letterbox, panel_bottom, side_by_side,
+                                     stats_lines)
 
 HELP_SECONDS = 6.0  # the key list is shown this long at start (and any time with h)
 MIN_SHOWN_SIZE = 640  # the window's smallest long side (see compose)
@@ -85,9 +86,10 @@ def view_image(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, 
 
 def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now: float, fps: float,
             latency_ms: float, style_names: list[str], status: str = "", engine: str = "",
-            min_size: int = 0) -> np.ndarray:
+            min_size: int = 0, recording_seconds: float | None = None) -> np.ndarray:
     """The window's frame: the view plus, as enabled, the stats overlay (`engine`: what runs the model, the
-    stylizer's description) and the key list.
+    stylizer's description) and the key list; and while a clip records (`recording_seconds`, its length so far),
+    a REC badge, overlay or not.
 
     `min_size`: a frame whose long side is shorter (320x240) is enlarged to it first: a usable window, and room
     for the stats and the key list in legible text.
@@ -109,4 +111,6 @@ def compose(state: ViewState, original: np.ndarray, stylized: np.ndarray, *, now
     if state.help_pinned or now < state.help_until:  # below the stats, smaller text if it must
         image = draw_panel(image, ["Keys:", *help_lines("\t")], corner="bottom-left",
                            max_height=image.shape[0] - panel_bottom(image, stats))
+    if recording_seconds is not None:  # a copy: `image` may be the stylized frame itself, which is recorded
+        image = draw_recording_badge(image, recording_seconds)
     return image

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 
 from rtstyle.errors import RtstyleError
 from rtstyle.interrupts import uninterruptible
 from rtstyle.io.images import write_image
 from rtstyle.realtime.capture import LatestFrameCapture
+from rtstyle.realtime.clips import LiveClips
 from rtstyle.realtime.display import Window
 from rtstyle.realtime.hotkeys import Action, action_for_key
 from rtstyle.realtime.inference import InferenceWorker, LiveResult
@@ -43,7 +45,8 @@ class LiveOptions:
     max_seconds: float | None = None
     mirror: bool = False
     fullscreen: bool = False
-    snapshot_dir: Path = Path(".")
+    snapshot_dir: Path = Path(".")  # also where the r key's clips go
+    clip_fps: float | None = None  # the capture's frame rate, the clips' nominal rate
     window_title: str = "rtstyle"
     look: Look = Look()  # the starting strength and colours; hotkeys change them
 
@@ -56,6 +59,7 @@ class LiveOutcome:
     ended: str
     recording: Path | None
     snapshots: list[Path]
+    clips: list[Path] = dataclasses.field(default_factory=list)
 
 
 def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], StylizeFn],
@@ -85,6 +89,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     worker.mirror = state.mirror
     stats = LatencyStats()
     snapshots: list[Path] = []
+    clips = LiveClips(options.snapshot_dir, options.clip_fps, log)
     status, status_until = "", 0.0
     last: LiveResult | None = None
     painted: tuple[ViewState, str, bool] | None = None  # (view, message, key list shown): repainted on a change
@@ -102,13 +107,11 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             if result is not None:
                 last = result
                 if recorder is not None:
-                    # A file read frame by frame (headless, unpaced) keeps its own timestamps (a variable frame
-                    # rate stays as recorded); anything live (a camera, a paced file) is timed by when it was
-                    # captured, since frames may have been dropped (a paced file's frame: when it was due).
-                    at = result.captured_at - started
-                    if capture.lossless:
-                        at = float(result.index / recorder.rate) if result.media_time is None else result.media_time
-                    recorder.write(result.stylized, float(at))
+                    recorder.write(result.stylized, frame_time(result, started, recorder.rate, capture.lossless))
+                if clips.recording:
+                    failed = clips.write(result.stylized, frame_time(result, started, clips.rate, capture.lossless))
+                    if failed:
+                        status, status_until = failed, now + STATUS_SECONDS
             if virtual_camera is not None and last is not None and (result is not None or virtual_camera.due(now)):
                 try:  # the stylized frame as it is: the overlay is drawn on the window's copy only
                     virtual_camera.send(last.stylized, mirrored=last.mirrored, now=now)
@@ -136,7 +139,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     engine = getattr(worker.processor.stylize, "description", "")  # an engine.Stylizer's
                     window.show(compose(shown, last.original, last.stylized, now=now - started, fps=fps,
                                         latency_ms=latency_ms, style_names=options.styles, status=note,
-                                        engine=engine, min_size=MIN_SHOWN_SIZE))
+                                        engine=engine, min_size=MIN_SHOWN_SIZE,
+                                        recording_seconds=clips.elapsed(now) if clips.recording else None))
                     painted = view
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
@@ -159,6 +163,9 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                             snapshots.append(path)
                             status, status_until = f"saved {path.name}", now + STATUS_SECONDS
                             log(f"snapshot: {path.resolve()}")  # the window has room for its name only
+                    if action is Action.RECORD_CLIP:
+                        status = clips.toggle(style_title(options.styles[state.style_index]), now)
+                        status_until = now + STATUS_SECONDS
                     new = apply_action(state, action, argument, style_count=len(options.styles), now=now - started)
                     if new.style_index != state.style_index:
                         worker.request_style(new.style_index)
@@ -198,6 +205,7 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     window.close()
                 if virtual_camera is not None:
                     close_virtual_camera(virtual_camera, log)
+                clips.stop(time.perf_counter())  # a clip still running is saved like the recording
                 if recorder is not None:
                     try:
                         recording = recorder.finish()
@@ -210,7 +218,16 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     log(f"quitting once {loading} has loaded (loading cannot be interrupted)")
                 worker.stop(timeout=0 if loading is not None else 10)
         worker.wait()  # everything is saved: a Ctrl-C may cut this wait short
-    return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots)
+    return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots, clips.saved)
+
+
+def frame_time(result: LiveResult, started: float, rate: Fraction, lossless: bool) -> float:
+    """Where a frame goes in a recording, in seconds. A file read frame by frame (headless, unpaced) keeps its own
+    timestamps (a variable frame rate stays as recorded); anything live (a camera, a paced file) is timed by when
+    it was captured, since frames may have been dropped (a paced file's frame: when it was due)."""
+    if lossless:
+        return float(result.index / rate) if result.media_time is None else float(result.media_time)
+    return result.captured_at - started
 
 
 def close_virtual_camera(camera: VirtualCamera, log: Log) -> None:
