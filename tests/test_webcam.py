@@ -827,3 +827,26 @@ def test_a_clip_that_cannot_be_written_is_said_and_the_session_goes_on(tmp_path)
     assert outcome.ended == "quit" and outcome.clips == []
     assert len(log) == 1 and log[0].startswith("cannot record a clip")
     assert not any(red_badge(image) for image in window.shown)
+
+
+def test_a_full_disk_ends_the_clip_not_the_session(tmp_path, monkeypatch):
+    import errno
+
+    from rtstyle.realtime.recorder import Recorder
+
+    writes = []
+
+    def full(self, image, seconds):
+        writes.append(seconds)
+        if len(writes) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, image, seconds)
+
+    original = Recorder.write
+    monkeypatch.setattr(Recorder, "write", full)
+    log: list[str] = []
+    outcome, window = run_with_keys(tmp_path, ["r", "n", "n", "q"], log=log.append)
+    assert outcome.ended == "quit" and outcome.clips == []
+    assert log == ["recording the clip failed: [Errno 28] No space left on device"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4"]  # no clip, no temporary file left
+    assert red_badge(window.shown[3]) and not red_badge(window.shown[-1])
