@@ -202,8 +202,8 @@ def heic() -> Finding:
 
 
 def styles() -> Finding:
-    from rtstyle.paths import builtin_styles_dir, user_styles_dir
-    from rtstyle.styles.catalog import STYLE_SUFFIX, list_styles
+    from rtstyle.paths import user_styles_dir
+    from rtstyle.styles.catalog import builtin_names, list_styles
 
     entries = list_styles()
     unusable = []
@@ -212,7 +212,7 @@ def styles() -> Finding:
             entry.metadata()
         except RtstyleError:
             unusable.append(entry.name)
-    shipped = {p.name[:-len(STYLE_SUFFIX)] for p in builtin_styles_dir().glob(f"*{STYLE_SUFFIX}")}
+    shipped = builtin_names()
     fast = sum(name.endswith("-fast") for name in shipped)
     yours = [e.name for e in entries if e.source == "user"]
     replacing = sum(name in shipped for name in yours)
@@ -221,7 +221,8 @@ def styles() -> Finding:
              f"{user_styles_dir()}"
     if unusable:
         return Finding("styles", PROBLEM, f"{detail}; unusable: {', '.join(unusable)}",
-                       "`rtstyle styles` says why; train them again or remove their files")
+                       f"`rtstyle styles show {unusable[0]}` says why; train them again, or "
+                       f"`rtstyle styles remove {' '.join(unusable)}`")
     if not shipped:
         return Finding("styles", PROBLEM, f"{detail}: the built-in styles are missing from the install",
                        "pip install --force-reinstall rtstyle (or pip install -e . from a checkout)")

@@ -88,9 +88,10 @@ def test_styles_of_yours_are_counted_and_a_broken_one_is_a_problem(isolated_dirs
     (yours / "broken.safetensors").write_bytes(b"not a style")
     finding = doctor.styles()
     assert finding.status == doctor.PROBLEM and finding.detail.endswith("unusable: broken")
+    assert "`rtstyle styles remove broken`" in finding.fix  # the command that mends it, as for every finding
     result = run_cli(["doctor"], capsys)
     assert result.exit_code == 1
-    assert "  problem  styles" in result.out and "-> `rtstyle styles` says why" in result.out
+    assert "  problem  styles" in result.out and "-> `rtstyle styles show broken` says why" in result.out
 
 
 def test_the_training_weights_are_found_as_training_looks_for_them(tmp_path, monkeypatch):
