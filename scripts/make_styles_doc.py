@@ -21,7 +21,8 @@ INTRO = """# Built-in styles
 
 ![Built-in styles on public-domain photos](styles.png)
 
-`rtstyle styles` lists them with their credits; `python scripts/make_style_gallery.py` renders the sheet above.
+`rtstyle styles` lists them with their credits (`rtstyle styles show NAME`: one in full); `python
+scripts/make_style_gallery.py` renders the sheet above.
 Each style is one `.safetensors` file in `rtstyle/styles/builtin/` whose metadata holds the painting's title,
 artist, source file and licence note, the recipe, its steps and time, and the final losses.
 
