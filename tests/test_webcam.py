@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -850,3 +851,58 @@ def test_a_full_disk_ends_the_clip_not_the_session(tmp_path, monkeypatch):
     assert log == ["recording the clip failed: [Errno 28] No space left on device"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4"]  # no clip, no temporary file left
     assert red_badge(window.shown[3]) and not red_badge(window.shown[-1])
+
+
+def run_cycling(tmp_path, styles: list[str], *, broken: str | None = None):
+    """A headless session with --cycle 0.2 on a clip stylized at about 25 ms a frame; which style each frame got,
+    and the log."""
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    seen: list[str] = []
+
+    def make_stylizer(name):
+        if name == broken:
+            raise RtstyleError("not a style file")
+
+        def stylize(frame):
+            time.sleep(0.025)
+            seen.append(name)
+            return frame // 4
+        return stylize
+
+    clip = make_clip(tmp_path / "c.mp4", width=96, height=64, frames=60)
+    capture = cv2.VideoCapture(str(clip))
+    log: list[str] = []
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), make_stylizer,
+                       LiveOptions(styles=styles, display=False, cycle_seconds=0.2), log=log.append)
+    capture.release()
+    assert outcome.ended == "end"
+    turns = [name for i, name in enumerate(seen) if i == 0 or seen[i - 1] != name]
+    return seen, turns, log
+
+
+def test_cycle_moves_on_to_the_next_style_in_turn(tmp_path):
+    seen, turns, _ = run_cycling(tmp_path, ["a", "b", "c"])
+    assert len(turns) >= 4 and turns == (["a", "b", "c"] * 10)[: len(turns)]
+    runs = [len(list(group)) for _, group in itertools.groupby(seen)]
+    assert min(runs[:-1]) >= 2  # each style stays up for its turn (0.2 s, about 8 frames), not a frame each
+
+
+def test_cycle_passes_over_a_style_that_cannot_load(tmp_path):
+    _, turns, log = run_cycling(tmp_path, ["a", "broken", "c"], broken="broken")
+    assert len(turns) >= 3 and turns == (["a", "c"] * 10)[: len(turns)]
+    assert log == ["cannot use broken: not a style file"]  # tried once, not at every turn
+
+
+def test_next_in_cycle():
+    from rtstyle.realtime.webcam import next_in_cycle
+
+    assert next_in_cycle(0, 3, set()) == 1 and next_in_cycle(2, 3, set()) == 0
+    assert next_in_cycle(0, 3, {1}) == 2 and next_in_cycle(0, 3, {1, 2}) == 0
+
+
+def test_cycle_below_a_second_is_a_one_line_error(capsys):
+    assert_one_line_error(run_cli(["webcam", "--source", str(BUNNY), "--no-display", "--cycle", "0.5"], capsys),
+                          "--cycle", "0.5")

@@ -55,6 +55,9 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
               help="Play a file --source as a player does, each frame at its own time, dropping frames the model "
                    "has no time for, like a camera (always so in a window). Headless without it, a file is "
                    "processed as fast as possible, every frame.")
+@click.option("--cycle", "cycle_seconds", type=FiniteFloatRange(min=1), metavar="SECONDS",
+              help="Move on to the next style every SECONDS (a kiosk, a demo screen), counted from when each style "
+                   "shows; n, p and 1..9 still pick one.")
 @click.option("--mirror", is_flag=True, help="Start mirrored (selfie view).")
 @click.option("--fullscreen", is_flag=True, help="Start in fullscreen.")
 @click.option("--snapshot-dir", type=UserPath(file_okay=False, path_type=Path), default=Path("."),
@@ -63,9 +66,8 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 def webcam(style: str | None, camera: int | None, source: str | None, list_cameras: bool, size_text: str | None,
            inference_scale: float, record: Path | None, overwrite: bool, virtual_camera: str | None,
            stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float, no_fast: bool,
-           no_display: bool, frames: int | None,
-           seconds: float | None, realtime: bool, mirror: bool, fullscreen: bool, snapshot_dir: Path,
-           backend: str, device: str, precision: str) -> int:
+           no_display: bool, frames: int | None, seconds: float | None, realtime: bool, cycle_seconds: float | None,
+           mirror: bool, fullscreen: bool, snapshot_dir: Path, backend: str, device: str, precision: str) -> int:
     """Live style transfer from a webcam, with hotkeys to switch styles and views.
 
     Capture, the model and display run on separate threads; the capture thread keeps only the newest frame,
@@ -174,7 +176,7 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
 
         options = LiveOptions(styles=styles, inference_scale=inference_scale, display=not no_display,
                               max_frames=frames, max_seconds=seconds, mirror=mirror, fullscreen=fullscreen,
-                              snapshot_dir=snapshot_dir, clip_fps=info.fps,
+                              snapshot_dir=snapshot_dir, clip_fps=info.fps, cycle_seconds=cycle_seconds,
                               look=Look(strength, keep_colors, stroke_size))
         # The stabiliser must stay small next to the frame time of the network the session starts with.
         light = stabilize is not None and wants_light_stabilizer(style_cost(styles[0]),

@@ -49,6 +49,7 @@ class LiveOptions:
     clip_fps: float | None = None  # the capture's frame rate, the clips' nominal rate
     window_title: str = "rtstyle"
     look: Look = Look()  # the starting strength and colours; hotkeys change them
+    cycle_seconds: float | None = None  # move on to the next style this often (a kiosk, a demo)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
     ended = "stopped"
     recording: Path | None = None
     started = time.perf_counter()
+    switched_at = started  # when the style on screen first showed (the cycle counts from there)
+    unusable: set[int] = set()  # styles that failed to load
     capture.start()
     worker.start()
     try:
@@ -105,6 +108,8 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             result = worker.results.get(timeout=0.01 if window else REPEAT_SECONDS / 2 if virtual_camera else 0.2)
             now = time.perf_counter()
             if result is not None:
+                if last is None or result.style_index != last.style_index:
+                    switched_at = now
                 last = result
                 if recorder is not None:
                     recorder.write(result.stylized, frame_time(result, started, recorder.rate, capture.lossless))
@@ -119,11 +124,19 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                     log(str(exc))
                     ended = "virtual camera lost"
                     break
+            if options.cycle_seconds and last is not None and last.style_index == state.style_index \
+                    and len(options.styles) > 1 and now - switched_at >= options.cycle_seconds:
+                following = next_in_cycle(state.style_index, len(options.styles), unusable)
+                if following != state.style_index:
+                    state = dataclasses.replace(state, style_index=following)
+                    worker.request_style(following)  # its time counts once it shows (loading may take a while)
             failure, worker.failure = worker.failure, None
             if failure is not None:  # said for a while, and the hotkeys go on from the style still running
                 status, status_until = failure, now + STATUS_SECONDS
                 log(failure)
+                unusable.add(state.style_index)  # the cycle passes over it from now on (a key can still pick it)
                 state = dataclasses.replace(state, style_index=worker.current_index)
+                switched_at = now  # the style still running gets a whole turn again
             if window is not None and last is not None:
                 note = worker.status or (status if now < status_until else "")
                 view = (state, note, state.help_pinned or now - started < state.help_until)
@@ -219,6 +232,15 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 worker.stop(timeout=0 if loading is not None else 10)
         worker.wait()  # everything is saved: a Ctrl-C may cut this wait short
     return LiveOutcome(stats.summary(dropped=capture.dropped), ended, recording, snapshots, clips.saved)
+
+
+def next_in_cycle(index: int, count: int, skip: set[int]) -> int:
+    """The style after `index` that the cycle shows next, passing over those in `skip` (`index` if none is left)."""
+    for step in range(1, count):
+        candidate = (index + step) % count
+        if candidate not in skip:
+            return candidate
+    return index
 
 
 def frame_time(result: LiveResult, started: float, rate: Fraction, lossless: bool) -> float:
