@@ -906,3 +906,31 @@ def test_next_in_cycle():
 def test_cycle_below_a_second_is_a_one_line_error(capsys):
     assert_one_line_error(run_cli(["webcam", "--source", str(BUNNY), "--no-display", "--cycle", "0.5"], capsys),
                           "--cycle", "0.5")
+
+
+def test_a_frame_is_on_screen_before_it_is_encoded(tmp_path, monkeypatch):
+    """Recording must not add its encode to what the window shows late: each frame is painted, then written."""
+    from rtstyle.realtime.capture import LatestFrameCapture
+    from rtstyle.realtime.recorder import Recorder
+    from rtstyle.realtime.webcam import LiveOptions, run_live
+
+    events: list[str] = []
+    original = Recorder.write
+    monkeypatch.setattr(Recorder, "write", lambda self, image, seconds: (events.append("write"),
+                                                                        original(self, image, seconds)))
+
+    class LoggingWindow(ScriptedWindow):
+        def show(self, image):
+            events.append("show")
+            super().show(image)
+
+    clip = make_clip(tmp_path / "c.mp4", width=320, height=180, frames=12)
+    capture = cv2.VideoCapture(str(clip))
+    recorder = Recorder(tmp_path / "rec.mp4", fps=24)
+    outcome = run_live(LatestFrameCapture(capture, live=False, lossless=True), lambda name: lambda f: f // 4,
+                       LiveOptions(styles=["dark"], snapshot_dir=tmp_path), window=LoggingWindow([]),
+                       recorder=recorder)
+    capture.release()
+    assert outcome.recording is not None and events.count("write") == 12
+    writes = [i for i, event in enumerate(events) if event == "write"]
+    assert all(events[:i].count("show") >= k + 1 for k, i in enumerate(writes))  # frame k painted before written

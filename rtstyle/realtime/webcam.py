@@ -2,7 +2,7 @@
 
 The main thread owns the window (GUI toolkits require it), the recording, the virtual camera and the statistics.
 Latency is measured per frame from the moment the capture read returned to the moment the frame was painted
-(display) or handed to the recorder and the virtual camera (headless).
+(display) or sent to the virtual camera (headless); a recording's encode comes after that, off the latency.
 """
 
 from __future__ import annotations
@@ -111,12 +111,6 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
                 if last is None or result.style_index != last.style_index:
                     switched_at = now
                 last = result
-                if recorder is not None:
-                    recorder.write(result.stylized, frame_time(result, started, recorder.rate, capture.lossless))
-                if clips.recording:
-                    failed = clips.write(result.stylized, frame_time(result, started, clips.rate, capture.lossless))
-                    if failed:
-                        status, status_until = failed, now + STATUS_SECONDS
             if virtual_camera is not None and last is not None and (result is not None or virtual_camera.due(now)):
                 try:  # the stylized frame as it is: the overlay is drawn on the window's copy only
                     virtual_camera.send(last.stylized, mirrored=last.mirrored, now=now)
@@ -158,6 +152,14 @@ def run_live(capture: LatestFrameCapture, make_stylizer: Callable[[str], Stylize
             key = window.poll_key() if window is not None else -1  # this is also what paints the frame
             if result is not None:
                 stats.record(result.captured_at)
+                # Encoded after the frame is on screen (and sent to the virtual camera): an H.264 encode takes
+                # milliseconds a frame, which the window's latency would otherwise carry while recording.
+                if recorder is not None:
+                    recorder.write(result.stylized, frame_time(result, started, recorder.rate, capture.lossless))
+                if clips.recording:
+                    failed = clips.write(result.stylized, frame_time(result, started, clips.rate, capture.lossless))
+                    if failed:
+                        status, status_until = failed, now + STATUS_SECONDS
             if window is not None:
                 hit = action_for_key(key)
                 if hit is not None:
