@@ -934,3 +934,9 @@ def test_a_frame_is_on_screen_before_it_is_encoded(tmp_path, monkeypatch):
     assert outcome.recording is not None and events.count("write") == 12
     writes = [i for i, event in enumerate(events) if event == "write"]
     assert all(events[:i].count("show") >= k + 1 for k, i in enumerate(writes))  # frame k painted before written
+
+
+def test_webcam_steps_through_a_style_list_only(capsys):
+    result = run_cli(["webcam", "--source", str(BUNNY), "--no-display", "--frames", "3", "-s", "udnie,candy"], capsys)
+    assert result.exit_code == 0, result.err
+    assert "-> udnie-fast on" in result.err and "(2 styles on the hotkeys)" in result.err

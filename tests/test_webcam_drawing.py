@@ -195,6 +195,20 @@ def test_style_playlist_starts_with_the_requested_style(small_style, no_builtin_
         style_playlist("nosuchstyle")
 
 
+def test_a_style_list_is_the_playlist_in_its_order():
+    from rtstyle.errors import RtstyleError
+    from rtstyle.realtime.playlist import style_playlist, with_fast_variants
+
+    assert style_playlist("udnie,candy") == ["udnie", "candy"]
+    assert style_playlist("Candy, candy,udnie,") == ["candy", "udnie"]  # own names, once each
+    assert with_fast_variants(style_playlist("udnie,candy"), on_gpu=False)[0] == ["udnie-fast", "candy-fast"]
+    everything = style_playlist("all")
+    assert len(everything) == 9 and not any(name.endswith("-fast") for name in everything)
+    assert style_playlist("wave,all")[:2] == ["wave", everything[0]] and len(style_playlist("wave,all")) == 9
+    with pytest.raises(RtstyleError, match="did you mean candy"):
+        style_playlist("udnie,cnady")
+
+
 @pytest.mark.parametrize("width, height, shown_size", [(640, 360, (640, 360)), (320, 180, (640, 360)),
                                                       (320, 240, (640, 480))])
 def test_the_key_list_fits_below_the_stats_at_start(width, height, shown_size):

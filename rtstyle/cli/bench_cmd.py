@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_arch, complete_style
 from rtstyle.cli.options import THREADS
-from rtstyle.cli.style_requests import style_specs
+from rtstyle.styles.catalog import style_specs
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import find_style, style_names, without_fast_variants
+from rtstyle.styles.catalog import find_style, style_names, style_specs, without_fast_variants
 
 
 @dataclass(frozen=True)
@@ -19,27 +19,19 @@ class RequestedStyle:
     file: str  # the style or model file, resolved: two spellings of one style are one style
 
 
-def style_specs(values: tuple[str, ...]) -> list[str]:
-    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
-    return [item for value in values
-            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
-
-
 def requested_styles(values: tuple[str, ...], backend: str) -> list[RequestedStyle]:
     """`-s a -s b,c` or `-s all` as styles, each checked (exists, loads, runs on the backend) before any runs."""
     from rtstyle.engine.onnx_backend import check_onnx_model, is_onnx_path
 
     specs: list[tuple[str, bool]] = []  # (style, whether `all` brought it in)
-    for value in values:
-        # A style file's own path is one style, commas in its name or not.
-        for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))):
-            if item == "all":
-                everything = without_fast_variants(style_names())
-                if not everything:
-                    raise RtstyleError("--style all: no styles are installed (train one with `rtstyle train`)")
-                specs += [(name, True) for name in everything]
-            elif item:
-                specs.append((item, False))
+    for item in style_specs(values):
+        if item == "all":
+            everything = without_fast_variants(style_names())
+            if not everything:
+                raise RtstyleError("--style all: no styles are installed (train one with `rtstyle train`)")
+            specs += [(name, True) for name in everything]
+        else:
+            specs.append((item, False))
     if not specs:
         raise RtstyleError("no style given: --style NAME (see `rtstyle styles`)")
     styles: dict[str, RequestedStyle] = {}

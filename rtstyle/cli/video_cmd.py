@@ -16,7 +16,7 @@ from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, stabilize_option,
 )
-from rtstyle.cli.style_requests import style_specs
+from rtstyle.styles.catalog import style_specs
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import result_stem
 from rtstyle.io.unicode_names import user_path

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rtstyle.cli.completion import complete_path, complete_style
+from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, output_path, parse_frame_size,
     stabilize_option,
@@ -26,8 +26,9 @@ _EPILOG = "\b\nHotkeys in the window:\n" + "\n".join(f"  {line}" for line in hel
 
 
 @click.command(epilog=_EPILOG, short_help="Live style transfer from a webcam, with hotkeys.")
-@click.option("-s", "--style", shell_complete=complete_style, help="Style to start with (name or path). Default: mosaic. Hotkeys step through "
-                                    "this style and then every installed style.")
+@click.option("-s", "--style", shell_complete=complete_style_list,
+              help="Style to start with (name or path). Default: mosaic. Hotkeys step through this style and then "
+                   "every installed style; a list (candy,mosaic,udnie) steps through those only.")
 @click.option("--camera", type=click.IntRange(min=0), help="Camera index.  [default: 0]")
 @click.option("--source", shell_complete=complete_path, help="Instead of a camera: a video file, a URL (rtsp://, http://) or a device (/dev/video2).")
 @click.option("--list-cameras", is_flag=True, help="Probe camera indices 0..9, print the ones that work, and exit.")

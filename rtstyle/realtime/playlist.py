@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rtstyle.errors import RtstyleError
 from rtstyle.styles.catalog import (
-    FAST_SUFFIX, StyleEntry, find_style, list_styles, style_names, without_fast_variants,
+    FAST_SUFFIX, StyleEntry, find_style, list_styles, style_names, style_specs, without_fast_variants,
 )
 
 DEFAULT_STYLE = "mosaic"
@@ -27,11 +27,19 @@ def own_name(entry: StyleEntry, asked: str) -> str:
 
 
 def style_playlist(requested: str | None) -> list[str]:
-    """The requested style first, then every available style (built-in, then user), without duplicates.
+    """The requested style first, then every available style (built-in, then user), without duplicates; a list
+    (`candy,mosaic,udnie`) is those styles only, in that order (`all` in it: every style).
 
     Fast variants are not separate entries: `with_fast_variants` swaps them in on a CPU.
     """
-    asked = requested if requested is not None else default_style()
+    listed = style_specs([requested]) if requested is not None else []
+    if len(listed) > 1 or listed == ["all"]:
+        chosen: list[str] = []
+        for item in listed:
+            names = without_fast_variants(style_names()) if item == "all" else [own_name(find_style(item), item)]
+            chosen += [name for name in names if name not in chosen]
+        return chosen
+    asked = listed[0] if listed else default_style()
     entry = find_style(asked)  # fails early, with suggestions, for a misspelt name
     first = own_name(entry, asked)
     playlist = [first]

@@ -73,6 +73,12 @@ def without_fast_variants(names: list[str]) -> list[str]:
     return [n for n in names if not (n.endswith(FAST_SUFFIX) and n[: -len(FAST_SUFFIX)] in present)]
 
 
+def style_specs(values: tuple[str, ...] | list[str]) -> list[str]:
+    """-s a -s b,c as ['a', 'b', 'c'] (`all` kept as it is); a style file's own path is one style, commas or not."""
+    return [item for value in values
+            for item in ([value] if Path(value).is_file() else (part.strip() for part in value.split(","))) if item]
+
+
 def find_style(name_or_path: str) -> StyleEntry:
     """A style by path (anything that exists or looks like a file) or by name."""
     candidate = Path(name_or_path).expanduser()
@@ -91,7 +97,7 @@ def find_style(name_or_path: str) -> StyleEntry:
         return entries[name_or_path]
     if key == "all" or "," in key:  # no style is called so: the image command's way to ask for several
         raise RtstyleError(f"unknown style {name_or_path!r}: here a style is one name or file (`all` and lists "
-                           "such as a,b are for `rtstyle image` and `rtstyle video`; `rtstyle bench` takes lists too)")
+                           "such as a,b are for `rtstyle image`, `video`, `webcam` and `bench`)")
     close = close_names(key, sorted(entries))
     if close:
         hint = f"did you mean {', '.join(close)}?"
