@@ -36,6 +36,7 @@ from rtstyle.wording import counted, how_long
 if TYPE_CHECKING:
     from rtstyle.engine.base import Stylizer
     from rtstyle.realtime.look import Look
+    from rtstyle.realtime.preview import ConversionPreview
 
 Log = Callable[[str], None]
 
@@ -59,6 +60,7 @@ class VideoSettings:
     backend: str
     device: str
     precision: str
+    preview: bool = False  # --preview: one window for the whole batch
 
 
 @dataclass
@@ -164,6 +166,7 @@ class _BatchProgress:
 def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, VideoInfo | str],
               settings: VideoSettings, suffix: str, outcome: BatchOutcome, log: Log) -> None:
     """Each style's videos, its model loaded once (for the largest of them)."""
+    from rtstyle.cli.video_cmd import open_preview
     from rtstyle.realtime.convert import expected_frames, frame_size
 
     fmt = output_format(Path(f"result{suffix}"))
@@ -173,7 +176,9 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
                    {path: expected_frames(info, settings.start, settings.duration, fmt)
                     for path, info in readable.items()})
     progress = _BatchProgress(plan.jobs, _weights(plan.jobs, sizes))
+    shown: ConversionPreview | None = None
     try:
+        shown = open_preview() if settings.preview else None
         for style in styles:
             jobs = [job for job in plan.jobs if job.style == style.name]
             largest = max((sizes.frame[job.source] for job in jobs if job.source in readable),
@@ -182,7 +187,9 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
             try:
                 for job in jobs:
                     progress.start(job, log)
-                    _convert_job(job, infos[job.source], loaded, sizes, settings, progress, outcome, log)
+                    if shown is not None:
+                        shown.start(job.target.name, sizes.frames.get(job.source))
+                    _convert_job(job, infos[job.source], loaded, sizes, settings, progress, outcome, log, shown)
                     progress.finished(job)
             except KeyboardInterrupt:
                 rest = len(plan.jobs) - outcome.converted - len(outcome.failed)
@@ -196,6 +203,8 @@ def _run_jobs(plan: VideoPlan, styles: list[RequestedStyle], infos: dict[Path, V
                     loaded.stylizer.close()
     finally:
         progress.close()
+        if shown is not None:
+            shown.close()
 
 
 def _load_style(style: RequestedStyle, largest: tuple[int, int], settings: VideoSettings, log: Log) -> _LoadedStyle:
@@ -216,7 +225,8 @@ def _load_style(style: RequestedStyle, largest: tuple[int, int], settings: Video
 
 
 def _convert_job(job: VideoJob, info: VideoInfo | str, loaded: _LoadedStyle | None, sizes: _Sizes,
-                 settings: VideoSettings, progress: _BatchProgress, outcome: BatchOutcome, log: Log) -> None:
+                 settings: VideoSettings, progress: _BatchProgress, outcome: BatchOutcome, log: Log,
+                 preview: ConversionPreview | None = None) -> None:
     """One video, converted as `rtstyle video SOURCE -o TARGET` converts it; a failure is noted and said."""
     from rtstyle.cli.video_cmd import faster_choices, say_written
     from rtstyle.realtime.convert import ConvertOptions, convert_video
@@ -244,7 +254,7 @@ def _convert_job(job: VideoJob, info: VideoInfo | str, loaded: _LoadedStyle | No
         workers=loaded.workers)
     try:
         result = convert_video(options, timed, log=log, resumed=timed.skip,
-                               frame_done=lambda: progress.bar.update(width * height))
+                               frame_done=lambda: progress.bar.update(width * height), preview=preview)
     except (RtstyleError, av.error.FFmpegError) as exc:
         if _disk_full(exc):  # every video after it would fail too, each after its work
             raise RtstyleError(f"{exc}: the batch stopped at video {progress.number} of {progress.count} "

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rtstyle.realtime.convert import ConvertResult
     from rtstyle.realtime.estimate import Alternative
     from rtstyle.realtime.look import Look
+    from rtstyle.realtime.preview import ConversionPreview
 
 
 @click.command()
@@ -76,14 +77,17 @@ if TYPE_CHECKING:
                    "networks: 1.1-1.2x the frames a second on a busy 2-core machine; full networks: a few %). "
                    "Default: on for the fast networks (NAME-fast) without --stabilize, off otherwise. Not with "
                    "--stabilize; a GPU runs one frame at a time.")
+@click.option("--preview", is_flag=True,
+              help="Show the stylized frames in a window as they are written (up to 10 a second); q, Esc or closing "
+                   "it stops as Ctrl-C does (the part is kept, and the same command continues it).")
 @stabilize_option
 @look_options
 @engine_options
 def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[str, ...], result_format: str | None,
           quality: str, crf: int | None, preset: str, start: float, duration: float | None, scale: float | None,
           max_size: int | None, no_audio: bool, overwrite: bool, restart: bool, parallel_frames: bool | None,
-          stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float, backend: str,
-          device: str, precision: str) -> None:
+          preview: bool, stabilize: float | None, strength: float, keep_colors: bool, stroke_size: float,
+          backend: str, device: str, precision: str) -> None:
     """Stylize videos: files, folders (recursive) and glob patterns. H.264 (yuv420p) out, in .mp4, .m4v, .mkv or
     .mov; frame rate, timestamps, size, rotation (a portrait phone video is stylized upright), pixel shape and
     colour tags (BT.709 etc.) are kept, and the audio is copied packet for packet (no re-encoding) with each track's
@@ -145,13 +149,17 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     from rtstyle.realtime.look import Look
 
     look = Look(strength, keep_colors, stroke_size)
+    if preview:  # before any work: no window to show it in is the only line
+        from rtstyle.realtime.display import check_display_available
+
+        check_display_available("convert without --preview (the progress bar says how far it is)")
     if is_batch(sources, style_args):
         from rtstyle.cli.video_batch import VideoSettings, convert_batch
 
         settings = VideoSettings(quality=quality, crf=crf, preset=preset, start=start, duration=duration, scale=scale,
                                  max_size=max_size, audio=not no_audio, overwrite=overwrite, restart=restart,
                                  parallel_frames=parallel_frames, stabilize=stabilize, look=look, backend=backend,
-                                 device=device, precision=precision)
+                                 device=device, precision=precision, preview=preview)
         convert_batch(sources, output_arg, style_args, suffix, settings)
         return
     source = Path(sources[0])
@@ -190,7 +198,9 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
     at_once = f", {workers} frames at once" if workers > 1 else ""
     click.echo(f"style {stylizer.style_name} on {stylizer.description}{at_once}", err=True)
     stylizer.notify = log  # e.g. frames too large for memory, stylized in tiles
+    shown: ConversionPreview | None = None
     try:
+        shown = open_preview() if preview else None
         record = run_record(style, look=look, stabilize=stabilize, precision=precision)
         options = ConvertOptions(source=source, target=output, quality=quality, crf=crf, preset=preset, start=start,
                                  duration=duration, scale=scale, max_size=max_size, overwrite=overwrite,
@@ -202,11 +212,23 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
             alternatives=lambda: faster_choices(style, stylizer, max(width, height), look, stabilize, backend=backend,
                                                 device=device, precision=precision, cpu_threads=threads),
             again=lambda: FrameProcessor(stylizer, post_filter=make_stabilizer(stabilize), look=look), workers=workers)
-        result = convert_video(options, timed, log=log, resumed=timed.skip)
+        if shown is not None:
+            shown.start(output.name, expected_frames(info, start, duration, fmt))
+        result = convert_video(options, timed, log=log, resumed=timed.skip, preview=shown)
     finally:
         stylizer.close()
+        if shown is not None:
+            shown.close()
     say_written(result, log)
     click.echo(str(result.path))
+
+
+def open_preview() -> ConversionPreview:
+    """--preview's window."""
+    from rtstyle.realtime.display import Window
+    from rtstyle.realtime.preview import ConversionPreview
+
+    return ConversionPreview(Window("rtstyle video"))
 
 
 def is_batch(sources: tuple[str, ...], style_args: tuple[str, ...]) -> bool:

@@ -172,12 +172,14 @@ def capped_rate(items: Iterator[DecodedFrame | AudioPacket], time_base: Fraction
 def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.ndarray], *,
                   log: Log = lambda _: None, progress: bool | None = None,
                   resumed: Callable[[int], None] = lambda _: None,
-                  frame_done: Callable[[], None] = lambda: None) -> ConvertResult:
+                  frame_done: Callable[[], None] = lambda: None,
+                  preview: Callable[[np.ndarray], None] | None = None) -> ConvertResult:
     """Convert `options.source` into `options.target`, running `process` on every frame.
 
     `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only. `resumed`: called with
     the number of frames an earlier part holds, before the run, when it continues one (`options.record`).
-    `frame_done`: called as each frame is written, kept ones too (a batch's overall progress).
+    `frame_done`: called as each frame is written, kept ones too (a batch's overall progress). `preview`: given
+    each frame stylized in this run as it is written, upright (`--preview`); it may raise KeyboardInterrupt to stop.
     """
     source, target = Path(options.source), Path(options.target)
     check_paths(source, target, options.overwrite)
@@ -294,6 +296,8 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                         writer.write(item.image, item.pts)
                         bar.update(1)
                         frame_done()
+                        if preview is not None:  # as it is shown: a rotation the file keeps as a tag undone
+                            preview(np.rot90(item.image, rotation // 90 % 4) if rotation % 90 == 0 else item.image)
                         if resume is not None and time.monotonic() - synced[0] > SYNC_SECONDS:
                             resume.sync()
                             synced[0] = time.monotonic()

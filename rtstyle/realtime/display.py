@@ -12,12 +12,14 @@ from rtstyle.errors import RtstyleError
 from rtstyle.io.unicode_names import drawable
 
 
-def check_display_available() -> None:
-    """Qt aborts the whole process when there is no display; say so in one line instead."""
+WEBCAM_ADVICE = "use --no-display with --frames N or --seconds S, and --record out.mp4 to keep the result"
+
+
+def check_display_available(advice: str = WEBCAM_ADVICE) -> None:
+    """Qt aborts the whole process when there is no display; say so in one line instead (with `advice`)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                                                  or os.environ.get("QT_QPA_PLATFORM")):
-        raise RtstyleError("no display to open a window on ($DISPLAY is not set): use --no-display with "
-                           "--frames N or --seconds S, and --record out.mp4 to keep the result")
+        raise RtstyleError(f"no display to open a window on ($DISPLAY is not set): {advice}")
 
 
 class Window:
