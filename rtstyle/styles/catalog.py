@@ -97,7 +97,8 @@ def find_style(name_or_path: str) -> StyleEntry:
         return entries[name_or_path]
     if key == "all" or "," in key:  # no style is called so: the image command's way to ask for several
         raise RtstyleError(f"unknown style {name_or_path!r}: here a style is one name or file (`all` and lists "
-                           "such as a,b are for `rtstyle image`, `video`, `webcam` and `bench`)")
+                           "such as a,b are for `rtstyle image`, `rtstyle video`, `rtstyle webcam` and "
+                           "`rtstyle bench`)")
     close = close_names(key, sorted(entries))
     if close:
         hint = f"did you mean {', '.join(close)}?"
