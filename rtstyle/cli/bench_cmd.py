@@ -12,13 +12,12 @@ from tqdm import tqdm
 
 from rtstyle.cli.completion import complete_arch, complete_style
 from rtstyle.cli.options import THREADS
-from rtstyle.styles.catalog import style_specs
 from rtstyle.engine.bench import (DEFAULT_SIZES, BenchReport, default_factory, format_table, machine_info,
                                   parse_sizes, plan_style_configs, resolve_devices, run_bench, style_for_bench)
 from rtstyle.engine.factory import DEVICES, PRECISIONS, torch_available
 from rtstyle.engine.memory import TooLargeForMemory
 from rtstyle.errors import RtstyleError
-from rtstyle.styles.catalog import arch_summary, find_style
+from rtstyle.styles.catalog import arch_summary, find_style, style_specs
 from rtstyle.wording import counted
 
 

@@ -16,7 +16,6 @@ from rtstyle.cli.completion import complete_path, complete_style_list
 from rtstyle.cli.options import (
     FiniteFloatRange, UserPath, engine_options, look_options, make_stabilizer, stabilize_option,
 )
-from rtstyle.styles.catalog import style_specs
 from rtstyle.errors import RtstyleError
 from rtstyle.io.atomic import result_stem
 from rtstyle.io.unicode_names import user_path
@@ -25,6 +24,7 @@ from rtstyle.io.quality import (
     WEBP_QUALITY, X264_PRESETS,
 )
 from rtstyle.realtime.timeparse import TimeType
+from rtstyle.styles.catalog import style_specs
 from rtstyle.wording import counted, how_long
 
 if TYPE_CHECKING:
