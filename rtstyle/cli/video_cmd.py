@@ -141,6 +141,10 @@ def video(sources: tuple[str, ...], output_arg: str | None, style_args: tuple[st
       rtstyle video "trip/*.mp4" --style all -o out/     # one result per style
       rtstyle video clips/ --style wave --format gif --duration 5
     """
+    if preview:  # before anything loads PyAV, or the window would never open (see load_opencv_before_pyav)
+        from rtstyle.realtime.display import load_opencv_before_pyav
+
+        load_opencv_before_pyav()
     sources = tuple(user_path(source, "input") for source in sources)  # before a folder or pattern is told apart
     if parallel_frames and stabilize is not None:
         raise RtstyleError("--parallel-frames cannot be used with --stabilize: each stabilized frame needs the "

@@ -84,6 +84,9 @@ def webcam(style: str | None, camera: int | None, source: str | None, list_camer
       rtstyle webcam --style candy --virtual-camera      # then pick it as the camera in the call
       rtstyle webcam --list-cameras
     """
+    from rtstyle.realtime.display import load_opencv_before_pyav
+
+    load_opencv_before_pyav()  # a --source file is read with PyAV; the window must still open
     from rtstyle.realtime import capture as cap
 
     if list_cameras:

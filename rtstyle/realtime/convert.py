@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -44,6 +44,9 @@ from rtstyle.realtime.resume import (
     CopiedFrame, KeptFrame, Resume, ReusedFrame, partial_path, plan_resume, reuse_frames, source_identity,
 )
 from rtstyle.wording import counted
+
+if TYPE_CHECKING:
+    from rtstyle.realtime.preview import ConversionPreview
 
 Log = Callable[[str], None]
 
@@ -173,7 +176,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                   log: Log = lambda _: None, progress: bool | None = None,
                   resumed: Callable[[int], None] = lambda _: None,
                   frame_done: Callable[[], None] = lambda: None,
-                  preview: Callable[[np.ndarray], None] | None = None) -> ConvertResult:
+                  preview: ConversionPreview | None = None) -> ConvertResult:
     """Convert `options.source` into `options.target`, running `process` on every frame.
 
     `progress`: True/False forces the tqdm bar on/off; None shows it on terminals only. `resumed`: called with
@@ -305,7 +308,7 @@ def convert_video(options: ConvertOptions, process: Callable[[np.ndarray], np.nd
                         writer.write_audio(item)
 
                 Pipeline(items, transform, queue_size=options.queue_size, workers=options.workers,
-                         cancel=cancel_model_runs).run(consume)
+                         cancel=cancel_model_runs).run(consume, idle=preview.idle if preview else lambda: None)
             # A GIF's palette pass takes seconds a hundred frames: a Ctrl-C there is answered, not ignored in silence.
             with uninterruptible(said=lambda: log(f"{target} is being finished: stopping now would lose the "
                                                   "converted frames, so it is written first")) as held:

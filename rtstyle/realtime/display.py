@@ -15,6 +15,13 @@ from rtstyle.io.unicode_names import drawable
 WEBCAM_ADVICE = "use --no-display with --frames N or --seconds S, and --record out.mp4 to keep the result"
 
 
+def load_opencv_before_pyav() -> None:
+    """Call before anything imports PyAV where a window may open. PyAV's wheels bundle their own libxcb: loaded
+    first, OpenCV's Qt window plugin links against it and livelocks at its first window, unkillable at 100% CPU
+    (PyAV-Org/PyAV#978 and #1050; reproduced here under Xvfb with `import av, cv2; cv2.namedWindow("x")`)."""
+    import cv2  # noqa: F401
+
+
 def check_display_available(advice: str = WEBCAM_ADVICE) -> None:
     """Qt aborts the whole process when there is no display; say so in one line instead (with `advice`)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")

@@ -61,20 +61,25 @@ class Pipeline(Generic[T, U]):
                                            name="rtstyle-infer" if workers == 1 else f"rtstyle-infer-{i + 1}",
                                            daemon=True) for i in range(workers)]
 
-    def run(self, consume: Callable[[U], None]) -> None:
-        """Run to the end, calling `consume` on the main thread for each transformed item, in order."""
+    def run(self, consume: Callable[[U], None], idle: Callable[[], None] = lambda: None) -> None:
+        """Run to the end, calling `consume` on the main thread for each transformed item, in order; `idle` about
+        every 0.1 s while the main thread waits for the next (a window's events: `video --preview`)."""
         with stops_kept() as check_stop:  # a Ctrl-C whose KeyboardInterrupt was dropped on the way still stops it
+            def waiting() -> None:
+                check_stop()
+                idle()
+
             ended = False  # at the source's end: nothing left to cancel
             try:
                 for thread in self._threads:  # inside the try: a Ctrl-C while they start still stops those started
                     thread.start()
                 while True:
-                    item = self._get(self._transformed, check_stop)
+                    item = self._get(self._transformed, waiting)
                     if item is _END:
                         break
                     if isinstance(item, _Slot):
                         while not item.done.wait(0.1) and not self._stop.is_set():
-                            check_stop()
+                            waiting()
                         if not item.done.is_set():  # a worker failed (its error is raised below)
                             break
                         item = item.result

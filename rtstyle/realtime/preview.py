@@ -1,7 +1,8 @@
 """`rtstyle video --preview`: the stylized frames of a conversion in a window as they are written, so a long run
-shows what it makes. Every frame is offered; one every PREVIEW_SECONDS is drawn (drawing costs the run nothing
-more). q, Esc or closing the window stops the conversion as Ctrl-C does: the part is kept, and the same command
-continues it."""
+shows what it makes. Every frame is offered; one every PREVIEW_SECONDS is drawn, and the window's events are read
+with it and every 0.1 s while a frame is in the model (rtstyle.realtime.pipeline's `idle`), so it keeps answering
+however slow the network. q, Esc or closing the window stops the conversion as Ctrl-C does: the part is kept, and
+the same command continues it."""
 
 from __future__ import annotations
 
@@ -37,8 +38,10 @@ class ConversionPreview:
         self.total: int | None = None
 
     def start(self, name: str, total: int | None) -> None:
-        """A new video (a batch shows each in turn): its name and frame count for the caption."""
+        """A new video (a batch shows each in turn): its name and frame count for the caption; its first frame is
+        shown at once."""
         self.frames, self.total, self.name = 0, total, name
+        self.shown_at = -PREVIEW_SECONDS
 
     def __call__(self, image: np.ndarray) -> None:
         """A frame written; shown if its turn has come. Raises PreviewStopped when the user closes or quits."""
@@ -47,8 +50,12 @@ class ConversionPreview:
         if now - self.shown_at >= PREVIEW_SECONDS:
             self.shown_at = now
             self.window.show(self._picture(image))
-        key = self.window.poll_key(1)  # every frame: the window stays responsive whatever the frame rate
-        if key in STOP_KEYS or self.window.closed():
+            self.idle()  # its events with each picture: a key waits 0.1 s at most, and no frame waits on a poll
+
+    def idle(self) -> None:
+        """The window's events (its paint, a key, its close button), also while a slow frame is in the model, so it
+        never stops answering; raises PreviewStopped on q, Esc or a close."""
+        if self.window.poll_key(1) in STOP_KEYS or self.window.closed():
             raise PreviewStopped
 
     def _picture(self, image: np.ndarray) -> np.ndarray:
