@@ -48,7 +48,8 @@ class ClipFromTheStart(webcam.LiveClips):
         self.toggle("bench", 0.0)
 
 
-def run_mode(mode: str, frames: list[np.ndarray], fps: float, stylize, seconds: float) -> LatencySummary:  # noqa: ANN001
+def run_mode(mode: str, frames: list[np.ndarray], fps: float, stylize,  # noqa: ANN001
+             seconds: float) -> LatencySummary:
     with tempfile.TemporaryDirectory() as folder:
         capture = LatestFrameCapture(LoopedClip(frames), live=False, pace_fps=fps)  # as a camera: paced, dropping
         recorder = Recorder(Path(folder) / "record.mp4", fps=fps) if mode != "none" else None

@@ -67,6 +67,8 @@ def test_add_under_a_builtins_name_stands_in_for_it(random_style, capsys):
     assert find_style("mosaic").source == "user"
     shown = run_cli(["styles", "show", "mosaic"], capsys).out
     assert "stands in for" in shown and "styles remove mosaic" in shown
+    assert "fast variant" not in shown  # the built-in mosaic-fast was distilled from the built-in, not from yours
+    assert "full network" not in run_cli(["styles", "show", "mosaic-fast"], capsys).out
 
 
 @pytest.mark.parametrize("case, fragments", [

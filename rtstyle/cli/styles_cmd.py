@@ -20,11 +20,15 @@ from rtstyle.styles.catalog import FAST_SUFFIX, StyleEntry, arch_summary, builti
 from rtstyle.wording import counted, file_size, how_long
 
 
+def painting(meta: dict[str, Any]) -> str:
+    """"The Starry Night by Vincent van Gogh (1889)", or the title alone."""
+    return f"{meta['title']}" + (f" by {meta['artist']}" if meta.get("artist") else "")
+
+
 def describe(meta: dict) -> str:
     parts = []
-    title = meta.get("title")
-    if title:
-        parts.append(f"{title}" + (f" by {meta['artist']}" if meta.get("artist") else ""))
+    if meta.get("title"):
+        parts.append(painting(meta))
     elif meta.get("source_image"):  # a style the user trained: its painting's file name is what they know it by
         # --init and --teacher too: a 300-step fine-tune of mosaic is not a 300-step style from scratch
         parts.append(f"from {meta['source_image']}" + (f", fine-tuned from {meta['init']}" if meta.get("init") else "")
@@ -116,7 +120,7 @@ def full_description(entry: StyleEntry, meta: dict[str, Any]) -> list[tuple[str,
     """`rtstyle styles show`'s rows: (label, text), only those the style's metadata can fill."""
     rows: list[tuple[str, str]] = []
     if meta.get("title"):
-        rows.append(("painting", f"{meta['title']}" + (f" by {meta['artist']}" if meta.get("artist") else "")))
+        rows.append(("painting", painting(meta)))
     if meta.get("source_image"):
         rows.append(("painting file", str(meta["source_image"])))
     if meta.get("licence"):
@@ -145,15 +149,17 @@ def training_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
         if meta.get("device"):
             trained += f" on {'the GPU' if meta['device'] == 'cuda' else meta['device']}"
         if meta.get("stopped_early") and hp.get("steps"):
-            trained += f" (stopped by --time-limit at {meta['steps']} of {hp['steps']}; `rtstyle train --resume` goes on)"
+            trained += (f" (stopped by --time-limit at {meta['steps']} of {hp['steps']}; `rtstyle train --resume` "
+                        "goes on)")
         rows.append(("trained", trained))
     if meta.get("recipe"):
         rows.append(("recipe", str(meta["recipe"])))
     if hp:
         rows.append(("settings", settings_text(hp, distilled=bool(meta.get("teacher")))))
-    losses = {k: v for k, v in (meta.get("losses") or {}).items() if isinstance(v, (int, float)) and k != "averaged_over_last_steps"}
+    recorded = meta.get("losses") or {}
+    over = recorded.get("averaged_over_last_steps")
+    losses = {k: v for k, v in recorded.items() if isinstance(v, (int, float)) and k != "averaged_over_last_steps"}
     if losses:
-        over = (meta.get("losses") or {}).get("averaged_over_last_steps")
         rows.append(("final losses", ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
                      + (f" (mean of the last {over} steps)" if over else "")))
     for key, label in (("machine", "machine"), ("content", "photos"), ("vgg_convention", "loss network"),
@@ -177,15 +183,21 @@ def settings_text(hp: dict[str, Any], *, distilled: bool) -> str:
 
 
 def relation_rows(entry: StyleEntry) -> list[tuple[str, str]]:
-    """The style's fast variant or full network, and the built-in a user style stands in for."""
-    names = {e.name for e in list_styles()}
+    """The style's fast variant or full network as a CPU pairs them (playlist.cpu_variant: a user's own mosaic does
+    not get the built-in mosaic-fast), and the built-in a user style stands in for."""
+    from rtstyle.realtime.playlist import cpu_variant
+
+    if entry.source == "path":  # a file elsewhere: a name of the same stem would be another style
+        return []
     rows = []
-    if entry.name.endswith(FAST_SUFFIX) and entry.name[: -len(FAST_SUFFIX)] in names:
-        rows.append(("full network", f"{entry.name[: -len(FAST_SUFFIX)]} (the webcam uses this one on a CPU)"))
-    elif entry.name + FAST_SUFFIX in names:
-        rows.append(("fast variant", f"{entry.name}{FAST_SUFFIX} (the webcam's choice on a CPU)"))
+    full = entry.name[: -len(FAST_SUFFIX)] if entry.name.endswith(FAST_SUFFIX) else None
+    if full and full in {e.name for e in list_styles()} and cpu_variant(full) == entry.name:
+        rows.append(("full network", f"{full} (on a CPU the webcam runs this fast network in its place)"))
+    elif (fast := cpu_variant(entry.name)) != entry.name:
+        rows.append(("fast variant", f"{fast} (what the webcam runs on a CPU)"))
     if entry.source == "user" and entry.name in builtin_names():
-        rows.append(("stands in for", f"the built-in {entry.name} (`rtstyle styles remove {entry.name}` brings it back)"))
+        rows.append(("stands in for", f"the built-in {entry.name} (`rtstyle styles remove {entry.name}` brings it "
+                                      "back)"))
     return rows
 
 
@@ -243,7 +255,8 @@ def remove(names: tuple[str, ...], yes: bool) -> None:
     listed = ", ".join(f"{e.name} ({file_size(e.path.stat().st_size)})" for e in entries)
     if not yes:
         if not sys.stdin.isatty():
-            raise RtstyleError(f"removing asks first, and there is no terminal to ask at: pass --yes to remove {listed}")
+            raise RtstyleError(f"removing asks first, and there is no terminal to ask at: pass --yes to remove "
+                               f"{listed}")
         if not click.confirm(f"remove {listed} from {user_styles_dir()}?", default=False, err=True):
             click.echo("nothing removed", err=True)
             return
